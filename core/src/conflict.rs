@@ -1,0 +1,237 @@
+//! Conflicts: fields where concurrent edits left several values.
+//!
+//! Automerge keeps every value written concurrently to the same key and
+//! picks one deterministically; Fieldloop never lets that pick pass
+//! silently. [`conflicts`] walks the document and lists each scalar field
+//! holding more than one distinct value, with who wrote each; a resolution
+//! writes the chosen value over all of them.
+
+use std::collections::BTreeMap;
+
+use automerge::{
+    AutoCommit, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
+};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::TaskError;
+use crate::task::ActorInfo;
+
+/// One of the values of a conflicted field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ConflictValue {
+    #[ts(type = "unknown")]
+    pub value: serde_json::Value,
+    /// The Automerge operation that wrote it (`counter@actor`).
+    pub op: String,
+    /// Actor id (hex) of the device that wrote it.
+    pub actor: String,
+    /// The person acting through that device, if the document knows them.
+    pub person: Option<String>,
+}
+
+/// A field with several concurrent values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Conflict {
+    /// Keys from the document root, e.g. `["checklist", "SCJG-CY-001", "answer", "result"]`.
+    pub path: Vec<String>,
+    /// The values, the one Automerge currently shows first.
+    pub values: Vec<ConflictValue>,
+}
+
+/// How to resolve a conflict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Resolution {
+    /// Keep one of the values, named by its `op`.
+    Pick { op: String },
+    /// Write a new value.
+    Value {
+        #[ts(type = "unknown")]
+        value: serde_json::Value,
+    },
+}
+
+fn scalar_to_json(s: &ScalarValue) -> serde_json::Value {
+    use serde_json::Value as J;
+    match s {
+        ScalarValue::Str(s) => J::String(s.to_string()),
+        ScalarValue::Int(i) | ScalarValue::Timestamp(i) => J::from(*i),
+        ScalarValue::Uint(u) => J::from(*u),
+        ScalarValue::F64(f) => J::from(*f),
+        ScalarValue::Boolean(b) => J::Bool(*b),
+        ScalarValue::Null => J::Null,
+        ScalarValue::Counter(c) => J::from(i64::from(c)),
+        ScalarValue::Bytes(b) => J::String(hex::encode(b)),
+        ScalarValue::Unknown { bytes, .. } => J::String(hex::encode(bytes)),
+    }
+}
+
+fn json_to_scalar(v: &serde_json::Value) -> Result<ScalarValue, TaskError> {
+    use serde_json::Value as J;
+    Ok(match v {
+        J::Null => ScalarValue::Null,
+        J::Bool(b) => ScalarValue::Boolean(*b),
+        J::String(s) => ScalarValue::Str(s.as_str().into()),
+        J::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                ScalarValue::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                ScalarValue::Uint(u)
+            } else {
+                ScalarValue::F64(n.as_f64().unwrap_or_default())
+            }
+        }
+        J::Array(_) | J::Object(_) => {
+            return Err(TaskError::Invalid(
+                "冲突只能用单个值解决 (a conflict is resolved with a single value)".into(),
+            ));
+        }
+    })
+}
+
+fn op_name(id: &automerge::ObjId) -> (String, String) {
+    match id {
+        automerge::ObjId::Id(counter, actor, _) => {
+            let hex = actor.to_hex_string();
+            (format!("{counter}@{hex}"), hex)
+        }
+        automerge::ObjId::Root => ("root".into(), String::new()),
+    }
+}
+
+/// Every conflicted scalar field of the document.
+pub(crate) fn conflicts(
+    doc: &AutoCommit,
+    actors: &BTreeMap<String, ActorInfo>,
+) -> Result<Vec<Conflict>, TaskError> {
+    let mut found = Vec::new();
+    let mut path = Vec::new();
+    walk(doc, &ROOT, ObjType::Map, &mut path, actors, &mut found)?;
+    Ok(found)
+}
+
+fn props(doc: &AutoCommit, obj: &ObjId, ty: ObjType) -> Vec<Prop> {
+    match ty {
+        ObjType::Map | ObjType::Table => doc.keys(obj).map(Prop::Map).collect(),
+        ObjType::List | ObjType::Text => (0..doc.length(obj)).map(Prop::Seq).collect(),
+    }
+}
+
+fn prop_name(p: &Prop) -> String {
+    match p {
+        Prop::Map(k) => k.clone(),
+        Prop::Seq(i) => i.to_string(),
+    }
+}
+
+fn walk(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    ty: ObjType,
+    path: &mut Vec<String>,
+    actors: &BTreeMap<String, ActorInfo>,
+    found: &mut Vec<Conflict>,
+) -> Result<(), TaskError> {
+    if ty == ObjType::Text {
+        return Ok(());
+    }
+    for prop in props(doc, obj, ty) {
+        let all = doc.get_all(obj, prop.clone())?;
+        path.push(prop_name(&prop));
+        if all.len() > 1 {
+            let values: Vec<ConflictValue> = all
+                .iter()
+                .filter_map(|(v, id)| match v {
+                    Value::Scalar(s) => {
+                        let (op, actor) = op_name(id);
+                        let person = actors.get(&actor).map(|a| a.person.clone());
+                        Some(ConflictValue {
+                            value: scalar_to_json(s),
+                            op,
+                            actor,
+                            person,
+                        })
+                    }
+                    Value::Object(_) => None,
+                })
+                .collect();
+            let distinct = values.windows(2).any(|w| w[0].value != w[1].value);
+            if distinct {
+                found.push(Conflict {
+                    path: path.clone(),
+                    values,
+                });
+            }
+        }
+        if let Some((Value::Object(child_ty), child)) = doc.get(obj, prop)? {
+            walk(doc, &child, child_ty, path, actors, found)?;
+        }
+        path.pop();
+    }
+    Ok(())
+}
+
+/// Writes the resolution of the conflict at `path`. Fails, changing
+/// nothing, if there is no conflict there or the choice is not one of its values.
+pub(crate) fn resolve(
+    doc: &mut AutoCommit,
+    path: &[String],
+    choice: &Resolution,
+) -> Result<(), TaskError> {
+    let not_found = || TaskError::NoConflict(path.join("/"));
+    let (last, parents) = path.split_last().ok_or_else(not_found)?;
+    let mut obj = ROOT;
+    let mut ty = ObjType::Map;
+    let to_prop = |ty: ObjType, seg: &str| -> Result<Prop, TaskError> {
+        match ty {
+            ObjType::List | ObjType::Text => {
+                seg.parse::<usize>().map(Prop::Seq).map_err(|_| not_found())
+            }
+            ObjType::Map | ObjType::Table => Ok(Prop::Map(seg.to_owned())),
+        }
+    };
+    for seg in parents {
+        match doc.get(&obj, to_prop(ty, seg)?)? {
+            Some((Value::Object(t), id)) => {
+                obj = id;
+                ty = t;
+            }
+            _ => return Err(not_found()),
+        }
+    }
+    let prop = to_prop(ty, last)?;
+    let all = doc.get_all(&obj, prop.clone())?;
+    let scalars: Vec<(ScalarValue, String)> = all
+        .iter()
+        .filter_map(|(v, id)| match v {
+            Value::Scalar(s) => Some((s.as_ref().clone(), op_name(id).0)),
+            Value::Object(_) => None,
+        })
+        .collect();
+    let distinct = scalars.windows(2).any(|w| w[0].0 != w[1].0);
+    if !distinct {
+        return Err(not_found());
+    }
+    let value = match choice {
+        Resolution::Pick { op } => scalars
+            .iter()
+            .find(|(_, o)| o == op)
+            .map(|(v, _)| v.clone())
+            .ok_or_else(|| {
+                TaskError::Invalid(format!("{op} is not one of the conflicting values"))
+            })?,
+        Resolution::Value { value } => json_to_scalar(value)?,
+    };
+    match prop {
+        Prop::Map(k) => doc.put(&obj, k, value)?,
+        Prop::Seq(i) => doc.put(&obj, i, value)?,
+    }
+    // A new value must still make a valid task (an outcome stays an outcome).
+    autosurgeon::hydrate::<_, crate::Task>(doc).map_err(|e| {
+        TaskError::Invalid(format!(
+            "该值不适用于此字段 (that value does not fit this field): {e}"
+        ))
+    })?;
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! Fieldloop's pure domain: the joint-inspection task as an Automerge
+//! document, its status rules, conflicts and audit trail, and the nouns
+//! around it (departments, inspectors, subjects, catalogs, the USCC).
+//!
+//! Nothing here touches SQLite, the network, a window or the clock: time is
+//! always passed in as [`Millis`].
+
+pub mod conflict;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod history;
+pub mod status;
+pub mod task;
+pub mod uscc;
+
+pub use automerge::{ActorId, ChangeHash};
+pub use conflict::{Conflict, ConflictValue, Resolution};
+pub use domain::{
+    Department, GeoPoint, Handbook, Industry, Inspector, Item, RiskClass, Subject, Team, TeamKind,
+};
+pub use error::TaskError;
+pub use history::HistoryEntry;
+pub use status::{Anomaly, Event, EventKind, Rejection, Role, Status, StatusReport};
+pub use task::{
+    Author, Evidence, EvidenceKind, Finding, LeadTransfer, Millis, NewEvidence, Outcome, Severity,
+    SubmitProblem, Task, TaskDoc, TaskSpec, TaskSummary, Window,
+};
+pub use uscc::{Uscc, UsccError};

@@ -1,0 +1,6 @@
+//! Integration tests of the task document: flows, conflicts, property tests.
+
+mod conflicts;
+mod flow;
+mod properties;
+mod support;
