@@ -474,7 +474,9 @@ impl TaskDoc {
         self.doc.save()
     }
 
-    /// The changes made since the last `save` or `save_incremental`.
+    /// The changes made since the last `save` or `save_incremental` of this
+    /// value. A freshly loaded document has no such cursor and returns
+    /// everything: use [`TaskDoc::save_after`] with the heads you started from.
     pub fn save_incremental(&mut self) -> Vec<u8> {
         self.doc.save_incremental()
     }

@@ -1,0 +1,3 @@
+//! End-to-end tests across crates: real stores on disk, real processes.
+
+mod crash;

@@ -1,0 +1,28 @@
+//! `cargo xtask bench`: the Rust benchmarks, then `scripts/photo-compare.sh`
+//! (our photo pipeline against vipsthumbnail and ImageMagick) when it exists.
+
+use anyhow::Result;
+
+use crate::{exec, repo, setup};
+
+/// Debian packages the photo comparison needs, on top of [`setup::PACKAGES`].
+pub const BENCH_PACKAGES: &[&str] = &[
+    "libvips-tools", // vipsthumbnail
+    "imagemagick",   // convert
+    "time",          // /usr/bin/time, for peak memory
+];
+
+/// The photo comparison script, relative to the repository root.
+const PHOTO_COMPARE: &str = "scripts/photo-compare.sh";
+
+pub fn run() -> Result<()> {
+    setup::run(BENCH_PACKAGES)?;
+    // Only bench targets: the crates that have some, not the Tauri app.
+    exec::run(&mut exec::cargo(&["bench", "--workspace", "--benches"]))?;
+    if repo::root().join(PHOTO_COMPARE).exists() {
+        exec::run(&mut exec::command("bash", [PHOTO_COMPARE]))
+    } else {
+        println!("bench: {PHOTO_COMPARE} does not exist yet: no photo comparison");
+        Ok(())
+    }
+}

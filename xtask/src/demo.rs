@@ -1,0 +1,159 @@
+//! `cargo xtask demo`: a sync server on 127.0.0.1:7878 and the tablet app
+//! with demo tasks, each with its data under `.fieldloop-demo/` (git-ignored).
+//!
+//! The server is stopped when the app exits or xtask fails. On Ctrl-C the
+//! terminal interrupts the whole process group, server and app included.
+
+use std::env;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::{exec, repo, setup};
+
+/// Where the demo server listens.
+const LISTEN: &str = "127.0.0.1:7878";
+/// How long the server may take to answer `GET /healthz` once started.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The pause between two readiness probes.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Arguments for `xvfb-run` when there is no display.
+const XVFB_RUN: [&str; 3] = ["-a", "-s", "-screen 0 1280x800x24"];
+
+pub fn run() -> Result<()> {
+    setup::run(&[])?;
+    let addr: SocketAddr = LISTEN.parse()?;
+    ensure!(
+        !answers(addr),
+        "something already listens on {LISTEN} (an earlier demo?): stop it first"
+    );
+    let data = repo::root().join(".fieldloop-demo");
+    let (server_data, tablet_data) = (data.join("server"), data.join("tablet"));
+    for dir in [&server_data, &tablet_data] {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", repo::display(dir)))?;
+    }
+
+    exec::run(&mut exec::npm(&["run", "build"]))?;
+    // Build both first, so the server does not wait idle while the app compiles.
+    exec::run(&mut exec::cargo(&[
+        "build",
+        "-p",
+        "fieldloop-server",
+        "-p",
+        "fieldloop-app",
+    ]))?;
+
+    let mut server = exec::start("fieldloop-server", &mut server_command(&server_data))?;
+    wait_until_ready(&mut server, addr)?;
+    println!("    fieldloop-server answers on http://{LISTEN}");
+    exec::run(&mut app_command(&tablet_data))
+    // `server` is dropped here, which stops it.
+}
+
+fn server_command(data: &Path) -> Command {
+    let mut cmd = exec::cargo(&["run", "-p", "fieldloop-server", "--", "serve", "--data"]);
+    // The server takes `--demo` (demo tasks to sync) once sync lands; until
+    // then the tablet seeds its own store with FIELDLOOP_DEMO=1.
+    cmd.arg(data).args(["--listen", LISTEN]);
+    cmd
+}
+
+/// `cargo run -p fieldloop-app`, under Xvfb when there is no display.
+fn app_command(data: &Path) -> Command {
+    let cargo_run = ["run", "-p", "fieldloop-app"];
+    let mut cmd = if has_display() {
+        exec::cargo(&cargo_run)
+    } else {
+        println!(
+            "No display (DISPLAY and WAYLAND_DISPLAY are unset): running the app under Xvfb.\n\
+             Its window cannot be seen; the server at http://{LISTEN} is real.\n\
+             To see the app, run `cargo xtask demo` in a desktop session, or connect with\n\
+             `ssh -X` so DISPLAY is set."
+        );
+        let mut cmd = exec::command("xvfb-run", XVFB_RUN);
+        cmd.arg(exec::cargo_program()).args(cargo_run);
+        cmd
+    };
+    cmd.env("FIELDLOOP_DATA_DIR", data)
+        .env("FIELDLOOP_DEMO", "1");
+    cmd
+}
+
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|var| env::var_os(var).is_some_and(|value| !value.is_empty()))
+}
+
+/// Polls `GET /healthz` until it succeeds, the server exits, or the timeout.
+fn wait_until_ready(server: &mut exec::Background, addr: SocketAddr) -> Result<()> {
+    println!("==> waiting for GET http://{addr}/healthz");
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        if let Some(status) = server.exited()? {
+            bail!("fieldloop-server exited before it was ready ({status}); its error is above");
+        }
+        if healthy(addr) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "fieldloop-server did not answer GET /healthz on {addr} within {}s",
+                READY_TIMEOUT.as_secs()
+            );
+        }
+        thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// Whether anything accepts connections on `addr`.
+fn answers(addr: SocketAddr) -> bool {
+    TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
+}
+
+/// Whether `GET /healthz` on `addr` answers with a 2xx status.
+fn healthy(addr: SocketAddr) -> bool {
+    let status_line = || -> std::io::Result<String> {
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        write!(
+            stream,
+            "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line)?;
+        Ok(line)
+    };
+    status_line().is_ok_and(|line| is_success(&line))
+}
+
+/// Whether an HTTP status line (`HTTP/1.1 200 OK`) reports success.
+fn is_success(status_line: &str) -> bool {
+    let mut words = status_line.split_whitespace();
+    words
+        .next()
+        .is_some_and(|version| version.starts_with("HTTP/"))
+        && words
+            .next()
+            .is_some_and(|code| code.len() == 3 && code.starts_with('2'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_2xx_status_lines_are_success() {
+        assert!(is_success("HTTP/1.1 200 OK\r\n"));
+        assert!(is_success("HTTP/1.0 204 No Content\r\n"));
+        assert!(!is_success("HTTP/1.1 503 Service Unavailable\r\n"));
+        assert!(!is_success("SSH-2.0-OpenSSH_9.2\r\n"));
+        assert!(!is_success(""));
+    }
+}

@@ -1,0 +1,191 @@
+//! Running external commands as steps: each is printed before it runs, timed,
+//! and fails with the command line and its exit status.
+
+use std::env;
+use std::ffi::{OsStr, OsString};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+
+use crate::repo;
+
+/// `program` with `args`, to run from the repository root.
+pub fn command<I, S>(program: &str, args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(repo::root());
+    cmd
+}
+
+/// The cargo that runs xtask, so the toolchain matches.
+pub fn cargo_program() -> OsString {
+    env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// [`cargo_program`] with `args`, from the root; coloured output when our
+/// stdout is a terminal.
+pub fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new(cargo_program());
+    cmd.args(args).current_dir(repo::root());
+    if std::io::stdout().is_terminal() {
+        cmd.env("CARGO_TERM_COLOR", "always");
+    }
+    cmd
+}
+
+/// `npm` with `args`, run in `ui/`.
+pub fn npm(args: &[&str]) -> Command {
+    let mut cmd = command("npm", args);
+    cmd.current_dir(repo::ui());
+    cmd
+}
+
+/// Prints `cmd`, runs it with our stdin/stdout/stderr, and fails unless it
+/// exits successfully.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let shown = describe(cmd);
+    println!("==> {shown}");
+    let started = Instant::now();
+    let status = cmd.status().with_context(|| cannot_start(cmd))?;
+    let took = seconds(started.elapsed());
+    ensure!(status.success(), "`{shown}` failed after {took} ({status})");
+    println!("    done in {took}");
+    Ok(())
+}
+
+/// Runs `cmd` quietly (a probe or a query) and returns its standard output;
+/// fails unless it exits successfully, quoting its standard error.
+pub fn output(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| cannot_start(cmd))?;
+    ensure!(
+        out.status.success(),
+        "`{}` failed ({}): {}",
+        describe(cmd),
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Prints `cmd` and starts it in the background as `name`.
+pub fn start(name: &str, cmd: &mut Command) -> Result<Background> {
+    println!("==> {} &", describe(cmd));
+    let child = cmd.spawn().with_context(|| cannot_start(cmd))?;
+    Ok(Background {
+        name: name.to_owned(),
+        child,
+    })
+}
+
+/// A process started with [`start`]. Dropping it kills and reaps the process
+/// if it is still running, so an error or an early return never leaves it behind.
+#[derive(Debug)]
+pub struct Background {
+    name: String,
+    child: Child,
+}
+
+impl Background {
+    /// The exit status if the process has already ended.
+    pub fn exited(&mut self) -> Result<Option<ExitStatus>> {
+        self.child
+            .try_wait()
+            .with_context(|| format!("cannot query the state of {}", self.name))
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            println!("==> stopping {} (pid {})", self.name, self.child.id());
+            if let Err(err) = self.child.kill().and_then(|()| self.child.wait().map(drop)) {
+                eprintln!("warning: could not stop {}: {err}", self.name);
+            }
+        }
+    }
+}
+
+/// A duration as seconds with one decimal, e.g. `12.3s`.
+pub fn seconds(duration: Duration) -> String {
+    format!("{:.1}s", duration.as_secs_f64())
+}
+
+fn cannot_start(cmd: &Command) -> String {
+    format!(
+        "cannot start `{}`: is it installed and on PATH?",
+        program(cmd)
+    )
+}
+
+/// `cmd` as a shell-like line: variables it sets, program, arguments, and the
+/// directory when it is not the repository root.
+fn describe(cmd: &Command) -> String {
+    let vars = cmd
+        .get_envs()
+        // Set only for terminals; showing it on every cargo line is noise.
+        .filter(|(key, _)| *key != "CARGO_TERM_COLOR")
+        .filter_map(|(key, value)| Some(format!("{}={}", key.display(), quote(value?))));
+    let words = cmd.get_args().map(quote);
+    let mut line = vars
+        .chain([program(cmd)])
+        .chain(words)
+        .collect::<Vec<_>>()
+        .join(" ");
+    if let Some(dir) = cmd.get_current_dir().filter(|dir| *dir != repo::root()) {
+        line.push_str(&format!("  (in {}/)", repo::display(dir)));
+    }
+    line
+}
+
+/// The program's file name: `cargo` rather than the toolchain's full path.
+fn program(cmd: &Command) -> String {
+    let program = Path::new(cmd.get_program());
+    program
+        .file_name()
+        .unwrap_or(program.as_os_str())
+        .display()
+        .to_string()
+}
+
+fn quote(word: &OsStr) -> String {
+    let word = word.to_string_lossy();
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=./:,+@%".contains(c))
+    {
+        word.into_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_vars_program_arguments_and_directory() {
+        let mut cmd = npm(&["run", "build"]);
+        cmd.env("CI", "true").env("CARGO_TERM_COLOR", "always");
+        assert_eq!(describe(&cmd), "CI=true npm run build  (in ui/)");
+    }
+
+    #[test]
+    fn quotes_words_a_shell_would_split() {
+        let cmd = command("xvfb-run", ["-s", "-screen 0 1280x800x24", "it's", ""]);
+        assert_eq!(
+            describe(&cmd),
+            r#"xvfb-run -s '-screen 0 1280x800x24' 'it'\''s' ''"#
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! `cargo xtask`: Fieldloop's one entry point for developers and CI.
+//!
+//! Every subcommand prints the commands it runs and fails with context, so a
+//! CI log reads the same as a local run. CI runs `.ci/run`, which is
+//! `cargo xtask test` on a fresh machine.
+
+mod bench;
+mod bindings;
+mod demo;
+mod exec;
+mod repo;
+mod setup;
+mod test;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Fieldloop's developer tasks; CI runs `cargo xtask test`.
+#[derive(Debug, Parser)]
+#[command(bin_name = "cargo xtask", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Install what this machine lacks (Debian packages, ui/node_modules,
+    /// rustfmt and clippy); does nothing when all is present.
+    Setup,
+    /// Everything CI checks, in CI's order: UI build and tests, fmt, clippy,
+    /// the bindings check, then the workspace tests.
+    Test,
+    /// Regenerate the TypeScript bindings in ui/src/bindings from the Rust types.
+    Bindings,
+    /// Start a demo sync server on 127.0.0.1:7878 and the tablet app against it.
+    Demo,
+    /// Run the Rust benchmarks, then scripts/photo-compare.sh if present.
+    Bench,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().task {
+        Task::Setup => setup::run(&[]),
+        Task::Test => test::run(),
+        Task::Bindings => bindings::regenerate(),
+        Task::Demo => demo::run(),
+        Task::Bench => bench::run(),
+    }
+}
