@@ -594,22 +594,35 @@ impl TaskDoc {
 
     /// Refuses data edits by anyone but an inspector of the task, and any
     /// data edit once the task is submitted, approved, published or cancelled.
-    fn check_inspector_may_edit(&self, author: &Author) -> Result<Task, TaskError> {
-        let task = self.task()?;
-        if author.role != Role::Inspector || !task.inspectors.contains(&author.person) {
+    /// Reads only the inspectors and events, not the whole document.
+    fn check_inspector_may_edit(&self, author: &Author) -> Result<(), TaskError> {
+        let inspectors: Vec<String> = hydrate_prop(&self.doc, ROOT, "inspectors")?;
+        if author.role != Role::Inspector || !inspectors.contains(&author.person) {
             return Err(TaskError::NotAllowed(format!(
                 "{} 不是本任务的执法人员，不能修改检查记录 ({} is not an inspector of this task)",
                 author.person, author.person
             )));
         }
-        let status = task.status_report().status;
+        let events: Vec<Event> = hydrate_prop(&self.doc, ROOT, "events")?;
+        let status = status::fold(&events, &inspectors).status;
         if let Some(
             s @ (Status::Submitted | Status::Approved | Status::Published | Status::Cancelled),
         ) = status
         {
             return Err(TaskError::Frozen(s));
         }
-        Ok(task)
+        Ok(())
+    }
+
+    /// Whether the map at the root key `map` has `key`.
+    fn contains(&self, map: &str, key: &str) -> Result<bool, TaskError> {
+        let obj = child(&self.doc, &ROOT, map)?;
+        Ok(self.doc.get(&obj, key)?.is_some())
+    }
+
+    /// Length of the list at the root key `list`.
+    fn len_of(&self, list: &str) -> Result<usize, TaskError> {
+        Ok(self.doc.length(&child(&self.doc, &ROOT, list)?))
     }
 
     /// Records the answer to a checklist item. `None` fields are left as they are.
@@ -622,8 +635,8 @@ impl TaskDoc {
         value: Option<&str>,
         note: Option<&str>,
     ) -> Result<(), TaskError> {
-        let task = self.check_inspector_may_edit(author)?;
-        if !task.checklist.contains_key(item_id) {
+        self.check_inspector_may_edit(author)?;
+        if !self.contains("checklist", item_id)? {
             return Err(TaskError::UnknownItem(item_id.to_owned()));
         }
         let summary = match result {
@@ -676,10 +689,14 @@ impl TaskDoc {
         event: Event,
         message: String,
     ) -> Result<(), TaskError> {
-        let task = self.task()?;
-        let report = task.status_report();
-        status::transition(report.status, &event, &task.inspectors)?;
-        let index = task.events.len();
+        let inspectors: Vec<String> = hydrate_prop(&self.doc, ROOT, "inspectors")?;
+        let events: Vec<Event> = hydrate_prop(&self.doc, ROOT, "events")?;
+        status::transition(
+            status::fold(&events, &inspectors).status,
+            &event,
+            &inspectors,
+        )?;
+        let index = events.len();
         self.change(author, event.at, message, |doc| {
             let events = child(doc, &ROOT, "events")?;
             reconcile_insert(doc, events.clone(), index, &event)?;
@@ -785,7 +802,7 @@ impl TaskDoc {
         at: Millis,
         new: NewEvidence,
     ) -> Result<(), TaskError> {
-        let task = self.check_inspector_may_edit(author)?;
+        self.check_inspector_may_edit(author)?;
         for sha in [
             Some(&new.sha256),
             new.thumb_sha256.as_ref(),
@@ -799,11 +816,11 @@ impl TaskDoc {
             }
         }
         if let Some(item) = &new.item
-            && !task.checklist.contains_key(item)
+            && !self.contains("checklist", item)?
         {
             return Err(TaskError::UnknownItem(item.clone()));
         }
-        if task.evidence.contains_key(&new.sha256) {
+        if self.contains("evidence", &new.sha256)? {
             return Err(TaskError::DuplicateEvidence(new.sha256));
         }
         let evidence = Evidence {
@@ -849,8 +866,8 @@ impl TaskDoc {
         sha256: &str,
         caption: &str,
     ) -> Result<(), TaskError> {
-        let task = self.check_inspector_may_edit(author)?;
-        if !task.evidence.contains_key(sha256) {
+        self.check_inspector_may_edit(author)?;
+        if !self.contains("evidence", sha256)? {
             return Err(TaskError::UnknownEvidence(sha256.to_owned()));
         }
         let message = format!("修改证据说明 {}", &sha256[..sha256.len().min(12)]);
@@ -870,8 +887,8 @@ impl TaskDoc {
         sha256: &str,
         reason: &str,
     ) -> Result<(), TaskError> {
-        let task = self.check_inspector_may_edit(author)?;
-        if !task.evidence.contains_key(sha256) {
+        self.check_inspector_may_edit(author)?;
+        if !self.contains("evidence", sha256)? {
             return Err(TaskError::UnknownEvidence(sha256.to_owned()));
         }
         if reason.trim().is_empty() {
@@ -924,14 +941,14 @@ impl TaskDoc {
         at: Millis,
         mut finding: Finding,
     ) -> Result<(), TaskError> {
-        let task = self.check_inspector_may_edit(author)?;
+        self.check_inspector_may_edit(author)?;
         if finding.description.trim().is_empty() {
             return Err(TaskError::Invalid(
                 "问题描述不能为空 (a finding needs a description)".into(),
             ));
         }
         if let Some(item) = &finding.item_id
-            && !task.checklist.contains_key(item)
+            && !self.contains("checklist", item)?
         {
             return Err(TaskError::UnknownItem(item.clone()));
         }
@@ -946,7 +963,7 @@ impl TaskDoc {
             Some(_) => format!("记录问题并责令整改：{}", finding.description),
             None => format!("记录问题：{}", finding.description),
         };
-        let index = task.findings.len();
+        let index = self.len_of("findings")?;
         self.change(author, at, message, |doc| {
             let list = child(doc, &ROOT, "findings")?;
             reconcile_insert(doc, list.clone(), index, &finding)?;
@@ -961,7 +978,7 @@ impl TaskDoc {
         at: Millis,
         mut transfer: LeadTransfer,
     ) -> Result<(), TaskError> {
-        let task = self.check_inspector_may_edit(author)?;
+        self.check_inspector_may_edit(author)?;
         if transfer.summary.trim().is_empty() || transfer.to_department.trim().is_empty() {
             return Err(TaskError::Invalid(
                 "移送需写明接收部门和案情摘要 (a transfer needs the receiving department and a summary)".into(),
@@ -974,7 +991,7 @@ impl TaskDoc {
         } else {
             format!("移送 {}", transfer.to_department)
         };
-        let index = task.lead_transfers.len();
+        let index = self.len_of("lead_transfers")?;
         self.change(author, at, message, |doc| {
             let list = child(doc, &ROOT, "lead_transfers")?;
             reconcile_insert(doc, list.clone(), index, &transfer)?;

@@ -69,9 +69,8 @@ fn author(r: usize) -> Author {
     }
 }
 
-fn apply(doc: &mut TaskDoc, r: usize, edit: &Edit, t: i64) {
+fn apply(doc: &mut TaskDoc, items: &[String], r: usize, edit: &Edit, t: i64) {
     let who = author(r);
-    let items = item_ids(doc);
     // Edits may be refused (frozen task, wrong status, …): that is part of
     // the property; a refusal must leave the replica unchanged.
     let heads = doc.heads();
@@ -180,11 +179,12 @@ fn apply(doc: &mut TaskDoc, r: usize, edit: &Edit, t: i64) {
 
 fn run(replicas: usize, steps: &[Step], merge_order: &[usize]) -> Vec<TaskDoc> {
     let mut base = new_task();
+    let items = item_ids(&base);
     let mut docs: Vec<TaskDoc> = (0..replicas).map(|_| base.fork()).collect();
     for (i, step) in steps.iter().enumerate() {
         let t = T0 + i as i64 * 1_000;
         match step {
-            Step::Edit { replica, edit } => apply(&mut docs[*replica], *replica, edit, t),
+            Step::Edit { replica, edit } => apply(&mut docs[*replica], &items, *replica, edit, t),
             Step::Sync { from, to } if from != to => {
                 let mut source = docs[*from].fork();
                 docs[*to].merge(&mut source).expect("merge");

@@ -1,0 +1,41 @@
+//! The Fieldloop tablet app: a thin Tauri 2 shell over `fieldloop-tablet`.
+//!
+//! [`run`] starts the real app. [`run_app`] adds Fieldloop's start-up and
+//! commands to any `tauri::Builder`, so tests drive the same app on Tauri's
+//! mock runtime. Each command (in [`commands`]) is one call into
+//! `fieldloop_tablet`; the web front end in `ui/` calls them through its
+//! `Backend` interface.
+
+pub mod commands;
+mod error;
+mod store;
+
+pub use error::CommandError;
+pub use store::{AppStore, Startup};
+
+use tauri::{Builder, Manager, Runtime};
+
+/// Starts the app: the window, the local store, the commands.
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    run_app(tauri::Builder::default(), Startup::from_env())
+        .run(tauri::generate_context!())
+        .expect("Fieldloop could not start");
+}
+
+/// Fieldloop on `builder`: the commands, and the local store (see [`Startup`]).
+pub fn run_app<R: Runtime>(builder: Builder<R>, startup: Startup) -> Builder<R> {
+    let builder = builder.invoke_handler(tauri::generate_handler![commands::tasks::list_tasks]);
+    match startup.data_dir {
+        // A given directory is opened at once; the platform's once the app knows its name.
+        Some(dir) => builder.manage(AppStore::open(&dir, startup.demo)),
+        None => builder.setup(move |app| {
+            let store = match store::app_data_dir(app.handle()) {
+                Ok(dir) => AppStore::open(&dir, startup.demo),
+                Err(error) => AppStore::unavailable(error),
+            };
+            app.manage(store);
+            Ok(())
+        }),
+    }
+}

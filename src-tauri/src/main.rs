@@ -1,0 +1,8 @@
+//! The desktop entry point; iOS and Android enter through `fieldloop_app_lib::run`.
+
+// No console window next to the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    fieldloop_app_lib::run();
+}

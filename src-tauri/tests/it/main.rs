@@ -1,0 +1,51 @@
+//! The app's commands through Tauri's IPC, on the mock runtime (no window):
+//! real stores in temp dirs, the same `run_app` as the real app.
+
+mod tasks;
+
+use std::path::Path;
+
+use fieldloop_app_lib::{Startup, run_app};
+use serde_json::Value;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{
+    INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
+};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+/// The app with its store in `data_dir`, and its main window.
+pub fn app(data_dir: &Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let startup = Startup {
+        data_dir: Some(data_dir.to_path_buf()),
+        demo: false,
+    };
+    let app = run_app(mock_builder(), startup)
+        .build(mock_context(noop_assets()))
+        .expect("the app builds on the mock runtime");
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("the main window opens");
+    (app, window)
+}
+
+/// Invokes `command` with `args` as the UI's `invoke(command, args)` does;
+/// the answer or the error as JSON.
+pub fn invoke(
+    window: &WebviewWindow<MockRuntime>,
+    command: &str,
+    args: Value,
+) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: command.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        // On Linux the IPC accepts only the app's own origin.
+        url: "tauri://localhost".parse().expect("a valid URL"),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(window, request)
+        .map(|body| body.deserialize::<Value>().expect("the answer is JSON"))
+}

@@ -1,0 +1,586 @@
+//! Content-addressed blob store on the tablet's disk.
+//!
+//! Photos, signatures and other evidence bytes never live inside a task
+//! document: the document holds their SHA-256 and the bytes live here, one
+//! file per blob, named by that hash (`dir/ab/abcdef…`). A blob is written to a
+//! temporary file in the store, fsynced, renamed into place (atomic) and the
+//! directory fsynced, so a crash at any point leaves either the whole blob or
+//! nothing under its name. Reads re-hash the bytes, so on-disk corruption is
+//! reported instead of being passed on as evidence.
+//!
+//! [`BlobId`] is the only way to name a blob, and it can only hold 64
+//! lowercase hex digits: no text that came from outside ever becomes part of
+//! a path.
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+
+/// Name of the folder inside the store that holds files being written.
+const TMP_DIR: &str = "tmp";
+/// Prefix of every temporary file, so a sweep only removes our own files.
+const TMP_PREFIX: &str = ".blob-";
+/// Read buffer for streaming puts and verification.
+const CHUNK: usize = 256 * 1024;
+
+/// What can go wrong with the blob store.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// The text is not a blob id (64 lowercase hex digits).
+    #[error(
+        "`{input}` is not a blob id: expected 64 lowercase hexadecimal digits (a SHA-256), {reason}"
+    )]
+    BadId {
+        /// The rejected text, shortened to at most 80 characters.
+        input: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// The blob is not in the store.
+    #[error("blob {0} is not on this tablet; sync again to fetch it")]
+    NotFound(BlobId),
+    /// The bytes on disk no longer hash to the blob's id.
+    #[error(
+        "blob {id} is damaged on disk (its content hashes to {actual}); \
+         delete it and sync again to fetch an intact copy"
+    )]
+    Corrupt {
+        /// The blob that was read.
+        id: BlobId,
+        /// What the bytes on disk hash to.
+        actual: BlobId,
+    },
+    /// The file system refused an operation.
+    #[error("could not {action} {}: {source}; check free space and permissions", path.display())]
+    Io {
+        /// What the store was doing.
+        action: &'static str,
+        /// The file or folder concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl BlobError {
+    /// Stable machine code of the error, for the UI and the logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BlobError::BadId { .. } => "blob.bad_id",
+            BlobError::NotFound(_) => "blob.not_found",
+            BlobError::Corrupt { .. } => "blob.corrupt",
+            BlobError::Io { .. } => "blob.io",
+        }
+    }
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> BlobError + 'a {
+    move |source| BlobError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The id of a blob: the SHA-256 of its bytes.
+///
+/// Its text form is exactly 64 lowercase hex digits. [`BlobId::parse`]
+/// rejects uppercase digits instead of folding them: ids are produced by this
+/// code, always in lowercase, and a task document keys evidence by id, so
+/// accepting a second spelling of the same id would let one photo appear
+/// twice under two keys.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobId([u8; 32]);
+
+impl BlobId {
+    /// The id of `bytes` (their SHA-256).
+    pub fn of(bytes: &[u8]) -> BlobId {
+        BlobId(Sha256::digest(bytes).into())
+    }
+
+    /// Wraps a finished SHA-256 digest.
+    pub fn from_digest(digest: [u8; 32]) -> BlobId {
+        BlobId(digest)
+    }
+
+    /// The raw 32 digest bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Parses the canonical text form: exactly 64 characters `0-9a-f`.
+    pub fn parse(text: &str) -> Result<BlobId, BlobError> {
+        let bad = |reason| BlobError::BadId {
+            input: text.chars().take(80).collect(),
+            reason,
+        };
+        if text.len() != 64 {
+            return Err(bad("but it has the wrong length"));
+        }
+        let bytes = text.as_bytes();
+        if bytes.iter().any(u8::is_ascii_uppercase) {
+            return Err(bad("but it has uppercase letters"));
+        }
+        if !bytes.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(bad("but it has other characters"));
+        }
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(bytes, &mut digest).map_err(|_| bad("but it is not hex"))?;
+        Ok(BlobId(digest))
+    }
+
+    /// The 64-digit lowercase text form.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for BlobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for BlobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BlobId({self})")
+    }
+}
+
+impl FromStr for BlobId {
+    type Err = BlobError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BlobId::parse(s)
+    }
+}
+
+impl serde::Serialize for BlobId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BlobId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        BlobId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A folder of blobs named by their SHA-256.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens the store in `dir`, creating the folder if needed.
+    pub fn open(dir: impl AsRef<Path>) -> Result<BlobStore, BlobError> {
+        let root = dir.as_ref().to_path_buf();
+        let tmp = root.join(TMP_DIR);
+        fs::create_dir_all(&tmp).map_err(io_err("create the blob folder", &tmp))?;
+        Ok(BlobStore { root })
+    }
+
+    /// The store's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the blob `id` lives (whether or not it is there).
+    pub fn path_of(&self, id: &BlobId) -> PathBuf {
+        let hex = id.to_hex();
+        self.root.join(&hex[..2]).join(hex)
+    }
+
+    /// Whether the blob `id` is in the store.
+    pub fn contains(&self, id: &BlobId) -> bool {
+        self.path_of(id).is_file()
+    }
+
+    /// Stores `bytes` and returns their id. Storing bytes that are already
+    /// there writes nothing.
+    pub fn put(&self, bytes: &[u8]) -> Result<BlobId, BlobError> {
+        let id = BlobId::of(bytes);
+        if self.is_intact_size(&id, bytes.len() as u64) {
+            return Ok(id);
+        }
+        let mut tmp = self.temp_file()?;
+        tmp.as_file_mut()
+            .write_all(bytes)
+            .map_err(io_err("write", tmp.path()))?;
+        self.commit(tmp, &id)?;
+        Ok(id)
+    }
+
+    /// Stores everything `reader` yields, hashing while writing, so a large
+    /// file never has to be in memory at once.
+    pub fn put_reader(&self, mut reader: impl Read) -> Result<BlobId, BlobError> {
+        let mut tmp = self.temp_file()?;
+        let mut hasher = Sha256::new();
+        let mut len = 0u64;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_err("read the input for", tmp.path())(e)),
+            };
+            hasher.update(&buf[..n]);
+            tmp.as_file_mut()
+                .write_all(&buf[..n])
+                .map_err(io_err("write", tmp.path()))?;
+            len += n as u64;
+        }
+        let id = BlobId(hasher.finalize().into());
+        if self.is_intact_size(&id, len) {
+            // Already stored: the temporary file is dropped and removed.
+            return Ok(id);
+        }
+        self.commit(tmp, &id)?;
+        Ok(id)
+    }
+
+    /// Stores the file at `path` (streamed, see [`BlobStore::put_reader`]).
+    pub fn put_file(&self, path: impl AsRef<Path>) -> Result<BlobId, BlobError> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(io_err("open", path))?;
+        self.put_reader(io::BufReader::with_capacity(CHUNK, file))
+    }
+
+    /// Reads the blob `id`, checking that its bytes still hash to `id`.
+    pub fn get(&self, id: &BlobId) -> Result<Vec<u8>, BlobError> {
+        let path = self.path_of(id);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::NotFound(*id)),
+            Err(e) => return Err(io_err("read", &path)(e)),
+        };
+        let actual = BlobId::of(&bytes);
+        if actual != *id {
+            return Err(BlobError::Corrupt { id: *id, actual });
+        }
+        Ok(bytes)
+    }
+
+    /// Checks that the blob `id` is present and intact without holding it
+    /// in memory (for large files, before an upload).
+    pub fn verify(&self, id: &BlobId) -> Result<u64, BlobError> {
+        let path = self.path_of(id);
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::NotFound(*id)),
+            Err(e) => return Err(io_err("open", &path)(e)),
+        };
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; CHUNK];
+        let mut len = 0u64;
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_err("read", &path)(e)),
+            };
+            hasher.update(&buf[..n]);
+            len += n as u64;
+        }
+        let actual = BlobId(hasher.finalize().into());
+        if actual != *id {
+            return Err(BlobError::Corrupt { id: *id, actual });
+        }
+        Ok(len)
+    }
+
+    /// Removes temporary files left by puts that were interrupted (a crash or
+    /// a killed app). Call it when no put is running, e.g. at start-up.
+    /// Returns how many files were removed.
+    pub fn remove_stale_temp_files(&self) -> Result<usize, BlobError> {
+        let tmp = self.root.join(TMP_DIR);
+        let entries = fs::read_dir(&tmp).map_err(io_err("list", &tmp))?;
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.map_err(io_err("list", &tmp))?;
+            if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                let path = entry.path();
+                fs::remove_file(&path).map_err(io_err("remove", &path))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Whether a file of the expected length is already at the blob's place.
+    /// Renames are atomic, so a file there is complete; the length check
+    /// catches a file damaged by truncation, which a new put then repairs.
+    fn is_intact_size(&self, id: &BlobId, len: u64) -> bool {
+        fs::metadata(self.path_of(id)).is_ok_and(|m| m.is_file() && m.len() == len)
+    }
+
+    fn temp_file(&self) -> Result<tempfile::NamedTempFile, BlobError> {
+        let tmp = self.root.join(TMP_DIR);
+        tempfile::Builder::new()
+            .prefix(TMP_PREFIX)
+            .tempfile_in(&tmp)
+            .map_err(io_err("create a temporary file in", &tmp))
+    }
+
+    /// Makes the temporary file durable and moves it to the blob's place.
+    fn commit(&self, tmp: tempfile::NamedTempFile, id: &BlobId) -> Result<(), BlobError> {
+        tmp.as_file()
+            .sync_all()
+            .map_err(io_err("flush to disk", tmp.path()))?;
+        let dest = self.path_of(id);
+        let shard = dest.parent().unwrap_or(&self.root).to_path_buf();
+        let shard_is_new = !shard.is_dir();
+        if shard_is_new {
+            fs::create_dir_all(&shard).map_err(io_err("create the folder", &shard))?;
+        }
+        tmp.persist(&dest).map_err(|e| BlobError::Io {
+            action: "move a finished blob into",
+            path: dest.clone(),
+            source: e.error,
+        })?;
+        sync_dir(&shard)?;
+        if shard_is_new {
+            sync_dir(&self.root)?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes a rename or a new entry in `dir` durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<(), BlobError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("flush the folder", dir))
+}
+
+/// Other systems do not let a folder be opened as a file; their renames are
+/// journaled by the file system.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<(), BlobError> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, BlobStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path().join("blobs")).unwrap();
+        (dir, store)
+    }
+
+    fn temp_files(store: &BlobStore) -> Vec<PathBuf> {
+        fs::read_dir(store.root().join(TMP_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    }
+
+    #[test]
+    fn round_trip() {
+        let (_dir, store) = store();
+        let id = store.put(b"hello evidence").unwrap();
+        assert_eq!(id, BlobId::of(b"hello evidence"));
+        assert!(store.contains(&id));
+        assert_eq!(store.get(&id).unwrap(), b"hello evidence");
+        assert_eq!(store.verify(&id).unwrap(), 14);
+    }
+
+    #[test]
+    fn known_digest_and_layout() {
+        let (_dir, store) = store();
+        let id = store.put(b"abc").unwrap();
+        let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(id.to_string(), hex);
+        assert_eq!(id.to_hex(), hex);
+        assert_eq!(store.path_of(&id), store.root().join("ba").join(hex));
+        assert!(store.path_of(&id).is_file());
+    }
+
+    #[test]
+    fn empty_blob() {
+        let (_dir, store) = store();
+        let id = store.put(b"").unwrap();
+        assert_eq!(store.get(&id).unwrap(), b"");
+    }
+
+    #[test]
+    fn put_is_idempotent() {
+        let (_dir, store) = store();
+        let a = store.put(b"same bytes").unwrap();
+        let mtime = fs::metadata(store.path_of(&a)).unwrap().modified().unwrap();
+        let b = store.put(b"same bytes").unwrap();
+        let c = store.put_reader(&b"same bytes"[..]).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(
+            fs::metadata(store.path_of(&a)).unwrap().modified().unwrap(),
+            mtime,
+            "an existing blob is not rewritten"
+        );
+        let shard = store.path_of(&a).parent().unwrap().to_path_buf();
+        assert_eq!(fs::read_dir(shard).unwrap().count(), 1);
+        assert!(temp_files(&store).is_empty());
+    }
+
+    #[test]
+    fn streaming_put_matches_put() {
+        let (dir, store) = store();
+        let data: Vec<u8> = (0..(3 * CHUNK + 17))
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        let src = dir.path().join("big.bin");
+        fs::write(&src, &data).unwrap();
+        let id = store.put_file(&src).unwrap();
+        assert_eq!(id, BlobId::of(&data));
+        assert_eq!(store.get(&id).unwrap(), data);
+        assert!(temp_files(&store).is_empty());
+    }
+
+    #[test]
+    fn no_temp_files_left_after_put() {
+        let (_dir, store) = store();
+        for i in 0..20u8 {
+            store.put(&[i; 100]).unwrap();
+        }
+        assert!(temp_files(&store).is_empty());
+        // Only the tmp folder and shard folders of 2 hex digits, each holding
+        // only 64-digit blob names.
+        for entry in fs::read_dir(store.root()).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            if name == TMP_DIR {
+                continue;
+            }
+            assert_eq!(name.len(), 2, "{name}");
+            for blob in fs::read_dir(entry.path()).unwrap() {
+                let blob = blob.unwrap().file_name().into_string().unwrap();
+                assert!(BlobId::parse(&blob).is_ok(), "{blob}");
+                assert!(blob.starts_with(&name));
+            }
+        }
+    }
+
+    #[test]
+    fn stale_temp_files_are_swept() {
+        let (_dir, store) = store();
+        let leftover = store
+            .root()
+            .join(TMP_DIR)
+            .join(format!("{TMP_PREFIX}crash"));
+        fs::write(&leftover, b"half a photo").unwrap();
+        let foreign = store.root().join(TMP_DIR).join("not-ours");
+        fs::write(&foreign, b"x").unwrap();
+        assert_eq!(store.remove_stale_temp_files().unwrap(), 1);
+        assert!(!leftover.exists());
+        assert!(foreign.exists());
+    }
+
+    #[test]
+    fn missing_blob_is_not_found() {
+        let (_dir, store) = store();
+        let id = BlobId::of(b"never stored");
+        assert!(!store.contains(&id));
+        let err = store.get(&id).unwrap_err();
+        assert_eq!(err.code(), "blob.not_found");
+        assert_eq!(store.verify(&id).unwrap_err().code(), "blob.not_found");
+    }
+
+    #[test]
+    fn corruption_is_detected() {
+        let (_dir, store) = store();
+        let id = store.put(b"the original evidence").unwrap();
+        let path = store.path_of(&id);
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[3] ^= 0x01;
+        fs::write(&path, &bytes).unwrap();
+
+        let err = store.get(&id).unwrap_err();
+        assert_eq!(err.code(), "blob.corrupt");
+        match err {
+            BlobError::Corrupt { id: got, actual } => {
+                assert_eq!(got, id);
+                assert_eq!(actual, BlobId::of(&bytes));
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        assert_eq!(store.verify(&id).unwrap_err().code(), "blob.corrupt");
+        assert!(err_message_is_actionable(&store.get(&id).unwrap_err()));
+    }
+
+    fn err_message_is_actionable(err: &BlobError) -> bool {
+        err.to_string().contains("sync again")
+    }
+
+    #[test]
+    fn truncated_blob_is_repaired_by_put() {
+        let (_dir, store) = store();
+        let id = store.put(b"0123456789").unwrap();
+        fs::write(store.path_of(&id), b"01234").unwrap();
+        assert_eq!(store.get(&id).unwrap_err().code(), "blob.corrupt");
+        store.put(b"0123456789").unwrap();
+        assert_eq!(store.get(&id).unwrap(), b"0123456789");
+    }
+
+    #[test]
+    fn bad_ids_are_rejected() {
+        let good = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert!(BlobId::parse(good).is_ok());
+        let cases = [
+            "../x".to_string(),
+            "../../etc/passwd".to_string(),
+            String::new(),
+            good[..63].to_string(),
+            format!("{good}0"),
+            good.to_uppercase(),
+            format!("{}A", &good[..63]),
+            format!("{}g", &good[..63]),
+            format!("{}/", &good[..63]),
+            format!("ba/{}", &good[..61]),
+            format!("{} ", &good[..63]),
+            // 64 bytes, but not 64 characters.
+            format!("{}é", &good[..62]),
+        ];
+        for case in cases {
+            let err = BlobId::parse(&case).unwrap_err();
+            assert_eq!(err.code(), "blob.bad_id", "{case:?}");
+            assert!(case.parse::<BlobId>().is_err());
+        }
+    }
+
+    #[test]
+    fn serde_uses_the_text_form() {
+        let id = BlobId::of(b"abc");
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""));
+        assert_eq!(serde_json::from_str::<BlobId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<BlobId>("\"../x\"").is_err());
+    }
+
+    #[test]
+    fn error_codes_are_stable() {
+        let io = BlobError::Io {
+            action: "write",
+            path: PathBuf::from("/x"),
+            source: io::Error::other("disk full"),
+        };
+        assert_eq!(io.code(), "blob.io");
+        assert!(io.to_string().contains("free space"));
+    }
+}

@@ -1,0 +1,13 @@
+//! Everything a Fieldloop tablet does, testable without a window: the local
+//! store of task documents and its index, content-addressed blobs, the
+//! evidence photo pipeline, verification QR codes and demo data.
+//!
+//! The Tauri shell (`src-tauri`) only forwards calls to this crate.
+
+pub mod blobs;
+pub mod demo;
+pub mod photo;
+pub mod qr;
+pub mod store;
+
+pub use store::{Store, StoreError, TaskQuery, TaskRow};

@@ -1,0 +1,330 @@
+//! Verification QR codes (亮码检查 / 扫码入企).
+//!
+//! Every inspection task carries a random, unguessable `verify_code`. The
+//! inspector shows a QR code pointing to `{base}/v/{verify_code}`; the
+//! enterprise scans it with any phone and sees whether the inspection is
+//! registered and who may perform it. This module builds that URL and
+//! renders the code as SVG (for the screen and print) and PNG (for sharing),
+//! with error correction level M, square modules and the 4-module quiet zone
+//! that the QR standard asks for.
+
+use std::fmt::Write as _;
+
+use qrcode::{Color, EcLevel, QrCode};
+
+/// Width of the light border around the symbol, in modules (ISO/IEC 18004
+/// requires 4).
+pub const QUIET_ZONE: u32 = 4;
+/// Pixels per module of the PNG rendering: a small code is then about
+/// 300–400 px wide, which phones scan at arm's length and which stays sharp
+/// when printed at 3 cm.
+pub const PNG_MODULE_PX: u32 = 8;
+
+/// What can go wrong making a QR code.
+#[derive(Debug, thiserror::Error)]
+pub enum QrError {
+    /// The text does not fit in a QR code.
+    #[error("the link is too long for a QR code ({len} bytes); use a shorter server address")]
+    TooLong {
+        /// Length of the text in bytes.
+        len: usize,
+    },
+    /// The QR encoder or the PNG encoder failed.
+    #[error("could not draw the QR code ({0}); please report this problem")]
+    Render(String),
+}
+
+impl QrError {
+    /// Stable machine code of the error, for the UI and the logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            QrError::TooLong { .. } => "qr.too_long",
+            QrError::Render(_) => "qr.render_failed",
+        }
+    }
+}
+
+/// The public verification link of a task: `{base}/v/{verify_code}`.
+///
+/// A trailing `/` of `base` is dropped; the code is percent-encoded as one
+/// path segment, so it can never add a path or a query.
+pub fn verify_url(base: &str, verify_code: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let mut url = String::with_capacity(base.len() + 3 + verify_code.len());
+    url.push_str(base);
+    url.push_str("/v/");
+    for byte in verify_code.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            url.push(char::from(byte));
+        } else {
+            let _ = write!(url, "%{byte:02X}");
+        }
+    }
+    url
+}
+
+/// A QR code as a square grid of modules, without quiet zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrMatrix {
+    width: u32,
+    dark: Vec<bool>,
+}
+
+impl QrMatrix {
+    /// Encodes `text` with error correction level M.
+    pub fn encode(text: &str) -> Result<QrMatrix, QrError> {
+        let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(
+            |e| match e {
+                qrcode::types::QrError::DataTooLong => QrError::TooLong { len: text.len() },
+                other => QrError::Render(other.to_string()),
+            },
+        )?;
+        let width = u32::try_from(code.width()).map_err(|e| QrError::Render(e.to_string()))?;
+        let dark = code
+            .into_colors()
+            .into_iter()
+            .map(|c| c == Color::Dark)
+            .collect();
+        Ok(QrMatrix { width, dark })
+    }
+
+    /// Modules per side, without quiet zone.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Whether the module at column `x`, row `y` is dark (false outside).
+    pub fn is_dark(&self, x: u32, y: u32) -> bool {
+        x < self.width && y < self.width && self.dark[y as usize * self.width as usize + x as usize]
+    }
+
+    /// Modules per side including the quiet zone on both sides.
+    pub fn width_with_quiet_zone(&self) -> u32 {
+        self.width + 2 * QUIET_ZONE
+    }
+
+    /// SVG drawing: one black path on a white square, in module units
+    /// (`viewBox`), shown at `module_px` screen pixels per module by default
+    /// and scalable without blur (`shape-rendering="crispEdges"`).
+    pub fn to_svg(&self, module_px: u32) -> String {
+        let side = self.width_with_quiet_zone();
+        let px = side * module_px.max(1);
+        let mut path = String::new();
+        for y in 0..self.width {
+            let mut x = 0;
+            while x < self.width {
+                if !self.is_dark(x, y) {
+                    x += 1;
+                    continue;
+                }
+                let start = x;
+                while x < self.width && self.is_dark(x, y) {
+                    x += 1;
+                }
+                let _ = write!(
+                    path,
+                    "M{} {}h{}v1h-{}z",
+                    start + QUIET_ZONE,
+                    y + QUIET_ZONE,
+                    x - start,
+                    x - start
+                );
+            }
+        }
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" \
+             width=\"{px}\" height=\"{px}\" viewBox=\"0 0 {side} {side}\" \
+             shape-rendering=\"crispEdges\">\
+             <rect width=\"{side}\" height=\"{side}\" fill=\"#ffffff\"/>\
+             <path fill=\"#000000\" d=\"{path}\"/></svg>\n"
+        )
+    }
+
+    /// Grey-scale pixels at `module_px` pixels per module, quiet zone included.
+    pub fn to_image(&self, module_px: u32) -> image::GrayImage {
+        let module_px = module_px.max(1);
+        let side = self.width_with_quiet_zone() * module_px;
+        image::GrayImage::from_fn(side, side, |px, py| {
+            let (mx, my) = (px / module_px, py / module_px);
+            let dark = mx >= QUIET_ZONE
+                && my >= QUIET_ZONE
+                && self.is_dark(mx - QUIET_ZONE, my - QUIET_ZONE);
+            image::Luma([if dark { 0 } else { 255 }])
+        })
+    }
+
+    /// PNG file at `module_px` pixels per module, quiet zone included.
+    pub fn to_png(&self, module_px: u32) -> Result<Vec<u8>, QrError> {
+        let image = self.to_image(module_px);
+        let mut png = Vec::new();
+        image
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| QrError::Render(e.to_string()))?;
+        Ok(png)
+    }
+}
+
+/// The task's verification QR code as SVG.
+pub fn verify_qr_svg(base: &str, verify_code: &str) -> Result<String, QrError> {
+    Ok(QrMatrix::encode(&verify_url(base, verify_code))?.to_svg(PNG_MODULE_PX))
+}
+
+/// The task's verification QR code as PNG, [`PNG_MODULE_PX`] pixels per module.
+pub fn verify_qr_png(base: &str, verify_code: &str) -> Result<Vec<u8>, QrError> {
+    QrMatrix::encode(&verify_url(base, verify_code))?.to_png(PNG_MODULE_PX)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const BASE: &str = "https://fieldloop.example.gov.cn";
+    const CODE: &str = "k7Qm2xVt9pLw4RzN";
+
+    /// Finds and decodes the one QR code in a grey image.
+    fn scan(image: image::GrayImage) -> String {
+        let mut prepared = rqrr::PreparedImage::prepare(image);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1, "exactly one QR code is found");
+        let (meta, text) = grids[0].decode().unwrap();
+        assert_eq!(meta.ecc_level, 0, "rqrr numbers M as 0");
+        text
+    }
+
+    /// Draws the SVG's path back into pixels (it uses only `M x y hN v1 h-N z`).
+    fn rasterize_svg(svg: &str, scale: u32) -> image::GrayImage {
+        let doc = roxmltree::Document::parse(svg).unwrap();
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "svg");
+        let view_box: Vec<u32> = root
+            .attribute("viewBox")
+            .unwrap()
+            .split(' ')
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let side = view_box[2];
+        assert_eq!(view_box[3], side);
+        let d = root
+            .descendants()
+            .find(|n| n.has_tag_name("path"))
+            .unwrap()
+            .attribute("d")
+            .unwrap();
+        let mut image =
+            image::GrayImage::from_pixel(side * scale, side * scale, image::Luma([255]));
+        for cmd in d.split('z').filter(|c| !c.is_empty()) {
+            let cmd = cmd.strip_prefix('M').unwrap();
+            let (xy, rest) = cmd.split_once('h').unwrap();
+            let (x, y) = xy.split_once(' ').unwrap();
+            let (x, y): (u32, u32) = (x.parse().unwrap(), y.parse().unwrap());
+            let (len, tail) = rest.split_once('v').unwrap();
+            let len: u32 = len.parse().unwrap();
+            assert_eq!(tail, format!("1h-{len}"));
+            for px in x * scale..(x + len) * scale {
+                for py in y * scale..(y + 1) * scale {
+                    image.put_pixel(px, py, image::Luma([0]));
+                }
+            }
+        }
+        image
+    }
+
+    #[test]
+    fn url_is_base_v_code() {
+        assert_eq!(verify_url(BASE, CODE), format!("{BASE}/v/{CODE}"));
+        assert_eq!(
+            verify_url(&format!("{BASE}/"), CODE),
+            format!("{BASE}/v/{CODE}")
+        );
+        assert_eq!(
+            verify_url("http://h:8080/app", "ab-c_d.e~f"),
+            "http://h:8080/app/v/ab-c_d.e~f"
+        );
+    }
+
+    #[test]
+    fn url_code_cannot_escape_its_segment() {
+        assert_eq!(
+            verify_url("http://h", "../admin?x=1#y"),
+            "http://h/v/..%2Fadmin%3Fx%3D1%23y"
+        );
+        assert_eq!(verify_url("http://h", "码"), "http://h/v/%E7%A0%81");
+    }
+
+    #[test]
+    fn png_decodes_scans_and_has_a_sane_size() {
+        let png = verify_qr_png(BASE, CODE).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        let image = image::load_from_memory_with_format(&png, image::ImageFormat::Png)
+            .unwrap()
+            .to_luma8();
+        let matrix = QrMatrix::encode(&verify_url(BASE, CODE)).unwrap();
+        let side = (matrix.width() + 2 * QUIET_ZONE) * PNG_MODULE_PX;
+        assert_eq!(image.dimensions(), (side, side));
+        assert!((200..=800).contains(&side), "{side} px");
+        // Quiet zone is white all around.
+        let q = QUIET_ZONE * PNG_MODULE_PX;
+        for i in 0..side {
+            for j in 0..q {
+                assert_eq!(image.get_pixel(i, j).0, [255]);
+                assert_eq!(image.get_pixel(j, i).0, [255]);
+                assert_eq!(image.get_pixel(i, side - 1 - j).0, [255]);
+                assert_eq!(image.get_pixel(side - 1 - j, i).0, [255]);
+            }
+        }
+        // Top-left finder pattern starts with a dark module.
+        assert_eq!(image.get_pixel(q, q).0, [0]);
+        assert_eq!(scan(image), verify_url(BASE, CODE));
+    }
+
+    #[test]
+    fn svg_is_well_formed_and_scans() {
+        let svg = verify_qr_svg(BASE, CODE).unwrap();
+        assert!(svg.len() > 200);
+        let matrix = QrMatrix::encode(&verify_url(BASE, CODE)).unwrap();
+        let side = matrix.width_with_quiet_zone();
+        assert!(svg.contains(&format!("viewBox=\"0 0 {side} {side}\"")));
+        let image = rasterize_svg(&svg, 6);
+        assert_eq!(scan(image), verify_url(BASE, CODE));
+    }
+
+    #[test]
+    fn svg_matches_the_matrix() {
+        let matrix = QrMatrix::encode("HELLO").unwrap();
+        let image = rasterize_svg(&matrix.to_svg(1), 1);
+        for y in 0..matrix.width_with_quiet_zone() {
+            for x in 0..matrix.width_with_quiet_zone() {
+                let dark = x >= QUIET_ZONE
+                    && y >= QUIET_ZONE
+                    && matrix.is_dark(x - QUIET_ZONE, y - QUIET_ZONE);
+                assert_eq!(image.get_pixel(x, y).0[0] == 0, dark, "({x}, {y})");
+            }
+        }
+    }
+
+    #[test]
+    fn level_m_and_small_version_for_a_normal_link() {
+        let matrix = QrMatrix::encode(&verify_url(BASE, CODE)).unwrap();
+        // A 50-byte link at level M fits version 4 (33 modules).
+        assert!(matrix.width() <= 33, "{}", matrix.width());
+        assert_eq!((matrix.width() - 17) % 4, 0);
+    }
+
+    #[test]
+    fn long_and_odd_text_round_trips() {
+        let code = "x".repeat(300);
+        let png = verify_qr_png("https://example.org", &code).unwrap();
+        let image = image::load_from_memory(&png).unwrap().to_luma8();
+        assert_eq!(scan(image), verify_url("https://example.org", &code));
+    }
+
+    #[test]
+    fn too_long_is_a_typed_error() {
+        let err = verify_qr_svg(BASE, &"y".repeat(5000)).unwrap_err();
+        assert_eq!(err.code(), "qr.too_long");
+        assert!(err.to_string().contains("too long"));
+    }
+}

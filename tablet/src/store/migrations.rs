@@ -1,0 +1,52 @@
+//! The tablet database's schema, as append-only migrations.
+//!
+//! Never edit a migration that has shipped: add a new one.
+
+use rusqlite_migration::{M, Migrations};
+
+/// Version 1: documents as a snapshot plus incremental chunks, and the task index.
+const V1: &str = "
+CREATE TABLE documents (
+    task_id      TEXT PRIMARY KEY NOT NULL,
+    snapshot     BLOB NOT NULL,
+    -- every chunk with seq <= snapshot_seq is already inside the snapshot
+    snapshot_seq INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE doc_chunks (
+    task_id TEXT NOT NULL REFERENCES documents(task_id) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,
+    bytes   BLOB NOT NULL,
+    PRIMARY KEY (task_id, seq)
+) STRICT;
+
+CREATE TABLE task_index (
+    task_id      TEXT PRIMARY KEY NOT NULL REFERENCES documents(task_id) ON DELETE CASCADE,
+    code         TEXT NOT NULL,
+    subject_name TEXT NOT NULL,
+    uscc         TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    due          INTEGER NOT NULL,
+    -- space-delimited with a leading and trailing space: ' SCJG XFJY '
+    departments  TEXT NOT NULL,
+    -- 1 while the tablet holds changes the server has not acknowledged
+    dirty        INTEGER NOT NULL DEFAULT 0,
+    updated_at   INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX task_index_due ON task_index (due, code);
+CREATE INDEX task_index_status ON task_index (status, due);
+CREATE INDEX task_index_dirty ON task_index (dirty) WHERE dirty = 1;
+";
+
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(super::migrations().validate().is_ok());
+    }
+}

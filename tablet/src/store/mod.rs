@@ -1,0 +1,395 @@
+//! The tablet's local store: task documents and the task index in SQLite.
+//!
+//! Each task is one Automerge document kept as a snapshot plus the
+//! incremental chunks appended after it, one chunk per edit, so an edit
+//! writes a few hundred bytes instead of the whole document. Every write
+//! commits the chunk and the task's index row in one transaction, in WAL
+//! mode with `synchronous = FULL`: once a call returns, the edit survives a
+//! crash or a power cut. Compaction folds the chunks into a new snapshot
+//! and drops them in the same transaction, so a crash at any point leaves
+//! either the old snapshot with its chunks or the new one: never less.
+//!
+//! The task index (code, subject, USCC, status, due date, departments,
+//! dirty flag) serves the task list and search without loading documents.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+
+use fieldloop_core::{Status, TaskDoc, TaskError, TaskSummary};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Chunks a document may collect before an edit compacts it.
+pub const COMPACT_AFTER_CHUNKS: u32 = 64;
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "fieldloop.sqlite3";
+
+/// What can go wrong in the local store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "无法打开或写入本机数据库 {path}：{source}（请检查存储空间）(cannot use the local database)"
+    )]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("本机数据库出错：{0}（请重启应用；如仍出错请联系管理员）(local database error)")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("本机数据库版本升级失败：{0} (the local database could not be migrated)")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("本机没有任务 {0}，请先同步 (task {0} is not on this tablet; sync first)")]
+    NotFound(String),
+    #[error("任务 {0} 已在本机 (task {0} is already on this tablet)")]
+    Exists(String),
+    #[error("本机保存的任务 {id} 已损坏：{source} (the stored task is damaged)")]
+    Damaged { id: String, source: Box<TaskError> },
+    #[error(transparent)]
+    Task(Box<TaskError>),
+}
+
+impl From<TaskError> for StoreError {
+    fn from(e: TaskError) -> Self {
+        Self::Task(Box::new(e))
+    }
+}
+
+impl StoreError {
+    /// A stable machine code; the UI branches on it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Open { .. } => "store.open",
+            Self::Sqlite(_) => "store.sqlite",
+            Self::Migration(_) => "store.migration",
+            Self::NotFound(_) => "store.not_found",
+            Self::Exists(_) => "store.exists",
+            Self::Damaged { .. } => "store.damaged",
+            Self::Task(e) => e.code(),
+        }
+    }
+}
+
+/// A filter over the task index. Empty fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskQuery {
+    /// Tasks in any of these statuses; empty means all.
+    pub statuses: Vec<Status>,
+    /// Tasks that include this department's items.
+    pub department: Option<String>,
+    /// Part of the subject's name, its USCC or the task code.
+    pub text: Option<String>,
+    /// At most this many rows (default 500).
+    pub limit: Option<u32>,
+}
+
+/// One row of the task list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TaskRow {
+    pub id: String,
+    pub code: String,
+    pub subject_name: String,
+    pub uscc: String,
+    pub status: Status,
+    /// Due date, milliseconds since the epoch (UTC).
+    #[ts(type = "number")]
+    pub due: i64,
+    pub departments: Vec<String>,
+    /// The tablet holds changes the server has not acknowledged yet.
+    pub dirty: bool,
+}
+
+/// The local store of one tablet.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn departments_column(departments: &[String]) -> String {
+    format!(" {} ", departments.join(" "))
+}
+
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the store in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join(DB_FILE);
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| open_err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let mut conn = Connection::open(&path).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        migrations::migrations().to_latest(&mut conn)?;
+        Ok(Self { conn, path })
+    }
+
+    /// Where the database file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of tasks on the tablet.
+    pub fn task_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM task_index", [], |r| r.get(0))?)
+    }
+
+    /// Adds a task that is not on the tablet yet (from the server, or a demo).
+    /// `dirty` says whether the server still lacks it.
+    pub fn insert_task(
+        &mut self,
+        doc: &mut TaskDoc,
+        dirty: bool,
+        now: i64,
+    ) -> Result<TaskSummary, StoreError> {
+        let summary = doc.summary()?;
+        let snapshot = doc.save();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let inserted = tx.execute(
+            "INSERT INTO documents (task_id, snapshot, snapshot_seq) VALUES (?1, ?2, 0) ON CONFLICT DO NOTHING",
+            params![summary.id, snapshot],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::Exists(summary.id));
+        }
+        write_index(&tx, &summary, dirty, now)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    /// Loads a task: its snapshot and the chunks after it.
+    pub fn open_task(&self, task_id: &str) -> Result<TaskDoc, StoreError> {
+        let (doc, _) = load(&self.conn, task_id)?;
+        Ok(doc)
+    }
+
+    /// Runs `edit` on a task and keeps what it changed: the new chunk and the
+    /// index row are committed together before this returns. If `edit`
+    /// fails, nothing is written.
+    pub fn edit<T>(
+        &mut self,
+        task_id: &str,
+        now: i64,
+        edit: impl FnOnce(&mut TaskDoc) -> Result<T, TaskError>,
+    ) -> Result<T, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (mut doc, last_seq) = load(&tx, task_id)?;
+        let before = doc.heads();
+        let value = edit(&mut doc)?;
+        // Not `save_incremental`: after a load Automerge's save cursor is
+        // empty and it would write the whole history again.
+        let chunk = doc.save_after(&before);
+        if !chunk.is_empty() {
+            let seq = last_seq + 1;
+            tx.execute(
+                "INSERT INTO doc_chunks (task_id, seq, bytes) VALUES (?1, ?2, ?3)",
+                params![task_id, seq, chunk],
+            )?;
+            let summary = doc.summary()?;
+            write_index(&tx, &summary, true, now)?;
+            let snapshot_seq: u32 = tx.query_row(
+                "SELECT snapshot_seq FROM documents WHERE task_id = ?1",
+                [task_id],
+                |r| r.get(0),
+            )?;
+            if seq - snapshot_seq >= COMPACT_AFTER_CHUNKS {
+                compact_in(&tx, task_id, &mut doc, seq)?;
+            }
+        }
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Folds a task's chunks into a new snapshot.
+    pub fn compact(&mut self, task_id: &str) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (mut doc, last_seq) = load(&tx, task_id)?;
+        compact_in(&tx, task_id, &mut doc, last_seq)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Sizes in bytes of the chunks kept beside a task's snapshot, oldest
+    /// first (for tests and diagnostics).
+    pub fn chunk_sizes(&self, task_id: &str) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT length(bytes) FROM doc_chunks WHERE task_id = ?1 ORDER BY seq",
+        )?;
+        let sizes = stmt.query_map([task_id], |r| r.get(0))?;
+        Ok(sizes.collect::<Result<_, _>>()?)
+    }
+
+    /// The task list: index rows matching `query`, soonest due first.
+    pub fn list_tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
+        let mut sql = String::from(
+            "SELECT task_id, code, subject_name, uscc, status, due, departments, dirty FROM task_index WHERE 1 = 1",
+        );
+        let mut args = SqlArgs::default();
+        if !query.statuses.is_empty() {
+            let marks: Vec<String> = query
+                .statuses
+                .iter()
+                .map(|s| args.push(s.as_str().to_owned()))
+                .collect();
+            sql.push_str(&format!(" AND status IN ({})", marks.join(", ")));
+        }
+        if let Some(dept) = query
+            .department
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+        {
+            let p = args.push(like_pattern(&format!(" {dept} ")));
+            sql.push_str(&format!(" AND departments LIKE {p} ESCAPE '\\'"));
+        }
+        if let Some(text) = query
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            // USCCs and task codes are stored upper-case; LIKE ignores ASCII case anyway.
+            let p = args.push(like_pattern(text));
+            sql.push_str(&format!(
+                " AND (subject_name LIKE {p} ESCAPE '\\' OR uscc LIKE {p} ESCAPE '\\' OR code LIKE {p} ESCAPE '\\')"
+            ));
+        }
+        let limit = args.push(i64::from(query.limit.unwrap_or(500).min(10_000)));
+        sql.push_str(&format!(" ORDER BY due, code LIMIT {limit}"));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            rusqlite::params_from_iter(args.0.iter().map(|b| b.as_ref())),
+            |r| {
+                let status: String = r.get(4)?;
+                let departments: String = r.get(6)?;
+                Ok(TaskRow {
+                    id: r.get(0)?,
+                    code: r.get(1)?,
+                    subject_name: r.get(2)?,
+                    uscc: r.get(3)?,
+                    status: Status::parse(&status).unwrap_or(Status::Assigned),
+                    due: r.get(5)?,
+                    departments: departments.split_whitespace().map(str::to_owned).collect(),
+                    dirty: r.get(7)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every task with changes the server has not acknowledged.
+    pub fn dirty_tasks(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT task_id FROM task_index WHERE dirty = 1 ORDER BY task_id")?;
+        let ids = stmt.query_map([], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Bound parameters of a query being built, named `?1`, `?2`, … in order.
+#[derive(Default)]
+struct SqlArgs(Vec<Box<dyn rusqlite::ToSql>>);
+
+impl SqlArgs {
+    fn push(&mut self, value: impl rusqlite::ToSql + 'static) -> String {
+        self.0.push(Box::new(value));
+        format!("?{}", self.0.len())
+    }
+}
+
+fn load(conn: &Connection, task_id: &str) -> Result<(TaskDoc, u32), StoreError> {
+    let row: Option<(Vec<u8>, u32)> = conn
+        .query_row(
+            "SELECT snapshot, snapshot_seq FROM documents WHERE task_id = ?1",
+            [task_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (snapshot, snapshot_seq) = row.ok_or_else(|| StoreError::NotFound(task_id.to_owned()))?;
+    let damaged = |source| StoreError::Damaged {
+        id: task_id.to_owned(),
+        source: Box::new(source),
+    };
+    let mut doc = TaskDoc::load(&snapshot).map_err(damaged)?;
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, bytes FROM doc_chunks WHERE task_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([task_id])?;
+    let mut last = snapshot_seq;
+    // Chunks are concatenated and applied in one call: Automerge indexes
+    // the document once instead of once per chunk.
+    let mut pending = Vec::new();
+    while let Some(row) = rows.next()? {
+        let seq: u32 = row.get(0)?;
+        if seq > snapshot_seq {
+            pending.extend_from_slice(row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?);
+        }
+        last = last.max(seq);
+    }
+    if !pending.is_empty() {
+        doc.load_incremental(&pending).map_err(damaged)?;
+    }
+    Ok((doc, last))
+}
+
+fn compact_in(
+    conn: &Connection,
+    task_id: &str,
+    doc: &mut TaskDoc,
+    up_to: u32,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE documents SET snapshot = ?2, snapshot_seq = ?3 WHERE task_id = ?1",
+        params![task_id, doc.save(), up_to],
+    )?;
+    conn.execute(
+        "DELETE FROM doc_chunks WHERE task_id = ?1 AND seq <= ?2",
+        params![task_id, up_to],
+    )?;
+    Ok(())
+}
+
+fn write_index(
+    conn: &Connection,
+    s: &TaskSummary,
+    dirty: bool,
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO task_index (task_id, code, subject_name, uscc, status, due, departments, dirty, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (task_id) DO UPDATE SET code = ?2, subject_name = ?3, uscc = ?4, status = ?5, due = ?6,
+             departments = ?7, dirty = max(dirty, ?8), updated_at = ?9",
+        params![s.id, s.code, s.subject_name, s.uscc, s.status.as_str(), s.due, departments_column(&s.departments), dirty, now],
+    )?;
+    Ok(())
+}

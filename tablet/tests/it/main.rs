@@ -1,0 +1,6 @@
+//! Integration tests of `fieldloop-tablet`: one binary, one module per area.
+
+#![allow(clippy::unwrap_used)]
+
+mod photo;
+mod store;

@@ -1,0 +1,26 @@
+// Dates as the UI shows them. Times from Rust are milliseconds since the epoch
+// (UTC); they are shown as calendar dates in the device's time zone, or in
+// `timeZone` when given (tests pin it).
+
+/** "2026年11月29日" (zh-CN), "29 Nov 2026" (en-GB). */
+export function formatDate(ms: number, locale: string, timeZone?: string): string {
+  return new Intl.DateTimeFormat(locale, {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    ...(timeZone === undefined ? {} : { timeZone }),
+  }).format(ms);
+}
+
+/** The calendar day of `ms` in `timeZone`, counted in days since 1970-01-01. */
+export function calendarDay(ms: number, timeZone?: string): number {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    ...(timeZone === undefined ? {} : { timeZone }),
+  }).formatToParts(ms);
+  const part = (type: Intl.DateTimeFormatPartTypes): number =>
+    Number(parts.find((p) => p.type === type)?.value);
+  return Date.UTC(part("year"), part("month") - 1, part("day")) / 86_400_000;
+}

@@ -1,0 +1,324 @@
+// The task list: the inspector's start screen. A search box and status chips
+// on top, then one row per task from the local store (code, business, USCC,
+// departments, due date, status, unsynced marker). Overdue and returned tasks
+// stand out. Shows a loading, an empty and an error state.
+
+import { type Backend, BackendError, type TaskRow } from "../backend/backend";
+import { formatDate } from "../dates";
+import { h, replaceChildren } from "../dom";
+import { type I18n, isMessageKey } from "../i18n";
+import { dueHint, isClosed, isOverdue } from "../tasks/due";
+import {
+  isFiltered,
+  NO_FILTER,
+  orderForList,
+  queryFor,
+  STATUS_FILTERS,
+  type StatusFilter,
+  type TaskFilter,
+} from "../tasks/filter";
+import type { Screen } from "./screen";
+
+export interface TaskListDeps {
+  backend: Backend;
+  i18n: I18n;
+  /** Milliseconds since the epoch; `Date.now` unless a test pins it. */
+  now?: () => number;
+  /** IANA time zone for dates; the device's unless a test pins it. */
+  timeZone?: string;
+  /** Pause after the last keystroke before searching. */
+  searchDelayMs?: number;
+}
+
+export interface TaskListScreen extends Screen {
+  readonly filter: Readonly<TaskFilter>;
+  /** Loads the rows again (after a sync, say). */
+  refresh(): Promise<void>;
+  /** Resolves once the latest load has been shown. */
+  settled(): Promise<void>;
+}
+
+type View =
+  | { phase: "loading" }
+  | { phase: "ready"; rows: TaskRow[] }
+  | { phase: "error"; error: BackendError };
+
+export function taskListScreen(deps: TaskListDeps): TaskListScreen {
+  const { backend, i18n } = deps;
+  const now = deps.now ?? Date.now;
+  const searchDelayMs = deps.searchDelayMs ?? 250;
+
+  let filter: TaskFilter = { ...NO_FILTER };
+  let view: View = { phase: "loading" };
+  let loads = 0;
+  let latest: Promise<void> = Promise.resolve();
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const search = h("input", {
+    class: "search-input",
+    testid: "task-search",
+    attrs: { type: "search", enterkeyhint: "search", autocomplete: "off", spellcheck: "false" },
+    on: {
+      input: (event) => {
+        // Pinyin and other input methods fire input events while composing; search once the text is committed.
+        if (!(event as InputEvent).isComposing) onSearchInput();
+      },
+      compositionend: () => onSearchInput(),
+      keydown: (event) => {
+        if (event.key === "Enter") searchNow();
+      },
+    },
+  });
+  const clear = h("button", {
+    class: "search-clear",
+    testid: "task-search-clear",
+    text: "×",
+    attrs: { type: "button" },
+    on: {
+      click: () => {
+        search.value = "";
+        searchNow();
+        search.focus();
+      },
+    },
+  });
+  const chips = new Map<StatusFilter, HTMLButtonElement>(
+    STATUS_FILTERS.map((status) => [
+      status,
+      h("button", {
+        class: `chip chip-${status}`,
+        testid: `filter-${status}`,
+        attrs: { type: "button" },
+        on: { click: () => setStatus(status) },
+      }),
+    ]),
+  );
+  const chipGroup = h("div", { class: "chips", attrs: { role: "group" } }, ...chips.values());
+  const count = h("p", { class: "task-count", testid: "task-count", attrs: { "aria-live": "polite" } });
+  const body = h("div", { class: "task-list-body", testid: "task-list-body" });
+  const element = h(
+    "section",
+    { class: "task-list", testid: "task-list-screen" },
+    h("div", { class: "toolbar" }, h("label", { class: "search" }, search, clear), chipGroup),
+    count,
+    body,
+  );
+
+  function onSearchInput(): void {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(searchNow, searchDelayMs);
+  }
+
+  function searchNow(): void {
+    clearTimeout(searchTimer);
+    if (search.value === filter.text) return;
+    filter = { ...filter, text: search.value };
+    renderChrome();
+    void load();
+  }
+
+  function setStatus(status: StatusFilter): void {
+    if (status === filter.status) return;
+    filter = { ...filter, status };
+    renderChrome();
+    void load();
+  }
+
+  function load(): Promise<void> {
+    const mine = ++loads;
+    if (view.phase !== "ready") view = { phase: "loading" };
+    body.setAttribute("aria-busy", "true");
+    renderBody();
+    latest = backend.listTasks(queryFor(filter)).then(
+      (rows) => show(mine, { phase: "ready", rows: orderForList(rows) }),
+      (reason: unknown) => show(mine, { phase: "error", error: BackendError.from(reason) }),
+    );
+    return latest;
+  }
+
+  function show(load: number, next: View): void {
+    if (load !== loads) return; // a newer load is on its way
+    view = next;
+    body.removeAttribute("aria-busy");
+    renderBody();
+  }
+
+  function renderChrome(): void {
+    search.placeholder = i18n.t("taskList.search.placeholder");
+    search.setAttribute("aria-label", i18n.t("taskList.search.label"));
+    clear.setAttribute("aria-label", i18n.t("taskList.search.clear"));
+    clear.hidden = filter.text === "";
+    chipGroup.setAttribute("aria-label", i18n.t("taskList.filter.label"));
+    for (const [status, chip] of chips) {
+      chip.textContent = i18n.t(`taskList.filter.${status}`);
+      chip.setAttribute("aria-pressed", String(status === filter.status));
+    }
+  }
+
+  function renderBody(): void {
+    switch (view.phase) {
+      case "loading":
+        count.textContent = "";
+        replaceChildren(body, h("p", { class: "state state-loading", testid: "task-list-loading", text: i18n.t("taskList.loading") }));
+        break;
+      case "error":
+        count.textContent = "";
+        replaceChildren(body, errorState(view.error));
+        break;
+      case "ready": {
+        const { rows } = view;
+        count.textContent = i18n.plural("taskList.count", rows.length);
+        if (rows.length === 0) {
+          replaceChildren(body, emptyState(isFiltered(filter)));
+        } else {
+          const nowMs = now();
+          const row = (task: TaskRow) => taskRowElement(task, { i18n, nowMs, timeZone: deps.timeZone });
+          replaceChildren(body, h("ul", { class: "task-rows", testid: "task-rows" }, ...rows.map(row)));
+        }
+        break;
+      }
+    }
+  }
+
+  function emptyState(filtered: boolean): HTMLElement {
+    return h(
+      "div",
+      { class: "state state-empty", testid: "task-list-empty" },
+      h("p", { class: "state-title", text: i18n.t(filtered ? "taskList.empty.filteredTitle" : "taskList.empty.title") }),
+      h("p", { class: "state-hint", text: i18n.t(filtered ? "taskList.empty.filteredHint" : "taskList.empty.hint") }),
+    );
+  }
+
+  function errorState(error: BackendError): HTMLElement {
+    const ownText = errorText(i18n, error);
+    return h(
+      "div",
+      { class: "state state-error", testid: "task-list-error", attrs: { role: "alert" } },
+      h("p", { class: "state-title", text: i18n.t("taskList.error.title") }),
+      h("p", { class: "state-hint", testid: "task-list-error-message", text: ownText ?? error.message }),
+      h("p", { class: "state-code", text: i18n.t("taskList.error.code", { code: error.code }) }),
+      // The Rust side's own words, for whoever helps the inspector.
+      ownText !== null &&
+        h(
+          "details",
+          { class: "state-detail" },
+          h("summary", { text: i18n.t("taskList.error.detail") }),
+          h("p", { testid: "task-list-error-detail", text: error.message }),
+        ),
+      h("button", {
+        class: "button",
+        testid: "task-list-retry",
+        text: i18n.t("taskList.retry"),
+        attrs: { type: "button" },
+        on: { click: () => void load() },
+      }),
+    );
+  }
+
+  const unsubscribe = i18n.onChange(() => {
+    renderChrome();
+    renderBody();
+  });
+  renderChrome();
+  void load();
+
+  return {
+    element,
+    get filter() {
+      return filter;
+    },
+    refresh: load,
+    settled: () => latest,
+    dispose() {
+      clearTimeout(searchTimer);
+      unsubscribe();
+    },
+  };
+}
+
+/** The UI's own text for an error code, if it has one. */
+export function errorText(i18n: I18n, error: BackendError): string | null {
+  const key = `error.${error.code}`;
+  return isMessageKey(key) ? i18n.t(key) : null;
+}
+
+export interface RowContext {
+  i18n: I18n;
+  nowMs: number;
+  timeZone?: string | undefined;
+}
+
+/** One task as a list row. Its `data-*` attributes say what the row shows, for tests and styles. */
+export function taskRowElement(task: TaskRow, { i18n, nowMs, timeZone }: RowContext): HTMLLIElement {
+  const overdue = isOverdue(task, nowMs);
+  const classes = ["task-row", `status-${task.status}`];
+  if (overdue) classes.push("is-overdue");
+  if (task.status === "returned") classes.push("is-returned");
+  if (isClosed(task.status)) classes.push("is-closed");
+
+  return h(
+    "li",
+    {
+      class: classes.join(" "),
+      testid: "task-row",
+      attrs: {
+        "data-task-id": task.id,
+        "data-status": task.status,
+        "data-overdue": String(overdue),
+        "data-dirty": String(task.dirty),
+      },
+    },
+    h(
+      "div",
+      { class: "row-main" },
+      h(
+        "div",
+        { class: "row-top" },
+        h("span", { class: "task-code", testid: "task-code", text: task.code }),
+        h("span", { class: `badge badge-${task.status}`, testid: "task-status", text: i18n.t(`status.${task.status}`) }),
+        task.dirty &&
+          h("span", {
+            class: "badge badge-dirty",
+            testid: "task-dirty",
+            text: i18n.t("task.dirty"),
+            attrs: { title: i18n.t("task.dirtyLabel"), "aria-label": i18n.t("task.dirtyLabel") },
+          }),
+      ),
+      h("div", { class: "subject-name", testid: "task-subject", text: task.subject_name }),
+      h(
+        "div",
+        { class: "uscc" },
+        h("span", { class: "field-label", text: i18n.t("task.uscc") }),
+        h("span", { class: "uscc-value", testid: "task-uscc", text: task.uscc }),
+      ),
+      h(
+        "ul",
+        { class: "departments", testid: "task-departments", attrs: { "aria-label": i18n.t("task.departments") } },
+        ...task.departments.map((code) =>
+          h("li", { class: "department", attrs: { "data-department": code }, text: i18n.lookup(`dept.${code}`, code) }),
+        ),
+      ),
+    ),
+    h(
+      "div",
+      { class: "row-due" },
+      h("span", { class: "field-label", text: i18n.t("task.due") }),
+      h("span", { class: "due-date", testid: "task-due", text: formatDate(Number(task.due), i18n.locale, timeZone) }),
+      dueHintElement(task, i18n, nowMs, timeZone),
+    ),
+  );
+}
+
+function dueHintElement(task: TaskRow, i18n: I18n, nowMs: number, timeZone: string | undefined): HTMLElement | null {
+  const hint = dueHint(task, nowMs, timeZone);
+  if (hint === null) return null;
+  const text =
+    hint.kind === "overdue"
+      ? hint.days === 0
+        ? i18n.t("task.overdue")
+        : i18n.plural("task.overdueDays", hint.days, { days: hint.days })
+      : hint.kind === "today"
+        ? i18n.t("task.dueToday")
+        : i18n.plural("task.dueInDays", hint.days, { days: hint.days });
+  return h("span", { class: `due-hint due-${hint.kind}`, testid: "task-due-hint", text });
+}
