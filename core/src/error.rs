@@ -8,15 +8,15 @@ pub enum TaskError {
     #[error("任务文档已损坏或不是任务 (the task document is damaged or not a task): {0}")]
     Malformed(String),
     #[error("无法读取任务文档 (cannot read the task document): {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
     #[error("任务文档字段不符合格式 (a task field has the wrong shape): {0}")]
-    Hydrate(#[from] autosurgeon::HydrateError),
+    Hydrate(Box<autosurgeon::HydrateError>),
     #[error("无法写入任务文档 (cannot write the task document): {0}")]
-    Reconcile(#[from] autosurgeon::ReconcileError),
+    Reconcile(Box<autosurgeon::ReconcileError>),
     #[error("{0}")]
     NotAllowed(String),
     #[error("状态变更无效 (this status change does not apply): {0}")]
-    Transition(#[from] Rejection),
+    Transition(Box<Rejection>),
     #[error("任务已{0}，不能再修改检查记录 (the task is {0} and can no longer be edited)")]
     Frozen(Status),
     #[error("暂不能提交 (cannot submit yet): {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("；"))]
@@ -67,5 +67,31 @@ impl TaskError {
             Self::NoConflict(_) => "task.no_conflict",
             Self::Invalid(_) => "task.invalid",
         }
+    }
+}
+
+/// The wrapped errors are boxed so that `Result<_, TaskError>` stays small.
+macro_rules! boxed_from {
+    ($($source:ty => $variant:ident),* $(,)?) => {
+        $(impl From<$source> for TaskError {
+            fn from(e: $source) -> Self {
+                Self::$variant(Box::new(e))
+            }
+        })*
+    };
+}
+
+boxed_from! {
+    automerge::AutomergeError => Automerge,
+    autosurgeon::HydrateError => Hydrate,
+    autosurgeon::ReconcileError => Reconcile,
+    Rejection => Transition,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn results_stay_small() {
+        assert!(std::mem::size_of::<super::TaskError>() <= 48);
     }
 }
