@@ -59,6 +59,30 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Like [`run`], but also hands each line of the command's standard output
+/// to `on_line` as it is printed.
+pub fn run_watching(cmd: &mut Command, mut on_line: impl FnMut(&str)) -> Result<()> {
+    let shown = describe(cmd);
+    println!("==> {shown}");
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| cannot_start(cmd))?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let line = line.context("cannot read the command's output")?;
+            println!("{line}");
+            on_line(&line);
+        }
+    }
+    let status = child.wait().with_context(|| cannot_start(cmd))?;
+    let took = seconds(started.elapsed());
+    ensure!(status.success(), "`{shown}` failed after {took} ({status})");
+    println!("    done in {took}");
+    Ok(())
+}
+
 /// Runs `cmd` quietly (a probe or a query) and returns its standard output;
 /// fails unless it exits successfully, quoting its standard error.
 pub fn output(cmd: &mut Command) -> Result<String> {

@@ -12,15 +12,51 @@ use crate::{bindings, exec, setup};
 /// Proptest cases per property unless `PROPTEST_CASES` says otherwise.
 const PROPTEST_CASES: &str = "256";
 
-/// Runs every check, then prints the summary (also after a failure).
+/// Runs every check, then prints the summary (also after a failure) and,
+/// once the Rust tests ran, their total as a plain `N passed, N failed` line.
 pub fn run() -> Result<()> {
     let mut steps = Steps::default();
-    let result = run_steps(&mut steps);
+    let mut tally = Tally::default();
+    let result = run_steps(&mut steps, &mut tally);
     println!("{steps}");
+    if tally.results > 0 {
+        println!("tests: {} passed, {} failed", tally.passed, tally.failed);
+    }
     result
 }
 
-fn run_steps(steps: &mut Steps) -> Result<()> {
+/// The sum of cargo test's `test result:` lines.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    results: u32,
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    /// Adds a line such as `test result: ok. 16 passed; 0 failed; 0 ignored; …`.
+    fn add(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        let count = |word: &str| {
+            rest.split(';')
+                .find_map(|part| {
+                    part.trim()
+                        .trim_start_matches(|c: char| !c.is_ascii_digit())
+                        .strip_suffix(word)
+                })
+                .and_then(|n| n.trim().parse::<u64>().ok())
+        };
+        if let (Some(passed), Some(failed)) = (count("passed"), count("failed")) {
+            self.results += 1;
+            self.passed += passed;
+            self.failed += failed;
+        }
+    }
+}
+
+fn run_steps(steps: &mut Steps, tally: &mut Tally) -> Result<()> {
     steps.time("setup", || setup::run(&[]))?;
     // src-tauri embeds ui/dist when it compiles: build the UI before any cargo build.
     steps.time("ui build", || exec::run(&mut exec::npm(&["run", "build"])))?;
@@ -49,7 +85,7 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
         if env::var_os("PROPTEST_CASES").is_none() {
             cmd.env("PROPTEST_CASES", PROPTEST_CASES);
         }
-        exec::run(bindings::export_to_ui(&mut cmd))
+        exec::run_watching(bindings::export_to_ui(&mut cmd), |line| tally.add(line))
     })
 }
 
@@ -83,6 +119,22 @@ impl fmt::Display for Steps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tally_sums_cargo_test_result_lines() {
+        let mut tally = Tally::default();
+        tally.add("test result: ok. 16 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s");
+        tally.add("running 3 tests");
+        tally.add("test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.00s");
+        assert_eq!(
+            tally,
+            Tally {
+                results: 2,
+                passed: 18,
+                failed: 1
+            }
+        );
+    }
 
     #[test]
     fn summary_is_one_line_with_each_step_and_the_total() {
