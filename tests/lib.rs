@@ -1,2 +1,141 @@
 //! End-to-end tests of Fieldloop across its crates live in `it/`; helper
-//! programs the tests start and kill live in `bin/`.
+//! programs the tests start and kill live in `bin/`. This library holds the
+//! harness they share: a real server on a port-0 socket and real tablet
+//! stores in temp dirs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use fieldloop_server::AppState;
+use fieldloop_server::blobs::BlobDir;
+use fieldloop_server::store::Store;
+use fieldloop_server::store::sqlite::SqliteStore;
+use fieldloop_tablet::store::Store as TabletStore;
+use fieldloop_tablet::sync::{Enrollment, HttpTransport, SyncReport, enroll, sync_now};
+
+/// Demo time: 2026-06-01.
+pub const NOW: i64 = 1_780_272_000_000;
+
+/// The real router on a real socket, on its own runtime thread.
+#[derive(Debug)]
+pub struct TestServer {
+    pub url: String,
+    pub store: Arc<SqliteStore>,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// A server with the demo people and tasks.
+    pub fn start_demo() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SqliteStore::open(dir.path()).expect("server store"));
+        fieldloop_server::demo::seed(store.as_ref(), NOW).expect("demo");
+        let blobs = BlobDir::open(dir.path().join("blobs")).expect("blobs");
+        let state = AppState::new(store.clone(), blobs);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let shutdown = async {
+                    let _ = rx.await;
+                };
+                fieldloop_server::serve(listener, state, shutdown)
+                    .await
+                    .expect("serve");
+            });
+        });
+        Self {
+            url,
+            store,
+            dir,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// A one-time enrollment code for `inspector`, valid for an hour from `now`.
+    pub fn code_for(&self, inspector: &str, now: i64) -> String {
+        fieldloop_server::enroll::issue_code(self.store.as_ref(), inspector, now, 3_600_000)
+            .expect("code")
+    }
+
+    /// The server's copy of a task.
+    pub fn task(&self, id: &str) -> fieldloop_core::TaskDoc {
+        let stored = self.store.task(id).expect("read").expect("task on server");
+        fieldloop_core::TaskDoc::load(&stored.doc).expect("load")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A tablet: a real store in a temp dir, enrolled with a server.
+#[derive(Debug)]
+pub struct Tablet {
+    pub store: TabletStore,
+    pub enrollment: Enrollment,
+    pub dir: tempfile::TempDir,
+}
+
+impl Tablet {
+    pub fn enroll(server: &TestServer, inspector: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = TabletStore::open(dir.path()).expect("tablet store");
+        let code = server.code_for(inspector, fieldloop_server::now_ms());
+        let enrollment = enroll(
+            &mut store,
+            &server.url,
+            &code,
+            &format!("{inspector} 的平板"),
+        )
+        .expect("enroll");
+        Self {
+            store,
+            enrollment,
+            dir,
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    pub fn sync(&mut self) -> Result<SyncReport, fieldloop_tablet::sync::SyncError> {
+        let transport = HttpTransport::from_store(&self.store)?;
+        sync_now(&mut self.store, &transport, NOW, |_| {})
+    }
+
+    /// The author this tablet edits as.
+    pub fn author(&self) -> fieldloop_core::Author {
+        let actor = fieldloop_core::ActorId::from(hex_bytes(&self.enrollment.actor));
+        fieldloop_core::Author::new(
+            actor,
+            self.enrollment.person.clone(),
+            fieldloop_core::Role::Inspector,
+        )
+    }
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect()
+}

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod history;
 pub mod status;
+pub mod sync;
 pub mod task;
 pub mod uscc;
 

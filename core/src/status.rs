@@ -168,6 +168,18 @@ pub struct StatusReport {
     pub return_comment: Option<String>,
 }
 
+/// Whether `role` may record events of `kind` at all (the status they
+/// apply to aside).
+pub fn role_may_record(role: Role, kind: EventKind) -> bool {
+    use EventKind as K;
+    match kind {
+        K::Assigned | K::Cancelled => matches!(role, Role::Supervisor | Role::Admin),
+        K::CheckedIn | K::Submitted => role == Role::Inspector,
+        K::Returned | K::Approved | K::Published => role == Role::Supervisor,
+        K::Reopened => role == Role::Admin,
+    }
+}
+
 /// The transition an event makes from `from`, or why it does not apply.
 /// `inspectors` are the inspectors assigned to the task.
 pub fn transition(
@@ -178,13 +190,7 @@ pub fn transition(
     use EventKind as K;
     use Status as S;
     let kind = event.kind;
-    let role_ok = match kind {
-        K::Assigned | K::Cancelled => matches!(event.role, Role::Supervisor | Role::Admin),
-        K::CheckedIn | K::Submitted => event.role == Role::Inspector,
-        K::Returned | K::Approved | K::Published => event.role == Role::Supervisor,
-        K::Reopened => event.role == Role::Admin,
-    };
-    if !role_ok {
+    if !role_may_record(event.role, kind) {
         return Err(Rejection::RoleNotAllowed {
             kind,
             role: event.role,

@@ -1,16 +1,71 @@
 //! Fieldloop's sync server: merges and stores task documents and blobs,
-//! enforces who may change what, and serves the supervisors' console.
+//! enforces who may change what, and (later) serves the supervisors' console.
 //!
-//! This first version answers health checks; sync, blobs, enrollment and the
-//! console arrive with their issues. The router is a function and `serve`
-//! takes any listener, so tests run the real server on a port-0 socket.
+//! The router is a function of the [`AppState`] and [`serve`] takes any
+//! listener, so tests run the real server on a port-0 socket.
+
+pub mod auth;
+pub mod blobs;
+pub mod demo;
+pub mod enroll;
+pub mod error;
+pub mod review;
+pub mod store;
+pub mod sync;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use tokio::net::TcpListener;
+
+use crate::store::Store;
+
+/// Largest sync request body accepted.
+pub const MAX_SYNC_BODY: usize = 32 * 1024 * 1024;
+/// Largest blob accepted.
+pub const MAX_BLOB_BYTES: u64 = 200 * 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub throttle: Arc<enroll::Throttle>,
+    pub blobs: Arc<blobs::BlobDir>,
+    /// Held while a request reads, merges and writes task documents, so
+    /// that two writers never overwrite each other's merge.
+    pub writes: Arc<std::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, blobs: blobs::BlobDir) -> Self {
+        Self {
+            store,
+            throttle: Arc::default(),
+            blobs: Arc::new(blobs),
+            writes: Arc::default(),
+        }
+    }
+}
+
+/// The server's clock, milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
 
 /// Body of `GET /healthz`.
 #[derive(Debug, Serialize)]
@@ -27,30 +82,55 @@ async fn healthz() -> Json<Health> {
 }
 
 /// Every route of the server.
-pub fn router() -> Router {
-    Router::new().route("/healthz", get(healthz))
+pub fn router(state: AppState) -> Router {
+    let blob_routes = blobs::router(state.blobs.clone(), MAX_BLOB_BYTES).route_layer(
+        axum::middleware::from_extractor_with_state::<auth::DeviceAuth, _>(state.clone()),
+    );
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/enroll", post(enroll::enroll))
+        .route(
+            "/api/v1/sync",
+            post(sync::sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)),
+        )
+        .route("/api/v1/tasks/{id}/review", post(review::review))
+        .with_state(state)
+        .merge(blob_routes)
 }
 
-/// Serves `router()` on `listener` until `shutdown` completes, then lets
+/// Serves the router on `listener` until `shutdown` completes, then lets
 /// requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
     use tower::ServiceExt;
 
+    fn state(dir: &std::path::Path) -> super::AppState {
+        let store = crate::store::sqlite::SqliteStore::open(dir).expect("store");
+        let blobs = crate::blobs::BlobDir::open(dir.join("blobs")).expect("blobs");
+        super::AppState::new(Arc::new(store), blobs)
+    }
+
     #[tokio::test]
     async fn healthz_answers_ok() {
-        let response = super::router()
+        let dir = tempfile::tempdir().expect("tempdir");
+        let response = super::router(state(dir.path()))
             .oneshot(
                 Request::get("/healthz")
                     .body(Body::empty())
@@ -67,11 +147,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unknown_paths_are_404() {
-        let response = super::router()
-            .oneshot(Request::get("/nope").body(Body::empty()).expect("request"))
+    async fn sync_without_a_token_is_401_with_a_code() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let response = super::router(state(dir.path()))
+            .oneshot(
+                Request::post("/api/v1/sync")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
             .await
             .expect("response");
-        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(json["code"], "auth.missing");
     }
 }

@@ -9,5 +9,7 @@ pub mod demo;
 pub mod photo;
 pub mod qr;
 pub mod store;
+pub mod sync;
+pub mod upload;
 
 pub use store::{Store, StoreError, TaskQuery, TaskRow};

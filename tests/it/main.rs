@@ -1,3 +1,4 @@
 //! End-to-end tests across crates: real stores on disk, real processes.
 
 mod crash;
+mod sync;

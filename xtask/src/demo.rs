@@ -58,9 +58,7 @@ pub fn run() -> Result<()> {
 
 fn server_command(data: &Path) -> Command {
     let mut cmd = exec::cargo(&["run", "-p", "fieldloop-server", "--", "serve", "--data"]);
-    // The server takes `--demo` (demo tasks to sync) once sync lands; until
-    // then the tablet seeds its own store with FIELDLOOP_DEMO=1.
-    cmd.arg(data).args(["--listen", LISTEN]);
+    cmd.arg(data).args(["--listen", LISTEN, "--demo"]);
     cmd
 }
 

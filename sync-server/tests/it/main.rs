@@ -1,5 +1,7 @@
 //! The real `fieldloop-server` binary, started as a user would start it.
 
+mod blobs;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};

@@ -39,8 +39,18 @@ CREATE INDEX task_index_status ON task_index (status, due);
 CREATE INDEX task_index_dirty ON task_index (dirty) WHERE dirty = 1;
 ";
 
+/// Version 2: what the tablet knows the server has, and settings
+/// (enrollment, sync cursor).
+const V2: &str = "
+ALTER TABLE documents ADD COLUMN server_heads BLOB NOT NULL DEFAULT x'';
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) STRICT;
+";
+
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 #[cfg(test)]

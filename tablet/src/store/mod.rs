@@ -13,6 +13,7 @@
 //! dirty flag) serves the task list and search without loading documents.
 
 mod migrations;
+mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -327,7 +328,7 @@ impl SqlArgs {
     }
 }
 
-fn load(conn: &Connection, task_id: &str) -> Result<(TaskDoc, u32), StoreError> {
+pub(crate) fn load(conn: &Connection, task_id: &str) -> Result<(TaskDoc, u32), StoreError> {
     let row: Option<(Vec<u8>, u32)> = conn
         .query_row(
             "SELECT snapshot, snapshot_seq FROM documents WHERE task_id = ?1",

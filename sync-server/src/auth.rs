@@ -1,0 +1,72 @@
+//! Device tokens: random, shown once, stored only as SHA-256, revocable.
+//! [`DeviceAuth`] extracts the calling device from `Authorization: Bearer`.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::store::Device;
+
+/// A fresh random secret (token or enrollment code material), hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// How a secret is stored.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.trim().as_bytes()))
+}
+
+/// The device making the request.
+#[derive(Debug, Clone)]
+pub struct DeviceAuth(pub Device);
+
+fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+impl FromRequestParts<AppState> for DeviceAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                unauthorized(
+                    "auth.missing",
+                    "缺少设备令牌，请先注册设备 (no device token: enroll this device first)",
+                )
+            })?;
+        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
+            unauthorized(
+                "auth.malformed",
+                "令牌格式应为 Bearer (use `Authorization: Bearer <token>`)",
+            )
+        })?;
+        let hash = secret_hash(token);
+        let store = state.store.clone();
+        let device = tokio::task::spawn_blocking(move || store.device_by_token(&hash)).await??;
+        match device {
+            None => Err(unauthorized(
+                "auth.bad_token",
+                "设备令牌无效，请重新注册 (unknown device token: enroll again)",
+            )),
+            Some(d) if d.revoked => Err(unauthorized(
+                "auth.revoked",
+                "此设备已被停用，请联系管理员 (this device was revoked; ask your administrator)",
+            )),
+            Some(d) => Ok(Self(d)),
+        }
+    }
+}

@@ -1,0 +1,1004 @@
+//! Blobs on the server: resumable upload by SHA-256 with tus 1.0 core
+//! semantics, and download.
+//!
+//! Evidence bytes (photos, signatures) are named by their SHA-256 and
+//! uploaded separately from the task documents, which only hold the hash.
+//! Tablets upload over unreliable links, so an upload is resumable:
+//!
+//! | request | answer |
+//! | --- | --- |
+//! | `HEAD /api/v1/blobs/{sha256}` | 200 with `Upload-Offset` (bytes held; the full length once complete) and `Upload-Length`; 404 if nothing is known of the blob |
+//! | `POST /api/v1/blobs/{sha256}` with `Upload-Length` | 201 when it starts an upload; 200 when the upload or the whole blob already exists (`Upload-Offset` = `Upload-Length` then: send nothing) |
+//! | `PATCH /api/v1/blobs/{sha256}` with `Upload-Offset` and `Content-Type: application/offset+octet-stream` | appends the body at that offset and answers 204 with the new `Upload-Offset`; 409 with the current `Upload-Offset` if the offset is not the current one |
+//! | `GET /api/v1/blobs/{sha256}` | the bytes, 404 if absent |
+//! | `OPTIONS /api/v1/blobs` | `Tus-Version`, `Tus-Max-Size`, `Tus-Extension: creation` |
+//!
+//! Every request but `GET` and `OPTIONS` carries `Tus-Resumable: 1.0.0` (else
+//! 412); every answer carries it. When the last chunk arrives the server
+//! hashes the whole file: if the hash is the blob's id the file is fsynced
+//! and renamed into place (atomic), otherwise it is deleted and the answer is
+//! 422 `blob.hash_mismatch`. So a file under a blob's final name always holds
+//! exactly the bytes of that name.
+//!
+//! Differences from tus: the client names the upload (its SHA-256) instead
+//! of the server answering `POST` with a fresh URL, and `POST` is idempotent.
+//! A `POST` whose `Upload-Length` differs from that of an upload in progress
+//! restarts that upload: the hash fixes the content, so at most one of the
+//! two lengths can be right.
+//!
+//! On disk ([`BlobDir`]): `dir/ab/abcdef…` are complete blobs,
+//! `dir/partial/<sha256>` the bytes received so far of an upload and
+//! `dir/partial/<sha256>.len` its declared length. Each `PATCH` is read
+//! whole (at most [`MAX_CHUNK_BYTES`]) before anything is written, then
+//! appended and fsynced before it is acknowledged, so a cut connection costs
+//! at most the chunk in flight. Requests on one blob are serialised by a
+//! per-blob lock inside the process; one [`BlobDir`] must be served by one
+//! process.
+//!
+//! Ids are parsed into [`BlobId`] (exactly 64 lowercase hex digits) before
+//! any path is built; no text from a request ever becomes part of a path.
+//!
+//! Authentication is not done here: [`router`] takes its state and returns
+//! a plain [`Router`], which the server wraps in its device-token layer
+//! (`router(dir, max).layer(auth)`) and merges with its other routes.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, PoisonError};
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, options};
+use axum::{Json, Router, middleware};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The tus protocol version this server speaks.
+pub const TUS_VERSION: &str = "1.0.0";
+/// The largest body one `PATCH` may carry. Tablets send 256 KiB chunks.
+pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
+/// The content type of a `PATCH` body.
+pub const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
+
+/// `Tus-Resumable`: the protocol version of a request or answer.
+pub const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
+/// `Upload-Offset`: bytes the server holds of an upload.
+pub const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
+/// `Upload-Length`: the whole length of an upload.
+pub const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
+const TUS_VERSION_HEADER: HeaderName = HeaderName::from_static("tus-version");
+const TUS_MAX_SIZE: HeaderName = HeaderName::from_static("tus-max-size");
+const TUS_EXTENSION: HeaderName = HeaderName::from_static("tus-extension");
+
+/// Folder of uploads in progress, inside the blob folder.
+const PARTIAL_DIR: &str = "partial";
+/// Read buffer for hashing.
+const HASH_BUF: usize = 256 * 1024;
+
+/// The id of a blob: the SHA-256 of its bytes, written as exactly 64
+/// lowercase hex digits. Uppercase is rejected rather than folded, so one
+/// blob has one name.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobId([u8; 32]);
+
+impl BlobId {
+    /// The id of `bytes`.
+    pub fn of(bytes: &[u8]) -> BlobId {
+        BlobId(Sha256::digest(bytes).into())
+    }
+
+    /// Parses the canonical text form, saying what is wrong otherwise.
+    pub fn parse(text: &str) -> Result<BlobId, BlobApiError> {
+        let bad = |reason: &'static str| BlobApiError::BadId {
+            input: text.chars().take(80).collect(),
+            reason,
+        };
+        if text.len() != 64 {
+            return Err(bad("it does not have 64 characters"));
+        }
+        if text.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(bad("it has uppercase letters"));
+        }
+        if !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(bad("it has characters other than 0-9 and a-f"));
+        }
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(text, &mut digest).map_err(|_| bad("it is not hexadecimal"))?;
+        Ok(BlobId(digest))
+    }
+
+    /// The 64-digit lowercase text form.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for BlobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for BlobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BlobId({self})")
+    }
+}
+
+/// What the blob API answers when a request fails. The body is
+/// `{ "code": …, "message": … }`; I/O detail is logged, not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobApiError {
+    /// `Tus-Resumable` is missing or not `1.0.0`.
+    #[error(
+        "this request does not say `Tus-Resumable: 1.0.0` (it says {got}); \
+         send that header: it is the only tus version this server speaks"
+    )]
+    TusVersion {
+        /// What the request said, or "nothing".
+        got: String,
+    },
+    /// The blob id in the path is not 64 lowercase hex digits.
+    #[error(
+        "`{input}` is not a blob id: {reason}; a blob id is the SHA-256 of the \
+         bytes as 64 lowercase hexadecimal digits"
+    )]
+    BadId {
+        /// The rejected text, at most 80 characters.
+        input: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A header is missing or not a non-negative decimal number.
+    #[error("header `{name}` {problem}; it must be a non-negative decimal number of bytes")]
+    BadHeader {
+        /// The header.
+        name: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// A `PATCH` body has the wrong content type.
+    #[error("a PATCH body must have `Content-Type: {OFFSET_OCTET_STREAM}`")]
+    BadContentType,
+    /// The declared length is over the server's limit.
+    #[error(
+        "the blob is {length} bytes, more than this server accepts ({max} bytes); \
+         reduce the file (e.g. a lower photo resolution) or ask the administrator"
+    )]
+    TooLarge {
+        /// The declared `Upload-Length`.
+        length: u64,
+        /// The server's limit.
+        max: u64,
+    },
+    /// A `PATCH` body is larger than one request may carry.
+    #[error("a PATCH body may carry at most {MAX_CHUNK_BYTES} bytes; send smaller chunks")]
+    ChunkTooLarge,
+    /// A `PATCH` body would run past the declared `Upload-Length`.
+    #[error(
+        "this chunk of {chunk} bytes at offset {offset} runs past the declared length of \
+         {length} bytes; send only the remaining bytes"
+    )]
+    BeyondLength {
+        /// Where the chunk starts.
+        offset: u64,
+        /// The chunk's size.
+        chunk: u64,
+        /// The declared length.
+        length: u64,
+    },
+    /// The request body could not be read (usually a cut connection).
+    #[error("the request body could not be read completely; send the chunk again")]
+    BadBody,
+    /// `GET` or `HEAD` of a blob the server does not hold.
+    #[error("the server holds no blob {0} and no upload of it")]
+    NotFound(BlobId),
+    /// `PATCH` without an upload: it was never created or it was discarded.
+    #[error("no upload of blob {0} is in progress; create it with POST and Upload-Length first")]
+    UploadNotFound(BlobId),
+    /// `PATCH` at an offset that is not the current one.
+    #[error(
+        "the upload is at offset {current}, not {got}; continue from the offset \
+         given in Upload-Offset"
+    )]
+    OffsetMismatch {
+        /// The server's offset (also sent as `Upload-Offset`).
+        current: u64,
+        /// The offset the request gave.
+        got: u64,
+    },
+    /// The uploaded bytes do not hash to the blob's id; they were discarded.
+    #[error(
+        "the uploaded bytes do not hash to {id} (they hash to {actual}); the upload was \
+         discarded: check the file on the device and upload it again"
+    )]
+    HashMismatch {
+        /// The blob's id.
+        id: BlobId,
+        /// What the bytes hashed to.
+        actual: BlobId,
+    },
+    /// The server could not read or write its blob folder.
+    #[error("the server could not store or read the blob; try again later")]
+    Io(#[from] io::Error),
+}
+
+impl BlobApiError {
+    /// Stable machine code of the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BlobApiError::TusVersion { .. } => "blob.tus_version",
+            BlobApiError::BadId { .. } => "blob.bad_id",
+            BlobApiError::BadHeader { .. } => "blob.bad_header",
+            BlobApiError::BadContentType => "blob.bad_content_type",
+            BlobApiError::TooLarge { .. } => "blob.too_large",
+            BlobApiError::ChunkTooLarge => "blob.chunk_too_large",
+            BlobApiError::BeyondLength { .. } => "blob.beyond_length",
+            BlobApiError::BadBody => "blob.bad_body",
+            BlobApiError::NotFound(_) => "blob.not_found",
+            BlobApiError::UploadNotFound(_) => "blob.upload_not_found",
+            BlobApiError::OffsetMismatch { .. } => "blob.offset_mismatch",
+            BlobApiError::HashMismatch { .. } => "blob.hash_mismatch",
+            BlobApiError::Io(_) => "blob.io",
+        }
+    }
+
+    /// The HTTP status of the error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            BlobApiError::TusVersion { .. } => StatusCode::PRECONDITION_FAILED,
+            BlobApiError::BadId { .. } | BlobApiError::BadHeader { .. } | BlobApiError::BadBody => {
+                StatusCode::BAD_REQUEST
+            }
+            BlobApiError::BadContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            BlobApiError::TooLarge { .. }
+            | BlobApiError::ChunkTooLarge
+            | BlobApiError::BeyondLength { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BlobApiError::NotFound(_) | BlobApiError::UploadNotFound(_) => StatusCode::NOT_FOUND,
+            BlobApiError::OffsetMismatch { .. } => StatusCode::CONFLICT,
+            BlobApiError::HashMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            BlobApiError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Body of an error answer.
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for BlobApiError {
+    fn into_response(self) -> Response {
+        if let BlobApiError::Io(e) = &self {
+            tracing::error!(error = %e, "blob storage failed");
+        }
+        let mut headers = HeaderMap::new();
+        match &self {
+            BlobApiError::OffsetMismatch { current, .. } => {
+                headers.insert(UPLOAD_OFFSET, HeaderValue::from(*current));
+            }
+            BlobApiError::TusVersion { .. } => {
+                headers.insert(TUS_VERSION_HEADER, HeaderValue::from_static(TUS_VERSION));
+            }
+            _ => {}
+        }
+        let body = ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+        };
+        (self.status(), headers, Json(body)).into_response()
+    }
+}
+
+/// What the server holds of one blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UploadState {
+    /// Nothing.
+    Absent,
+    /// An upload in progress: `offset` bytes of `length` received.
+    Partial { offset: u64, length: u64 },
+    /// The whole blob, verified, under its final name.
+    Complete { length: u64 },
+}
+
+impl UploadState {
+    fn offset_and_length(self) -> Option<(u64, u64)> {
+        match self {
+            UploadState::Absent => None,
+            UploadState::Partial { offset, length } => Some((offset, length)),
+            UploadState::Complete { length } => Some((length, length)),
+        }
+    }
+}
+
+/// The server's blob folder: complete blobs under `ab/abcdef…`, uploads in
+/// progress under `partial/`.
+#[derive(Debug)]
+pub struct BlobDir {
+    root: PathBuf,
+    partial: PathBuf,
+    locks: std::sync::Mutex<HashMap<BlobId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Holds the lock of one blob; releases it (and forgets the lock when no one
+/// else waits for it) on drop.
+struct BlobGuard {
+    dir: Arc<BlobDir>,
+    id: BlobId,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for BlobGuard {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut locks = self
+            .dir
+            .locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if locks
+            .get(&self.id)
+            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            locks.remove(&self.id);
+        }
+    }
+}
+
+impl BlobDir {
+    /// Opens the blob folder `root`, creating it and its `partial/` folder
+    /// if needed.
+    pub fn open(root: impl AsRef<FsPath>) -> io::Result<BlobDir> {
+        let root = root.as_ref().to_path_buf();
+        let partial = root.join(PARTIAL_DIR);
+        fs::create_dir_all(&partial)?;
+        Ok(BlobDir {
+            root,
+            partial,
+            locks: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The blob folder.
+    pub fn root(&self) -> &FsPath {
+        &self.root
+    }
+
+    /// Where the complete blob `id` lives (whether or not it is there).
+    pub fn path_of(&self, id: &BlobId) -> PathBuf {
+        let hex = id.to_hex();
+        self.root.join(&hex[..2]).join(hex)
+    }
+
+    /// Whether the complete blob `id` is here.
+    pub fn contains(&self, id: &BlobId) -> bool {
+        self.path_of(id).is_file()
+    }
+
+    fn partial_path(&self, id: &BlobId) -> PathBuf {
+        self.partial.join(id.to_hex())
+    }
+
+    fn length_path(&self, id: &BlobId) -> PathBuf {
+        self.partial.join(format!("{}.len", id.to_hex()))
+    }
+
+    /// Waits for the lock of blob `id`.
+    async fn lock(self: &Arc<Self>, id: BlobId) -> BlobGuard {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(locks.entry(id).or_default())
+        };
+        let guard = lock.lock_owned().await;
+        BlobGuard {
+            dir: Arc::clone(self),
+            id,
+            guard: Some(guard),
+        }
+    }
+
+    /// What is held of `id`. An upload whose bytes are all there but that was
+    /// not finished (a crash between the last append and the rename) is
+    /// finished first. Call with the blob's lock held.
+    fn settle(&self, id: &BlobId) -> Result<UploadState, BlobApiError> {
+        if let Some(length) = file_len(&self.path_of(id))? {
+            return Ok(UploadState::Complete { length });
+        }
+        let Some(length) = self.declared_length(id)? else {
+            return Ok(UploadState::Absent);
+        };
+        let offset = file_len(&self.partial_path(id))?.unwrap_or(0);
+        if offset < length {
+            return Ok(UploadState::Partial { offset, length });
+        }
+        self.finish(id, length)?;
+        Ok(UploadState::Complete { length })
+    }
+
+    /// [`BlobDir::settle`], where a finished upload that failed
+    /// verification (and so was deleted) counts as nothing.
+    fn settle_or_absent(&self, id: &BlobId) -> Result<UploadState, BlobApiError> {
+        match self.settle(id) {
+            Err(BlobApiError::HashMismatch { .. }) => Ok(UploadState::Absent),
+            other => other,
+        }
+    }
+
+    fn declared_length(&self, id: &BlobId) -> io::Result<Option<u64>> {
+        let path = self.length_path(id);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        parse_decimal(text.trim()).map(Some).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} does not hold a length", path.display()),
+            )
+        })
+    }
+
+    /// `POST`: starts an upload of `length` bytes unless it exists.
+    fn create(&self, id: &BlobId, length: u64) -> Result<(StatusCode, UploadState), BlobApiError> {
+        match self.settle_or_absent(id)? {
+            UploadState::Partial {
+                length: declared, ..
+            } if declared != length => self.discard(id)?,
+            UploadState::Absent => {}
+            state => return Ok((StatusCode::OK, state)),
+        }
+        let tmp = self.partial.join(format!("{}.len.tmp", id.to_hex()));
+        write_durably(&tmp, length.to_string().as_bytes())?;
+        File::create(self.partial_path(id))?.sync_all()?;
+        fs::rename(&tmp, self.length_path(id))?;
+        sync_dir(&self.partial)?;
+        if length == 0 {
+            self.finish(id, 0)?;
+            return Ok((StatusCode::CREATED, UploadState::Complete { length }));
+        }
+        Ok((
+            StatusCode::CREATED,
+            UploadState::Partial { offset: 0, length },
+        ))
+    }
+
+    /// `PATCH`: appends `chunk` at `offset`; returns the new offset.
+    fn append(&self, id: &BlobId, offset: u64, chunk: &[u8]) -> Result<u64, BlobApiError> {
+        let (current, length) = match self.settle(id)? {
+            UploadState::Absent => return Err(BlobApiError::UploadNotFound(*id)),
+            UploadState::Complete { length } if offset == length && chunk.is_empty() => {
+                return Ok(length);
+            }
+            UploadState::Complete { length } => (length, length),
+            UploadState::Partial { offset, length } => (offset, length),
+        };
+        if offset != current {
+            return Err(BlobApiError::OffsetMismatch {
+                current,
+                got: offset,
+            });
+        }
+        let size = chunk.len() as u64;
+        if current.saturating_add(size) > length {
+            return Err(BlobApiError::BeyondLength {
+                offset,
+                chunk: size,
+                length,
+            });
+        }
+        let path = self.partial_path(id);
+        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+        file.write_all(chunk)?;
+        file.sync_data()?;
+        drop(file);
+        let new_offset = current + size;
+        if new_offset == length {
+            self.finish(id, length)?;
+        }
+        Ok(new_offset)
+    }
+
+    /// Verifies a fully received upload and moves it into place, or deletes
+    /// it if its bytes are not those of `id`.
+    fn finish(&self, id: &BlobId, length: u64) -> Result<(), BlobApiError> {
+        let path = self.partial_path(id);
+        let mut file = File::open(&path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; HASH_BUF];
+        let mut read = 0u64;
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            hasher.update(&buf[..n]);
+            read += n as u64;
+        }
+        let actual = BlobId(hasher.finalize().into());
+        if actual != *id || read != length {
+            self.discard(id)?;
+            return Err(BlobApiError::HashMismatch { id: *id, actual });
+        }
+        file.sync_all()?;
+        drop(file);
+        let dest = self.path_of(id);
+        let shard = dest.parent().unwrap_or(&self.root).to_path_buf();
+        let shard_is_new = !shard.is_dir();
+        if shard_is_new {
+            fs::create_dir_all(&shard)?;
+        }
+        fs::rename(&path, &dest)?;
+        sync_dir(&shard)?;
+        if shard_is_new {
+            sync_dir(&self.root)?;
+        }
+        remove_if_present(&self.length_path(id))?;
+        sync_dir(&self.partial)?;
+        Ok(())
+    }
+
+    /// Deletes an upload in progress.
+    fn discard(&self, id: &BlobId) -> io::Result<()> {
+        remove_if_present(&self.length_path(id))?;
+        remove_if_present(&self.partial_path(id))?;
+        sync_dir(&self.partial)
+    }
+}
+
+/// The length of the file at `path`, or `None` if there is none.
+fn file_len(path: &FsPath) -> io::Result<Option<u64>> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn remove_if_present(path: &FsPath) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn write_durably(path: &FsPath, bytes: &[u8]) -> io::Result<()> {
+    let mut file = File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Makes new entries and renames in `dir` durable.
+#[cfg(unix)]
+fn sync_dir(dir: &FsPath) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Other systems do not let a folder be opened as a file; their renames are
+/// journaled by the file system.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &FsPath) -> io::Result<()> {
+    Ok(())
+}
+
+/// A non-negative decimal number: ASCII digits only (no sign, no spaces).
+fn parse_decimal(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// The state the blob routes share.
+#[derive(Debug, Clone)]
+struct BlobState {
+    dir: Arc<BlobDir>,
+    max_blob_bytes: u64,
+}
+
+/// The blob routes, over `dir`, accepting blobs of at most `max_blob_bytes`.
+///
+/// Wrap it in the authentication layer and merge it into the server's
+/// router; its paths are absolute (`/api/v1/blobs/…`).
+pub fn router(dir: Arc<BlobDir>, max_blob_bytes: u64) -> Router {
+    let state = BlobState {
+        dir,
+        max_blob_bytes,
+    };
+    Router::new()
+        .route("/api/v1/blobs", options(capabilities))
+        .route(
+            "/api/v1/blobs/{sha256}",
+            get(download).head(status).post(create).patch(append),
+        )
+        // Anything deeper (`a/b`, `../../x`) is not a blob id either.
+        .route("/api/v1/blobs/{sha256}/{*rest}", any(not_a_blob_id))
+        .layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES))
+        .layer(middleware::map_response(with_tus_resumable))
+        .with_state(state)
+}
+
+async fn with_tus_resumable(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
+    response
+}
+
+async fn not_a_blob_id(path: Result<Path<(String, String)>, PathRejection>) -> BlobApiError {
+    let input = path
+        .map(|Path((first, rest))| format!("{first}/{rest}"))
+        .unwrap_or_default();
+    BlobApiError::BadId {
+        input: input.chars().take(80).collect(),
+        reason: "it contains `/`",
+    }
+}
+
+/// Checks the tus version and parses the id, in that order, before anything
+/// touches the disk.
+fn tus_request(
+    headers: &HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<BlobId, BlobApiError> {
+    match headers.get(&TUS_RESUMABLE) {
+        Some(v) if v.as_bytes() == TUS_VERSION.as_bytes() => {}
+        other => {
+            return Err(BlobApiError::TusVersion {
+                got: other.map_or_else(
+                    || "nothing".to_owned(),
+                    |v| format!("`{}`", String::from_utf8_lossy(v.as_bytes())),
+                ),
+            });
+        }
+    }
+    path_id(id)
+}
+
+fn path_id(id: Result<Path<String>, PathRejection>) -> Result<BlobId, BlobApiError> {
+    match id {
+        Ok(Path(text)) => BlobId::parse(&text),
+        Err(_) => Err(BlobApiError::BadId {
+            input: String::new(),
+            reason: "it is not valid UTF-8 text",
+        }),
+    }
+}
+
+fn number_header(headers: &HeaderMap, name: &'static str) -> Result<u64, BlobApiError> {
+    let value = headers.get(name).ok_or(BlobApiError::BadHeader {
+        name,
+        problem: "is missing",
+    })?;
+    value
+        .to_str()
+        .ok()
+        .and_then(parse_decimal)
+        .ok_or(BlobApiError::BadHeader {
+            name,
+            problem: "is not a number",
+        })
+}
+
+fn offset_headers(offset: u64, length: u64) -> [(HeaderName, HeaderValue); 3] {
+    [
+        (UPLOAD_OFFSET, HeaderValue::from(offset)),
+        (UPLOAD_LENGTH, HeaderValue::from(length)),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ]
+}
+
+/// Runs blocking disk work for blob `id` while holding its lock. The lock
+/// moves into the blocking task, so it is held until the disk work ends
+/// even if the client goes away and the request is dropped.
+async fn locked<T: Send + 'static>(
+    dir: &Arc<BlobDir>,
+    id: BlobId,
+    work: impl FnOnce(&BlobDir) -> Result<T, BlobApiError> + Send + 'static,
+) -> Result<T, BlobApiError> {
+    let guard = dir.lock(id).await;
+    tokio::task::spawn_blocking(move || {
+        let result = work(&guard.dir);
+        drop(guard);
+        result
+    })
+    .await
+    .map_err(|e| BlobApiError::Io(io::Error::other(e)))?
+}
+
+/// `OPTIONS /api/v1/blobs`.
+async fn capabilities(State(state): State<BlobState>) -> impl IntoResponse {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (TUS_VERSION_HEADER, HeaderValue::from_static(TUS_VERSION)),
+            (TUS_MAX_SIZE, HeaderValue::from(state.max_blob_bytes)),
+            (TUS_EXTENSION, HeaderValue::from_static("creation")),
+        ],
+    )
+}
+
+/// `HEAD /api/v1/blobs/{sha256}`.
+async fn status(
+    State(state): State<BlobState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, BlobApiError> {
+    let id = tus_request(&headers, id)?;
+    let settled = locked(&state.dir, id, move |dir| dir.settle_or_absent(&id)).await?;
+    let (offset, length) = settled
+        .offset_and_length()
+        .ok_or(BlobApiError::NotFound(id))?;
+    Ok((StatusCode::OK, offset_headers(offset, length)).into_response())
+}
+
+/// `POST /api/v1/blobs/{sha256}`.
+async fn create(
+    State(state): State<BlobState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, BlobApiError> {
+    let id = tus_request(&headers, id)?;
+    let length = number_header(&headers, "upload-length")?;
+    if length > state.max_blob_bytes {
+        return Err(BlobApiError::TooLarge {
+            length,
+            max: state.max_blob_bytes,
+        });
+    }
+    let (code, settled) = locked(&state.dir, id, move |dir| dir.create(&id, length)).await?;
+    let (offset, length) = settled
+        .offset_and_length()
+        .ok_or(BlobApiError::NotFound(id))?;
+    let location = HeaderValue::try_from(format!("/api/v1/blobs/{id}"))
+        .map_err(|e| BlobApiError::Io(io::Error::other(e)))?;
+    Ok((
+        code,
+        offset_headers(offset, length),
+        [(header::LOCATION, location)],
+    )
+        .into_response())
+}
+
+/// The headers of a `PATCH`, all checked before its body is read, so a bad
+/// request (or a body declared too large) is answered without reading it.
+#[derive(Debug)]
+struct PatchHead {
+    id: BlobId,
+    offset: u64,
+}
+
+impl FromRequestParts<BlobState> for PatchHead {
+    type Rejection = BlobApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &BlobState,
+    ) -> Result<PatchHead, BlobApiError> {
+        let id = Path::<String>::from_request_parts(parts, state).await;
+        let id = tus_request(&parts.headers, id)?;
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::trim);
+        if !content_type.is_some_and(|t| t.eq_ignore_ascii_case(OFFSET_OCTET_STREAM)) {
+            return Err(BlobApiError::BadContentType);
+        }
+        let offset = number_header(&parts.headers, "upload-offset")?;
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_decimal);
+        if declared.is_some_and(|len| len > MAX_CHUNK_BYTES as u64) {
+            return Err(BlobApiError::ChunkTooLarge);
+        }
+        Ok(PatchHead { id, offset })
+    }
+}
+
+/// `PATCH /api/v1/blobs/{sha256}`.
+async fn append(
+    State(state): State<BlobState>,
+    PatchHead { id, offset }: PatchHead,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, BlobApiError> {
+    // The body limit is `DefaultBodyLimit` (for bodies without a length).
+    let chunk = match body {
+        Ok(chunk) => chunk,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(BlobApiError::ChunkTooLarge);
+        }
+        Err(_) => return Err(BlobApiError::BadBody),
+    };
+    let new_offset = locked(&state.dir, id, move |dir| dir.append(&id, offset, &chunk)).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(UPLOAD_OFFSET, HeaderValue::from(new_offset))],
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/blobs/{sha256}`: streams a complete blob.
+async fn download(
+    State(state): State<BlobState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, BlobApiError> {
+    let id = path_id(id)?;
+    let file = match tokio::fs::File::open(state.dir.path_of(&id)).await {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobApiError::NotFound(id)),
+        Err(e) => return Err(e.into()),
+    };
+    let length = file.metadata().await?.len();
+    let etag = HeaderValue::try_from(format!("\"{id}\""))
+        .map_err(|e| BlobApiError::Io(io::Error::other(e)))?;
+    Ok((
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (header::CONTENT_LENGTH, HeaderValue::from(length)),
+            (header::ETAG, etag),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=31536000, immutable"),
+            ),
+        ],
+        Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn ids_are_64_lowercase_hex_digits() {
+        assert_eq!(BlobId::parse(ABC).unwrap(), BlobId::of(b"abc"));
+        assert_eq!(BlobId::of(b"abc").to_string(), ABC);
+        for bad in [
+            String::new(),
+            ABC[..63].to_owned(),
+            format!("{ABC}0"),
+            ABC.to_uppercase(),
+            format!("{}g", &ABC[..63]),
+            format!("{}/", &ABC[..63]),
+            format!("{}é", &ABC[..62]),
+            "../../etc/passwd".to_owned(),
+        ] {
+            let err = BlobId::parse(&bad).unwrap_err();
+            assert_eq!(err.code(), "blob.bad_id", "{bad:?}");
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        }
+    }
+
+    #[test]
+    fn numbers_are_plain_decimals() {
+        assert_eq!(parse_decimal("0"), Some(0));
+        assert_eq!(parse_decimal("1310720"), Some(1_310_720));
+        for bad in [
+            "",
+            "+1",
+            "-1",
+            " 1",
+            "1 ",
+            "0x10",
+            "1e3",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_crash_after_the_last_append_is_finished_on_the_next_look() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = BlobDir::open(tmp.path()).unwrap();
+        let id = BlobId::of(b"abc");
+        assert_eq!(
+            dir.create(&id, 3).unwrap(),
+            (
+                StatusCode::CREATED,
+                UploadState::Partial {
+                    offset: 0,
+                    length: 3
+                }
+            )
+        );
+        // All bytes on disk, but the rename never happened.
+        fs::write(dir.partial_path(&id), b"abc").unwrap();
+        assert_eq!(
+            dir.settle(&id).unwrap(),
+            UploadState::Complete { length: 3 }
+        );
+        assert_eq!(fs::read(dir.path_of(&id)).unwrap(), b"abc");
+        assert!(!dir.length_path(&id).exists());
+        assert!(!dir.partial_path(&id).exists());
+    }
+
+    #[test]
+    fn a_full_upload_with_wrong_bytes_is_dropped_and_can_start_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = BlobDir::open(tmp.path()).unwrap();
+        let id = BlobId::of(b"abc");
+        dir.create(&id, 3).unwrap();
+        fs::write(dir.partial_path(&id), b"abd").unwrap();
+        let (code, state) = dir.create(&id, 3).unwrap();
+        assert_eq!(code, StatusCode::CREATED);
+        assert_eq!(
+            state,
+            UploadState::Partial {
+                offset: 0,
+                length: 3
+            }
+        );
+        assert_eq!(dir.append(&id, 0, b"abc").unwrap(), 3);
+        assert_eq!(fs::read(dir.path_of(&id)).unwrap(), b"abc");
+    }
+
+    #[test]
+    fn an_empty_blob_is_complete_when_created() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = BlobDir::open(tmp.path()).unwrap();
+        let id = BlobId::of(b"");
+        let (code, state) = dir.create(&id, 0).unwrap();
+        assert_eq!(code, StatusCode::CREATED);
+        assert_eq!(state, UploadState::Complete { length: 0 });
+        assert!(dir.contains(&id));
+        let err = dir.create(&BlobId::of(b"x"), 0).unwrap_err();
+        assert_eq!(err.code(), "blob.hash_mismatch");
+    }
+
+    #[test]
+    fn a_different_length_restarts_the_upload() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = BlobDir::open(tmp.path()).unwrap();
+        let id = BlobId::of(b"abcdef");
+        dir.create(&id, 10).unwrap();
+        assert_eq!(dir.append(&id, 0, b"abc").unwrap(), 3);
+        let (code, state) = dir.create(&id, 6).unwrap();
+        assert_eq!(code, StatusCode::CREATED);
+        assert_eq!(
+            state,
+            UploadState::Partial {
+                offset: 0,
+                length: 6
+            }
+        );
+        assert_eq!(dir.append(&id, 0, b"abcdef").unwrap(), 6);
+        assert!(dir.contains(&id));
+    }
+
+    #[tokio::test]
+    async fn the_lock_map_forgets_released_locks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Arc::new(BlobDir::open(tmp.path()).unwrap());
+        let id = BlobId::of(b"abc");
+        let guard = dir.lock(id).await;
+        assert_eq!(dir.locks.lock().unwrap().len(), 1);
+        drop(guard);
+        assert!(dir.locks.lock().unwrap().is_empty());
+    }
+}

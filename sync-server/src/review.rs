@@ -1,0 +1,127 @@
+//! The supervisor's review, before the console exists:
+//! `POST /api/v1/tasks/{id}/review` with `{"action": "return" | "approve" |
+//! "publish", "comment": …}` and a supervisor's token. The server records
+//! the decision as a change by the supervisor's actor, so it syncs to the
+//! tablets and appears in the task's history and in the receipt log.
+
+use automerge::ChangeHash;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use fieldloop_core::{ActorId, Author, EventKind, Role, Status, TaskDoc};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::DeviceAuth;
+use crate::error::ApiError;
+use crate::store::TaskWrite;
+use crate::{AppState, now_ms};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Return,
+    Approve,
+    Publish,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    pub action: Action,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReviewResponse {
+    pub status: Status,
+}
+
+/// Creates a supervisor credential for `person` over `team`; returns the token (shown once).
+pub fn add_supervisor(
+    store: &dyn crate::store::Store,
+    person: &str,
+    team: &str,
+    now: i64,
+) -> Result<(crate::store::Device, String), crate::store::StoreError> {
+    let token = crate::auth::random_hex(32);
+    let device = crate::store::Device {
+        id: format!("S-{}", crate::auth::random_hex(6)),
+        actor: crate::auth::random_hex(16),
+        person: person.to_owned(),
+        role: Role::Supervisor,
+        team: team.to_owned(),
+        revoked: false,
+    };
+    store.add_device(
+        &device,
+        &crate::auth::secret_hash(&token),
+        &format!("supervisor {person}"),
+        now,
+    )?;
+    Ok((device, token))
+}
+
+fn actor_of(hex: &str) -> Result<ActorId, ApiError> {
+    let bytes = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(ApiError::internal)?;
+    Ok(ActorId::from(bytes))
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    Path(id): Path<String>,
+    Json(request): Json<ReviewRequest>,
+) -> Result<Json<ReviewResponse>, ApiError> {
+    if device.role != Role::Supervisor {
+        return Err(ApiError::forbidden(
+            "review.not_supervisor",
+            "只有监管人员可以审核任务 (only a supervisor may review tasks)",
+        ));
+    }
+    let kind = match request.action {
+        Action::Return => EventKind::Returned,
+        Action::Approve => EventKind::Approved,
+        Action::Publish => EventKind::Published,
+    };
+    let author = Author::new(actor_of(&device.actor)?, device.person.clone(), device.role);
+    let store = state.store.clone();
+    let writes = state.writes.clone();
+    let status = tokio::task::spawn_blocking(move || {
+        let _guard = writes.lock().unwrap_or_else(|p| p.into_inner());
+        let stored = store
+            .task(&id)?
+            .filter(|t| t.team == device.team)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "review.not_found",
+                    format!("没有任务 {id} (no task {id})"),
+                )
+            })?;
+        let mut doc = TaskDoc::load(&stored.doc).map_err(ApiError::internal)?;
+        let before = doc.heads();
+        let now = now_ms();
+        doc.decide(&author, now, kind, request.comment.as_deref())
+            .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string()))?;
+        let new_changes: Vec<ChangeHash> = doc
+            .automerge()
+            .get_changes(&before)
+            .iter()
+            .map(|c| c.hash())
+            .collect();
+        let write = TaskWrite {
+            id: stored.id,
+            team: stored.team,
+            doc: doc.save(),
+            heads: doc.heads(),
+            new_changes,
+        };
+        store.commit_sync(std::slice::from_ref(&write), &device.id, now)?;
+        doc.status().map_err(ApiError::internal)
+    })
+    .await??;
+    Ok(Json(ReviewResponse { status }))
+}

@@ -1,0 +1,180 @@
+//! The server's storage, behind the [`Store`] trait: SQLite now
+//! ([`sqlite::SqliteStore`]); PostgreSQL later, so the trait speaks of what
+//! the server needs, not of SQL.
+//!
+//! Every write that precedes an acknowledgement is committed durably before
+//! the method returns.
+
+pub mod sqlite;
+
+use automerge::ChangeHash;
+use fieldloop_core::Role;
+use fieldloop_core::demo::DemoData;
+
+/// An enrolled tablet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    /// Automerge actor id (hex) the device must use for every change.
+    pub actor: String,
+    /// The person the device acts for.
+    pub person: String,
+    pub role: Role,
+    pub team: String,
+    pub revoked: bool,
+}
+
+/// A task document as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTask {
+    pub id: String,
+    pub team: String,
+    pub doc: Vec<u8>,
+}
+
+/// A task document to write after a sync, with the changes that are new to the server.
+#[derive(Debug, Clone)]
+pub struct TaskWrite {
+    pub id: String,
+    pub team: String,
+    pub doc: Vec<u8>,
+    pub heads: Vec<ChangeHash>,
+    pub new_changes: Vec<ChangeHash>,
+}
+
+/// One entry of the append-only receipt log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub seq: i64,
+    pub change_hash: String,
+    pub task_id: String,
+    pub device_id: String,
+    /// Server time of receipt, milliseconds since the epoch.
+    pub received_at: i64,
+    /// Hash of the previous entry (hex; 64 zeros for the first).
+    pub prev: String,
+    /// SHA-256 over `prev` and this entry's fields (hex).
+    pub hash: String,
+}
+
+impl Receipt {
+    /// The hash this entry must carry given its fields and `prev`.
+    pub fn expected_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for field in [
+            &self.prev,
+            &self.seq.to_string(),
+            &self.change_hash,
+            &self.task_id,
+            &self.device_id,
+        ] {
+            h.update(field.as_bytes());
+            h.update([0u8]);
+        }
+        h.update(self.received_at.to_be_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("数据库错误 (database error): {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("数据库升级失败 (database migration failed): {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("注册码无效、已使用或已过期 (the enrollment code is wrong, used or expired)")]
+    BadEnrollmentCode,
+    #[error("没有执法人员 {0} (no inspector {0})")]
+    UnknownInspector(String),
+    #[error("没有设备 {0} (no device {0})")]
+    UnknownDevice(String),
+    #[error("数据不一致 (inconsistent data): {0}")]
+    Invalid(String),
+}
+
+/// What the server stores.
+pub trait Store: Send + Sync + 'static {
+    /// Loads departments, teams, inspectors and subjects (idempotent).
+    fn import_people(&self, data: &DemoData) -> Result<(), StoreError>;
+    /// The team of an inspector, if the inspector exists.
+    fn inspector_team(&self, inspector: &str) -> Result<Option<String>, StoreError>;
+
+    /// Records a one-time enrollment code (stored as its hash).
+    fn create_enrollment(
+        &self,
+        code_hash: &str,
+        inspector: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    /// Uses a code: marks it used and creates the device, atomically.
+    fn redeem_enrollment(
+        &self,
+        code_hash: &str,
+        now: i64,
+        device_id: &str,
+        token_hash: &str,
+        actor: &str,
+        name: &str,
+    ) -> Result<Device, StoreError>;
+    /// Adds a credential directly (supervisors and administrators, who do not enroll).
+    fn add_device(
+        &self,
+        device: &Device,
+        token_hash: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, StoreError>;
+    fn revoke_device(&self, device_id: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Adds a task created on the server (demo, console), with its receipts.
+    fn insert_task(&self, write: &TaskWrite, device_id: &str, now: i64) -> Result<(), StoreError>;
+    fn task(&self, id: &str) -> Result<Option<StoredTask>, StoreError>;
+    /// Commits a sync's documents, feed entries and receipts in one transaction.
+    fn commit_sync(
+        &self,
+        writes: &[TaskWrite],
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// The current end of the feed.
+    fn feed_end(&self) -> Result<u64, StoreError>;
+    /// Tasks of `team` changed after `cursor`, oldest change first, at most
+    /// `limit`, each with the feed position of its latest change.
+    fn changed_since(
+        &self,
+        team: &str,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError>;
+    /// A task's heads as of feed position `cursor` (`None`: it did not exist then).
+    fn heads_at(&self, task_id: &str, cursor: u64) -> Result<Option<Vec<ChangeHash>>, StoreError>;
+
+    /// The whole receipt log, in order.
+    fn receipts(&self) -> Result<Vec<Receipt>, StoreError>;
+}
+
+/// Checks the receipt log's hash chain; returns how many entries it holds,
+/// or the first entry that was altered, removed or inserted.
+pub fn verify_receipts(receipts: &[Receipt]) -> Result<usize, String> {
+    let mut prev = "0".repeat(64);
+    let mut last_seq = 0;
+    for r in receipts {
+        if r.prev != prev {
+            return Err(format!(
+                "receipt {} does not follow the one before it (removed or reordered)",
+                r.seq
+            ));
+        }
+        if r.hash != r.expected_hash() {
+            return Err(format!("receipt {} was altered", r.seq));
+        }
+        if r.seq <= last_seq {
+            return Err(format!("receipt {} is out of order", r.seq));
+        }
+        last_seq = r.seq;
+        prev = r.hash.clone();
+    }
+    Ok(receipts.len())
+}

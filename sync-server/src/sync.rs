@@ -1,0 +1,328 @@
+//! `POST /api/v1/sync`: apply what a tablet sends, answer what it lacks.
+//!
+//! Stateless per request (see `fieldloop_core::sync`): every answer is
+//! computed from the request and the stored documents, so a lost, repeated
+//! or duplicated request or answer never corrupts anything. A batch is
+//! checked whole before anything is written: one rejected change rejects
+//! the batch, and nothing changes.
+
+use std::collections::HashSet;
+
+use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fieldloop_core::sync::{self as wire, DocPull, PROTOCOL_VERSION, SyncRequest, SyncResponse};
+use fieldloop_core::task::ActorInfo;
+use fieldloop_core::{Event, Role, Status, Task, status};
+use serde_bytes::ByteBuf;
+
+use crate::auth::DeviceAuth;
+use crate::error::ApiError;
+use crate::store::{Device, Store, TaskWrite};
+use crate::{AppState, now_ms};
+
+/// Documents one answer carries from the feed; more are announced with `more`.
+pub const FEED_PAGE: usize = 200;
+/// Documents one request may push.
+pub const MAX_PUSH_DOCS: usize = 500;
+
+pub async fn sync(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type != wire::CONTENT_TYPE {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "sync.content_type",
+            format!(
+                "请求体应为 {} (the body must be {})",
+                wire::CONTENT_TYPE,
+                wire::CONTENT_TYPE
+            ),
+        ));
+    }
+    let request: SyncRequest = wire::decode(&body)?;
+    if request.v != PROTOCOL_VERSION {
+        return Err(wire::WireError::Version(request.v).into());
+    }
+    let store = state.store.clone();
+    let writes = state.writes.clone();
+    let response = tokio::task::spawn_blocking(move || {
+        // Read-merge-write of documents is serialised; pure pulls are not.
+        let _guard = request
+            .docs
+            .iter()
+            .any(|d| !d.changes.is_empty())
+            .then(|| writes.lock().unwrap_or_else(|p| p.into_inner()));
+        run(store.as_ref(), &device, &request, now_ms())
+    })
+    .await??;
+    Ok((
+        [(header::CONTENT_TYPE, wire::CONTENT_TYPE)],
+        wire::encode(&response),
+    )
+        .into_response())
+}
+
+fn load(bytes: &[u8]) -> Result<AutoCommit, ApiError> {
+    AutoCommit::load(bytes).map_err(ApiError::internal)
+}
+
+fn events(doc: &AutoCommit) -> Result<Vec<Event>, ApiError> {
+    autosurgeon::hydrate_prop(doc, ROOT, "events").map_err(ApiError::internal)
+}
+
+/// Checks the changes `merged` adds to `before`, all made by `device`.
+fn authorize(
+    device: &Device,
+    before: &AutoCommit,
+    merged: &mut AutoCommit,
+) -> Result<Vec<ChangeHash>, ApiError> {
+    let mut before = before.clone();
+    // Changes in `merged` that `before` lacks.
+    let added = before.get_changes_added(merged);
+    for change in &added {
+        if change.actor_id().to_hex_string() != device.actor {
+            return Err(ApiError::forbidden(
+                "sync.actor_mismatch",
+                "变更不是由本设备作出的，整批已拒绝 (a change was not made by this device; the batch was rejected)",
+            ));
+        }
+    }
+    let task: Task = autosurgeon::hydrate(&*merged).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sync.invalid_task",
+            format!("变更后的任务格式无效 (the task would be invalid): {e}"),
+        )
+    })?;
+    if device.role == Role::Inspector && !task.inspectors.contains(&device.person) {
+        return Err(ApiError::forbidden(
+            "sync.not_on_task",
+            format!(
+                "{} 不是该任务的执法人员 ({} is not an inspector of this task)",
+                device.person, device.person
+            ),
+        ));
+    }
+    // The device may register only itself, as who it is.
+    let registered: Option<&ActorInfo> = task.actors.get(&device.actor);
+    let prior: std::collections::BTreeMap<String, ActorInfo> =
+        autosurgeon::hydrate_prop(&before, ROOT, "actors").map_err(ApiError::internal)?;
+    let others_unchanged = task
+        .actors
+        .iter()
+        .filter(|(k, _)| **k != device.actor)
+        .all(|(k, v)| prior.get(k) == Some(v));
+    if registered.is_some_and(|a| a.person != device.person || a.role != device.role)
+        || !others_unchanged
+    {
+        return Err(ApiError::forbidden(
+            "sync.actor_mismatch",
+            "设备登记信息被篡改 (the device registry of the task was tampered with)",
+        ));
+    }
+    // Every new event must be the device's own and allowed for its role.
+    let mut old = events(&before)?;
+    for event in events(merged)? {
+        if let Some(i) = old.iter().position(|e| *e == event) {
+            old.swap_remove(i);
+            continue;
+        }
+        if event.by != device.person
+            || event.role != device.role
+            || !status::role_may_record(device.role, event.kind)
+        {
+            return Err(ApiError::forbidden(
+                "sync.event_not_allowed",
+                format!(
+                    "本设备无权记录“{:?}”事件 (this device may not record a {:?} event)",
+                    event.kind, event.kind
+                ),
+            ));
+        }
+    }
+    // Submitted means frozen: an inspector's change made on top of a
+    // submitted (approved, published, cancelled) task is refused; one made
+    // concurrently with the submission is kept.
+    if device.role == Role::Inspector {
+        for change in &added {
+            let at_deps = merged.fork_at(change.deps()).map_err(ApiError::internal)?;
+            let task_events = events(&at_deps)?;
+            let inspectors: Vec<String> = autosurgeon::hydrate_prop(&at_deps, ROOT, "inspectors")
+                .map_err(ApiError::internal)?;
+            let frozen = status::fold(&task_events, &inspectors).status.filter(|s| {
+                matches!(
+                    s,
+                    Status::Submitted | Status::Approved | Status::Published | Status::Cancelled
+                )
+            });
+            if let Some(s) = frozen {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "sync.frozen",
+                    format!(
+                        "任务已{s}，不能再修改；请等待退回 (the task was {s} when this change was made; it cannot be edited unless returned)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(added.iter().map(|c| c.hash()).collect())
+}
+
+/// One sync exchange for `device`.
+pub fn run(
+    store: &dyn Store,
+    device: &Device,
+    request: &SyncRequest,
+    now: i64,
+) -> Result<SyncResponse, ApiError> {
+    if request.docs.len() > MAX_PUSH_DOCS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "sync.too_many_docs",
+            format!(
+                "一次最多同步 {MAX_PUSH_DOCS} 个任务 (at most {MAX_PUSH_DOCS} documents per request)"
+            ),
+        ));
+    }
+    // Read the feed's end first: anything committed later is sent again next time, never skipped.
+    let feed_end = store.feed_end()?;
+    let mut writes = Vec::new();
+    let mut pulls = Vec::new();
+    let mut pushed = HashSet::new();
+    for push in &request.docs {
+        if !pushed.insert(push.id.clone()) {
+            return Err(ApiError::bad_request(
+                "sync.duplicate_doc",
+                format!("任务 {} 出现了两次 (document sent twice)", push.id),
+            ));
+        }
+        let stored = store
+            .task(&push.id)?
+            .filter(|t| t.team == device.team)
+            .ok_or_else(|| {
+                ApiError::forbidden(
+                    "sync.forbidden",
+                    format!("无权访问任务 {} (no access to task {})", push.id, push.id),
+                )
+            })?;
+        let known = wire::heads_from_wire(&push.known)?;
+        let tablet_heads = wire::heads_from_wire(&push.heads)?;
+        let mut doc = load(&stored.doc)?;
+        let mut resend = false;
+        if !push.changes.is_empty() {
+            let bad_changes = |e: &dyn std::fmt::Display| {
+                ApiError::bad_request(
+                    "sync.bad_changes",
+                    format!(
+                        "无法读取任务 {} 的变更 (cannot read the changes): {e}",
+                        push.id
+                    ),
+                )
+            };
+            wire::check_changes(&push.changes).map_err(|e| bad_changes(&e))?;
+            let mut merged = doc.clone();
+            merged.load_incremental(&push.changes).map_err(|e| {
+                ApiError::bad_request(
+                    "sync.bad_changes",
+                    format!(
+                        "无法读取任务 {} 的变更 (cannot read the changes): {e}",
+                        push.id
+                    ),
+                )
+            })?;
+            if merged.get_missing_deps(&[]).is_empty() {
+                let new = authorize(device, &doc, &mut merged)?;
+                if !new.is_empty() {
+                    writes.push(TaskWrite {
+                        id: push.id.clone(),
+                        team: stored.team.clone(),
+                        doc: merged.save(),
+                        heads: merged.get_heads(),
+                        new_changes: new,
+                    });
+                }
+                doc = merged;
+            } else {
+                // The server lacks what the tablet assumed it has (restored
+                // from a backup?): apply nothing, ask for everything.
+                resend = true;
+            }
+        }
+        let has = |doc: &mut AutoCommit, heads: &[ChangeHash]| {
+            heads.iter().all(|h| doc.get_change_by_hash(h).is_some())
+        };
+        let (changes, full) = if has(&mut doc, &tablet_heads) && !resend {
+            (doc.save_after(&tablet_heads), false)
+        } else if has(&mut doc, &known) && !known.is_empty() {
+            (doc.save_after(&known), false)
+        } else {
+            (doc.save(), true)
+        };
+        pulls.push(DocPull {
+            id: push.id.clone(),
+            heads: wire::heads_to_wire(&doc.get_heads()),
+            changes: ByteBuf::from(changes),
+            full,
+            resend,
+        });
+    }
+    // Durable before the answer acknowledges anything.
+    store.commit_sync(&writes, &device.id, now)?;
+
+    let mut cursor = feed_end;
+    let mut more = false;
+    let changed =
+        store.changed_since(&device.team, request.cursor, FEED_PAGE + pushed.len() + 1)?;
+    let mut sent = 0;
+    let mut last_included = request.cursor;
+    for (id, seq) in changed {
+        if pushed.contains(&id) {
+            last_included = seq;
+            continue;
+        }
+        if sent == FEED_PAGE {
+            more = true;
+            cursor = last_included;
+            break;
+        }
+        let Some(stored) = store.task(&id)? else {
+            continue;
+        };
+        let mut doc = load(&stored.doc)?;
+        let base = store.heads_at(&id, request.cursor)?;
+        let (changes, full) = match base {
+            Some(heads) if heads.iter().all(|h| doc.get_change_by_hash(h).is_some()) => {
+                (doc.save_after(&heads), false)
+            }
+            _ => (doc.save(), true),
+        };
+        pulls.push(DocPull {
+            id,
+            heads: wire::heads_to_wire(&doc.get_heads()),
+            changes: ByteBuf::from(changes),
+            full,
+            resend: false,
+        });
+        sent += 1;
+        last_included = seq;
+    }
+    if !more {
+        cursor = cursor.max(last_included);
+    }
+    Ok(SyncResponse {
+        cursor,
+        more,
+        docs: pulls,
+    })
+}

@@ -1,0 +1,791 @@
+//! Resumable blob upload: the real blob router on a port-0 socket, driven by
+//! the tablet's upload client and by raw HTTP for bad input. Cut connections
+//! are real: a TCP proxy between client and server counts the bytes sent
+//! upstream and drops both sides after a given number of them.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use fieldloop_server::blobs::{BlobDir, MAX_CHUNK_BYTES, router};
+use fieldloop_tablet::blobs::{BlobId, BlobStore};
+use fieldloop_tablet::upload::{CHUNK_BYTES, UploadOutcome, upload_blob};
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+
+/// The size limit of the test server.
+const MAX_BLOB: u64 = 2 * 1024 * 1024;
+/// Allowance for the HTTP request heads in wire-byte counts.
+const HEADS: u64 = 8 * 1024;
+
+/// The blob router on a port-0 socket, with its folder in a temp dir.
+struct Server {
+    base: String,
+    addr: String,
+    /// The temp dir: `data/blobs` is the blob folder; nothing else may appear.
+    tmp: tempfile::TempDir,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Arc::new(BlobDir::open(tmp.path().join("data").join("blobs")).unwrap());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let app = router(dir, MAX_BLOB);
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Server {
+            base: format!("http://{addr}"),
+            addr,
+            tmp,
+            runtime: Some(runtime),
+        }
+    }
+
+    fn blob_root(&self) -> PathBuf {
+        self.tmp.path().join("data").join("blobs")
+    }
+
+    fn url(&self, id: &str) -> String {
+        format!("{}/api/v1/blobs/{id}", self.base)
+    }
+
+    /// Every path under the temp dir.
+    fn tree(&self) -> BTreeSet<PathBuf> {
+        fn walk(dir: &Path, into: &mut BTreeSet<PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                into.insert(path.clone());
+                if path.is_dir() {
+                    walk(&path, into);
+                }
+            }
+        }
+        let mut paths = BTreeSet::new();
+        walk(self.tmp.path(), &mut paths);
+        paths
+    }
+
+    fn partial_files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.blob_root().join("partial"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    }
+
+    /// Checks that the server still answers (no handler took it down).
+    fn assert_alive(&self) {
+        let response = tus(http().head(self.url(&BlobId::of(b"probe").to_hex())))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A TCP proxy that counts the bytes sent towards the server and, when
+/// `cut_after` is given, forwards only that many and then drops every
+/// connection, present and future.
+struct Proxy {
+    base: String,
+    upstream_bytes: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    addr: String,
+}
+
+impl Proxy {
+    fn start(upstream: &str, cut_after: Option<u64>) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let upstream_bytes = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let cut = Arc::new(AtomicBool::new(false));
+        let (counter, stopped, upstream) = (
+            Arc::clone(&upstream_bytes),
+            Arc::clone(&stop),
+            upstream.to_owned(),
+        );
+        thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                if cut.load(Ordering::SeqCst) {
+                    continue; // dropped: the link is down
+                }
+                let server = TcpStream::connect(&upstream).unwrap();
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (counter, cut) = (Arc::clone(&counter), Arc::clone(&cut));
+                thread::spawn(move || forward_up(client, server, &counter, cut_after, &cut));
+                thread::spawn(move || {
+                    let (mut from, mut to) = (s2, c2);
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Write);
+                });
+            }
+        });
+        Proxy {
+            base: format!("http://{addr}"),
+            upstream_bytes,
+            stop,
+            addr,
+        }
+    }
+
+    fn bytes(&self) -> u64 {
+        self.upstream_bytes.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(&self.addr); // wakes the accept loop
+    }
+}
+
+/// Copies client → server, counting, and cuts both sides at the limit.
+fn forward_up(
+    mut client: TcpStream,
+    mut server: TcpStream,
+    counter: &AtomicU64,
+    cut_after: Option<u64>,
+    cut: &AtomicBool,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match client.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let before = counter.fetch_add(n as u64, Ordering::SeqCst);
+        if let Some(limit) = cut_after
+            && before + n as u64 > limit
+        {
+            let keep = limit.saturating_sub(before) as usize;
+            let _ = server.write_all(&buf[..keep]);
+            counter.store(limit, Ordering::SeqCst);
+            cut.store(true, Ordering::SeqCst);
+            let _ = server.shutdown(Shutdown::Both);
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        }
+        if server.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = server.shutdown(Shutdown::Write);
+}
+
+fn http() -> Client {
+    Client::builder().build().unwrap()
+}
+
+fn tus(request: RequestBuilder) -> RequestBuilder {
+    request.header("Tus-Resumable", "1.0.0")
+}
+
+fn patch(client: &Client, url: &str, offset: u64, body: Vec<u8>) -> Response {
+    tus(client.patch(url))
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", offset)
+        .body(body)
+        .send()
+        .unwrap()
+}
+
+fn post(client: &Client, url: &str, length: u64) -> Response {
+    tus(client.post(url))
+        .header("Upload-Length", length)
+        .send()
+        .unwrap()
+}
+
+fn header(response: &Response, name: &str) -> Option<u64> {
+    response.headers().get(name)?.to_str().ok()?.parse().ok()
+}
+
+/// Checks an error answer: its status, its JSON `{code, message}`, and the
+/// tus header every answer carries.
+fn assert_error(response: Response, status: StatusCode, code: &str) {
+    assert_eq!(response.status(), status, "expected {code}");
+    assert_eq!(
+        response.headers().get("tus-resumable").unwrap(),
+        "1.0.0",
+        "{code}"
+    );
+    let body: serde_json::Value = response.json().unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.len() > 20),
+        "{body}"
+    );
+}
+
+/// Bytes that do not compress or repeat.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn tablet_with(bytes: &[u8]) -> (tempfile::TempDir, BlobStore, BlobId) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(dir.path().join("blobs")).unwrap();
+    let id = store.put(bytes).unwrap();
+    (dir, store, id)
+}
+
+fn get_blob(server: &Server, id: &BlobId) -> Vec<u8> {
+    let response = http().get(server.url(&id.to_hex())).send().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.bytes().unwrap().to_vec()
+}
+
+#[test]
+fn a_blob_uploads_in_chunks_comes_back_identical_and_costs_nothing_twice() {
+    let server = Server::start();
+    let data = noise(1_300_000, 1);
+    let (_t, store, id) = tablet_with(&data);
+    let total = data.len() as u64;
+
+    let proxy = Proxy::start(&server.addr, None);
+    let mut reports = Vec::new();
+    let outcome = upload_blob(&http(), &proxy.base, "token", &store, &id, |held, all| {
+        reports.push((held, all));
+    })
+    .unwrap();
+    assert_eq!(
+        outcome,
+        UploadOutcome {
+            sent_bytes: total,
+            already_present: false
+        }
+    );
+    // One report for the start, one per 256 KiB chunk (5 chunks).
+    let expected: Vec<_> = [0, 1, 2, 3, 4]
+        .iter()
+        .map(|i| (i * CHUNK_BYTES, total))
+        .chain([(total, total)])
+        .collect();
+    assert_eq!(reports, expected);
+    assert!(
+        proxy.bytes() <= total + HEADS,
+        "{} on the wire",
+        proxy.bytes()
+    );
+
+    assert_eq!(get_blob(&server, &id), data);
+    let hex = id.to_hex();
+    let stored = server.blob_root().join(&hex[..2]).join(&hex);
+    assert_eq!(std::fs::read(stored).unwrap(), data);
+    assert!(server.partial_files().is_empty());
+
+    let again = Proxy::start(&server.addr, None);
+    let outcome = upload_blob(&http(), &again.base, "token", &store, &id, |_, _| {}).unwrap();
+    assert_eq!(
+        outcome,
+        UploadOutcome {
+            sent_bytes: 0,
+            already_present: true
+        }
+    );
+    assert!(
+        again.bytes() < 1024,
+        "{} bytes to learn it is there",
+        again.bytes()
+    );
+
+    // POST of a complete blob says so: nothing to send.
+    let response = post(&http(), &server.url(&hex), total);
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, "upload-offset"), Some(total));
+    assert_eq!(header(&response, "upload-length"), Some(total));
+}
+
+#[test]
+fn a_cut_connection_resumes_and_resends_at_most_one_chunk() {
+    let server = Server::start();
+    let data = noise(1_300_000, 2);
+    let (_t, store, id) = tablet_with(&data);
+    let total = data.len() as u64;
+
+    // The link goes down in the middle of the third chunk.
+    let flaky = Proxy::start(&server.addr, Some(2 * CHUNK_BYTES + CHUNK_BYTES / 2));
+    let err = upload_blob(&http(), &flaky.base, "token", &store, &id, |_, _| {}).unwrap_err();
+    assert_eq!(err.code(), "upload.network", "{err}");
+
+    let head = tus(http().head(server.url(&id.to_hex()))).send().unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    let held = header(&head, "upload-offset").unwrap();
+    assert_eq!(
+        held,
+        2 * CHUNK_BYTES,
+        "whole acknowledged chunks, no torn one"
+    );
+    assert_eq!(header(&head, "upload-length"), Some(total));
+
+    let link = Proxy::start(&server.addr, None);
+    let mut first_report = None;
+    let outcome = upload_blob(&http(), &link.base, "token", &store, &id, |held, _| {
+        first_report.get_or_insert(held);
+    })
+    .unwrap();
+    assert_eq!(first_report, Some(held), "resumed from the server's offset");
+    assert_eq!(outcome.sent_bytes, total - held);
+    assert!(!outcome.already_present);
+
+    let wire = flaky.bytes() + link.bytes();
+    assert!(
+        wire <= total + CHUNK_BYTES + HEADS,
+        "{wire} bytes on the wire for a {total}-byte blob"
+    );
+    assert_eq!(get_blob(&server, &id), data);
+    assert!(server.partial_files().is_empty());
+}
+
+#[test]
+fn a_wrong_offset_is_409_with_the_current_offset() {
+    let server = Server::start();
+    let data = noise(300, 3);
+    let url = server.url(&BlobId::of(&data).to_hex());
+    let client = http();
+    assert_eq!(post(&client, &url, 300).status(), StatusCode::CREATED);
+
+    let response = patch(&client, &url, 0, data[..100].to_vec());
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(&response, "upload-offset"), Some(100));
+
+    for wrong in [0, 99, 101, 5000] {
+        let response = patch(&client, &url, wrong, data[..100].to_vec());
+        assert_eq!(header(&response, "upload-offset"), Some(100), "{wrong}");
+        assert_error(response, StatusCode::CONFLICT, "blob.offset_mismatch");
+    }
+    let response = patch(&client, &url, 100, data[100..].to_vec());
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(&response, "upload-offset"), Some(300));
+    // Once complete, a PATCH is told the upload is whole.
+    let response = patch(&client, &url, 200, data[200..].to_vec());
+    assert_eq!(header(&response, "upload-offset"), Some(300));
+    assert_error(response, StatusCode::CONFLICT, "blob.offset_mismatch");
+    server.assert_alive();
+}
+
+#[test]
+fn bytes_that_do_not_match_the_hash_are_discarded() {
+    let server = Server::start();
+    let claimed = noise(600_000, 4);
+    let mut sent = claimed.clone();
+    sent[400_000] ^= 1;
+    let hex = BlobId::of(&claimed).to_hex();
+    let url = server.url(&hex);
+    let client = http();
+    assert_eq!(post(&client, &url, 600_000).status(), StatusCode::CREATED);
+    let mut offset = 0;
+    let mut last = None;
+    for chunk in sent.chunks(CHUNK_BYTES as usize) {
+        let response = patch(&client, &url, offset, chunk.to_vec());
+        offset += chunk.len() as u64;
+        if offset < 600_000 {
+            assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        } else {
+            last = Some(response);
+        }
+    }
+    assert_error(
+        last.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "blob.hash_mismatch",
+    );
+
+    assert!(!server.blob_root().join(&hex[..2]).exists(), "nothing kept");
+    assert!(server.partial_files().is_empty(), "partial removed");
+    let head = tus(client.head(&url)).send().unwrap();
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    let response = client.get(&url).send().unwrap();
+    assert_error(response, StatusCode::NOT_FOUND, "blob.not_found");
+    // The upload is gone: a PATCH must create it again first.
+    let response = patch(&client, &url, 0, sent[..10].to_vec());
+    assert_error(response, StatusCode::NOT_FOUND, "blob.upload_not_found");
+    server.assert_alive();
+}
+
+/// Sends `request_line_target` verbatim (no URL normalisation) and returns
+/// the status code.
+fn raw_status(server: &Server, method: &str, target: &str, extra: &str, body: &[u8]) -> u16 {
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stream,
+        "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{extra}\
+         Content-Length: {}\r\n\r\n",
+        server.addr,
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response);
+    text.split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"))
+}
+
+#[test]
+fn bad_ids_and_path_tricks_are_400_and_create_nothing() {
+    let server = Server::start();
+    let before = server.tree();
+    let good = BlobId::of(b"x").to_hex();
+    let targets = [
+        "..%2F..%2F..%2Fetc%2Fpasswd".to_owned(),
+        "..%2f..%2fescape".to_owned(),
+        "%2e%2e".to_owned(),
+        "..".to_owned(),
+        "../../../../tmp/escape".to_owned(),
+        "..%5C..%5Cescape".to_owned(),
+        good.to_uppercase(),
+        good[..63].to_owned(),
+        format!("{good}0"),
+        format!("{}g", &good[..63]),
+        format!("{}%00", &good[..63]),
+        format!("{}%FF", &good[..62]),
+        format!("{}%2F", &good[..63]),
+        format!("{}/{}", &good[..2], &good[2..]),
+        format!("{good}/../../escape"),
+        format!("%2Fpartial%2F{}", &good[..52]),
+        "partial".to_owned(),
+        format!("{}%C3%A9", &good[..62]),
+    ];
+    let with_tus = "Tus-Resumable: 1.0.0\r\n";
+    for target in &targets {
+        let path = format!("/api/v1/blobs/{target}");
+        let cases: [(&str, String, &[u8]); 4] = [
+            ("HEAD", with_tus.to_owned(), b""),
+            ("GET", String::new(), b""),
+            ("POST", format!("{with_tus}Upload-Length: 10\r\n"), b""),
+            (
+                "PATCH",
+                format!(
+                    "{with_tus}Upload-Offset: 0\r\n\
+                     Content-Type: application/offset+octet-stream\r\n"
+                ),
+                b"0123456789",
+            ),
+        ];
+        for (method, extra, body) in cases {
+            let status = raw_status(&server, method, &path, &extra, body);
+            assert_eq!(status, 400, "{method} {path}");
+        }
+    }
+    // The JSON of one of them.
+    let response = tus(http().post(server.url("..%2F..%2Fetc")))
+        .header("Upload-Length", 10)
+        .send()
+        .unwrap();
+    assert_error(response, StatusCode::BAD_REQUEST, "blob.bad_id");
+
+    assert_eq!(server.tree(), before, "no file or folder created anywhere");
+    server.assert_alive();
+}
+
+#[test]
+fn over_the_size_limit_is_413() {
+    let server = Server::start();
+    let client = http();
+    let before = server.tree();
+
+    // A declared length over the limit.
+    let big = noise(MAX_BLOB as usize + 1, 5);
+    let (_t, store, id) = tablet_with(&big);
+    let response = post(&client, &server.url(&id.to_hex()), MAX_BLOB + 1);
+    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "blob.too_large");
+    let err = upload_blob(&client, &server.base, "t", &store, &id, |_, _| {}).unwrap_err();
+    assert_eq!(err.code(), "upload.too_large", "{err}");
+    assert!(err.to_string().contains("bytes"), "{err}");
+    let response = post(&client, &server.url(&id.to_hex()), u64::MAX);
+    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "blob.too_large");
+    assert_eq!(server.tree(), before);
+
+    // A chunk that runs past the declared length.
+    let data = noise(10, 6);
+    let url = server.url(&BlobId::of(&data).to_hex());
+    assert_eq!(post(&client, &url, 10).status(), StatusCode::CREATED);
+    let response = patch(&client, &url, 0, noise(11, 7));
+    assert_error(
+        response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "blob.beyond_length",
+    );
+    assert_eq!(patch(&client, &url, 0, data[..4].to_vec()).status(), 204);
+    let response = patch(&client, &url, 4, noise(7, 8));
+    assert_error(
+        response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "blob.beyond_length",
+    );
+    let head = tus(client.head(&url)).send().unwrap();
+    assert_eq!(header(&head, "upload-offset"), Some(4), "nothing appended");
+
+    let empty = raw_status(
+        &server,
+        "PATCH",
+        &format!("/api/v1/blobs/{}", BlobId::of(&data).to_hex()),
+        "Tus-Resumable: 1.0.0\r\nUpload-Offset: 4\r\n\
+         Content-Type: application/offset+octet-stream\r\n",
+        &[],
+    );
+    assert_eq!(empty, 204, "an empty PATCH is harmless");
+
+    // A PATCH body over the per-request limit: one declared that large is
+    // refused before a byte of it is read, one actually sent as well.
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stream,
+        "PATCH /api/v1/blobs/{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Tus-Resumable: 1.0.0\r\nUpload-Offset: 4\r\n\
+         Content-Type: application/offset+octet-stream\r\n\
+         Content-Length: 10000000000\r\n\r\n",
+        BlobId::of(&data).to_hex()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("blob.chunk_too_large"), "{answer}");
+
+    let upload = noise(2 * MAX_CHUNK_BYTES, 9);
+    let url = server.url(&BlobId::of(&upload).to_hex());
+    assert_eq!(
+        post(&client, &url, upload.len() as u64).status(),
+        StatusCode::CREATED
+    );
+    // Its own client: the server closes that connection, which must not be
+    // reused for the next request.
+    match tus(http().patch(&url))
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", 0)
+        .body(upload[..MAX_CHUNK_BYTES + 1].to_vec())
+        .send()
+    {
+        Ok(response) => {
+            assert_error(
+                response,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "blob.chunk_too_large",
+            );
+        }
+        // The server may answer and close before it has read the body.
+        Err(e) => assert!(!e.is_timeout(), "{e}"),
+    }
+    let head = tus(client.head(&url)).send().unwrap();
+    assert_eq!(header(&head, "upload-offset"), Some(0));
+    server.assert_alive();
+}
+
+#[test]
+fn a_missing_or_wrong_tus_version_is_412() {
+    let server = Server::start();
+    let client = http();
+    let url = server.url(&BlobId::of(b"v").to_hex());
+    for version in [None, Some("0.2.2"), Some("1.0"), Some("")] {
+        let with = |r: RequestBuilder| match version {
+            Some(v) => r.header("Tus-Resumable", v),
+            None => r,
+        };
+        let requests = [
+            with(client.post(&url)).header("Upload-Length", 1),
+            with(client.patch(&url))
+                .header("Upload-Offset", 0)
+                .header("Content-Type", "application/offset+octet-stream")
+                .body(b"v".to_vec()),
+        ];
+        for request in requests {
+            let response = request.send().unwrap();
+            assert_eq!(response.headers().get("tus-version").unwrap(), "1.0.0");
+            assert_error(
+                response,
+                StatusCode::PRECONDITION_FAILED,
+                "blob.tus_version",
+            );
+        }
+        let response = with(client.head(&url)).send().unwrap();
+        assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    }
+    assert!(server.partial_files().is_empty());
+    // GET needs no tus header.
+    let response = client.get(&url).send().unwrap();
+    assert_error(response, StatusCode::NOT_FOUND, "blob.not_found");
+    server.assert_alive();
+}
+
+#[test]
+fn other_bad_requests_are_clear_4xx() {
+    let server = Server::start();
+    let client = http();
+    let data = noise(20, 10);
+    let url = server.url(&BlobId::of(&data).to_hex());
+
+    for length in [
+        "",
+        "-1",
+        "+5",
+        "abc",
+        "1e3",
+        "5 5",
+        "99999999999999999999999",
+    ] {
+        let response = tus(client.post(&url))
+            .header("Upload-Length", length)
+            .send()
+            .unwrap();
+        assert_error(response, StatusCode::BAD_REQUEST, "blob.bad_header");
+    }
+    let response = tus(client.post(&url)).send().unwrap();
+    assert_error(response, StatusCode::BAD_REQUEST, "blob.bad_header");
+
+    let response = patch(&client, &url, 0, data.clone());
+    assert_error(response, StatusCode::NOT_FOUND, "blob.upload_not_found");
+    assert_eq!(post(&client, &url, 20).status(), StatusCode::CREATED);
+    assert_eq!(
+        post(&client, &url, 20).status(),
+        StatusCode::OK,
+        "idempotent"
+    );
+
+    let response = tus(client.patch(&url))
+        .header("Upload-Offset", 0)
+        .header("Content-Type", "application/octet-stream")
+        .body(data.clone())
+        .send()
+        .unwrap();
+    assert_error(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "blob.bad_content_type",
+    );
+    let response = tus(client.patch(&url))
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(data.clone())
+        .send()
+        .unwrap();
+    assert_error(response, StatusCode::BAD_REQUEST, "blob.bad_header");
+
+    let response = client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/v1/blobs", server.base),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.headers().get("tus-version").unwrap(), "1.0.0");
+    assert_eq!(header(&response, "tus-max-size"), Some(MAX_BLOB));
+
+    let response = tus(client.delete(&url)).send().unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    server.assert_alive();
+}
+
+#[test]
+fn concurrent_patches_do_not_corrupt_a_blob() {
+    let server = Server::start();
+    let data = noise(4 * CHUNK_BYTES as usize + 1000, 11);
+    let (_t, store, id) = tablet_with(&data);
+    let url = server.url(&id.to_hex());
+    assert_eq!(
+        post(&http(), &url, data.len() as u64).status(),
+        StatusCode::CREATED
+    );
+
+    // Eight requests race for the first chunk: one wins, the others are
+    // told where the upload now is.
+    let barrier = Arc::new(Barrier::new(8));
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let (barrier, url) = (Arc::clone(&barrier), url.clone());
+            let chunk = data[..CHUNK_BYTES as usize].to_vec();
+            thread::spawn(move || {
+                let client = http();
+                barrier.wait();
+                let response = patch(&client, &url, 0, chunk);
+                (response.status(), header(&response, "upload-offset"))
+            })
+        })
+        .collect();
+    let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+    let won = results
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::NO_CONTENT)
+        .count();
+    assert_eq!(won, 1, "{results:?}");
+    for (status, offset) in &results {
+        assert!(
+            *status == StatusCode::NO_CONTENT || *status == StatusCode::CONFLICT,
+            "{results:?}"
+        );
+        assert_eq!(*offset, Some(CHUNK_BYTES));
+    }
+
+    // Two tablets upload the rest at once; both finish, the blob is intact.
+    let store = Arc::new(store);
+    let uploads: Vec<_> = (0..2)
+        .map(|_| {
+            let (store, base) = (Arc::clone(&store), server.base.clone());
+            thread::spawn(move || upload_blob(&http(), &base, "t", &store, &id, |_, _| {}))
+        })
+        .collect();
+    let mut sent = 0;
+    for upload in uploads {
+        sent += upload.join().unwrap().unwrap().sent_bytes;
+    }
+    let rest = data.len() as u64 - CHUNK_BYTES;
+    assert!(sent >= rest && sent <= 2 * rest, "{sent}");
+    assert_eq!(get_blob(&server, &id), data);
+    assert!(server.partial_files().is_empty());
+}
+
+#[test]
+fn an_empty_blob_uploads() {
+    let server = Server::start();
+    let (_t, store, id) = tablet_with(b"");
+    let outcome = upload_blob(&http(), &server.base, "t", &store, &id, |_, _| {}).unwrap();
+    assert_eq!(
+        outcome,
+        UploadOutcome {
+            sent_bytes: 0,
+            already_present: false
+        }
+    );
+    assert_eq!(get_blob(&server, &id), b"");
+    let outcome = upload_blob(&http(), &server.base, "t", &store, &id, |_, _| {}).unwrap();
+    assert!(outcome.already_present);
+}

@@ -1,0 +1,184 @@
+//! The store's side of sync: what to push, applying what the server
+//! answered, the feed cursor and the enrollment, each in one transaction so
+//! that a sync interrupted at any point resumes where it stopped.
+
+use automerge::ChangeHash;
+use fieldloop_core::TaskDoc;
+use fieldloop_core::sync::{self as wire, DocPull, DocPush, SyncResponse};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde_bytes::ByteBuf;
+
+use super::{COMPACT_AFTER_CHUNKS, Store, StoreError, compact_in, load, write_index};
+
+const CURSOR: &str = "sync.cursor";
+
+fn heads_blob(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn heads_from_blob(blob: &[u8]) -> Vec<ChangeHash> {
+    blob.chunks_exact(32)
+        .filter_map(|c| ChangeHash::try_from(c).ok())
+        .collect()
+}
+
+/// What applying one answer did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Tasks that changed on the tablet.
+    pub updated: usize,
+    /// Tasks new to the tablet.
+    pub added: usize,
+    /// Tasks the server asked to be sent again in full.
+    pub resend: usize,
+}
+
+impl Store {
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// The feed position up to which every answer has been applied.
+    pub fn sync_cursor(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .setting(CURSOR)?
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// One push per task with changes the server has not acknowledged.
+    pub fn pending_pushes(&self) -> Result<Vec<DocPush>, StoreError> {
+        let mut pushes = Vec::new();
+        for id in self.dirty_tasks()? {
+            let (mut doc, _) = load(&self.conn, &id)?;
+            let known: Vec<u8> = self.conn.query_row(
+                "SELECT server_heads FROM documents WHERE task_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?;
+            let known = heads_from_blob(&known);
+            let changes = doc.save_after(&known);
+            pushes.push(DocPush {
+                id,
+                known: wire::heads_to_wire(&known),
+                heads: wire::heads_to_wire(&doc.heads()),
+                changes: ByteBuf::from(changes),
+            });
+        }
+        Ok(pushes)
+    }
+
+    /// Applies a server answer: merges each document, records what the
+    /// server has, clears the dirty flag where the server has everything,
+    /// and moves the cursor, all in one transaction.
+    pub fn apply_sync_response(
+        &mut self,
+        response: &SyncResponse,
+        now: i64,
+    ) -> Result<Applied, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut applied = Applied::default();
+        for pull in &response.docs {
+            apply_pull(&tx, pull, now, &mut applied)?;
+        }
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+            params![CURSOR, response.cursor.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(applied)
+    }
+}
+
+fn damaged(id: &str) -> impl Fn(fieldloop_core::TaskError) -> StoreError + '_ {
+    move |e| StoreError::Damaged {
+        id: id.to_owned(),
+        source: Box::new(e),
+    }
+}
+
+fn apply_pull(
+    tx: &rusqlite::Transaction<'_>,
+    pull: &DocPull,
+    now: i64,
+    applied: &mut Applied,
+) -> Result<(), StoreError> {
+    let server_heads = wire::heads_from_wire(&pull.heads)
+        .map_err(|e| fieldloop_core::TaskError::Invalid(e.to_string()))?;
+    let exists: bool = tx.query_row(
+        "SELECT count(*) FROM documents WHERE task_id = ?1",
+        [&pull.id],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if !exists {
+        let mut doc = TaskDoc::load(&pull.changes).map_err(damaged(&pull.id))?;
+        let summary = doc.summary()?;
+        tx.execute(
+            "INSERT INTO documents (task_id, snapshot, snapshot_seq, server_heads) VALUES (?1, ?2, 0, ?3)",
+            params![pull.id, doc.save(), heads_blob(&server_heads)],
+        )?;
+        write_index(tx, &summary, false, now)?;
+        applied.added += 1;
+        return Ok(());
+    }
+    let (mut doc, last_seq) = load(tx, &pull.id)?;
+    let before = doc.heads();
+    if pull.full {
+        let mut theirs = TaskDoc::load(&pull.changes).map_err(damaged(&pull.id))?;
+        doc.merge(&mut theirs).map_err(damaged(&pull.id))?;
+    } else if !pull.changes.is_empty() {
+        doc.load_incremental(&pull.changes)
+            .map_err(damaged(&pull.id))?;
+    }
+    let chunk = doc.save_after(&before);
+    if !chunk.is_empty() {
+        tx.execute(
+            "INSERT INTO doc_chunks (task_id, seq, bytes) VALUES (?1, ?2, ?3)",
+            params![pull.id, last_seq + 1, chunk],
+        )?;
+        applied.updated += 1;
+        let snapshot_seq: u32 = tx.query_row(
+            "SELECT snapshot_seq FROM documents WHERE task_id = ?1",
+            [&pull.id],
+            |r| r.get(0),
+        )?;
+        if last_seq + 1 - snapshot_seq >= COMPACT_AFTER_CHUNKS {
+            compact_in(tx, &pull.id, &mut doc, last_seq + 1)?;
+        }
+    }
+    let known = if pull.resend {
+        Vec::new()
+    } else {
+        server_heads
+    };
+    if pull.resend {
+        applied.resend += 1;
+    }
+    // Dirty while the tablet has a change the server does not.
+    let dirty = pull.resend || !doc.save_after(&known).is_empty();
+    write_index(tx, &doc.summary()?, dirty, now)?;
+    tx.execute(
+        "UPDATE documents SET server_heads = ?2 WHERE task_id = ?1",
+        params![pull.id, heads_blob(&known)],
+    )?;
+    tx.execute(
+        "UPDATE task_index SET dirty = ?2 WHERE task_id = ?1",
+        params![pull.id, dirty],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,676 @@
+//! Tablets and the real server over HTTP: enrollment, convergence of one
+//! task edited offline on several tablets, authorization, bad input.
+
+use fieldloop_core::sync::{self as wire, PROTOCOL_VERSION, SyncRequest};
+use fieldloop_core::{ActorId, Author, EventKind, Outcome, Role, Status};
+use fieldloop_tablet::store::TaskQuery;
+use fieldloop_tests::{NOW, Tablet, TestServer};
+use serde_bytes::ByteBuf;
+
+/// A task both tablets' inspectors are assigned to.
+fn shared_task(a: &Tablet, b: &Tablet) -> String {
+    let rows = a
+        .store
+        .list_tasks(&TaskQuery {
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .expect("list");
+    rows.into_iter()
+        .map(|r| r.id)
+        .find(|id| {
+            let task = a.store.open_task(id).expect("open").task().expect("task");
+            task.inspectors.contains(&a.enrollment.person)
+                && task.inspectors.contains(&b.enrollment.person)
+        })
+        .expect("a task shared by both inspectors")
+}
+
+#[test]
+fn two_tablets_edit_one_task_offline_and_converge_with_the_conflict_shown() {
+    let server = TestServer::start_demo();
+    let mut a = Tablet::enroll(&server, "I-001");
+    let mut b = Tablet::enroll(&server, "I-002");
+    let first = a.sync().expect("a first sync");
+    b.sync().expect("b first sync");
+    assert_eq!(first.added, 36, "every task of the squad arrives");
+    let id = shared_task(&a, &b);
+    let item = a
+        .store
+        .open_task(&id)
+        .expect("open")
+        .task()
+        .expect("task")
+        .items_in_order()[0]
+        .0
+        .clone();
+
+    // Offline, both check in and answer the same item differently.
+    let (wa, wb) = (a.author(), b.author());
+    a.store
+        .edit(&id, NOW, |d| d.check_in(&wa, NOW, None))
+        .expect("a check-in");
+    a.store
+        .edit(&id, NOW, |d| {
+            d.record_answer(&wa, NOW, &item, Some(Outcome::Pass), None, None)
+        })
+        .expect("a");
+    b.store
+        .edit(&id, NOW, |d| d.check_in(&wb, NOW, None))
+        .expect("b check-in");
+    b.store
+        .edit(&id, NOW, |d| {
+            d.record_answer(&wb, NOW, &item, Some(Outcome::Fail), None, Some("无证经营"))
+        })
+        .expect("b");
+
+    a.sync().expect("a sync");
+    b.sync().expect("b sync");
+    a.sync().expect("a sync again");
+
+    let mut on_a = a.store.open_task(&id).expect("a");
+    let mut on_b = b.store.open_task(&id).expect("b");
+    let mut on_server = server.task(&id);
+    assert_eq!(on_a.heads(), on_server.heads());
+    assert_eq!(on_b.heads(), on_server.heads());
+    assert_eq!(on_a.task().expect("a"), on_server.task().expect("server"));
+    assert_eq!(on_a.status().expect("status"), Status::InProgress);
+    assert_eq!(on_a.status_report().expect("r").checked_in.len(), 2);
+    let conflicts = on_a.conflicts().expect("conflicts");
+    assert_eq!(conflicts, on_b.conflicts().expect("b conflicts"));
+    assert_eq!(conflicts, on_server.conflicts().expect("server conflicts"));
+    assert_eq!(conflicts.len(), 1);
+    let mut people: Vec<_> = conflicts[0]
+        .values
+        .iter()
+        .filter_map(|v| v.person.clone())
+        .collect();
+    people.sort();
+    assert_eq!(people, ["I-001", "I-002"]);
+    assert!(a.store.dirty_tasks().expect("dirty").is_empty());
+    assert!(b.store.dirty_tasks().expect("dirty").is_empty());
+
+    // The receipts name both devices and the chain verifies.
+    let receipts =
+        fieldloop_server::store::Store::receipts(server.store.as_ref()).expect("receipts");
+    assert!(fieldloop_server::store::verify_receipts(&receipts).is_ok());
+    for device in [&a.enrollment.device_id, &b.enrollment.device_id] {
+        assert_eq!(
+            receipts.iter().filter(|r| &r.device_id == device).count(),
+            2
+        );
+    }
+
+    // Nothing changed: one round trip of a few hundred bytes.
+    let quiet = a.sync().expect("quiet sync");
+    assert_eq!(quiet.rounds, 1);
+    assert!(quiet.bytes_sent + quiet.bytes_received < 200, "{quiet:?}");
+}
+
+#[test]
+fn a_forged_actor_or_a_supervisor_event_rejects_the_whole_batch() {
+    let server = TestServer::start_demo();
+    let mut a = Tablet::enroll(&server, "I-001");
+    let b = Tablet::enroll(&server, "I-002");
+    a.sync().expect("sync");
+    let id = shared_task(&a, &b);
+    let item = a
+        .store
+        .open_task(&id)
+        .expect("open")
+        .task()
+        .expect("task")
+        .items_in_order()[0]
+        .0
+        .clone();
+    let receipts_before = fieldloop_server::store::Store::receipts(server.store.as_ref())
+        .expect("r")
+        .len();
+    let heads_before = server.task(&id).heads();
+
+    // I-001's tablet writes as another actor (claiming to be I-002's device).
+    let forged = Author::new(ActorId::from(vec![9u8; 16]), "I-002", Role::Inspector);
+    a.store
+        .edit(&id, NOW, |d| {
+            d.record_answer(&forged, NOW, &item, Some(Outcome::Fail), None, None)
+        })
+        .expect("edit");
+    let err = a.sync().expect_err("forged actor");
+    assert_eq!(err.code(), "sync.actor_mismatch", "{err}");
+    assert_eq!(server.task(&id).heads(), heads_before);
+    assert!(
+        a.store.dirty_tasks().expect("dirty").contains(&id),
+        "the tablet keeps its change to fix or report"
+    );
+
+    // A fresh tablet records an approval under its own actor.
+    let mut c = Tablet::enroll(&server, "I-003");
+    c.sync().expect("sync");
+    let own = c.author();
+    let c_task = c
+        .store
+        .list_tasks(&TaskQuery::default())
+        .expect("list")
+        .into_iter()
+        .map(|r| r.id)
+        .find(|t| {
+            c.store
+                .open_task(t)
+                .expect("o")
+                .task()
+                .expect("t")
+                .inspectors
+                .contains(&own.person)
+        })
+        .expect("a task of I-003");
+    let c_heads = server.task(&c_task).heads();
+    c.store
+        .edit(&c_task, NOW, |d| d.check_in(&own, NOW, None))
+        .expect("check in");
+    // Bypass the local rules: write an approval straight into the document.
+    c.store
+        .edit(&c_task, NOW, |d| {
+            let doc = d.automerge();
+            doc.set_actor(own.actor.clone());
+            let (_, events) = automerge::ReadDoc::get(doc, automerge::ROOT, "events")
+                .expect("get")
+                .expect("events");
+            let n = automerge::ReadDoc::length(doc, &events);
+            let approval = fieldloop_core::Event {
+                kind: EventKind::Approved,
+                at: NOW,
+                by: own.person.clone(),
+                role: Role::Inspector,
+                comment: None,
+                location: None,
+            };
+            autosurgeon::reconcile_insert(doc, events, n, &approval).expect("insert");
+            doc.commit_with(
+                automerge::transaction::CommitOptions::default().with_message("伪造审核"),
+            );
+            Ok(())
+        })
+        .expect("edit");
+    let err = c.sync().expect_err("approval by an inspector");
+    assert_eq!(err.code(), "sync.event_not_allowed", "{err}");
+    assert_eq!(
+        server.task(&c_task).heads(),
+        c_heads,
+        "the check-in in the same batch was not applied either"
+    );
+    assert_eq!(
+        fieldloop_server::store::Store::receipts(server.store.as_ref())
+            .expect("r")
+            .len(),
+        receipts_before
+    );
+}
+
+fn post(
+    server: &TestServer,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let client = reqwest::blocking::Client::new();
+    let mut request = client
+        .post(format!("{}{path}", server.url))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().expect("send");
+    let status = response.status().as_u16();
+    let json = response.json().unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+fn request_bytes(docs: Vec<fieldloop_core::sync::DocPush>) -> Vec<u8> {
+    wire::encode(&SyncRequest {
+        v: PROTOCOL_VERSION,
+        cursor: 0,
+        docs,
+    })
+}
+
+/// What was sent, with which token and content type, and the status and code expected.
+type BadRequest<'a> = (&'a str, Option<&'a str>, &'a str, Vec<u8>, u16, &'a str);
+
+#[test]
+fn bad_requests_get_a_clear_4xx_and_change_nothing() {
+    let server = TestServer::start_demo();
+    let mut a = Tablet::enroll(&server, "I-001");
+    a.sync().expect("sync");
+    let token = a.enrollment.token.clone();
+    let id = a.store.list_tasks(&TaskQuery::default()).expect("list")[0]
+        .id
+        .clone();
+    let end = fieldloop_server::store::Store::feed_end(server.store.as_ref()).expect("end");
+    let cbor = wire::CONTENT_TYPE;
+    let cases: Vec<BadRequest> = vec![
+        (
+            "no token",
+            None,
+            cbor,
+            request_bytes(vec![]),
+            401,
+            "auth.missing",
+        ),
+        (
+            "wrong token",
+            Some("deadbeef"),
+            cbor,
+            request_bytes(vec![]),
+            401,
+            "auth.bad_token",
+        ),
+        (
+            "wrong content type",
+            Some(&token),
+            "application/json",
+            b"{}".to_vec(),
+            415,
+            "sync.content_type",
+        ),
+        (
+            "malformed CBOR",
+            Some(&token),
+            cbor,
+            b"\xff\xfe not cbor".to_vec(),
+            400,
+            "sync.bad_message",
+        ),
+        (
+            "garbage Automerge bytes",
+            Some(&token),
+            cbor,
+            request_bytes(vec![fieldloop_core::sync::DocPush {
+                id: id.clone(),
+                known: vec![],
+                heads: vec![],
+                changes: ByteBuf::from(b"definitely not automerge".to_vec()),
+            }]),
+            400,
+            "sync.bad_changes",
+        ),
+        (
+            "a short change hash",
+            Some(&token),
+            cbor,
+            request_bytes(vec![fieldloop_core::sync::DocPush {
+                id: id.clone(),
+                known: vec![ByteBuf::from(vec![1, 2, 3])],
+                heads: vec![],
+                changes: ByteBuf::new(),
+            }]),
+            400,
+            "sync.bad_hash",
+        ),
+        (
+            "an unknown task",
+            Some(&token),
+            cbor,
+            request_bytes(vec![fieldloop_core::sync::DocPush {
+                id: "../../etc/passwd".into(),
+                known: vec![],
+                heads: vec![],
+                changes: ByteBuf::new(),
+            }]),
+            403,
+            "sync.forbidden",
+        ),
+        (
+            "an oversized body",
+            Some(&token),
+            cbor,
+            vec![0u8; fieldloop_server::MAX_SYNC_BODY + 1],
+            413,
+            "",
+        ),
+    ];
+    for (what, token, content_type, body, status, code) in cases {
+        let (got, json) = post(&server, "/api/v1/sync", token, content_type, body);
+        assert_eq!(got, status, "{what}: {json}");
+        if !code.is_empty() {
+            assert_eq!(json["code"], code, "{what}: {json}");
+            assert!(
+                json["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{what}"
+            );
+        }
+    }
+    assert_eq!(
+        fieldloop_server::store::Store::feed_end(server.store.as_ref()).expect("end"),
+        end,
+        "nothing changed"
+    );
+}
+
+#[test]
+fn another_teams_tasks_are_invisible_and_untouchable() {
+    let server = TestServer::start_demo();
+    let mut squad = Tablet::enroll(&server, "I-001");
+    let mut county = Tablet::enroll(&server, "I-006");
+    squad.sync().expect("sync");
+    let report = county.sync().expect("sync");
+    assert_eq!(report.added, 0, "the county team has no tasks here");
+    let id = squad.store.list_tasks(&TaskQuery::default()).expect("list")[0]
+        .id
+        .clone();
+    let push = fieldloop_core::sync::DocPush {
+        id,
+        known: vec![],
+        heads: vec![],
+        changes: ByteBuf::new(),
+    };
+    let (status, json) = post(
+        &server,
+        "/api/v1/sync",
+        Some(&county.enrollment.token),
+        wire::CONTENT_TYPE,
+        request_bytes(vec![push]),
+    );
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (403, Some("sync.forbidden"))
+    );
+}
+
+#[test]
+fn a_revoked_device_is_refused_at_once() {
+    let server = TestServer::start_demo();
+    let mut a = Tablet::enroll(&server, "I-001");
+    a.sync().expect("sync");
+    fieldloop_server::store::Store::revoke_device(
+        server.store.as_ref(),
+        &a.enrollment.device_id,
+        NOW,
+    )
+    .expect("revoke");
+    let err = a.sync().expect_err("revoked");
+    assert_eq!(err.code(), "auth.revoked");
+    assert!(!err.is_transient());
+}
+
+#[test]
+fn enrollment_codes_are_one_time_expire_and_are_rate_limited() {
+    let server = TestServer::start_demo();
+    let now = fieldloop_server::now_ms();
+    let code = server.code_for("I-002", now);
+    let enroll = |code: &str| {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut store = fieldloop_tablet::store::Store::open(dir.path()).expect("store");
+        fieldloop_tablet::sync::enroll(&mut store, &server.url, code, "平板").map(|e| e.person)
+    };
+    assert_eq!(enroll(&code.to_lowercase()).expect("first use"), "I-002");
+    assert_eq!(enroll(&code).expect_err("used").code(), "enroll.bad_code");
+    let expired = fieldloop_server::enroll::issue_code(
+        server.store.as_ref(),
+        "I-003",
+        now - 7_200_000,
+        3_600_000,
+    )
+    .expect("code");
+    assert_eq!(
+        enroll(&expired).expect_err("expired").code(),
+        "enroll.bad_code"
+    );
+    let mut last = String::new();
+    for _ in 0..12 {
+        last = enroll("WRONGCODE1").expect_err("wrong").code().to_owned();
+    }
+    assert_eq!(last, "enroll.rate_limited");
+    let fresh = server.code_for("I-004", now);
+    assert_eq!(
+        enroll(&fresh).expect_err("still limited").code(),
+        "enroll.rate_limited"
+    );
+}
+
+/// Answers every item (with evidence where required) and submits, on `t`.
+fn complete_and_submit(t: &mut Tablet, id: &str) {
+    let who = t.author();
+    let task = t.store.open_task(id).expect("open").task().expect("task");
+    for (n, (item, spec)) in task.items_in_order().into_iter().enumerate() {
+        t.store
+            .edit(id, NOW, |d| {
+                d.record_answer(&who, NOW, item, Some(Outcome::Pass), None, None)
+            })
+            .expect("answer");
+        if spec.requires_evidence {
+            let evidence = fieldloop_core::NewEvidence {
+                sha256: format!("{n:064x}"),
+                kind: fieldloop_core::EvidenceKind::Photo,
+                taken_at: NOW,
+                location: None,
+                caption: None,
+                mime: "image/jpeg".into(),
+                bytes: 1,
+                thumb_sha256: None,
+                display_sha256: None,
+                item: Some(item.clone()),
+            };
+            t.store
+                .edit(id, NOW, |d| d.add_evidence(&who, NOW, evidence))
+                .expect("evidence");
+        }
+    }
+    t.store
+        .edit(id, NOW, |d| d.submit(&who, NOW))
+        .expect("submit");
+}
+
+#[test]
+fn a_change_made_on_top_of_a_submission_is_refused_one_made_concurrently_is_kept() {
+    let server = TestServer::start_demo();
+    let mut a = Tablet::enroll(&server, "I-001");
+    let mut b = Tablet::enroll(&server, "I-002");
+    a.sync().expect("sync");
+    b.sync().expect("sync");
+    let id = shared_task(&a, &b);
+    let (wa, wb) = (a.author(), b.author());
+    a.store
+        .edit(&id, NOW, |d| d.check_in(&wa, NOW, None))
+        .expect("check in");
+    b.store
+        .edit(&id, NOW, |d| d.check_in(&wb, NOW, None))
+        .expect("check in");
+    b.sync().expect("sync");
+    a.sync().expect("sync");
+    // B writes a note while offline, concurrently with A's submission.
+    let item = a
+        .store
+        .open_task(&id)
+        .expect("open")
+        .task()
+        .expect("task")
+        .items_in_order()[0]
+        .0
+        .clone();
+    b.store
+        .edit(&id, NOW, |d| {
+            d.record_answer(&wb, NOW, &item, None, None, Some("现场照片已补拍"))
+        })
+        .expect("note");
+    complete_and_submit(&mut a, &id);
+    a.sync().expect("submit syncs");
+    b.sync().expect("a concurrent edit is kept");
+    assert_eq!(
+        server.task(&id).status().expect("status"),
+        Status::Submitted
+    );
+    let note = server.task(&id).task().expect("task").checklist[&item]
+        .answer
+        .note
+        .clone();
+    assert_eq!(note.as_deref(), Some("现场照片已补拍"));
+
+    // Now B, having seen the submission, edits behind the local rules' back.
+    let heads = server.task(&id).heads();
+    b.store
+        .edit(&id, NOW, |d| {
+            let doc = d.automerge();
+            doc.set_actor(wb.actor.clone());
+            let (_, checklist) = automerge::ReadDoc::get(doc, automerge::ROOT, "checklist")
+                .expect("get")
+                .expect("map");
+            let (_, entry) = automerge::ReadDoc::get(doc, &checklist, item.as_str())
+                .expect("get")
+                .expect("item");
+            let (_, answer) = automerge::ReadDoc::get(doc, &entry, "answer")
+                .expect("get")
+                .expect("answer");
+            automerge::transaction::Transactable::put(doc, &answer, "result", "fail").expect("put");
+            doc.commit_with(
+                automerge::transaction::CommitOptions::default().with_message("改答案"),
+            );
+            Ok(())
+        })
+        .expect("edit");
+    let err = b.sync().expect_err("frozen");
+    assert_eq!(err.code(), "sync.frozen", "{err}");
+    assert_eq!(server.task(&id).heads(), heads);
+}
+
+fn review(
+    server: &TestServer,
+    token: &str,
+    id: &str,
+    action: &str,
+    comment: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let body = serde_json::json!({ "action": action, "comment": comment });
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/tasks/{id}/review", server.url))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .expect("send");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn the_review_loop_closes_through_the_server_and_every_step_is_in_the_trail() {
+    let server = TestServer::start_demo();
+    let (supervisor, token) =
+        fieldloop_server::review::add_supervisor(server.store.as_ref(), "S-001", "T-QX-01", NOW)
+            .expect("supervisor");
+    let mut a = Tablet::enroll(&server, "I-001");
+    let mut b = Tablet::enroll(&server, "I-002");
+    a.sync().expect("sync");
+    b.sync().expect("sync");
+    let id = shared_task(&a, &b);
+    let (wa, wb) = (a.author(), b.author());
+    b.store
+        .edit(&id, NOW, |d| d.check_in(&wb, NOW, None))
+        .expect("check in");
+    b.sync().expect("sync");
+    a.sync().expect("sync");
+    a.store
+        .edit(&id, NOW, |d| d.check_in(&wa, NOW, None))
+        .expect("check in");
+
+    // Approving before submission, and reviewing with an inspector's token, are refused.
+    assert_eq!(
+        review(&server, &token, &id, "approve", None).1["code"],
+        "status.wrong_status"
+    );
+    let (status, json) = review(&server, &a.enrollment.token, &id, "approve", None);
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (403, Some("review.not_supervisor"))
+    );
+
+    complete_and_submit(&mut a, &id);
+    a.sync().expect("submit");
+    let (status, json) = review(
+        &server,
+        &token,
+        &id,
+        "return",
+        Some("灭火器照片不清晰，请补拍"),
+    );
+    assert_eq!(
+        (status, json["status"].as_str()),
+        (200, Some("returned")),
+        "{json}"
+    );
+
+    // The return reaches the tablet; the inspector fixes offline and resubmits.
+    a.sync().expect("sync");
+    let report = a
+        .store
+        .open_task(&id)
+        .expect("open")
+        .status_report()
+        .expect("report");
+    assert_eq!(report.status, Some(Status::Returned));
+    assert_eq!(
+        report.return_comment.as_deref(),
+        Some("灭火器照片不清晰，请补拍")
+    );
+    let item = a
+        .store
+        .open_task(&id)
+        .expect("open")
+        .task()
+        .expect("task")
+        .items_in_order()[0]
+        .0
+        .clone();
+    a.store
+        .edit(&id, NOW, |d| {
+            d.record_answer(&wa, NOW, &item, None, None, Some("已补拍"))
+        })
+        .expect("fix");
+    a.store
+        .edit(&id, NOW, |d| d.submit(&wa, NOW))
+        .expect("resubmit");
+    a.sync().expect("sync");
+    assert_eq!(
+        review(&server, &token, &id, "approve", None).1["status"],
+        "approved"
+    );
+    assert_eq!(
+        review(&server, &token, &id, "publish", None).1["status"],
+        "published"
+    );
+    a.sync().expect("sync");
+    assert_eq!(
+        a.store
+            .open_task(&id)
+            .expect("open")
+            .status()
+            .expect("status"),
+        Status::Published
+    );
+
+    // The audit trail: each step, under the right author.
+    let mut doc = server.task(&id);
+    let history = doc.history().expect("history");
+    let by = |needle: &str| {
+        history
+            .iter()
+            .filter(|h| h.message.contains(needle))
+            .map(|h| h.person.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by("提交审核"), ["I-001", "I-001"]);
+    assert_eq!(by("退回"), ["S-001"]);
+    assert_eq!(by("审核通过"), ["S-001"]);
+    assert_eq!(by("公示"), ["S-001"]);
+    assert_eq!(by("到场签到").len(), 2);
+    let receipts =
+        fieldloop_server::store::Store::receipts(server.store.as_ref()).expect("receipts");
+    assert_eq!(
+        receipts
+            .iter()
+            .filter(|r| r.device_id == supervisor.id)
+            .count(),
+        3
+    );
+    assert!(fieldloop_server::store::verify_receipts(&receipts).is_ok());
+}
