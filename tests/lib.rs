@@ -3,6 +3,8 @@
 //! harness they share: a real server on a port-0 socket and real tablet
 //! stores in temp dirs.
 
+pub mod sim;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -1,33 +1,72 @@
-//! `serve --demo`: the demo county's people and a few dozen tasks assigned
-//! to its township squad, created by the demo supervisor on the server.
+//! `serve --demo`: the demo county's data set (imported through
+//! [`crate::import`], like `fieldloop-server import assets/demo/*.json`) and a
+//! few dozen tasks assigned to its township squad, created by the demo
+//! supervisor on the server.
 
 use fieldloop_core::demo::DemoData;
 use fieldloop_core::{ActorId, Author, Role, TaskDoc};
 
-use crate::store::{Store, StoreError, TaskWrite};
+use crate::import::{self, ImportError, ImportSet};
+use crate::store::{Store, StoreError, TaskCodes, TaskWrite};
+pub use crate::tasks::SERVER_DEVICE;
 
 /// Tasks `serve --demo` creates.
 pub const DEMO_TASKS: usize = 36;
-/// The device id the server's own changes are receipted under.
-pub const SERVER_DEVICE: &str = "server";
 
-/// Imports the demo people and, if the server has no task yet, creates the demo tasks.
-pub fn seed(store: &dyn Store, now: i64) -> Result<usize, StoreError> {
+/// Imports the demo data set the way `fieldloop-server import` does
+/// (checked, one transaction, idempotent) and returns it.
+pub fn import_demo(store: &dyn Store) -> Result<DemoData, StoreError> {
     let data = DemoData::embedded().map_err(|e| StoreError::Invalid(e.to_string()))?;
-    store.import_people(&data)?;
+    match import::import(store, &ImportSet::from_demo(&data)) {
+        Ok(_) => Ok(data),
+        Err(ImportError::Store(e)) => Err(e),
+        Err(e @ ImportError::Invalid(_)) => Err(StoreError::Invalid(e.to_string())),
+    }
+}
+
+/// Imports the demo data and, if the server has no task yet, creates the demo tasks.
+pub fn seed(store: &dyn Store, now: i64) -> Result<usize, StoreError> {
+    let data = import_demo(store)?;
     if store.feed_end()? > 0 {
         return Ok(0);
     }
+    create_tasks(store, &data, DEMO_TASKS, now)
+}
+
+/// Creates the first `count` demo tasks of the township squad (the same
+/// tasks [`seed`] starts with, then more) that the server does not hold yet,
+/// and returns how many it created. Imports the demo people first. For
+/// benchmarks and load tests that need many tasks; the same `now` gives the
+/// same tasks.
+pub fn seed_tasks(store: &dyn Store, count: usize, now: i64) -> Result<usize, StoreError> {
+    let data = import_demo(store)?;
+    create_tasks(store, &data, count, now)
+}
+
+fn create_tasks(
+    store: &dyn Store,
+    data: &DemoData,
+    count: usize,
+    now: i64,
+) -> Result<usize, StoreError> {
     let supervisor = Author::new(
-        ActorId::from(b"fieldloop-server-supervisor".as_slice()),
+        ActorId::from(crate::tasks::SERVER_SUPERVISOR_ACTOR),
         "S-DEMO",
         Role::Supervisor,
     );
     let specs = data
-        .task_specs(DEMO_TASKS, now)
+        .task_specs(count, now)
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut created = 0;
     for spec in specs {
+        if store.task(&spec.id)?.is_some() {
+            continue;
+        }
         let team = spec.team.clone();
+        let codes = TaskCodes {
+            code: spec.code.clone(),
+            verify_code: spec.verify_code.clone(),
+        };
         let mut doc = TaskDoc::create(spec, &supervisor, now)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let id = doc
@@ -42,7 +81,8 @@ pub fn seed(store: &dyn Store, now: i64) -> Result<usize, StoreError> {
             heads: heads.clone(),
             new_changes: heads,
         };
-        store.insert_task(&write, SERVER_DEVICE, now)?;
+        store.insert_task(&write, &codes, SERVER_DEVICE, now)?;
+        created += 1;
     }
-    Ok(DEMO_TASKS)
+    Ok(created)
 }

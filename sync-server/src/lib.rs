@@ -9,9 +9,11 @@ pub mod blobs;
 pub mod demo;
 pub mod enroll;
 pub mod error;
+pub mod import;
 pub mod review;
 pub mod store;
 pub mod sync;
+pub mod tasks;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use fieldloop_server::import::{self, ImportCounts, ImportError, Kind};
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_server::store::{Store, verify_receipts};
+use fieldloop_server::tasks::{self, Day, NewTask};
 use fieldloop_server::{AppState, blobs::BlobDir, demo, enroll, now_ms};
 
 #[derive(Debug, Parser)]
@@ -62,10 +64,57 @@ enum Command {
         #[arg(long)]
         device: String,
     },
+    /// Import departments, industries, teams, inspectors, subjects, items or
+    /// handbooks from CSV or JSON files: all rows of all files, or nothing.
+    Import {
+        #[arg(long)]
+        data: PathBuf,
+        /// What every FILE holds; by default told by each file's name (e.g. subjects.csv).
+        #[arg(long)]
+        kind: Option<Kind>,
+        /// CSV (header row; lists separated by ';') or JSON (an array) files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Task commands.
+    Task {
+        #[command(subcommand)]
+        command: TaskCommand,
+    },
     /// Audit commands.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TaskCommand {
+    /// Create a joint-inspection task for a subject from its industry's handbook.
+    Create {
+        #[arg(long)]
+        data: PathBuf,
+        /// The subject's unified social credit code (统一社会信用代码).
+        #[arg(long)]
+        subject: String,
+        /// The team that carries it out, e.g. T-QX-01.
+        #[arg(long)]
+        team: String,
+        /// At least two inspectors of the team, e.g. I-001,I-002.
+        #[arg(long, value_delimiter = ',', required = true)]
+        inspectors: Vec<String>,
+        /// First day, e.g. 2026-12-01 (Beijing time).
+        #[arg(long)]
+        start: Day,
+        /// Last day, e.g. 2026-12-15 (Beijing time).
+        #[arg(long)]
+        due: Day,
+        /// The task code; by default the next free JX-<year>-<number>.
+        #[arg(long)]
+        code: Option<String>,
+        /// Who creates the task (recorded in its history).
+        #[arg(long, default_value = "S-ADMIN")]
+        by: String,
     },
 }
 
@@ -128,6 +177,34 @@ fn print_enrollment(data: &Path, inspector: &str, server: &str, code: &str) -> a
     Ok(())
 }
 
+/// Ends a command that was refused for its input: the reason, no backtrace, exit status 1.
+fn refuse(message: &str) -> ! {
+    eprintln!("{message}");
+    std::process::exit(1)
+}
+
+fn print_import_summary(counts: &ImportCounts) {
+    println!("导入完成，全部写入 (import complete; every row was written in one transaction):");
+    if Kind::ALL.iter().all(|&k| counts.of(k).total() == 0) {
+        println!("  文件中没有数据行 (the files hold no rows)");
+    }
+    for kind in Kind::ALL {
+        let c = counts.of(kind);
+        if c.total() == 0 {
+            continue;
+        }
+        println!(
+            "  {:<12}{:>6}  新增 added {}，更新 updated {}，未变 unchanged {}  ({})",
+            kind.as_str(),
+            c.total(),
+            c.added,
+            c.updated,
+            c.unchanged,
+            kind.zh()
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -139,7 +216,7 @@ async fn main() -> anyhow::Result<()> {
             if demo {
                 let created = demo::seed(&store, now_ms()).context("cannot load the demo data")?;
                 println!(
-                    "demo: people of 青溪县 loaded, {created} new tasks for the township squad"
+                    "demo: data of 青溪县 imported, {created} new tasks for the township squad"
                 );
             }
             let blobs = BlobDir::open(data.join("blobs")).context("cannot open the blob folder")?;
@@ -195,6 +272,57 @@ async fn main() -> anyhow::Result<()> {
                 .revoke_device(&device, now_ms())
                 .with_context(|| format!("cannot revoke {device}"))?;
             println!("device {device} revoked");
+        }
+        Command::Import { data, kind, files } => {
+            let store = open_store(&data)?;
+            match import::import_files(&store, &files, kind) {
+                Ok(counts) => print_import_summary(&counts),
+                Err(ImportError::Invalid(problems)) => {
+                    eprintln!(
+                        "发现 {n} 处问题，未导入任何数据；请改正后重新导入全部文件 ({n} problems found; nothing was imported: fix them and import all files again)",
+                        n = problems.len()
+                    );
+                    for problem in &problems {
+                        eprintln!("  {problem}");
+                    }
+                    std::process::exit(1);
+                }
+                Err(e) => refuse(&format!("未导入任何数据 (nothing was imported): {e}")),
+            }
+        }
+        Command::Task {
+            command:
+                TaskCommand::Create {
+                    data,
+                    subject,
+                    team,
+                    inspectors,
+                    start,
+                    due,
+                    code,
+                    by,
+                },
+        } => {
+            let store = open_store(&data)?;
+            let new = NewTask {
+                subject,
+                team,
+                inspectors,
+                start,
+                due,
+                code,
+                by,
+            };
+            match tasks::create(&store, &new, now_ms()) {
+                Ok(task) => {
+                    println!("任务已创建 (task created)");
+                    println!("  任务编号 code:          {}", task.code);
+                    println!("  任务 id:                {}", task.id);
+                    println!("  核验码 verify code:     {}", task.verify_code);
+                    println!("  核验页 verify URL path: {}", task.verify_path());
+                }
+                Err(e) => refuse(&format!("任务未创建 (no task was created): {e}")),
+            }
         }
         Command::Audit {
             command: AuditCommand::Verify { data },

@@ -242,3 +242,211 @@ pub fn sync_now(
     }
     Err(SyncError::TooManyRounds)
 }
+
+/// When the background sync runs next: every `interval_ms` while all is
+/// well; after failures, exponentially later (`min_retry_ms` doubling up to
+/// `max_retry_ms`), spread by jitter so a squad's tablets coming back into
+/// coverage together do not hit the server at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub interval_ms: u64,
+    pub min_retry_ms: u64,
+    pub max_retry_ms: u64,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            interval_ms: 5 * 60_000,
+            min_retry_ms: 5_000,
+            max_retry_ms: 15 * 60_000,
+        }
+    }
+}
+
+impl Schedule {
+    /// Delay before the next attempt after `failures` consecutive failures
+    /// (0: the last sync succeeded). `jitter` in [0, 1) adds up to a quarter.
+    pub fn next_delay_ms(&self, failures: u32, jitter: f64) -> u64 {
+        let base = if failures == 0 {
+            self.interval_ms
+        } else {
+            let doubled = self
+                .min_retry_ms
+                .saturating_mul(1u64 << (failures - 1).min(32));
+            doubled.min(self.max_retry_ms)
+        };
+        let jitter = jitter.clamp(0.0, 1.0);
+        base + (base as f64 * 0.25 * jitter) as u64
+    }
+}
+
+/// What the background sync tells the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncStatus {
+    Syncing(SyncReport),
+    Synced {
+        report: SyncReport,
+        at: i64,
+    },
+    /// Will retry by itself in `retry_in_ms`.
+    Offline {
+        code: String,
+        message: String,
+        retry_in_ms: u64,
+    },
+    /// Needs a person (revoked device, not enrolled, rejected change): no retry until woken.
+    NeedsAttention {
+        code: String,
+        message: String,
+    },
+}
+
+/// Messages to the background sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// Sync now (the user asked, or the network came back).
+    Now,
+    Stop,
+}
+
+/// Runs sync in a loop on this thread until [`Wake::Stop`] or the sender is
+/// dropped: at once, then on `schedule`, or when woken. `sync` does one
+/// [`sync_now`]; `clock` gives the time; `jitter` a number in [0, 1).
+pub fn run_background(
+    schedule: Schedule,
+    wake: &std::sync::mpsc::Receiver<Wake>,
+    mut sync: impl FnMut(&mut dyn FnMut(&SyncReport)) -> Result<SyncReport, SyncError>,
+    mut clock: impl FnMut() -> i64,
+    mut jitter: impl FnMut() -> f64,
+    mut status: impl FnMut(SyncStatus),
+) {
+    let mut failures = 0u32;
+    loop {
+        let mut progress = |r: &SyncReport| status(SyncStatus::Syncing(r.clone()));
+        let outcome = sync(&mut progress);
+        let delay = match outcome {
+            Ok(report) => {
+                failures = 0;
+                status(SyncStatus::Synced {
+                    report,
+                    at: clock(),
+                });
+                Some(schedule.next_delay_ms(0, jitter()))
+            }
+            Err(e) if e.is_transient() => {
+                failures += 1;
+                let retry_in_ms = schedule.next_delay_ms(failures, jitter());
+                status(SyncStatus::Offline {
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                    retry_in_ms,
+                });
+                Some(retry_in_ms)
+            }
+            Err(e) => {
+                status(SyncStatus::NeedsAttention {
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                });
+                None
+            }
+        };
+        let next = match delay {
+            Some(ms) => wake.recv_timeout(Duration::from_millis(ms)),
+            None => wake
+                .recv()
+                .map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected),
+        };
+        match next {
+            Ok(Wake::Now) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Ok(Wake::Stop) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_jitter_spreads_it() {
+        let s = Schedule {
+            interval_ms: 300_000,
+            min_retry_ms: 5_000,
+            max_retry_ms: 60_000,
+        };
+        let delays: Vec<u64> = (0..7).map(|f| s.next_delay_ms(f, 0.0)).collect();
+        assert_eq!(
+            delays,
+            [300_000, 5_000, 10_000, 20_000, 40_000, 60_000, 60_000]
+        );
+        assert_eq!(s.next_delay_ms(1, 0.999_999), 6_249);
+        assert_eq!(s.next_delay_ms(u32::MAX, 0.0), 60_000, "no overflow");
+    }
+
+    fn offline() -> SyncError {
+        SyncError::Network {
+            server: "s".into(),
+            detail: "down".into(),
+        }
+    }
+
+    #[test]
+    fn the_background_loop_retries_transient_errors_and_waits_for_a_person_on_others() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Two network failures, a success, then a revoked device.
+        let mut results = vec![
+            Err(offline()),
+            Err(offline()),
+            Ok(SyncReport {
+                rounds: 1,
+                ..Default::default()
+            }),
+            Err(SyncError::Server {
+                status: 401,
+                code: "auth.revoked".into(),
+                message: "revoked".into(),
+            }),
+        ]
+        .into_iter();
+        let statuses = std::cell::RefCell::new(Vec::new());
+        let schedule = Schedule {
+            interval_ms: 1,
+            min_retry_ms: 1,
+            max_retry_ms: 4,
+        };
+        let tx_stop = tx.clone();
+        run_background(
+            schedule,
+            &rx,
+            |_| {
+                let next = results.next().unwrap_or(Ok(SyncReport::default()));
+                if results.len() == 0 {
+                    // After the last scripted result, stop once it has been reported.
+                    tx_stop.send(Wake::Stop).expect("send");
+                }
+                next
+            },
+            || 7,
+            || 0.0,
+            |s| statuses.borrow_mut().push(s),
+        );
+        let statuses = statuses.into_inner();
+        let kinds: Vec<&str> = statuses
+            .iter()
+            .map(|s| match s {
+                SyncStatus::Syncing(_) => "syncing",
+                SyncStatus::Synced { .. } => "synced",
+                SyncStatus::Offline { .. } => "offline",
+                SyncStatus::NeedsAttention { .. } => "attention",
+            })
+            .collect();
+        assert_eq!(kinds, ["offline", "offline", "synced", "attention"]);
+        assert!(matches!(
+            &statuses[1],
+            SyncStatus::Offline { retry_in_ms: 2, .. }
+        ));
+        drop(tx);
+    }
+}

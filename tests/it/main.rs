@@ -1,4 +1,6 @@
 //! End-to-end tests across crates: real stores on disk, real processes.
 
 mod crash;
+mod server_crash;
+mod simulation;
 mod sync;

@@ -674,3 +674,59 @@ fn the_review_loop_closes_through_the_server_and_every_step_is_in_the_trail() {
     );
     assert!(fieldloop_server::store::verify_receipts(&receipts).is_ok());
 }
+
+#[test]
+fn evidence_uploads_need_a_device_token_and_cost_nothing_twice() {
+    let server = TestServer::start_demo();
+    let a = Tablet::enroll(&server, "I-001");
+    let blobs = fieldloop_tablet::blobs::BlobStore::open(a.path().join("blobs")).expect("blobs");
+    let photo: Vec<u8> = (0..700_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let id = blobs.put(&photo).expect("put");
+    let client = reqwest::blocking::Client::new();
+    let err = fieldloop_tablet::upload::upload_blob(
+        &client,
+        &server.url,
+        "not-a-token",
+        &blobs,
+        &id,
+        |_, _| {},
+    )
+    .expect_err("no valid token");
+    assert_eq!(err.code(), "upload.unauthorized");
+    let mut seen = Vec::new();
+    let first = fieldloop_tablet::upload::upload_blob(
+        &client,
+        &server.url,
+        &a.enrollment.token,
+        &blobs,
+        &id,
+        |sent, total| seen.push((sent, total)),
+    )
+    .expect("upload");
+    assert_eq!(first.sent_bytes, photo.len() as u64);
+    assert_eq!(
+        seen.last(),
+        Some(&(photo.len() as u64, photo.len() as u64)),
+        "progress reaches the end"
+    );
+    let stored = std::fs::read(
+        server
+            .dir
+            .path()
+            .join("blobs")
+            .join(&id.to_hex()[..2])
+            .join(id.to_hex()),
+    )
+    .expect("on server");
+    assert_eq!(stored, photo);
+    let again = fieldloop_tablet::upload::upload_blob(
+        &client,
+        &server.url,
+        &a.enrollment.token,
+        &blobs,
+        &id,
+        |_, _| {},
+    )
+    .expect("again");
+    assert_eq!((again.sent_bytes, again.already_present), (0, true));
+}

@@ -37,6 +37,13 @@ enum Task {
     Demo,
     /// Run the Rust benchmarks, then scripts/photo-compare.sh if present.
     Bench,
+    /// Run the seeded sync simulation (lossy, duplicating, reordering
+    /// network; restarts; skewed clocks) for seeds 0..N.
+    Soak {
+        /// How many seeds to run.
+        #[arg(long, default_value_t = 1000)]
+        seeds: u64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -46,5 +53,21 @@ fn main() -> Result<()> {
         Task::Bindings => bindings::regenerate(),
         Task::Demo => demo::run(),
         Task::Bench => bench::run(),
+        Task::Soak { seeds } => soak(seeds),
     }
+}
+
+/// `cargo xtask soak --seeds N`: the simulation test with `SIM_SEEDS=N`.
+fn soak(seeds: u64) -> Result<()> {
+    let mut cmd = exec::cargo(&[
+        "test",
+        "-p",
+        "fieldloop-tests",
+        "--test",
+        "it",
+        "simulation",
+        "--",
+        "--nocapture",
+    ]);
+    exec::run(cmd.env("SIM_SEEDS", seeds.to_string()))
 }

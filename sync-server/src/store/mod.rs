@@ -8,8 +8,9 @@
 pub mod sqlite;
 
 use automerge::ChangeHash;
-use fieldloop_core::Role;
-use fieldloop_core::demo::DemoData;
+use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Role, Subject, Team, Uscc};
+
+use crate::import::{ImportCounts, ImportSet};
 
 /// An enrolled tablet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,15 @@ pub struct TaskWrite {
     pub doc: Vec<u8>,
     pub heads: Vec<ChangeHash>,
     pub new_changes: Vec<ChangeHash>,
+}
+
+/// The two codes of a task besides its id, each unique on the server: the
+/// human task number (e.g. `JX-2026-000123`) and the random verify code the
+/// public QR code points to (`/v/{verify_code}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskCodes {
+    pub code: String,
+    pub verify_code: String,
 }
 
 /// One entry of the append-only receipt log.
@@ -89,16 +99,30 @@ pub enum StoreError {
     UnknownInspector(String),
     #[error("没有设备 {0} (no device {0})")]
     UnknownDevice(String),
+    #[error("任务编号 {0} 已被占用 (task code {0} is already taken)")]
+    TaskCodeTaken(String),
     #[error("数据不一致 (inconsistent data): {0}")]
     Invalid(String),
 }
 
 /// What the server stores.
 pub trait Store: Send + Sync + 'static {
-    /// Loads departments, teams, inspectors and subjects (idempotent).
-    fn import_people(&self, data: &DemoData) -> Result<(), StoreError>;
+    /// Writes a validated import set (see [`crate::import`]) in one
+    /// transaction: all of it or, on any error, nothing. Each row is
+    /// inserted or replaces the row with the same key (department and
+    /// industry code, team, inspector and item id, USCC, handbook industry),
+    /// so importing the same data twice changes nothing.
+    fn import(&self, set: &ImportSet) -> Result<ImportCounts, StoreError>;
+    fn department(&self, code: &str) -> Result<Option<Department>, StoreError>;
+    fn industry(&self, code: &str) -> Result<Option<Industry>, StoreError>;
+    fn team(&self, id: &str) -> Result<Option<Team>, StoreError>;
+    fn inspector(&self, id: &str) -> Result<Option<Inspector>, StoreError>;
     /// The team of an inspector, if the inspector exists.
     fn inspector_team(&self, inspector: &str) -> Result<Option<String>, StoreError>;
+    fn subject(&self, uscc: &Uscc) -> Result<Option<Subject>, StoreError>;
+    fn item(&self, id: &str) -> Result<Option<Item>, StoreError>;
+    /// The handbook (一业一册) of an industry.
+    fn handbook(&self, industry: &str) -> Result<Option<Handbook>, StoreError>;
 
     /// Records a one-time enrollment code (stored as its hash).
     fn create_enrollment(
@@ -128,9 +152,19 @@ pub trait Store: Send + Sync + 'static {
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, StoreError>;
     fn revoke_device(&self, device_id: &str, now: i64) -> Result<(), StoreError>;
 
-    /// Adds a task created on the server (demo, console), with its receipts.
-    fn insert_task(&self, write: &TaskWrite, device_id: &str, now: i64) -> Result<(), StoreError>;
+    /// Adds a task created on the server (demo, CLI, console), with its
+    /// feed entry and receipts. Fails with [`StoreError::TaskCodeTaken`],
+    /// storing nothing, if another task has the same code or verify code.
+    fn insert_task(
+        &self,
+        write: &TaskWrite,
+        codes: &TaskCodes,
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
     fn task(&self, id: &str) -> Result<Option<StoredTask>, StoreError>;
+    /// The codes of all tasks whose code starts with `prefix`.
+    fn task_codes(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
     /// Commits a sync's documents, feed entries and receipts in one transaction.
     fn commit_sync(
         &self,

@@ -4,12 +4,15 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use automerge::ChangeHash;
-use fieldloop_core::Role;
-use fieldloop_core::demo::DemoData;
+use fieldloop_core::{
+    Department, GeoPoint, Handbook, Industry, Inspector, Item, RiskClass, Role, Subject, TaskDoc,
+    Team, TeamKind, Uscc,
+};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use rusqlite_migration::{M, Migrations};
+use rusqlite_migration::{HookError, HookResult, M, Migrations};
 
-use super::{Device, Receipt, Store, StoreError, StoredTask, TaskWrite};
+use super::{Device, Receipt, Store, StoreError, StoredTask, TaskCodes, TaskWrite};
+use crate::import::{Change, ImportCounts, ImportSet, Kind, Row};
 
 const V1: &str = "
 CREATE TABLE inspectors (
@@ -66,8 +69,110 @@ CREATE TABLE receipts (
 ) STRICT;
 ";
 
+/// The reference data of `fieldloop-server import`, and the codes of tasks.
+/// References are checked at commit (deferred), so one import may write
+/// its rows in any order.
+const V2: &str = "
+CREATE TABLE departments (
+    code TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    name_en TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE industries (
+    code TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    name_en TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE teams (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('township_squad', 'county_team'))
+) STRICT;
+
+CREATE TABLE team_departments (
+    team TEXT NOT NULL REFERENCES teams(id) DEFERRABLE INITIALLY DEFERRED,
+    department TEXT NOT NULL REFERENCES departments(code) DEFERRABLE INITIALLY DEFERRED,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (team, department)
+) STRICT;
+
+CREATE TABLE subjects (
+    uscc TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    industry TEXT NOT NULL REFERENCES industries(code) DEFERRABLE INITIALLY DEFERRED,
+    risk_class TEXT NOT NULL CHECK (risk_class IN ('A', 'B', 'C', 'D')),
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    legal_rep TEXT NOT NULL
+) STRICT;
+CREATE INDEX subjects_industry ON subjects (industry, risk_class);
+
+CREATE TABLE items (
+    id TEXT PRIMARY KEY NOT NULL,
+    department TEXT NOT NULL REFERENCES departments(code) DEFERRABLE INITIALLY DEFERRED,
+    title TEXT NOT NULL,
+    legal_basis TEXT NOT NULL,
+    requires_evidence INTEGER NOT NULL CHECK (requires_evidence IN (0, 1))
+) STRICT;
+
+-- an item without rows here applies to every industry
+CREATE TABLE item_industries (
+    item TEXT NOT NULL REFERENCES items(id) DEFERRABLE INITIALLY DEFERRED,
+    industry TEXT NOT NULL REFERENCES industries(code) DEFERRABLE INITIALLY DEFERRED,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (item, industry)
+) STRICT;
+
+CREATE TABLE handbooks (
+    industry TEXT PRIMARY KEY NOT NULL REFERENCES industries(code) DEFERRABLE INITIALLY DEFERRED,
+    lead_department TEXT NOT NULL REFERENCES departments(code) DEFERRABLE INITIALLY DEFERRED
+) STRICT;
+
+CREATE TABLE handbook_departments (
+    handbook TEXT NOT NULL REFERENCES handbooks(industry) DEFERRABLE INITIALLY DEFERRED,
+    department TEXT NOT NULL REFERENCES departments(code) DEFERRABLE INITIALLY DEFERRED,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (handbook, department)
+) STRICT;
+
+CREATE TABLE handbook_items (
+    handbook TEXT NOT NULL REFERENCES handbooks(industry) DEFERRABLE INITIALLY DEFERRED,
+    item TEXT NOT NULL REFERENCES items(id) DEFERRABLE INITIALLY DEFERRED,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (handbook, item)
+) STRICT;
+
+-- the human code and the public verify code of each task, unique on the server
+CREATE TABLE task_codes (
+    task_id TEXT PRIMARY KEY NOT NULL REFERENCES tasks(id) DEFERRABLE INITIALLY DEFERRED,
+    code TEXT NOT NULL UNIQUE,
+    verify_code TEXT NOT NULL UNIQUE
+) STRICT;
+";
+
+/// V2's data step: the codes of the tasks created before V2, read from their documents.
+fn index_task_codes(tx: &rusqlite::Transaction<'_>) -> HookResult {
+    let tasks: Vec<(String, Vec<u8>)> = tx
+        .prepare("SELECT id, doc FROM tasks")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, doc) in tasks {
+        let task = TaskDoc::load(&doc)
+            .and_then(|d| d.task())
+            .map_err(|e| HookError::Hook(format!("task {id}: {e}")))?;
+        tx.execute(
+            "INSERT INTO task_codes (task_id, code, verify_code) VALUES (?1, ?2, ?3)",
+            params![id, task.code, task.verify_code],
+        )?;
+    }
+    Ok(())
+}
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up_with_hook(V2, index_task_codes)])
 }
 
 /// The embedded default store.
@@ -197,20 +302,458 @@ fn write_task(
     append_receipts(tx, &w.id, &w.new_changes, device_id, now)
 }
 
+fn team_kind_name(kind: TeamKind) -> &'static str {
+    match kind {
+        TeamKind::TownshipSquad => "township_squad",
+        TeamKind::CountyTeam => "county_team",
+    }
+}
+
+fn team_kind_from(name: &str) -> Result<TeamKind, StoreError> {
+    match name {
+        "township_squad" => Ok(TeamKind::TownshipSquad),
+        "county_team" => Ok(TeamKind::CountyTeam),
+        other => Err(StoreError::Invalid(format!("unknown team kind {other}"))),
+    }
+}
+
+fn risk_class_from(name: &str) -> Result<RiskClass, StoreError> {
+    RiskClass::ALL
+        .into_iter()
+        .find(|c| c.to_string() == name)
+        .ok_or_else(|| StoreError::Invalid(format!("unknown risk class {name}")))
+}
+
+/// The values of a list table (`SELECT value … WHERE owner = ?1 ORDER BY position`).
+fn list(conn: &Connection, sql: &str, owner: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([owner], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Replaces the values of a list table for `owner`.
+fn write_list(
+    conn: &Connection,
+    table: &str,
+    owner_column: &str,
+    value_column: &str,
+    owner: &str,
+    values: &[String],
+) -> Result<(), StoreError> {
+    conn.execute(
+        &format!("DELETE FROM {table} WHERE {owner_column} = ?1"),
+        [owner],
+    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO {table} ({owner_column}, {value_column}, position) VALUES (?1, ?2, ?3)"
+    ))?;
+    for (position, value) in (0_i64..).zip(values) {
+        stmt.execute(params![owner, value, position])?;
+    }
+    Ok(())
+}
+
+fn read_department(conn: &Connection, code: &str) -> Result<Option<Department>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT code, name, name_en FROM departments WHERE code = ?1",
+            [code],
+            |r| {
+                Ok(Department {
+                    code: r.get(0)?,
+                    name: r.get(1)?,
+                    name_en: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn write_department(conn: &Connection, d: &Department) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO departments (code, name, name_en) VALUES (?1, ?2, ?3)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en",
+        params![d.code, d.name, d.name_en],
+    )?;
+    Ok(())
+}
+
+fn read_industry(conn: &Connection, code: &str) -> Result<Option<Industry>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT code, name, name_en FROM industries WHERE code = ?1",
+            [code],
+            |r| {
+                Ok(Industry {
+                    code: r.get(0)?,
+                    name: r.get(1)?,
+                    name_en: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn write_industry(conn: &Connection, i: &Industry) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO industries (code, name, name_en) VALUES (?1, ?2, ?3)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en",
+        params![i.code, i.name, i.name_en],
+    )?;
+    Ok(())
+}
+
+fn read_team(conn: &Connection, id: &str) -> Result<Option<Team>, StoreError> {
+    let row: Option<(String, String, String)> = conn
+        .query_row(
+            "SELECT id, name, kind FROM teams WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((id, name, kind)) = row else {
+        return Ok(None);
+    };
+    let departments = list(
+        conn,
+        "SELECT department FROM team_departments WHERE team = ?1 ORDER BY position",
+        &id,
+    )?;
+    Ok(Some(Team {
+        id,
+        name,
+        kind: team_kind_from(&kind)?,
+        departments,
+    }))
+}
+
+fn write_team(conn: &Connection, t: &Team) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO teams (id, name, kind) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind",
+        params![t.id, t.name, team_kind_name(t.kind)],
+    )?;
+    write_list(
+        conn,
+        "team_departments",
+        "team",
+        "department",
+        &t.id,
+        &t.departments,
+    )
+}
+
+fn read_inspector(conn: &Connection, id: &str) -> Result<Option<Inspector>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, name, badge_no, department, team FROM inspectors WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(Inspector {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    badge_no: r.get(2)?,
+                    department: r.get(3)?,
+                    team: r.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn write_inspector(conn: &Connection, i: &Inspector) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO inspectors (id, name, badge_no, department, team) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, badge_no = excluded.badge_no,
+             department = excluded.department, team = excluded.team",
+        params![i.id, i.name, i.badge_no, i.department, i.team],
+    )?;
+    Ok(())
+}
+
+fn read_subject(conn: &Connection, uscc: &str) -> Result<Option<Subject>, StoreError> {
+    type Columns = (String, String, String, String, String, f64, f64, String);
+    let row: Option<Columns> = conn
+        .query_row(
+            "SELECT uscc, name, address, industry, risk_class, lat, lon, legal_rep
+             FROM subjects WHERE uscc = ?1",
+            [uscc],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((uscc, name, address, industry, risk_class, lat, lon, legal_rep)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Subject {
+        uscc: Uscc::parse(&uscc).map_err(|e| StoreError::Invalid(format!("{uscc}: {e}")))?,
+        name,
+        address,
+        industry,
+        risk_class: risk_class_from(&risk_class)?,
+        location: GeoPoint { lat, lon },
+        legal_rep,
+    }))
+}
+
+fn write_subject(conn: &Connection, s: &Subject) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO subjects (uscc, name, address, industry, risk_class, lat, lon, legal_rep)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, address = excluded.address,
+             industry = excluded.industry, risk_class = excluded.risk_class,
+             lat = excluded.lat, lon = excluded.lon, legal_rep = excluded.legal_rep",
+        params![
+            s.uscc.as_str(),
+            s.name,
+            s.address,
+            s.industry,
+            s.risk_class.to_string(),
+            s.location.lat,
+            s.location.lon,
+            s.legal_rep
+        ],
+    )?;
+    Ok(())
+}
+
+fn read_item(conn: &Connection, id: &str) -> Result<Option<Item>, StoreError> {
+    let row: Option<(String, String, String, String, bool)> = conn
+        .query_row(
+            "SELECT id, department, title, legal_basis, requires_evidence FROM items WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let Some((id, department, title, legal_basis, requires_evidence)) = row else {
+        return Ok(None);
+    };
+    let industries = list(
+        conn,
+        "SELECT industry FROM item_industries WHERE item = ?1 ORDER BY position",
+        &id,
+    )?;
+    Ok(Some(Item {
+        id,
+        department,
+        title,
+        legal_basis,
+        industries,
+        requires_evidence,
+    }))
+}
+
+fn write_item(conn: &Connection, i: &Item) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO items (id, department, title, legal_basis, requires_evidence)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET department = excluded.department, title = excluded.title,
+             legal_basis = excluded.legal_basis, requires_evidence = excluded.requires_evidence",
+        params![
+            i.id,
+            i.department,
+            i.title,
+            i.legal_basis,
+            i.requires_evidence
+        ],
+    )?;
+    write_list(
+        conn,
+        "item_industries",
+        "item",
+        "industry",
+        &i.id,
+        &i.industries,
+    )
+}
+
+fn read_handbook(conn: &Connection, industry: &str) -> Result<Option<Handbook>, StoreError> {
+    let row: Option<(String, String)> = conn
+        .query_row(
+            "SELECT industry, lead_department FROM handbooks WHERE industry = ?1",
+            [industry],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((industry, lead_department)) = row else {
+        return Ok(None);
+    };
+    let departments = list(
+        conn,
+        "SELECT department FROM handbook_departments WHERE handbook = ?1 ORDER BY position",
+        &industry,
+    )?;
+    let items = list(
+        conn,
+        "SELECT item FROM handbook_items WHERE handbook = ?1 ORDER BY position",
+        &industry,
+    )?;
+    Ok(Some(Handbook {
+        industry,
+        departments,
+        lead_department,
+        items,
+    }))
+}
+
+fn write_handbook(conn: &Connection, h: &Handbook) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO handbooks (industry, lead_department) VALUES (?1, ?2)
+         ON CONFLICT (industry) DO UPDATE SET lead_department = excluded.lead_department",
+        params![h.industry, h.lead_department],
+    )?;
+    write_list(
+        conn,
+        "handbook_departments",
+        "handbook",
+        "department",
+        &h.industry,
+        &h.departments,
+    )?;
+    write_list(
+        conn,
+        "handbook_items",
+        "handbook",
+        "item",
+        &h.industry,
+        &h.items,
+    )
+}
+
+/// Writes the rows of one kind that differ from what is stored, counting what changed.
+fn upsert<T: PartialEq>(
+    conn: &Connection,
+    kind: Kind,
+    rows: &[Row<T>],
+    key: impl Fn(&T) -> String,
+    read: impl Fn(&Connection, &str) -> Result<Option<T>, StoreError>,
+    write: impl Fn(&Connection, &T) -> Result<(), StoreError>,
+    counts: &mut ImportCounts,
+) -> Result<(), StoreError> {
+    for Row { value, .. } in rows {
+        let change = match read(conn, &key(value))? {
+            None => Change::Added,
+            Some(stored) if stored == *value => Change::Unchanged,
+            Some(_) => Change::Updated,
+        };
+        if change != Change::Unchanged {
+            write(conn, value)?;
+        }
+        counts.record(kind, change);
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
-    fn import_people(&self, data: &DemoData) -> Result<(), StoreError> {
+    fn import(&self, set: &ImportSet) -> Result<ImportCounts, StoreError> {
         self.with(|conn| {
-            let tx = conn.transaction()?;
-            for i in &data.inspectors {
-                tx.execute(
-                    "INSERT INTO inspectors (id, name, badge_no, department, team) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (id) DO UPDATE SET name = ?2, badge_no = ?3, department = ?4, team = ?5",
-                    params![i.id, i.name, i.badge_no, i.department, i.team],
-                )?;
-            }
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut counts = ImportCounts::default();
+            let c = &mut counts;
+            upsert(
+                &tx,
+                Kind::Departments,
+                &set.departments,
+                |d| d.code.clone(),
+                read_department,
+                write_department,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Industries,
+                &set.industries,
+                |i| i.code.clone(),
+                read_industry,
+                write_industry,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Teams,
+                &set.teams,
+                |t| t.id.clone(),
+                read_team,
+                write_team,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Inspectors,
+                &set.inspectors,
+                |i| i.id.clone(),
+                read_inspector,
+                write_inspector,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Subjects,
+                &set.subjects,
+                |s| s.uscc.to_string(),
+                read_subject,
+                write_subject,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Items,
+                &set.items,
+                |i| i.id.clone(),
+                read_item,
+                write_item,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Handbooks,
+                &set.handbooks,
+                |h| h.industry.clone(),
+                read_handbook,
+                write_handbook,
+                c,
+            )?;
             tx.commit()?;
-            Ok(())
+            Ok(counts)
         })
+    }
+
+    fn department(&self, code: &str) -> Result<Option<Department>, StoreError> {
+        self.with(|conn| read_department(conn, code))
+    }
+
+    fn industry(&self, code: &str) -> Result<Option<Industry>, StoreError> {
+        self.with(|conn| read_industry(conn, code))
+    }
+
+    fn team(&self, id: &str) -> Result<Option<Team>, StoreError> {
+        self.with(|conn| read_team(conn, id))
+    }
+
+    fn inspector(&self, id: &str) -> Result<Option<Inspector>, StoreError> {
+        self.with(|conn| read_inspector(conn, id))
+    }
+
+    fn subject(&self, uscc: &Uscc) -> Result<Option<Subject>, StoreError> {
+        self.with(|conn| read_subject(conn, uscc.as_str()))
+    }
+
+    fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        self.with(|conn| read_item(conn, id))
+    }
+
+    fn handbook(&self, industry: &str) -> Result<Option<Handbook>, StoreError> {
+        self.with(|conn| read_handbook(conn, industry))
     }
 
     fn inspector_team(&self, inspector: &str) -> Result<Option<String>, StoreError> {
@@ -319,10 +862,40 @@ impl Store for SqliteStore {
         })
     }
 
-    fn insert_task(&self, write: &TaskWrite, device_id: &str, now: i64) -> Result<(), StoreError> {
+    fn insert_task(
+        &self,
+        write: &TaskWrite,
+        codes: &TaskCodes,
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let taken: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT code, verify_code FROM task_codes
+                     WHERE (code = ?1 OR verify_code = ?2) AND task_id <> ?3",
+                    params![codes.code, codes.verify_code, write.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            match taken {
+                Some((code, _)) if code == codes.code => {
+                    return Err(StoreError::TaskCodeTaken(code));
+                }
+                Some(_) => {
+                    return Err(StoreError::Invalid(
+                        "another task has the same verify code".into(),
+                    ));
+                }
+                None => {}
+            }
             write_task(&tx, write, device_id, now)?;
+            tx.execute(
+                "INSERT INTO task_codes (task_id, code, verify_code) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (task_id) DO UPDATE SET code = excluded.code, verify_code = excluded.verify_code",
+                params![write.id, codes.code, codes.verify_code],
+            )?;
             tx.commit()?;
             Ok(())
         })
@@ -339,6 +912,16 @@ impl Store for SqliteStore {
                     })
                 })
                 .optional()?)
+        })
+    }
+
+    fn task_codes(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT code FROM task_codes WHERE substr(code, 1, length(?1)) = ?1 ORDER BY code",
+            )?;
+            let rows = stmt.query_map([prefix], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 
@@ -431,6 +1014,80 @@ mod tests {
         assert!(migrations().validate().is_ok());
     }
 
+    fn demo_task(n: usize) -> (TaskWrite, TaskCodes) {
+        let data = fieldloop_core::demo::DemoData::embedded().expect("demo");
+        let spec = data
+            .task_specs(n + 1, 1_780_000_000_000)
+            .expect("specs")
+            .remove(n);
+        let codes = TaskCodes {
+            code: spec.code.clone(),
+            verify_code: spec.verify_code.clone(),
+        };
+        let author = fieldloop_core::Author::new(
+            fieldloop_core::ActorId::from(b"test".as_slice()),
+            "S-1",
+            Role::Supervisor,
+        );
+        let team = spec.team.clone();
+        let mut doc = TaskDoc::create(spec, &author, 1).expect("task");
+        let heads = doc.heads();
+        let write = TaskWrite {
+            id: doc.task().expect("task").id,
+            team,
+            doc: doc.save(),
+            heads: heads.clone(),
+            new_changes: heads,
+        };
+        (write, codes)
+    }
+
+    #[test]
+    fn v2_indexes_the_codes_of_tasks_stored_before_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (old, old_codes) = demo_task(0);
+        {
+            let mut conn =
+                Connection::open(dir.path().join("fieldloop-server.sqlite3")).expect("open");
+            Migrations::new(vec![M::up(V1)])
+                .to_latest(&mut conn)
+                .expect("v1");
+            conn.execute(
+                "INSERT INTO tasks (id, team, doc) VALUES (?1, ?2, ?3)",
+                params![old.id, old.team, old.doc],
+            )
+            .expect("v1 task");
+        }
+        let store = SqliteStore::open(dir.path()).expect("migrate to v2");
+        assert_eq!(
+            store.task_codes("JX-2026-").expect("codes"),
+            [old_codes.code.as_str()]
+        );
+        assert!(store.task_codes("JX-2027-").expect("codes").is_empty());
+
+        // Its code is taken now: another task with it is refused, whole.
+        let (new, mut codes) = demo_task(1);
+        codes.code = old_codes.code.clone();
+        let err = store
+            .insert_task(&new, &codes, "server", 5)
+            .expect_err("taken");
+        assert!(matches!(err, StoreError::TaskCodeTaken(ref c) if *c == old_codes.code));
+        let (new, mut codes) = demo_task(1);
+        codes.verify_code = old_codes.verify_code.clone();
+        store
+            .insert_task(&new, &codes, "server", 5)
+            .expect_err("verify code taken");
+        assert_eq!(store.task(&new.id).expect("read"), None);
+        assert_eq!(store.feed_end().expect("feed"), 0);
+        assert!(store.receipts().expect("receipts").is_empty());
+
+        let (new, codes) = demo_task(1);
+        store
+            .insert_task(&new, &codes, "server", 5)
+            .expect("insert");
+        assert_eq!(store.task_codes("JX-").expect("codes").len(), 2);
+    }
+
     #[test]
     fn the_receipt_chain_detects_alteration_and_removal() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -442,8 +1099,12 @@ mod tests {
             heads: vec![ChangeHash([n; 32])],
             new_changes: vec![ChangeHash([n; 32]), ChangeHash([n + 1; 32])],
         };
+        let codes = TaskCodes {
+            code: "JX-2026-000001".into(),
+            verify_code: "V1".into(),
+        };
         store
-            .insert_task(&write("a", 1), "server", 10)
+            .insert_task(&write("a", 1), &codes, "server", 10)
             .expect("insert");
         store
             .commit_sync(&[write("a", 3), write("b", 5)], "dev-1", 20)

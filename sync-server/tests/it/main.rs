@@ -1,5 +1,6 @@
 //! The real `fieldloop-server` binary, started as a user would start it.
 
+mod admin;
 mod blobs;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,0 +1,820 @@
+//! Load generator: 500 simulated tablets against the real `fieldloop-server`.
+//!
+//! Starts the server binary built next to this one (`target/<profile>/`,
+//! `cargo build --release -p fieldloop-server`) on a port-0 loopback
+//! address with a fresh data folder and `--demo`, issues one enrollment
+//! code per tablet through the library's store API (the squad's five
+//! inspectors, a hundred tablets each), enrolls every tablet over HTTP and
+//! gives each its first sync. Then it drives all of them at once, in
+//! phases bounded in time and in requests:
+//!
+//! - `quiet`: every tablet checks for news on a fixed schedule and nothing
+//!   changes: the no-change path alone;
+//! - `mixed`: the same schedule, but a fraction of the syncs first make a
+//!   real edit (an Automerge change by the tablet's own actor: a note on a
+//!   checklist item of a task its inspector is on) and push it. All tablets
+//!   are in one squad, so every edit is pulled by the other 499 on their
+//!   next sync.
+//!
+//! Syncs are hand-built CBOR requests (`fieldloop_core::sync`) over an
+//! async HTTP client, so the generator stays light beside the server on the
+//! same cores. For each phase it reports syncs per second, syncs per second
+//! of server CPU (utime + stime of the server process from /proc), p50/p99
+//! latency, and at the end the server's peak memory (VmHWM); the figures
+//! also go to `target/bench-loadgen.json`. Only 127.0.0.1 is contacted, and
+//! the server is stopped before the program ends.
+//!
+//! `cargo run --release -p fieldloop-tests --bin loadgen -- [--tablets N]
+//! [--rate SYNCS_PER_S] [--quiet-seconds S] [--seconds S] [--edit-percent P]
+//! [--max-requests N]`
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use fieldloop_core::sync::{
+    self as wire, DocPull, DocPush, PROTOCOL_VERSION, SyncRequest, SyncResponse,
+};
+use fieldloop_core::{ActorId, Author, ChangeHash, Role, TaskDoc, demo::DemoData};
+use serde_bytes::ByteBuf;
+
+/// Squad members; tablets are spread over them in turn.
+const INSPECTORS: [&str; 5] = ["I-001", "I-002", "I-003", "I-004", "I-005"];
+/// Requests in flight at once while enrolling and during first syncs.
+const SETUP_CONCURRENCY: usize = 16;
+/// Latency goal (p99) and throughput goal (syncs per second of server CPU).
+const GOAL_P99_MS: f64 = 100.0;
+const GOAL_PER_CORE: f64 = 1_000.0;
+
+/// What the command line may change.
+#[derive(Debug, Clone)]
+struct Options {
+    tablets: usize,
+    /// Syncs per second offered by all tablets together.
+    rate: f64,
+    quiet_seconds: f64,
+    seconds: f64,
+    edit_percent: f64,
+    /// At most this many syncs per phase.
+    max_requests: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            tablets: 500,
+            rate: 1_000.0,
+            quiet_seconds: 10.0,
+            seconds: 20.0,
+            edit_percent: 2.0,
+            max_requests: 60_000,
+        }
+    }
+}
+
+impl Options {
+    fn parse() -> Result<Self> {
+        let mut o = Self::default();
+        let mut args = std::env::args().skip(1);
+        while let Some(flag) = args.next() {
+            let mut value = || -> Result<f64> {
+                let v = args
+                    .next()
+                    .with_context(|| format!("{flag} needs a value"))?;
+                v.parse::<f64>()
+                    .with_context(|| format!("{flag}: not a number: {v}"))
+            };
+            match flag.as_str() {
+                "--tablets" => o.tablets = value()? as usize,
+                "--rate" => o.rate = value()?,
+                "--quiet-seconds" => o.quiet_seconds = value()?,
+                "--seconds" => o.seconds = value()?,
+                "--edit-percent" => o.edit_percent = value()?,
+                "--max-requests" => o.max_requests = value()? as u64,
+                "--bench" => {} // passed by `cargo bench`; harmless here
+                other => bail!(
+                    "unknown argument {other}; use --tablets, --rate, --quiet-seconds, --seconds, --edit-percent, --max-requests"
+                ),
+            }
+        }
+        if o.tablets == 0 || o.tablets > 5_000 || o.rate <= 0.0 || o.rate > 50_000.0 {
+            bail!("--tablets must be 1..=5000 and --rate in (0, 50000]");
+        }
+        o.seconds = o.seconds.clamp(0.0, 600.0);
+        o.quiet_seconds = o.quiet_seconds.clamp(0.0, 600.0);
+        o.edit_percent = o.edit_percent.clamp(0.0, 100.0);
+        Ok(o)
+    }
+}
+
+/// The server process; stopped (SIGTERM, then SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    _data: tempfile::TempDir,
+    data_dir: PathBuf,
+}
+
+impl Server {
+    fn start(binary: &Path) -> Result<Self> {
+        let data = tempfile::tempdir().context("temp data folder")?;
+        let data_dir = data.path().to_path_buf();
+        let mut child = Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--data"])
+            .arg(&data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut url = None;
+        for line in lines.by_ref() {
+            let line = line.context("reading the server's output")?;
+            eprintln!("server: {line}");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                url = rest.split_whitespace().next().map(str::to_owned);
+                break;
+            }
+        }
+        // Keep draining whatever the server prints later.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                eprintln!("server: {line}");
+            }
+        });
+        let mut server = Self {
+            child,
+            url: String::new(),
+            _data: data,
+            data_dir,
+        };
+        match url {
+            Some(url) if url.starts_with("http://127.0.0.1:") => {
+                server.url = url;
+                Ok(server)
+            }
+            _ => bail!("the server did not say where it listens"),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Server CPU time so far, seconds (all threads, user + system).
+    fn cpu_seconds(&self) -> Result<f64> {
+        proc_cpu_seconds(&format!("/proc/{}/stat", self.pid()))
+    }
+
+    /// (VmHWM, VmRSS) in MiB.
+    fn memory_mib(&self) -> Result<(f64, f64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .context("reading the server's /proc status")?;
+        let field = |name: &str| -> f64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        };
+        Ok((field("VmHWM:"), field("VmRSS:")))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.pid().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// utime + stime of a process, from its `/proc/<pid>/stat`, in seconds.
+fn proc_cpu_seconds(path: &str) -> Result<f64> {
+    let stat = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("stat format")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15; `rest` starts at field 3.
+    let ticks = |i: usize| -> Result<f64> {
+        fields
+            .get(i - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .context("stat field")
+    };
+    Ok((ticks(14)? + ticks(15)?) / clock_ticks())
+}
+
+/// The server binary next to this program (`target/<profile>/`).
+fn server_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("where is this program")?;
+    let mut dir = exe.parent().context("program folder")?.to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let binary = dir.join(format!("fieldloop-server{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        bail!(
+            "{} does not exist: build it first with `cargo build --release -p fieldloop-server` (the same profile as this program)",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+/// A small deterministic generator (SplitMix64) for choices and jitter.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The task a simulated tablet edits, as the tablet holds it.
+struct OwnTask {
+    id: String,
+    doc: TaskDoc,
+    /// Heads the tablet knows the server has.
+    known: Vec<ChangeHash>,
+    items: Vec<String>,
+    edits: u64,
+}
+
+/// One simulated tablet.
+struct Tablet {
+    n: usize,
+    token: String,
+    author: Author,
+    cursor: u64,
+    own_id: String,
+    own: Option<OwnTask>,
+    rng: Rng,
+}
+
+/// What one sync did, from the tablet's side.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    micros: u64,
+    pulled: u64,
+    bytes: u64,
+    edit: bool,
+}
+
+/// The figures of one phase.
+#[derive(Debug, Default)]
+struct PhaseResult {
+    name: String,
+    seconds: f64,
+    server_cpu: f64,
+    client_cpu: f64,
+    samples: Vec<Sample>,
+    errors: Vec<String>,
+}
+
+impl PhaseResult {
+    fn syncs(&self) -> usize {
+        self.samples.len()
+    }
+
+    fn edits(&self) -> usize {
+        self.samples.iter().filter(|s| s.edit).count()
+    }
+
+    fn per_second(&self) -> f64 {
+        self.syncs() as f64 / self.seconds.max(1e-9)
+    }
+
+    fn per_cpu_second(&self) -> f64 {
+        self.syncs() as f64 / self.server_cpu.max(1e-9)
+    }
+
+    fn percentile_ms(&self, p: f64) -> f64 {
+        self.percentile_ms_of(p, |_| true)
+    }
+
+    /// Latency percentile of the syncs that `which` selects.
+    fn percentile_ms_of(&self, p: f64, which: impl Fn(&Sample) -> bool) -> f64 {
+        let mut v: Vec<u64> = self
+            .samples
+            .iter()
+            .filter(|s| which(s))
+            .map(|s| s.micros)
+            .collect();
+        if v.is_empty() {
+            return 0.0;
+        }
+        v.sort_unstable();
+        let i = ((v.len() - 1) as f64 * p).round() as usize;
+        v[i] as f64 / 1_000.0
+    }
+
+    fn mean_pulled(&self) -> f64 {
+        let n = self.syncs().max(1) as f64;
+        self.samples.iter().map(|s| s.pulled).sum::<u64>() as f64 / n
+    }
+
+    fn mean_bytes(&self) -> f64 {
+        let n = self.syncs().max(1) as f64;
+        self.samples.iter().map(|s| s.bytes).sum::<u64>() as f64 / n
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "phase": self.name,
+            "seconds": self.seconds,
+            "syncs": self.syncs(),
+            "edit_syncs": self.edits(),
+            "errors": self.errors.len(),
+            "first_errors": self.errors.iter().take(5).collect::<Vec<_>>(),
+            "syncs_per_second": self.per_second(),
+            "server_cpu_seconds": self.server_cpu,
+            "server_cores_busy": self.server_cpu / self.seconds.max(1e-9),
+            "syncs_per_server_cpu_second": self.per_cpu_second(),
+            "client_cpu_seconds": self.client_cpu,
+            "p50_ms": self.percentile_ms(0.50),
+            "p90_ms": self.percentile_ms(0.90),
+            "p99_ms": self.percentile_ms(0.99),
+            "max_ms": self.percentile_ms(1.0),
+            "no_edit_p50_ms": self.percentile_ms_of(0.50, |s| !s.edit),
+            "no_edit_p99_ms": self.percentile_ms_of(0.99, |s| !s.edit),
+            "edit_p50_ms": self.percentile_ms_of(0.50, |s| s.edit),
+            "edit_p99_ms": self.percentile_ms_of(0.99, |s| s.edit),
+            "mean_docs_pulled": self.mean_pulled(),
+            "mean_body_bytes": self.mean_bytes(),
+        })
+    }
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect()
+}
+
+/// Sends one sync request; returns the answer and the time it took.
+async fn exchange(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    request: &SyncRequest,
+) -> Result<(SyncResponse, Duration, u64)> {
+    let body = wire::encode(request);
+    let sent = body.len() as u64;
+    let started = Instant::now();
+    let response = client
+        .post(format!("{url}/api/v1/sync"))
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_TYPE, wire::CONTENT_TYPE)
+        .body(body)
+        .send()
+        .await
+        .context("sync request")?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.context("sync answer")?;
+    let took = started.elapsed();
+    if status != 200 {
+        bail!("HTTP {status}: {}", String::from_utf8_lossy(&bytes));
+    }
+    let answer: SyncResponse = wire::decode(&bytes).context("decoding the answer")?;
+    Ok((answer, took, sent + bytes.len() as u64))
+}
+
+impl Tablet {
+    /// Applies what the server sent about this tablet's own task.
+    fn take_own(&mut self, pull: &DocPull) -> Result<()> {
+        let heads = wire::heads_from_wire(&pull.heads)?;
+        match &mut self.own {
+            None => {
+                let doc = TaskDoc::load(&pull.changes).context("own task")?;
+                let items = doc
+                    .task()?
+                    .items_in_order()
+                    .iter()
+                    .map(|(id, _)| (*id).clone())
+                    .collect();
+                self.own = Some(OwnTask {
+                    id: pull.id.clone(),
+                    doc,
+                    known: heads,
+                    items,
+                    edits: 0,
+                });
+            }
+            Some(own) => {
+                if pull.full {
+                    let mut theirs = TaskDoc::load(&pull.changes)?;
+                    own.doc.merge(&mut theirs)?;
+                } else if !pull.changes.is_empty() {
+                    own.doc.load_incremental(&pull.changes)?;
+                }
+                own.known = if pull.resend { Vec::new() } else { heads };
+            }
+        }
+        Ok(())
+    }
+
+    /// One sync; with `edit`, first a note on the own task, pushed with it.
+    async fn sync(
+        &mut self,
+        client: &reqwest::Client,
+        url: &str,
+        edit: bool,
+        now: i64,
+    ) -> Result<Sample> {
+        let mut docs = Vec::new();
+        if edit && let Some(own) = &mut self.own {
+            own.edits += 1;
+            let item = own.items[(own.edits as usize + self.n) % own.items.len()].clone();
+            let note = format!("第{}次巡查：设备 {} 记录现场情况", own.edits, self.n);
+            own.doc
+                .record_answer(&self.author, now, &item, None, None, Some(&note))
+                .context("edit")?;
+            docs.push(DocPush {
+                id: own.id.clone(),
+                known: wire::heads_to_wire(&own.known),
+                heads: wire::heads_to_wire(&own.doc.heads()),
+                changes: ByteBuf::from(own.doc.save_after(&own.known)),
+            });
+        }
+        let request = SyncRequest {
+            v: PROTOCOL_VERSION,
+            cursor: self.cursor,
+            docs,
+        };
+        let (answer, took, bytes) = exchange(client, url, &self.token, &request).await?;
+        for pull in &answer.docs {
+            if pull.id == self.own_id {
+                self.take_own(pull)?;
+            }
+        }
+        self.cursor = answer.cursor;
+        Ok(Sample {
+            micros: took.as_micros() as u64,
+            pulled: answer.docs.len() as u64,
+            bytes,
+            edit: !request.docs.is_empty(),
+        })
+    }
+}
+
+/// Issues codes through the store and enrolls every tablet over HTTP.
+async fn enroll_all(
+    client: &reqwest::Client,
+    server: &Server,
+    options: &Options,
+) -> Result<Vec<Tablet>> {
+    let store = fieldloop_server::store::sqlite::SqliteStore::open(&server.data_dir)
+        .context("opening the server's store to issue codes")?;
+    let now = fieldloop_server::now_ms();
+    let mut codes = Vec::with_capacity(options.tablets);
+    for n in 0..options.tablets {
+        let inspector = INSPECTORS[n % INSPECTORS.len()];
+        codes.push((
+            n,
+            inspector,
+            fieldloop_server::enroll::issue_code(&store, inspector, now, 3_600_000)
+                .context("issuing an enrollment code")?,
+        ));
+    }
+    drop(store);
+
+    // Which demo task each tablet edits: the ids and inspectors of the demo
+    // tasks do not depend on the time they were made at.
+    let specs = DemoData::embedded()?
+        .task_specs(fieldloop_server::demo::DEMO_TASKS, now)
+        .context("demo task specs")?;
+    let mut tablets = Vec::with_capacity(options.tablets);
+    for chunk in codes.chunks(SETUP_CONCURRENCY) {
+        let mut set = tokio::task::JoinSet::new();
+        for (n, inspector, code) in chunk.iter().cloned() {
+            let client = client.clone();
+            let url = server.url.clone();
+            set.spawn(async move {
+                let response = client
+                    .post(format!("{url}/api/v1/enroll"))
+                    .json(&serde_json::json!({ "code": code, "device_name": format!("loadgen tablet {n}") }))
+                    .send()
+                    .await?;
+                let status = response.status();
+                let json: serde_json::Value = response.json().await?;
+                anyhow::ensure!(status.is_success(), "enrollment of tablet {n}: {json}");
+                Ok::<_, anyhow::Error>((n, inspector, json))
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            let (n, inspector, json) = joined??;
+            let field = |k: &str| json[k].as_str().map(str::to_owned).context("enroll answer");
+            let mine: Vec<&String> = specs
+                .iter()
+                .filter(|s| s.inspectors.iter().any(|i| i == inspector))
+                .map(|s| &s.id)
+                .collect();
+            anyhow::ensure!(!mine.is_empty(), "{inspector} has no demo task");
+            let own_id = mine[(n / INSPECTORS.len()) % mine.len()].clone();
+            tablets.push(Tablet {
+                n,
+                token: field("token")?,
+                author: Author::new(
+                    ActorId::from(hex_bytes(&field("actor")?)),
+                    field("person")?,
+                    Role::Inspector,
+                ),
+                cursor: 0,
+                own_id,
+                own: None,
+                rng: Rng(0x5EED_0000 + n as u64),
+            });
+        }
+    }
+    tablets.sort_by_key(|t| t.n);
+    Ok(tablets)
+}
+
+/// Every tablet's first sync (all squad tasks, whole), a few at a time.
+async fn first_syncs(
+    client: &reqwest::Client,
+    server: &Server,
+    tablets: Vec<Tablet>,
+) -> Result<(Vec<Tablet>, PhaseResult)> {
+    let cpu0 = server.cpu_seconds()?;
+    let me0 = proc_cpu_seconds("/proc/self/stat")?;
+    let started = Instant::now();
+    let mut result = PhaseResult {
+        name: "first sync".into(),
+        ..Default::default()
+    };
+    let mut done = Vec::with_capacity(tablets.len());
+    let mut pending = tablets.into_iter();
+    loop {
+        let mut set = tokio::task::JoinSet::new();
+        for mut tablet in pending.by_ref().take(SETUP_CONCURRENCY) {
+            let client = client.clone();
+            let url = server.url.clone();
+            set.spawn(async move {
+                let sample = tablet.sync(&client, &url, false, 0).await;
+                (tablet, sample)
+            });
+        }
+        if set.is_empty() {
+            break;
+        }
+        while let Some(joined) = set.join_next().await {
+            let (tablet, sample) = joined?;
+            result.samples.push(sample?);
+            anyhow::ensure!(tablet.own.is_some(), "tablet {} lacks its task", tablet.n);
+            done.push(tablet);
+        }
+    }
+    result.seconds = started.elapsed().as_secs_f64();
+    result.server_cpu = server.cpu_seconds()? - cpu0;
+    result.client_cpu = proc_cpu_seconds("/proc/self/stat")? - me0;
+    done.sort_by_key(|t| t.n);
+    Ok((done, result))
+}
+
+/// All tablets sync on a fixed schedule (each every `tablets / rate`
+/// seconds, staggered) for `seconds` or `max_requests` syncs.
+async fn drive(
+    name: &str,
+    client: &reqwest::Client,
+    server: &Server,
+    tablets: Vec<Tablet>,
+    options: &Options,
+    seconds: f64,
+    edit_share: f64,
+) -> Result<(Vec<Tablet>, PhaseResult)> {
+    let count = tablets.len();
+    let period = Duration::from_secs_f64(count as f64 / options.rate);
+    let budget = Arc::new(AtomicU64::new(options.max_requests));
+    let cpu0 = server.cpu_seconds()?;
+    let me0 = proc_cpu_seconds("/proc/self/stat")?;
+    let start = tokio::time::Instant::now();
+    let end = start + Duration::from_secs_f64(seconds);
+    let clock = fieldloop_server::now_ms();
+    let mut set = tokio::task::JoinSet::new();
+    for mut tablet in tablets {
+        let client = client.clone();
+        let url = server.url.clone();
+        let budget = budget.clone();
+        let offset = period.mul_f64(tablet.n as f64 / count as f64);
+        set.spawn(async move {
+            let mut samples = Vec::new();
+            let mut errors = Vec::new();
+            let mut next = start + offset;
+            loop {
+                tokio::time::sleep_until(next).await;
+                if tokio::time::Instant::now() >= end
+                    || budget
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))
+                        .is_err()
+                {
+                    break;
+                }
+                let edit = tablet.rng.unit() < edit_share;
+                let now = clock + start.elapsed().as_millis() as i64;
+                match tablet.sync(&client, &url, edit, now).await {
+                    Ok(sample) => samples.push(sample),
+                    Err(e) => errors.push(format!("tablet {}: {e:#}", tablet.n)),
+                }
+                next += period;
+            }
+            (tablet, samples, errors)
+        });
+    }
+    let mut result = PhaseResult {
+        name: name.into(),
+        ..Default::default()
+    };
+    let mut back = Vec::with_capacity(count);
+    while let Some(joined) = set.join_next().await {
+        let (tablet, samples, errors) = joined?;
+        result.samples.extend(samples);
+        result.errors.extend(errors);
+        back.push(tablet);
+    }
+    result.seconds = start.elapsed().as_secs_f64();
+    result.server_cpu = server.cpu_seconds()? - cpu0;
+    result.client_cpu = proc_cpu_seconds("/proc/self/stat")? - me0;
+    back.sort_by_key(|t| t.n);
+    Ok((back, result))
+}
+
+fn print_phase(p: &PhaseResult) {
+    println!(
+        "{:<11} {:>7} {:>6} {:>7} {:>9.0} {:>8.2} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>9.0} {:>6}",
+        p.name,
+        p.syncs(),
+        p.edits(),
+        p.errors.len(),
+        p.per_second(),
+        p.server_cpu,
+        p.per_cpu_second(),
+        p.percentile_ms(0.5),
+        p.percentile_ms(0.99),
+        p.percentile_ms(1.0),
+        p.mean_pulled(),
+        p.mean_bytes(),
+        format!("{:.2}", p.client_cpu),
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let options = Options::parse()?;
+    let binary = server_binary()?;
+    let server = Server::start(&binary)?;
+    eprintln!(
+        "loadgen: server pid {} at {}; enrolling {} tablets",
+        server.pid(),
+        server.url,
+        options.tablets
+    );
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .context("HTTP client")?;
+    let setup = Instant::now();
+    let tablets = enroll_all(&client, &server, &options).await?;
+    eprintln!(
+        "loadgen: {} tablets enrolled in {:.1} s; first syncs",
+        tablets.len(),
+        setup.elapsed().as_secs_f64()
+    );
+    let (tablets, first) = first_syncs(&client, &server, tablets).await?;
+    eprintln!(
+        "loadgen: quiet phase {} s, then mixed phase {} s with {}% edit syncs, at {} syncs/s offered",
+        options.quiet_seconds, options.seconds, options.edit_percent, options.rate
+    );
+    let (tablets, quiet) = drive(
+        "quiet",
+        &client,
+        &server,
+        tablets,
+        &options,
+        options.quiet_seconds,
+        0.0,
+    )
+    .await?;
+    let (_tablets, mixed) = drive(
+        "mixed",
+        &client,
+        &server,
+        tablets,
+        &options,
+        options.seconds,
+        options.edit_percent / 100.0,
+    )
+    .await?;
+    let (peak, rss) = server.memory_mib()?;
+    drop(server);
+
+    println!();
+    println!(
+        "Load: {} simulated tablets (one squad, I-001..I-005), real fieldloop-server on 127.0.0.1, {:.0} syncs/s offered, {} CPU cores on this machine",
+        options.tablets,
+        options.rate,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "{:<11} {:>7} {:>6} {:>7} {:>9} {:>8} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>6}",
+        "phase",
+        "syncs",
+        "edits",
+        "errors",
+        "syncs/s",
+        "srv CPU",
+        "syncs/cpu·s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "docs/s.",
+        "bytes/s.",
+        "gen CPU"
+    );
+    for p in [&first, &quiet, &mixed] {
+        print_phase(p);
+    }
+    println!(
+        "mixed, by kind: syncs without an edit p50 {:.1} ms, p99 {:.1} ms; syncs pushing an edit p50 {:.1} ms, p99 {:.1} ms",
+        mixed.percentile_ms_of(0.5, |s| !s.edit),
+        mixed.percentile_ms_of(0.99, |s| !s.edit),
+        mixed.percentile_ms_of(0.5, |s| s.edit),
+        mixed.percentile_ms_of(0.99, |s| s.edit),
+    );
+    println!("server peak memory (VmHWM) {peak:.1} MiB, resident at the end {rss:.1} MiB");
+    let verdict = |ok: bool| if ok { "ok" } else { "MISSED" };
+    for p in [&quiet, &mixed] {
+        println!(
+            "{}: {:.0} syncs per server CPU-second (goal ≥ {GOAL_PER_CORE:.0}): {}; p99 {:.1} ms (goal ≤ {GOAL_P99_MS:.0}): {}",
+            p.name,
+            p.per_cpu_second(),
+            verdict(p.per_cpu_second() >= GOAL_PER_CORE),
+            p.percentile_ms(0.99),
+            verdict(p.percentile_ms(0.99) <= GOAL_P99_MS),
+        );
+    }
+    for e in mixed.errors.iter().chain(&quiet.errors).take(5) {
+        println!("error: {e}");
+    }
+
+    let json = serde_json::json!({
+        "tablets": options.tablets,
+        "offered_syncs_per_second": options.rate,
+        "edit_percent": options.edit_percent,
+        "phases": [first.json(), quiet.json(), mixed.json()],
+        "server_peak_rss_mib": peak,
+        "server_rss_end_mib": rss,
+        "goal_syncs_per_server_cpu_second": GOAL_PER_CORE,
+        "goal_p99_ms": GOAL_P99_MS,
+    });
+    if let Some(target) = binary.parent().and_then(Path::parent) {
+        let path = target.join("bench-loadgen.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("figures written to {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! The real server binary SIGKILLed in the middle of a sync load, then
+//! restarted on the same data: nothing it acknowledged is lost, and the
+//! tablets carry on.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use fieldloop_core::GeoPoint;
+use fieldloop_server::store::Store;
+use fieldloop_server::store::sqlite::SqliteStore;
+use fieldloop_tablet::store::TaskQuery;
+use fieldloop_tablet::sync::{HttpTransport, keys, sync_now};
+use fieldloop_tests::NOW;
+
+/// The server binary of this build.
+fn server_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let bin = dir.join("fieldloop-server");
+    assert!(
+        bin.exists(),
+        "{} missing: build the workspace (cargo test --workspace builds it)",
+        bin.display()
+    );
+    bin
+}
+
+fn start(data: &std::path::Path, demo: bool) -> (Child, String) {
+    let mut cmd = Command::new(server_binary());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data);
+    if demo {
+        cmd.arg("--demo");
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn server");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("server printed its address")
+            .expect("line");
+        if let Some(rest) = line.split("http://").nth(1) {
+            break format!("http://{}", rest.split_whitespace().next().expect("addr"));
+        }
+    };
+    (child, url)
+}
+
+#[test]
+fn sigkill_during_a_sync_load_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("server");
+    let (mut server, url) = start(&data, true);
+    let code = {
+        let store = SqliteStore::open(&data).expect("store");
+        fieldloop_server::enroll::issue_code(&store, "I-001", fieldloop_server::now_ms(), 3_600_000)
+            .expect("code")
+    };
+    let tablet_dir = tempfile::tempdir().expect("tempdir");
+    let mut tablet = fieldloop_tablet::store::Store::open(tablet_dir.path()).expect("tablet");
+    let enrollment =
+        fieldloop_tablet::sync::enroll(&mut tablet, &url, &code, "平板").expect("enroll");
+    let transport = HttpTransport::from_store(&tablet).expect("transport");
+    sync_now(&mut tablet, &transport, NOW, |_| {}).expect("first sync");
+    let author = fieldloop_core::Author::new(
+        fieldloop_core::ActorId::from(
+            (0..16)
+                .map(|i| u8::from_str_radix(&enrollment.actor[2 * i..2 * i + 2], 16).expect("hex"))
+                .collect::<Vec<u8>>(),
+        ),
+        "I-001",
+        fieldloop_core::Role::Inspector,
+    );
+    let id = tablet
+        .list_tasks(&TaskQuery {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .expect("list")
+        .into_iter()
+        .map(|r| r.id)
+        .find(|id| {
+            tablet
+                .open_task(id)
+                .expect("o")
+                .task()
+                .expect("t")
+                .inspectors
+                .contains(&"I-001".to_string())
+        })
+        .expect("a task of I-001");
+
+    // Edit and sync as fast as possible; remember what the server acknowledged.
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = {
+        let (acked, stop, id) = (acked.clone(), stop.clone(), id.clone());
+        std::thread::spawn(move || {
+            let transport = HttpTransport::from_store(&tablet).expect("transport");
+            let mut stamp = 0;
+            while !stop.load(Ordering::SeqCst) && stamp < 2_000 {
+                stamp += 1;
+                let point = (
+                    stamp,
+                    GeoPoint {
+                        lat: 25.6,
+                        lon: 115.3,
+                    },
+                    5.0,
+                );
+                tablet
+                    .edit(&id, NOW, |d| d.add_trace(&author, NOW, &[point]))
+                    .expect("edit");
+                if sync_now(&mut tablet, &transport, NOW, |_| {}).is_ok() {
+                    acked.lock().expect("lock").push(stamp);
+                }
+            }
+            tablet
+        })
+    };
+    while acked.lock().expect("lock").len() < 15 {
+        std::thread::yield_now();
+    }
+    server.kill().expect("SIGKILL");
+    server.wait().expect("reap");
+    let acknowledged = acked.lock().expect("lock").clone();
+    stop.store(true, Ordering::SeqCst);
+    let mut tablet = worker.join().expect("worker");
+
+    // Restart on the same data: every acknowledged point is there.
+    let (mut server, url) = start(&data, false);
+    {
+        let store = SqliteStore::open(&data).expect("store");
+        let doc = fieldloop_core::TaskDoc::load(&store.task(&id).expect("read").expect("task").doc)
+            .expect("doc");
+        let on_server: Vec<i64> = doc
+            .task()
+            .expect("task")
+            .trace
+            .iter()
+            .map(|p| p.t)
+            .collect();
+        for stamp in &acknowledged {
+            assert!(
+                on_server.contains(stamp),
+                "acknowledged edit {stamp} lost; server has {on_server:?}"
+            );
+        }
+        assert!(
+            fieldloop_server::store::verify_receipts(&store.receipts().expect("receipts")).is_ok()
+        );
+    }
+    // The tablet resumes: everything it wrote reaches the server.
+    tablet.set_setting(keys::SERVER, &url).expect("new address");
+    let transport = HttpTransport::from_store(&tablet).expect("transport");
+    sync_now(&mut tablet, &transport, NOW, |_| {}).expect("resume");
+    let store = SqliteStore::open(&data).expect("store");
+    let mut on_server =
+        fieldloop_core::TaskDoc::load(&store.task(&id).expect("read").expect("task").doc)
+            .expect("doc");
+    assert_eq!(
+        on_server.heads(),
+        tablet.open_task(&id).expect("tablet").heads()
+    );
+    server.kill().expect("stop");
+    let _ = server.wait();
+}
