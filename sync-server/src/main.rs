@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::io::Write as _;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fieldloop_server::import::{self, ImportCounts, ImportError, Kind};
@@ -10,6 +12,14 @@ use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_server::store::{Store, verify_receipts};
 use fieldloop_server::tasks::{self, Day, NewTask};
 use fieldloop_server::{AppState, blobs::BlobDir, demo, enroll, now_ms};
+
+/// Prints a line; a closed standard output (the terminal went away, a
+/// pipe's reader quit) must not bring the server down, so errors are ignored.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "fieldloop-server", version, about = "Fieldloop sync server")]
@@ -169,11 +179,11 @@ fn print_enrollment(data: &Path, inspector: &str, server: &str, code: &str) -> a
         .build()
         .save(&png_path)
         .with_context(|| format!("cannot write {}", png_path.display()))?;
-    println!("{text}");
-    println!("注册码 enrollment code for {inspector}: {code}");
-    println!("扫描上方二维码，或在平板上输入服务器地址 {server} 和注册码。");
-    println!("(scan the QR code above, or type the server address and the code on the tablet)");
-    println!("QR code image: {}", png_path.display());
+    say!("{text}");
+    say!("注册码 enrollment code for {inspector}: {code}");
+    say!("扫描上方二维码，或在平板上输入服务器地址 {server} 和注册码。");
+    say!("(scan the QR code above, or type the server address and the code on the tablet)");
+    say!("QR code image: {}", png_path.display());
     Ok(())
 }
 
@@ -184,16 +194,16 @@ fn refuse(message: &str) -> ! {
 }
 
 fn print_import_summary(counts: &ImportCounts) {
-    println!("导入完成，全部写入 (import complete; every row was written in one transaction):");
+    say!("导入完成，全部写入 (import complete; every row was written in one transaction):");
     if Kind::ALL.iter().all(|&k| counts.of(k).total() == 0) {
-        println!("  文件中没有数据行 (the files hold no rows)");
+        say!("  文件中没有数据行 (the files hold no rows)");
     }
     for kind in Kind::ALL {
         let c = counts.of(kind);
         if c.total() == 0 {
             continue;
         }
-        println!(
+        say!(
             "  {:<12}{:>6}  新增 added {}，更新 updated {}，未变 unchanged {}  ({})",
             kind.as_str(),
             c.total(),
@@ -215,9 +225,7 @@ async fn main() -> anyhow::Result<()> {
             let store = open_store(&data)?;
             if demo {
                 let created = demo::seed(&store, now_ms()).context("cannot load the demo data")?;
-                println!(
-                    "demo: data of 青溪县 imported, {created} new tasks for the township squad"
-                );
+                say!("demo: data of 青溪县 imported, {created} new tasks for the township squad");
             }
             let blobs = BlobDir::open(data.join("blobs")).context("cannot open the blob folder")?;
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -226,11 +234,11 @@ async fn main() -> anyhow::Result<()> {
                     format!("cannot listen on {listen} (is another server running there?)")
                 })?;
             let addr = listener.local_addr()?;
-            println!(
+            say!(
                 "fieldloop-server listening on http://{addr} (data in {})",
                 data.display()
             );
-            println!(
+            say!(
                 "enroll a tablet: fieldloop-server enroll --data {} --inspector I-001 --server http://{addr}",
                 data.display()
             );
@@ -255,15 +263,15 @@ async fn main() -> anyhow::Result<()> {
             let (device, token) =
                 fieldloop_server::review::add_supervisor(&store, &id, &team, now_ms())
                     .with_context(|| format!("cannot add supervisor {id}"))?;
-            println!(
+            say!(
                 "supervisor {id} (credential {}) reviews team {team}",
                 device.id
             );
-            println!("token (shown once): {token}");
-            println!(
+            say!("token (shown once): {token}");
+            say!(
                 "e.g. curl -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\"
             );
-            println!(
+            say!(
                 "  -d '{{\"action\":\"approve\"}}' http://127.0.0.1:7878/api/v1/tasks/<task id>/review"
             );
         }
@@ -271,7 +279,7 @@ async fn main() -> anyhow::Result<()> {
             open_store(&data)?
                 .revoke_device(&device, now_ms())
                 .with_context(|| format!("cannot revoke {device}"))?;
-            println!("device {device} revoked");
+            say!("device {device} revoked");
         }
         Command::Import { data, kind, files } => {
             let store = open_store(&data)?;
@@ -315,11 +323,11 @@ async fn main() -> anyhow::Result<()> {
             };
             match tasks::create(&store, &new, now_ms()) {
                 Ok(task) => {
-                    println!("任务已创建 (task created)");
-                    println!("  任务编号 code:          {}", task.code);
-                    println!("  任务 id:                {}", task.id);
-                    println!("  核验码 verify code:     {}", task.verify_code);
-                    println!("  核验页 verify URL path: {}", task.verify_path());
+                    say!("任务已创建 (task created)");
+                    say!("  任务编号 code:          {}", task.code);
+                    say!("  任务 id:                {}", task.id);
+                    say!("  核验码 verify code:     {}", task.verify_code);
+                    say!("  核验页 verify URL path: {}", task.verify_path());
                 }
                 Err(e) => refuse(&format!("任务未创建 (no task was created): {e}")),
             }
@@ -329,7 +337,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let receipts = open_store(&data)?.receipts()?;
             match verify_receipts(&receipts) {
-                Ok(n) => println!("receipt log intact: {n} entries"),
+                Ok(n) => say!("receipt log intact: {n} entries"),
                 Err(problem) => anyhow::bail!("receipt log damaged: {problem}"),
             }
         }

@@ -211,7 +211,10 @@ fn ratio(bytes: u64, base: u64) -> f64 {
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .unwrap_or_else(|| {
+            let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            tests.parent().unwrap_or(&tests).join("target")
+        })
 }
 
 fn main() {
@@ -424,6 +427,14 @@ fn main() {
         "≤ 2",
         verdict(edits.rounds <= GOAL_EDIT_ROUNDS),
     );
+    let per_task = |bytes: u64| bytes as f64 / n.max(1) as f64;
+    let framing_up = per_task(edits.body_sent.saturating_sub(deltas));
+    let answer_down = per_task(edits.body_received);
+    let headers = (edits.http() - edits.body()) as f64 / f64::from(edits.rounds.max(1));
+    println!(
+        "per edited task: {:.0} B of changes, {framing_up:.0} B of request framing (id, known, heads, keys), {answer_down:.0} B of answer (id, heads, flags); HTTP headers {headers:.0} B per round trip",
+        per_task(deltas)
+    );
     if let Some(refused) = &refused {
         println!(
             "NOTE: the tablet's own sync_now could not sync {n} edited tasks: the server refused the request ({refused}). The edit figures are of the same loop sending at most {MAX_PUSH_DOCS} documents per request."
@@ -466,6 +477,10 @@ fn main() {
             "goal_ratio": GOAL_EDIT_RATIO,
             "goal_round_trips": GOAL_EDIT_ROUNDS,
             "ok": edits_ok,
+            "per_task_change_bytes": per_task(deltas),
+            "per_task_request_framing_bytes": framing_up,
+            "per_task_answer_bytes": answer_down,
+            "http_header_bytes_per_round_trip": headers,
             "sync_now_refused": refused,
             "client": if refused.is_some() { "sync_now paged to MAX_PUSH_DOCS" } else { "sync_now" },
         },

@@ -52,6 +52,8 @@ fn start(data: &std::path::Path, demo: bool) -> (Child, String) {
             break format!("http://{}", rest.split_whitespace().next().expect("addr"));
         }
     };
+    // Keep reading what the server prints later, as a terminal would.
+    std::thread::spawn(move || lines.for_each(drop));
     (child, url)
 }
 

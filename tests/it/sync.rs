@@ -730,3 +730,159 @@ fn evidence_uploads_need_a_device_token_and_cost_nothing_twice() {
     .expect("again");
     assert_eq!((again.sent_bytes, again.already_present), (0, true));
 }
+
+#[test]
+fn three_tablets_converge_whatever_order_they_sync_in() {
+    let server = TestServer::start_demo();
+    let mut tablets: Vec<Tablet> = ["I-002", "I-003", "I-004"]
+        .iter()
+        .map(|p| Tablet::enroll(&server, p))
+        .collect();
+    for t in &mut tablets {
+        t.sync().expect("first sync");
+    }
+    let id = tablets[0]
+        .store
+        .list_tasks(&TaskQuery {
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .expect("list")
+        .into_iter()
+        .map(|r| r.id)
+        .find(|id| {
+            let task = tablets[0]
+                .store
+                .open_task(id)
+                .expect("open")
+                .task()
+                .expect("task");
+            ["I-002", "I-003", "I-004"]
+                .iter()
+                .all(|p| task.inspectors.contains(&p.to_string()))
+        })
+        .expect("a task of all three");
+    let items: Vec<String> = tablets[0]
+        .store
+        .open_task(&id)
+        .expect("o")
+        .task()
+        .expect("t")
+        .items_in_order()
+        .iter()
+        .map(|(i, _)| (*i).clone())
+        .collect();
+    // Each checks in, answers the shared first item its own way and one item alone.
+    for (n, t) in tablets.iter_mut().enumerate() {
+        let who = t.author();
+        let outcome = [Outcome::Pass, Outcome::Fail, Outcome::NotApplicable][n];
+        t.store
+            .edit(&id, NOW, |d| d.check_in(&who, NOW, None))
+            .expect("check in");
+        t.store
+            .edit(&id, NOW, |d| {
+                d.record_answer(&who, NOW, &items[0], Some(outcome), None, None)
+            })
+            .expect("shared");
+        t.store
+            .edit(&id, NOW, |d| {
+                d.record_answer(&who, NOW, &items[n + 1], Some(Outcome::Pass), None, None)
+            })
+            .expect("own");
+    }
+    // Sync in a scrambled order, twice round.
+    for k in [2, 0, 1, 1, 2, 0] {
+        tablets[k].sync().expect("sync");
+    }
+    let mut on_server = server.task(&id);
+    let conflicts = on_server.conflicts().expect("conflicts");
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    let mut people: Vec<_> = conflicts[0]
+        .values
+        .iter()
+        .filter_map(|v| v.person.clone())
+        .collect();
+    people.sort();
+    assert_eq!(people, ["I-002", "I-003", "I-004"]);
+    for t in &mut tablets {
+        let mut doc = t.store.open_task(&id).expect("open");
+        assert_eq!(doc.heads(), on_server.heads());
+        assert_eq!(doc.conflicts().expect("c"), conflicts);
+        assert_eq!(
+            doc.status_report().expect("r"),
+            on_server.status_report().expect("r")
+        );
+    }
+    let task = on_server.task().expect("task");
+    assert!(
+        items[1..4]
+            .iter()
+            .all(|i| task.checklist[i].answer.result == Some(Outcome::Pass)),
+        "every own answer merged"
+    );
+}
+
+#[test]
+fn authorization_matrix_role_by_action_by_team() {
+    let server = TestServer::start_demo();
+    let (_, own_supervisor) =
+        fieldloop_server::review::add_supervisor(server.store.as_ref(), "S-001", "T-QX-01", NOW)
+            .expect("supervisor");
+    let (_, other_supervisor) =
+        fieldloop_server::review::add_supervisor(server.store.as_ref(), "S-002", "T-QX-02", NOW)
+            .expect("supervisor");
+    let mut inspector = Tablet::enroll(&server, "I-001");
+    inspector.sync().expect("sync");
+    let mut other_inspector = Tablet::enroll(&server, "I-006");
+    other_inspector.sync().expect("sync");
+    let id = inspector
+        .store
+        .list_tasks(&TaskQuery::default())
+        .expect("list")[0]
+        .id
+        .clone();
+
+    // Review: only a supervisor of the task's team reaches the status rules.
+    let cases = [
+        (&own_supervisor, 409, "status.wrong_status"), // allowed in principle; the task is not submitted
+        (&other_supervisor, 404, "review.not_found"),
+        (&inspector.enrollment.token, 403, "review.not_supervisor"),
+        (
+            &other_inspector.enrollment.token,
+            403,
+            "review.not_supervisor",
+        ),
+    ];
+    for (token, status, code) in cases {
+        let (got, json) = review(&server, token, &id, "approve", None);
+        assert_eq!((got, json["code"].as_str()), (status, Some(code)), "{json}");
+    }
+    // Sync: the own team's device may push; the other team's may not even see the task.
+    let push = fieldloop_core::sync::DocPush {
+        id: id.clone(),
+        known: vec![],
+        heads: vec![],
+        changes: ByteBuf::new(),
+    };
+    let (got, _) = post(
+        &server,
+        "/api/v1/sync",
+        Some(&inspector.enrollment.token),
+        wire::CONTENT_TYPE,
+        request_bytes(vec![push.clone()]),
+    );
+    assert_eq!(got, 200);
+    let (got, json) = post(
+        &server,
+        "/api/v1/sync",
+        Some(&other_inspector.enrollment.token),
+        wire::CONTENT_TYPE,
+        request_bytes(vec![push]),
+    );
+    assert_eq!((got, json["code"].as_str()), (403, Some("sync.forbidden")));
+    assert_eq!(
+        server.task(&id).status().expect("status"),
+        Status::Assigned,
+        "nothing changed"
+    );
+}

@@ -1,5 +1,8 @@
-//! `cargo xtask bench`: the Rust benchmarks, then `scripts/photo-compare.sh`
-//! (our photo pipeline against vipsthumbnail and ImageMagick) when it exists.
+//! `cargo xtask bench`: the Rust benchmarks (among them `tests/benches/sync.rs`,
+//! sync's wire bytes and round trips, written to `target/bench-sync.json`),
+//! then `scripts/photo-compare.sh` (our photo pipeline against vipsthumbnail
+//! and ImageMagick) when it exists, then the load generator: 500 simulated
+//! tablets against the real server binary (`target/bench-loadgen.json`).
 
 use anyhow::Result;
 
@@ -20,9 +23,23 @@ pub fn run() -> Result<()> {
     // Only bench targets: the crates that have some, not the Tauri app.
     exec::run(&mut exec::cargo(&["bench", "--workspace", "--benches"]))?;
     if repo::root().join(PHOTO_COMPARE).exists() {
-        exec::run(&mut exec::command("bash", [PHOTO_COMPARE]))
+        exec::run(&mut exec::command("bash", [PHOTO_COMPARE]))?;
     } else {
         println!("bench: {PHOTO_COMPARE} does not exist yet: no photo comparison");
-        Ok(())
     }
+    // The load generator starts the server binary built beside it, in the same profile.
+    exec::run(&mut exec::cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "fieldloop-server",
+    ]))?;
+    exec::run(&mut exec::cargo(&[
+        "run",
+        "--release",
+        "-p",
+        "fieldloop-tests",
+        "--bin",
+        "loadgen",
+    ]))
 }

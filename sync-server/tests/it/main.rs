@@ -17,9 +17,10 @@ fn start(data: &std::path::Path) -> (std::process::Child, String) {
         .spawn()
         .expect("spawn server");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("banner");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    stdout.read_line(&mut line).expect("banner");
+    // Keep reading what the server prints later, as a terminal would.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let addr = line
         .split("http://")
         .nth(1)
