@@ -4,6 +4,7 @@
 //! The router is a function of the [`AppState`] and [`serve`] takes any
 //! listener, so tests run the real server on a port-0 socket.
 
+pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod demo;

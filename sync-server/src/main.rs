@@ -135,6 +135,14 @@ enum AuditCommand {
         #[arg(long)]
         data: PathBuf,
     },
+    /// A task's history: who, the device's time, what, and the server's receipt.
+    Trail {
+        #[arg(long)]
+        data: PathBuf,
+        /// The task id.
+        #[arg(long)]
+        task: String,
+    },
 }
 
 async fn shutdown_signal() {
@@ -157,6 +165,13 @@ async fn shutdown_signal() {
         () = term => {},
     }
     eprintln!("fieldloop-server: shutting down");
+}
+
+/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
+fn utc(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| format!("{ms} ms"))
 }
 
 fn open_store(data: &Path) -> anyhow::Result<SqliteStore> {
@@ -339,6 +354,31 @@ async fn main() -> anyhow::Result<()> {
             match verify_receipts(&receipts) {
                 Ok(n) => say!("receipt log intact: {n} entries"),
                 Err(problem) => anyhow::bail!("receipt log damaged: {problem}"),
+            }
+        }
+        Command::Audit {
+            command: AuditCommand::Trail { data, task },
+        } => {
+            let store = open_store(&data)?;
+            let Some(trail) = fieldloop_server::audit::trail(&store, &task)? else {
+                anyhow::bail!("没有任务 {task} (no task {task})");
+            };
+            say!(
+                "设备时间 device time (UTC) | 服务器接收 server receipt (UTC) | 人员 who | 设备 device | 内容 what"
+            );
+            for entry in trail {
+                let (device, received) = match &entry.receipt {
+                    Some((device, at)) => (device.as_str(), utc(*at)),
+                    None => ("-", "未接收 not received".to_owned()),
+                };
+                say!(
+                    "{} | {} | {} | {} | {}",
+                    utc(entry.device_time),
+                    received,
+                    entry.person.as_deref().unwrap_or("?"),
+                    device,
+                    entry.message
+                );
             }
         }
     }

@@ -5,6 +5,8 @@
 //! and the receipt log, and it reaches the team's tablets at their next sync.
 
 use std::fmt;
+
+use chrono::Datelike;
 use std::str::FromStr;
 
 use fieldloop_core::task::MIN_CHECKED_IN;
@@ -33,46 +35,26 @@ const CODE_ATTEMPTS: usize = 5;
 
 /// A calendar day, written `2026-12-01`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Day {
-    year: i32,
-    month: u32,
-    day: u32,
-}
-
-fn days_in_month(year: i32, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
+pub struct Day(chrono::NaiveDate);
 
 impl Day {
     pub fn new(year: i32, month: u32, day: u32) -> Option<Self> {
-        ((1..=9999).contains(&year) && (1..=days_in_month(year, month)).contains(&day))
-            .then_some(Self { year, month, day })
+        chrono::NaiveDate::from_ymd_opt(year, month, day)
+            .filter(|d| (1..=9999).contains(&d.year()))
+            .map(Self)
     }
 
     pub fn year(self) -> i32 {
-        self.year
-    }
-
-    /// Days since 1970-01-01 (proleptic Gregorian calendar).
-    fn days_since_epoch(self) -> i64 {
-        let (m, d) = (i64::from(self.month), i64::from(self.day));
-        let y = i64::from(self.year) - i64::from(m <= 2);
-        let era = y.div_euclid(400);
-        let year_of_era = y - era * 400;
-        let day_of_year = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-        era * 146_097 + day_of_era - 719_468
+        self.0.year()
     }
 
     /// 00:00 of this day, Beijing time.
     pub fn start_ms(self) -> Millis {
-        self.days_since_epoch() * DAY_MS - CHINA_OFFSET_MS
+        self.0
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_millis()
+            - CHINA_OFFSET_MS
     }
 
     /// The last millisecond of this day, Beijing time.
@@ -83,35 +65,25 @@ impl Day {
 
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
     }
 }
 
 impl FromStr for Day {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || {
-            format!(
-                "“{s}” 不是有效日期，请写成 2026-12-01 这样的格式 ('{s}' is not a date; write it like 2026-12-01)"
-            )
-        };
-        let mut parts = s.trim().split('-');
-        let mut next = |len: usize| {
-            parts
-                .next()
-                .filter(|p| p.len() == len && p.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|p| p.parse::<u32>().ok())
-        };
-        let (Some(y), Some(m), Some(d)) = (next(4), next(2), next(2)) else {
-            return Err(bad());
-        };
-        if parts.next().is_some() {
-            return Err(bad());
-        }
-        i32::try_from(y)
+        let s = s.trim();
+        // Exactly YYYY-MM-DD: chrono alone would also take `2026-1-5`.
+        let shaped = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .ok()
-            .and_then(|y| Day::new(y, m, d))
-            .ok_or_else(bad)
+            .filter(|_| shaped)
+            .and_then(|d| Day::new(d.year(), d.month(), d.day()))
+            .ok_or_else(|| {
+                format!(
+                    "“{s}” 不是有效日期，请写成 2026-12-01 这样的格式 ('{s}' is not a date; write it like 2026-12-01)"
+                )
+            })
     }
 }
 

@@ -673,6 +673,24 @@ fn the_review_loop_closes_through_the_server_and_every_step_is_in_the_trail() {
         3
     );
     assert!(fieldloop_server::store::verify_receipts(&receipts).is_ok());
+
+    // The trail shows both clocks: the tablet's (advisory; NOW here) and the server's receipt.
+    let trail = fieldloop_server::audit::trail(server.store.as_ref(), &id)
+        .expect("trail")
+        .expect("task");
+    assert_eq!(trail.len(), history.len());
+    assert!(
+        trail.iter().all(|e| e.receipt.is_some()),
+        "every change was received by the server"
+    );
+    let submit = trail
+        .iter()
+        .find(|e| e.message.contains("提交审核"))
+        .expect("submit");
+    let (device, received) = submit.receipt.clone().expect("receipt");
+    assert_eq!(device, a.enrollment.device_id);
+    assert_eq!(submit.device_time, NOW / 1000 * 1000);
+    assert!(received > NOW, "the server's clock, not the tablet's");
 }
 
 #[test]
