@@ -127,17 +127,6 @@ impl Tablet {
 
     /// The author this tablet edits as.
     pub fn author(&self) -> fieldloop_core::Author {
-        let actor = fieldloop_core::ActorId::from(hex_bytes(&self.enrollment.actor));
-        fieldloop_core::Author::new(
-            actor,
-            self.enrollment.person.clone(),
-            fieldloop_core::Role::Inspector,
-        )
+        self.enrollment.author().expect("enrolled actor")
     }
-}
-
-fn hex_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-        .collect()
 }

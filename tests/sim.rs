@@ -255,7 +255,11 @@ pub fn run(seed: u64) -> Outcome_ {
                     "sim",
                 )
                 .expect("enroll");
-            let author = Author::new(ActorId::from(hex_bytes(&actor)), *person, Role::Inspector);
+            let author = Author::new(
+                actor.parse::<ActorId>().expect("actor hex"),
+                *person,
+                Role::Inspector,
+            );
             let dir = root.path().join(format!("tablet-{n}"));
             let skew = rng.random_range(-3..=3) * DAY;
             Tablet {
@@ -469,12 +473,6 @@ fn check_nothing_lost(tablets: &mut [Tablet], server: &mut Server, seed: u64, ed
         fieldloop_server::store::verify_receipts(&receipts).is_ok(),
         "seed {seed}: receipt chain"
     );
-}
-
-fn hex_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-        .collect()
 }
 
 /// Runs the seeds on every core; panics on the first failing seed.

@@ -5,6 +5,7 @@
 //! Nothing here touches SQLite, the network, a window or the clock: time is
 //! always passed in as [`Millis`].
 
+pub mod blob;
 pub mod conflict;
 pub mod demo;
 pub mod domain;

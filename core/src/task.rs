@@ -341,12 +341,6 @@ pub struct TaskDoc {
     doc: AutoCommit,
 }
 
-fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// Object id of the map or list at `key` under `parent`.
 fn child(doc: &AutoCommit, parent: &ObjId, key: &str) -> Result<ObjId, TaskError> {
     match doc.get(parent, key)? {
@@ -811,7 +805,7 @@ impl TaskDoc {
         .into_iter()
         .flatten()
         {
-            if !is_sha256_hex(sha) {
+            if crate::blob::BlobId::parse(sha).is_err() {
                 return Err(TaskError::BadHash(sha.clone()));
             }
         }

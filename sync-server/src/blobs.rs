@@ -43,7 +43,6 @@
 //! (`router(dir, max).layer(auth)`) and merges with its other routes.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path as FsPath, PathBuf};
@@ -82,53 +81,14 @@ const PARTIAL_DIR: &str = "partial";
 /// Read buffer for hashing.
 const HASH_BUF: usize = 256 * 1024;
 
-/// The id of a blob: the SHA-256 of its bytes, written as exactly 64
-/// lowercase hex digits. Uppercase is rejected rather than folded, so one
-/// blob has one name.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BlobId([u8; 32]);
+pub use fieldloop_core::blob::{BadBlobId, BlobId};
 
-impl BlobId {
-    /// The id of `bytes`.
-    pub fn of(bytes: &[u8]) -> BlobId {
-        BlobId(Sha256::digest(bytes).into())
-    }
-
-    /// Parses the canonical text form, saying what is wrong otherwise.
-    pub fn parse(text: &str) -> Result<BlobId, BlobApiError> {
-        let bad = |reason: &'static str| BlobApiError::BadId {
-            input: text.chars().take(80).collect(),
-            reason,
-        };
-        if text.len() != 64 {
-            return Err(bad("it does not have 64 characters"));
+impl From<BadBlobId> for BlobApiError {
+    fn from(e: BadBlobId) -> Self {
+        BlobApiError::BadId {
+            input: e.input,
+            reason: e.reason,
         }
-        if text.bytes().any(|b| b.is_ascii_uppercase()) {
-            return Err(bad("it has uppercase letters"));
-        }
-        if !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(bad("it has characters other than 0-9 and a-f"));
-        }
-        let mut digest = [0u8; 32];
-        hex::decode_to_slice(text, &mut digest).map_err(|_| bad("it is not hexadecimal"))?;
-        Ok(BlobId(digest))
-    }
-
-    /// The 64-digit lowercase text form.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
-
-impl fmt::Display for BlobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for BlobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BlobId({self})")
     }
 }
 
@@ -526,7 +486,7 @@ impl BlobDir {
             hasher.update(&buf[..n]);
             read += n as u64;
         }
-        let actual = BlobId(hasher.finalize().into());
+        let actual = BlobId::from_digest(hasher.finalize().into());
         if actual != *id || read != length {
             self.discard(id)?;
             return Err(BlobApiError::HashMismatch { id: *id, actual });
@@ -669,7 +629,7 @@ fn tus_request(
 
 fn path_id(id: Result<Path<String>, PathRejection>) -> Result<BlobId, BlobApiError> {
     match id {
-        Ok(Path(text)) => BlobId::parse(&text),
+        Ok(Path(text)) => Ok(BlobId::parse(&text)?),
         Err(_) => Err(BlobApiError::BadId {
             input: String::new(),
             reason: "it is not valid UTF-8 text",
@@ -888,7 +848,7 @@ mod tests {
             format!("{}é", &ABC[..62]),
             "../../etc/passwd".to_owned(),
         ] {
-            let err = BlobId::parse(&bad).unwrap_err();
+            let err = BlobApiError::from(BlobId::parse(&bad).unwrap_err());
             assert_eq!(err.code(), "blob.bad_id", "{bad:?}");
             assert_eq!(err.status(), StatusCode::BAD_REQUEST);
         }

@@ -62,11 +62,7 @@ pub fn add_supervisor(
 }
 
 fn actor_of(hex: &str) -> Result<ActorId, ApiError> {
-    let bytes = (0..hex.len() / 2)
-        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
-        .collect::<Result<Vec<u8>, _>>()
-        .map_err(ApiError::internal)?;
-    Ok(ActorId::from(bytes))
+    hex.parse::<ActorId>().map_err(ApiError::internal)
 }
 
 pub async fn review(

@@ -12,11 +12,9 @@
 //! lowercase hex digits: no text that came from outside ever becomes part of
 //! a path.
 
-use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
@@ -87,91 +85,14 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
     }
 }
 
-/// The id of a blob: the SHA-256 of its bytes.
-///
-/// Its text form is exactly 64 lowercase hex digits. [`BlobId::parse`]
-/// rejects uppercase digits instead of folding them: ids are produced by this
-/// code, always in lowercase, and a task document keys evidence by id, so
-/// accepting a second spelling of the same id would let one photo appear
-/// twice under two keys.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BlobId([u8; 32]);
+pub use fieldloop_core::blob::{BadBlobId, BlobId};
 
-impl BlobId {
-    /// The id of `bytes` (their SHA-256).
-    pub fn of(bytes: &[u8]) -> BlobId {
-        BlobId(Sha256::digest(bytes).into())
-    }
-
-    /// Wraps a finished SHA-256 digest.
-    pub fn from_digest(digest: [u8; 32]) -> BlobId {
-        BlobId(digest)
-    }
-
-    /// The raw 32 digest bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// Parses the canonical text form: exactly 64 characters `0-9a-f`.
-    pub fn parse(text: &str) -> Result<BlobId, BlobError> {
-        let bad = |reason| BlobError::BadId {
-            input: text.chars().take(80).collect(),
-            reason,
-        };
-        if text.len() != 64 {
-            return Err(bad("but it has the wrong length"));
+impl From<BadBlobId> for BlobError {
+    fn from(e: BadBlobId) -> Self {
+        BlobError::BadId {
+            input: e.input,
+            reason: e.reason,
         }
-        let bytes = text.as_bytes();
-        if bytes.iter().any(u8::is_ascii_uppercase) {
-            return Err(bad("but it has uppercase letters"));
-        }
-        if !bytes.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(bad("but it has other characters"));
-        }
-        let mut digest = [0u8; 32];
-        hex::decode_to_slice(bytes, &mut digest).map_err(|_| bad("but it is not hex"))?;
-        Ok(BlobId(digest))
-    }
-
-    /// The 64-digit lowercase text form.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
-
-impl fmt::Display for BlobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for BlobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BlobId({self})")
-    }
-}
-
-impl FromStr for BlobId {
-    type Err = BlobError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        BlobId::parse(s)
-    }
-}
-
-impl serde::Serialize for BlobId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for BlobId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        BlobId::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -241,7 +162,7 @@ impl BlobStore {
                 .map_err(io_err("write", tmp.path()))?;
             len += n as u64;
         }
-        let id = BlobId(hasher.finalize().into());
+        let id = BlobId::from_digest(hasher.finalize().into());
         if self.is_intact_size(&id, len) {
             // Already stored: the temporary file is dropped and removed.
             return Ok(id);
@@ -294,7 +215,7 @@ impl BlobStore {
             hasher.update(&buf[..n]);
             len += n as u64;
         }
-        let actual = BlobId(hasher.finalize().into());
+        let actual = BlobId::from_digest(hasher.finalize().into());
         if actual != *id {
             return Err(BlobError::Corrupt { id: *id, actual });
         }

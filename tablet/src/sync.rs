@@ -162,6 +162,21 @@ pub struct Enrollment {
     pub team: String,
 }
 
+impl Enrollment {
+    /// Who this tablet edits as: its own actor, acting for its inspector.
+    pub fn author(&self) -> Result<fieldloop_core::Author, SyncError> {
+        let actor = self
+            .actor
+            .parse::<fieldloop_core::ActorId>()
+            .map_err(|e| SyncError::BadAnswer(format!("actor id: {e}")))?;
+        Ok(fieldloop_core::Author::new(
+            actor,
+            self.person.clone(),
+            fieldloop_core::Role::Inspector,
+        ))
+    }
+}
+
 /// Exchanges a one-time code for this device's token and actor, and keeps them.
 pub fn enroll(
     store: &mut Store,

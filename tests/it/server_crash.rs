@@ -73,15 +73,7 @@ fn sigkill_during_a_sync_load_loses_nothing_acknowledged() {
         fieldloop_tablet::sync::enroll(&mut tablet, &url, &code, "平板").expect("enroll");
     let transport = HttpTransport::from_store(&tablet).expect("transport");
     sync_now(&mut tablet, &transport, NOW, |_| {}).expect("first sync");
-    let author = fieldloop_core::Author::new(
-        fieldloop_core::ActorId::from(
-            (0..16)
-                .map(|i| u8::from_str_radix(&enrollment.actor[2 * i..2 * i + 2], 16).expect("hex"))
-                .collect::<Vec<u8>>(),
-        ),
-        "I-001",
-        fieldloop_core::Role::Inspector,
-    );
+    let author = enrollment.author().expect("enrolled actor");
     let id = tablet
         .list_tasks(&TaskQuery {
             limit: Some(100),
