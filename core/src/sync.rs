@@ -16,6 +16,10 @@ use serde_bytes::ByteBuf;
 
 /// Version of the protocol these messages belong to.
 pub const PROTOCOL_VERSION: u32 = 1;
+/// Documents one request may push; a client with more sends several requests.
+pub const MAX_PUSH_DOCS: usize = 500;
+/// Change bytes a client puts in one request (the server accepts 32 MiB bodies).
+pub const MAX_PUSH_BYTES: usize = 16 * 1024 * 1024;
 /// Content type of requests and answers.
 pub const CONTENT_TYPE: &str = "application/cbor";
 

@@ -26,7 +26,7 @@ use crate::{AppState, now_ms};
 /// Documents one answer carries from the feed; more are announced with `more`.
 pub const FEED_PAGE: usize = 200;
 /// Documents one request may push.
-pub const MAX_PUSH_DOCS: usize = 500;
+pub use fieldloop_core::sync::MAX_PUSH_DOCS;
 
 pub async fn sync(
     State(state): State<AppState>,

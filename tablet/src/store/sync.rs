@@ -59,10 +59,25 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// One push per task with changes the server has not acknowledged.
+    /// Pushes for tasks with changes the server has not acknowledged, as
+    /// many as one request may carry (the rest go in the next request).
     pub fn pending_pushes(&self) -> Result<Vec<DocPush>, StoreError> {
-        let mut pushes = Vec::new();
+        self.pending_pushes_up_to(wire::MAX_PUSH_DOCS, wire::MAX_PUSH_BYTES)
+    }
+
+    /// At most `max_docs` pushes, stopping once their changes pass
+    /// `max_bytes` (a single larger document still goes alone).
+    pub fn pending_pushes_up_to(
+        &self,
+        max_docs: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<DocPush>, StoreError> {
+        let mut pushes: Vec<DocPush> = Vec::new();
+        let mut bytes = 0;
         for id in self.dirty_tasks()? {
+            if pushes.len() >= max_docs || (bytes >= max_bytes && !pushes.is_empty()) {
+                break;
+            }
             let (mut doc, _) = load(&self.conn, &id)?;
             let known: Vec<u8> = self.conn.query_row(
                 "SELECT server_heads FROM documents WHERE task_id = ?1",
@@ -71,6 +86,7 @@ impl Store {
             )?;
             let known = heads_from_blob(&known);
             let changes = doc.save_after(&known);
+            bytes += changes.len();
             pushes.push(DocPush {
                 id,
                 known: wire::heads_to_wire(&known),

@@ -229,3 +229,29 @@ fn a_damaged_snapshot_is_reported_not_panicked_on() {
     // The list still works: it does not read documents.
     assert_eq!(store.list_tasks(&TaskQuery::default()).unwrap().len(), 1);
 }
+
+#[test]
+fn pushes_are_paged_by_count_and_size() {
+    let (_dir, mut store) = seeded(3);
+    let ids: Vec<String> = store
+        .list_tasks(&TaskQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    for id in &ids {
+        let who = inspector(&store, id, 0);
+        store
+            .edit(id, NOW, |doc| doc.check_in(&who, NOW, None))
+            .unwrap();
+    }
+    assert_eq!(store.pending_pushes().unwrap().len(), 3);
+    assert_eq!(store.pending_pushes_up_to(2, usize::MAX).unwrap().len(), 2);
+    // Past the byte budget, one more document still goes, then no more.
+    assert_eq!(store.pending_pushes_up_to(10, 1).unwrap().len(), 1);
+    // Nothing is known to the server yet: each push carries the whole document.
+    let push = &store.pending_pushes().unwrap()[0];
+    assert!(push.known.is_empty());
+    let doc = fieldloop_core::TaskDoc::load(&push.changes).unwrap();
+    assert_eq!(doc.status().unwrap(), Status::InProgress);
+}
