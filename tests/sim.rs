@@ -48,6 +48,7 @@ pub struct Outcome_ {
 struct Server {
     dir: PathBuf,
     store: Option<SqliteStore>,
+    writes: std::sync::Mutex<()>,
 }
 
 impl Server {
@@ -68,7 +69,10 @@ impl Server {
     ) -> Result<Vec<u8>, SyncError> {
         let request: SyncRequest =
             wire::decode(request).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
-        match fieldloop_server::sync::run(self.store(), device, &request, now) {
+        let store = self
+            .store
+            .get_or_insert_with(|| SqliteStore::open(&self.dir).expect("server store reopens"));
+        match fieldloop_server::sync::run(store, device, &request, now, &self.writes) {
             Ok(response) => Ok(wire::encode(&response)),
             Err(e) => Err(SyncError::Server {
                 status: e.status.as_u16(),
@@ -231,6 +235,7 @@ pub fn run(seed: u64) -> Outcome_ {
     let mut server = Server {
         dir: root.path().join("server"),
         store: None,
+        writes: std::sync::Mutex::default(),
     };
     std::fs::create_dir_all(&server.dir).expect("server dir");
     std::fs::copy(template().join(SERVER_DB), server.dir.join(SERVER_DB)).expect("copy template");

@@ -56,13 +56,7 @@ pub async fn sync(
     let store = state.store.clone();
     let writes = state.writes.clone();
     let response = tokio::task::spawn_blocking(move || {
-        // Read-merge-write of documents is serialised; pure pulls are not.
-        let _guard = request
-            .docs
-            .iter()
-            .any(|d| !d.changes.is_empty())
-            .then(|| writes.lock().unwrap_or_else(|p| p.into_inner()));
-        run(store.as_ref(), &device, &request, now_ms())
+        run(store.as_ref(), &device, &request, now_ms(), &writes)
     })
     .await??;
     Ok((
@@ -183,12 +177,14 @@ fn authorize(
     Ok(added.iter().map(|c| c.hash()).collect())
 }
 
-/// One sync exchange for `device`.
+/// One sync exchange for `device`. `writes` serialises the read-merge-write
+/// of pushed documents between requests; answering from the feed needs no lock.
 pub fn run(
     store: &dyn Store,
     device: &Device,
     request: &SyncRequest,
     now: i64,
+    writes: &std::sync::Mutex<()>,
 ) -> Result<SyncResponse, ApiError> {
     if request.docs.len() > MAX_PUSH_DOCS {
         return Err(ApiError::new(
@@ -201,6 +197,11 @@ pub fn run(
     }
     // Read the feed's end first: anything committed later is sent again next time, never skipped.
     let feed_end = store.feed_end()?;
+    let _guard = request
+        .docs
+        .iter()
+        .any(|d| !d.changes.is_empty())
+        .then(|| writes.lock().unwrap_or_else(|p| p.into_inner()));
     let mut writes = Vec::new();
     let mut pulls = Vec::new();
     let mut pushed = HashSet::new();
@@ -283,6 +284,7 @@ pub fn run(
     }
     // Durable before the answer acknowledges anything.
     store.commit_sync(&writes, &device.id, now)?;
+    drop(_guard);
 
     let mut cursor = feed_end;
     let mut more = false;
