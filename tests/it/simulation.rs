@@ -1,5 +1,5 @@
 //! The seeded network simulation (see `fieldloop_tests::sim`): CI runs
-//! `SIM_SEEDS` seeds (default 100) on all cores; `cargo xtask soak --seeds N`
+//! `SIM_SEEDS` seeds (default 1000, about 8 minutes on two cores) on all cores; `cargo xtask soak --seeds N`
 //! runs more.
 
 #[test]
@@ -7,7 +7,7 @@ fn replicas_converge_whatever_the_network_does() {
     let seeds: u64 = std::env::var("SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
+        .unwrap_or(1000);
     let outcomes = fieldloop_tests::sim::run_many(0..seeds);
     assert_eq!(outcomes.len() as u64, seeds);
     let lost: u32 = outcomes.iter().map(|o| o.lost).sum();
