@@ -20,11 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use fieldloop_core::demo::DemoData;
-use fieldloop_core::sync::{self as wire, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 use fieldloop_core::{ChangeHash, Outcome};
-use fieldloop_server::sync::MAX_PUSH_DOCS;
-use fieldloop_tablet::store::{Store, TaskQuery};
-use fieldloop_tablet::sync::{HttpTransport, MAX_ROUNDS, SyncError, SyncReport, Transport, keys};
+use fieldloop_tablet::store::TaskQuery;
+use fieldloop_tablet::sync::{SyncReport, keys};
 use fieldloop_tests::{NOW, Tablet, TestServer};
 
 /// The tablet's inspector; any squad member would do.
@@ -146,37 +144,6 @@ impl Cost {
             "seconds": self.seconds,
         })
     }
-}
-
-/// The tablet's sync loop (`fieldloop_tablet::sync::sync_now`) with one
-/// difference: at most [`MAX_PUSH_DOCS`] documents per request, as the
-/// server demands. Used only when `sync_now` itself is refused for sending
-/// more.
-fn sync_paged(store: &mut Store, transport: &dyn Transport) -> Result<SyncReport, SyncError> {
-    let mut report = SyncReport::default();
-    while report.rounds < MAX_ROUNDS {
-        let mut docs = store.pending_pushes()?;
-        docs.truncate(MAX_PUSH_DOCS);
-        report.pushed += docs.len();
-        let request = wire::encode(&SyncRequest {
-            v: PROTOCOL_VERSION,
-            cursor: store.sync_cursor()?,
-            docs,
-        });
-        report.bytes_sent += request.len() as u64;
-        let answer = transport.exchange(request)?;
-        report.bytes_received += answer.len() as u64;
-        report.rounds += 1;
-        let response: SyncResponse =
-            wire::decode(&answer).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
-        let applied = store.apply_sync_response(&response, NOW)?;
-        report.updated += applied.updated;
-        report.added += applied.added;
-        if !response.more && store.dirty_tasks()?.is_empty() {
-            return Ok(report);
-        }
-    }
-    Err(SyncError::TooManyRounds)
 }
 
 /// How many of the first demo tasks the server needs so that `INSPECTOR`
@@ -321,20 +288,9 @@ fn main() {
         .sum();
     relay.take();
     let t = Instant::now();
-    let (report, refused) = match tablet.sync() {
-        Ok(report) => (report, None),
-        Err(e) if e.code() == "sync.too_many_docs" => {
-            let refused = format!("{}: {e}", e.code());
-            eprintln!(
-                "sync bench: the tablet's sync_now was refused ({refused}); measuring with at most {MAX_PUSH_DOCS} documents per request"
-            );
-            relay.take();
-            let transport = HttpTransport::from_store(&tablet.store).expect("transport");
-            let report = sync_paged(&mut tablet.store, &transport).expect("paged sync");
-            (report, Some(refused))
-        }
-        Err(e) => panic!("sync after the edits: {e} ({})", e.code()),
-    };
+    let report = tablet
+        .sync()
+        .unwrap_or_else(|e| panic!("sync after the edits: {e} ({})", e.code()));
     let edits = Cost::of(&report, relay.take(), t);
     assert!(tablet.store.dirty_tasks().expect("dirty").is_empty());
     for id in before.keys() {
@@ -435,11 +391,6 @@ fn main() {
         "per edited task: {:.0} B of changes, {framing_up:.0} B of request framing (id, known, heads, keys), {answer_down:.0} B of answer (id, heads, flags); HTTP headers {headers:.0} B per round trip",
         per_task(deltas)
     );
-    if let Some(refused) = &refused {
-        println!(
-            "NOTE: the tablet's own sync_now could not sync {n} edited tasks: the server refused the request ({refused}). The edit figures are of the same loop sending at most {MAX_PUSH_DOCS} documents per request."
-        );
-    }
     println!(
         "(fresh sync {:.1} s, no-change {:.3} s, {} edits {editing:.1} s, edit sync {:.1} s; HTTP counts every byte through a relay, bodies are the CBOR messages)",
         fresh.seconds,
@@ -481,8 +432,6 @@ fn main() {
             "per_task_request_framing_bytes": framing_up,
             "per_task_answer_bytes": answer_down,
             "http_header_bytes_per_round_trip": headers,
-            "sync_now_refused": refused,
-            "client": if refused.is_some() { "sync_now paged to MAX_PUSH_DOCS" } else { "sync_now" },
         },
     });
     let path = target_dir().join("bench-sync.json");
