@@ -74,6 +74,13 @@ impl BlobId {
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }
+
+    /// Where a blob store keeps it, relative to its folder: `ab/abcdef…`
+    /// (the first two digits spread files over 256 folders).
+    pub fn relative_path(&self) -> std::path::PathBuf {
+        let hex = self.to_hex();
+        std::path::Path::new(&hex[..2]).join(&hex)
+    }
 }
 
 impl fmt::Display for BlobId {
@@ -117,6 +124,10 @@ mod tests {
         let id = BlobId::of(b"photo");
         assert_eq!(BlobId::parse(&id.to_hex()), Ok(id));
         assert_eq!(id.to_string().len(), 64);
+        assert_eq!(
+            id.relative_path(),
+            std::path::Path::new(&id.to_hex()[..2]).join(id.to_hex())
+        );
         let long = "../".repeat(30);
         for bad in [
             "",

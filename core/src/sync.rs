@@ -160,6 +160,19 @@ pub fn check_changes(mut bytes: &[u8]) -> Result<(), WireError> {
     Ok(())
 }
 
+/// Heads as one column value for storage: their 32-byte hashes back to back.
+pub fn heads_to_bytes(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+/// Heads from [`heads_to_bytes`]; a trailing partial hash is ignored.
+pub fn heads_from_bytes(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes
+        .chunks_exact(32)
+        .filter_map(|c| ChangeHash::try_from(c).ok())
+        .collect()
+}
+
 /// Heads as they travel: 32 raw bytes each.
 pub fn heads_to_wire(heads: &[ChangeHash]) -> Vec<ByteBuf> {
     heads.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect()

@@ -118,8 +118,7 @@ impl BlobStore {
 
     /// Where the blob `id` lives (whether or not it is there).
     pub fn path_of(&self, id: &BlobId) -> PathBuf {
-        let hex = id.to_hex();
-        self.root.join(&hex[..2]).join(hex)
+        self.root.join(id.relative_path())
     }
 
     /// Whether the blob `id` is in the store.

@@ -189,16 +189,6 @@ fn role_from(name: &str) -> Role {
     }
 }
 
-fn heads_blob(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|h| h.0).collect()
-}
-
-fn heads_from_blob(blob: &[u8]) -> Vec<ChangeHash> {
-    blob.chunks_exact(32)
-        .filter_map(|c| ChangeHash::try_from(c).ok())
-        .collect()
-}
-
 fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     let role: String = r.get(3)?;
     let revoked: Option<i64> = r.get(5)?;
@@ -297,7 +287,7 @@ fn write_task(
     )?;
     tx.execute(
         "INSERT INTO feed (task_id, team, heads) VALUES (?1, ?2, ?3)",
-        params![w.id, w.team, heads_blob(&w.heads)],
+        params![w.id, w.team, fieldloop_core::sync::heads_to_bytes(&w.heads)],
     )?;
     append_receipts(tx, &w.id, &w.new_changes, device_id, now)
 }
@@ -979,7 +969,7 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            Ok(blob.map(|b| heads_from_blob(&b)))
+            Ok(blob.map(|b| fieldloop_core::sync::heads_from_bytes(&b)))
         })
     }
 

@@ -2,7 +2,6 @@
 //! answered, the feed cursor and the enrollment, each in one transaction so
 //! that a sync interrupted at any point resumes where it stopped.
 
-use automerge::ChangeHash;
 use fieldloop_core::TaskDoc;
 use fieldloop_core::sync::{self as wire, DocPull, DocPush, SyncResponse};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -11,16 +10,6 @@ use serde_bytes::ByteBuf;
 use super::{COMPACT_AFTER_CHUNKS, Store, StoreError, compact_in, load, write_index};
 
 const CURSOR: &str = "sync.cursor";
-
-fn heads_blob(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|h| h.0).collect()
-}
-
-fn heads_from_blob(blob: &[u8]) -> Vec<ChangeHash> {
-    blob.chunks_exact(32)
-        .filter_map(|c| ChangeHash::try_from(c).ok())
-        .collect()
-}
 
 /// What applying one answer did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,7 +73,7 @@ impl Store {
                 [&id],
                 |r| r.get(0),
             )?;
-            let known = heads_from_blob(&known);
+            let known = fieldloop_core::sync::heads_from_bytes(&known);
             let changes = doc.save_after(&known);
             bytes += changes.len();
             pushes.push(DocPush {
@@ -146,7 +135,7 @@ fn apply_pull(
         let summary = doc.summary()?;
         tx.execute(
             "INSERT INTO documents (task_id, snapshot, snapshot_seq, server_heads) VALUES (?1, ?2, 0, ?3)",
-            params![pull.id, doc.save(), heads_blob(&server_heads)],
+            params![pull.id, doc.save(), fieldloop_core::sync::heads_to_bytes(&server_heads)],
         )?;
         write_index(tx, &summary, false, now)?;
         applied.added += 1;
@@ -190,7 +179,7 @@ fn apply_pull(
     write_index(tx, &doc.summary()?, dirty, now)?;
     tx.execute(
         "UPDATE documents SET server_heads = ?2 WHERE task_id = ?1",
-        params![pull.id, heads_blob(&known)],
+        params![pull.id, fieldloop_core::sync::heads_to_bytes(&known)],
     )?;
     tx.execute(
         "UPDATE task_index SET dirty = ?2 WHERE task_id = ?1",
