@@ -41,6 +41,7 @@ pub struct Conflict {
 
 /// How to resolve a conflict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Resolution {
     /// Keep one of the values, named by its `op`.

@@ -15,6 +15,7 @@ use crate::task::ActorInfo;
 
 /// One change in a task's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct HistoryEntry {
     /// Change hash (hex).
     pub hash: String,

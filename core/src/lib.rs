@@ -25,7 +25,8 @@ pub use error::TaskError;
 pub use history::HistoryEntry;
 pub use status::{Anomaly, Event, EventKind, Rejection, Role, Status, StatusReport};
 pub use task::{
-    Author, Evidence, EvidenceKind, Finding, LeadTransfer, Millis, NewEvidence, Outcome, Severity,
-    SubmitProblem, Task, TaskDoc, TaskSpec, TaskSummary, Window,
+    Answer, Author, ChecklistItem, Evidence, EvidenceKind, Finding, LeadTransfer, Millis,
+    NewEvidence, Outcome, Severity, Signature, SignerRole, SubmitProblem, Task, TaskDoc, TaskSpec,
+    TaskSummary, TracePoint, Window,
 };
 pub use uscc::{Uscc, UsccError};

@@ -194,6 +194,33 @@ pub struct LeadTransfer {
     pub at: Millis,
 }
 
+/// Who signs the record on site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SignerRole {
+    /// An inspector of the task (执法人员).
+    #[autosurgeon(rename = "inspector")]
+    Inspector,
+    /// The business's representative (企业负责人或代表).
+    #[autosurgeon(rename = "enterprise")]
+    Enterprise,
+}
+
+/// A signature on the record, or a refusal to sign (拒签) with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+pub struct Signature {
+    pub role: SignerRole,
+    /// The signer's name (an inspector's id for inspectors).
+    pub signer: String,
+    /// SHA-256 of the signature image (also listed under `evidence`); `None` when refused.
+    pub image: Option<String>,
+    /// Why the signer refused; `None` when signed.
+    pub refused_reason: Option<String>,
+    /// Who recorded it (the inspector holding the tablet).
+    pub by: String,
+    pub at: Millis,
+}
+
 /// The whole task document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
 pub struct Task {
@@ -216,6 +243,7 @@ pub struct Task {
     pub trace: Vec<TracePoint>,
     pub findings: Vec<Finding>,
     pub lead_transfers: Vec<LeadTransfer>,
+    pub signatures: Vec<Signature>,
     pub events: Vec<Event>,
 }
 
@@ -430,6 +458,7 @@ impl TaskDoc {
             trace: Vec::new(),
             findings: Vec::new(),
             lead_transfers: Vec::new(),
+            signatures: Vec::new(),
             events: vec![Event {
                 kind: EventKind::Assigned,
                 at,
@@ -991,6 +1020,100 @@ impl TaskDoc {
             reconcile_insert(doc, list.clone(), index, &transfer)?;
             Ok(())
         })
+    }
+
+    /// Records a signature: the image is kept as evidence of kind
+    /// `signature` (its bytes stored apart, by hash) and listed under
+    /// `signatures` with the signer.
+    pub fn sign(
+        &mut self,
+        author: &Author,
+        at: Millis,
+        role: SignerRole,
+        signer: &str,
+        image: NewEvidence,
+    ) -> Result<(), TaskError> {
+        self.check_inspector_may_edit(author)?;
+        let signer = signer.trim();
+        if signer.is_empty() {
+            return Err(TaskError::Invalid("请填写签名人 (name the signer)".into()));
+        }
+        if crate::blob::BlobId::parse(&image.sha256).is_err() {
+            return Err(TaskError::BadHash(image.sha256));
+        }
+        if self.contains("evidence", &image.sha256)? {
+            return Err(TaskError::DuplicateEvidence(image.sha256));
+        }
+        let evidence = Evidence {
+            sha256: image.sha256.clone(),
+            kind: EvidenceKind::Signature,
+            taken_at: image.taken_at,
+            by: author.person.clone(),
+            location: image.location,
+            caption: Some(signer.to_owned()),
+            mime: image.mime,
+            bytes: image.bytes,
+            thumb_sha256: None,
+            display_sha256: None,
+            item: None,
+            withdrawn_at: None,
+            withdrawn_by: None,
+            withdrawn_reason: None,
+        };
+        let signature = Signature {
+            role,
+            signer: signer.to_owned(),
+            image: Some(image.sha256),
+            refused_reason: None,
+            by: author.person.clone(),
+            at,
+        };
+        let index = self.len_of("signatures")?;
+        self.change(author, at, format!("{signer} 签名"), |doc| {
+            let map = child(doc, &ROOT, "evidence")?;
+            reconcile_prop(doc, &map, evidence.sha256.as_str(), &evidence)?;
+            let list = child(doc, &ROOT, "signatures")?;
+            reconcile_insert(doc, list.clone(), index, &signature)?;
+            Ok(())
+        })
+    }
+
+    /// Records that `signer` refused to sign (拒签), and why.
+    pub fn refuse_to_sign(
+        &mut self,
+        author: &Author,
+        at: Millis,
+        role: SignerRole,
+        signer: &str,
+        reason: &str,
+    ) -> Result<(), TaskError> {
+        self.check_inspector_may_edit(author)?;
+        let (signer, reason) = (signer.trim(), reason.trim());
+        if signer.is_empty() {
+            return Err(TaskError::Invalid("请填写签名人 (name the signer)".into()));
+        }
+        if reason.is_empty() {
+            return Err(TaskError::ReasonRequired);
+        }
+        let signature = Signature {
+            role,
+            signer: signer.to_owned(),
+            image: None,
+            refused_reason: Some(reason.to_owned()),
+            by: author.person.clone(),
+            at,
+        };
+        let index = self.len_of("signatures")?;
+        self.change(
+            author,
+            at,
+            format!("{signer} 拒绝签名：{reason}"),
+            |doc| {
+                let list = child(doc, &ROOT, "signatures")?;
+                reconcile_insert(doc, list.clone(), index, &signature)?;
+                Ok(())
+            },
+        )
     }
 
     /// Fields where concurrent edits left several values.

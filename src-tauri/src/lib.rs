@@ -25,13 +25,38 @@ pub fn run() {
 
 /// Fieldloop on `builder`: the commands, and the local store (see [`Startup`]).
 pub fn run_app<R: Runtime>(builder: Builder<R>, startup: Startup) -> Builder<R> {
-    let builder = builder.invoke_handler(tauri::generate_handler![commands::tasks::list_tasks]);
-    match startup.data_dir {
+    use commands::{device, evidence, record, tasks};
+    let builder = builder.invoke_handler(tauri::generate_handler![
+        tasks::list_tasks,
+        tasks::task_view,
+        tasks::task_history,
+        tasks::task_qr,
+        record::check_in,
+        record::answer,
+        record::set_caption,
+        record::withdraw_evidence,
+        record::add_trace,
+        record::add_finding,
+        record::add_lead_transfer,
+        record::refuse_to_sign,
+        record::resolve_conflict,
+        record::submit,
+        evidence::add_photo,
+        evidence::sign,
+        evidence::blob,
+        device::identity,
+        device::enroll_hint,
+        device::scan_enroll_image,
+        device::enroll,
+        device::sync_status,
+        device::sync_now,
+    ]);
+    match startup.data_dir.clone() {
         // A given directory is opened at once; the platform's once the app knows its name.
-        Some(dir) => builder.manage(AppStore::open(&dir, startup.demo)),
+        Some(dir) => builder.manage(AppStore::open(&dir, &startup)),
         None => builder.setup(move |app| {
             let store = match store::app_data_dir(app.handle()) {
-                Ok(dir) => AppStore::open(&dir, startup.demo),
+                Ok(dir) => AppStore::open(&dir, &startup),
                 Err(error) => AppStore::unavailable(error),
             };
             app.manage(store);

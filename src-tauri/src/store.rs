@@ -1,14 +1,15 @@
-//! The local store as Tauri state: where it lives, opening it at start-up,
-//! and access for the commands.
+//! The tablet as Tauri state: where its data lives, opening it at start-up,
+//! the background sync, and access for the commands.
 //!
 //! A store that cannot be opened does not stop the app: the window still
 //! comes up and every command answers with the reason, which the UI shows.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use fieldloop_tablet::store::{Store, StoreError};
+use fieldloop_tablet::background::{Background, now_ms};
+use fieldloop_tablet::inspect::{AppError, Tablet};
+use fieldloop_tablet::sync::Schedule;
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::CommandError;
@@ -19,8 +20,11 @@ use crate::CommandError;
 pub struct Startup {
     /// The data directory; `None` means the platform's app data directory.
     pub data_dir: Option<PathBuf>,
-    /// Fill an empty store with demo tasks.
+    /// Fill an empty store with demo tasks and act as their inspector
+    /// (for trying the app without a server).
     pub demo: bool,
+    /// An enrollment link to offer on the enrollment screen (the demo).
+    pub enroll_hint: Option<String>,
 }
 
 impl Startup {
@@ -28,14 +32,19 @@ impl Startup {
     pub const DATA_DIR_ENV: &'static str = "FIELDLOOP_DATA_DIR";
     /// `1` seeds an empty store with demo tasks.
     pub const DEMO_ENV: &'static str = "FIELDLOOP_DEMO";
+    /// An enrollment link (`fieldloop://enroll?…`) to prefill.
+    pub const ENROLL_ENV: &'static str = "FIELDLOOP_ENROLL";
 
-    /// Reads `FIELDLOOP_DATA_DIR` and `FIELDLOOP_DEMO`.
+    /// Reads `FIELDLOOP_DATA_DIR`, `FIELDLOOP_DEMO` and `FIELDLOOP_ENROLL`.
     pub fn from_env() -> Self {
         Self {
             data_dir: std::env::var_os(Self::DATA_DIR_ENV)
                 .filter(|dir| !dir.is_empty())
                 .map(PathBuf::from),
             demo: std::env::var(Self::DEMO_ENV).is_ok_and(|value| value == "1"),
+            enroll_hint: std::env::var(Self::ENROLL_ENV)
+                .ok()
+                .filter(|v| !v.is_empty()),
         }
     }
 }
@@ -47,23 +56,38 @@ pub(crate) fn app_data_dir<R: Runtime>(app: &AppHandle<R>) -> Result<PathBuf, Co
         .map_err(|e| CommandError::new(CommandError::DATA_DIR, e.to_string()))
 }
 
-/// The store the commands use (managed state), or why it could not be opened.
+/// The tablet the commands use (managed state), or why it could not be opened.
 #[derive(Debug)]
-pub struct AppStore(Result<Mutex<Store>, CommandError>);
+pub struct AppStore {
+    tablet: Result<Mutex<Tablet>, CommandError>,
+    sync: Mutex<Option<Background>>,
+    pub(crate) enroll_hint: Option<String>,
+}
 
 impl AppStore {
-    /// Opens (creating if need be) the store in `dir`; with `demo`, fills it
-    /// with demo tasks if it is empty.
-    pub fn open(dir: &Path, demo: bool) -> Self {
+    /// Opens (creating if need be) the tablet data in `dir`; with `demo`,
+    /// fills an empty store with demo tasks. An enrolled tablet starts
+    /// syncing at once.
+    pub fn open(dir: &Path, startup: &Startup) -> Self {
         let opened = create_dir(dir).and_then(|()| {
-            let mut store = Store::open(dir)?;
-            if demo {
-                fieldloop_tablet::demo::seed_if_empty(&mut store, now_ms())?;
+            let mut tablet = Tablet::open(dir)?;
+            if startup.demo {
+                fieldloop_tablet::demo::seed_if_empty(&mut tablet.store, now_ms())
+                    .map_err(AppError::from)?;
+                tablet.adopt_demo_identity()?;
             }
-            Ok(Mutex::new(store))
+            Ok(tablet)
         });
         match opened {
-            Ok(store) => Self(Ok(store)),
+            Ok(tablet) => {
+                let this = Self {
+                    tablet: Ok(Mutex::new(tablet)),
+                    sync: Mutex::new(None),
+                    enroll_hint: startup.enroll_hint.clone(),
+                };
+                this.start_sync_if_enrolled();
+                this
+            }
             Err(error) => Self::unavailable(error),
         }
     }
@@ -71,22 +95,48 @@ impl AppStore {
     /// No store: every command answers `error`.
     pub fn unavailable(error: CommandError) -> Self {
         eprintln!("fieldloop: the local store is unavailable: {error}");
-        Self(Err(error))
+        Self {
+            tablet: Err(error),
+            sync: Mutex::new(None),
+            enroll_hint: None,
+        }
     }
 
-    /// Runs `f` on the store.
+    /// Runs `f` on the tablet.
     pub fn with<T>(
         &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut Tablet) -> Result<T, AppError>,
     ) -> Result<T, CommandError> {
-        let store = self.0.as_ref().map_err(Clone::clone)?;
-        let store = store.lock().map_err(|_| {
+        let tablet = self.tablet.as_ref().map_err(Clone::clone)?;
+        let mut tablet = tablet.lock().map_err(|_| {
             CommandError::new(
                 CommandError::STORE_UNAVAILABLE,
                 "the local store failed earlier; restart the app",
             )
         })?;
-        Ok(f(&store)?)
+        Ok(f(&mut tablet)?)
+    }
+
+    /// Starts the background sync if the tablet has a server, else nothing.
+    pub fn start_sync_if_enrolled(&self) {
+        let Ok(Some(dir)) = self.with(|t| {
+            Ok(t.identity()?
+                .and_then(|i| i.server)
+                .map(|_| t.dir().to_owned()))
+        }) else {
+            return;
+        };
+        let mut sync = self.sync.lock().unwrap_or_else(|p| p.into_inner());
+        match sync.as_ref() {
+            Some(running) => running.wake(),
+            None => *sync = Some(Background::start(&dir, Schedule::default())),
+        }
+    }
+
+    /// Runs `f` on the background sync, if it runs.
+    pub fn with_sync<T>(&self, f: impl FnOnce(Option<&Background>) -> T) -> T {
+        let sync = self.sync.lock().unwrap_or_else(|p| p.into_inner());
+        f(sync.as_ref())
     }
 }
 
@@ -97,12 +147,4 @@ fn create_dir(dir: &Path) -> Result<(), CommandError> {
             format!("cannot create {}: {e}", dir.display()),
         )
     })
-}
-
-/// Milliseconds since the Unix epoch, the time unit of `fieldloop_core`.
-fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

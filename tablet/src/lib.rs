@@ -4,8 +4,10 @@
 //!
 //! The Tauri shell (`src-tauri`) only forwards calls to this crate.
 
+pub mod background;
 pub mod blobs;
 pub mod demo;
+pub mod inspect;
 pub mod photo;
 pub mod qr;
 pub mod store;

@@ -32,6 +32,11 @@ pub enum QrError {
     /// The QR encoder or the PNG encoder failed.
     #[error("could not draw the QR code ({0}); please report this problem")]
     Render(String),
+    /// A picture given to scan has no readable QR code.
+    #[error(
+        "图片中没有可识别的二维码：{0}（请换一张更清晰的图片，或直接输入注册码）(no readable QR code in the picture)"
+    )]
+    NotFound(String),
 }
 
 impl QrError {
@@ -40,8 +45,34 @@ impl QrError {
         match self {
             QrError::TooLong { .. } => "qr.too_long",
             QrError::Render(_) => "qr.render_failed",
+            QrError::NotFound(_) => "qr.not_found",
         }
     }
+}
+
+/// Largest picture [`scan_image`] decodes, in pixels.
+const MAX_SCAN_PIXELS: u64 = 40_000_000;
+
+/// Reads the first QR code in a picture (PNG or JPEG), e.g. a photo or a
+/// screenshot of the enrollment code.
+pub fn scan_image(bytes: &[u8]) -> Result<String, QrError> {
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| QrError::NotFound(e.to_string()))?;
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| QrError::NotFound(e.to_string()))?;
+    if u64::from(w) * u64::from(h) > MAX_SCAN_PIXELS {
+        return Err(QrError::NotFound(format!("{w}×{h} pixels is too large")));
+    }
+    let image = image::load_from_memory(bytes).map_err(|e| QrError::NotFound(e.to_string()))?;
+    let mut prepared = rqrr::PreparedImage::prepare(image.to_luma8());
+    for grid in prepared.detect_grids() {
+        if let Ok((_, text)) = grid.decode() {
+            return Ok(text);
+        }
+    }
+    Err(QrError::NotFound("no QR code found".into()))
 }
 
 /// The public verification link of a task: `{base}/v/{verify_code}`.

@@ -46,6 +46,8 @@ pub enum SyncError {
     TooManyRounds,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("证据文件上传失败：{0}")]
+    Upload(#[from] crate::upload::UploadError),
 }
 
 impl SyncError {
@@ -57,6 +59,7 @@ impl SyncError {
             Self::NotEnrolled => "sync.not_enrolled",
             Self::TooManyRounds => "sync.too_many_rounds",
             Self::Store(e) => e.code(),
+            Self::Upload(e) => e.code(),
         }
     }
 
@@ -64,6 +67,13 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Network { .. } | Self::TooManyRounds)
             || matches!(self, Self::Server { status, .. } if *status >= 500)
+            || matches!(
+                self,
+                Self::Upload(
+                    crate::upload::UploadError::Network(_)
+                        | crate::upload::UploadError::Protocol(_)
+                )
+            )
     }
 }
 
@@ -152,6 +162,39 @@ impl Transport for HttpTransport {
     }
 }
 
+impl HttpTransport {
+    /// Uploads every queued evidence blob, oldest first; each one leaves the
+    /// queue once the server holds it, so a cut upload resumes at the next
+    /// sync. `progress(done, left, bytes_sent)` follows each blob.
+    pub fn upload_pending(
+        &self,
+        store: &mut Store,
+        blobs: &crate::blobs::BlobStore,
+        mut progress: impl FnMut(usize, usize, u64),
+    ) -> Result<u64, SyncError> {
+        let queue = store.pending_uploads()?;
+        let mut sent = 0u64;
+        for (done, sha) in queue.iter().enumerate() {
+            let Ok(id) = crate::blobs::BlobId::parse(sha) else {
+                store.upload_done(sha)?;
+                continue;
+            };
+            let outcome = crate::upload::upload_blob(
+                &self.client,
+                &self.server,
+                &self.token,
+                blobs,
+                &id,
+                |_, _| {},
+            )?;
+            sent += outcome.sent_bytes;
+            store.upload_done(sha)?;
+            progress(done + 1, queue.len() - done - 1, sent);
+        }
+        Ok(sent)
+    }
+}
+
 /// What the server gives an enrolled device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enrollment {
@@ -175,6 +218,50 @@ impl Enrollment {
             fieldloop_core::Role::Inspector,
         ))
     }
+}
+
+/// What an enrollment QR code or a pasted text says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct EnrollTarget {
+    /// The server, when the text names one.
+    pub server: Option<String>,
+    pub code: String,
+}
+
+/// Reads `fieldloop://enroll?server=…&code=…` (the server's enrollment QR)
+/// or a bare code.
+pub fn parse_enroll_text(text: &str) -> Result<EnrollTarget, SyncError> {
+    let text = text.trim();
+    let bad = || SyncError::Server {
+        status: 400,
+        code: "enroll.bad_text".into(),
+        message: "这不是 Fieldloop 注册码 (this is not a Fieldloop enrollment code)".into(),
+    };
+    if let Some(query) = text.strip_prefix("fieldloop://enroll?") {
+        let mut target = EnrollTarget {
+            server: None,
+            code: String::new(),
+        };
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("server", v)) if !v.is_empty() => target.server = Some(v.to_owned()),
+                Some(("code", v)) => target.code = v.to_owned(),
+                _ => {}
+            }
+        }
+        if target.code.is_empty() {
+            return Err(bad());
+        }
+        return Ok(target);
+    }
+    if text.is_empty() || text.contains("://") {
+        return Err(bad());
+    }
+    Ok(EnrollTarget {
+        server: None,
+        code: text.to_owned(),
+    })
 }
 
 /// Exchanges a one-time code for this device's token and actor, and keeps them.
@@ -223,6 +310,10 @@ pub struct SyncReport {
     pub pushed: usize,
     pub updated: usize,
     pub added: usize,
+    /// Evidence blobs uploaded, and those still waiting.
+    pub uploaded: usize,
+    pub uploads_left: usize,
+    pub upload_bytes: u64,
 }
 
 /// Syncs until both sides are quiet: nothing left to push, no more feed.

@@ -3,7 +3,7 @@
 
 use fieldloop_core::{
     EventKind, EvidenceKind, Finding, GeoPoint, LeadTransfer, NewEvidence, Outcome, Severity,
-    Status, SubmitProblem, TaskDoc, TaskError,
+    SignerRole, Status, SubmitProblem, TaskDoc, TaskError,
 };
 
 use crate::support::*;
@@ -420,5 +420,71 @@ fn garbage_is_not_a_task() {
     assert_eq!(
         TaskDoc::load(&empty.save()).expect_err("empty doc").code(),
         "task.malformed"
+    );
+}
+
+#[test]
+fn signatures_and_refusals_are_kept_with_the_signer_and_the_image_as_evidence() {
+    let mut doc = new_task();
+    let image = NewEvidence {
+        sha256: sha(21),
+        kind: EvidenceKind::Signature,
+        taken_at: T0,
+        location: None,
+        caption: None,
+        mime: "image/png".into(),
+        bytes: 2_000,
+        thumb_sha256: None,
+        display_sha256: None,
+        item: None,
+    };
+    doc.sign(
+        &inspector(1),
+        T0 + 1,
+        SignerRole::Inspector,
+        "I-001",
+        image.clone(),
+    )
+    .expect("inspector signs");
+    assert_eq!(
+        doc.sign(
+            &inspector(1),
+            T0 + 2,
+            SignerRole::Inspector,
+            "I-001",
+            image.clone()
+        )
+        .expect_err("same image twice")
+        .code(),
+        "task.duplicate_evidence"
+    );
+    assert_eq!(
+        doc.refuse_to_sign(&inspector(2), T0 + 3, SignerRole::Enterprise, "王某", " ")
+            .expect_err("no reason")
+            .code(),
+        "task.reason_required"
+    );
+    doc.refuse_to_sign(
+        &inspector(2),
+        T0 + 4,
+        SignerRole::Enterprise,
+        "王某",
+        "对结论有异议",
+    )
+    .expect("refusal recorded");
+    let task = doc.task().expect("task");
+    assert_eq!(task.signatures.len(), 2);
+    assert_eq!(task.signatures[0].image.as_deref(), Some(sha(21).as_str()));
+    assert_eq!(task.evidence[&sha(21)].kind, EvidenceKind::Signature);
+    assert_eq!(task.evidence[&sha(21)].caption.as_deref(), Some("I-001"));
+    let refusal = &task.signatures[1];
+    assert_eq!(refusal.role, SignerRole::Enterprise);
+    assert_eq!(refusal.refused_reason.as_deref(), Some("对结论有异议"));
+    assert_eq!((refusal.by.as_str(), refusal.at), ("I-002", T0 + 4));
+    let history = doc.history().expect("history");
+    assert!(
+        history
+            .iter()
+            .any(|h| h.message == "王某 拒绝签名：对结论有异议")
     );
 }

@@ -1,5 +1,7 @@
-//! Tasks: the task list.
+//! Tasks: the list, one task as the screen shows it, its trail and QR code.
 
+use fieldloop_core::HistoryEntry;
+use fieldloop_tablet::inspect::TaskView;
 use fieldloop_tablet::store::{TaskQuery, TaskRow};
 use tauri::State;
 
@@ -11,5 +13,24 @@ pub async fn list_tasks(
     store: State<'_, AppStore>,
     query: TaskQuery,
 ) -> Result<Vec<TaskRow>, CommandError> {
-    store.with(|store| store.list_tasks(&query))
+    store.with(|t| Ok(t.store.list_tasks(&query)?))
+}
+
+#[tauri::command]
+pub async fn task_view(store: State<'_, AppStore>, task: String) -> Result<TaskView, CommandError> {
+    store.with(|t| t.task_view(&task))
+}
+
+#[tauri::command]
+pub async fn task_history(
+    store: State<'_, AppStore>,
+    task: String,
+) -> Result<Vec<HistoryEntry>, CommandError> {
+    store.with(|t| t.history(&task))
+}
+
+/// The task's verification QR code (SVG), drawn offline.
+#[tauri::command]
+pub async fn task_qr(store: State<'_, AppStore>, task: String) -> Result<String, CommandError> {
+    store.with(|t| t.verify_qr(&task))
 }

@@ -19,6 +19,7 @@ pub fn app(data_dir: &Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let startup = Startup {
         data_dir: Some(data_dir.to_path_buf()),
         demo: false,
+        ..Default::default()
     };
     let app = run_app(mock_builder(), startup)
         .build(mock_context(noop_assets()))

@@ -49,8 +49,17 @@ CREATE TABLE settings (
 ) STRICT;
 ";
 
+/// Version 3: evidence blobs (photos, signatures) the server does not hold yet.
+const V3: &str = "
+CREATE TABLE blob_uploads (
+    sha256    TEXT PRIMARY KEY NOT NULL,
+    task_id   TEXT NOT NULL,
+    queued_at INTEGER NOT NULL
+) STRICT;
+";
+
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 #[cfg(test)]

@@ -40,6 +40,40 @@ impl Store {
         Ok(())
     }
 
+    /// Queues blobs for upload to the server (once each).
+    pub fn queue_uploads(
+        &mut self,
+        task_id: &str,
+        blobs: &[crate::blobs::BlobId],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for id in blobs {
+            tx.execute(
+                "INSERT INTO blob_uploads (sha256, task_id, queued_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                params![id.to_string(), task_id, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Blobs still to upload, oldest first.
+    pub fn pending_uploads(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT sha256 FROM blob_uploads ORDER BY queued_at, sha256")?;
+        let ids = stmt.query_map([], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+
+    /// The server holds this blob now.
+    pub fn upload_done(&mut self, sha256: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM blob_uploads WHERE sha256 = ?1", [sha256])?;
+        Ok(())
+    }
+
     /// The feed position up to which every answer has been applied.
     pub fn sync_cursor(&self) -> Result<u64, StoreError> {
         Ok(self

@@ -6,15 +6,86 @@
 // (ts-rs, in ../bindings).
 
 import type { CommandError } from "../bindings/CommandError";
+import type { EnrollTarget } from "../bindings/EnrollTarget";
+import type { Fix } from "../bindings/Fix";
+import type { GeoPoint } from "../bindings/GeoPoint";
+import type { HistoryEntry } from "../bindings/HistoryEntry";
+import type { Identity } from "../bindings/Identity";
+import type { NewFinding } from "../bindings/NewFinding";
+import type { NewTransfer } from "../bindings/NewTransfer";
+import type { Outcome } from "../bindings/Outcome";
+import type { Resolution } from "../bindings/Resolution";
+import type { SignerRole } from "../bindings/SignerRole";
+import type { SyncView } from "../bindings/SyncView";
 import type { TaskQuery } from "../bindings/TaskQuery";
 import type { TaskRow } from "../bindings/TaskRow";
+import type { TaskView } from "../bindings/TaskView";
 
-export type { CommandError, TaskQuery, TaskRow };
+export type {
+  CommandError,
+  EnrollTarget,
+  Fix,
+  GeoPoint,
+  HistoryEntry,
+  Identity,
+  NewFinding,
+  NewTransfer,
+  Outcome,
+  Resolution,
+  SignerRole,
+  SyncView,
+  TaskQuery,
+  TaskRow,
+  TaskView,
+};
 
-/** Every call Fieldloop's UI makes to the Rust side. Calls reject with a `BackendError`. */
+/** What an answer changes; `null` fields are left as they are. */
+export interface AnswerChange {
+  result: Outcome | null;
+  value: string | null;
+  note: string | null;
+}
+
+/**
+ * Every call Fieldloop's UI makes to the Rust side. Calls reject with a `BackendError`.
+ * Every call that records something answers the task's new `TaskView`, exactly as stored.
+ */
 export interface Backend {
   /** The task list of the local store (tablet) or of the server (console). */
   listTasks(query: TaskQuery): Promise<TaskRow[]>;
+  taskView(task: string): Promise<TaskView>;
+  /** The task's audit trail, oldest first. */
+  taskHistory(task: string): Promise<HistoryEntry[]>;
+  /** The verification QR code as an SVG document (text). */
+  taskQr(task: string): Promise<string>;
+
+  checkIn(task: string, location: GeoPoint | null): Promise<TaskView>;
+  answer(task: string, item: string, change: AnswerChange): Promise<TaskView>;
+  /** A photo file (JPEG, PNG, HEIC…) for the task, or for one item. */
+  addPhoto(task: string, item: string | null, bytes: Uint8Array, location: GeoPoint | null): Promise<TaskView>;
+  setCaption(task: string, sha256: string, caption: string): Promise<TaskView>;
+  withdrawEvidence(task: string, sha256: string, reason: string): Promise<TaskView>;
+  addTrace(task: string, fixes: Fix[]): Promise<TaskView>;
+  addFinding(task: string, finding: NewFinding): Promise<TaskView>;
+  addLeadTransfer(task: string, transfer: NewTransfer): Promise<TaskView>;
+  /** A signature drawn on the pad, as PNG bytes. */
+  sign(task: string, role: SignerRole, signer: string, png: Uint8Array): Promise<TaskView>;
+  refuseToSign(task: string, role: SignerRole, signer: string, reason: string): Promise<TaskView>;
+  resolveConflict(task: string, path: string[], resolution: Resolution): Promise<TaskView>;
+  submit(task: string): Promise<TaskView>;
+  /** The bytes of a thumbnail, display copy or signature image. */
+  blob(sha256: string): Promise<Uint8Array>;
+
+  /** Who the tablet acts for; `null` until enrolled. */
+  identity(): Promise<Identity | null>;
+  /** An enrollment link to prefill (the demo starts the app with one). */
+  enrollHint(): Promise<string | null>;
+  /** Reads the enrollment QR code in a picture. */
+  scanEnrollImage(bytes: Uint8Array): Promise<EnrollTarget>;
+  /** Enrolls with the QR text or a typed code (plus the server when the code has none). */
+  enroll(text: string, server: string | null, deviceName: string): Promise<Identity>;
+  syncStatus(): Promise<SyncView>;
+  syncNow(): Promise<void>;
 }
 
 /**
