@@ -2,8 +2,6 @@
 //! restarted on the same data: nothing it acknowledged is lost, and the
 //! tablets carry on.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -13,55 +11,14 @@ use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_tablet::store::TaskQuery;
 use fieldloop_tablet::sync::{HttpTransport, keys, sync_now};
 use fieldloop_tests::NOW;
-
-/// The server binary of this build.
-fn server_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let bin = dir.join("fieldloop-server");
-    assert!(
-        bin.exists(),
-        "{} missing: build the workspace (cargo test --workspace builds it)",
-        bin.display()
-    );
-    bin
-}
-
-fn start(data: &std::path::Path, demo: bool) -> (Child, String) {
-    let mut cmd = Command::new(server_binary());
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data);
-    if demo {
-        cmd.arg("--demo");
-    }
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn server");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("server printed its address")
-            .expect("line");
-        if let Some(rest) = line.split("http://").nth(1) {
-            break format!("http://{}", rest.split_whitespace().next().expect("addr"));
-        }
-    };
-    // Keep reading what the server prints later, as a terminal would.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, url)
-}
+use fieldloop_tests::process::ServerProcess;
 
 #[test]
 fn sigkill_during_a_sync_load_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("server");
-    let (mut server, url) = start(&data, true);
+    let mut server = ServerProcess::start(&data, "127.0.0.1:0", true);
+    let url = server.url.clone();
     let code = {
         let store = SqliteStore::open(&data).expect("store");
         fieldloop_server::enroll::issue_code(&store, "I-001", fieldloop_server::now_ms(), 3_600_000)
@@ -124,14 +81,14 @@ fn sigkill_during_a_sync_load_loses_nothing_acknowledged() {
     while acked.lock().expect("lock").len() < 15 {
         std::thread::yield_now();
     }
-    server.kill().expect("SIGKILL");
-    server.wait().expect("reap");
+    server.kill();
     let acknowledged = acked.lock().expect("lock").clone();
     stop.store(true, Ordering::SeqCst);
     let mut tablet = worker.join().expect("worker");
 
     // Restart on the same data: every acknowledged point is there.
-    let (mut server, url) = start(&data, false);
+    let server = ServerProcess::start(&data, "127.0.0.1:0", false);
+    let url = server.url.clone();
     {
         let store = SqliteStore::open(&data).expect("store");
         let doc = fieldloop_core::TaskDoc::load(&store.task(&id).expect("read").expect("task").doc)
@@ -165,6 +122,5 @@ fn sigkill_during_a_sync_load_loses_nothing_acknowledged() {
         on_server.heads(),
         tablet.open_task(&id).expect("tablet").heads()
     );
-    server.kill().expect("stop");
-    let _ = server.wait();
+    drop(server);
 }

@@ -1,19 +1,75 @@
 // @vitest-environment happy-dom
-import { describe, expect, it } from "vitest";
-import { startApp } from "./app";
+import { afterEach, describe, expect, it } from "vitest";
+import { type App, type AppDeps, startApp } from "./app";
+import { BackendError } from "./backend/backend";
 import { MemoryBackend } from "./backend/memory";
+import { h } from "./dom";
 import { I18n, LANG_STORAGE_KEY } from "./i18n";
-import { sampleRows } from "./testing/rows";
+import type { Screen } from "./screens/screen";
+import { NOW, sampleRows, TZ } from "./testing/rows";
+import { identity, syncView } from "./testing/views";
+
+const byTestId = (root: ParentNode, id: string) => root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+const allByTestId = (root: ParentNode, id: string) => [...root.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+let apps: App[] = [];
+
+afterEach(() => {
+  // Stops the sync bar's polling.
+  for (const app of apps) app.show({ element: h("div"), dispose: () => {} });
+  apps = [];
+});
+
+/** A stand-in for the task screen, recording what the shell asked of it. */
+function fakeTaskScreens() {
+  const opened: { taskId: string; onBack: () => void; disposed: boolean }[] = [];
+  const openTask = (taskId: string, onBack: () => void): Screen => {
+    const record = { taskId, onBack, disposed: false };
+    opened.push(record);
+    return {
+      element: h("section", { testid: "fake-task-screen", attrs: { "data-task-id": taskId } }),
+      dispose: () => {
+        record.disposed = true;
+      },
+    };
+  };
+  return { opened, openTask };
+}
+
+async function start(backend: MemoryBackend, extra: Partial<AppDeps> = {}) {
+  const root = document.createElement("div");
+  document.body.replaceChildren(root);
+  const tasks = fakeTaskScreens();
+  const i18n = extra.i18n ?? new I18n();
+  const app = startApp(root, {
+    backend,
+    i18n,
+    openTask: tasks.openTask,
+    now: () => NOW,
+    timeZone: TZ,
+    syncPollMs: 60_000,
+    ...extra,
+  });
+  apps.push(app);
+  await app.ready();
+  await tick();
+  return { root, app, i18n, ...tasks };
+}
+
+function enrolledBackend() {
+  const backend = new MemoryBackend(sampleRows());
+  backend.enrolled = identity();
+  return backend;
+}
 
 describe("app shell", () => {
-  it("starts in Chinese and switches to English, remembering the choice", () => {
+  it("starts in Chinese and switches to English, remembering the choice", async () => {
     window.localStorage.clear();
-    const root = document.createElement("div");
-    const i18n = new I18n(window.localStorage);
-    startApp(root, { backend: new MemoryBackend(sampleRows()), i18n });
+    const { root } = await start(enrolledBackend(), { i18n: new I18n(window.localStorage) });
 
-    const langSwitch = root.querySelector<HTMLButtonElement>('[data-testid="lang-switch"]')!;
-    const title = root.querySelector('[data-testid="app-title"]')!;
+    const langSwitch = byTestId(root, "lang-switch") as HTMLButtonElement;
+    const title = byTestId(root, "app-title")!;
     expect(document.documentElement.lang).toBe("zh-CN");
     expect(title.textContent).toBe("综合监管 · 现场检查");
     expect(langSwitch.textContent).toBe("English");
@@ -26,9 +82,115 @@ describe("app shell", () => {
     expect(new I18n(window.localStorage).lang).toBe("en");
   });
 
-  it("mounts the task list", () => {
-    const root = document.createElement("div");
-    const app = startApp(root, { backend: new MemoryBackend(), i18n: new I18n() });
-    expect(root.querySelector('[data-testid="task-list-screen"]')).toBe(app.screen.element);
+  it("shows the enrollment screen while the tablet is not enrolled", async () => {
+    const backend = new MemoryBackend(sampleRows());
+    const { root, app } = await start(backend);
+    expect(byTestId(root, "enroll-screen")).toBe(app.screen.element);
+    expect(byTestId(root, "task-list-screen")).toBeNull();
+    expect(byTestId(root, "identity")?.hidden).toBe(true);
+    // No sync bar, and no status polling, before enrollment.
+    expect(byTestId(root, "sync-bar")).toBeNull();
+    expect(backend.callsTo("syncStatus")).toHaveLength(0);
+  });
+
+  it("shows the task list once enrolled, with who the tablet is and the sync bar", async () => {
+    const backend = new MemoryBackend(sampleRows());
+    const { root, app } = await start(backend);
+
+    (byTestId(root, "enroll-code") as HTMLTextAreaElement).value = "K7P2M9QX4R";
+    (byTestId(root, "enroll-server") as HTMLInputElement).value = "http://192.168.1.10:7878";
+    byTestId(root, "enroll-submit")!.click();
+    await tick();
+    await tick();
+
+    expect(app.identity?.name).toBe("张伟");
+    expect(byTestId(root, "task-list-screen")).toBe(app.screen.element);
+    expect(byTestId(root, "identity")?.textContent).toBe("张伟 · 东山镇综合执法队");
+    expect(byTestId(root, "identity")?.hidden).toBe(false);
+    expect(byTestId(root, "sync-status")).not.toBeNull();
+    expect(backend.callsTo("enroll")).toEqual([["K7P2M9QX4R", "http://192.168.1.10:7878", "平板 1"]]);
+  });
+
+  it("goes straight to the task list on an enrolled tablet", async () => {
+    const backend = enrolledBackend();
+    backend.sync = syncView({ phase: "synced", last_synced_at: NOW - 5 * 60_000 });
+    const { root, app } = await start(backend);
+    expect(byTestId(root, "task-list-screen")).toBe(app.screen.element);
+    expect(allByTestId(root, "task-row")).toHaveLength(7);
+    expect(byTestId(root, "identity")?.textContent).toBe("张伟 · 东山镇综合执法队");
+    expect(byTestId(root, "sync-status")?.dataset.phase).toBe("synced");
+  });
+
+  it("names the inspector alone when the identity has no team", async () => {
+    const backend = enrolledBackend();
+    backend.enrolled = identity({ team: null });
+    const { root } = await start(backend);
+    expect(byTestId(root, "identity")?.textContent).toBe("张伟");
+  });
+
+  it("opens a tapped task and comes back to the reloaded list", async () => {
+    const backend = enrolledBackend();
+    const { root, app, opened } = await start(backend);
+    const list = app.screen;
+
+    const link = root.querySelector<HTMLAnchorElement>('[data-task-id="3"] [data-testid="task-open"]')!;
+    expect(link.tagName).toBe("A");
+    link.click();
+
+    expect(opened.map((o) => o.taskId)).toEqual(["3"]);
+    expect(byTestId(root, "fake-task-screen")?.dataset.taskId).toBe("3");
+    expect(byTestId(root, "task-list-screen")).toBeNull();
+
+    const listed = backend.queries.length;
+    backend.rows = backend.rows.filter((row) => row.id !== "1");
+    opened[0]!.onBack();
+    await tick();
+
+    expect(opened[0]!.disposed).toBe(true);
+    expect(app.screen).toBe(list); // the same list, with its filter
+    expect(byTestId(root, "fake-task-screen")).toBeNull();
+    expect(backend.queries.length).toBe(listed + 1);
+    expect(allByTestId(root, "task-row")).toHaveLength(6);
+  });
+
+  it("keeps the list's filter while a task is open", async () => {
+    const { root, opened } = await start(enrolledBackend());
+    byTestId(root, "filter-returned")!.click();
+    await tick();
+    expect(allByTestId(root, "task-row").map((row) => row.dataset.taskId)).toEqual(["3"]);
+
+    byTestId(root, "task-open")!.click();
+    opened[0]!.onBack();
+    await tick();
+    expect(byTestId(root, "filter-returned")?.getAttribute("aria-pressed")).toBe("true");
+    expect(allByTestId(root, "task-row").map((row) => row.dataset.taskId)).toEqual(["3"]);
+  });
+
+  it("reloads the list when a sync brings news", async () => {
+    const backend = enrolledBackend();
+    backend.sync = syncView({ phase: "synced", last_synced_at: NOW - 3_600_000 });
+    const { root } = await start(backend);
+    expect(allByTestId(root, "task-row")).toHaveLength(7);
+
+    backend.rows = backend.rows.slice(0, 2);
+    backend.sync = syncView({ phase: "synced", last_synced_at: NOW });
+    byTestId(root, "sync-now")!.click();
+    await tick();
+    await tick();
+    expect(allByTestId(root, "task-row")).toHaveLength(2);
+  });
+
+  it("says so, and retries, when the tablet's identity cannot be read", async () => {
+    const backend = enrolledBackend();
+    backend.failWith = new BackendError("app.store_unavailable", "poisoned");
+    const { root, app } = await start(backend);
+    expect(byTestId(root, "app-error")?.getAttribute("role")).toBe("alert");
+    expect(byTestId(root, "app-error-message")?.textContent).toBe("本机数据暂时不可用，请重启应用后重试。");
+
+    backend.failWith = null;
+    byTestId(root, "app-retry")!.click();
+    await app.ready();
+    await tick();
+    expect(byTestId(root, "task-list-screen")).toBe(app.screen.element);
   });
 });

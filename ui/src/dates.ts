@@ -24,3 +24,15 @@ export function calendarDay(ms: number, timeZone?: string): number {
     Number(parts.find((p) => p.type === type)?.value);
   return Date.UTC(part("year"), part("month") - 1, part("day")) / 86_400_000;
 }
+
+/** "14:05" on the day of `nowMs`; "11月28日 14:05" (zh-CN), "28 Nov, 14:05" (en-GB) on another day. */
+export function formatClock(ms: number, nowMs: number, locale: string, timeZone?: string): string {
+  const sameDay = calendarDay(ms, timeZone) === calendarDay(nowMs, timeZone);
+  return new Intl.DateTimeFormat(locale, {
+    ...(sameDay ? {} : { month: "short", day: "numeric" }),
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    ...(timeZone === undefined ? {} : { timeZone }),
+  }).format(ms);
+}

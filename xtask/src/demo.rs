@@ -52,8 +52,46 @@ pub fn run() -> Result<()> {
     let mut server = exec::start("fieldloop-server", &mut server_command(&server_data))?;
     wait_until_ready(&mut server, addr)?;
     println!("    fieldloop-server answers on http://{LISTEN}");
-    exec::run(&mut app_command(&tablet_data))
+    let link = enrollment_link(&server_data)?;
+    println!(
+        "    the tablet app opens on its enrollment screen with a code for {DEMO_INSPECTOR}: tap 注册 (Enroll)"
+    );
+    exec::run(&mut app_command(&tablet_data, &link))
     // `server` is dropped here, which stops it.
+}
+
+/// The inspector the demo tablet is offered to enroll as.
+const DEMO_INSPECTOR: &str = "I-002";
+
+/// A fresh one-time enrollment link for [`DEMO_INSPECTOR`], from the server's CLI.
+fn enrollment_link(server_data: &Path) -> Result<String> {
+    let mut cmd = exec::cargo(&[
+        "run",
+        "--quiet",
+        "-p",
+        "fieldloop-server",
+        "--",
+        "enroll",
+        "--data",
+    ]);
+    cmd.arg(server_data).args([
+        "--inspector",
+        DEMO_INSPECTOR,
+        "--server",
+        &format!("http://{LISTEN}"),
+    ]);
+    let out = exec::output(&mut cmd)?;
+    let code = out
+        .lines()
+        .find_map(|l| l.split_once("enrollment code for ").map(|(_, rest)| rest))
+        .and_then(|rest| {
+            rest.split_once(": ")
+                .map(|(_, code)| code.trim().to_owned())
+        })
+        .with_context(|| format!("fieldloop-server enroll printed no code:\n{out}"))?;
+    Ok(format!(
+        "fieldloop://enroll?server=http://{LISTEN}&code={code}"
+    ))
 }
 
 fn server_command(data: &Path) -> Command {
@@ -63,7 +101,7 @@ fn server_command(data: &Path) -> Command {
 }
 
 /// `cargo run -p fieldloop-app`, under Xvfb when there is no display.
-fn app_command(data: &Path) -> Command {
+fn app_command(data: &Path, enroll_link: &str) -> Command {
     let cargo_run = ["run", "-p", "fieldloop-app"];
     let mut cmd = if has_display() {
         exec::cargo(&cargo_run)
@@ -79,7 +117,7 @@ fn app_command(data: &Path) -> Command {
         cmd
     };
     cmd.env("FIELDLOOP_DATA_DIR", data)
-        .env("FIELDLOOP_DEMO", "1");
+        .env("FIELDLOOP_ENROLL", enroll_link);
     cmd
 }
 

@@ -2,5 +2,6 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod inspect;
 mod photo;
 mod store;

@@ -9,10 +9,16 @@ export * from "./backend";
 /** The tablet app talks to Tauri; the console's HTTP backend comes with the console. */
 export function createBackend(): Backend {
   if (isTauri()) return new TauriBackend();
-  return unavailable;
+  return unavailableBackend();
 }
 
-const unavailable: Backend = {
-  listTasks: () =>
-    Promise.reject(new BackendError(TRANSPORT_ERROR, "Fieldloop's backend is not reachable from this page.")),
-};
+/** A backend whose every call rejects: the page was opened outside the app. */
+export function unavailableBackend(
+  message = "Fieldloop's backend is not reachable from this page.",
+): Backend {
+  const reject = () => Promise.reject(new BackendError(TRANSPORT_ERROR, message));
+  return new Proxy({} as Backend, {
+    // Not a thenable (so it can be awaited as a value), and no symbol methods.
+    get: (_target, property) => (typeof property === "string" && property !== "then" ? reject : undefined),
+  });
+}

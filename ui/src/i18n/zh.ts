@@ -8,10 +8,60 @@
 // `error.<code>`: the UI's words for an error code of a command (the Rust
 // side's message is shown when a code has none).
 
+import { taskZh } from "./task.zh";
+
 export const zh = {
+  ...taskZh,
+
   "app.title": "综合监管 · 现场检查",
   "app.lang.switch": "English",
   "app.lang.switchLabel": "切换为英文界面",
+  "app.identity": "{name} · {team}",
+  "app.identityLabel": "本设备的使用人",
+  "app.starting": "正在启动…",
+  "app.error.title": "无法读取本设备的注册信息",
+  "app.retry": "重试",
+
+  "enroll.title": "注册本设备",
+  "enroll.intro": "首次使用前，请扫描管理员提供的注册二维码，或输入注册码。每个注册码只能使用一次。",
+  "enroll.code.label": "注册链接或注册码",
+  "enroll.code.placeholder": "例如 K7P2M9QX4R",
+  "enroll.image.button": "拍摄或选择二维码图片",
+  "enroll.image.reading": "正在识别二维码…",
+  "enroll.image.read": "已识别二维码，请核对后点击“注册”。",
+  "enroll.server.label": "服务器地址",
+  "enroll.server.hint": "扫描二维码或粘贴注册链接时可不填；只输入注册码时必须填写。",
+  "enroll.device.label": "设备名称",
+  "enroll.device.hint": "便于管理员区分各台平板。",
+  "enroll.device.default": "平板 1",
+  "enroll.submit": "注册",
+  "enroll.submitting": "正在注册…",
+  "enroll.error.empty": "请先输入注册码，或拍摄注册二维码。",
+  "enroll.error.bad_code": "注册码错误、已被使用或已过期，请向管理员索取新的注册码。",
+  "enroll.error.rate_limited": "尝试次数过多，请等待一分钟后再试。",
+  "enroll.error.bad_text": "这不是 Fieldloop 注册码，请核对后重新输入或重新扫描。",
+  "enroll.error.network": "无法连接服务器，请检查网络连接和服务器地址。",
+  "enroll.error.no_qr": "图片中没有找到二维码，请对准二维码、保持清晰后重新拍摄。",
+
+  "sync.label": "同步状态",
+  "sync.phase.idle": "尚未同步",
+  "sync.phase.syncing": "正在同步…",
+  "sync.phase.synced": "已同步",
+  "sync.phase.offline": "离线",
+  "sync.phase.attention": "同步需要处理",
+  "sync.phase.unknown": "同步状态未知",
+  "sync.lastSynced": "上次同步 {time}",
+  "sync.waiting": "{what}待上传",
+  "sync.waiting.tasks.one": "{count} 项任务",
+  "sync.waiting.tasks.other": "{count} 项任务",
+  "sync.waiting.files.one": "{count} 个文件",
+  "sync.waiting.files.other": "{count} 个文件",
+  "sync.progress": "第 {rounds} 轮",
+  "sync.progress.uploads": "文件：已上传 {uploaded} 个，还剩 {left} 个",
+  "sync.retryIn": "{seconds} 秒后自动重试",
+  "sync.retrySoon": "即将自动重试",
+  "sync.now": "立即同步",
+  "sync.nowLabel": "立即与服务器同步",
 
   "taskList.title": "检查任务",
   "taskList.search.label": "搜索任务",
@@ -72,6 +122,12 @@ export const zh = {
   "error.store.open": "无法打开本机数据库，请检查存储空间后重启应用。",
   "error.store.sqlite": "本机数据库出错，请重启应用；如仍出错请联系管理员。",
   "error.store.migration": "本机数据库升级失败，请联系管理员。",
+  "error.sync.network": "无法连接服务器，请检查网络。",
+  "error.sync.not_enrolled": "本设备尚未注册，请先扫描注册二维码。",
+  "error.sync.version": "应用版本过旧，无法与服务器同步，请更新应用。",
+  "error.sync.bad_answer": "服务器的答复无法读取，请更新应用。",
+  "error.auth.revoked": "本设备已被管理员停用，请联系管理员重新注册。",
+  "error.auth.bad_token": "服务器不认识本设备，请联系管理员重新注册。",
 } as const;
 
 export type MessageKey = keyof typeof zh;

@@ -13,8 +13,15 @@ afterEach(() => {
   screen = null;
 });
 
-async function mount(backend: MemoryBackend, i18n = new I18n()) {
-  screen = taskListScreen({ backend, i18n, now: () => NOW, timeZone: TZ, searchDelayMs: 0 });
+async function mount(backend: MemoryBackend, i18n = new I18n(), onOpen?: (taskId: string) => void) {
+  screen = taskListScreen({
+    backend,
+    i18n,
+    now: () => NOW,
+    timeZone: TZ,
+    searchDelayMs: 0,
+    ...(onOpen === undefined ? {} : { onOpen }),
+  });
   document.body.replaceChildren(screen.element);
   await screen.settled();
   return { screen, el: screen.element, i18n };
@@ -156,5 +163,27 @@ describe("task list", () => {
     expect(byTestId(late, "task-due")?.textContent).toBe("26 Nov 2026");
     expect(byTestId(late, "task-due-hint")?.textContent).toBe("3 days overdue");
     expect(backend.queries.length).toBe(asked);
+  });
+
+  it("makes each row a link that opens its task", async () => {
+    const opened: string[] = [];
+    const { el } = await mount(new MemoryBackend(sampleRows()), new I18n(), (id) => opened.push(id));
+    const links = allByTestId(el, "task-open");
+    expect(links).toHaveLength(7);
+    const returned = el.querySelector<HTMLElement>('[data-task-id="3"]')!;
+    const link = byTestId(returned, "task-open") as HTMLAnchorElement;
+    expect(link.tagName).toBe("A");
+    expect(link.getAttribute("href")).toBe("#task/3");
+    expect(link.contains(byTestId(returned, "task-subject"))).toBe(true);
+
+    const click = new MouseEvent("click", { bubbles: true, cancelable: true });
+    link.dispatchEvent(click);
+    expect(click.defaultPrevented).toBe(true);
+    expect(opened).toEqual(["3"]);
+  });
+
+  it("has no links without a way to open tasks", async () => {
+    const { el } = await mount(new MemoryBackend(sampleRows()));
+    expect(allByTestId(el, "task-open")).toHaveLength(0);
   });
 });

@@ -28,6 +28,8 @@ export interface TaskListDeps {
   timeZone?: string;
   /** Pause after the last keystroke before searching. */
   searchDelayMs?: number;
+  /** Opens a task; without it the rows are not links. */
+  onOpen?: (taskId: string) => void;
 }
 
 export interface TaskListScreen extends Screen {
@@ -172,7 +174,8 @@ export function taskListScreen(deps: TaskListDeps): TaskListScreen {
           replaceChildren(body, emptyState(isFiltered(filter)));
         } else {
           const nowMs = now();
-          const row = (task: TaskRow) => taskRowElement(task, { i18n, nowMs, timeZone: deps.timeZone });
+          const row = (task: TaskRow) =>
+            taskRowElement(task, { i18n, nowMs, timeZone: deps.timeZone, onOpen: deps.onOpen });
           replaceChildren(body, h("ul", { class: "task-rows", testid: "task-rows" }, ...rows.map(row)));
         }
         break;
@@ -246,10 +249,12 @@ export interface RowContext {
   i18n: I18n;
   nowMs: number;
   timeZone?: string | undefined;
+  /** Makes the row a link that opens the task. */
+  onOpen?: ((taskId: string) => void) | undefined;
 }
 
 /** One task as a list row. Its `data-*` attributes say what the row shows, for tests and styles. */
-export function taskRowElement(task: TaskRow, { i18n, nowMs, timeZone }: RowContext): HTMLLIElement {
+export function taskRowElement(task: TaskRow, { i18n, nowMs, timeZone, onOpen }: RowContext): HTMLLIElement {
   const overdue = isOverdue(task, nowMs);
   const classes = ["task-row", `status-${task.status}`];
   if (overdue) classes.push("is-overdue");
@@ -268,44 +273,68 @@ export function taskRowElement(task: TaskRow, { i18n, nowMs, timeZone }: RowCont
         "data-dirty": String(task.dirty),
       },
     },
-    h(
-      "div",
-      { class: "row-main" },
+    rowBody(
+      task,
+      onOpen,
       h(
         "div",
-        { class: "row-top" },
-        h("span", { class: "task-code", testid: "task-code", text: task.code }),
-        h("span", { class: `badge badge-${task.status}`, testid: "task-status", text: i18n.t(`status.${task.status}`) }),
-        task.dirty &&
-          h("span", {
-            class: "badge badge-dirty",
-            testid: "task-dirty",
-            text: i18n.t("task.dirty"),
-            attrs: { title: i18n.t("task.dirtyLabel"), "aria-label": i18n.t("task.dirtyLabel") },
-          }),
-      ),
-      h("div", { class: "subject-name", testid: "task-subject", text: task.subject_name }),
-      h(
-        "div",
-        { class: "uscc" },
-        h("span", { class: "field-label", text: i18n.t("task.uscc") }),
-        h("span", { class: "uscc-value", testid: "task-uscc", text: task.uscc }),
-      ),
-      h(
-        "ul",
-        { class: "departments", testid: "task-departments", attrs: { "aria-label": i18n.t("task.departments") } },
-        ...task.departments.map((code) =>
-          h("li", { class: "department", attrs: { "data-department": code }, text: i18n.lookup(`dept.${code}`, code) }),
+        { class: "row-main" },
+        h(
+          "div",
+          { class: "row-top" },
+          h("span", { class: "task-code", testid: "task-code", text: task.code }),
+          h("span", { class: `badge badge-${task.status}`, testid: "task-status", text: i18n.t(`status.${task.status}`) }),
+          task.dirty &&
+            h("span", {
+              class: "badge badge-dirty",
+              testid: "task-dirty",
+              text: i18n.t("task.dirty"),
+              attrs: { title: i18n.t("task.dirtyLabel"), "aria-label": i18n.t("task.dirtyLabel") },
+            }),
+        ),
+        h("div", { class: "subject-name", testid: "task-subject", text: task.subject_name }),
+        h(
+          "div",
+          { class: "uscc" },
+          h("span", { class: "field-label", text: i18n.t("task.uscc") }),
+          h("span", { class: "uscc-value", testid: "task-uscc", text: task.uscc }),
+        ),
+        h(
+          "ul",
+          { class: "departments", testid: "task-departments", attrs: { "aria-label": i18n.t("task.departments") } },
+          ...task.departments.map((code) =>
+            h("li", { class: "department", attrs: { "data-department": code }, text: i18n.lookup(`dept.${code}`, code) }),
+          ),
         ),
       ),
+      h(
+        "div",
+        { class: "row-due" },
+        h("span", { class: "field-label", text: i18n.t("task.due") }),
+        h("span", { class: "due-date", testid: "task-due", text: formatDate(Number(task.due), i18n.locale, timeZone) }),
+        dueHintElement(task, i18n, nowMs, timeZone),
+      ),
     ),
-    h(
-      "div",
-      { class: "row-due" },
-      h("span", { class: "field-label", text: i18n.t("task.due") }),
-      h("span", { class: "due-date", testid: "task-due", text: formatDate(Number(task.due), i18n.locale, timeZone) }),
-      dueHintElement(task, i18n, nowMs, timeZone),
-    ),
+  );
+}
+
+/** The row's content: a link to the task when it can be opened, else a plain block. */
+function rowBody(task: TaskRow, onOpen: ((taskId: string) => void) | undefined, ...children: HTMLElement[]): HTMLElement {
+  if (onOpen === undefined) return h("div", { class: "row-body" }, ...children);
+  return h(
+    "a",
+    {
+      class: "row-body row-link",
+      testid: "task-open",
+      attrs: { href: `#task/${encodeURIComponent(task.id)}` },
+      on: {
+        click: (event) => {
+          event.preventDefault();
+          onOpen(task.id);
+        },
+      },
+    },
+    ...children,
   );
 }
 

@@ -1,0 +1,191 @@
+//! The real tablet app in a real window: Xvfb, `tauri-driver` (from
+//! `ui/node_modules`), Debian's `WebKitWebDriver`, and a fantoccini client.
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// How long any one screen state may take to appear.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The app under `tauri-driver` on a virtual display, and a WebDriver session to it.
+pub struct App {
+    pub client: Client,
+    driver: Child,
+    shots: PathBuf,
+}
+
+impl App {
+    /// Starts the app binary of this build with `env` (data dir, …).
+    pub async fn launch(env: &[(&str, &str)]) -> App {
+        let app = fieldloop_tests::process::target_binary("fieldloop-app");
+        let tauri_driver = repo_root().join("ui/node_modules/.bin/tauri-driver");
+        assert!(
+            tauri_driver.exists(),
+            "{} missing: run `cargo xtask setup` (npm ci in ui/)",
+            tauri_driver.display()
+        );
+        let (port, native) = (free_port(), free_port());
+        let mut cmd = Command::new("xvfb-run");
+        cmd.args(["-a", "-s", "-screen 0 1280x800x24"])
+            .arg(&tauri_driver)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group, so that Xvfb, the driver and the app end together.
+            .process_group(0);
+        let driver = cmd
+            .spawn()
+            .expect("xvfb-run tauri-driver (apt: xvfb xauth)");
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while reqwest::get(format!("{url}/status")).await.is_err() {
+            assert!(started.elapsed() < WAIT, "tauri-driver did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("wry"));
+        caps.insert(
+            "tauri:options".into(),
+            json!({ "application": app.to_string_lossy() }),
+        );
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .expect("a WebDriver session with the app");
+        let shots = repo_root().join("target/e2e-screenshots");
+        std::fs::create_dir_all(&shots).expect("screenshot dir");
+        App {
+            client,
+            driver,
+            shots,
+        }
+    }
+
+    pub async fn quit(mut self) {
+        let _ = self.client.clone().close().await;
+        self.stop_driver();
+    }
+
+    fn stop_driver(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.driver.wait();
+    }
+
+    /// The element with `data-testid` `id`, once it is displayed.
+    pub async fn find(&self, id: &str) -> Element {
+        self.find_css(&format!("[data-testid='{id}']")).await
+    }
+
+    pub async fn find_css(&self, css: &str) -> Element {
+        let started = Instant::now();
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await
+                && e.is_displayed().await.unwrap_or(false)
+            {
+                return e;
+            }
+            if started.elapsed() > WAIT {
+                let _ = self.shot("failure").await;
+                panic!("{css} did not appear within {WAIT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn click(&self, id: &str) {
+        self.find(id).await.click().await.expect(id);
+    }
+
+    pub async fn click_css(&self, css: &str) {
+        self.find_css(css).await.click().await.expect(css);
+    }
+
+    /// Types `text` into the field `id` (after clearing it).
+    pub async fn type_into(&self, id: &str, text: &str) {
+        let field = self.find(id).await;
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    /// Waits until `script` (a function body returning a value) returns
+    /// `true`, e.g. `return document.querySelector(…) !== null`.
+    pub async fn wait_until(&self, what: &str, script: &str) {
+        let started = Instant::now();
+        loop {
+            if let Ok(v) = self.client.execute(script, vec![]).await
+                && v == json!(true)
+            {
+                return;
+            }
+            if started.elapsed() > WAIT {
+                let _ = self.shot("failure").await;
+                panic!("{what}: not true within {WAIT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Waits until `[data-testid=id]` has attribute `attr` = `value`.
+    pub async fn wait_attr(&self, id: &str, attr: &str, value: &str) {
+        let script = format!(
+            "const e = document.querySelector(\"[data-testid='{id}']\"); return e !== null && e.getAttribute('{attr}') === '{value}';"
+        );
+        self.wait_until(&format!("{id}[{attr}={value}]"), &script)
+            .await;
+    }
+
+    /// Runs `script` and answers its JSON result.
+    pub async fn js(&self, script: &str, args: Vec<serde_json::Value>) -> serde_json::Value {
+        self.client.execute(script, args).await.expect(script)
+    }
+
+    /// Saves a screenshot as `target/e2e-screenshots/<name>.png`, and in
+    /// `docs/screenshots/` when `FIELDLOOP_UPDATE_SCREENSHOTS=1`.
+    pub async fn shot(&self, name: &str) -> Vec<u8> {
+        // Let the frame with the last DOM change be painted.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(self.shots.join(format!("{name}.png")), &png).expect("write screenshot");
+        if std::env::var("FIELDLOOP_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            let docs = repo_root().join("docs/screenshots");
+            std::fs::create_dir_all(&docs).expect("docs/screenshots");
+            std::fs::write(docs.join(format!("{name}.png")), &png).expect("write screenshot");
+        }
+        png
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.stop_driver();
+    }
+}

@@ -1,0 +1,407 @@
+//! End to end in the real Tauri window, against the real `fieldloop-server`
+//! binary: an inspector enrolls, records a whole inspection (check-in,
+//! answers of two departments, a real JPEG through the file input, a
+//! signature), resolves a conflict made by a second tablet of the squad,
+//! submits, is returned by the supervisor, fixes and resubmits; and the
+//! same work done with the server gone is kept and synced once it is back.
+//!
+//! Needs Xvfb, `WebKitWebDriver` and `tauri-driver` (`cargo xtask setup`).
+//! The scenarios run one at a time: each starts a display and a webview.
+
+mod driver;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use driver::App;
+use fieldloop_core::{Outcome, Status, TaskDoc};
+use fieldloop_server::store::Store;
+use fieldloop_server::store::sqlite::SqliteStore;
+use fieldloop_tablet::background::now_ms;
+use fieldloop_tablet::inspect::{Tablet, TaskView};
+use fieldloop_tests::process::ServerProcess;
+use serde_json::json;
+
+/// One window at a time.
+static WINDOW: Mutex<()> = Mutex::new(());
+
+fn enroll_link(server: &ServerProcess, data: &Path, person: &str) -> String {
+    let store = SqliteStore::open(data).expect("server store");
+    let code = fieldloop_server::enroll::issue_code(&store, person, now_ms(), 3_600_000)
+        .expect("enrollment code");
+    format!("fieldloop://enroll?server={}&code={code}", server.url)
+}
+
+/// The server's copy of a task.
+fn on_server(data: &Path, id: &str) -> TaskDoc {
+    let store = SqliteStore::open(data).expect("server store");
+    let stored = store.task(id).expect("read").expect("task on the server");
+    TaskDoc::load(&stored.doc).expect("load")
+}
+
+/// A second tablet of the squad, without a window: enrolled as `person`,
+/// synced. Answers the first assigned task with two inspectors and who the
+/// other inspector is.
+fn squad_tablet(
+    dir: &Path,
+    server: &ServerProcess,
+    data: &Path,
+    person: &str,
+) -> (Tablet, TaskView, String) {
+    let mut tablet = Tablet::open(dir).expect("tablet");
+    tablet
+        .enroll(&enroll_link(server, data, person), None, "队友平板")
+        .expect("enroll");
+    sync(&mut tablet);
+    let rows = tablet
+        .store
+        .list_tasks(&fieldloop_tablet::TaskQuery {
+            statuses: vec![Status::Assigned],
+            limit: Some(50),
+            ..Default::default()
+        })
+        .expect("list");
+    let view = rows
+        .iter()
+        .map(|r| tablet.task_view(&r.id).expect("view"))
+        .find(|v| v.inspectors.len() == 2 && v.groups.len() >= 2)
+        .expect("an assigned joint task with two inspectors");
+    let other = view
+        .inspectors
+        .iter()
+        .find(|i| i.id != person)
+        .expect("other")
+        .id
+        .clone();
+    (tablet, view, other)
+}
+
+fn sync(tablet: &mut Tablet) {
+    let blobs =
+        fieldloop_tablet::blobs::BlobStore::open(tablet.dir().join("blobs")).expect("blobs");
+    fieldloop_tablet::background::sync_tablet(&mut tablet.store, &blobs, &mut |_| {})
+        .expect("sync");
+}
+
+/// A real JPEG, as a camera would give it (small, to keep the test quick).
+fn jpeg(dir: &Path) -> std::path::PathBuf {
+    let img = image::RgbImage::from_fn(1200, 900, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    });
+    let path = dir.join("灭火器.jpg");
+    img.save_with_format(&path, image::ImageFormat::Jpeg)
+        .expect("jpeg");
+    path
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Enrolls the app through its enrollment screen with `link`.
+async fn enroll(app: &App, link: &str) {
+    app.find("enroll-screen").await;
+    app.shot("01-enroll").await;
+    app.type_into("enroll-code", link).await;
+    app.click("enroll-submit").await;
+    app.find("task-row").await;
+}
+
+/// Opens the task `code` from the list.
+async fn open_task(app: &App, code: &str) {
+    app.type_into("task-search", code).await;
+    app.wait_until(
+        "one row",
+        "return document.querySelectorAll(\"[data-testid='task-row']\").length === 1;",
+    )
+    .await;
+    app.click("task-row").await;
+    app.find("task-screen").await;
+}
+
+/// Sends a position as the platform's location service would.
+async fn inject_fix(app: &App, lat: f64, lon: f64) {
+    app.js(
+        "window.dispatchEvent(new CustomEvent('fieldloop:fix', { detail: { lat: arguments[0], lon: arguments[1], accuracy: 5 } })); return true;",
+        vec![json!(lat), json!(lon)],
+    )
+    .await;
+}
+
+async fn check_in(app: &App, person: &str) {
+    app.click("tab-overview").await;
+    inject_fix(app, 25.61, 115.31).await;
+    app.click("check-in").await;
+    app.wait_until(
+        "checked in",
+        &format!("return document.querySelector(\"[data-testid='inspector'][data-person='{person}']\")?.getAttribute('data-checked-in') === 'true';"),
+    )
+    .await;
+}
+
+/// Answers every item `pass` (attaching `photo` where evidence is
+/// required), except `fail_item`, answered `fail`.
+async fn answer_all(app: &App, view: &TaskView, fail_item: Option<&str>, photo: &Path) {
+    app.click("tab-checklist").await;
+    for group in &view.groups {
+        for item in &group.items {
+            let sel = format!("[data-testid='item'][data-item-id='{}']", item.id);
+            let (button, result) = if Some(item.id.as_str()) == fail_item {
+                ("outcome-fail", "fail")
+            } else {
+                ("outcome-pass", "pass")
+            };
+            app.click_css(&format!("{sel} [data-testid='{button}']"))
+                .await;
+            app.wait_until(
+                "answered",
+                &format!("return document.querySelector(\"{sel}\")?.getAttribute('data-result') === '{result}';"),
+            )
+            .await;
+            if item.requires_evidence {
+                attach(app, &sel, photo).await;
+            }
+        }
+    }
+}
+
+/// Attaches `photo` through the item's file input.
+async fn attach(app: &App, item_sel: &str, photo: &Path) {
+    let input = app
+        .client
+        .find(fantoccini::Locator::Css(&format!(
+            "{item_sel} [data-testid='item-photo-input']"
+        )))
+        .await
+        .expect("photo input");
+    input
+        .send_keys(&photo.to_string_lossy())
+        .await
+        .expect("choose the file");
+    app.wait_until(
+        "thumbnail shown",
+        &format!(
+            "return document.querySelector(\"{item_sel} [data-testid='evidence-thumb']\") !== null;"
+        ),
+    )
+    .await;
+}
+
+/// Draws a signature on the pad and saves it.
+async fn sign(app: &App) {
+    app.click("tab-signatures").await;
+    let pad = app.find("signature-pad").await;
+    app.js(
+        "const c = arguments[0]; const r = c.getBoundingClientRect();
+         const at = (type, x, y) => c.dispatchEvent(new PointerEvent(type, { bubbles: true, pointerId: 1, pointerType: 'pen', isPrimary: true, buttons: 1, clientX: r.left + x, clientY: r.top + y }));
+         at('pointerdown', 20, 40);
+         for (let i = 1; i <= 30; i++) at('pointermove', 20 + i * 8, 40 + Math.sin(i / 3) * 25);
+         at('pointerup', 260, 40);
+         return true;",
+        vec![serde_json::to_value(&pad).expect("element")],
+    )
+    .await;
+    app.click("signature-save").await;
+    app.find("signature").await;
+}
+
+async fn sync_and_wait(app: &App) {
+    app.click("sync-now").await;
+    app.wait_until(
+        "synced, nothing waiting",
+        "const s = document.querySelector(\"[data-testid='sync-status']\"); const w = document.querySelector(\"[data-testid='sync-waiting']\");
+         return s?.getAttribute('data-phase') === 'synced' && (w === null || w.offsetParent === null || /^\\D*0\\D*0\\D*$/.test(w.textContent) || w.textContent.trim() === '');",
+    )
+    .await;
+}
+
+#[test]
+fn an_inspection_from_enrollment_to_resubmission_in_the_real_window() {
+    let _window = WINDOW.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("server");
+    let server = ServerProcess::start(&data, "127.0.0.1:0", true);
+    let (mut mate, view, me) = squad_tablet(&tmp.path().join("mate"), &server, &data, "I-001");
+    let photo = jpeg(tmp.path());
+    let app_dir = tmp.path().join("app");
+    let link = enroll_link(&server, &data, &me);
+    let first = &view.groups[0].items[0].id;
+
+    runtime().block_on(async {
+        let app = App::launch(&[("FIELDLOOP_DATA_DIR", app_dir.to_str().expect("utf-8"))]).await;
+        enroll(&app, &link).await;
+        let shown = app.find("identity").await.text().await.expect("text");
+        assert!(shown.contains(&mate.directory.inspector_name(&me)), "{shown}");
+        app.shot("02-task-list").await;
+
+        // The squad mate checks in and records the first item as failed.
+        mate.check_in(&view.id, now_ms(), None).expect("mate checks in");
+        mate.answer(&view.id, now_ms(), first, Some(Outcome::Fail), None, Some("灭火器过期"))
+            .expect("mate answers");
+        sync(&mut mate);
+
+        open_task(&app, &view.code).await;
+        check_in(&app, &me).await;
+        app.shot("03-task-overview").await;
+        answer_all(&app, &view, None, &photo).await;
+        app.shot("04-checklist").await;
+        sign(&app).await;
+        app.shot("05-signatures").await;
+
+        // Sync: the two answers of the first item meet.
+        sync_and_wait(&app).await;
+        app.click("tab-submit").await;
+        let conflict = app
+            .find_css(&format!("[data-testid='conflict'][data-path='checklist/{first}/answer/result']"))
+            .await;
+        let text = conflict.text().await.expect("text");
+        assert!(text.contains(&mate.directory.inspector_name("I-001")) || text.contains("I-001"), "{text}");
+        app.shot("06-conflict").await;
+        // Keep the mate's "fail": pick the value written by the mate's device.
+        let mate_actor = mate.author().expect("author").actor.to_hex_string();
+        let pick = app
+            .find_css(&format!(
+                "[data-testid='conflict'][data-path='checklist/{first}/answer/result'] [data-testid='conflict-pick'][data-op$='{mate_actor}']"
+            ))
+            .await;
+        pick.click().await.expect("pick");
+        app.find("submit-ready").await;
+        app.click("submit").await;
+        app.click("submit-confirm").await;
+        app.wait_attr("task-screen", "data-status", "submitted").await;
+        sync_and_wait(&app).await;
+
+        let doc = on_server(&data, &view.id);
+        let task = doc.task().expect("task");
+        assert_eq!(doc.status().expect("status"), Status::Submitted);
+        assert_eq!(task.checklist[first].answer.result, Some(Outcome::Fail));
+        assert!(doc.conflicts().expect("conflicts").is_empty());
+        assert!(task.signatures.iter().any(|s| s.by == me && s.image.is_some()));
+        let photo_sha = task
+            .evidence
+            .values()
+            .find(|e| e.kind == fieldloop_core::EvidenceKind::Photo)
+            .map(|e| e.sha256.clone());
+        if view.groups.iter().flat_map(|g| &g.items).any(|i| i.requires_evidence) {
+            let sha = photo_sha.expect("the photo is on the server's record");
+            let id = fieldloop_core::blob::BlobId::parse(&sha).expect("id");
+            assert!(data.join("blobs").join(id.relative_path()).exists(), "photo uploaded");
+        }
+
+        // The supervisor returns it through the server's review API.
+        let store = SqliteStore::open(&data).expect("store");
+        let (_, token) =
+            fieldloop_server::review::add_supervisor(&store, "S-001", &view.team, now_ms())
+                .expect("supervisor");
+        let answer = reqwest::Client::new()
+            .post(format!("{}/api/v1/tasks/{}/review", server.url, view.id))
+            .bearer_auth(&token)
+            .json(&json!({ "action": "return", "comment": "请补充第一项的整改说明" }))
+            .send()
+            .await
+            .expect("review");
+        assert_eq!(answer.status().as_u16(), 200);
+
+        sync_and_wait(&app).await;
+        app.wait_attr("task-screen", "data-status", "returned").await;
+        let comment = app.find("return-comment").await.text().await.expect("text");
+        assert!(comment.contains("请补充第一项的整改说明"), "{comment}");
+        app.shot("07-returned").await;
+
+        // Fix and resubmit.
+        app.click("tab-checklist").await;
+        let note = app
+            .find_css(&format!("[data-testid='item'][data-item-id='{first}'] [data-testid='item-note']"))
+            .await;
+        note.clear().await.expect("clear");
+        note.send_keys("已责令三日内更换灭火器").await.expect("type");
+        app.click("tab-submit").await; // leaving the field saves it
+        app.find("submit-ready").await;
+        app.click("submit").await;
+        app.click("submit-confirm").await;
+        app.wait_attr("task-screen", "data-status", "submitted").await;
+        sync_and_wait(&app).await;
+        app.click("tab-timeline").await;
+        app.find("timeline-entry").await;
+        app.shot("08-timeline").await;
+        app.quit().await;
+    });
+
+    let doc = on_server(&data, &view.id);
+    assert_eq!(doc.status().expect("status"), Status::Submitted);
+    assert_eq!(
+        doc.task().expect("task").checklist[first]
+            .answer
+            .note
+            .as_deref(),
+        Some("已责令三日内更换灭火器")
+    );
+}
+
+#[test]
+fn work_done_while_the_server_is_gone_is_kept_and_synced_when_it_is_back() {
+    let _window = WINDOW.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("server");
+    let mut server = ServerProcess::start(&data, "127.0.0.1:0", true);
+    let addr = server.addr().to_owned();
+    let (_mate, view, me) = squad_tablet(&tmp.path().join("mate"), &server, &data, "I-001");
+    let photo = jpeg(tmp.path());
+    let app_dir = tmp.path().join("app");
+    let link = enroll_link(&server, &data, &me);
+    let first = view.groups[0].items[0].id.clone();
+    let second_dept = view.groups[1].items[0].id.clone();
+
+    runtime().block_on(async {
+        let app = App::launch(&[("FIELDLOOP_DATA_DIR", app_dir.to_str().expect("utf-8"))]).await;
+        enroll(&app, &link).await;
+        open_task(&app, &view.code).await;
+
+        server.kill();
+        check_in(&app, &me).await;
+        app.click("tab-checklist").await;
+        for item in [&first, &second_dept] {
+            let sel = format!("[data-testid='item'][data-item-id='{item}']");
+            app.click_css(&format!("{sel} [data-testid='outcome-pass']")).await;
+            app.wait_until(
+                "answered",
+                &format!("return document.querySelector(\"{sel}\")?.getAttribute('data-result') === 'pass';"),
+            )
+            .await;
+        }
+        attach(&app, &format!("[data-testid='item'][data-item-id='{first}']"), &photo).await;
+        app.click("sync-now").await;
+        app.wait_attr("sync-status", "data-phase", "offline").await;
+        let waiting = app.find("sync-waiting").await.text().await.expect("text");
+        assert!(waiting.contains('1'), "one task waits: {waiting}");
+        app.shot("09-offline").await;
+
+        // The work survives a restart of the app while offline.
+        app.quit().await;
+        let app = App::launch(&[("FIELDLOOP_DATA_DIR", app_dir.to_str().expect("utf-8"))]).await;
+        open_task(&app, &view.code).await;
+        app.click("tab-checklist").await;
+        app.wait_until(
+            "answer kept",
+            &format!("return document.querySelector(\"[data-testid='item'][data-item-id='{first}']\")?.getAttribute('data-result') === 'pass';"),
+        )
+        .await;
+
+        let _server = ServerProcess::start(&data, &addr, false);
+        sync_and_wait(&app).await;
+        let task = on_server(&data, &view.id).task().expect("task");
+        assert_eq!(task.checklist[&first].answer.result, Some(Outcome::Pass));
+        assert_eq!(task.checklist[&second_dept].answer.result, Some(Outcome::Pass));
+        let sha = &task.checklist[&first].evidence[0];
+        let id = fieldloop_core::blob::BlobId::parse(sha).expect("id");
+        assert!(data.join("blobs").join(id.relative_path()).exists(), "photo uploaded");
+        assert!(
+            task.status_report().checked_in.contains(&me),
+            "the offline check-in reached the server"
+        );
+        app.quit().await;
+    });
+}

@@ -1,0 +1,119 @@
+import { describe, expect, it } from "vitest";
+import { NOW, row } from "../testing/rows";
+import { taskView } from "../testing/views";
+import { BackendError, TRANSPORT_ERROR } from "./backend";
+import { unavailableBackend } from "./index";
+import { MemoryBackend } from "./memory";
+
+function backend() {
+  const memory = new MemoryBackend([row({ id: "1" })], [taskView({ id: "1" })]);
+  memory.now = () => NOW;
+  return memory;
+}
+
+describe("MemoryBackend", () => {
+  it("answers copies of the stored view and records the calls", async () => {
+    const memory = backend();
+    const view = await memory.taskView("1");
+    view.subject_name = "changed by a screen";
+    expect((await memory.taskView("1")).subject_name).toBe("西湖区鲜味餐馆");
+    expect(memory.calls).toEqual([
+      { method: "taskView", args: ["1"] },
+      { method: "taskView", args: ["1"] },
+    ]);
+    await expect(memory.taskView("9")).rejects.toMatchObject({ code: "store.not_found" });
+  });
+
+  it("checks the tablet's inspector in", async () => {
+    const memory = backend();
+    const view = await memory.checkIn("1", { lat: 30.2, lon: 120.1 });
+    const me = view.inspectors.find((inspector) => inspector.me)!;
+    expect(me.checked_in_at).toBe(NOW);
+    expect(me.checked_in_location).toEqual({ lat: 30.2, lon: 120.1 });
+    expect(view.status).toBe("in_progress");
+    expect(view.dirty).toBe(true);
+    expect(memory.rows[0]).toMatchObject({ status: "in_progress", dirty: true });
+  });
+
+  it("records answers, leaving null fields as they are", async () => {
+    const memory = backend();
+    await memory.answer("1", "SCJG-CY-001", { result: "fail", value: null, note: "过期" });
+    const view = await memory.answer("1", "SCJG-CY-001", { result: null, value: "2026-01-01", note: null });
+    expect(view.groups[0]!.items[0]!.answer).toEqual({ result: "fail", value: "2026-01-01", note: "过期" });
+    expect(view.groups[0]!.answered).toBe(1);
+    await expect(memory.answer("1", "nope", { result: "pass", value: null, note: null })).rejects.toMatchObject({
+      code: "task.unknown_item",
+    });
+  });
+
+  it("keeps photos and signatures as blobs, and withdraws evidence", async () => {
+    const memory = backend();
+    let view = await memory.addPhoto("1", "SCJG-CY-001", new Uint8Array([1, 2, 3]), null);
+    const photo = view.evidence[0]!;
+    expect(photo).toMatchObject({ kind: "photo", item: "SCJG-CY-001", bytes: 3 });
+    expect(view.groups[0]!.items[0]!.evidence).toEqual([photo.sha256]);
+    expect([...(await memory.blob(photo.sha256))]).toEqual([1, 2, 3]);
+
+    view = await memory.setCaption("1", photo.sha256, "许可证");
+    expect(view.evidence[0]!.caption).toBe("许可证");
+    view = await memory.withdrawEvidence("1", photo.sha256, "拍错了");
+    expect(view.evidence[0]).toMatchObject({ withdrawn_reason: "拍错了", withdrawn_at: NOW });
+    expect(view.groups[0]!.items[0]!.evidence).toEqual([]);
+
+    view = await memory.sign("1", "enterprise", "王五", new Uint8Array([9]));
+    expect(view.signatures).toEqual([
+      { role: "enterprise", signer: "王五", image: view.evidence[0]!.sha256, refused_reason: null, by: "I-001", at: NOW },
+    ]);
+    view = await memory.refuseToSign("1", "enterprise", "王五", "不同意");
+    expect(view.signatures[1]).toMatchObject({ image: null, refused_reason: "不同意" });
+  });
+
+  it("submits only a task without problems", async () => {
+    const memory = backend();
+    memory.views.get("1")!.problems = [
+      { problem: { kind: "unanswered", item: "SCJG-CY-001" }, item_title: "x", message: "未作答" },
+    ];
+    await expect(memory.submit("1")).rejects.toMatchObject({ code: "task.submit_blocked" });
+    memory.views.get("1")!.problems = [];
+    expect((await memory.submit("1")).status).toBe("submitted");
+  });
+
+  it("leaves the view unchanged when a change fails", async () => {
+    const memory = backend();
+    await expect(memory.resolveConflict("1", ["checklist", "x"], { kind: "pick", op: "1@a" })).rejects.toBeInstanceOf(
+      BackendError,
+    );
+    expect(memory.views.get("1")!.dirty).toBe(false);
+  });
+
+  it("enrolls and reports sync", async () => {
+    const memory = backend();
+    expect(await memory.identity()).toBeNull();
+    const who = await memory.enroll("K7P2M9QX4R", "http://s", "平板 1");
+    expect(await memory.identity()).toEqual(who);
+    expect((await memory.syncStatus()).phase).toBe("idle");
+    await memory.syncNow();
+    expect(memory.callsTo("syncNow")).toEqual([[]]);
+  });
+
+  it("rejects every call with failWith", async () => {
+    const memory = backend();
+    memory.failWith = new BackendError("store.io", "disk");
+    await expect(memory.identity()).rejects.toBe(memory.failWith);
+    await expect(memory.checkIn("1", null)).rejects.toBe(memory.failWith);
+    expect(memory.views.get("1")!.inspectors[0]!.checked_in_at).toBeNull();
+  });
+});
+
+describe("unavailableBackend", () => {
+  it("rejects every call with a transport error", async () => {
+    const backend = unavailableBackend();
+    await expect(backend.identity()).rejects.toMatchObject({ code: TRANSPORT_ERROR });
+    await expect(backend.listTasks({ statuses: [], department: null, text: null, limit: null })).rejects.toBeInstanceOf(
+      BackendError,
+    );
+    await expect(backend.syncNow()).rejects.toMatchObject({ code: TRANSPORT_ERROR });
+    // It is no promise itself.
+    expect(await Promise.resolve(backend)).toBe(backend);
+  });
+});

@@ -1,0 +1,214 @@
+// The sync status bar under the header: where sync stands in words, when the
+// tablet last synced, what waits to be uploaded, the progress of a sync under
+// way, why sync is offline or needs attention, and a "sync now" button.
+//
+// It asks the backend for the status every two seconds (the sync itself runs
+// on its own thread on the Rust side; this only reads its status line).
+
+import { type Backend, BackendError, type SyncView } from "../backend/backend";
+import { formatClock } from "../dates";
+import { h } from "../dom";
+import type { I18n } from "../i18n";
+import type { Screen } from "./screen";
+import { errorText } from "./taskList";
+
+export interface SyncBarDeps {
+  backend: Backend;
+  i18n: I18n;
+  /** Pause between two status reads. */
+  pollMs?: number;
+  /** Milliseconds since the epoch; `Date.now` unless a test pins it. */
+  now?: () => number;
+  /** IANA time zone for times; the device's unless a test pins it. */
+  timeZone?: string;
+  /** Called when a sync has finished after the bar started (new tasks may be in the store). */
+  onSynced?: () => void;
+}
+
+export interface SyncBar extends Screen {
+  /** The last status read, `null` before the first one or after a failed read. */
+  readonly view: SyncView | null;
+  /** Reads the status now. */
+  refresh(): Promise<void>;
+  /** Resolves once the latest read has been shown. */
+  settled(): Promise<void>;
+}
+
+export const SYNC_POLL_MS = 2_000;
+
+export function syncBar(deps: SyncBarDeps): SyncBar {
+  const { backend, i18n } = deps;
+  const now = deps.now ?? Date.now;
+  const pollMs = deps.pollMs ?? SYNC_POLL_MS;
+
+  let view: SyncView | null = null;
+  let readError: BackendError | null = null;
+  let nowError: BackendError | null = null;
+  let asking = false;
+  let disposed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let reads = 0;
+  let latest: Promise<void> = Promise.resolve();
+  /** The offline retry, counted down here: the status says how long from when it failed. */
+  let retry: { key: string; at: number } | null = null;
+
+  const dot = h("span", { class: "sync-dot", attrs: { "aria-hidden": "true" } });
+  const status = h("span", { class: "sync-status", testid: "sync-status", attrs: { "data-phase": "unknown" } });
+  const message = h("span", { class: "sync-message", testid: "sync-message" });
+  const last = h("span", { class: "sync-last", testid: "sync-last" });
+  const progress = h("span", { class: "sync-progress", testid: "sync-progress" });
+  const waiting = h("span", { class: "sync-waiting", testid: "sync-waiting" });
+  const button = h("button", {
+    class: "sync-now",
+    testid: "sync-now",
+    attrs: { type: "button" },
+    on: { click: () => void syncNow() },
+  });
+  const element = h(
+    "div",
+    { class: "sync-bar", testid: "sync-bar", attrs: { role: "region" } },
+    h("div", { class: "sync-state", attrs: { "aria-live": "polite" } }, dot, status, message),
+    h("div", { class: "sync-facts" }, last, progress, waiting),
+    button,
+  );
+
+  function schedule(): void {
+    clearTimeout(timer);
+    if (!disposed) timer = setTimeout(() => void refresh(), pollMs);
+  }
+
+  function refresh(): Promise<void> {
+    const mine = ++reads;
+    latest = backend.syncStatus().then(
+      (next) => {
+        if (mine !== reads || disposed) return;
+        const before = view;
+        view = next;
+        readError = null;
+        render();
+        if (before !== null && next.last_synced_at !== null && next.last_synced_at !== before.last_synced_at) {
+          deps.onSynced?.();
+        }
+      },
+      (reason: unknown) => {
+        if (mine !== reads || disposed) return;
+        view = null;
+        readError = BackendError.from(reason);
+        render();
+      },
+    );
+    // The next read waits for this one, so slow reads never pile up.
+    void latest.finally(() => {
+      if (mine === reads) schedule();
+    });
+    return latest;
+  }
+
+  async function syncNow(): Promise<void> {
+    asking = true;
+    nowError = null;
+    render();
+    try {
+      await backend.syncNow();
+    } catch (reason) {
+      nowError = BackendError.from(reason);
+    }
+    asking = false;
+    if (disposed) return;
+    await refresh();
+  }
+
+  function render(): void {
+    element.setAttribute("aria-label", i18n.t("sync.label"));
+    button.textContent = i18n.t("sync.now");
+    button.setAttribute("aria-label", i18n.t("sync.nowLabel"));
+    button.disabled = asking || view?.phase === "syncing";
+
+    const phase = view?.phase ?? "unknown";
+    element.dataset.phase = phase;
+    status.dataset.phase = phase;
+    status.textContent = i18n.t(`sync.phase.${phase}`);
+
+    show(message, messageText());
+    show(
+      last,
+      view?.last_synced_at == null
+        ? ""
+        : i18n.t("sync.lastSynced", { time: formatClock(view.last_synced_at, now(), i18n.locale, deps.timeZone) }),
+    );
+    show(progress, view?.phase === "syncing" ? progressText(view) : "");
+    show(waiting, view === null ? "" : waitingText(view));
+    waiting.dataset.tasks = String(view?.waiting_tasks ?? 0);
+    waiting.dataset.files = String(view?.waiting_uploads ?? 0);
+  }
+
+  function messageText(): string {
+    if (nowError !== null) return reasonText(nowError.code, nowError.message);
+    if (readError !== null) return reasonText(readError.code, readError.message);
+    if (view === null) return "";
+    if (view.phase === "offline") {
+      const reason = reasonText(view.code, view.message);
+      const when = retryText(view);
+      return [reason, when].filter((part) => part !== "").join(" · ");
+    }
+    if (view.phase === "attention") return reasonText(view.code, view.message);
+    return "";
+  }
+
+  function reasonText(code: string | null, text: string | null): string {
+    if (code !== null) {
+      const own = errorText(i18n, new BackendError(code, text ?? ""));
+      if (own !== null) return own;
+    }
+    return text ?? "";
+  }
+
+  function retryText(offline: SyncView): string {
+    if (offline.retry_in_ms === null) {
+      retry = null;
+      return "";
+    }
+    const key = `${offline.code}|${offline.message}|${offline.retry_in_ms}`;
+    if (retry?.key !== key) retry = { key, at: now() + offline.retry_in_ms };
+    const seconds = Math.ceil((retry.at - now()) / 1000);
+    return seconds > 0 ? i18n.t("sync.retryIn", { seconds }) : i18n.t("sync.retrySoon");
+  }
+
+  function progressText(syncing: SyncView): string {
+    const parts = [i18n.t("sync.progress", { rounds: syncing.rounds })];
+    if (syncing.uploaded > 0 || syncing.uploads_left > 0) {
+      parts.push(i18n.t("sync.progress.uploads", { uploaded: syncing.uploaded, left: syncing.uploads_left }));
+    }
+    return parts.join(" · ");
+  }
+
+  function waitingText(status: SyncView): string {
+    const parts: string[] = [];
+    if (status.waiting_tasks > 0) parts.push(i18n.plural("sync.waiting.tasks", status.waiting_tasks));
+    if (status.waiting_uploads > 0) parts.push(i18n.plural("sync.waiting.files", status.waiting_uploads));
+    return parts.length === 0 ? "" : i18n.t("sync.waiting", { what: parts.join(" · ") });
+  }
+
+  const unsubscribe = i18n.onChange(render);
+  render();
+  void refresh();
+
+  return {
+    element,
+    get view() {
+      return view;
+    },
+    refresh,
+    settled: () => latest,
+    dispose() {
+      disposed = true;
+      clearTimeout(timer);
+      unsubscribe();
+    },
+  };
+}
+
+function show(element: HTMLElement, text: string): void {
+  element.textContent = text;
+  element.hidden = text === "";
+}

@@ -1,0 +1,71 @@
+// Images of the task (thumbnails, display copies, signatures) as object URLs:
+// each blob is asked for once, kept while the screen is open and revoked
+// when it closes.
+
+import type { Backend } from "../../backend/backend";
+
+export class BlobUrls {
+  readonly #backend: Backend;
+  readonly #track: (work: Promise<unknown>) => void;
+  readonly #loading = new Map<string, Promise<string | null>>();
+  readonly #ready = new Map<string, string>();
+  #disposed = false;
+
+  constructor(backend: Backend, track: (work: Promise<unknown>) => void) {
+    this.#backend = backend;
+    this.#track = track;
+  }
+
+  /** Shows blob `sha` in `img` once it is loaded; marks the image missing if it cannot be. */
+  attach(img: HTMLImageElement, sha: string, mime = ""): void {
+    if (img.dataset.blob === sha && img.getAttribute("src") !== null) return;
+    img.dataset.blob = sha;
+    img.classList.remove("is-missing");
+    const ready = this.#ready.get(sha);
+    if (ready !== undefined) {
+      img.src = ready;
+      return;
+    }
+    img.removeAttribute("src");
+    void this.#load(sha, mime).then((url) => {
+      if (img.dataset.blob !== sha) return;
+      if (url === null) img.classList.add("is-missing");
+      else img.src = url;
+    });
+  }
+
+  /** Clears `img` (no image to show). */
+  detach(img: HTMLImageElement): void {
+    delete img.dataset.blob;
+    img.removeAttribute("src");
+  }
+
+  #load(sha: string, mime: string): Promise<string | null> {
+    let loading = this.#loading.get(sha);
+    if (loading === undefined) {
+      loading = this.#backend.blob(sha).then(
+        (bytes) => {
+          if (this.#disposed) return null;
+          const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], mime === "" ? {} : { type: mime }));
+          this.#ready.set(sha, url);
+          return url;
+        },
+        () => {
+          // Not on this tablet (yet): ask again the next time it is shown.
+          this.#loading.delete(sha);
+          return null;
+        },
+      );
+      this.#loading.set(sha, loading);
+      this.#track(loading);
+    }
+    return loading;
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    for (const url of this.#ready.values()) URL.revokeObjectURL(url);
+    this.#ready.clear();
+    this.#loading.clear();
+  }
+}

@@ -1,0 +1,81 @@
+// What the task screen's panels share: the current view, the words, and the
+// one way to act on the record (every action goes through `act`, which
+// disables its controls while it runs and shows errors in the banner).
+
+import type { Backend } from "../../backend/backend";
+import type { DepartmentRef } from "../../bindings/DepartmentRef";
+import type { Fix } from "../../bindings/Fix";
+import type { TaskView } from "../../bindings/TaskView";
+import type { I18n } from "../../i18n";
+import type { BlobUrls } from "./blobs";
+import type { Tr } from "./texts";
+
+export const TABS = ["overview", "checklist", "evidence", "findings", "signatures", "submit", "timeline"] as const;
+export type TabName = (typeof TABS)[number];
+
+export interface PhotoProgress {
+  done: number;
+  total: number;
+}
+
+export interface TaskCtx {
+  readonly i18n: I18n;
+  readonly t: Tr;
+  readonly backend: Backend;
+  readonly taskId: string;
+  readonly timeZone: string | undefined;
+  readonly blobs: BlobUrls;
+  now(): number;
+  /**
+   * Runs one action on the record under `key` (its controls are disabled
+   * meanwhile) and shows the TaskView it answers. Answers whether it succeeded;
+   * failures are shown in the error banner.
+   */
+  act(key: string, call: () => Promise<TaskView>): Promise<boolean>;
+  /** An action under `key` is running. */
+  busy(key: string): boolean;
+  /** The record may be changed from this tablet now. */
+  editable(): boolean;
+  /** Adds photo files to the task (`item` null) or to an item, one after the other. */
+  addPhotos(item: string | null, files: readonly File[]): void;
+  photoProgress(item: string | null): PhotoProgress | null;
+  /** The latest GPS fix, if any. */
+  lastFix(): Fix | null;
+  showTab(tab: TabName): void;
+  /** Opens the full view of a piece of evidence. */
+  openEvidence(sha: string): void;
+  /** Shows the conflicts (submit tab), scrolled to the first one under `pathPrefix`. */
+  showConflicts(pathPrefix: readonly string[]): void;
+  /** Shows the checklist scrolled to an item. */
+  showItem(id: string): void;
+  personName(id: string | null): string;
+  deptName(ref: DepartmentRef): string;
+  dateTime(ms: number): string;
+  date(ms: number): string;
+  /** Lets `settled()` wait for this work. */
+  track(work: Promise<unknown>): void;
+}
+
+export interface Panel {
+  readonly element: HTMLElement;
+  update(view: TaskView): void;
+  /** The panel became visible. */
+  shown?(): void;
+  dispose?(): void;
+}
+
+/** A button: `type=button`, the touch size, and a test id. */
+export function buttonProps(testid: string, className = "btn"): { class: string; testid: string; attrs: Record<string, string> } {
+  return { class: className, testid, attrs: { type: "button" } };
+}
+
+/** The files of a file input, and the input emptied so the same file can be picked again. */
+export function takeFiles(input: HTMLInputElement): File[] {
+  const files = [...(input.files ?? [])];
+  try {
+    input.value = "";
+  } catch {
+    // Some engines refuse to reset file inputs; picking the same file again then does nothing.
+  }
+  return files;
+}

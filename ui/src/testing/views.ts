@@ -1,0 +1,96 @@
+// Task views, identities and sync states for tests.
+
+import type { Identity } from "../bindings/Identity";
+import type { SyncView } from "../bindings/SyncView";
+import type { TaskView } from "../bindings/TaskView";
+import { DAY, NOW } from "./rows";
+
+export function identity(fields: Partial<Identity> = {}): Identity {
+  return {
+    person: "I-001",
+    name: "张伟",
+    team: "东山镇综合执法队",
+    server: "http://192.168.1.10:7878",
+    device: "D-0001",
+    ...fields,
+  };
+}
+
+export function syncView(fields: Partial<SyncView> = {}): SyncView {
+  return {
+    phase: "idle",
+    last_synced_at: null,
+    waiting_tasks: 0,
+    waiting_uploads: 0,
+    rounds: 0,
+    uploaded: 0,
+    uploads_left: 0,
+    code: null,
+    message: null,
+    retry_in_ms: null,
+    ...fields,
+  };
+}
+
+/** A task of two inspectors (the tablet's one first) with one department of two items. */
+export function taskView(fields: Partial<TaskView> & Pick<TaskView, "id">): TaskView {
+  const emptyAnswer = { result: null, value: null, note: null };
+  return {
+    code: `JX-2026-${fields.id.padStart(6, "0")}`,
+    status: "assigned",
+    subject_name: "西湖区鲜味餐馆",
+    uscc: "92330106MA27XXXXX1",
+    address: "杭州市西湖区文三路 1 号",
+    industry: "餐饮服务",
+    risk_class: "B",
+    legal_rep: "王五",
+    location: { lat: 30.27, lon: 120.13 },
+    window: { start: NOW - DAY, due: NOW + 5 * DAY },
+    team: "东山镇综合执法队",
+    lead_department: "SCJG",
+    departments: [{ code: "SCJG", name: "市场监管", name_en: "Market Regulation" }],
+    inspectors: [
+      { id: "I-001", name: "张伟", me: true, checked_in_at: null, checked_in_location: null },
+      { id: "I-002", name: "李娜", me: false, checked_in_at: null, checked_in_location: null },
+    ],
+    groups: [
+      {
+        department: { code: "SCJG", name: "市场监管", name_en: "Market Regulation" },
+        items: [
+          {
+            id: "SCJG-CY-001",
+            title: "食品经营许可证在有效期内",
+            legal_basis: "《食品安全法》第三十五条",
+            requires_evidence: true,
+            answer: { ...emptyAnswer },
+            evidence: [],
+            conflicted: false,
+          },
+          {
+            id: "SCJG-CY-002",
+            title: "从业人员持有效健康证明",
+            legal_basis: "《食品安全法》第四十五条",
+            requires_evidence: false,
+            answer: { ...emptyAnswer },
+            evidence: [],
+            conflicted: false,
+          },
+        ],
+        answered: 0,
+      },
+    ],
+    evidence: [],
+    trace: [],
+    findings: [],
+    lead_transfers: [],
+    signatures: [],
+    conflicts: [],
+    problems: [],
+    return_comment: null,
+    events: [],
+    verify_url: `https://verify.fieldloop.cn/v/${fields.id}`,
+    editable: true,
+    dirty: false,
+    ...fields,
+  };
+}
