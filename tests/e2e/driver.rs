@@ -33,6 +33,9 @@ pub struct App {
     pub client: Client,
     driver: Child,
     shots: PathBuf,
+    /// Time from [`App::launch`] until tauri-driver answered (Xvfb and the
+    /// driver, not the app).
+    driver_startup: Duration,
 }
 
 impl App {
@@ -65,10 +68,12 @@ impl App {
             .expect("xvfb-run tauri-driver (apt: xvfb xauth)");
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
+        let launched = started;
         while reqwest::get(format!("{url}/status")).await.is_err() {
             assert!(started.elapsed() < WAIT, "tauri-driver did not come up");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let driver_startup = launched.elapsed();
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("wry"));
         caps.insert(
@@ -86,7 +91,14 @@ impl App {
             client,
             driver,
             shots,
+            driver_startup,
         }
+    }
+
+    /// Milliseconds Xvfb and tauri-driver took to come up (benchmarks
+    /// subtract them from a cold start).
+    pub fn driver_startup_ms(&self) -> f64 {
+        self.driver_startup.as_secs_f64() * 1e3
     }
 
     pub async fn quit(mut self) {

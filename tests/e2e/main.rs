@@ -8,6 +8,7 @@
 //! Needs Xvfb, `WebKitWebDriver` and `tauri-driver` (`cargo xtask setup`).
 //! The scenarios run one at a time: each starts a display and a webview.
 
+#[allow(dead_code)] // shared with the app benchmark, which uses other parts
 mod driver;
 
 use std::path::Path;
@@ -83,12 +84,13 @@ fn sync(tablet: &mut Tablet) {
         .expect("sync");
 }
 
-/// A real JPEG, as a camera would give it (small, to keep the test quick).
-fn jpeg(dir: &Path) -> std::path::PathBuf {
+/// A real JPEG, as a camera would give it (small, to keep the test quick);
+/// a different picture for each `n`.
+fn jpeg(dir: &Path, n: u8) -> std::path::PathBuf {
     let img = image::RgbImage::from_fn(1200, 900, |x, y| {
-        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, n])
     });
-    let path = dir.join("灭火器.jpg");
+    let path = dir.join(format!("现场照片-{n}.jpg"));
     img.save_with_format(&path, image::ImageFormat::Jpeg)
         .expect("jpeg");
     path
@@ -142,10 +144,11 @@ async fn check_in(app: &App, person: &str) {
     .await;
 }
 
-/// Answers every item `pass` (attaching `photo` where evidence is
+/// Answers every item `pass` (attaching a photo where evidence is
 /// required), except `fail_item`, answered `fail`.
-async fn answer_all(app: &App, view: &TaskView, fail_item: Option<&str>, photo: &Path) {
+async fn answer_all(app: &App, view: &TaskView, fail_item: Option<&str>, photos: &Path) {
     app.click("tab-checklist").await;
+    let mut n = 0;
     for group in &view.groups {
         for item in &group.items {
             let sel = format!("[data-testid='item'][data-item-id='{}']", item.id);
@@ -162,7 +165,8 @@ async fn answer_all(app: &App, view: &TaskView, fail_item: Option<&str>, photo: 
             )
             .await;
             if item.requires_evidence {
-                attach(app, &sel, photo).await;
+                n += 1;
+                attach(app, &sel, &jpeg(photos, n)).await;
             }
         }
     }
@@ -225,7 +229,6 @@ fn an_inspection_from_enrollment_to_resubmission_in_the_real_window() {
     let data = tmp.path().join("server");
     let server = ServerProcess::start(&data, "127.0.0.1:0", true);
     let (mut mate, view, me) = squad_tablet(&tmp.path().join("mate"), &server, &data, "I-001");
-    let photo = jpeg(tmp.path());
     let app_dir = tmp.path().join("app");
     let link = enroll_link(&server, &data, &me);
     let first = &view.groups[0].items[0].id;
@@ -246,7 +249,7 @@ fn an_inspection_from_enrollment_to_resubmission_in_the_real_window() {
         open_task(&app, &view.code).await;
         check_in(&app, &me).await;
         app.shot("03-task-overview").await;
-        answer_all(&app, &view, None, &photo).await;
+        answer_all(&app, &view, None, tmp.path()).await;
         app.shot("04-checklist").await;
         sign(&app).await;
         app.shot("05-signatures").await;
@@ -349,7 +352,7 @@ fn work_done_while_the_server_is_gone_is_kept_and_synced_when_it_is_back() {
     let mut server = ServerProcess::start(&data, "127.0.0.1:0", true);
     let addr = server.addr().to_owned();
     let (_mate, view, me) = squad_tablet(&tmp.path().join("mate"), &server, &data, "I-001");
-    let photo = jpeg(tmp.path());
+    let photo = jpeg(tmp.path(), 1);
     let app_dir = tmp.path().join("app");
     let link = enroll_link(&server, &data, &me);
     let first = view.groups[0].items[0].id.clone();

@@ -17,7 +17,7 @@ let apps: App[] = [];
 
 afterEach(() => {
   // Stops the sync bar's polling.
-  for (const app of apps) app.show({ element: h("div"), dispose: () => {} });
+  for (const app of apps) app.dispose();
   apps = [];
 });
 

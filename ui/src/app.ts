@@ -44,6 +44,8 @@ export interface App {
   /** Back to the task list, reloaded. */
   showTaskList(): void;
   show(screen: Screen): void;
+  /** Lets go of every screen, the sync bar's polling and the listeners. */
+  dispose(): void;
 }
 
 export function startApp(root: HTMLElement, deps: AppDeps): App {
@@ -88,6 +90,7 @@ export function startApp(root: HTMLElement, deps: AppDeps): App {
   let list: TaskListScreen | null = null;
   let listScroll = 0;
   let bar: SyncBar | null = null;
+  let disposed = false;
   outlet.append(screen.element);
 
   function renderChrome(): void {
@@ -122,8 +125,14 @@ export function startApp(root: HTMLElement, deps: AppDeps): App {
 
   function start(): Promise<void> {
     return backend.identity().then(
-      (found) => (found === null ? showEnroll() : enrolled(found)),
-      (reason: unknown) => mount(startErrorScreen(BackendError.from(reason))),
+      (found) => {
+        if (disposed) return;
+        if (found === null) showEnroll();
+        else enrolled(found);
+      },
+      (reason: unknown) => {
+        if (!disposed) mount(startErrorScreen(BackendError.from(reason)));
+      },
     );
   }
 
@@ -204,7 +213,7 @@ export function startApp(root: HTMLElement, deps: AppDeps): App {
     return { element, dispose: unsubscribe };
   }
 
-  i18n.onChange(renderChrome);
+  const unsubscribe = i18n.onChange(renderChrome);
   renderChrome();
   let latest = start();
 
@@ -221,6 +230,13 @@ export function startApp(root: HTMLElement, deps: AppDeps): App {
     show(next: Screen) {
       dropList();
       mount(next);
+    },
+    dispose() {
+      disposed = true;
+      dropList();
+      screen.dispose();
+      bar?.dispose();
+      unsubscribe();
     },
   };
 }

@@ -49,6 +49,7 @@ describe("sync status bar", () => {
     expect(text("sync-waiting")).toBeNull();
     expect(byTestId(el, "sync-waiting")?.dataset.tasks).toBe("0");
     expect(text("sync-message")).toBeNull();
+    expect(text("sync-retry")).toBeNull();
     expect(el.querySelector('[aria-live="polite"]')?.contains(status)).toBe(true);
   });
 
@@ -102,23 +103,30 @@ describe("sync status bar", () => {
       message: "无法连接服务器 http://10.0.0.2:7878：timeout",
       retry_in_ms: 30_000,
     };
-    const { status, text, bar } = await mount(offline, { lang: "en", now: () => now });
+    const { backend, status, text, bar } = await mount(offline, { lang: "en", now: () => now });
     expect(status.dataset.phase).toBe("offline");
     expect(status.textContent).toBe("Offline");
-    expect(text("sync-message")).toBe("The server cannot be reached; check the network. · will retry in 30 s");
+    expect(text("sync-message")).toBe("The server cannot be reached; check the network.");
+    expect(text("sync-retry")).toBe("will retry in 30 s");
     expect(text("sync-progress")).toBeNull();
 
     now += 12_500;
     await bar.refresh();
-    expect(text("sync-message")).toBe("The server cannot be reached; check the network. · will retry in 18 s");
+    expect(text("sync-retry")).toBe("will retry in 18 s");
     now += 60_000;
     await bar.refresh();
-    expect(text("sync-message")).toBe("The server cannot be reached; check the network. · will retry shortly");
+    expect(text("sync-retry")).toBe("will retry shortly");
+
+    // A new failure starts a new countdown.
+    backend.sync = syncView({ ...offline, retry_in_ms: 61_000 });
+    await bar.refresh();
+    expect(text("sync-retry")).toBe("will retry in 61 s");
   });
 
   it("shows the Rust message for an offline reason it has no words for", async () => {
     const { text } = await mount({ phase: "offline", code: "upload.network", message: "上传中断", retry_in_ms: 2_000 });
-    expect(text("sync-message")).toBe("上传中断 · 2 秒后自动重试");
+    expect(text("sync-message")).toBe("上传中断");
+    expect(text("sync-retry")).toBe("2 秒后自动重试");
   });
 
   it("says what needs attention", async () => {

@@ -55,6 +55,8 @@ export function syncBar(deps: SyncBarDeps): SyncBar {
   const dot = h("span", { class: "sync-dot", attrs: { "aria-hidden": "true" } });
   const status = h("span", { class: "sync-status", testid: "sync-status", attrs: { "data-phase": "unknown" } });
   const message = h("span", { class: "sync-message", testid: "sync-message" });
+  // The countdown changes at every read: outside the live region, so it is not read out each time.
+  const retryIn = h("span", { class: "sync-retry", testid: "sync-retry" });
   const last = h("span", { class: "sync-last", testid: "sync-last" });
   const progress = h("span", { class: "sync-progress", testid: "sync-progress" });
   const waiting = h("span", { class: "sync-waiting", testid: "sync-waiting" });
@@ -68,6 +70,7 @@ export function syncBar(deps: SyncBarDeps): SyncBar {
     "div",
     { class: "sync-bar", testid: "sync-bar", attrs: { role: "region" } },
     h("div", { class: "sync-state", attrs: { "aria-live": "polite" } }, dot, status, message),
+    retryIn,
     h("div", { class: "sync-facts" }, last, progress, waiting),
     button,
   );
@@ -127,9 +130,11 @@ export function syncBar(deps: SyncBarDeps): SyncBar {
     const phase = view?.phase ?? "unknown";
     element.dataset.phase = phase;
     status.dataset.phase = phase;
-    status.textContent = i18n.t(`sync.phase.${phase}`);
+    show(status, i18n.t(`sync.phase.${phase}`));
 
     show(message, messageText());
+    if (view?.phase !== "offline") retry = null;
+    show(retryIn, view?.phase === "offline" ? retryText(view) : "");
     show(
       last,
       view?.last_synced_at == null
@@ -146,12 +151,7 @@ export function syncBar(deps: SyncBarDeps): SyncBar {
     if (nowError !== null) return reasonText(nowError.code, nowError.message);
     if (readError !== null) return reasonText(readError.code, readError.message);
     if (view === null) return "";
-    if (view.phase === "offline") {
-      const reason = reasonText(view.code, view.message);
-      const when = retryText(view);
-      return [reason, when].filter((part) => part !== "").join(" · ");
-    }
-    if (view.phase === "attention") return reasonText(view.code, view.message);
+    if (view.phase === "offline" || view.phase === "attention") return reasonText(view.code, view.message);
     return "";
   }
 
@@ -208,7 +208,8 @@ export function syncBar(deps: SyncBarDeps): SyncBar {
   };
 }
 
+/** Sets the text only when it changed, so live regions speak only of changes. */
 function show(element: HTMLElement, text: string): void {
-  element.textContent = text;
+  if (element.textContent !== text) element.textContent = text;
   element.hidden = text === "";
 }

@@ -6,7 +6,6 @@ import type { Evidence } from "../../bindings/Evidence";
 import type { ItemGroup } from "../../bindings/ItemGroup";
 import type { ItemView } from "../../bindings/ItemView";
 import type { Outcome } from "../../bindings/Outcome";
-import type { TaskView } from "../../bindings/TaskView";
 import { h } from "../../dom";
 import { buttonProps, type Panel, type TaskCtx, takeFiles } from "./ctx";
 import { type Part, reconcile } from "./keyed";

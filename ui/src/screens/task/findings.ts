@@ -10,7 +10,7 @@ import { h, replaceChildren } from "../../dom";
 import { MESSAGES } from "../../i18n";
 import { buttonProps, type Panel, type TaskCtx } from "./ctx";
 import { dateInputValue, endOfDay } from "./format";
-import { type Part, reconcile } from "./keyed";
+import type { Part } from "./keyed";
 import { itemTitle } from "./texts";
 
 export const SEVERITIES: readonly Severity[] = ["minor", "major", "critical"];
