@@ -57,6 +57,8 @@ pub struct SyncView {
     pub code: Option<String>,
     pub message: Option<String>,
     pub retry_in_ms: Option<u64>,
+    /// When the next attempt is due (ms since the epoch), while offline.
+    pub retry_at: Option<Millis>,
 }
 
 impl Default for SyncView {
@@ -72,6 +74,7 @@ impl Default for SyncView {
             code: None,
             message: None,
             retry_in_ms: None,
+            retry_at: None,
         }
     }
 }
@@ -94,6 +97,7 @@ impl SyncView {
                 self.last_synced_at = Some(at);
                 progress(self, &report);
                 (self.code, self.message, self.retry_in_ms) = (None, None, None);
+                self.retry_at = None;
             }
             SyncStatus::Offline {
                 code,
@@ -103,10 +107,12 @@ impl SyncView {
                 self.phase = SyncPhase::Offline;
                 (self.code, self.message) = (Some(code), Some(message));
                 self.retry_in_ms = Some(retry_in_ms);
+                self.retry_at = Some(now_ms().saturating_add(retry_in_ms as Millis));
             }
             SyncStatus::NeedsAttention { code, message } => {
                 self.phase = SyncPhase::Attention;
                 (self.code, self.message, self.retry_in_ms) = (Some(code), Some(message), None);
+                self.retry_at = None;
             }
         }
     }

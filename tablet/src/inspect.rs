@@ -174,6 +174,8 @@ pub struct Identity {
     pub person: String,
     pub name: String,
     pub team: Option<String>,
+    /// The team's name, e.g. 东山镇综合执法队.
+    pub team_name: Option<String>,
     /// The server it syncs with; `None` for a demo tablet without a server.
     pub server: Option<String>,
     pub device: Option<String>,
@@ -217,6 +219,7 @@ pub struct Fix {
 pub struct Directory {
     departments: Vec<DepartmentRef>,
     inspectors: Vec<(String, String)>,
+    teams: Vec<(String, String)>,
 }
 
 impl Directory {
@@ -238,6 +241,7 @@ impl Directory {
                     .into_iter()
                     .map(|i| (i.id, i.name))
                     .collect(),
+                teams: data.teams.into_iter().map(|t| (t.id, t.name)).collect(),
             },
             Err(_) => Self::default(),
         }
@@ -253,6 +257,13 @@ impl Directory {
                 name: code.to_owned(),
                 name_en: code.to_owned(),
             })
+    }
+
+    pub fn team_name(&self, id: &str) -> Option<String> {
+        self.teams
+            .iter()
+            .find(|(t, _)| t == id)
+            .map(|(_, name)| name.clone())
     }
 
     pub fn inspector_name(&self, id: &str) -> String {
@@ -297,10 +308,12 @@ impl Tablet {
         let Some(person) = self.store.setting(keys::PERSON)? else {
             return Ok(None);
         };
+        let team = self.store.setting(keys::TEAM)?;
         Ok(Some(Identity {
             name: self.directory.inspector_name(&person),
             person,
-            team: self.store.setting(keys::TEAM)?,
+            team_name: team.as_deref().and_then(|t| self.directory.team_name(t)),
+            team,
             server: self.store.setting(keys::SERVER)?,
             device: self.store.setting(keys::DEVICE)?,
         }))
