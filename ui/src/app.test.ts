@@ -123,7 +123,7 @@ describe("app shell", () => {
 
   it("names the inspector alone when the identity has no team", async () => {
     const backend = enrolledBackend();
-    backend.enrolled = identity({ team: null });
+    backend.enrolled = identity({ team: null, team_name: null });
     const { root } = await start(backend);
     expect(byTestId(root, "identity")?.textContent).toBe("张伟");
   });

@@ -103,10 +103,11 @@ export function startApp(root: HTMLElement, deps: AppDeps): App {
     langSwitch.lang = LOCALES[i18n.lang === "zh" ? "en" : "zh"];
     who.hidden = identity === null;
     if (identity !== null) {
+      const team = identity.team_name ?? identity.team;
       who.textContent =
-        identity.team === null || identity.team === ""
+        team === null || team === ""
           ? identity.name
-          : i18n.t("app.identity", { name: identity.name, team: identity.team });
+          : i18n.t("app.identity", { name: identity.name, team });
       who.title = i18n.t("app.identityLabel");
     }
   }

@@ -49,7 +49,8 @@ export class MemoryBackend implements Backend {
   enrollAs: Identity = {
     person: "I-001",
     name: "张伟",
-    team: "东山镇综合执法队",
+    team: "T-DS-01",
+    team_name: "东山镇综合执法队",
     server: "http://192.168.1.10:7878",
     device: "D-0001",
   };
@@ -67,6 +68,7 @@ export class MemoryBackend implements Backend {
     code: null,
     message: null,
     retry_in_ms: null,
+    retry_at: null,
   };
   /** Every call received, in order. */
   readonly calls: Call[] = [];

@@ -20,7 +20,7 @@ export const taskEn: TaskMessages = {
   "taskScreen.readOnly.approved": "The task has been approved: the record can be viewed, not changed.",
   "taskScreen.readOnly.cancelled": "The task was cancelled: the record can only be viewed.",
   "taskScreen.readOnly.notMine": "You are not an inspector of this task: you can only view the record.",
-  "taskScreen.readOnly.other": "The record of this task cannot be changed now.",
+  "taskScreen.readOnly.locked": "The record of this task cannot be changed now.",
 
   "taskScreen.error.dismiss": "OK",
   "taskScreen.error.detail": "Details: {message} ({code})",

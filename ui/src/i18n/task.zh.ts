@@ -20,7 +20,7 @@ export const taskZh = {
   "taskScreen.readOnly.approved": "任务已审核通过，记录只能查看，不能修改。",
   "taskScreen.readOnly.cancelled": "任务已取消，记录只能查看。",
   "taskScreen.readOnly.notMine": "您不是本任务的执法人员，只能查看记录。",
-  "taskScreen.readOnly.other": "当前不能修改本任务的记录。",
+  "taskScreen.readOnly.locked": "当前不能修改本任务的记录。",
 
   "taskScreen.error.dismiss": "知道了",
   "taskScreen.error.detail": "详细信息：{message}（{code}）",

@@ -125,7 +125,8 @@ export function syncBar(deps: SyncBarDeps): SyncBar {
     element.setAttribute("aria-label", i18n.t("sync.label"));
     button.textContent = i18n.t("sync.now");
     button.setAttribute("aria-label", i18n.t("sync.nowLabel"));
-    button.disabled = asking || view?.phase === "syncing";
+    // Asking while a sync runs is harmless (the Rust side only wakes its sync thread).
+    button.disabled = asking;
 
     const phase = view?.phase ?? "unknown";
     element.dataset.phase = phase;
@@ -169,7 +170,8 @@ export function syncBar(deps: SyncBarDeps): SyncBar {
       return "";
     }
     const key = `${offline.code}|${offline.message}|${offline.retry_in_ms}`;
-    if (retry?.key !== key) retry = { key, at: now() + offline.retry_in_ms };
+    // The Rust side says when the retry is due; older answers only how long after the failure.
+    if (retry?.key !== key) retry = { key, at: offline.retry_at ?? now() + offline.retry_in_ms };
     const seconds = Math.ceil((retry.at - now()) / 1000);
     return seconds > 0 ? i18n.t("sync.retryIn", { seconds }) : i18n.t("sync.retrySoon");
   }

@@ -9,7 +9,8 @@ export function identity(fields: Partial<Identity> = {}): Identity {
   return {
     person: "I-001",
     name: "张伟",
-    team: "东山镇综合执法队",
+    team: "T-DS-01",
+    team_name: "东山镇综合执法队",
     server: "http://192.168.1.10:7878",
     device: "D-0001",
     ...fields,
@@ -28,6 +29,7 @@ export function syncView(fields: Partial<SyncView> = {}): SyncView {
     code: null,
     message: null,
     retry_in_ms: null,
+    retry_at: null,
     ...fields,
   };
 }

@@ -130,13 +130,25 @@ function itemPart(ctx: TaskCtx, id: string, evidence: () => ReadonlyMap<string, 
   }
 
   function saveNote(): void {
+    const key = `note:${id}`;
+    // While a save of this note runs, the next one waits for it (see below).
+    if (!ctx.editable() || ctx.busy(key)) return;
     const text = note.value;
-    if (text === savedNote || !ctx.editable()) return;
+    if (text === savedNote) return;
     const before = savedNote;
     savedNote = text;
-    void ctx.act(`note:${id}`, () => ctx.backend.answer(ctx.taskId, id, { result: null, value: null, note: text })).then((ok) => {
-      if (!ok && savedNote === text) savedNote = before; // not saved: a later blur tries again
-    });
+    void ctx
+      .act(
+        key,
+        () => ctx.backend.answer(ctx.taskId, id, { result: null, value: null, note: text }),
+        (ok) => {
+          if (!ok && savedNote === text) savedNote = before; // not saved: kept in the field, a later blur tries again
+        },
+      )
+      .then((ok) => {
+        // Typed on and left the field while the save ran: save the rest now.
+        if (ok && document.activeElement !== note && note.value !== savedNote) saveNote();
+      });
   }
 
   function renderBasisToggle(): void {
@@ -191,7 +203,7 @@ function itemPart(ctx: TaskCtx, id: string, evidence: () => ReadonlyMap<string, 
 
 /** A tappable thumbnail of a piece of evidence. */
 export function thumbPart(ctx: TaskCtx): Part<Evidence> {
-  const img = h("img", { class: "thumb-img", attrs: { alt: "", loading: "lazy", decoding: "async" } });
+  const img = h("img", { class: "thumb-img", attrs: { alt: "", decoding: "async" } });
   const element = h("button", { ...buttonProps("evidence-thumb", "thumb"), on: { click: () => ctx.openEvidence(element.dataset.sha ?? "") } }, img);
   return {
     element,

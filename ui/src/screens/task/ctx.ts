@@ -29,11 +29,14 @@ export interface TaskCtx {
   /**
    * Runs one action on the record under `key` (its controls are disabled
    * meanwhile) and shows the TaskView it answers. Answers whether it succeeded;
-   * failures are shown in the error banner.
+   * failures are shown in the error banner. `before` runs with the outcome just
+   * before the screen is updated (to keep or drop local state the update reads).
    */
-  act(key: string, call: () => Promise<TaskView>): Promise<boolean>;
+  act(key: string, call: () => Promise<TaskView>, before?: (ok: boolean) => void): Promise<boolean>;
   /** An action under `key` is running. */
   busy(key: string): boolean;
+  /** Resolves once no action is running but those under `except` (a submit waits for the saves before it). */
+  whenIdle(except: string): Promise<void>;
   /** The record may be changed from this tablet now. */
   editable(): boolean;
   /** Adds photo files to the task (`item` null) or to an item, one after the other. */

@@ -47,7 +47,7 @@ export function evidencePanel(ctx: TaskCtx): Panel {
 
 function evidenceCard(ctx: TaskCtx, view: () => TaskView | null): Part<Evidence> {
   const { t } = ctx;
-  const img = h("img", { class: "card-img", attrs: { alt: "", loading: "lazy", decoding: "async" } });
+  const img = h("img", { class: "card-img", attrs: { alt: "", decoding: "async" } });
   const meta = h("div", { class: "card-meta" });
   const element = h(
     "button",
@@ -168,9 +168,13 @@ export function evidenceViewer(ctx: TaskCtx): EvidenceViewer {
     const typed = caption.value;
     const before = savedCaption;
     savedCaption = typed;
-    void ctx.act(`caption:${current}`, () => ctx.backend.setCaption(ctx.taskId, current, typed.trim())).then((ok) => {
-      if (!ok && savedCaption === typed) savedCaption = before; // not saved: keep the typed text
-    });
+    void ctx.act(
+      `caption:${current}`,
+      () => ctx.backend.setCaption(ctx.taskId, current, typed.trim()),
+      (ok) => {
+        if (!ok && savedCaption === typed) savedCaption = before; // not saved: keep the typed text
+      },
+    );
   }
 
   function doWithdraw(): void {

@@ -43,7 +43,12 @@ export function submitPanel(ctx: TaskCtx): SubmitPanel {
     ...buttonProps("submit-confirm", "btn btn-primary btn-large"),
     on: {
       click: () => {
-        void ctx.act("submit", () => ctx.backend.submit(ctx.taskId)).then(() => {
+        // Saves still under way (a note saved as the inspector left it) go first.
+        const send = async () => {
+          await ctx.whenIdle("submit");
+          return ctx.backend.submit(ctx.taskId);
+        };
+        void ctx.act("submit", send).then(() => {
           confirmBox.hidden = true;
           submit.hidden = false;
         });

@@ -47,6 +47,11 @@ export interface TaskScreenDeps {
   traceBatchSize?: number;
   /** Send the trace at the latest this long after the first waiting fix (15 s). */
   traceIntervalMs?: number;
+  /**
+   * How often to ask whether a sync has happened, to show what it merged into the
+   * record (3 s; 0: never, the shell calls `refresh` instead).
+   */
+  syncPollMs?: number;
 }
 
 export interface TaskScreen extends Screen {
@@ -83,6 +88,8 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
   let error: BackendError | null = null;
   let disposed = false;
   const busy = new Set<string>();
+  /** Actions under way, by key. */
+  const running = new Map<Promise<unknown>, string>();
   const photos = new Map<string, PhotoProgress>();
 
   let stopGeo: (() => void) | null = null;
@@ -103,6 +110,13 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
     now,
     act,
     busy: (key) => busy.has(key),
+    async whenIdle(except) {
+      for (;;) {
+        const others = [...running].filter(([, key]) => key !== except).map(([run]) => run);
+        if (others.length === 0) return;
+        await Promise.allSettled(others);
+      }
+    },
     editable: () => view?.editable === true,
     addPhotos,
     photoProgress: (item) => photos.get(item ?? "") ?? null,
@@ -242,8 +256,9 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
 
   // ---- actions ----
 
-  async function act(key: string, call: () => Promise<TaskView>): Promise<boolean> {
-    if (disposed || busy.has(key)) return false;
+  // Not `async`: callers chain on the very promise `settled()` waits for.
+  function act(key: string, call: () => Promise<TaskView>, before?: (ok: boolean) => void): Promise<boolean> {
+    if (disposed || busy.has(key)) return Promise.resolve(false);
     busy.add(key);
     render();
     const run = (async () => {
@@ -260,11 +275,14 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
       } finally {
         busy.delete(key);
       }
+      before?.(ok);
       render();
       if (tab === "timeline") void timeline.load();
       return ok;
     })();
     track(run);
+    running.set(run, key);
+    void run.then(() => running.delete(run));
     return run;
   }
 
@@ -298,6 +316,8 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
       if (tab === "timeline") void timeline.load();
     })();
     track(run);
+    running.set(run, key);
+    void run.then(() => running.delete(run));
   }
 
   async function sendTrace(fixes: Fix[]): Promise<boolean> {
@@ -357,6 +377,31 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
     if (view !== null) overview.update(view);
   }
 
+  // ---- syncs ----
+
+  const syncPollMs = deps.syncPollMs ?? 3_000;
+  let syncTimer: ReturnType<typeof setTimeout> | undefined;
+  let lastSynced: number | null | undefined;
+
+  /** Reloads the task when a sync (by the sync bar or in the background) has merged something in. */
+  function watchSyncs(): void {
+    if (syncPollMs <= 0 || disposed) return;
+    syncTimer = setTimeout(() => {
+      backend.syncStatus().then(
+        (sync) => {
+          if (disposed) return;
+          if (lastSynced !== undefined && sync.last_synced_at !== lastSynced) {
+            void load();
+            if (tab === "timeline") void timeline.load();
+          }
+          lastSynced = sync.last_synced_at;
+          watchSyncs();
+        },
+        () => watchSyncs(),
+      );
+    }, syncPollMs);
+  }
+
   // ---- QR ----
 
   function openQr(): void {
@@ -397,6 +442,8 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
     const changed = name !== tab;
     tab = name;
     renderTabs();
+    // In a narrow window (or in English) the tab bar scrolls sideways: keep the open tab in sight.
+    if (changed) tabButtons.get(name)?.scrollIntoView?.({ block: "nearest", inline: "nearest" });
     if (changed || name === "timeline") panels[name].shown?.();
   }
 
@@ -539,7 +586,7 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
       case "cancelled":
         return t("taskScreen.readOnly.cancelled");
       default:
-        return t("taskScreen.readOnly.other");
+        return t("taskScreen.readOnly.locked");
     }
   }
 
@@ -570,6 +617,15 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
   renderTabs();
   render();
   void load();
+  if (syncPollMs > 0) {
+    void backend.syncStatus().then(
+      (sync) => {
+        lastSynced ??= sync.last_synced_at;
+      },
+      () => undefined,
+    );
+  }
+  watchSyncs();
 
   return {
     element,
@@ -591,6 +647,7 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
       if (trace !== null) track(trace.close());
       trace = null;
       disposed = true;
+      clearTimeout(syncTimer);
       unsubscribe();
       for (const panel of Object.values(panels)) panel.dispose?.();
       blobs.dispose();

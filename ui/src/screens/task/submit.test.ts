@@ -1,0 +1,227 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from "vitest";
+import { BackendError } from "../../backend/backend";
+import { I18n } from "../../i18n";
+import { FakeBackend } from "./fakeBackend";
+import { CONFLICT_PATH, fixtureView, OP_FAIL, PHOTO_KITCHEN, TASK_ID } from "./fixture";
+import { allByTestId, byTestId, get, itemById, mount, type, unmount } from "./testkit";
+
+afterEach(unmount);
+
+/** The fixture with every problem fixed but the conflict. */
+function nearlyDone(): FakeBackend {
+  const view = fixtureView();
+  view.inspectors[0]!.checked_in_at = view.inspectors[1]!.checked_in_at;
+  for (const group of view.groups) for (const item of group.items) item.answer.result ??= "not_applicable";
+  // The kitchen photo supports the disputed item, whichever result is kept.
+  view.evidence.find((e) => e.sha256 === PHOTO_KITCHEN)!.item = "SCJG-CY-001";
+  return new FakeBackend(view);
+}
+
+describe("conflicts", () => {
+  it("shows each value with who wrote it, in words", async () => {
+    const { el } = await mount();
+    get(el, "tab-submit").click();
+    const conflict = get(el, "conflict");
+    expect(conflict.dataset.path).toBe(CONFLICT_PATH.join("/"));
+    expect(get(conflict, "conflict-field").textContent).toBe("「餐具、饮具是否按要求清洗消毒，消毒设施设备是否正常运转」的检查结果");
+    const picks = allByTestId(conflict, "conflict-pick");
+    expect(picks.map((p) => p.textContent)).toEqual(["合格由 钟志强 填写", "不合格由 刘建华 填写"]);
+  });
+
+  it("keeps the picked value", async () => {
+    const { el, screen, backend } = await mount();
+    get(el, "tab-submit").click();
+    const pick = allByTestId(el, "conflict-pick").find((p) => p.dataset.op === OP_FAIL)!;
+    pick.click();
+    await screen.settled();
+    expect(backend.callsOf("resolveConflict")).toEqual([[TASK_ID, CONFLICT_PATH, { kind: "pick", op: OP_FAIL }]]);
+    expect(byTestId(el, "conflict")).toBeNull();
+    expect(itemById(el, "SCJG-CY-001").dataset.result).toBe("fail");
+    expect(get(itemById(el, "SCJG-CY-001"), "item-conflicted").hidden).toBe(true);
+    expect(allByTestId(el, "problem").map((p) => p.dataset.kind)).not.toContain("open_conflict");
+  });
+
+  it("writes another value", async () => {
+    const view = fixtureView();
+    view.conflicts.push({
+      path: ["checklist", "SCJG-SP-001", "answer", "note"],
+      values: [
+        { value: "许可证已公示", op: "3@aa", actor: "aa", person: "I-001" },
+        { value: "许可证未公示", op: "5@bb", actor: "bb", person: null },
+      ],
+    });
+    const { el, screen, backend } = await mount({ backend: new FakeBackend(view) });
+    const conflict = allByTestId(el, "conflict").find((c) => c.dataset.path?.endsWith("/note"))!;
+    expect(get(conflict, "conflict-field").textContent).toBe("「食品经营许可证（或仅销售预包装食品备案）是否在有效期内并在经营场所公示」的备注");
+    expect(allByTestId(conflict, "conflict-author")[1]!.textContent).toBe("由 未知设备 bb 填写");
+    type(get<HTMLInputElement>(conflict, "conflict-custom"), "许可证已公示，但已过期");
+    get(conflict, "conflict-custom-save").click();
+    await screen.settled();
+    expect(backend.callsOf("resolveConflict")).toEqual([
+      [TASK_ID, ["checklist", "SCJG-SP-001", "answer", "note"], { kind: "value", value: "许可证已公示，但已过期" }],
+    ]);
+    expect(allByTestId(el, "conflict")).toHaveLength(1);
+  });
+
+  it("offers the other results for a result conflict", async () => {
+    const { el, screen, backend } = await mount();
+    const custom = get<HTMLSelectElement>(get(el, "conflict"), "conflict-custom");
+    expect([...custom.options].map((o) => o.textContent)).toEqual(["合格", "不合格", "不涉及"]);
+    type(custom, "not_applicable");
+    get(el, "conflict-custom-save").click();
+    await screen.settled();
+    expect(backend.callsOf("resolveConflict")[0]![2]).toEqual({ kind: "value", value: "not_applicable" });
+  });
+
+  it("says so when a colleague resolved it first", async () => {
+    const { el, screen, backend } = await mount();
+    backend.failNext("resolveConflict", new BackendError("task.no_conflict", "checklist/SCJG-CY-001/answer/result has no conflict"));
+    allByTestId(el, "conflict-pick")[0]!.click();
+    await screen.settled();
+    expect(get(el, "task-error-message").textContent).toContain("该冲突已被处理");
+  });
+});
+
+describe("submit", () => {
+  it("explains each problem and keeps submit disabled", async () => {
+    const { el } = await mount();
+    get(el, "tab-submit").click();
+    const problems = allByTestId(el, "problem");
+    expect(problems.map((p) => p.dataset.kind)).toEqual(["too_few_checked_in", "missing_evidence", "unanswered", "unanswered", "open_conflict"]);
+    expect(problems.map((p) => get(p, "problem-text").textContent)).toEqual([
+      "现场签到的执法人员不足：已签到 1 人，至少需要 2 人。",
+      "「餐具、饮具是否按要求清洗消毒，消毒设施设备是否正常运转」须拍照取证，请添加照片。",
+      "「灭火器等消防器材是否按标准配置、完好有效并在有效期内」尚未选择检查结果。",
+      "「疏散通道、安全出口是否畅通，有无占用、堵塞、封闭」尚未选择检查结果。",
+      "「餐具、饮具是否按要求清洗消毒，消毒设施设备是否正常运转」的检查结果存在冲突，请选择保留的值。",
+    ]);
+    expect(get<HTMLButtonElement>(el, "submit").disabled).toBe(true);
+    expect(get(el, "submit-ready").hidden).toBe(true);
+    expect(get(el, "tab-submit").textContent).toContain("5");
+  });
+
+  it("takes the inspector to what needs doing", async () => {
+    const { el, screen } = await mount();
+    get(el, "tab-submit").click();
+    const unanswered = allByTestId(el, "problem").find((p) => p.dataset.kind === "unanswered")!;
+    get(unanswered, "problem-go").click();
+    expect(screen.tab).toBe("checklist");
+    expect(document.activeElement?.closest('[data-testid="item"]')).toBe(itemById(el, "XFJY-TY-001"));
+  });
+
+  it("is enabled once nothing is in the way, asks for confirmation, and submits", async () => {
+    const { el, screen, backend } = await mount({ backend: nearlyDone() });
+    get(el, "tab-submit").click();
+    expect(get<HTMLButtonElement>(el, "submit").disabled).toBe(true);
+    allByTestId(el, "conflict-pick")[0]!.click();
+    await screen.settled();
+    expect(allByTestId(el, "problem")).toHaveLength(0);
+    expect(get(el, "submit-ready").hidden).toBe(false);
+    const submit = get<HTMLButtonElement>(el, "submit");
+    expect(submit.disabled).toBe(false);
+
+    submit.click();
+    expect(backend.callsOf("submit")).toHaveLength(0);
+    const confirm = get<HTMLButtonElement>(el, "submit-confirm");
+    expect(confirm.closest("[hidden]")).toBeNull();
+    get(el, "submit-cancel").click();
+    expect(confirm.closest("[hidden]")).not.toBeNull();
+
+    submit.click();
+    confirm.click();
+    await screen.settled();
+    expect(backend.callsOf("submit")).toEqual([[TASK_ID]]);
+    expect(el.dataset.status).toBe("submitted");
+    expect(get(el, "task-status").textContent).toBe("已提交");
+    expect(get(el, "task-readonly").hidden).toBe(false);
+    expect(get<HTMLButtonElement>(el, "submit").disabled).toBe(true);
+  });
+
+  it("submits after a note still being saved", async () => {
+    const backend = nearlyDone();
+    backend.view.conflicts = [];
+    backend.view.groups[0]!.items[1]!.conflicted = false;
+    backend.view.problems = [];
+    const { el, screen } = await mount({ backend });
+    const release = backend.hold();
+    const note = get<HTMLTextAreaElement>(itemById(el, "SCJG-SP-001"), "item-note");
+    type(note, "已责令三日内更换灭火器");
+    get(el, "tab-submit").click();
+    get(el, "submit").click();
+    get(el, "submit-confirm").click();
+    release();
+    await screen.settled();
+    expect(backend.calls.map((c) => c.method).filter((m) => m === "answer" || m === "submit")).toEqual(["answer", "submit"]);
+    expect(el.dataset.status).toBe("submitted");
+    expect(backend.view.groups[0]!.items[0]!.answer.note).toBe("已责令三日内更换灭火器");
+  });
+
+  it("explains a refused submit", async () => {
+    const backend = nearlyDone();
+    backend.view.conflicts = [];
+    backend.view.groups[0]!.items[1]!.conflicted = false;
+    backend.view.problems = [];
+    backend.failNext("submit", new BackendError("task.submit_blocked", "不能提交：签到执法人员不足"));
+    const { el, screen } = await mount({ backend });
+    get(el, "submit").click();
+    get(el, "submit-confirm").click();
+    await screen.settled();
+    expect(get(el, "task-error-message").textContent).toContain("暂不能提交");
+    expect(el.dataset.status).toBe("in_progress");
+  });
+});
+
+describe("timeline", () => {
+  it("loads when opened, newest first, and again after each action", async () => {
+    const { el, screen, backend } = await mount();
+    expect(backend.callsOf("taskHistory")).toHaveLength(0);
+    get(el, "tab-timeline").click();
+    await screen.settled();
+    expect(backend.callsOf("taskHistory")).toEqual([[TASK_ID]]);
+    const entries = allByTestId(el, "timeline-entry");
+    expect(entries.map((e) => get(e, "timeline-message").textContent)).toEqual(["同步合并", "添加照片", "I-005 现场签到", "创建任务"]);
+    expect(get(entries[0]!, "timeline-person").textContent).toBe("未知设备");
+    expect(get(entries[1]!, "timeline-person").textContent).toBe("钟志强");
+    expect(get(entries[1]!, "timeline-role").textContent).toBe("执法人员");
+    expect(get(entries[3]!, "timeline-role").textContent).toBe("审核人员");
+    expect(get(entries[1]!, "timeline-time").textContent).toBe("2026年11月29日 09:30");
+
+    backend.history.push({ hash: "05".repeat(32), actor: "ab", person: "I-001", role: "inspector", at: backend.now(), message: "现场签到", seq: 2 });
+    get(el, "tab-overview").click();
+    get(el, "tab-timeline").click();
+    await screen.settled();
+    expect(allByTestId(el, "timeline-entry")).toHaveLength(5);
+
+    // An action while the timeline is open loads it again.
+    screen.showTab("timeline");
+    const before = backend.callsOf("taskHistory").length;
+    const view = backend.view;
+    view.groups[1]!.items[0]!.answer.result = null;
+    get(itemById(el, "XFJY-TY-001"), "outcome-pass").click();
+    await screen.settled();
+    expect(backend.callsOf("taskHistory").length).toBe(before + 1);
+  });
+
+  it("shows an error it can retry", async () => {
+    const { el, screen, backend } = await mount();
+    backend.failNext("taskHistory", new BackendError("store.locked", "database is locked"));
+    get(el, "tab-timeline").click();
+    await screen.settled();
+    expect(get(el, "timeline-error").textContent).toContain("database is locked");
+    get(el, "timeline-retry").click();
+    await screen.settled();
+    expect(allByTestId(el, "timeline-entry")).toHaveLength(4);
+  });
+
+  it("speaks English", async () => {
+    const i18n = new I18n();
+    i18n.setLang("en");
+    const { el, screen } = await mount({ i18n });
+    get(el, "tab-timeline").click();
+    await screen.settled();
+    expect(get(allByTestId(el, "timeline-entry")[0]!, "timeline-person").textContent).toBe("Unknown device");
+    expect(get(el, "tab-submit").textContent).toContain("Submit");
+    expect(get(allByTestId(el, "problem")[0]!, "problem-text").textContent).toBe("Too few inspectors have checked in on site: 1, at least 2 needed.");
+  });
+});

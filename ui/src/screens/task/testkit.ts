@@ -1,0 +1,122 @@
+// Helpers for the task screen's tests: mounting the screen on the fake
+// backend, finding elements by test id, and a GPS source driven by hand.
+
+import type { Fix } from "../../bindings/Fix";
+import { I18n } from "../../i18n";
+import { FakeBackend } from "./fakeBackend";
+import { NOW, TASK_ID, TZ } from "./fixture";
+import type { GeoSource } from "./geo";
+import { type TaskScreen, type TaskScreenDeps, taskScreen } from "./taskScreen";
+
+export const byTestId = (root: ParentNode, id: string): HTMLElement | null => root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+export const allByTestId = (root: ParentNode, id: string): HTMLElement[] => [...root.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
+
+/** The element with test id `id` under `root`; fails the test when there is none. */
+export function get<T extends HTMLElement = HTMLElement>(root: ParentNode, id: string): T {
+  const found = byTestId(root, id);
+  if (found === null) throw new Error(`no element with data-testid="${id}"`);
+  return found as T;
+}
+
+export function itemById(root: ParentNode, id: string): HTMLElement {
+  const found = allByTestId(root, "item").find((e) => e.dataset.itemId === id);
+  if (found === undefined) throw new Error(`no item ${id}`);
+  return found;
+}
+
+/** A GPS source the test feeds by hand. */
+export class ManualGeo implements GeoSource {
+  onFix: ((fix: Fix) => void) | null = null;
+  onUnavailable: ((reason: string) => void) | null = null;
+  starts = 0;
+  stops = 0;
+
+  start(onFix: (fix: Fix) => void, onUnavailable: (reason: string) => void): () => void {
+    this.starts += 1;
+    this.onFix = onFix;
+    this.onUnavailable = onUnavailable;
+    return () => {
+      this.stops += 1;
+      this.onFix = null;
+      this.onUnavailable = null;
+    };
+  }
+
+  fix(lat: number, lon: number, accuracy = 5, t = NOW): void {
+    this.onFix?.({ t, lat, lon, accuracy });
+  }
+
+  fail(reason = "denied"): void {
+    this.onUnavailable?.(reason);
+  }
+}
+
+export interface Mounted {
+  screen: TaskScreen;
+  el: HTMLElement;
+  backend: FakeBackend;
+  i18n: I18n;
+  backs: number[];
+}
+
+let current: TaskScreen | null = null;
+
+/** Mounts the task screen; `geo: null` uses the default (browser) GPS source, a ManualGeo is used otherwise. */
+export async function mount(
+  options: Omit<Partial<TaskScreenDeps>, "geo"> & { backend?: FakeBackend; geo?: GeoSource | null } = {},
+): Promise<Mounted> {
+  const { geo, ...rest } = options;
+  const backend = options.backend ?? new FakeBackend();
+  const i18n = options.i18n ?? new I18n();
+  const backs: number[] = [];
+  const deps: TaskScreenDeps = {
+    taskId: TASK_ID,
+    now: () => NOW,
+    timeZone: TZ,
+    syncPollMs: 0,
+    onBack: () => backs.push(1),
+    ...rest,
+    backend,
+    i18n,
+  };
+  if (geo !== null) deps.geo = geo ?? new ManualGeo();
+  const screen = taskScreen(deps);
+  current = screen;
+  document.body.replaceChildren(screen.element);
+  await screen.settled();
+  return { screen, el: screen.element, backend, i18n, backs };
+}
+
+/** Disposes the screen of the last `mount` (call in afterEach). */
+export function unmount(): void {
+  current?.dispose();
+  current = null;
+  document.body.replaceChildren();
+}
+
+export function click(el: HTMLElement): void {
+  el.click();
+}
+
+/** Types `text` into a field the way a user does: value, input event, change event. */
+export function type(el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, text: string): void {
+  el.value = text;
+  el.dispatchEvent(new Event("input", { bubbles: true }));
+  el.dispatchEvent(new Event("change", { bubbles: true }));
+}
+
+/** Sets a field's value without change events (as while still typing). */
+export function typeOnly(el: HTMLInputElement | HTMLTextAreaElement, text: string): void {
+  el.value = text;
+  el.dispatchEvent(new Event("input", { bubbles: true }));
+}
+
+/** Picks files in a file input. */
+export function pickFiles(input: HTMLInputElement, files: File[]): void {
+  Object.defineProperty(input, "files", { configurable: true, value: files });
+  input.dispatchEvent(new Event("change", { bubbles: true }));
+}
+
+export function jpeg(name = "photo.jpg", bytes = [0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]): File {
+  return new File([new Uint8Array(bytes)], name, { type: "image/jpeg" });
+}
