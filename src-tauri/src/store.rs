@@ -5,7 +5,7 @@
 //! comes up and every command answers with the reason, which the UI shows.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use fieldloop_tablet::background::{Background, now_ms};
 use fieldloop_tablet::inspect::{AppError, Tablet};
@@ -57,11 +57,22 @@ pub(crate) fn app_data_dir<R: Runtime>(app: &AppHandle<R>) -> Result<PathBuf, Co
 }
 
 /// The tablet the commands use (managed state), or why it could not be opened.
+/// Cloning shares it.
+#[derive(Debug, Clone)]
+pub struct AppStore(Arc<Shared>);
+
 #[derive(Debug)]
-pub struct AppStore {
+pub struct Shared {
     tablet: Result<Mutex<Tablet>, CommandError>,
     sync: Mutex<Option<Background>>,
     pub(crate) enroll_hint: Option<String>,
+}
+
+impl std::ops::Deref for AppStore {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppStore {
@@ -80,11 +91,11 @@ impl AppStore {
         });
         match opened {
             Ok(tablet) => {
-                let this = Self {
+                let this = Self(Arc::new(Shared {
                     tablet: Ok(Mutex::new(tablet)),
                     sync: Mutex::new(None),
                     enroll_hint: startup.enroll_hint.clone(),
-                };
+                }));
                 this.start_sync_if_enrolled();
                 this
             }
@@ -95,11 +106,23 @@ impl AppStore {
     /// No store: every command answers `error`.
     pub fn unavailable(error: CommandError) -> Self {
         eprintln!("fieldloop: the local store is unavailable: {error}");
-        Self {
+        Self(Arc::new(Shared {
             tablet: Err(error),
             sync: Mutex::new(None),
             enroll_hint: None,
-        }
+        }))
+    }
+
+    /// Runs `f` on the tablet on a blocking thread: the photo pipeline and
+    /// enrollment's network call must not hold up the app's async runtime.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Tablet) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, CommandError> {
+        let this = self.clone();
+        tauri::async_runtime::spawn_blocking(move || this.with(f))
+            .await
+            .map_err(|e| CommandError::new(CommandError::STORE_UNAVAILABLE, e.to_string()))?
     }
 
     /// Runs `f` on the tablet.

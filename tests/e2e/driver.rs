@@ -121,7 +121,7 @@ impl App {
         let started = Instant::now();
         loop {
             if let Ok(e) = self.client.find(Locator::Css(css)).await
-                && e.is_displayed().await.unwrap_or(false)
+                && self.visible(&e).await
             {
                 return e;
             }
@@ -131,6 +131,38 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Whether `e` takes up room on the screen (WebKitWebDriver's own
+    /// "is displayed" answers false for some laid-out elements).
+    async fn visible(&self, e: &Element) -> bool {
+        let Ok(arg) = serde_json::to_value(e) else {
+            return false;
+        };
+        self.client
+            .execute(
+                "const e = arguments[0]; return e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';",
+                vec![arg],
+            )
+            .await
+            .is_ok_and(|v| v == json!(true))
+    }
+
+    /// The text of the element `css` once it is shown (its `textContent`).
+    pub async fn text_css(&self, css: &str) -> String {
+        let e = self.find_css(css).await;
+        let arg = serde_json::to_value(&e).expect("element");
+        let text = self
+            .client
+            .execute("return arguments[0].textContent;", vec![arg])
+            .await
+            .expect("textContent");
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The text of `[data-testid=id]`.
+    pub async fn text(&self, id: &str) -> String {
+        self.text_css(&format!("[data-testid='{id}']")).await
     }
 
     pub async fn click(&self, id: &str) {

@@ -13,7 +13,7 @@ use crate::{AppStore, CommandError};
 /// Who the tablet acts for; `None` until it is enrolled.
 #[tauri::command]
 pub async fn identity(store: State<'_, AppStore>) -> Result<Option<Identity>, CommandError> {
-    store.with(|t| t.identity())
+    store.run(move |t| t.identity()).await
 }
 
 /// The enrollment link the app was started with (the demo), if any.
@@ -40,7 +40,9 @@ pub async fn enroll(
     server: Option<String>,
     device_name: String,
 ) -> Result<Identity, CommandError> {
-    let identity = store.with(|t| t.enroll(&text, server.as_deref(), &device_name))?;
+    let identity = store
+        .run(move |t| t.enroll(&text, server.as_deref(), &device_name))
+        .await?;
     store.start_sync_if_enrolled();
     Ok(identity)
 }
@@ -49,10 +51,12 @@ pub async fn enroll(
 #[tauri::command]
 pub async fn sync_status(store: State<'_, AppStore>) -> Result<SyncView, CommandError> {
     let view = store.with_sync(|sync| sync.map(|s| s.view_state()));
-    store.with(|t| {
-        let base = view.unwrap_or_default();
-        Ok(base.with_waiting(&t.store)?)
-    })
+    store
+        .run(move |t| {
+            let base = view.unwrap_or_default();
+            Ok(base.with_waiting(&t.store)?)
+        })
+        .await
 }
 
 /// Syncs now.

@@ -26,8 +26,10 @@ pub async fn add_photo(
             .map(|(lat, lon)| GeoPoint { lat, lon }),
         _ => None,
     };
-    let bytes = raw_body(&request)?;
-    store.with(|t| t.add_photo(&task, now_ms(), item.as_deref(), bytes, location))
+    let bytes = raw_body(&request)?.to_vec();
+    store
+        .run(move |t| t.add_photo(&task, now_ms(), item.as_deref(), &bytes, location))
+        .await
 }
 
 /// A signature: the PNG as the body; headers `x-task`, `x-role`
@@ -49,12 +51,14 @@ pub async fn sign(
         }
     };
     let signer = required_header(&request, "x-signer")?;
-    let png = raw_body(&request)?;
-    store.with(|t| t.sign(&task, now_ms(), role, &signer, png))
+    let png = raw_body(&request)?.to_vec();
+    store
+        .run(move |t| t.sign(&task, now_ms(), role, &signer, &png))
+        .await
 }
 
 /// The bytes of a thumbnail, display copy or signature image.
 #[tauri::command]
 pub async fn blob(store: State<'_, AppStore>, sha256: String) -> Result<Response, CommandError> {
-    store.with(|t| t.blob(&sha256)).map(Response::new)
+    store.run(move |t| t.blob(&sha256)).await.map(Response::new)
 }

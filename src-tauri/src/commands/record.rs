@@ -14,7 +14,9 @@ pub async fn check_in(
     task: String,
     location: Option<GeoPoint>,
 ) -> Result<TaskView, CommandError> {
-    store.with(|t| t.check_in(&task, now_ms(), location))
+    store
+        .run(move |t| t.check_in(&task, now_ms(), location))
+        .await
 }
 
 #[tauri::command]
@@ -26,16 +28,18 @@ pub async fn answer(
     value: Option<String>,
     note: Option<String>,
 ) -> Result<TaskView, CommandError> {
-    store.with(|t| {
-        t.answer(
-            &task,
-            now_ms(),
-            &item,
-            result,
-            value.as_deref(),
-            note.as_deref(),
-        )
-    })
+    store
+        .run(move |t| {
+            t.answer(
+                &task,
+                now_ms(),
+                &item,
+                result,
+                value.as_deref(),
+                note.as_deref(),
+            )
+        })
+        .await
 }
 
 #[tauri::command]
@@ -45,7 +49,9 @@ pub async fn set_caption(
     sha256: String,
     caption: String,
 ) -> Result<TaskView, CommandError> {
-    store.with(|t| t.set_caption(&task, now_ms(), &sha256, &caption))
+    store
+        .run(move |t| t.set_caption(&task, now_ms(), &sha256, &caption))
+        .await
 }
 
 #[tauri::command]
@@ -55,7 +61,9 @@ pub async fn withdraw_evidence(
     sha256: String,
     reason: String,
 ) -> Result<TaskView, CommandError> {
-    store.with(|t| t.withdraw_evidence(&task, now_ms(), &sha256, &reason))
+    store
+        .run(move |t| t.withdraw_evidence(&task, now_ms(), &sha256, &reason))
+        .await
 }
 
 #[tauri::command]
@@ -64,7 +72,9 @@ pub async fn add_trace(
     task: String,
     fixes: Vec<Fix>,
 ) -> Result<TaskView, CommandError> {
-    store.with(|t| t.add_trace(&task, now_ms(), &fixes))
+    store
+        .run(move |t| t.add_trace(&task, now_ms(), &fixes))
+        .await
 }
 
 #[tauri::command]
@@ -73,7 +83,9 @@ pub async fn add_finding(
     task: String,
     finding: NewFinding,
 ) -> Result<TaskView, CommandError> {
-    store.with(|t| t.add_finding(&task, now_ms(), finding))
+    store
+        .run(move |t| t.add_finding(&task, now_ms(), finding))
+        .await
 }
 
 #[tauri::command]
@@ -82,7 +94,9 @@ pub async fn add_lead_transfer(
     task: String,
     transfer: NewTransfer,
 ) -> Result<TaskView, CommandError> {
-    store.with(|t| t.add_lead_transfer(&task, now_ms(), transfer))
+    store
+        .run(move |t| t.add_lead_transfer(&task, now_ms(), transfer))
+        .await
 }
 
 #[tauri::command]
@@ -93,7 +107,9 @@ pub async fn refuse_to_sign(
     signer: String,
     reason: String,
 ) -> Result<TaskView, CommandError> {
-    store.with(|t| t.refuse_to_sign(&task, now_ms(), role, &signer, &reason))
+    store
+        .run(move |t| t.refuse_to_sign(&task, now_ms(), role, &signer, &reason))
+        .await
 }
 
 #[tauri::command]
@@ -103,10 +119,12 @@ pub async fn resolve_conflict(
     path: Vec<String>,
     resolution: Resolution,
 ) -> Result<TaskView, CommandError> {
-    store.with(|t| t.resolve_conflict(&task, now_ms(), &path, &resolution))
+    store
+        .run(move |t| t.resolve_conflict(&task, now_ms(), &path, &resolution))
+        .await
 }
 
 #[tauri::command]
 pub async fn submit(store: State<'_, AppStore>, task: String) -> Result<TaskView, CommandError> {
-    store.with(|t| t.submit(&task, now_ms()))
+    store.run(move |t| t.submit(&task, now_ms())).await
 }

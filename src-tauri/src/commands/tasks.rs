@@ -13,12 +13,12 @@ pub async fn list_tasks(
     store: State<'_, AppStore>,
     query: TaskQuery,
 ) -> Result<Vec<TaskRow>, CommandError> {
-    store.with(|t| Ok(t.store.list_tasks(&query)?))
+    store.run(move |t| Ok(t.store.list_tasks(&query)?)).await
 }
 
 #[tauri::command]
 pub async fn task_view(store: State<'_, AppStore>, task: String) -> Result<TaskView, CommandError> {
-    store.with(|t| t.task_view(&task))
+    store.run(move |t| t.task_view(&task)).await
 }
 
 #[tauri::command]
@@ -26,11 +26,11 @@ pub async fn task_history(
     store: State<'_, AppStore>,
     task: String,
 ) -> Result<Vec<HistoryEntry>, CommandError> {
-    store.with(|t| t.history(&task))
+    store.run(move |t| t.history(&task)).await
 }
 
 /// The task's verification QR code (SVG), drawn offline.
 #[tauri::command]
 pub async fn task_qr(store: State<'_, AppStore>, task: String) -> Result<String, CommandError> {
-    store.with(|t| t.verify_qr(&task))
+    store.run(move |t| t.verify_qr(&task)).await
 }
