@@ -1,21 +1,32 @@
 //! The messages of the sync protocol (`POST /api/v1/sync`, CBOR bodies).
 //!
 //! The exchange is heads-based and keeps no state between requests: the
-//! tablet says, per document it changed, which heads it knows the server
-//! has (`known`) and sends `save_after(known)`; the server applies them and
-//! answers, per document, its heads and `save_after(the tablet's heads)`,
-//! plus every other document visible to the device that changed since the
-//! tablet's feed `cursor`. A lost or repeated request or answer is harmless:
-//! applying changes twice is a no-op, and each answer is computed from what
-//! the request says, never from what the server last sent. See
-//! `docs/protocol.md` for the full description.
+//! tablet sends, per document it changed, its heads and
+//! `save_after(known)`, where `known` are the heads it knows the server has;
+//! the server applies them and answers, per document, its heads and
+//! `save_after(the tablet's heads)`, plus every other document visible to
+//! the device that changed since the tablet's feed `cursor`. A lost or
+//! repeated request or answer is harmless: applying changes twice is a
+//! no-op, and each answer is computed from what the request says, never
+//! from what the server last sent.
+//!
+//! Version 2 keeps the wire small: one-letter field names, fields at their
+//! default value left out, `known` not sent (the server answers from the
+//! tablet's heads alone), and a pushed document the server now holds
+//! exactly as pushed is acknowledged by its index in the request (`acks`)
+//! instead of an entry with its id and heads. The acks are bound to the
+//! pushes they acknowledge by [`ack_hash`], so an answer that reaches the
+//! tablet for another request (a stale or duplicated answer) can never make
+//! it believe the server holds heads it does not. See `docs/protocol.md`
+//! for the full description.
 
 use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+use sha2::{Digest, Sha256};
 
 /// Version of the protocol these messages belong to.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Documents one request may push; a client with more sends several requests.
 pub const MAX_PUSH_DOCS: usize = 500;
 /// Change bytes a client puts in one request (the server accepts 32 MiB bodies).
@@ -23,57 +34,132 @@ pub const MAX_PUSH_BYTES: usize = 16 * 1024 * 1024;
 /// Content type of requests and answers.
 pub const CONTENT_TYPE: &str = "application/cbor";
 
-/// What a tablet sends.
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn no_bytes(b: &ByteBuf) -> bool {
+    b.is_empty()
+}
+
+/// What a tablet sends (CBOR map `{v, c, d}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncRequest {
     /// Must equal [`PROTOCOL_VERSION`].
     pub v: u32,
     /// The feed position up to which the tablet has applied every answer.
+    #[serde(rename = "c")]
     pub cursor: u64,
-    /// Documents the tablet changed.
+    /// Documents the tablet changed (left out when none).
+    #[serde(rename = "d", default, skip_serializing_if = "Vec::is_empty")]
     pub docs: Vec<DocPush>,
 }
 
-/// One document's changes, from the tablet.
+/// One document's changes, from the tablet (CBOR map `{i, h, c}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocPush {
+    #[serde(rename = "i")]
     pub id: String,
-    /// Heads the tablet knows the server has (empty: nothing known).
-    pub known: Vec<ByteBuf>,
     /// The tablet's heads, including `changes`.
+    #[serde(rename = "h")]
     pub heads: Vec<ByteBuf>,
-    /// `save_after(known)`: what the server may lack.
+    /// `save_after(known)`, `known` being the heads the tablet knows the
+    /// server has (nothing known: the whole document); left out when empty.
+    #[serde(rename = "c", default, skip_serializing_if = "no_bytes")]
     pub changes: ByteBuf,
 }
 
-/// What the server answers.
+/// What the server answers (CBOR map `{c, m, a, ah, d}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncResponse {
     /// The feed position this answer brings the tablet to.
+    #[serde(rename = "c")]
     pub cursor: u64,
-    /// More changed documents are waiting: send another request.
+    /// More changed documents are waiting: send another request (left out when false).
+    #[serde(rename = "m", default, skip_serializing_if = "is_false")]
     pub more: bool,
+    /// Indices, in the request's `docs`, of the pushes the server now holds
+    /// exactly: its heads equal the pushed heads and the tablet lacks
+    /// nothing. Such a push has no entry in `docs`. Left out when none.
+    #[serde(rename = "a", default, skip_serializing_if = "Vec::is_empty")]
+    pub acks: Vec<u32>,
+    /// [`ack_hash`] of the acknowledged pushes; present exactly when `acks` is.
+    #[serde(rename = "ah", default, skip_serializing_if = "Option::is_none")]
+    pub ack_hash: Option<ByteBuf>,
+    /// Every other pushed document, and the feed (left out when none).
+    #[serde(rename = "d", default, skip_serializing_if = "Vec::is_empty")]
     pub docs: Vec<DocPull>,
 }
 
-/// One document, from the server.
+/// One document, from the server (CBOR map `{i, h, c, f, r}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocPull {
+    #[serde(rename = "i")]
     pub id: String,
     /// The server's heads after applying what the tablet sent.
+    #[serde(rename = "h")]
     pub heads: Vec<ByteBuf>,
-    /// Changes the tablet lacks (a whole saved document when `full`).
+    /// Changes the tablet lacks (a whole saved document when `full`); left
+    /// out when empty.
+    #[serde(rename = "c", default, skip_serializing_if = "no_bytes")]
     pub changes: ByteBuf,
     /// `changes` is a complete document (the tablet had none, or the delta
-    /// could not be computed from what the tablet said it has).
+    /// could not be computed from what the tablet said it has). Left out when false.
+    #[serde(rename = "f", default, skip_serializing_if = "is_false")]
     pub full: bool,
     /// The server lacked the dependencies of what the tablet sent (say, it
-    /// was restored from a backup): send everything (`known` empty) again.
+    /// was restored from a backup) and applied nothing: send everything
+    /// (`known` empty) again. Left out when false.
+    #[serde(rename = "r", default, skip_serializing_if = "is_false")]
     pub resend: bool,
+}
+
+/// Binds acknowledgements to the pushes they acknowledge: SHA-256 over, for
+/// each index of `acks` in order, the push's id (its UTF-8 length as a
+/// 4-byte big-endian number, then its bytes) and its heads as sent (their
+/// count as a 4-byte big-endian number, then each hash's bytes). `None` if
+/// an index is not in `docs`.
+pub fn ack_hash(docs: &[DocPush], acks: &[u32]) -> Option<[u8; 32]> {
+    let mut hash = Sha256::new();
+    for &i in acks {
+        let push = docs.get(usize::try_from(i).ok()?)?;
+        hash.update(u32::try_from(push.id.len()).ok()?.to_be_bytes());
+        hash.update(push.id.as_bytes());
+        hash.update(u32::try_from(push.heads.len()).ok()?.to_be_bytes());
+        for head in &push.heads {
+            hash.update(head);
+        }
+    }
+    Some(hash.finalize().into())
+}
+
+impl SyncResponse {
+    /// The pushes of `docs` (the request this answer is taken for) that the
+    /// answer acknowledges. None unless `ack_hash` matches: an answer to
+    /// another request (stale, or crossed with a newer one) acknowledges
+    /// nothing of this one, unless it acknowledges the very same ids at the
+    /// very same heads, which the server then does hold.
+    pub fn acked<'a>(&self, docs: &'a [DocPush]) -> Vec<&'a DocPush> {
+        if self.acks.is_empty() {
+            return Vec::new();
+        }
+        let matches = ack_hash(docs, &self.acks).is_some_and(|expected| {
+            self.ack_hash
+                .as_ref()
+                .is_some_and(|got| got.as_slice() == expected.as_slice())
+        });
+        if !matches {
+            return Vec::new();
+        }
+        self.acks
+            .iter()
+            .filter_map(|&i| docs.get(usize::try_from(i).ok()?))
+            .collect()
+    }
 }
 
 /// A protocol message that cannot be read.
@@ -110,6 +196,22 @@ pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
 /// Decodes a CBOR message.
 pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
     ciborium::from_reader(bytes).map_err(|e| WireError::Decode(e.to_string()))
+}
+
+/// Just the version of a request, whatever else it holds.
+#[derive(Deserialize)]
+struct VersionOnly {
+    v: u32,
+}
+
+/// Decodes a request, checking its version first so that a client speaking
+/// another version gets [`WireError::Version`] rather than a decoding error.
+pub fn decode_request(bytes: &[u8]) -> Result<SyncRequest, WireError> {
+    let VersionOnly { v } = decode(bytes)?;
+    if v != PROTOCOL_VERSION {
+        return Err(WireError::Version(v));
+    }
+    decode(bytes)
 }
 
 /// The first bytes of every Automerge storage chunk.
@@ -149,8 +251,7 @@ pub fn check_changes(mut bytes: &[u8]) -> Result<(), WireError> {
             .ok_or_else(|| bad("truncated chunk"))?;
         // Compressed change chunks (type 2) are checksummed before compression.
         if bytes[8] != 2 {
-            use sha2::Digest;
-            let digest = sha2::Sha256::digest(&bytes[8..end]);
+            let digest = Sha256::digest(&bytes[8..end]);
             if digest[..4] != bytes[4..8] {
                 return Err(bad("chunk checksum does not match (damaged data)"));
             }
@@ -190,25 +291,170 @@ pub fn heads_from_wire(heads: &[ByteBuf]) -> Result<Vec<ChangeHash>, WireError> 
 mod tests {
     use super::*;
 
+    fn push(id: &str, heads: &[ChangeHash], changes: &[u8]) -> DocPush {
+        DocPush {
+            id: id.into(),
+            heads: heads_to_wire(heads),
+            changes: ByteBuf::from(changes.to_vec()),
+        }
+    }
+
     #[test]
     fn messages_round_trip_through_cbor() {
         let hash = ChangeHash([7; 32]);
         let request = SyncRequest {
             v: PROTOCOL_VERSION,
             cursor: 42,
-            docs: vec![DocPush {
-                id: "t-1".into(),
-                known: heads_to_wire(&[hash]),
-                heads: vec![],
-                changes: ByteBuf::from(vec![1, 2, 3]),
-            }],
+            docs: vec![push("t-1", &[hash], &[1, 2, 3]), push("t-2", &[hash], &[])],
         };
         let bytes = encode(&request);
         let back: SyncRequest = decode(&bytes).expect("decode");
         assert_eq!(back, request);
         assert_eq!(
-            heads_from_wire(&back.docs[0].known).expect("heads"),
+            heads_from_wire(&back.docs[0].heads).expect("heads"),
             vec![hash]
+        );
+        let response = SyncResponse {
+            cursor: 7,
+            more: true,
+            acks: vec![1],
+            ack_hash: ack_hash(&request.docs, &[1]).map(|h| ByteBuf::from(h.to_vec())),
+            docs: vec![DocPull {
+                id: "t-1".into(),
+                heads: heads_to_wire(&[hash]),
+                changes: ByteBuf::from(vec![4]),
+                full: true,
+                resend: false,
+            }],
+        };
+        let back: SyncResponse = decode(&encode(&response)).expect("decode");
+        assert_eq!(back, response);
+    }
+
+    #[test]
+    fn the_wire_format_is_the_documented_one() {
+        // docs/protocol.md: one-letter keys, defaults left out.
+        let request = SyncRequest {
+            v: 2,
+            cursor: 5,
+            docs: vec![push("t", &[ChangeHash([1; 32])], &[9])],
+        };
+        let mut expected = vec![0xa3, 0x61, b'v', 0x02, 0x61, b'c', 0x05, 0x61, b'd', 0x81];
+        expected.extend([0xa3, 0x61, b'i', 0x61, b't', 0x61, b'h', 0x81, 0x58, 0x20]);
+        expected.extend([1; 32]);
+        expected.extend([0x61, b'c', 0x41, 9]);
+        assert_eq!(encode(&request), expected);
+        let nothing = SyncRequest {
+            v: 2,
+            cursor: 5,
+            docs: vec![],
+        };
+        assert_eq!(encode(&nothing), [0xa2, 0x61, b'v', 0x02, 0x61, b'c', 0x05]);
+        let quiet = SyncResponse {
+            cursor: 5,
+            more: false,
+            acks: vec![],
+            ack_hash: None,
+            docs: vec![],
+        };
+        assert_eq!(encode(&quiet), [0xa1, 0x61, b'c', 0x05]);
+        let pull = DocPull {
+            id: "t".into(),
+            heads: vec![],
+            changes: ByteBuf::new(),
+            full: false,
+            resend: true,
+        };
+        assert_eq!(
+            encode(&pull),
+            [
+                0xa3, 0x61, b'i', 0x61, b't', 0x61, b'h', 0x80, 0x61, b'r', 0xf5
+            ]
+        );
+    }
+
+    #[test]
+    fn the_ack_hash_is_the_documented_digest() {
+        let docs = [
+            push("a", &[ChangeHash([1; 32])], &[]),
+            push("bc", &[ChangeHash([2; 32]), ChangeHash([3; 32])], &[]),
+        ];
+        let mut input = Vec::new();
+        input.extend(2u32.to_be_bytes());
+        input.extend(b"bc");
+        input.extend(2u32.to_be_bytes());
+        input.extend([2; 32]);
+        input.extend([3; 32]);
+        input.extend(1u32.to_be_bytes());
+        input.extend(b"a");
+        input.extend(1u32.to_be_bytes());
+        input.extend([1; 32]);
+        let expected: [u8; 32] = Sha256::digest(&input).into();
+        assert_eq!(ack_hash(&docs, &[1, 0]), Some(expected));
+        assert_eq!(ack_hash(&docs, &[2]), None, "no such push");
+    }
+
+    #[test]
+    fn acks_count_only_for_the_pushes_they_were_made_for() {
+        let (h1, h2) = (ChangeHash([1; 32]), ChangeHash([2; 32]));
+        let sent = vec![push("a", &[h1], &[1]), push("b", &[h1], &[1])];
+        let answer = |docs: &[DocPush], acks: Vec<u32>| SyncResponse {
+            cursor: 0,
+            more: false,
+            ack_hash: ack_hash(docs, &acks).map(|h| ByteBuf::from(h.to_vec())),
+            acks,
+            docs: vec![],
+        };
+        let fresh = answer(&sent, vec![1]);
+        assert_eq!(fresh.acked(&sent), vec![&sent[1]]);
+        // The same answer taken for a later request: "b" moved on, "a" did not.
+        let later = vec![push("b", &[h2], &[2]), push("a", &[h1], &[1])];
+        assert!(
+            fresh.acked(&later).is_empty(),
+            "index 1 is now another push"
+        );
+        let later_b = vec![push("a", &[h1], &[1]), push("b", &[h2], &[2])];
+        assert!(fresh.acked(&later_b).is_empty(), "b has other heads now");
+        assert!(fresh.acked(&sent[..1]).is_empty(), "no push 1");
+        // Acks of pushes with the same ids and heads do hold.
+        let same = vec![push("a", &[h2], &[3]), push("b", &[h1], &[])];
+        assert_eq!(fresh.acked(&same), vec![&same[1]]);
+        // Acks without their hash, or with another one, count for nothing.
+        let mut bare = fresh.clone();
+        bare.ack_hash = None;
+        assert!(bare.acked(&sent).is_empty());
+        let mut forged = fresh.clone();
+        forged.ack_hash = Some(ByteBuf::from(vec![0; 32]));
+        assert!(forged.acked(&sent).is_empty());
+    }
+
+    #[test]
+    fn another_version_is_refused_as_such() {
+        let v2 = encode(&SyncRequest {
+            v: PROTOCOL_VERSION,
+            cursor: 1,
+            docs: vec![],
+        });
+        assert!(decode_request(&v2).is_ok());
+        #[derive(Serialize)]
+        struct V1 {
+            v: u32,
+            cursor: u64,
+            docs: Vec<u8>,
+        }
+        let v1 = encode(&V1 {
+            v: 1,
+            cursor: 1,
+            docs: vec![],
+        });
+        let err = decode_request(&v1).expect_err("v1");
+        assert_eq!(err.code(), "sync.version");
+        assert!(matches!(err, WireError::Version(1)));
+        assert_eq!(
+            decode_request(b"\xa1\x61c\x01")
+                .expect_err("no version")
+                .code(),
+            "sync.bad_message"
         );
     }
 

@@ -4,7 +4,8 @@
 //! computed from the request and the stored documents, so a lost, repeated
 //! or duplicated request or answer never corrupts anything. A batch is
 //! checked whole before anything is written: one rejected change rejects
-//! the batch, and nothing changes.
+//! the batch, and nothing changes. A push the server ends up holding
+//! exactly as pushed is answered by its index in `acks` alone.
 
 use std::collections::HashSet;
 
@@ -13,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fieldloop_core::sync::{self as wire, DocPull, PROTOCOL_VERSION, SyncRequest, SyncResponse};
+use fieldloop_core::sync::{self as wire, DocPull, SyncRequest, SyncResponse};
 use fieldloop_core::task::ActorInfo;
 use fieldloop_core::{Event, Role, Status, Task, status};
 use serde_bytes::ByteBuf;
@@ -49,10 +50,7 @@ pub async fn sync(
             ),
         ));
     }
-    let request: SyncRequest = wire::decode(&body)?;
-    if request.v != PROTOCOL_VERSION {
-        return Err(wire::WireError::Version(request.v).into());
-    }
+    let request = wire::decode_request(&body)?;
     let store = state.store.clone();
     let writes = state.writes.clone();
     let response = tokio::task::spawn_blocking(move || {
@@ -204,8 +202,9 @@ pub fn run(
         .then(|| writes.lock().unwrap_or_else(|p| p.into_inner()));
     let mut writes = Vec::new();
     let mut pulls = Vec::new();
+    let mut acks = Vec::new();
     let mut pushed = HashSet::new();
-    for push in &request.docs {
+    for (index, push) in request.docs.iter().enumerate() {
         if !pushed.insert(push.id.clone()) {
             return Err(ApiError::bad_request(
                 "sync.duplicate_doc",
@@ -221,7 +220,6 @@ pub fn run(
                     format!("无权访问任务 {} (no access to task {})", push.id, push.id),
                 )
             })?;
-        let known = wire::heads_from_wire(&push.known)?;
         let tablet_heads = wire::heads_from_wire(&push.heads)?;
         let mut doc = load(&stored.doc)?;
         let mut resend = false;
@@ -264,19 +262,26 @@ pub fn run(
                 resend = true;
             }
         }
-        let has = |doc: &mut AutoCommit, heads: &[ChangeHash]| {
-            heads.iter().all(|h| doc.get_change_by_hash(h).is_some())
-        };
-        let (changes, full) = if has(&mut doc, &tablet_heads) && !resend {
+        let server_heads = doc.get_heads();
+        if !resend && same_heads(&server_heads, &tablet_heads) {
+            // The server holds exactly what the tablet has: nothing to send back.
+            acks.push(u32::try_from(index).unwrap_or(u32::MAX));
+            continue;
+        }
+        // The tablet has everything up to its heads; if the server lacks
+        // one of them (it applied nothing, or was restored from a backup),
+        // what the tablet has cannot be told apart: send the whole document.
+        let has_tablet_heads = tablet_heads
+            .iter()
+            .all(|h| doc.get_change_by_hash(h).is_some());
+        let (changes, full) = if has_tablet_heads && !resend {
             (doc.save_after(&tablet_heads), false)
-        } else if has(&mut doc, &known) && !known.is_empty() {
-            (doc.save_after(&known), false)
         } else {
             (doc.save(), true)
         };
         pulls.push(DocPull {
             id: push.id.clone(),
-            heads: wire::heads_to_wire(&doc.get_heads()),
+            heads: wire::heads_to_wire(&server_heads),
             changes: ByteBuf::from(changes),
             full,
             resend,
@@ -326,9 +331,27 @@ pub fn run(
     if !more {
         cursor = cursor.max(last_included);
     }
+    let ack_hash = if acks.is_empty() {
+        None
+    } else {
+        wire::ack_hash(&request.docs, &acks).map(|h| ByteBuf::from(h.to_vec()))
+    };
     Ok(SyncResponse {
         cursor,
         more,
+        acks,
+        ack_hash,
         docs: pulls,
     })
+}
+
+/// The same set of heads, in whatever order they were listed.
+fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort_unstable();
+    a.dedup();
+    b.sort_unstable();
+    b.dedup();
+    a == b
 }

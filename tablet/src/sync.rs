@@ -327,18 +327,20 @@ pub fn sync_now(
     while report.rounds < MAX_ROUNDS {
         let docs = store.pending_pushes()?;
         report.pushed += docs.len();
-        let request = wire::encode(&SyncRequest {
+        let request = SyncRequest {
             v: PROTOCOL_VERSION,
             cursor: store.sync_cursor()?,
             docs,
-        });
-        report.bytes_sent += request.len() as u64;
-        let answer = transport.exchange(request)?;
+        };
+        let body = wire::encode(&request);
+        report.bytes_sent += body.len() as u64;
+        let answer = transport.exchange(body)?;
         report.bytes_received += answer.len() as u64;
         report.rounds += 1;
         let response: SyncResponse =
             wire::decode(&answer).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
-        let applied = store.apply_sync_response(&response, now)?;
+        // Acks refer to this request's pushes.
+        let applied = store.apply_sync_response(&request.docs, &response, now)?;
         report.updated += applied.updated;
         report.added += applied.added;
         progress(&report);

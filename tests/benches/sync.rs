@@ -388,7 +388,7 @@ fn main() {
     let answer_down = per_task(edits.body_received);
     let headers = (edits.http() - edits.body()) as f64 / f64::from(edits.rounds.max(1));
     println!(
-        "per edited task: {:.0} B of changes, {framing_up:.0} B of request framing (id, known, heads, keys), {answer_down:.0} B of answer (id, heads, flags); HTTP headers {headers:.0} B per round trip",
+        "per edited task: {:.0} B of changes, {framing_up:.0} B of request framing (id, heads, keys), {answer_down:.0} B of answer (acks, or id, heads, flags); HTTP headers {headers:.0} B per round trip",
         per_task(deltas)
     );
     println!(

@@ -473,7 +473,6 @@ impl Tablet {
                 .context("edit")?;
             docs.push(DocPush {
                 id: own.id.clone(),
-                known: wire::heads_to_wire(&own.known),
                 heads: wire::heads_to_wire(&own.doc.heads()),
                 changes: ByteBuf::from(own.doc.save_after(&own.known)),
             });
@@ -484,6 +483,14 @@ impl Tablet {
             docs,
         };
         let (answer, took, bytes) = exchange(client, url, &self.token, &request).await?;
+        // An acknowledged push: the server holds the pushed heads.
+        for push in answer.acked(&request.docs) {
+            if let Some(own) = &mut self.own
+                && push.id == own.id
+            {
+                own.known = wire::heads_from_wire(&push.heads)?;
+            }
+        }
         for pull in &answer.docs {
             if pull.id == self.own_id {
                 self.take_own(pull)?;

@@ -108,6 +108,95 @@ fn two_tablets_edit_one_task_offline_and_converge_with_the_conflict_shown() {
 }
 
 #[test]
+fn an_ack_counts_only_for_the_request_it_answers() {
+    use fieldloop_tablet::sync::{HttpTransport, Transport};
+    let server = TestServer::start_demo();
+    let mut a = Tablet::enroll(&server, "I-001");
+    a.sync().expect("first sync");
+    let who = a.author();
+    let id = a
+        .store
+        .list_tasks(&TaskQuery::default())
+        .expect("list")
+        .into_iter()
+        .map(|r| r.id)
+        .find(|id| {
+            let task = a.store.open_task(id).expect("open").task().expect("task");
+            task.inspectors.contains(&who.person)
+        })
+        .expect("a task of I-001");
+    let transport = HttpTransport::from_store(&a.store).expect("transport");
+    let exchange = |docs: Vec<wire::DocPush>, cursor| -> wire::SyncResponse {
+        let body = wire::encode(&SyncRequest {
+            v: PROTOCOL_VERSION,
+            cursor,
+            docs,
+        });
+        wire::decode(&transport.exchange(body).expect("exchange")).expect("answer")
+    };
+    let cursor = a.store.sync_cursor().expect("cursor");
+
+    // A push the server takes as it is: answered by an ack alone.
+    a.store
+        .edit(&id, NOW, |d| d.check_in(&who, NOW, None))
+        .expect("check in");
+    let first = a.store.pending_pushes().expect("pushes");
+    assert_eq!(first.len(), 1);
+    let answer = exchange(first.clone(), cursor);
+    assert_eq!(answer.acks, [0]);
+    assert!(answer.docs.is_empty(), "{answer:?}");
+    assert!(wire::encode(&answer).len() < 64);
+
+    // The tablet edits again; the next request is lost and the old answer
+    // arrives as if it answered it: it acknowledges nothing of it.
+    let item = a
+        .store
+        .open_task(&id)
+        .expect("open")
+        .task()
+        .expect("task")
+        .items_in_order()[0]
+        .0
+        .clone();
+    a.store
+        .edit(&id, NOW + 1, |d| {
+            d.record_answer(&who, NOW + 1, &item, Some(Outcome::Pass), None, None)
+        })
+        .expect("answer");
+    let second = a.store.pending_pushes().expect("pushes");
+    assert_ne!(second[0].heads, first[0].heads);
+    let applied = a
+        .store
+        .apply_sync_response(&second, &answer, NOW)
+        .expect("apply");
+    assert_eq!(applied.acked, 0);
+    assert_eq!(a.store.dirty_tasks().expect("dirty"), [id.as_str()]);
+    let pending = a.store.pending_pushes().expect("pushes");
+    assert_eq!(
+        pending[0].changes, second[0].changes,
+        "still pushes everything since what the server was known to hold"
+    );
+
+    // Taken for the request it answers, it records the first push's heads;
+    // the later edit keeps the task dirty.
+    let applied = a
+        .store
+        .apply_sync_response(&first, &answer, NOW)
+        .expect("apply");
+    assert_eq!(applied.acked, 1);
+    assert_eq!(a.store.dirty_tasks().expect("dirty"), [id.as_str()]);
+    let pending = a.store.pending_pushes().expect("pushes");
+    assert!(pending[0].changes.len() < second[0].changes.len());
+
+    a.sync().expect("sync");
+    assert!(a.store.dirty_tasks().expect("dirty").is_empty());
+    assert_eq!(
+        a.store.open_task(&id).expect("open").heads(),
+        server.task(&id).heads()
+    );
+}
+
+#[test]
 fn a_forged_actor_or_a_supervisor_event_rejects_the_whole_batch() {
     let server = TestServer::start_demo();
     let mut a = Tablet::enroll(&server, "I-001");
@@ -235,6 +324,14 @@ fn request_bytes(docs: Vec<fieldloop_core::sync::DocPush>) -> Vec<u8> {
     })
 }
 
+/// `{v: 1, cursor: 0, docs: []}`, as a tablet of protocol version 1 sends it.
+fn version_1_request() -> Vec<u8> {
+    let mut body = vec![0xa3, 0x61, b'v', 0x01];
+    body.extend([0x66, b'c', b'u', b'r', b's', b'o', b'r', 0x00]);
+    body.extend([0x64, b'd', b'o', b'c', b's', 0x80]);
+    body
+}
+
 /// What was sent, with which token and content type, and the status and code expected.
 type BadRequest<'a> = (&'a str, Option<&'a str>, &'a str, Vec<u8>, u16, &'a str);
 
@@ -283,12 +380,19 @@ fn bad_requests_get_a_clear_4xx_and_change_nothing() {
             "sync.bad_message",
         ),
         (
+            "a version 1 request",
+            Some(&token),
+            cbor,
+            version_1_request(),
+            400,
+            "sync.version",
+        ),
+        (
             "garbage Automerge bytes",
             Some(&token),
             cbor,
             request_bytes(vec![fieldloop_core::sync::DocPush {
                 id: id.clone(),
-                known: vec![],
                 heads: vec![],
                 changes: ByteBuf::from(b"definitely not automerge".to_vec()),
             }]),
@@ -301,8 +405,7 @@ fn bad_requests_get_a_clear_4xx_and_change_nothing() {
             cbor,
             request_bytes(vec![fieldloop_core::sync::DocPush {
                 id: id.clone(),
-                known: vec![ByteBuf::from(vec![1, 2, 3])],
-                heads: vec![],
+                heads: vec![ByteBuf::from(vec![1, 2, 3])],
                 changes: ByteBuf::new(),
             }]),
             400,
@@ -314,7 +417,6 @@ fn bad_requests_get_a_clear_4xx_and_change_nothing() {
             cbor,
             request_bytes(vec![fieldloop_core::sync::DocPush {
                 id: "../../etc/passwd".into(),
-                known: vec![],
                 heads: vec![],
                 changes: ByteBuf::new(),
             }]),
@@ -361,7 +463,6 @@ fn another_teams_tasks_are_invisible_and_untouchable() {
         .clone();
     let push = fieldloop_core::sync::DocPush {
         id,
-        known: vec![],
         heads: vec![],
         changes: ByteBuf::new(),
     };
@@ -871,7 +972,6 @@ fn authorization_matrix_role_by_action_by_team() {
     // Sync: the own team's device may push; the other team's may not even see the task.
     let push = fieldloop_core::sync::DocPush {
         id: id.clone(),
-        known: vec![],
         heads: vec![],
         changes: ByteBuf::new(),
     };

@@ -20,6 +20,8 @@ pub struct Applied {
     pub added: usize,
     /// Tasks the server asked to be sent again in full.
     pub resend: usize,
+    /// Pushes the server acknowledged as held exactly as pushed.
+    pub acked: usize,
 }
 
 impl Store {
@@ -112,7 +114,6 @@ impl Store {
             bytes += changes.len();
             pushes.push(DocPush {
                 id,
-                known: wire::heads_to_wire(&known),
                 heads: wire::heads_to_wire(&doc.heads()),
                 changes: ByteBuf::from(changes),
             });
@@ -120,11 +121,15 @@ impl Store {
         Ok(pushes)
     }
 
-    /// Applies a server answer: merges each document, records what the
-    /// server has, clears the dirty flag where the server has everything,
-    /// and moves the cursor, all in one transaction.
+    /// Applies a server answer to a request that pushed `pushed`: records
+    /// the pushed heads of each acknowledged push as what the server has,
+    /// merges each document, records what the server has, clears the dirty
+    /// flag where the server has everything, and moves the cursor, all in
+    /// one transaction. Acks count only if they were made for these very
+    /// pushes ([`SyncResponse::acked`]): a stale answer acknowledges nothing.
     pub fn apply_sync_response(
         &mut self,
+        pushed: &[DocPush],
         response: &SyncResponse,
         now: i64,
     ) -> Result<Applied, StoreError> {
@@ -132,6 +137,12 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut applied = Applied::default();
+        // Acks first: an entry for the same document later in the answer
+        // (the server lists each document once, but an answer is not
+        // trusted to) then has the last word.
+        for push in response.acked(pushed) {
+            apply_ack(&tx, push, &mut applied)?;
+        }
         for pull in &response.docs {
             apply_pull(&tx, pull, now, &mut applied)?;
         }
@@ -149,6 +160,37 @@ fn damaged(id: &str) -> impl Fn(fieldloop_core::TaskError) -> StoreError + '_ {
         id: id.to_owned(),
         source: Box::new(e),
     }
+}
+
+/// The server holds `push` exactly: its heads are what the server has.
+fn apply_ack(
+    tx: &rusqlite::Transaction<'_>,
+    push: &DocPush,
+    applied: &mut Applied,
+) -> Result<(), StoreError> {
+    let heads = wire::heads_from_wire(&push.heads)
+        .map_err(|e| fieldloop_core::TaskError::Invalid(e.to_string()))?;
+    let exists: bool = tx.query_row(
+        "SELECT count(*) FROM documents WHERE task_id = ?1",
+        [&push.id],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if !exists {
+        return Ok(());
+    }
+    let (mut doc, _) = load(tx, &push.id)?;
+    // Still dirty if the tablet changed the document after building the push.
+    let dirty = !doc.save_after(&heads).is_empty();
+    tx.execute(
+        "UPDATE documents SET server_heads = ?2 WHERE task_id = ?1",
+        params![push.id, fieldloop_core::sync::heads_to_bytes(&heads)],
+    )?;
+    tx.execute(
+        "UPDATE task_index SET dirty = ?2 WHERE task_id = ?1",
+        params![push.id, dirty],
+    )?;
+    applied.acked += 1;
+    Ok(())
 }
 
 fn apply_pull(

@@ -251,7 +251,10 @@ fn pushes_are_paged_by_count_and_size() {
     assert_eq!(store.pending_pushes_up_to(10, 1).unwrap().len(), 1);
     // Nothing is known to the server yet: each push carries the whole document.
     let push = &store.pending_pushes().unwrap()[0];
-    assert!(push.known.is_empty());
-    let doc = fieldloop_core::TaskDoc::load(&push.changes).unwrap();
+    let mut doc = fieldloop_core::TaskDoc::load(&push.changes).unwrap();
     assert_eq!(doc.status().unwrap(), Status::InProgress);
+    assert_eq!(
+        fieldloop_core::sync::heads_from_wire(&push.heads).unwrap(),
+        doc.heads()
+    );
 }
