@@ -28,6 +28,9 @@ pub struct ConflictValue {
     pub actor: String,
     /// The person acting through that device, if the document knows them.
     pub person: Option<String>,
+    /// When that device wrote it (its clock, ms since the epoch; second
+    /// precision), when known — see [`crate::TaskDoc::conflicts_with_times`].
+    pub at: Option<i64>,
 }
 
 /// A field with several concurrent values.
@@ -101,6 +104,40 @@ fn op_name(id: &automerge::ObjId) -> (String, String) {
     }
 }
 
+/// Fills in when each conflicting value was written, from the change that
+/// holds its operation.
+pub(crate) fn add_times(doc: &mut AutoCommit, conflicts: &mut [Conflict]) {
+    if conflicts.is_empty() {
+        return;
+    }
+    // actor (hex) → (first op, op count, time in ms) of each of its changes.
+    let mut changes: BTreeMap<String, Vec<(u64, u64, i64)>> = BTreeMap::new();
+    for change in doc.get_changes(&[]) {
+        changes
+            .entry(change.actor_id().to_hex_string())
+            .or_default()
+            .push((
+                change.start_op().get(),
+                change.len() as u64,
+                change.timestamp().saturating_mul(1000),
+            ));
+    }
+    for value in conflicts.iter_mut().flat_map(|c| c.values.iter_mut()) {
+        let Some(counter) = value
+            .op
+            .split_once('@')
+            .and_then(|(n, _)| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        value.at = changes.get(&value.actor).and_then(|list| {
+            list.iter()
+                .find(|(start, len, _)| (*start..start + len).contains(&counter))
+                .map(|(_, _, at)| *at)
+        });
+    }
+}
+
 /// Every conflicted scalar field of the document.
 pub(crate) fn conflicts(
     doc: &AutoCommit,
@@ -152,6 +189,7 @@ fn walk(
                             op,
                             actor,
                             person,
+                            at: None,
                         })
                     }
                     Value::Object(_) => None,

@@ -1122,6 +1122,13 @@ impl TaskDoc {
         crate::conflict::conflicts(&self.doc, &actors)
     }
 
+    /// [`TaskDoc::conflicts`] with the time each value was written.
+    pub fn conflicts_with_times(&mut self) -> Result<Vec<crate::Conflict>, TaskError> {
+        let mut conflicts = self.conflicts()?;
+        crate::conflict::add_times(&mut self.doc, &mut conflicts);
+        Ok(conflicts)
+    }
+
     /// Resolves one conflict by writing the chosen value over all of them.
     pub fn resolve_conflict(
         &mut self,

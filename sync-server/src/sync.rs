@@ -195,11 +195,10 @@ pub fn run(
     }
     // Read the feed's end first: anything committed later is sent again next time, never skipped.
     let feed_end = store.feed_end()?;
-    let _guard = request
-        .docs
-        .iter()
-        .any(|d| !d.changes.is_empty())
-        .then(|| writes.lock().unwrap_or_else(|p| p.into_inner()));
+    // Any push is answered under the write lock, so that no other device's
+    // commit can fall between reading a pushed document and `answered_up_to`.
+    let _guard =
+        (!request.docs.is_empty()).then(|| writes.lock().unwrap_or_else(|p| p.into_inner()));
     let mut writes = Vec::new();
     let mut pulls = Vec::new();
     let mut acks = Vec::new();
@@ -289,6 +288,10 @@ pub fn run(
     }
     // Durable before the answer acknowledges anything.
     store.commit_sync(&writes, &device.id, now)?;
+    // The pushed documents' answers hold every feed entry up to here; a
+    // later commit to one of them (another device, once the lock is gone)
+    // is sent below like any other change.
+    let answered_up_to = store.feed_end()?;
     drop(_guard);
 
     let mut cursor = feed_end;
@@ -298,7 +301,7 @@ pub fn run(
     let mut sent = 0;
     let mut last_included = request.cursor;
     for (id, seq) in changed {
-        if pushed.contains(&id) {
+        if pushed.contains(&id) && seq <= answered_up_to {
             last_included = seq;
             continue;
         }

@@ -393,14 +393,14 @@ impl Tablet {
 
     /// The task as the task screen shows it.
     pub fn task_view(&self, task_id: &str) -> Result<TaskView, AppError> {
-        let doc = self.store.open_task(task_id)?;
+        let mut doc = self.store.open_task(task_id)?;
         let me = self.store.setting(keys::PERSON)?;
         let base = self
             .store
             .setting(keys::SERVER)?
             .unwrap_or_else(|| DEFAULT_VERIFY_BASE.to_owned());
         let dirty = self.store.dirty_tasks()?.iter().any(|id| id == task_id);
-        build_view(&doc, &self.directory, me.as_deref(), &base, dirty)
+        build_view(&mut doc, &self.directory, me.as_deref(), &base, dirty)
     }
 
     /// The task's audit trail, oldest first.
@@ -702,7 +702,7 @@ fn check_signature_png(png: &[u8]) -> Result<(), AppError> {
 
 /// Builds the screen's view of a task document.
 pub fn build_view(
-    doc: &TaskDoc,
+    doc: &mut TaskDoc,
     directory: &Directory,
     me: Option<&str>,
     verify_base: &str,
@@ -710,7 +710,7 @@ pub fn build_view(
 ) -> Result<TaskView, AppError> {
     let task: Task = doc.task()?;
     let report = task.status_report();
-    let conflicts = doc.conflicts()?;
+    let conflicts = doc.conflicts_with_times()?;
     let problems = doc.submit_problems()?;
     let title_of = |id: &str| task.checklist.get(id).map(|i| i.title.clone());
 

@@ -310,6 +310,11 @@ fn conflicting_answers_are_shown_on_the_item_and_resolved_by_picking_one() {
     assert!(group_item.conflicted);
     let conflict = &view.conflicts[0];
     assert_eq!(conflict.values.len(), 2);
+    assert!(
+        conflict.values.iter().all(|v| v.at == Some(NOW)),
+        "each value with the time its device wrote it: {:?}",
+        conflict.values
+    );
     let theirs_op = conflict
         .values
         .iter()

@@ -15,4 +15,9 @@ actor: string,
 /**
  * The person acting through that device, if the document knows them.
  */
-person: string | null, };
+person: string | null, 
+/**
+ * When that device wrote it (its clock, ms since the epoch; second
+ * precision), when known — see [`crate::TaskDoc::conflicts_with_times`].
+ */
+at: number | null, };

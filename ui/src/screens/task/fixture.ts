@@ -182,8 +182,8 @@ export function fixtureView(): TaskView {
       {
         path: [...CONFLICT_PATH],
         values: [
-          { value: "pass", op: OP_PASS, actor: ACTOR_ME, person: ME },
-          { value: "fail", op: OP_FAIL, actor: ACTOR_COLLEAGUE, person: COLLEAGUE },
+          { value: "pass", op: OP_PASS, actor: ACTOR_ME, person: ME, at: NOW - 20 * MINUTE },
+          { value: "fail", op: OP_FAIL, actor: ACTOR_COLLEAGUE, person: COLLEAGUE, at: null },
         ],
       },
     ],

@@ -26,7 +26,8 @@ describe("conflicts", () => {
     expect(conflict.dataset.path).toBe(CONFLICT_PATH.join("/"));
     expect(get(conflict, "conflict-field").textContent).toBe("「餐具、饮具是否按要求清洗消毒，消毒设施设备是否正常运转」的检查结果");
     const picks = allByTestId(conflict, "conflict-pick");
-    expect(picks.map((p) => p.textContent)).toEqual(["合格由 钟志强 填写", "不合格由 刘建华 填写"]);
+    expect(picks[0]!.textContent).toMatch(/^合格由 钟志强 填写\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}$/);
+    expect(picks[1]!.textContent).toBe("不合格由 刘建华 填写");
   });
 
   it("keeps the picked value", async () => {
@@ -47,14 +48,17 @@ describe("conflicts", () => {
     view.conflicts.push({
       path: ["checklist", "SCJG-SP-001", "answer", "note"],
       values: [
-        { value: "许可证已公示", op: "3@aa", actor: "aa", person: "I-001" },
-        { value: "许可证未公示", op: "5@bb", actor: "bb", person: null },
+        { value: "许可证已公示", op: "3@aa", actor: "aa", person: "I-001", at: Date.UTC(2026, 5, 1, 2, 30) },
+        { value: "许可证未公示", op: "5@bb", actor: "bb", person: null, at: null },
       ],
     });
     const { el, screen, backend } = await mount({ backend: new FakeBackend(view) });
     const conflict = allByTestId(el, "conflict").find((c) => c.dataset.path?.endsWith("/note"))!;
     expect(get(conflict, "conflict-field").textContent).toBe("「食品经营许可证（或仅销售预包装食品备案）是否在有效期内并在经营场所公示」的备注");
     expect(allByTestId(conflict, "conflict-author")[1]!.textContent).toBe("由 未知设备 bb 填写");
+    // Each value says when it was written, where the document knows it.
+    expect(allByTestId(conflict, "conflict-time").map((e) => e.textContent)).toHaveLength(1);
+    expect(get(conflict, "conflict-time").textContent).toMatch(/10:30|2026/);
     type(get<HTMLInputElement>(conflict, "conflict-custom"), "许可证已公示，但已过期");
     get(conflict, "conflict-custom-save").click();
     await screen.settled();

@@ -194,6 +194,9 @@ function conflictPart(ctx: TaskCtx, view: () => TaskView | null): Part<Conflict>
       },
       h("span", { class: "conflict-value", testid: "conflict-value", text: conflictValueWords(t, c.path, v.value) }),
       h("span", { class: "conflict-author", testid: "conflict-author", text: t("taskScreen.conflicts.by", { person: who }) }),
+      v.at === null
+        ? null
+        : h("span", { class: "conflict-time", testid: "conflict-time", text: ctx.dateTime(v.at) }),
     );
   }
 
