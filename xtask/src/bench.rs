@@ -3,6 +3,9 @@
 //! then `scripts/photo-compare.sh` (our photo pipeline against vipsthumbnail
 //! and ImageMagick) when it exists, then the load generator: 500 simulated
 //! tablets against the real server binary (`target/bench-loadgen.json`).
+//! `tests/benches/app.rs` drives the release tablet app in its window (cold
+//! start with 5,000 tasks, opening a big task, memory; `target/bench-app.json`),
+//! so the UI and the release app are built first.
 
 use anyhow::Result;
 
@@ -20,6 +23,9 @@ const PHOTO_COMPARE: &str = "scripts/photo-compare.sh";
 
 pub fn run() -> Result<()> {
     setup::run(BENCH_PACKAGES)?;
+    // The app benchmark starts the release app, which embeds ui/dist.
+    exec::run(&mut exec::npm(&["run", "build"]))?;
+    exec::run(&mut exec::cargo(&["build", "--release", "-p", "fieldloop-app"]))?;
     // Only bench targets: the crates that have some, not the Tauri app.
     exec::run(&mut exec::cargo(&["bench", "--workspace", "--benches"]))?;
     if repo::root().join(PHOTO_COMPARE).exists() {

@@ -83,6 +83,9 @@ pub struct TaskQuery {
     pub department: Option<String>,
     /// Part of the subject's name, its USCC or the task code.
     pub text: Option<String>,
+    /// Tasks due at or before this time (ms since the epoch).
+    #[ts(type = "number | null")]
+    pub due_before: Option<i64>,
     /// At most this many rows (default 500).
     pub limit: Option<u32>,
 }
@@ -283,6 +286,10 @@ impl Store {
             sql.push_str(&format!(
                 " AND (subject_name LIKE {p} ESCAPE '\\' OR uscc LIKE {p} ESCAPE '\\' OR code LIKE {p} ESCAPE '\\')"
             ));
+        }
+        if let Some(due) = query.due_before {
+            let p = args.push(due);
+            sql.push_str(&format!(" AND due <= {p}"));
         }
         let limit = args.push(i64::from(query.limit.unwrap_or(500).min(10_000)));
         sql.push_str(&format!(" ORDER BY due, code LIMIT {limit}"));

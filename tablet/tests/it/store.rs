@@ -69,6 +69,18 @@ fn the_index_lists_and_searches_without_opening_documents() {
     assert!(!in_dept.is_empty() && in_dept.iter().all(|r| r.departments.contains(&dept)));
     assert!(in_dept.len() < 30 || all.iter().all(|r| r.departments.contains(&dept)));
 
+    // Due on or before a day: exactly the rows of the whole list due by then.
+    let cutoff = all[all.len() / 2].due;
+    let due = store
+        .list_tasks(&TaskQuery {
+            due_before: Some(cutoff),
+            ..Default::default()
+        })
+        .unwrap();
+    let expected: Vec<_> = all.iter().filter(|r| r.due <= cutoff).cloned().collect();
+    assert_eq!(due, expected);
+    assert!(!due.is_empty() && due.len() < all.len());
+
     // LIKE wildcards typed by the user are literal.
     let wild = store
         .list_tasks(&TaskQuery {

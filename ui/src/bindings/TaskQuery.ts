@@ -18,6 +18,10 @@ department: string | null,
  */
 text: string | null, 
 /**
+ * Tasks due at or before this time (ms since the epoch).
+ */
+due_before: number | null, 
+/**
  * At most this many rows (default 500).
  */
 limit: number | null, };
