@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { calendarDay, formatClock, formatDate } from "./dates";
+import { calendarDay, endOfDay, formatClock, formatDate, startOfDay } from "./dates";
 import { NOW, TZ } from "./testing/rows";
 
 describe("formatDate", () => {
@@ -21,6 +21,29 @@ describe("calendarDay", () => {
     const nextMorning = Date.UTC(2026, 10, 29, 16, 1); // 00:01 next day in Beijing
     expect(calendarDay(nextMorning, TZ) - calendarDay(lateEvening, TZ)).toBe(1);
     expect(calendarDay(lateEvening, TZ) - calendarDay(NOW, TZ)).toBe(0);
+  });
+});
+
+describe("startOfDay and endOfDay", () => {
+  it("find the first and last millisecond of a calendar day in the time zone", () => {
+    const day = calendarDay(NOW, TZ); // 29 Nov 2026
+    expect(startOfDay(day, TZ)).toBe(Date.UTC(2026, 10, 28, 16, 0)); // 00:00 in Beijing
+    expect(endOfDay(NOW, 0, TZ)).toBe(Date.UTC(2026, 10, 29, 16, 0) - 1); // 23:59:59.999 in Beijing
+    expect(endOfDay(NOW, 3, TZ)).toBe(Date.UTC(2026, 11, 2, 16, 0) - 1);
+    expect(endOfDay(NOW, 0, "UTC")).toBe(Date.UTC(2026, 10, 30) - 1);
+    expect(calendarDay(endOfDay(NOW, 7, TZ), TZ)).toBe(day + 7);
+    expect(calendarDay(endOfDay(NOW, 7, TZ) + 1, TZ)).toBe(day + 8);
+  });
+
+  it("follow the clocks when they change", () => {
+    // London goes back from BST (UTC+1) to GMT at 02:00 on 25 Oct 2026: that day has 25 hours.
+    const autumn = Date.UTC(2026, 9, 25, 12, 0);
+    expect(startOfDay(calendarDay(autumn, "Europe/London"), "Europe/London")).toBe(Date.UTC(2026, 9, 24, 23, 0));
+    expect(endOfDay(autumn, 0, "Europe/London")).toBe(Date.UTC(2026, 9, 26, 0, 0) - 1);
+    // Santiago jumps from 00:00 (UTC−4) to 01:00 (UTC−3) on 6 Sep 2026: that day starts at 01:00.
+    const spring = Date.UTC(2026, 8, 6, 12, 0);
+    expect(startOfDay(calendarDay(spring, "America/Santiago"), "America/Santiago")).toBe(Date.UTC(2026, 8, 6, 4, 0));
+    expect(endOfDay(spring, -1, "America/Santiago")).toBe(Date.UTC(2026, 8, 6, 4, 0) - 1);
   });
 });
 

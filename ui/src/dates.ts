@@ -36,3 +36,25 @@ export function formatClock(ms: number, nowMs: number, locale: string, timeZone?
     ...(timeZone === undefined ? {} : { timeZone }),
   }).format(ms);
 }
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/** The first millisecond of calendar day `day` (counted as `calendarDay` counts) in `timeZone`. */
+export function startOfDay(day: number, timeZone?: string): number {
+  // Local midnight lies within 15 hours of UTC midnight (offsets run from −12 to +14 hours). Search for the
+  // first instant on `day` rather than reckon with offsets: it stays right where the clocks jump over midnight.
+  let before = day * DAY_MS - 15 * HOUR_MS;
+  let on = day * DAY_MS + 15 * HOUR_MS;
+  while (on - before > 1) {
+    const mid = Math.floor((before + on) / 2);
+    if (calendarDay(mid, timeZone) >= day) on = mid;
+    else before = mid;
+  }
+  return on;
+}
+
+/** The last millisecond of the calendar day `days` days after the day of `ms` (0: that same day), in `timeZone`. */
+export function endOfDay(ms: number, days: number, timeZone?: string): number {
+  return startOfDay(calendarDay(ms, timeZone) + days + 1, timeZone) - 1;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NOW, row } from "../testing/rows";
+import { DAY, NOW, row, sampleRows } from "../testing/rows";
 import { taskView } from "../testing/views";
 import { BackendError, TRANSPORT_ERROR } from "./backend";
 import { unavailableBackend } from "./index";
@@ -96,6 +96,18 @@ describe("MemoryBackend", () => {
     expect(memory.callsTo("syncNow")).toEqual([[]]);
   });
 
+  it("lists tasks by department and due time, as the local store does", async () => {
+    const memory = new MemoryBackend(sampleRows());
+    const ids = async (query: Partial<Parameters<MemoryBackend["listTasks"]>[0]>) =>
+      (await memory.listTasks({ statuses: [], department: null, text: null, due_before: null, limit: null, ...query })).map(
+        (r) => r.id,
+      );
+    expect(await ids({ department: "XFJY" })).toEqual(["1", "6"]);
+    expect(await ids({ due_before: NOW - 5 * DAY })).toEqual(["5", "6", "7"]);
+    expect(await ids({ due_before: NOW + DAY })).toEqual(["2", "3", "5", "6", "7"]);
+    expect(await ids({ department: "SCJG", due_before: NOW + DAY, statuses: ["returned"] })).toEqual(["3"]);
+  });
+
   it("rejects every call with failWith", async () => {
     const memory = backend();
     memory.failWith = new BackendError("store.io", "disk");
@@ -109,7 +121,7 @@ describe("unavailableBackend", () => {
   it("rejects every call with a transport error", async () => {
     const backend = unavailableBackend();
     await expect(backend.identity()).rejects.toMatchObject({ code: TRANSPORT_ERROR });
-    await expect(backend.listTasks({ statuses: [], department: null, text: null, limit: null })).rejects.toBeInstanceOf(
+    await expect(backend.listTasks({ statuses: [], department: null, text: null, due_before: null, limit: null })).rejects.toBeInstanceOf(
       BackendError,
     );
     await expect(backend.syncNow()).rejects.toMatchObject({ code: TRANSPORT_ERROR });

@@ -1,6 +1,6 @@
 // An in-memory `Backend` for tests. It answers the task list from `rows` the
 // way the local store does (status, department, text on subject name / USCC /
-// code, limit), task views from `views`, and the device calls from
+// code, due at or before `due_before`, limit), task views from `views`, and the device calls from
 // `enrolled` and `sync`. Every call is recorded in `calls`.
 //
 // Record calls make a small, plausible change to the stored view (an answer
@@ -99,6 +99,7 @@ export class MemoryBackend implements Backend {
       (row) =>
         (query.statuses.length === 0 || query.statuses.includes(row.status)) &&
         (query.department === null || row.departments.includes(query.department)) &&
+        (query.due_before === null || row.due <= query.due_before) &&
         (text === "" ||
           [row.subject_name, row.uscc, row.code].some((field) => field.toLowerCase().includes(text))),
     );

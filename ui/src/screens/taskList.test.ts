@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { BackendError } from "../backend/backend";
 import { MemoryBackend } from "../backend/memory";
 import { I18n } from "../i18n";
-import { NOW, sampleRows, TZ } from "../testing/rows";
+import { DAY, NOW, row, sampleRows, TZ } from "../testing/rows";
 import { type TaskListScreen, taskListScreen } from "./taskList";
 
 let screen: TaskListScreen | null = null;
@@ -30,6 +30,20 @@ async function mount(backend: MemoryBackend, i18n = new I18n(), onOpen?: (taskId
 const byTestId = (root: ParentNode, id: string) => root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 const allByTestId = (root: ParentNode, id: string) => [...root.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
 const rowIds = (root: ParentNode) => allByTestId(root, "task-row").map((r) => r.dataset.taskId);
+const select = (root: ParentNode, id: string) => byTestId(root, id) as HTMLSelectElement;
+const options = (el: HTMLSelectElement) => [...el.options].map((o) => [o.value, o.textContent]);
+
+/** Picks `value` in the select as a tap would, and waits for the rows. */
+async function pick(screen: TaskListScreen, id: string, value: string) {
+  const el = select(screen.element, id);
+  el.value = value;
+  el.dispatchEvent(new Event("change"));
+  await screen.settled();
+}
+
+/** 29 Nov 2026 in Beijing plus `days`, its last millisecond. */
+const endOfBeijingDay = (days: number) => Date.UTC(2026, 10, 29 + days, 16, 0) - 1;
+const OPEN = ["assigned", "in_progress", "submitted", "returned"];
 
 describe("task list", () => {
   it("shows every task, in Chinese, open ones first", async () => {
@@ -93,7 +107,7 @@ describe("task list", () => {
     search.value = " 药房 ";
     search.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
     await screen.settled();
-    expect(backend.queries.at(-1)).toEqual({ statuses: [], department: null, text: "药房", limit: null });
+    expect(backend.queries.at(-1)).toEqual({ statuses: [], department: null, text: "药房", due_before: null, limit: null });
     expect(rowIds(el)).toEqual(["4"]);
 
     search.value = "92330106";
@@ -110,10 +124,183 @@ describe("task list", () => {
   it("says when nothing matches, and when there is nothing at all", async () => {
     const { el, screen } = await mount(new MemoryBackend([]));
     expect(byTestId(el, "task-list-empty")?.textContent).toContain("暂无检查任务");
+    expect(byTestId(el, "filters-clear")).toBeNull();
 
     byTestId(el, "filter-todo")!.click();
     await screen.settled();
     expect(byTestId(el, "task-list-empty")?.textContent).toContain("没有符合条件的任务");
+    expect(byTestId(el, "filters-clear")?.textContent).toBe("清除筛选条件");
+  });
+
+  it("offers the departments of the tasks, by name, and filters by one", async () => {
+    const backend = new MemoryBackend(sampleRows());
+    const { el, screen } = await mount(backend);
+    const departments = select(el, "filter-department");
+    const offered = options(departments);
+    // Every department of the rows, in the order of their names (pinyin in Chinese).
+    expect(offered).toEqual([
+      ["", "全部部门"],
+      ["GA", "公安"],
+      ["JT", "交通运输"],
+      ["SW", "商务"],
+      ["STHJ", "生态环境"],
+      ["SCJG", "市场监管"],
+      ["WSJK", "卫生健康"],
+      ["XFJY", "消防救援"],
+      ["YJGL", "应急管理"],
+    ]);
+    expect(departments.value).toBe("");
+
+    await pick(screen, "filter-department", "SCJG");
+    expect(backend.queries.at(-1)).toEqual({ statuses: [], department: "SCJG", text: null, due_before: null, limit: null });
+    expect(screen.filter.department).toBe("SCJG");
+    expect(rowIds(el)).toEqual(["3", "1", "7"]);
+    expect(byTestId(el, "task-count")?.textContent).toBe("符合条件的任务 3 项");
+    // The other departments stay on offer while the filter hides their tasks.
+    expect(options(departments)).toEqual(offered);
+    expect(departments.value).toBe("SCJG");
+
+    await pick(screen, "filter-department", "");
+    expect(backend.queries.at(-1)?.department).toBeNull();
+    expect(rowIds(el)).toHaveLength(7);
+    expect(byTestId(el, "task-count")?.textContent).toBe("共 7 项任务");
+  });
+
+  it("adds departments that arrive later, and shows codes without a name as they are", async () => {
+    const backend = new MemoryBackend([row({ id: "1", departments: ["SCJG"] })]);
+    const { el, screen } = await mount(backend);
+    expect(options(select(el, "filter-department"))).toEqual([
+      ["", "全部部门"],
+      ["SCJG", "市场监管"],
+    ]);
+    backend.rows = [...backend.rows, row({ id: "2", departments: ["HSJ"] })];
+    await screen.refresh();
+    expect(options(select(el, "filter-department"))).toEqual([
+      ["", "全部部门"],
+      ["SCJG", "市场监管"],
+      ["HSJ", "HSJ"],
+    ]);
+  });
+
+  it("filters by due date, in the device's calendar days", async () => {
+    const backend = new MemoryBackend(sampleRows());
+    const { el, screen } = await mount(backend);
+    expect(options(select(el, "filter-due"))).toEqual([
+      ["any", "不限"],
+      ["overdue", "已逾期"],
+      ["today", "今天到期（含逾期）"],
+      ["within3", "3 天内到期（含逾期）"],
+      ["within7", "7 天内到期（含逾期）"],
+    ]);
+    expect(select(el, "filter-due").value).toBe("any");
+
+    await pick(screen, "filter-due", "overdue");
+    expect(backend.queries.at(-1)).toEqual({ statuses: OPEN, department: null, text: null, due_before: NOW - 1, limit: null });
+    // Only the open task past its due time; not the approved, published or cancelled ones due earlier.
+    expect(rowIds(el)).toEqual(["2"]);
+    expect(byTestId(el, "task-count")?.textContent).toBe("符合条件的任务 1 项");
+
+    await pick(screen, "filter-due", "today");
+    expect(backend.queries.at(-1)?.due_before).toBe(endOfBeijingDay(0));
+    expect(rowIds(el)).toEqual(["2"]);
+
+    await pick(screen, "filter-due", "within3");
+    expect(backend.queries.at(-1)).toEqual({ statuses: OPEN, department: null, text: null, due_before: endOfBeijingDay(3), limit: null });
+    expect(rowIds(el)).toEqual(["2", "3"]);
+
+    await pick(screen, "filter-due", "within7");
+    expect(backend.queries.at(-1)?.due_before).toBe(endOfBeijingDay(7));
+    expect(rowIds(el)).toEqual(["2", "3", "1", "4"]);
+
+    await pick(screen, "filter-due", "any");
+    expect(backend.queries.at(-1)).toEqual({ statuses: [], department: null, text: null, due_before: null, limit: null });
+    expect(rowIds(el)).toHaveLength(7);
+  });
+
+  it("reads the due filter against the clock of each load", async () => {
+    let now = NOW;
+    const backend = new MemoryBackend([row({ id: "1", due: NOW + 2 * 3_600_000 })]); // 12:00 today in Beijing
+    screen = taskListScreen({ backend, i18n: new I18n(), now: () => now, timeZone: TZ, searchDelayMs: 0 });
+    await screen.settled();
+    await pick(screen, "filter-due", "overdue");
+    expect(rowIds(screen.element)).toEqual([]);
+    now = NOW + DAY;
+    await screen.refresh();
+    expect(backend.queries.at(-1)?.due_before).toBe(NOW + DAY - 1);
+    expect(rowIds(screen.element)).toEqual(["1"]);
+  });
+
+  it("combines the status chip, the search, the department and the due date", async () => {
+    const backend = new MemoryBackend(sampleRows());
+    const { el, screen } = await mount(backend);
+    byTestId(el, "filter-todo")!.click();
+    await screen.settled();
+    await pick(screen, "filter-department", "SCJG");
+    await pick(screen, "filter-due", "within7");
+    const search = byTestId(el, "task-search") as HTMLInputElement;
+    search.value = "餐馆";
+    search.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    await screen.settled();
+    expect(backend.queries.at(-1)).toEqual({
+      statuses: ["assigned"],
+      department: "SCJG",
+      text: "餐馆",
+      due_before: endOfBeijingDay(7),
+      limit: null,
+    });
+    expect(rowIds(el)).toEqual(["1"]);
+    expect(byTestId(el, "filter-todo")?.getAttribute("aria-pressed")).toBe("true");
+    expect(select(el, "filter-department").value).toBe("SCJG");
+    expect(select(el, "filter-due").value).toBe("within7");
+
+    // A returned task is open too: overdue with the "returned" chip asks for returned tasks due before now.
+    byTestId(el, "filter-returned")!.click();
+    await pick(screen, "filter-due", "overdue");
+    expect(backend.queries.at(-1)).toEqual({
+      statuses: ["returned"],
+      department: "SCJG",
+      text: "餐馆",
+      due_before: NOW - 1,
+      limit: null,
+    });
+  });
+
+  it("clears every filter from the empty state", async () => {
+    const backend = new MemoryBackend(sampleRows());
+    const { el, screen } = await mount(backend);
+    const search = byTestId(el, "task-search") as HTMLInputElement;
+    search.value = "钱塘";
+    search.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    await pick(screen, "filter-department", "YJGL");
+    byTestId(el, "filter-done")!.click();
+    await screen.settled();
+    expect(rowIds(el)).toEqual([]);
+    const asked = backend.queries.length;
+
+    // Done tasks are never overdue: nothing to ask the store.
+    await pick(screen, "filter-due", "overdue");
+    expect(backend.queries.length).toBe(asked);
+    const empty = byTestId(el, "task-list-empty")!;
+    expect(empty.textContent).toContain("没有符合条件的任务");
+    expect(byTestId(el, "task-count")?.textContent).toBe("符合条件的任务 0 项");
+
+    byTestId(empty, "filters-clear")!.click();
+    await screen.settled();
+    expect(screen.filter).toEqual({ status: "all", text: "", department: null, due: "any" });
+    expect(backend.queries.at(-1)).toEqual({ statuses: [], department: null, text: null, due_before: null, limit: null });
+    expect(rowIds(el)).toHaveLength(7);
+    expect(byTestId(el, "task-count")?.textContent).toBe("共 7 项任务");
+    expect(search.value).toBe("");
+    expect(byTestId(el, "task-search-clear")?.hidden).toBe(true);
+    expect(byTestId(el, "filter-all")?.getAttribute("aria-pressed")).toBe("true");
+    expect(select(el, "filter-department").value).toBe("");
+    expect(select(el, "filter-due").value).toBe("any");
+  });
+
+  it("gives the pickers labels a screen reader can read", async () => {
+    const { el } = await mount(new MemoryBackend(sampleRows()));
+    expect(select(el, "filter-department").closest("label")?.textContent).toContain("部门");
+    expect(select(el, "filter-due").closest("label")?.textContent).toContain("截止");
   });
 
   it("shows the error with its message and retries", async () => {
@@ -163,6 +350,34 @@ describe("task list", () => {
     expect(byTestId(late, "task-due")?.textContent).toBe("26 Nov 2026");
     expect(byTestId(late, "task-due-hint")?.textContent).toBe("3 days overdue");
     expect(backend.queries.length).toBe(asked);
+  });
+
+  it("speaks English in the filters too, keeping what is chosen", async () => {
+    const backend = new MemoryBackend(sampleRows());
+    const { el, screen, i18n } = await mount(backend);
+    await pick(screen, "filter-department", "XFJY");
+    await pick(screen, "filter-due", "within7");
+    const asked = backend.queries.length;
+    i18n.setLang("en");
+    const departments = select(el, "filter-department");
+    expect(departments.options[0]?.textContent).toBe("All departments");
+    expect(options(departments).find(([code]) => code === "XFJY")).toEqual(["XFJY", "Fire & Rescue"]);
+    expect(departments.value).toBe("XFJY");
+    expect(options(select(el, "filter-due")).map(([, text]) => text)).toEqual([
+      "Any time",
+      "Overdue",
+      "By today (incl. overdue)",
+      "Within 3 days (incl. overdue)",
+      "Within 7 days (incl. overdue)",
+    ]);
+    expect(select(el, "filter-due").value).toBe("within7");
+    expect(byTestId(el, "task-count")?.textContent).toBe("1 matching task");
+    expect(backend.queries.length).toBe(asked);
+
+    await pick(screen, "filter-department", "GA");
+    expect(rowIds(el)).toEqual([]);
+    expect(byTestId(el, "task-list-empty")?.textContent).toContain("No task matches these filters");
+    expect(byTestId(el, "filters-clear")?.textContent).toBe("Clear filters");
   });
 
   it("makes each row a link that opens its task", async () => {

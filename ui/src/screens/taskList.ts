@@ -1,7 +1,8 @@
-// The task list: the inspector's start screen. A search box and status chips
-// on top, then one row per task from the local store (code, business, USCC,
-// departments, due date, status, unsynced marker). Overdue and returned tasks
-// stand out. Shows a loading, an empty and an error state.
+// The task list: the inspector's start screen. A search box, status chips and
+// department and due-date pickers on top, then one row per task from the local
+// store (code, business, USCC, departments, due date, status, unsynced
+// marker). Overdue and returned tasks stand out. Shows a loading, an empty and
+// an error state.
 
 import { type Backend, BackendError, type TaskRow } from "../backend/backend";
 import { formatDate } from "../dates";
@@ -9,6 +10,8 @@ import { h, replaceChildren } from "../dom";
 import { type I18n, isMessageKey } from "../i18n";
 import { dueHint, isClosed, isOverdue } from "../tasks/due";
 import {
+  DUE_FILTERS,
+  type DueFilter,
   isFiltered,
   NO_FILTER,
   orderForList,
@@ -42,7 +45,8 @@ export interface TaskListScreen extends Screen {
 
 type View =
   | { phase: "loading" }
-  | { phase: "ready"; rows: TaskRow[] }
+  /** `filter`: the filter the rows were asked with. */
+  | { phase: "ready"; rows: TaskRow[]; filter: TaskFilter }
   | { phase: "error"; error: BackendError };
 
 export function taskListScreen(deps: TaskListDeps): TaskListScreen {
@@ -55,6 +59,11 @@ export function taskListScreen(deps: TaskListDeps): TaskListScreen {
   let loads = 0;
   let latest: Promise<void> = Promise.resolve();
   let searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Every department code seen in a row, so the department picker keeps its
+   * choices while a filter hides some rows (the first load is unfiltered).
+   */
+  const departments = new Set<string>();
 
   const search = h("input", {
     class: "search-input",
@@ -96,12 +105,42 @@ export function taskListScreen(deps: TaskListDeps): TaskListScreen {
     ]),
   );
   const chipGroup = h("div", { class: "chips", attrs: { role: "group" } }, ...chips.values());
+  const departmentLabel = h("span", { class: "filter-label" });
+  const departmentSelect = h("select", {
+    class: "filter-select",
+    testid: "filter-department",
+    on: { change: () => setDepartment(departmentSelect.value === "" ? null : departmentSelect.value) },
+  });
+  const dueLabel = h("span", { class: "filter-label" });
+  const dueOptions = new Map<DueFilter, HTMLOptionElement>(
+    DUE_FILTERS.map((due) => [due, h("option", { attrs: { value: due } })]),
+  );
+  const dueSelect = h(
+    "select",
+    {
+      class: "filter-select",
+      testid: "filter-due",
+      on: { change: () => setDue(DUE_FILTERS.find((due) => due === dueSelect.value) ?? "any") },
+    },
+    ...dueOptions.values(),
+  );
+  const filterFields = h(
+    "div",
+    { class: "filter-fields" },
+    h("label", { class: "filter-field" }, departmentLabel, departmentSelect),
+    h("label", { class: "filter-field" }, dueLabel, dueSelect),
+  );
   const count = h("p", { class: "task-count", testid: "task-count", attrs: { "aria-live": "polite" } });
   const body = h("div", { class: "task-list-body", testid: "task-list-body" });
   const element = h(
     "section",
     { class: "task-list", testid: "task-list-screen" },
-    h("div", { class: "toolbar" }, h("label", { class: "search" }, search, clear), chipGroup),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("label", { class: "search" }, search, clear),
+      h("div", { class: "filters" }, chipGroup, filterFields),
+    ),
     count,
     body,
   );
@@ -121,21 +160,54 @@ export function taskListScreen(deps: TaskListDeps): TaskListScreen {
 
   function setStatus(status: StatusFilter): void {
     if (status === filter.status) return;
-    filter = { ...filter, status };
+    setFilter({ ...filter, status });
+  }
+
+  function setDepartment(department: string | null): void {
+    if (department === filter.department) return;
+    setFilter({ ...filter, department });
+  }
+
+  function setDue(due: DueFilter): void {
+    if (due === filter.due) return;
+    setFilter({ ...filter, due });
+  }
+
+  function clearFilters(): void {
+    clearTimeout(searchTimer);
+    search.value = "";
+    setFilter({ ...NO_FILTER });
+  }
+
+  function setFilter(next: TaskFilter): void {
+    filter = next;
     renderChrome();
     void load();
   }
 
   function load(): Promise<void> {
     const mine = ++loads;
+    const asked = filter;
     if (view.phase !== "ready") view = { phase: "loading" };
     body.setAttribute("aria-busy", "true");
     renderBody();
-    latest = backend.listTasks(queryFor(filter)).then(
-      (rows) => show(mine, { phase: "ready", rows: orderForList(rows) }),
+    const query = queryFor(asked, { nowMs: now(), timeZone: deps.timeZone });
+    // No query: no task can match (closed tasks are never due), so there is nothing to ask.
+    const answer = query === null ? Promise.resolve<TaskRow[]>([]) : backend.listTasks(query);
+    latest = answer.then(
+      (rows) => {
+        rememberDepartments(rows);
+        show(mine, { phase: "ready", rows: orderForList(rows), filter: asked });
+      },
       (reason: unknown) => show(mine, { phase: "error", error: BackendError.from(reason) }),
     );
     return latest;
+  }
+
+  function rememberDepartments(rows: readonly TaskRow[]): void {
+    const before = departments.size;
+    for (const row of rows) for (const code of row.departments) departments.add(code);
+    if (departments.size !== before) renderDepartments();
   }
 
   function show(load: number, next: View): void {
@@ -155,6 +227,26 @@ export function taskListScreen(deps: TaskListDeps): TaskListScreen {
       chip.textContent = i18n.t(`taskList.filter.${status}`);
       chip.setAttribute("aria-pressed", String(status === filter.status));
     }
+    departmentLabel.textContent = i18n.t("taskList.department.label");
+    renderDepartments();
+    dueLabel.textContent = i18n.t("taskList.due.label");
+    for (const [due, option] of dueOptions) option.textContent = i18n.t(`taskList.due.${due}`);
+    dueSelect.value = filter.due;
+    dueSelect.classList.toggle("is-set", filter.due !== "any");
+  }
+
+  /** The department picker: every department seen, by name in the current language. */
+  function renderDepartments(): void {
+    const name = (code: string) => i18n.lookup(`dept.${code}`, code);
+    const collator = new Intl.Collator(i18n.locale);
+    const codes = [...departments].sort((a, b) => collator.compare(name(a), name(b)) || (a < b ? -1 : a > b ? 1 : 0));
+    if (filter.department !== null && !departments.has(filter.department)) codes.push(filter.department);
+    departmentSelect.replaceChildren(
+      h("option", { attrs: { value: "" }, text: i18n.t("taskList.department.all") }),
+      ...codes.map((code) => h("option", { attrs: { value: code }, text: name(code) })),
+    );
+    departmentSelect.value = filter.department ?? "";
+    departmentSelect.classList.toggle("is-set", filter.department !== null);
   }
 
   function renderBody(): void {
@@ -169,9 +261,10 @@ export function taskListScreen(deps: TaskListDeps): TaskListScreen {
         break;
       case "ready": {
         const { rows } = view;
-        count.textContent = i18n.plural("taskList.count", rows.length);
+        const filtered = isFiltered(view.filter);
+        count.textContent = i18n.plural(filtered ? "taskList.countFiltered" : "taskList.count", rows.length);
         if (rows.length === 0) {
-          replaceChildren(body, emptyState(isFiltered(filter)));
+          replaceChildren(body, emptyState(filtered));
         } else {
           const nowMs = now();
           const row = (task: TaskRow) =>
@@ -189,6 +282,14 @@ export function taskListScreen(deps: TaskListDeps): TaskListScreen {
       { class: "state state-empty", testid: "task-list-empty" },
       h("p", { class: "state-title", text: i18n.t(filtered ? "taskList.empty.filteredTitle" : "taskList.empty.title") }),
       h("p", { class: "state-hint", text: i18n.t(filtered ? "taskList.empty.filteredHint" : "taskList.empty.hint") }),
+      filtered &&
+        h("button", {
+          class: "button",
+          testid: "filters-clear",
+          text: i18n.t("taskList.filters.clear"),
+          attrs: { type: "button" },
+          on: { click: clearFilters },
+        }),
     );
   }
 

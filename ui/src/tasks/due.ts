@@ -7,6 +7,9 @@ import { calendarDay } from "../dates";
 /** Statuses in which the inspection is over: nothing is due any more. */
 export const CLOSED_STATUSES: readonly Status[] = ["approved", "published", "cancelled"];
 
+/** Statuses in which something is still due: every status but the closed ones. */
+export const OPEN_STATUSES: readonly Status[] = ["assigned", "in_progress", "submitted", "returned"];
+
 export function isClosed(status: Status): boolean {
   return CLOSED_STATUSES.includes(status);
 }

@@ -1,8 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { Status } from "../bindings/Status";
 import { DAY, NOW, row, sampleRows, TZ } from "../testing/rows";
-import { dueHint, isOverdue } from "./due";
-import { compareForList, FILTER_STATUSES, isFiltered, orderForList, queryFor, searchText, STATUS_FILTERS } from "./filter";
+import { dueHint, isClosed, isOverdue, OPEN_STATUSES } from "./due";
+import {
+  compareForList,
+  FILTER_STATUSES,
+  isFiltered,
+  NO_FILTER,
+  orderForList,
+  queryFor,
+  searchText,
+  STATUS_FILTERS,
+  type TaskFilter,
+} from "./filter";
 
 const ALL_STATUSES: Status[] = ["assigned", "in_progress", "submitted", "returned", "approved", "published", "cancelled"];
 
@@ -44,14 +54,19 @@ describe("dueHint", () => {
 });
 
 describe("filter → store query", () => {
+  const clock = { nowMs: NOW, timeZone: TZ };
+  const query = (filter: Partial<TaskFilter>) => queryFor({ ...NO_FILTER, ...filter }, clock);
+  /** The last millisecond of the day `days` days after 29 Nov 2026 in Beijing (UTC+8). */
+  const endOfBeijingDay = (days: number) => Date.UTC(2026, 10, 29 + days, 16, 0) - 1;
+
   it("asks for everything when nothing is chosen", () => {
-    expect(queryFor({ status: "all", text: "" })).toEqual({ statuses: [], department: null, text: null, limit: null });
+    expect(queryFor(NO_FILTER, clock)).toEqual({ statuses: [], department: null, text: null, due_before: null, limit: null });
   });
 
   it("maps each chip to its statuses", () => {
-    expect(queryFor({ status: "todo", text: "" }).statuses).toEqual(["assigned"]);
-    expect(queryFor({ status: "returned", text: "" }).statuses).toEqual(["returned"]);
-    expect(queryFor({ status: "done", text: "" }).statuses).toEqual(["approved", "published"]);
+    expect(query({ status: "todo" })?.statuses).toEqual(["assigned"]);
+    expect(query({ status: "returned" })?.statuses).toEqual(["returned"]);
+    expect(query({ status: "done" })?.statuses).toEqual(["approved", "published"]);
   });
 
   it("gives every status but cancelled a chip of its own", () => {
@@ -60,20 +75,84 @@ describe("filter → store query", () => {
   });
 
   it("sends the search text trimmed, and none when blank", () => {
-    expect(queryFor({ status: "all", text: "  钱塘  化工 " }).text).toBe("钱塘 化工");
-    expect(searchText({ status: "all", text: "   " })).toBeNull();
-    expect(queryFor({ status: "done", text: "JX-2026" })).toEqual({
+    expect(query({ text: "  钱塘  化工 " })?.text).toBe("钱塘 化工");
+    expect(searchText({ ...NO_FILTER, text: "   " })).toBeNull();
+    expect(query({ status: "done", text: "JX-2026" })).toEqual({
       statuses: ["approved", "published"],
       department: null,
       text: "JX-2026",
+      due_before: null,
       limit: null,
     });
   });
 
+  it("sends the department code", () => {
+    expect(query({ department: "SCJG" })).toEqual({ statuses: [], department: "SCJG", text: null, due_before: null, limit: null });
+  });
+
+  it("asks for open tasks due before now when overdue is chosen", () => {
+    expect(query({ due: "overdue" })).toEqual({
+      statuses: ["assigned", "in_progress", "submitted", "returned"],
+      department: null,
+      text: null,
+      due_before: NOW - 1,
+      limit: null,
+    });
+    // Exactly as the rows' own overdue marker has it.
+    const rows = [row({ id: "1", due: NOW - 1 }), row({ id: "2", due: NOW }), row({ id: "3", due: NOW - DAY, status: "approved" })];
+    const q = query({ due: "overdue" })!;
+    const shown = rows.filter((r) => q.statuses.includes(r.status) && r.due <= q.due_before!);
+    expect(shown.map((r) => r.id)).toEqual(rows.filter((r) => isOverdue(r, NOW)).map((r) => r.id));
+  });
+
+  it("asks for open tasks due by the end of a calendar day in the time zone", () => {
+    expect(query({ due: "today" })?.due_before).toBe(endOfBeijingDay(0));
+    expect(query({ due: "within3" })?.due_before).toBe(endOfBeijingDay(3));
+    expect(query({ due: "within7" })?.due_before).toBe(endOfBeijingDay(7));
+    expect(query({ due: "today" })?.statuses).toEqual(OPEN_STATUSES);
+    // Another time zone, another day: 10:00 in Beijing is 02:00 UTC.
+    expect(queryFor({ ...NO_FILTER, due: "today" }, { nowMs: NOW, timeZone: "UTC" })?.due_before).toBe(
+      Date.UTC(2026, 10, 30) - 1,
+    );
+  });
+
+  it("matches the due hints: due within 3 days is what says 3 days left or less", () => {
+    const cutoff = query({ due: "within3" })!.due_before!;
+    expect(dueHint({ due: cutoff, status: "assigned" }, NOW, TZ)).toEqual({ kind: "soon", days: 3 });
+    expect(dueHint({ due: cutoff + 1, status: "assigned" }, NOW, TZ)).toBeNull();
+  });
+
+  it("combines a due filter with the chip's open statuses", () => {
+    expect(query({ status: "todo", due: "overdue", department: "XFJY", text: "餐馆" })).toEqual({
+      statuses: ["assigned"],
+      department: "XFJY",
+      text: "餐馆",
+      due_before: NOW - 1,
+      limit: null,
+    });
+    expect(query({ status: "returned", due: "within7" })?.statuses).toEqual(["returned"]);
+  });
+
+  it("asks nothing when no task can match: closed tasks are never due", () => {
+    expect(query({ status: "done", due: "overdue" })).toBeNull();
+    expect(query({ status: "done", due: "today" })).toBeNull();
+    expect(query({ status: "done", due: "any" })).not.toBeNull();
+  });
+
   it("knows when a filter is set", () => {
-    expect(isFiltered({ status: "all", text: " " })).toBe(false);
-    expect(isFiltered({ status: "todo", text: "" })).toBe(true);
-    expect(isFiltered({ status: "all", text: "x" })).toBe(true);
+    expect(isFiltered(NO_FILTER)).toBe(false);
+    expect(isFiltered({ ...NO_FILTER, text: " " })).toBe(false);
+    expect(isFiltered({ ...NO_FILTER, status: "todo" })).toBe(true);
+    expect(isFiltered({ ...NO_FILTER, text: "x" })).toBe(true);
+    expect(isFiltered({ ...NO_FILTER, department: "SCJG" })).toBe(true);
+    expect(isFiltered({ ...NO_FILTER, due: "overdue" })).toBe(true);
+  });
+
+});
+
+describe("open statuses", () => {
+  it("are every status that is not closed", () => {
+    expect(ALL_STATUSES.filter((s) => !isClosed(s))).toEqual(OPEN_STATUSES);
   });
 });
 
