@@ -50,7 +50,8 @@ impl App {
         );
         let (port, native) = (free_port(), free_port());
         let mut cmd = Command::new("xvfb-run");
-        cmd.args(["-a", "-s", "-screen 0 1280x800x24"])
+        // Square, so that the window fits upright (800 × 1280) and lying (1280 × 800).
+        cmd.args(["-a", "-s", "-screen 0 1280x1280x24"])
             .arg(&tauri_driver)
             .args([
                 "--port",
@@ -196,6 +197,20 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
+    }
+
+    /// Like [`App::wait_until`], but answers whether it came true within `limit`.
+    pub async fn poll_until(&self, script: &str, limit: Duration) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(v) = self.client.execute(script, vec![]).await
+                && v == json!(true)
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        false
     }
 
     /// Waits until `[data-testid=id]` has attribute `attr` = `value`.

@@ -221,16 +221,24 @@ async fn sign(app: &App) {
     app.find("signature").await;
 }
 
+/// Syncs until the status line says synced with nothing waiting. An edit
+/// that lands while a sync runs (a batch of trace points, say) waits for the
+/// next one, so "sync now" is pressed again as a user would.
 async fn sync_and_wait(app: &App) {
-    app.click("sync-now").await;
-    app.wait_until(
-        "synced, nothing waiting",
-        "const s = document.querySelector(\"[data-testid='sync-status']\");
+    let done = "const s = document.querySelector(\"[data-testid='sync-status']\");
          const w = document.querySelector(\"[data-testid='sync-waiting']\");
          return s?.getAttribute('data-phase') === 'synced'
-             && (w === null || (w.getAttribute('data-tasks') === '0' && w.getAttribute('data-files') === '0'));",
-    )
-    .await;
+             && (w === null || (w.getAttribute('data-tasks') === '0' && w.getAttribute('data-files') === '0'));";
+    for _ in 0..5 {
+        app.click("sync-now").await;
+        if app
+            .poll_until(done, std::time::Duration::from_secs(8))
+            .await
+        {
+            return;
+        }
+    }
+    app.wait_until("synced, nothing waiting", done).await;
 }
 
 #[test]
@@ -250,6 +258,20 @@ fn an_inspection_from_enrollment_to_resubmission_in_the_real_window() {
         let shown = app.text("identity").await;
         assert!(shown.contains(&mate.directory.inspector_name(&me)), "{shown}");
         app.shot("02-task-list").await;
+        // English on request, and back.
+        app.click("lang-switch").await;
+        app.wait_until(
+            "English",
+            "return document.documentElement.lang === 'en-GB';",
+        )
+        .await;
+        let title = app.text("app-title").await;
+        let han = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+        assert!(!title.is_empty() && !title.chars().any(han), "{title}");
+        app.shot("02-task-list-en").await;
+        app.click("lang-switch").await;
+        app.wait_until("Chinese", "return document.documentElement.lang === 'zh-CN';")
+            .await;
 
         // The squad mate checks in and records the first item as failed.
         mate.check_in(&view.id, now_ms(), None).expect("mate checks in");
@@ -262,6 +284,10 @@ fn an_inspection_from_enrollment_to_resubmission_in_the_real_window() {
         app.shot("03-task-overview").await;
         answer_all(&app, &view, None, tmp.path()).await;
         app.shot("04-checklist").await;
+        // The same screen held upright (800 × 1280).
+        app.client.set_window_size(800, 1280).await.expect("portrait");
+        app.shot("04-checklist-portrait").await;
+        app.client.set_window_size(1280, 800).await.expect("landscape");
         sign(&app).await;
         app.shot("05-signatures").await;
 
