@@ -80,6 +80,7 @@ fn create_tasks(
             doc: doc.save(),
             heads: heads.clone(),
             new_changes: heads,
+            added: None,
         };
         store.insert_task(&write, &codes, SERVER_DEVICE, now)?;
         created += 1;

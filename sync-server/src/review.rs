@@ -114,6 +114,7 @@ pub async fn review(
             doc: doc.save(),
             heads: doc.heads(),
             new_changes,
+            added: Some(doc.automerge().save_after(&before)),
         };
         store.commit_sync(std::slice::from_ref(&write), &device.id, now)?;
         doc.status().map_err(ApiError::internal)

@@ -21,7 +21,7 @@ use serde_bytes::ByteBuf;
 
 use crate::auth::DeviceAuth;
 use crate::error::ApiError;
-use crate::store::{Device, Store, TaskWrite};
+use crate::store::{Device, Store, TaskDelta, TaskWrite};
 use crate::{AppState, now_ms};
 
 /// Documents one answer carries from the feed; more are announced with `more`.
@@ -252,6 +252,8 @@ pub fn run(
                         doc: merged.save(),
                         heads: merged.get_heads(),
                         new_changes: new,
+                        // Exactly what the stored document lacks: it is `doc`.
+                        added: Some(merged.save_after(&doc.get_heads())),
                     });
                 }
                 doc = merged;
@@ -310,20 +312,32 @@ pub fn run(
             cursor = last_included;
             break;
         }
-        let Some(stored) = store.task(&id)? else {
+        let Some(since) = store.task_since(&id, request.cursor)? else {
             continue;
         };
-        let mut doc = load(&stored.doc)?;
-        let base = store.heads_at(&id, request.cursor)?;
-        let (changes, full) = match base {
-            Some(heads) if heads.iter().all(|h| doc.get_change_by_hash(h).is_some()) => {
-                (doc.save_after(&heads), false)
+        // What the tablet lacks: the changes made after its cursor (the
+        // same changes as `save_after` of the task's heads at the cursor),
+        // or the whole document if it did not have the task then.
+        let (heads, changes, full) = match since.delta {
+            TaskDelta::Changes(changes) => (since.heads, changes, false),
+            TaskDelta::Whole { doc, base: None } => (since.heads, doc, true),
+            TaskDelta::Whole {
+                doc,
+                base: Some(base),
+            } => {
+                // Feed entries without their changes: from the document.
+                let mut doc = load(&doc)?;
+                let heads = doc.get_heads();
+                if base.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
+                    (heads, doc.save_after(&base), false)
+                } else {
+                    (heads, doc.save(), true)
+                }
             }
-            _ => (doc.save(), true),
         };
         pulls.push(DocPull {
             id,
-            heads: wire::heads_to_wire(&doc.get_heads()),
+            heads: wire::heads_to_wire(&heads),
             changes: ByteBuf::from(changes),
             full,
             resend: false,

@@ -315,6 +315,7 @@ pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTa
             doc: doc.save(),
             heads: heads.clone(),
             new_changes: heads,
+            added: None,
         };
         let codes = TaskCodes {
             code: code.clone(),

@@ -41,6 +41,37 @@ pub struct TaskWrite {
     pub doc: Vec<u8>,
     pub heads: Vec<ChangeHash>,
     pub new_changes: Vec<ChangeHash>,
+    /// The changes `doc` holds that the stored document lacks, encoded and
+    /// concatenated (`save_after` of the stored heads), when the writer has
+    /// them. The store keeps them with the write's feed entry, so that a
+    /// device behind that entry is answered from them without the whole
+    /// document. `None`: not known (that device is answered from `doc`).
+    pub added: Option<Vec<u8>>,
+}
+
+/// What a task gained after a feed position, read at one instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSince {
+    /// The task's heads now (those of its latest feed entry).
+    pub heads: Vec<ChangeHash>,
+    pub delta: TaskDelta,
+}
+
+/// How [`TaskSince`] carries the changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskDelta {
+    /// Exactly the changes the task gained after the position, encoded and
+    /// concatenated in feed order: the same changes as `save_after` of its
+    /// heads at the position.
+    Changes(Vec<u8>),
+    /// The whole stored document, with the task's heads at the position
+    /// (`None`: it did not exist then). Given when the task did not exist
+    /// at the position, or when a feed entry after it has no recorded
+    /// changes (written before the store kept them, or by `insert_task`).
+    Whole {
+        doc: Vec<u8>,
+        base: Option<Vec<ChangeHash>>,
+    },
 }
 
 /// The two codes of a task besides its id, each unique on the server: the
@@ -153,7 +184,8 @@ pub trait Store: Send + Sync + 'static {
     fn revoke_device(&self, device_id: &str, now: i64) -> Result<(), StoreError>;
 
     /// Adds a task created on the server (demo, CLI, console), with its
-    /// feed entry and receipts. Fails with [`StoreError::TaskCodeTaken`],
+    /// feed entry and receipts (its `added` is not kept: a device that did
+    /// not see the task before gets it whole). Fails with [`StoreError::TaskCodeTaken`],
     /// storing nothing, if another task has the same code or verify code.
     fn insert_task(
         &self,
@@ -184,6 +216,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(String, u64)>, StoreError>;
     /// A task's heads as of feed position `cursor` (`None`: it did not exist then).
     fn heads_at(&self, task_id: &str, cursor: u64) -> Result<Option<Vec<ChangeHash>>, StoreError>;
+    /// What a task gained after feed position `cursor`, its heads and the
+    /// changes (or document) read consistently, at one instant. `None`: no
+    /// such task.
+    fn task_since(&self, task_id: &str, cursor: u64) -> Result<Option<TaskSince>, StoreError>;
 
     /// The whole receipt log, in order.
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError>;

@@ -1,7 +1,9 @@
-//! [`Store`] on one SQLite file (WAL, `synchronous = FULL`).
+//! [`Store`] on one SQLite file (WAL, `synchronous = FULL`): one writing
+//! connection, and a small pool of reading connections beside it, so that
+//! reads neither wait for a commit's sync to disk nor for each other.
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
 
 use automerge::ChangeHash;
 use fieldloop_core::{
@@ -11,7 +13,9 @@ use fieldloop_core::{
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use rusqlite_migration::{HookError, HookResult, M, Migrations};
 
-use super::{Device, Receipt, Store, StoreError, StoredTask, TaskCodes, TaskWrite};
+use super::{
+    Device, Receipt, Store, StoreError, StoredTask, TaskCodes, TaskDelta, TaskSince, TaskWrite,
+};
 use crate::import::{Change, ImportCounts, ImportSet, Kind, Row};
 
 const V1: &str = "
@@ -171,14 +175,87 @@ fn index_task_codes(tx: &rusqlite::Transaction<'_>) -> HookResult {
     Ok(())
 }
 
+/// The changes each feed entry added to its task, kept so that a device
+/// behind the entry is answered without loading the whole document. Entries
+/// written before V3, and those of `insert_task`, have none.
+const V3: &str = "
+-- the changes (encoded, concatenated) a feed entry added to its task
+CREATE TABLE feed_changes (
+    seq INTEGER PRIMARY KEY NOT NULL REFERENCES feed(seq),
+    changes BLOB NOT NULL
+) STRICT;
+";
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up_with_hook(V2, index_task_codes)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up_with_hook(V2, index_task_codes),
+        M::up(V3),
+    ])
+}
+
+/// Statements each connection keeps prepared (more than the store uses).
+const STATEMENT_CACHE: usize = 96;
+
+/// Prepared-statement-cached forms of `query_row` and `execute`.
+trait Cached {
+    fn cached_row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+    fn cached_exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn cached_row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    fn cached_exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+}
+
+/// Idle reading connections, and how many are open in all.
+#[derive(Debug, Default)]
+struct Readers {
+    idle: Vec<Connection>,
+    open: usize,
 }
 
 /// The embedded default store.
 #[derive(Debug)]
 pub struct SqliteStore {
+    path: PathBuf,
+    /// The one connection that writes.
     conn: Mutex<Connection>,
+    readers: Mutex<Readers>,
+    reader_free: Condvar,
+    max_readers: usize,
+}
+
+/// A reading connection on loan; goes back to the pool when dropped.
+struct Reader<'a> {
+    store: &'a SqliteStore,
+    conn: Option<Connection>,
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut readers = self.store.readers.lock().unwrap_or_else(|p| p.into_inner());
+            readers.idle.push(conn);
+            drop(readers);
+            self.store.reader_free.notify_one();
+        }
+    }
 }
 
 fn role_from(name: &str) -> Role {
@@ -212,17 +289,25 @@ const DEVICE_COLUMNS: &str = "id, actor, person, role, team, revoked_at";
 impl SqliteStore {
     /// Opens (creating and migrating) `dir/fieldloop-server.sqlite3`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let mut conn = Connection::open(dir.join("fieldloop-server.sqlite3"))?;
+        let path = dir.join("fieldloop-server.sqlite3");
+        let mut conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrations().to_latest(&mut conn)?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
+            path,
             conn: Mutex::new(conn),
+            readers: Mutex::new(Readers::default()),
+            reader_free: Condvar::new(),
+            max_readers: (2 * cores).clamp(4, 16),
         })
     }
 
+    /// Runs `f` on the writing connection.
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
@@ -233,6 +318,65 @@ impl SqliteStore {
             .map_err(|_| StoreError::Invalid("the store lock was poisoned".into()))?;
         f(&mut conn)
     }
+
+    /// Runs `f` on a reading connection (WAL: it sees every committed
+    /// write, and neither waits for the writer nor holds it up).
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut reader = self.reader()?;
+        let conn = reader
+            .conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Invalid("reader without a connection".into()))?;
+        f(conn)
+    }
+
+    /// An idle reading connection, a new one while fewer than
+    /// `max_readers` are open, or else the next one given back.
+    fn reader(&self) -> Result<Reader<'_>, StoreError> {
+        let mut readers = self
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Invalid("the store lock was poisoned".into()))?;
+        loop {
+            if let Some(conn) = readers.idle.pop() {
+                return Ok(Reader {
+                    store: self,
+                    conn: Some(conn),
+                });
+            }
+            if readers.open < self.max_readers {
+                readers.open += 1;
+                drop(readers);
+                return match open_reader(&self.path) {
+                    Ok(conn) => Ok(Reader {
+                        store: self,
+                        conn: Some(conn),
+                    }),
+                    Err(e) => {
+                        self.readers.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
+                        self.reader_free.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            readers = self
+                .reader_free
+                .wait(readers)
+                .map_err(|_| StoreError::Invalid("the store lock was poisoned".into()))?;
+        }
+    }
+}
+
+/// A connection that only reads (the file is already created and migrated).
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
 }
 
 /// Appends receipts for `changes` to the hash chain.
@@ -244,7 +388,7 @@ fn append_receipts(
     now: i64,
 ) -> Result<(), StoreError> {
     let mut prev: String = tx
-        .query_row(
+        .cached_row(
             "SELECT hash FROM receipts ORDER BY seq DESC LIMIT 1",
             [],
             |r| r.get(0),
@@ -252,7 +396,7 @@ fn append_receipts(
         .optional()?
         .unwrap_or_else(|| "0".repeat(64));
     let first_seq: i64 =
-        tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM receipts", [], |r| {
+        tx.cached_row("SELECT coalesce(max(seq), 0) + 1 FROM receipts", [], |r| {
             r.get(0)
         })?;
     for (seq, change) in (first_seq..).zip(changes) {
@@ -266,7 +410,7 @@ fn append_receipts(
             hash: String::new(),
         };
         receipt.hash = receipt.expected_hash();
-        tx.execute(
+        tx.cached_exec(
             "INSERT INTO receipts (seq, change_hash, task_id, device_id, received_at, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![receipt.seq, receipt.change_hash, receipt.task_id, receipt.device_id, receipt.received_at, receipt.prev, receipt.hash],
         )?;
@@ -275,20 +419,29 @@ fn append_receipts(
     Ok(())
 }
 
+/// Writes a task, its feed entry (with the changes it added when
+/// `keep_added` and known) and its receipts.
 fn write_task(
     tx: &rusqlite::Transaction<'_>,
     w: &TaskWrite,
+    keep_added: bool,
     device_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.cached_exec(
         "INSERT INTO tasks (id, team, doc) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET doc = ?3",
         params![w.id, w.team, w.doc],
     )?;
-    tx.execute(
+    tx.cached_exec(
         "INSERT INTO feed (task_id, team, heads) VALUES (?1, ?2, ?3)",
         params![w.id, w.team, fieldloop_core::sync::heads_to_bytes(&w.heads)],
     )?;
+    if keep_added && let Some(added) = &w.added {
+        tx.cached_exec(
+            "INSERT INTO feed_changes (seq, changes) VALUES (?1, ?2)",
+            params![tx.last_insert_rowid(), added],
+        )?;
+    }
     append_receipts(tx, &w.id, &w.new_changes, device_id, now)
 }
 
@@ -330,7 +483,7 @@ fn write_list(
     owner: &str,
     values: &[String],
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.cached_exec(
         &format!("DELETE FROM {table} WHERE {owner_column} = ?1"),
         [owner],
     )?;
@@ -345,7 +498,7 @@ fn write_list(
 
 fn read_department(conn: &Connection, code: &str) -> Result<Option<Department>, StoreError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             "SELECT code, name, name_en FROM departments WHERE code = ?1",
             [code],
             |r| {
@@ -360,7 +513,7 @@ fn read_department(conn: &Connection, code: &str) -> Result<Option<Department>, 
 }
 
 fn write_department(conn: &Connection, d: &Department) -> Result<(), StoreError> {
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO departments (code, name, name_en) VALUES (?1, ?2, ?3)
          ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en",
         params![d.code, d.name, d.name_en],
@@ -370,7 +523,7 @@ fn write_department(conn: &Connection, d: &Department) -> Result<(), StoreError>
 
 fn read_industry(conn: &Connection, code: &str) -> Result<Option<Industry>, StoreError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             "SELECT code, name, name_en FROM industries WHERE code = ?1",
             [code],
             |r| {
@@ -385,7 +538,7 @@ fn read_industry(conn: &Connection, code: &str) -> Result<Option<Industry>, Stor
 }
 
 fn write_industry(conn: &Connection, i: &Industry) -> Result<(), StoreError> {
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO industries (code, name, name_en) VALUES (?1, ?2, ?3)
          ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en",
         params![i.code, i.name, i.name_en],
@@ -395,7 +548,7 @@ fn write_industry(conn: &Connection, i: &Industry) -> Result<(), StoreError> {
 
 fn read_team(conn: &Connection, id: &str) -> Result<Option<Team>, StoreError> {
     let row: Option<(String, String, String)> = conn
-        .query_row(
+        .cached_row(
             "SELECT id, name, kind FROM teams WHERE id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -418,7 +571,7 @@ fn read_team(conn: &Connection, id: &str) -> Result<Option<Team>, StoreError> {
 }
 
 fn write_team(conn: &Connection, t: &Team) -> Result<(), StoreError> {
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO teams (id, name, kind) VALUES (?1, ?2, ?3)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind",
         params![t.id, t.name, team_kind_name(t.kind)],
@@ -435,7 +588,7 @@ fn write_team(conn: &Connection, t: &Team) -> Result<(), StoreError> {
 
 fn read_inspector(conn: &Connection, id: &str) -> Result<Option<Inspector>, StoreError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             "SELECT id, name, badge_no, department, team FROM inspectors WHERE id = ?1",
             [id],
             |r| {
@@ -452,7 +605,7 @@ fn read_inspector(conn: &Connection, id: &str) -> Result<Option<Inspector>, Stor
 }
 
 fn write_inspector(conn: &Connection, i: &Inspector) -> Result<(), StoreError> {
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO inspectors (id, name, badge_no, department, team) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, badge_no = excluded.badge_no,
              department = excluded.department, team = excluded.team",
@@ -464,7 +617,7 @@ fn write_inspector(conn: &Connection, i: &Inspector) -> Result<(), StoreError> {
 fn read_subject(conn: &Connection, uscc: &str) -> Result<Option<Subject>, StoreError> {
     type Columns = (String, String, String, String, String, f64, f64, String);
     let row: Option<Columns> = conn
-        .query_row(
+        .cached_row(
             "SELECT uscc, name, address, industry, risk_class, lat, lon, legal_rep
              FROM subjects WHERE uscc = ?1",
             [uscc],
@@ -497,7 +650,7 @@ fn read_subject(conn: &Connection, uscc: &str) -> Result<Option<Subject>, StoreE
 }
 
 fn write_subject(conn: &Connection, s: &Subject) -> Result<(), StoreError> {
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO subjects (uscc, name, address, industry, risk_class, lat, lon, legal_rep)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, address = excluded.address,
@@ -519,7 +672,7 @@ fn write_subject(conn: &Connection, s: &Subject) -> Result<(), StoreError> {
 
 fn read_item(conn: &Connection, id: &str) -> Result<Option<Item>, StoreError> {
     let row: Option<(String, String, String, String, bool)> = conn
-        .query_row(
+        .cached_row(
             "SELECT id, department, title, legal_basis, requires_evidence FROM items WHERE id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
@@ -544,7 +697,7 @@ fn read_item(conn: &Connection, id: &str) -> Result<Option<Item>, StoreError> {
 }
 
 fn write_item(conn: &Connection, i: &Item) -> Result<(), StoreError> {
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO items (id, department, title, legal_basis, requires_evidence)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (id) DO UPDATE SET department = excluded.department, title = excluded.title,
@@ -569,7 +722,7 @@ fn write_item(conn: &Connection, i: &Item) -> Result<(), StoreError> {
 
 fn read_handbook(conn: &Connection, industry: &str) -> Result<Option<Handbook>, StoreError> {
     let row: Option<(String, String)> = conn
-        .query_row(
+        .cached_row(
             "SELECT industry, lead_department FROM handbooks WHERE industry = ?1",
             [industry],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -597,7 +750,7 @@ fn read_handbook(conn: &Connection, industry: &str) -> Result<Option<Handbook>, 
 }
 
 fn write_handbook(conn: &Connection, h: &Handbook) -> Result<(), StoreError> {
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO handbooks (industry, lead_department) VALUES (?1, ?2)
          ON CONFLICT (industry) DO UPDATE SET lead_department = excluded.lead_department",
         params![h.industry, h.lead_department],
@@ -719,37 +872,37 @@ impl Store for SqliteStore {
     }
 
     fn department(&self, code: &str) -> Result<Option<Department>, StoreError> {
-        self.with(|conn| read_department(conn, code))
+        self.read(|conn| read_department(conn, code))
     }
 
     fn industry(&self, code: &str) -> Result<Option<Industry>, StoreError> {
-        self.with(|conn| read_industry(conn, code))
+        self.read(|conn| read_industry(conn, code))
     }
 
     fn team(&self, id: &str) -> Result<Option<Team>, StoreError> {
-        self.with(|conn| read_team(conn, id))
+        self.read(|conn| read_team(conn, id))
     }
 
     fn inspector(&self, id: &str) -> Result<Option<Inspector>, StoreError> {
-        self.with(|conn| read_inspector(conn, id))
+        self.read(|conn| read_inspector(conn, id))
     }
 
     fn subject(&self, uscc: &Uscc) -> Result<Option<Subject>, StoreError> {
-        self.with(|conn| read_subject(conn, uscc.as_str()))
+        self.read(|conn| read_subject(conn, uscc.as_str()))
     }
 
     fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
-        self.with(|conn| read_item(conn, id))
+        self.read(|conn| read_item(conn, id))
     }
 
     fn handbook(&self, industry: &str) -> Result<Option<Handbook>, StoreError> {
-        self.with(|conn| read_handbook(conn, industry))
+        self.read(|conn| read_handbook(conn, industry))
     }
 
     fn inspector_team(&self, inspector: &str) -> Result<Option<String>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             Ok(conn
-                .query_row(
+                .cached_row(
                     "SELECT team FROM inspectors WHERE id = ?1",
                     [inspector],
                     |r| r.get(0),
@@ -768,7 +921,7 @@ impl Store for SqliteStore {
             return Err(StoreError::UnknownInspector(inspector.to_owned()));
         }
         self.with(|conn| {
-            conn.execute(
+            conn.cached_exec(
                 "INSERT INTO enrollments (code_hash, inspector, expires_at) VALUES (?1, ?2, ?3)",
                 params![code_hash, inspector, expires_at],
             )?;
@@ -787,19 +940,19 @@ impl Store for SqliteStore {
     ) -> Result<Device, StoreError> {
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let used = tx.execute(
+            let used = tx.cached_exec(
                 "UPDATE enrollments SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
                 params![code_hash, now],
             )?;
             if used != 1 {
                 return Err(StoreError::BadEnrollmentCode);
             }
-            let (person, team): (String, String) = tx.query_row(
+            let (person, team): (String, String) = tx.cached_row(
                 "SELECT i.id, i.team FROM enrollments e JOIN inspectors i ON i.id = e.inspector WHERE e.code_hash = ?1",
                 [code_hash],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            tx.execute(
+            tx.cached_exec(
                 "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at) VALUES (?1, ?2, ?3, ?4, 'inspector', ?5, ?6, ?7)",
                 params![device_id, token_hash, actor, person, team, name, now],
             )?;
@@ -821,7 +974,7 @@ impl Store for SqliteStore {
             Role::Admin => "admin",
         };
         self.with(|conn| {
-            conn.execute(
+            conn.cached_exec(
                 "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![device.id, token_hash, device.actor, device.person, role, device.team, name, now],
             )?;
@@ -830,17 +983,17 @@ impl Store for SqliteStore {
     }
 
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = ?1");
             Ok(conn
-                .query_row(&sql, [token_hash], device_from_row)
+                .cached_row(&sql, [token_hash], device_from_row)
                 .optional()?)
         })
     }
 
     fn revoke_device(&self, device_id: &str, now: i64) -> Result<(), StoreError> {
         self.with(|conn| {
-            let n = conn.execute(
+            let n = conn.cached_exec(
                 "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
                 params![device_id, now],
             )?;
@@ -862,7 +1015,7 @@ impl Store for SqliteStore {
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let taken: Option<(String, String)> = tx
-                .query_row(
+                .cached_row(
                     "SELECT code, verify_code FROM task_codes
                      WHERE (code = ?1 OR verify_code = ?2) AND task_id <> ?3",
                     params![codes.code, codes.verify_code, write.id],
@@ -880,8 +1033,8 @@ impl Store for SqliteStore {
                 }
                 None => {}
             }
-            write_task(&tx, write, device_id, now)?;
-            tx.execute(
+            write_task(&tx, write, false, device_id, now)?;
+            tx.cached_exec(
                 "INSERT INTO task_codes (task_id, code, verify_code) VALUES (?1, ?2, ?3)
                  ON CONFLICT (task_id) DO UPDATE SET code = excluded.code, verify_code = excluded.verify_code",
                 params![write.id, codes.code, codes.verify_code],
@@ -892,9 +1045,9 @@ impl Store for SqliteStore {
     }
 
     fn task(&self, id: &str) -> Result<Option<StoredTask>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             Ok(conn
-                .query_row("SELECT id, team, doc FROM tasks WHERE id = ?1", [id], |r| {
+                .cached_row("SELECT id, team, doc FROM tasks WHERE id = ?1", [id], |r| {
                     Ok(StoredTask {
                         id: r.get(0)?,
                         team: r.get(1)?,
@@ -906,7 +1059,7 @@ impl Store for SqliteStore {
     }
 
     fn task_codes(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT code FROM task_codes WHERE substr(code, 1, length(?1)) = ?1 ORDER BY code",
             )?;
@@ -927,7 +1080,7 @@ impl Store for SqliteStore {
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for w in writes {
-                write_task(&tx, w, device_id, now)?;
+                write_task(&tx, w, true, device_id, now)?;
             }
             tx.commit()?;
             Ok(())
@@ -935,9 +1088,9 @@ impl Store for SqliteStore {
     }
 
     fn feed_end(&self) -> Result<u64, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let end: i64 =
-                conn.query_row("SELECT coalesce(max(seq), 0) FROM feed", [], |r| r.get(0))?;
+                conn.cached_row("SELECT coalesce(max(seq), 0) FROM feed", [], |r| r.get(0))?;
             Ok(end.unsigned_abs())
         })
     }
@@ -948,7 +1101,7 @@ impl Store for SqliteStore {
         cursor: u64,
         limit: usize,
     ) -> Result<Vec<(String, u64)>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT task_id, max(seq) AS last FROM feed WHERE team = ?1 AND seq > ?2
                  GROUP BY task_id ORDER BY last LIMIT ?3",
@@ -961,9 +1114,9 @@ impl Store for SqliteStore {
     }
 
     fn heads_at(&self, task_id: &str, cursor: u64) -> Result<Option<Vec<ChangeHash>>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let blob: Option<Vec<u8>> = conn
-                .query_row(
+                .cached_row(
                     "SELECT heads FROM feed WHERE task_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
                     params![task_id, seq_param(cursor)],
                     |r| r.get(0),
@@ -973,9 +1126,65 @@ impl Store for SqliteStore {
         })
     }
 
+    fn task_since(&self, task_id: &str, cursor: u64) -> Result<Option<TaskSince>, StoreError> {
+        self.read(|conn| {
+            // One read transaction: the entries, heads and document agree.
+            let tx = conn.transaction()?;
+            let base: Option<Vec<u8>> = tx
+                .cached_row(
+                    "SELECT heads FROM feed WHERE task_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
+                    params![task_id, seq_param(cursor)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let mut latest: Option<Vec<u8>> = None;
+            // `None` once an entry lacks its changes.
+            let mut changes: Option<Vec<u8>> = Some(Vec::new());
+            {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT f.heads, c.changes FROM feed f LEFT JOIN feed_changes c ON c.seq = f.seq
+                     WHERE f.task_id = ?1 AND f.seq > ?2 ORDER BY f.seq",
+                )?;
+                let mut rows = stmt.query(params![task_id, seq_param(cursor)])?;
+                while let Some(row) = rows.next()? {
+                    latest = Some(row.get(0)?);
+                    let added = row
+                        .get_ref(1)?
+                        .as_blob_or_null()
+                        .map_err(|e| StoreError::Invalid(format!("feed changes: {e}")))?;
+                    match (&mut changes, added) {
+                        (Some(all), Some(added)) => all.extend_from_slice(added),
+                        _ => changes = None,
+                    }
+                }
+            }
+            let base = base.map(|b| fieldloop_core::sync::heads_from_bytes(&b));
+            let heads = match (latest, &base) {
+                (Some(latest), _) => fieldloop_core::sync::heads_from_bytes(&latest),
+                (None, Some(base)) => base.clone(),
+                (None, None) => return Ok(None),
+            };
+            let delta = match (changes, base) {
+                (Some(changes), Some(_)) => TaskDelta::Changes(changes),
+                (_, base) => {
+                    let doc: Option<Vec<u8>> = tx
+                        .cached_row("SELECT doc FROM tasks WHERE id = ?1", [task_id], |r| {
+                            r.get(0)
+                        })
+                        .optional()?;
+                    let Some(doc) = doc else {
+                        return Ok(None);
+                    };
+                    TaskDelta::Whole { doc, base }
+                }
+            };
+            Ok(Some(TaskSince { heads, delta }))
+        })
+    }
+
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare(
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
                 "SELECT seq, change_hash, task_id, device_id, received_at, prev, hash FROM receipts ORDER BY seq",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -1028,6 +1237,7 @@ mod tests {
             doc: doc.save(),
             heads: heads.clone(),
             new_changes: heads,
+            added: None,
         };
         (write, codes)
     }
@@ -1088,6 +1298,7 @@ mod tests {
             doc: vec![n],
             heads: vec![ChangeHash([n; 32])],
             new_changes: vec![ChangeHash([n; 32]), ChangeHash([n + 1; 32])],
+            added: None,
         };
         let codes = TaskCodes {
             code: "JX-2026-000001".into(),
@@ -1126,5 +1337,76 @@ mod tests {
             Some(vec![ChangeHash([1; 32])])
         );
         assert_eq!(store.heads_at("b", 2).expect("heads"), None);
+    }
+
+    #[test]
+    fn task_since_answers_from_the_changes_each_entry_added() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let (first, codes) = demo_task(0);
+        store
+            .insert_task(&first, &codes, "server", 1)
+            .expect("insert");
+        let mut doc = automerge::AutoCommit::load(&first.doc).expect("load");
+        // Two edits, each written with what it added.
+        let commit = |doc: &mut automerge::AutoCommit, n: i64, added: bool| {
+            let before = doc.get_heads();
+            automerge::transaction::Transactable::put(doc, automerge::ROOT, "probe", n)
+                .expect("put");
+            doc.commit();
+            let write = TaskWrite {
+                id: first.id.clone(),
+                team: first.team.clone(),
+                doc: doc.save(),
+                heads: doc.get_heads(),
+                new_changes: doc.get_heads(),
+                added: added.then(|| doc.save_after(&before)),
+            };
+            store
+                .commit_sync(std::slice::from_ref(&write), "dev-1", 10 + n)
+                .expect("commit");
+        };
+        commit(&mut doc, 1, true);
+        let at_one = doc.get_heads();
+        commit(&mut doc, 2, true);
+
+        // Behind both edits: exactly their changes, as save_after gives them.
+        let since = store.task_since(&first.id, 1).expect("read").expect("task");
+        assert_eq!(since.heads, doc.get_heads());
+        let TaskDelta::Changes(changes) = since.delta else {
+            panic!("expected changes, got {:?}", since.delta);
+        };
+        assert_eq!(changes, doc.save_after(&first.heads));
+        let since = store.task_since(&first.id, 2).expect("read").expect("task");
+        assert_eq!(
+            since.delta,
+            TaskDelta::Changes(doc.save_after(&at_one)),
+            "behind the second edit only"
+        );
+        // Not there yet at the cursor: the whole document.
+        let since = store.task_since(&first.id, 0).expect("read").expect("task");
+        assert_eq!(
+            since.delta,
+            TaskDelta::Whole {
+                doc: doc.save(),
+                base: None
+            }
+        );
+        // An entry without its changes: the whole document, with the base heads.
+        commit(&mut doc, 3, false);
+        let since = store.task_since(&first.id, 2).expect("read").expect("task");
+        assert_eq!(since.heads, doc.get_heads());
+        assert_eq!(
+            since.delta,
+            TaskDelta::Whole {
+                doc: doc.save(),
+                base: Some(at_one)
+            }
+        );
+        assert_eq!(store.task_since("no such task", 0).expect("read"), None);
+        assert_eq!(
+            verify_receipts(&store.receipts().expect("receipts")),
+            Ok(1 + 3)
+        );
     }
 }
