@@ -25,7 +25,12 @@ pub fn run() -> Result<()> {
     setup::run(BENCH_PACKAGES)?;
     // The app benchmark starts the release app, which embeds ui/dist.
     exec::run(&mut exec::npm(&["run", "build"]))?;
-    exec::run(&mut exec::cargo(&["build", "--release", "-p", "fieldloop-app"]))?;
+    exec::run(&mut exec::cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "fieldloop-app",
+    ]))?;
     // Only bench targets: the crates that have some, not the Tauri app.
     exec::run(&mut exec::cargo(&["bench", "--workspace", "--benches"]))?;
     if repo::root().join(PHOTO_COMPARE).exists() {
