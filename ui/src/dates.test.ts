@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { calendarDay, endOfDay, formatClock, formatDate, startOfDay } from "./dates";
+import { calendarDay, dateInputValue, endOfDateInput, endOfDay, formatClock, formatDate, formatDateTime, startOfDay } from "./dates";
 import { NOW, TZ } from "./testing/rows";
 
 describe("formatDate", () => {
@@ -55,5 +55,22 @@ describe("formatClock", () => {
     const yesterday = NOW - 20 * 3_600_000; // 14:00 on the 28th in Beijing
     expect(formatClock(yesterday, NOW, "zh-CN", TZ)).toBe("11月28日 14:00");
     expect(formatClock(yesterday, NOW, "en-GB", TZ)).toBe("28 Nov, 14:00");
+  });
+});
+
+describe("formatDateTime", () => {
+  it("writes the date and the time of day", () => {
+    expect(formatDateTime(NOW, "zh-CN", TZ)).toBe(`${formatDate(NOW, "zh-CN", TZ)} ${formatClock(NOW, NOW, "zh-CN", TZ)}`);
+    expect(formatDateTime(NOW, "en-GB", TZ)).toBe(`${formatDate(NOW, "en-GB", TZ)}, ${formatClock(NOW, NOW, "en-GB", TZ)}`);
+  });
+});
+
+describe("date inputs", () => {
+  it("name the local day and end at its last millisecond, across a clock change", () => {
+    expect(dateInputValue(NOW, TZ)).toBe("2026-11-29");
+    expect(endOfDateInput("2026-11-29", TZ)).toBe(endOfDay(NOW, 0, TZ));
+    expect(endOfDateInput("2026-10-25", "Europe/London")).toBe(Date.UTC(2026, 9, 25, 23, 59, 59, 999));
+    expect(endOfDateInput("2026-10-24", "Europe/London")).toBe(Date.UTC(2026, 9, 24, 22, 59, 59, 999));
+    expect(endOfDateInput("2026-13-01", TZ)).toBeNull();
   });
 });

@@ -2,24 +2,27 @@
 // (UTC); they are shown as calendar dates in the device's time zone, or in
 // `timeZone` when given (tests pin it).
 
+/** An `Intl.DateTimeFormat` of `locale` for `options`, in `timeZone` when given (else the device's). */
+function dateTimeFormat(locale: string, options: Intl.DateTimeFormatOptions, timeZone?: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat(locale, { ...options, ...(timeZone === undefined ? {} : { timeZone }) });
+}
+
+const DATE: Intl.DateTimeFormatOptions = { year: "numeric", month: "short", day: "numeric" };
+const TIME: Intl.DateTimeFormatOptions = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+
 /** "2026年11月29日" (zh-CN), "29 Nov 2026" (en-GB). */
 export function formatDate(ms: number, locale: string, timeZone?: string): string {
-  return new Intl.DateTimeFormat(locale, {
-    year: "numeric",
-    month: "short",
-    day: "numeric",
-    ...(timeZone === undefined ? {} : { timeZone }),
-  }).format(ms);
+  return dateTimeFormat(locale, DATE, timeZone).format(ms);
+}
+
+/** "2026年11月29日 10:05" (zh-CN), "29 Nov 2026, 10:05" (en-GB). */
+export function formatDateTime(ms: number, locale: string, timeZone?: string): string {
+  return dateTimeFormat(locale, { ...DATE, ...TIME }, timeZone).format(ms);
 }
 
 /** The calendar day of `ms` in `timeZone`, counted in days since 1970-01-01. */
 export function calendarDay(ms: number, timeZone?: string): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    year: "numeric",
-    month: "numeric",
-    day: "numeric",
-    ...(timeZone === undefined ? {} : { timeZone }),
-  }).formatToParts(ms);
+  const parts = dateTimeFormat("en-US", { year: "numeric", month: "numeric", day: "numeric" }, timeZone).formatToParts(ms);
   const part = (type: Intl.DateTimeFormatPartTypes): number =>
     Number(parts.find((p) => p.type === type)?.value);
   return Date.UTC(part("year"), part("month") - 1, part("day")) / 86_400_000;
@@ -28,13 +31,7 @@ export function calendarDay(ms: number, timeZone?: string): number {
 /** "14:05" on the day of `nowMs`; "11月28日 14:05" (zh-CN), "28 Nov, 14:05" (en-GB) on another day. */
 export function formatClock(ms: number, nowMs: number, locale: string, timeZone?: string): string {
   const sameDay = calendarDay(ms, timeZone) === calendarDay(nowMs, timeZone);
-  return new Intl.DateTimeFormat(locale, {
-    ...(sameDay ? {} : { month: "short", day: "numeric" }),
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-    ...(timeZone === undefined ? {} : { timeZone }),
-  }).format(ms);
+  return dateTimeFormat(locale, { ...(sameDay ? {} : { month: "short", day: "numeric" }), ...TIME }, timeZone).format(ms);
 }
 
 const DAY_MS = 86_400_000;
@@ -57,4 +54,22 @@ export function startOfDay(day: number, timeZone?: string): number {
 /** The last millisecond of the calendar day `days` days after the day of `ms` (0: that same day), in `timeZone`. */
 export function endOfDay(ms: number, days: number, timeZone?: string): number {
   return startOfDay(calendarDay(ms, timeZone) + days + 1, timeZone) - 1;
+}
+
+/** The `<input type=date>` value ("2026-11-29") of the day `ms` falls on in `timeZone`. */
+export function dateInputValue(ms: number, timeZone?: string): string {
+  return new Date(calendarDay(ms, timeZone) * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * The last millisecond of the day an `<input type=date>` value ("2026-11-29")
+ * names, in `timeZone`; `null` for anything else.
+ */
+export function endOfDateInput(value: string, timeZone?: string): number | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value.trim());
+  if (match === null) return null;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const midnight = new Date(Date.UTC(year, month - 1, day));
+  if (midnight.getUTCMonth() !== month - 1 || midnight.getUTCDate() !== day) return null;
+  return startOfDay(midnight.getTime() / DAY_MS + 1, timeZone) - 1;
 }

@@ -115,6 +115,60 @@ describe("MemoryBackend", () => {
     await expect(memory.checkIn("1", null)).rejects.toBe(memory.failWith);
     expect(memory.views.get("1")!.inspectors[0]!.checked_in_at).toBeNull();
   });
+
+  it("fails the next call to one method with failNext, and holds calls until released", async () => {
+    const memory = backend();
+    memory.failNext("taskView", new BackendError("store.busy", "busy"));
+    await expect(memory.taskView("1")).rejects.toMatchObject({ code: "store.busy" });
+    await expect(memory.taskView("1")).resolves.toMatchObject({ id: "1" });
+
+    const release = memory.hold();
+    let answered = false;
+    const view = memory.taskView("1").then((v) => ((answered = true), v));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(answered).toBe(false);
+    expect(memory.callsTo("taskView")).toHaveLength(3);
+    release();
+    expect((await view).id).toBe("1");
+  });
+
+  it("recomputes what Rust derives and refuses what it refuses", async () => {
+    const memory = backend();
+    let view = await memory.answer("1", "SCJG-CY-001", { result: "pass", value: null, note: null });
+    expect(view.problems.map((p) => p.problem)).toEqual([
+      { kind: "too_few_checked_in", have: 0, need: 2 },
+      { kind: "missing_evidence", item: "SCJG-CY-001" },
+      { kind: "unanswered", item: "SCJG-CY-002" },
+    ]);
+    await expect(memory.addPhoto("1", null, new Uint8Array(), null)).rejects.toMatchObject({ code: "photo.empty" });
+    view = await memory.addPhoto("1", "SCJG-CY-001", new Uint8Array([1]), null);
+    await expect(memory.withdrawEvidence("1", view.evidence[0]!.sha256, " ")).rejects.toMatchObject({
+      code: "task.reason_required",
+    });
+    expect(view.problems.map((p) => p.problem.kind)).toEqual(["too_few_checked_in", "unanswered"]);
+
+    memory.views.get("1")!.problems = [];
+    await memory.submit("1");
+    await expect(memory.checkIn("1", null)).rejects.toMatchObject({ code: "task.frozen" });
+  });
+
+  it("keeps a picked conflict value and settles the conflict", async () => {
+    const memory = backend();
+    const path = ["checklist", "SCJG-CY-001", "answer", "result"];
+    memory.views.get("1")!.conflicts = [
+      {
+        path,
+        values: [
+          { op: "1@a", value: "pass", actor: "a", person: "I-001", at: NOW },
+          { op: "2@b", value: "fail", actor: "b", person: "I-002", at: NOW },
+        ],
+      },
+    ];
+    const view = await memory.resolveConflict("1", path, { kind: "pick", op: "2@b" });
+    expect(view.groups[0]!.items[0]!.answer.result).toBe("fail");
+    expect(view.conflicts).toEqual([]);
+    expect(view.groups[0]!.items[0]!.conflicted).toBe(false);
+  });
 });
 
 describe("unavailableBackend", () => {

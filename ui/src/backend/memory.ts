@@ -1,13 +1,17 @@
 // An in-memory `Backend` for tests. It answers the task list from `rows` the
 // way the local store does (status, department, text on subject name / USCC /
 // code, due at or before `due_before`, limit), task views from `views`, and the device calls from
-// `enrolled` and `sync`. Every call is recorded in `calls`.
+// `enrolled` and `sync`. Every call is recorded in `calls`; a call can be made
+// to fail (`failWith`, `failNext`) or to wait (`hold`).
 //
 // Record calls make a small, plausible change to the stored view (an answer
-// sets the item's answer, a check-in stamps the tablet's inspector, …) and
-// answer a copy of it, as the Rust side answers the view it stored. It is no
-// model of the rules: nothing is refused except an unknown task, item or
-// piece of evidence.
+// sets the item's answer, a check-in stamps the tablet's inspector, …),
+// recompute what Rust derives on every view (answered counts, each item's live
+// evidence, conflict marks, the problems that block submitting) and answer a
+// copy of it, as the Rust side answers the view it stored. It refuses what the
+// Rust side refuses in the simplest cases only: an unknown task, item, piece
+// of evidence or conflict, a change to a submitted task, an empty photo, a
+// withdrawal or refusal without a reason, a submit with problems.
 
 import {
   type AnswerChange,
@@ -20,6 +24,7 @@ import {
   type Identity,
   type NewFinding,
   type NewTransfer,
+  type Outcome,
   type Resolution,
   type SignerRole,
   type SyncView,
@@ -27,6 +32,12 @@ import {
   type TaskRow,
   type TaskView,
 } from "./backend";
+import type { Evidence } from "../bindings/Evidence";
+import type { ProblemView } from "../bindings/ProblemView";
+import { identity, syncView } from "../testing/views";
+
+/** How many inspectors must be checked in before a task may be submitted (core's MIN_CHECKED_IN). */
+const MIN_CHECKED_IN = 2;
 
 export type Method = keyof Backend;
 
@@ -43,33 +54,16 @@ export class MemoryBackend implements Backend {
   readonly histories = new Map<string, HistoryEntry[]>();
   /** Blob bytes by SHA-256. */
   readonly blobs = new Map<string, Uint8Array>();
+  /** Verification QR codes (SVG) by task id; a task without one gets a small made-up SVG. */
+  readonly qrs = new Map<string, string>();
   /** Who the tablet is; `null` until `enroll` succeeds. */
   enrolled: Identity | null = null;
   /** Who `enroll` makes the tablet. */
-  enrollAs: Identity = {
-    person: "I-001",
-    name: "张伟",
-    team: "T-DS-01",
-    team_name: "东山镇综合执法队",
-    server: "http://192.168.1.10:7878",
-    device: "D-0001",
-  };
+  enrollAs: Identity = identity();
   hint: string | null = null;
   /** What `scanEnrollImage` reads; `null` finds no QR code. */
   scanned: EnrollTarget | null = null;
-  sync: SyncView = {
-    phase: "idle",
-    last_synced_at: null,
-    waiting_tasks: 0,
-    waiting_uploads: 0,
-    rounds: 0,
-    uploaded: 0,
-    uploads_left: 0,
-    code: null,
-    message: null,
-    retry_in_ms: null,
-    retry_at: null,
-  };
+  sync: SyncView = syncView();
   /** Every call received, in order. */
   readonly calls: Call[] = [];
   /** Every task query received, in order. */
@@ -79,6 +73,8 @@ export class MemoryBackend implements Backend {
   /** The clock of recorded changes. */
   now: () => number = Date.now;
 
+  readonly #failures = new Map<Method, BackendError[]>();
+  #gate: Promise<void> | null = null;
   #hashes = 0;
 
   constructor(rows: TaskRow[] = [], views: TaskView[] = []) {
@@ -91,9 +87,24 @@ export class MemoryBackend implements Backend {
     return this.calls.filter((call) => call.method === method).map((call) => call.args);
   }
 
+  /** The next call to `method` rejects with `error` (after being recorded). */
+  failNext(method: Method, error: BackendError): void {
+    this.#failures.set(method, [...(this.#failures.get(method) ?? []), error]);
+  }
+
+  /** Holds every call (recorded, not yet answered) until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    this.#gate = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.#gate = null;
+      release();
+    };
+  }
+
   async listTasks(query: TaskQuery): Promise<TaskRow[]> {
     this.queries.push(query);
-    this.#enter("listTasks", query);
+    await this.#enter("listTasks", query);
     const text = query.text?.trim().toLowerCase() ?? "";
     const found = this.rows.filter(
       (row) =>
@@ -107,209 +118,200 @@ export class MemoryBackend implements Backend {
   }
 
   async taskView(task: string): Promise<TaskView> {
-    this.#enter("taskView", task);
+    await this.#enter("taskView", task);
     return structuredClone(this.#view(task));
   }
 
   async taskHistory(task: string): Promise<HistoryEntry[]> {
-    this.#enter("taskHistory", task);
+    await this.#enter("taskHistory", task);
     this.#view(task);
     return structuredClone(this.histories.get(task) ?? []);
   }
 
   async taskQr(task: string): Promise<string> {
-    this.#enter("taskQr", task);
+    await this.#enter("taskQr", task);
     const url = this.#view(task).verify_url.replace(/&/g, "&amp;").replace(/</g, "&lt;");
-    return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><title>${url}</title><rect width="10" height="10"/></svg>`;
+    return (
+      this.qrs.get(task) ??
+      `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><title>${url}</title><rect width="10" height="10"/></svg>`
+    );
   }
 
   async checkIn(task: string, location: GeoPoint | null): Promise<TaskView> {
-    this.#enter("checkIn", task, location);
+    await this.#enter("checkIn", task, location);
     return this.#change(task, (view) => {
       const me = view.inspectors.find((inspector) => inspector.me);
       if (me === undefined) throw new BackendError("task.not_allowed", "this tablet's inspector is not on the task");
       me.checked_in_at = this.now();
       me.checked_in_location = location;
+      view.events.push({ kind: "checked_in", at: this.now(), by: me.id, role: "inspector", comment: null, location });
       if (view.status === "assigned") view.status = "in_progress";
     });
   }
 
   async answer(task: string, item: string, change: AnswerChange): Promise<TaskView> {
-    this.#enter("answer", task, item, change);
+    await this.#enter("answer", task, item, change);
     return this.#change(task, (view) => {
-      const found = this.#item(view, item);
-      if (change.result !== null) found.answer.result = change.result;
-      if (change.value !== null) found.answer.value = change.value;
-      if (change.note !== null) found.answer.note = change.note;
-      for (const group of view.groups) group.answered = group.items.filter((i) => i.answer.result !== null).length;
+      if (change.result !== null) this.#writeAnswer(view, item, "result", change.result);
+      if (change.value !== null) this.#writeAnswer(view, item, "value", change.value);
+      if (change.note !== null) this.#writeAnswer(view, item, "note", change.note);
     });
   }
 
   async addPhoto(task: string, item: string | null, bytes: Uint8Array, location: GeoPoint | null): Promise<TaskView> {
-    this.#enter("addPhoto", task, item, bytes, location);
+    await this.#enter("addPhoto", task, item, bytes, location);
     return this.#change(task, (view) => {
-      const sha256 = this.#hash();
-      this.blobs.set(sha256, bytes.slice());
-      if (item !== null) this.#item(view, item).evidence.push(sha256);
-      view.evidence.unshift({
+      if (bytes.length === 0) throw new BackendError("photo.empty", "the photo file is empty; take the photo again");
+      if (item !== null) this.#item(view, item);
+      const sha256 = this.#store(bytes);
+      this.#addEvidence(view, {
         sha256,
         kind: "photo",
-        taken_at: this.now(),
-        by: this.#me(),
         location,
-        caption: null,
         mime: "image/jpeg",
         bytes: bytes.length,
         thumb_sha256: sha256,
         display_sha256: sha256,
         item,
-        withdrawn_at: null,
-        withdrawn_by: null,
-        withdrawn_reason: null,
       });
     });
   }
 
   async setCaption(task: string, sha256: string, caption: string): Promise<TaskView> {
-    this.#enter("setCaption", task, sha256, caption);
+    await this.#enter("setCaption", task, sha256, caption);
     return this.#change(task, (view) => {
       this.#evidence(view, sha256).caption = caption;
     });
   }
 
   async withdrawEvidence(task: string, sha256: string, reason: string): Promise<TaskView> {
-    this.#enter("withdrawEvidence", task, sha256, reason);
+    await this.#enter("withdrawEvidence", task, sha256, reason);
     return this.#change(task, (view) => {
+      this.#needReason(reason);
       const evidence = this.#evidence(view, sha256);
       evidence.withdrawn_at = this.now();
       evidence.withdrawn_by = this.#me();
       evidence.withdrawn_reason = reason;
-      for (const group of view.groups) {
-        for (const item of group.items) item.evidence = item.evidence.filter((sha) => sha !== sha256);
-      }
     });
   }
 
   async addTrace(task: string, fixes: Fix[]): Promise<TaskView> {
-    this.#enter("addTrace", task, fixes);
+    await this.#enter("addTrace", task, fixes);
     return this.#change(task, (view) => {
       view.trace.push(...fixes.map((fix) => ({ ...fix, by: this.#me() })));
     });
   }
 
   async addFinding(task: string, finding: NewFinding): Promise<TaskView> {
-    this.#enter("addFinding", task, finding);
+    await this.#enter("addFinding", task, finding);
     return this.#change(task, (view) => {
       view.findings.push({ id: `F-${view.findings.length + 1}`, ...finding, by: this.#me(), at: this.now() });
     });
   }
 
   async addLeadTransfer(task: string, transfer: NewTransfer): Promise<TaskView> {
-    this.#enter("addLeadTransfer", task, transfer);
+    await this.#enter("addLeadTransfer", task, transfer);
     return this.#change(task, (view) => {
       view.lead_transfers.push({ id: `L-${view.lead_transfers.length + 1}`, ...transfer, by: this.#me(), at: this.now() });
     });
   }
 
   async sign(task: string, role: SignerRole, signer: string, png: Uint8Array): Promise<TaskView> {
-    this.#enter("sign", task, role, signer, png);
+    await this.#enter("sign", task, role, signer, png);
     return this.#change(task, (view) => {
-      const sha256 = this.#hash();
-      this.blobs.set(sha256, png.slice());
-      view.evidence.unshift({
-        sha256,
-        kind: "signature",
-        taken_at: this.now(),
-        by: this.#me(),
-        location: null,
-        caption: null,
-        mime: "image/png",
-        bytes: png.length,
-        thumb_sha256: null,
-        display_sha256: null,
-        item: null,
-        withdrawn_at: null,
-        withdrawn_by: null,
-        withdrawn_reason: null,
-      });
+      const sha256 = this.#store(png);
+      this.#addEvidence(view, { sha256, kind: "signature", caption: signer, mime: "image/png", bytes: png.length });
       view.signatures.push({ role, signer, image: sha256, refused_reason: null, by: this.#me(), at: this.now() });
     });
   }
 
   async refuseToSign(task: string, role: SignerRole, signer: string, reason: string): Promise<TaskView> {
-    this.#enter("refuseToSign", task, role, signer, reason);
+    await this.#enter("refuseToSign", task, role, signer, reason);
     return this.#change(task, (view) => {
+      this.#needReason(reason);
       view.signatures.push({ role, signer, image: null, refused_reason: reason, by: this.#me(), at: this.now() });
     });
   }
 
   async resolveConflict(task: string, path: string[], resolution: Resolution): Promise<TaskView> {
-    this.#enter("resolveConflict", task, path, resolution);
+    await this.#enter("resolveConflict", task, path, resolution);
     return this.#change(task, (view) => {
       const key = path.join("/");
-      const before = view.conflicts.length;
-      view.conflicts = view.conflicts.filter((conflict) => conflict.path.join("/") !== key);
-      if (view.conflicts.length === before) throw new BackendError("task.no_conflict", `no conflict at ${key}`);
-      const stillConflicted = new Set(view.conflicts.map((conflict) => conflict.path[1]));
-      for (const group of view.groups) {
-        for (const item of group.items) item.conflicted = stillConflicted.has(item.id);
+      const conflict = view.conflicts.find((c) => c.path.join("/") === key);
+      if (conflict === undefined) throw new BackendError("task.no_conflict", `no conflict at ${key}`);
+      let value: unknown;
+      if (resolution.kind === "pick") {
+        const picked = conflict.values.find((v) => v.op === resolution.op);
+        if (picked === undefined) throw new BackendError("task.no_conflict", `no operation ${resolution.op} at ${key}`);
+        value = picked.value;
+      } else {
+        value = resolution.value;
       }
+      const [root, item, sub, field] = path;
+      if (root === "checklist" && item !== undefined && sub === "answer" && (field === "result" || field === "value" || field === "note")) {
+        this.#writeAnswer(view, item, field, value);
+      }
+      view.conflicts = view.conflicts.filter((c) => c !== conflict);
     });
   }
 
   async submit(task: string): Promise<TaskView> {
-    this.#enter("submit", task);
+    await this.#enter("submit", task);
     return this.#change(task, (view) => {
       if (view.problems.length > 0) {
         throw new BackendError("task.submit_blocked", view.problems.map((p) => p.message).join("; "));
       }
       view.status = "submitted";
       view.editable = false;
+      view.events.push({ kind: "submitted", at: this.now(), by: this.#me(), role: "inspector", comment: null, location: null });
     });
   }
 
   async blob(sha256: string): Promise<Uint8Array> {
-    this.#enter("blob", sha256);
+    await this.#enter("blob", sha256);
     const bytes = this.blobs.get(sha256);
     if (bytes === undefined) throw new BackendError("blob.not_found", `no blob ${sha256}`);
     return bytes.slice();
   }
 
   async identity(): Promise<Identity | null> {
-    this.#enter("identity");
+    await this.#enter("identity");
     return this.enrolled === null ? null : { ...this.enrolled };
   }
 
   async enrollHint(): Promise<string | null> {
-    this.#enter("enrollHint");
+    await this.#enter("enrollHint");
     return this.hint;
   }
 
   async scanEnrollImage(bytes: Uint8Array): Promise<EnrollTarget> {
-    this.#enter("scanEnrollImage", bytes);
+    await this.#enter("scanEnrollImage", bytes);
     if (this.scanned === null) throw new BackendError("qr.not_found", "no QR code in the picture");
     return { ...this.scanned };
   }
 
   async enroll(text: string, server: string | null, deviceName: string): Promise<Identity> {
-    this.#enter("enroll", text, server, deviceName);
+    await this.#enter("enroll", text, server, deviceName);
     if (text.trim() === "") throw new BackendError("enroll.bad_text", "not a Fieldloop enrollment code");
     this.enrolled = { ...this.enrollAs };
     return { ...this.enrolled };
   }
 
   async syncStatus(): Promise<SyncView> {
-    this.#enter("syncStatus");
+    await this.#enter("syncStatus");
     return { ...this.sync };
   }
 
   async syncNow(): Promise<void> {
-    this.#enter("syncNow");
+    await this.#enter("syncNow");
   }
 
-  /** Records the call, then fails it when `failWith` is set. */
-  #enter(method: Method, ...args: unknown[]): void {
+  /** Records the call, waits while calls are held, then fails it with the next `failNext` error for `method`, or with `failWith`. */
+  async #enter(method: Method, ...args: unknown[]): Promise<void> {
     this.calls.push({ method, args });
+    if (this.#gate !== null) await this.#gate;
+    const failure = this.#failures.get(method)?.shift();
+    if (failure !== undefined) throw failure;
     if (this.failWith) throw this.failWith;
   }
 
@@ -319,16 +321,65 @@ export class MemoryBackend implements Backend {
     return view;
   }
 
-  /** Applies `edit` to a copy of the stored view and keeps the copy only if `edit` did not throw. */
+  /**
+   * Applies `edit` to a copy of the stored view, recomputes what Rust derives,
+   * and keeps the copy only if `edit` did not throw.
+   */
   #change(task: string, edit: (view: TaskView) => void): TaskView {
     const view = structuredClone(this.#view(task));
+    if (!view.editable) throw new BackendError("task.frozen", `task ${task} is submitted; its record is frozen`);
     edit(view);
+    this.#derive(view);
     view.dirty = true;
     this.views.set(task, view);
     this.rows = this.rows.map((row) =>
       row.id === task ? { ...row, dirty: true, ...(view.status === null ? {} : { status: view.status }) } : row,
     );
     return structuredClone(view);
+  }
+
+  /** What Rust recomputes on every view: answered counts, item evidence, conflict marks, problems (core's submit_problems). */
+  #derive(view: TaskView): void {
+    const live = new Set(view.evidence.filter((e) => e.withdrawn_at === null).map((e) => e.sha256));
+    const have = view.inspectors.filter((i) => i.checked_in_at !== null).length;
+    const problems: ProblemView[] = [];
+    if (have < MIN_CHECKED_IN) {
+      problems.push({
+        problem: { kind: "too_few_checked_in", have, need: MIN_CHECKED_IN },
+        item_title: null,
+        message: `签到执法人员不足：已签到 ${have} 人，至少需要 ${MIN_CHECKED_IN} 人`,
+      });
+    }
+    for (const group of view.groups) {
+      group.answered = group.items.filter((i) => i.answer.result !== null).length;
+      for (const item of group.items) {
+        item.evidence = view.evidence.filter((e) => e.item === item.id && live.has(e.sha256)).map((e) => e.sha256);
+        item.conflicted = view.conflicts.some((c) => c.path[0] === "checklist" && c.path[1] === item.id);
+        if (item.answer.result === null) {
+          problems.push({ problem: { kind: "unanswered", item: item.id }, item_title: item.title, message: `检查项 ${item.id} 尚未填写结果` });
+        } else if (item.answer.result !== "not_applicable" && item.requires_evidence && item.evidence.length === 0) {
+          problems.push({ problem: { kind: "missing_evidence", item: item.id }, item_title: item.title, message: `检查项 ${item.id} 需要上传证据` });
+        }
+      }
+    }
+    for (const conflict of view.conflicts) {
+      const path = conflict.path.join("/");
+      problems.push({ problem: { kind: "open_conflict", path }, item_title: null, message: `${path} 存在未解决的冲突` });
+    }
+    view.problems = problems;
+  }
+
+  /** Writes one field of an item's answer; a local write settles a conflict over that field. */
+  #writeAnswer(view: TaskView, item: string, field: "result" | "value" | "note", value: unknown): void {
+    const answer = this.#item(view, item).answer;
+    if (field === "result") answer.result = value as Outcome | null;
+    else answer[field] = value === null ? null : String(value);
+    const key = ["checklist", item, "answer", field].join("/");
+    view.conflicts = view.conflicts.filter((c) => c.path.join("/") !== key);
+  }
+
+  #needReason(reason: string): void {
+    if (reason.trim() === "") throw new BackendError("task.reason_required", "a reason is required");
   }
 
   #item(view: TaskView, id: string) {
@@ -343,6 +394,30 @@ export class MemoryBackend implements Backend {
     const evidence = view.evidence.find((e) => e.sha256 === sha256);
     if (evidence === undefined) throw new BackendError("task.unknown_evidence", `no evidence ${sha256}`);
     return evidence;
+  }
+
+  /** Keeps `bytes` as a blob under a made-up SHA-256, which it answers. */
+  #store(bytes: Uint8Array): string {
+    const sha256 = this.#hash();
+    this.blobs.set(sha256, bytes.slice());
+    return sha256;
+  }
+
+  /** Puts a new piece of evidence, taken now by the tablet's inspector, first in the view. */
+  #addEvidence(view: TaskView, fields: Pick<Evidence, "sha256" | "kind" | "mime" | "bytes"> & Partial<Evidence>): void {
+    view.evidence.unshift({
+      taken_at: this.now(),
+      by: this.#me(),
+      location: null,
+      caption: null,
+      thumb_sha256: null,
+      display_sha256: null,
+      item: null,
+      withdrawn_at: null,
+      withdrawn_by: null,
+      withdrawn_reason: null,
+      ...fields,
+    });
   }
 
   #me(): string {

@@ -42,7 +42,7 @@ describe("checklist", () => {
     const item = itemById(el, "XFJY-TY-001");
     get(item, "outcome-fail").click();
     await screen.settled();
-    expect(backend.callsOf("answer")).toEqual([[TASK_ID, "XFJY-TY-001", { result: "fail", value: null, note: null }]]);
+    expect(backend.callsTo("answer")).toEqual([[TASK_ID, "XFJY-TY-001", { result: "fail", value: null, note: null }]]);
     expect(itemById(el, "XFJY-TY-001")).toBe(item);
     expect(item.dataset.result).toBe("fail");
     expect(get(item, "outcome-fail").getAttribute("aria-pressed")).toBe("true");
@@ -51,7 +51,7 @@ describe("checklist", () => {
 
     get(item, "outcome-fail").click();
     await screen.settled();
-    expect(backend.callsOf("answer")).toHaveLength(1); // already the answer
+    expect(backend.callsTo("answer")).toHaveLength(1); // already the answer
   });
 
   it("saves the note when it changes", async () => {
@@ -60,7 +60,7 @@ describe("checklist", () => {
     type(note, "二楼安全出口堆放纸箱");
     note.dispatchEvent(new Event("blur"));
     await screen.settled();
-    expect(backend.callsOf("answer")).toEqual([[TASK_ID, "XFJY-TY-002", { result: null, value: null, note: "二楼安全出口堆放纸箱" }]]);
+    expect(backend.callsTo("answer")).toEqual([[TASK_ID, "XFJY-TY-002", { result: null, value: null, note: "二楼安全出口堆放纸箱" }]]);
     expect(backend.view.groups[1]!.items[1]!.answer.note).toBe("二楼安全出口堆放纸箱");
     expect(note.value).toBe("二楼安全出口堆放纸箱");
   });
@@ -75,7 +75,7 @@ describe("checklist", () => {
     expect(get(el, "task-error").hidden).toBe(false);
     note.dispatchEvent(new Event("blur"));
     await screen.settled();
-    expect(backend.callsOf("answer")).toHaveLength(2);
+    expect(backend.callsTo("answer")).toHaveLength(2);
     expect(backend.view.groups[1]!.items[1]!.answer.note).toBe("通道畅通");
   });
 
@@ -90,7 +90,7 @@ describe("checklist", () => {
     note.dispatchEvent(new Event("blur"));
     release();
     await screen.settled();
-    expect(backend.callsOf("answer").map((c) => (c[2] as { note: string }).note)).toEqual(["安全出口", "安全出口畅通，指示标志完好"]);
+    expect(backend.callsTo("answer").map((c) => (c[2] as { note: string }).note)).toEqual(["安全出口", "安全出口畅通，指示标志完好"]);
     expect(backend.view.groups[1]!.items[1]!.answer.note).toBe("安全出口畅通，指示标志完好");
     expect(note.value).toBe("安全出口畅通，指示标志完好");
   });
@@ -133,7 +133,7 @@ describe("checklist", () => {
     release();
     await screen.settled();
 
-    const calls = backend.callsOf("addPhoto");
+    const calls = backend.callsTo("addPhoto");
     expect(calls).toHaveLength(2);
     expect(calls[0]!.slice(0, 2)).toEqual([TASK_ID, "XFJY-TY-001"]);
     expect([...(calls[0]![2] as Uint8Array)]).toEqual([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
@@ -157,13 +157,13 @@ describe("checklist", () => {
     const { el, screen, backend } = await mount();
     const thumb = get(itemById(el, "SCJG-SP-001"), "evidence-thumb");
     expect(thumb.dataset.sha).toBe(PHOTO_LICENCE);
-    expect(backend.callsOf("blob").filter(([s]) => s === sha("a4"))).toHaveLength(1);
+    expect(backend.callsTo("blob").filter(([s]) => s === sha("a4"))).toHaveLength(1);
     thumb.click();
     await screen.settled();
     const viewer = get(el, "evidence-viewer");
     expect(viewer.hidden).toBe(false);
     expect(viewer.dataset.sha).toBe(PHOTO_LICENCE);
-    expect(backend.callsOf("blob").some(([s]) => s === sha("a5"))).toBe(true);
+    expect(backend.callsTo("blob").some(([s]) => s === sha("a5"))).toBe(true);
   });
 
   it("marks a conflicted item and jumps to its conflict", async () => {

@@ -118,7 +118,7 @@ function itemPart(ctx: TaskCtx, id: string, evidence: () => ReadonlyMap<string, 
     { class: "item", testid: "item" },
     h("div", { class: "item-head" }, title, h("div", { class: "item-marks" }, requires, conflicted)),
     h("div", { class: "outcomes", attrs: { role: "group" } }, ...outcomes.values()),
-    h("label", { class: "note-field" }, noteLabel, note),
+    h("label", { class: "form-field" }, noteLabel, note),
     h("div", { class: "item-basis" }, basisToggle, basis),
     h("div", { class: "item-evidence" }, photoButton, photoBusy, thumbs),
   );

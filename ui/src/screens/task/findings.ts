@@ -6,10 +6,10 @@ import type { Finding } from "../../bindings/Finding";
 import type { LeadTransfer } from "../../bindings/LeadTransfer";
 import type { Severity } from "../../bindings/Severity";
 import type { TaskView } from "../../bindings/TaskView";
+import { dateInputValue, endOfDateInput } from "../../dates";
 import { h, replaceChildren } from "../../dom";
 import { MESSAGES } from "../../i18n";
 import { buttonProps, type Panel, type TaskCtx } from "./ctx";
-import { dateInputValue, endOfDay } from "./format";
 import type { Part } from "./keyed";
 import { itemTitle } from "./texts";
 
@@ -87,7 +87,7 @@ function findingsSection(ctx: TaskCtx): Part<TaskView> {
     }
     let due: number | null = null;
     if (deadline.value !== "") {
-      due = endOfDay(deadline.value, ctx.timeZone);
+      due = endOfDateInput(deadline.value, ctx.timeZone);
       if (due === null) return fail(t("taskScreen.findings.deadlineInvalid"), deadline);
       if (due < ctx.now()) return fail(t("taskScreen.findings.deadlinePast"), deadline);
     }

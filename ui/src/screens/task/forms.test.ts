@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BackendError } from "../../backend/backend";
 import { DAY, NOW, PHOTO_KITCHEN, PHOTO_LICENCE, PHOTO_WITHDRAWN, TASK_ID } from "./fixture";
-import { allByTestId, byTestId, get, jpeg, mount, pickFiles, type, unmount } from "./testkit";
+import { allByTestId, byTestId, get, jpeg, mount, pickFiles, TaskBackend, type, unmount } from "./testkit";
 
 afterEach(unmount);
 
@@ -26,7 +26,7 @@ describe("findings", () => {
     get(el, "finding-add").click();
     expect(get(el, "finding-form-error").hidden).toBe(false);
     expect(get(el, "finding-form-error").textContent).toBe("请填写问题描述。");
-    expect(backend.callsOf("addFinding")).toHaveLength(0);
+    expect(backend.callsTo("addFinding")).toHaveLength(0);
   });
 
   it("needs both a rectification order and its deadline, or neither", async () => {
@@ -40,7 +40,7 @@ describe("findings", () => {
     type(get<HTMLInputElement>(el, "finding-deadline"), "2026-12-10");
     get(el, "finding-add").click();
     expect(get(el, "finding-form-error").textContent).toContain("须同时填写整改要求和整改期限");
-    expect(backend.callsOf("addFinding")).toHaveLength(0);
+    expect(backend.callsTo("addFinding")).toHaveLength(0);
   });
 
   it("refuses a deadline in the past", async () => {
@@ -50,7 +50,7 @@ describe("findings", () => {
     type(get<HTMLInputElement>(el, "finding-deadline"), "2026-11-28");
     get(el, "finding-add").click();
     expect(get(el, "finding-form-error").textContent).toBe("整改期限不能早于今天。");
-    expect(backend.callsOf("addFinding")).toHaveLength(0);
+    expect(backend.callsTo("addFinding")).toHaveLength(0);
     expect(get<HTMLInputElement>(el, "finding-deadline").min).toBe("2026-11-29");
   });
 
@@ -63,7 +63,7 @@ describe("findings", () => {
     type(get<HTMLInputElement>(el, "finding-deadline"), "2026-12-10");
     get(el, "finding-add").click();
     await screen.settled();
-    expect(backend.callsOf("addFinding")).toEqual([
+    expect(backend.callsTo("addFinding")).toEqual([
       [
         TASK_ID,
         {
@@ -118,7 +118,7 @@ describe("lead transfers", () => {
     evidence[0]!.click();
     get(el, "transfer-add").click();
     await screen.settled();
-    expect(backend.callsOf("addLeadTransfer")).toEqual([
+    expect(backend.callsTo("addLeadTransfer")).toEqual([
       [TASK_ID, { to_department: "青溪县公安局治安大队", summary: "发现疑似非法储存液化石油气钢瓶 12 只", criminal: true, evidence: [PHOTO_KITCHEN] }],
     ]);
     const transfers = allByTestId(el, "transfer");
@@ -150,7 +150,7 @@ describe("signatures", () => {
     const { el, backend } = await mount();
     get(el, "signature-save").click();
     expect(get(el, "signature-form-error").textContent).toBe("签名板是空的，请先签名。");
-    expect(backend.callsOf("sign")).toHaveLength(0);
+    expect(backend.callsTo("sign")).toHaveLength(0);
   });
 
   it("saves what was drawn, the inspector by id", async () => {
@@ -162,7 +162,7 @@ describe("signatures", () => {
     pad.dispatchEvent(new PointerEvent("pointerup", { pointerId: 1, clientX: 40, clientY: 30, pointerType: "touch", bubbles: true }));
     get(el, "signature-save").click();
     await screen.settled();
-    const calls = backend.callsOf("sign");
+    const calls = backend.callsTo("sign");
     expect(calls).toHaveLength(1);
     expect(calls[0]!.slice(0, 3)).toEqual([TASK_ID, "inspector", "I-001"]);
     expect(calls[0]![3]).toBeInstanceOf(Uint8Array);
@@ -184,7 +184,7 @@ describe("signatures", () => {
     type(get<HTMLTextAreaElement>(el, "refuse-reason"), "当事人对检查结果有异议，拒绝签字");
     get(el, "signature-refuse").click();
     await screen.settled();
-    expect(backend.callsOf("refuseToSign")).toEqual([[TASK_ID, "enterprise", "郭志明", "当事人对检查结果有异议，拒绝签字"]]);
+    expect(backend.callsTo("refuseToSign")).toEqual([[TASK_ID, "enterprise", "郭志明", "当事人对检查结果有异议，拒绝签字"]]);
     const signature = get(el, "signature");
     expect(signature.dataset.role).toBe("enterprise");
     expect(get(signature, "signature-refusal").textContent).toBe("拒签：当事人对检查结果有异议，拒绝签字");
@@ -222,7 +222,7 @@ describe("evidence", () => {
     const { el, screen, backend } = await mount();
     pickFiles(get<HTMLInputElement>(el, "task-photo-input"), [jpeg()]);
     await screen.settled();
-    expect(backend.callsOf("addPhoto")[0]!.slice(0, 2)).toEqual([TASK_ID, null]);
+    expect(backend.callsTo("addPhoto")[0]!.slice(0, 2)).toEqual([TASK_ID, null]);
     expect(allByTestId(el, "evidence-card")).toHaveLength(4);
   });
 
@@ -239,7 +239,7 @@ describe("evidence", () => {
     type(caption, "许可证正本（收银台）");
     get(viewer, "evidence-caption-save").click();
     await screen.settled();
-    expect(backend.callsOf("setCaption")).toEqual([[TASK_ID, PHOTO_LICENCE, "许可证正本（收银台）"]]);
+    expect(backend.callsTo("setCaption")).toEqual([[TASK_ID, PHOTO_LICENCE, "许可证正本（收银台）"]]);
     expect(caption.value).toBe("许可证正本（收银台）");
     get(viewer, "evidence-close").click();
     expect(viewer.hidden).toBe(true);
@@ -255,11 +255,11 @@ describe("evidence", () => {
     expect(reason.closest(".withdraw-box")?.hasAttribute("hidden")).toBe(false);
     get(viewer, "withdraw-confirm").click();
     expect(get(viewer, "withdraw-error").textContent).toBe("请填写撤回原因。");
-    expect(backend.callsOf("withdrawEvidence")).toHaveLength(0);
+    expect(backend.callsTo("withdrawEvidence")).toHaveLength(0);
     type(reason, "照片模糊，已重拍");
     get(viewer, "withdraw-confirm").click();
     await screen.settled();
-    expect(backend.callsOf("withdrawEvidence")).toEqual([[TASK_ID, PHOTO_KITCHEN, "照片模糊，已重拍"]]);
+    expect(backend.callsTo("withdrawEvidence")).toEqual([[TASK_ID, PHOTO_KITCHEN, "照片模糊，已重拍"]]);
     expect(get(viewer, "viewer-withdrawn").hidden).toBe(false);
     expect(get(viewer, "viewer-withdrawn").textContent).toContain("照片模糊，已重拍");
     expect(get(viewer, "evidence-withdraw").hidden).toBe(true);
@@ -268,9 +268,8 @@ describe("evidence", () => {
   });
 
   it("shows a missing image as missing", async () => {
-    const { FakeBackend } = await import("./fakeBackend");
-    const backend = new FakeBackend();
-    backend.missingBlobs.add("b4".repeat(32));
+    const backend = new TaskBackend();
+    backend.blobs.delete("b4".repeat(32));
     const { el } = await mount({ backend });
     const card = allByTestId(el, "evidence-card").find((c) => c.dataset.sha === PHOTO_KITCHEN)!;
     expect(card.querySelector("img")!.classList.contains("is-missing")).toBe(true);
@@ -280,11 +279,11 @@ describe("evidence", () => {
 
 describe("dates", () => {
   it("a deadline is the end of the day in the pinned time zone", async () => {
-    const { endOfDay, dateInputValue } = await import("./format");
-    expect(endOfDay("2026-12-10", "Asia/Shanghai")).toBe(DEC_10_END);
-    expect(endOfDay("2026-12-10", "UTC")).toBe(Date.UTC(2026, 11, 10, 23, 59, 59, 999));
-    expect(endOfDay("2026-02-30", "UTC")).toBeNull();
-    expect(endOfDay("soon", "UTC")).toBeNull();
+    const { endOfDateInput, dateInputValue } = await import("../../dates");
+    expect(endOfDateInput("2026-12-10", "Asia/Shanghai")).toBe(DEC_10_END);
+    expect(endOfDateInput("2026-12-10", "UTC")).toBe(Date.UTC(2026, 11, 10, 23, 59, 59, 999));
+    expect(endOfDateInput("2026-02-30", "UTC")).toBeNull();
+    expect(endOfDateInput("soon", "UTC")).toBeNull();
     expect(dateInputValue(NOW + DAY, "Asia/Shanghai")).toBe("2026-11-30");
   });
 });

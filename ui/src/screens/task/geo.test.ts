@@ -2,10 +2,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BackendError } from "../../backend/backend";
 import type { Fix } from "../../bindings/Fix";
-import { FakeBackend } from "./fakeBackend";
 import { fixtureView, NOW, TASK_ID } from "./fixture";
 import { browserGeo, FIX_EVENT } from "./geo";
-import { byTestId, get, ManualGeo, mount, unmount } from "./testkit";
+import { byTestId, get, ManualGeo, mount, TaskBackend, unmount } from "./testkit";
 import { TraceBuffer, tracePlot } from "./trace";
 
 afterEach(unmount);
@@ -69,7 +68,7 @@ describe("location on the task screen", () => {
 
     get(el, "check-in").click();
     await screen.settled();
-    expect(backend.callsOf("checkIn")).toEqual([[TASK_ID, { lat: 25.6305, lon: 115.34495 }]]);
+    expect(backend.callsTo("checkIn")).toEqual([[TASK_ID, { lat: 25.6305, lon: 115.34495 }]]);
     const me = el.querySelector<HTMLElement>('[data-testid="inspector"][data-person="I-001"]')!;
     expect(me.dataset.checkedIn).toBe("true");
     expect(byTestId(el, "check-in")).toBeNull();
@@ -82,7 +81,7 @@ describe("location on the task screen", () => {
     expect(get(el, "location-unavailable").textContent).toContain("定位权限被拒绝");
     get(el, "check-in").click();
     await screen.settled();
-    expect(backend.callsOf("checkIn")).toEqual([[TASK_ID, null]]);
+    expect(backend.callsTo("checkIn")).toEqual([[TASK_ID, null]]);
     expect(get(el, "inspector-check").textContent).toContain("已签到（无定位）");
   });
 
@@ -95,7 +94,7 @@ describe("location on the task screen", () => {
     button.click();
     release();
     await screen.settled();
-    expect(backend.callsOf("checkIn")).toHaveLength(1);
+    expect(backend.callsTo("checkIn")).toHaveLength(1);
   });
 
   it("does not watch the position of a task it cannot change", async () => {
@@ -103,7 +102,7 @@ describe("location on the task screen", () => {
     view.editable = false;
     view.status = "approved";
     const geo = new ManualGeo();
-    const { el } = await mount({ geo, backend: new FakeBackend(view) });
+    const { el } = await mount({ geo, backend: new TaskBackend(view) });
     expect(geo.starts).toBe(0);
     expect(byTestId(el, "location-unavailable")).toBeNull();
   });
@@ -113,10 +112,10 @@ describe("location on the task screen", () => {
     const { el, screen, backend } = await mount({ geo, traceBatchSize: 3, traceIntervalMs: 40 });
     geo.fix(25.6301, 115.3441, 5, NOW + 1000);
     geo.fix(25.6302, 115.3442, 5, NOW + 2000);
-    expect(backend.callsOf("addTrace")).toHaveLength(0);
+    expect(backend.callsTo("addTrace")).toHaveLength(0);
     geo.fix(25.6303, 115.3443, 5, NOW + 3000);
     await screen.settled();
-    expect(backend.callsOf("addTrace")).toEqual([
+    expect(backend.callsTo("addTrace")).toEqual([
       [
         TASK_ID,
         [
@@ -131,15 +130,15 @@ describe("location on the task screen", () => {
     geo.fix(25.6304, 115.3444, 5, NOW + 4000);
     await sleep(80);
     await screen.settled();
-    expect(backend.callsOf("addTrace")).toHaveLength(2);
-    expect(backend.callsOf("addTrace")[1]![1]).toHaveLength(1);
+    expect(backend.callsTo("addTrace")).toHaveLength(2);
+    expect(backend.callsTo("addTrace")[1]![1]).toHaveLength(1);
 
     geo.fix(25.6305, 115.3445, 5, NOW + 5000);
     unmount();
     expect(geo.stops).toBe(1);
     await sleep(0);
-    expect(backend.callsOf("addTrace")).toHaveLength(3);
-    expect(backend.callsOf("addTrace")[2]![1]).toEqual([{ t: NOW + 5000, lat: 25.6305, lon: 115.3445, accuracy: 5 }]);
+    expect(backend.callsTo("addTrace")).toHaveLength(3);
+    expect(backend.callsTo("addTrace")[2]![1]).toEqual([{ t: NOW + 5000, lat: 25.6305, lon: 115.3445, accuracy: 5 }]);
   });
 
   it("keeps trace points whose sending failed and sends them again", async () => {
@@ -153,8 +152,8 @@ describe("location on the task screen", () => {
     expect(get(el, "task-error").hidden).toBe(true); // trace trouble does not interrupt the inspector
     await sleep(60);
     await screen.settled();
-    expect(backend.callsOf("addTrace")).toHaveLength(2);
-    expect(backend.callsOf("addTrace")[1]![1]).toHaveLength(2);
+    expect(backend.callsTo("addTrace")).toHaveLength(2);
+    expect(backend.callsTo("addTrace")[1]![1]).toHaveLength(2);
     expect(get(el, "trace-error").hidden).toBe(true);
   });
 });

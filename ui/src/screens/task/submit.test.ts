@@ -2,20 +2,19 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BackendError } from "../../backend/backend";
 import { I18n } from "../../i18n";
-import { FakeBackend } from "./fakeBackend";
 import { CONFLICT_PATH, fixtureView, OP_FAIL, PHOTO_KITCHEN, TASK_ID } from "./fixture";
-import { allByTestId, byTestId, get, itemById, mount, type, unmount } from "./testkit";
+import { allByTestId, byTestId, get, itemById, mount, TaskBackend, type, unmount } from "./testkit";
 
 afterEach(unmount);
 
 /** The fixture with every problem fixed but the conflict. */
-function nearlyDone(): FakeBackend {
+function nearlyDone(): TaskBackend {
   const view = fixtureView();
   view.inspectors[0]!.checked_in_at = view.inspectors[1]!.checked_in_at;
   for (const group of view.groups) for (const item of group.items) item.answer.result ??= "not_applicable";
   // The kitchen photo supports the disputed item, whichever result is kept.
   view.evidence.find((e) => e.sha256 === PHOTO_KITCHEN)!.item = "SCJG-CY-001";
-  return new FakeBackend(view);
+  return new TaskBackend(view);
 }
 
 describe("conflicts", () => {
@@ -36,7 +35,7 @@ describe("conflicts", () => {
     const pick = allByTestId(el, "conflict-pick").find((p) => p.dataset.op === OP_FAIL)!;
     pick.click();
     await screen.settled();
-    expect(backend.callsOf("resolveConflict")).toEqual([[TASK_ID, CONFLICT_PATH, { kind: "pick", op: OP_FAIL }]]);
+    expect(backend.callsTo("resolveConflict")).toEqual([[TASK_ID, CONFLICT_PATH, { kind: "pick", op: OP_FAIL }]]);
     expect(byTestId(el, "conflict")).toBeNull();
     expect(itemById(el, "SCJG-CY-001").dataset.result).toBe("fail");
     expect(get(itemById(el, "SCJG-CY-001"), "item-conflicted").hidden).toBe(true);
@@ -52,7 +51,7 @@ describe("conflicts", () => {
         { value: "许可证未公示", op: "5@bb", actor: "bb", person: null, at: null },
       ],
     });
-    const { el, screen, backend } = await mount({ backend: new FakeBackend(view) });
+    const { el, screen, backend } = await mount({ backend: new TaskBackend(view) });
     const conflict = allByTestId(el, "conflict").find((c) => c.dataset.path?.endsWith("/note"))!;
     expect(get(conflict, "conflict-field").textContent).toBe("「食品经营许可证（或仅销售预包装食品备案）是否在有效期内并在经营场所公示」的备注");
     expect(allByTestId(conflict, "conflict-author")[1]!.textContent).toBe("由 未知设备 bb 填写");
@@ -62,7 +61,7 @@ describe("conflicts", () => {
     type(get<HTMLInputElement>(conflict, "conflict-custom"), "许可证已公示，但已过期");
     get(conflict, "conflict-custom-save").click();
     await screen.settled();
-    expect(backend.callsOf("resolveConflict")).toEqual([
+    expect(backend.callsTo("resolveConflict")).toEqual([
       [TASK_ID, ["checklist", "SCJG-SP-001", "answer", "note"], { kind: "value", value: "许可证已公示，但已过期" }],
     ]);
     expect(allByTestId(el, "conflict")).toHaveLength(1);
@@ -75,7 +74,7 @@ describe("conflicts", () => {
     type(custom, "not_applicable");
     get(el, "conflict-custom-save").click();
     await screen.settled();
-    expect(backend.callsOf("resolveConflict")[0]![2]).toEqual({ kind: "value", value: "not_applicable" });
+    expect(backend.callsTo("resolveConflict")[0]![2]).toEqual({ kind: "value", value: "not_applicable" });
   });
 
   it("says so when a colleague resolved it first", async () => {
@@ -126,7 +125,7 @@ describe("submit", () => {
     expect(submit.disabled).toBe(false);
 
     submit.click();
-    expect(backend.callsOf("submit")).toHaveLength(0);
+    expect(backend.callsTo("submit")).toHaveLength(0);
     const confirm = get<HTMLButtonElement>(el, "submit-confirm");
     expect(confirm.closest("[hidden]")).toBeNull();
     get(el, "submit-cancel").click();
@@ -135,7 +134,7 @@ describe("submit", () => {
     submit.click();
     confirm.click();
     await screen.settled();
-    expect(backend.callsOf("submit")).toEqual([[TASK_ID]]);
+    expect(backend.callsTo("submit")).toEqual([[TASK_ID]]);
     expect(el.dataset.status).toBe("submitted");
     expect(get(el, "task-status").textContent).toBe("已提交");
     expect(get(el, "task-readonly").hidden).toBe(false);
@@ -179,10 +178,10 @@ describe("submit", () => {
 describe("timeline", () => {
   it("loads when opened, newest first, and again after each action", async () => {
     const { el, screen, backend } = await mount();
-    expect(backend.callsOf("taskHistory")).toHaveLength(0);
+    expect(backend.callsTo("taskHistory")).toHaveLength(0);
     get(el, "tab-timeline").click();
     await screen.settled();
-    expect(backend.callsOf("taskHistory")).toEqual([[TASK_ID]]);
+    expect(backend.callsTo("taskHistory")).toEqual([[TASK_ID]]);
     const entries = allByTestId(el, "timeline-entry");
     expect(entries.map((e) => get(e, "timeline-message").textContent)).toEqual(["同步合并", "添加照片", "I-005 现场签到", "创建任务"]);
     expect(get(entries[0]!, "timeline-person").textContent).toBe("未知设备");
@@ -199,12 +198,12 @@ describe("timeline", () => {
 
     // An action while the timeline is open loads it again.
     screen.showTab("timeline");
-    const before = backend.callsOf("taskHistory").length;
+    const before = backend.callsTo("taskHistory").length;
     const view = backend.view;
     view.groups[1]!.items[0]!.answer.result = null;
     get(itemById(el, "XFJY-TY-001"), "outcome-pass").click();
     await screen.settled();
-    expect(backend.callsOf("taskHistory").length).toBe(before + 1);
+    expect(backend.callsTo("taskHistory").length).toBe(before + 1);
   });
 
   it("shows an error it can retry", async () => {

@@ -2,16 +2,16 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BackendError } from "../../backend/backend";
 import { I18n } from "../../i18n";
-import { FakeBackend } from "./fakeBackend";
+import { syncView } from "../../testing/views";
 import { fixtureView, NOW, PHOTO_LICENCE, TASK_ID } from "./fixture";
-import { allByTestId, byTestId, get, itemById, mount, typeOnly, unmount } from "./testkit";
+import { allByTestId, byTestId, get, itemById, mount, TaskBackend, typeOnly, unmount } from "./testkit";
 
 afterEach(unmount);
 
 describe("task screen", () => {
   it("shows the task's header and opens on the overview", async () => {
     const { el, backend } = await mount();
-    expect(backend.callsOf("taskView")).toEqual([[TASK_ID]]);
+    expect(backend.callsTo("taskView")).toEqual([[TASK_ID]]);
     expect(el.dataset.testid).toBe("task-screen");
     expect(el.dataset.taskId).toBe(TASK_ID);
     expect(el.dataset.status).toBe("in_progress");
@@ -32,7 +32,7 @@ describe("task screen", () => {
   });
 
   it("shows a loading state, then an error it can retry", async () => {
-    const backend = new FakeBackend();
+    const backend = new TaskBackend();
     backend.failNext("taskView", new BackendError("store.not_found", "没有任务 t-2026-000007"));
     const { el, screen } = await mount({ backend });
     expect(get(el, "task-load-error").textContent).toContain("没有任务");
@@ -94,7 +94,7 @@ describe("task screen", () => {
   it("highlights an overdue window", async () => {
     const view = fixtureView();
     view.window.due = NOW - 60_000;
-    const { el } = await mount({ backend: new FakeBackend(view) });
+    const { el } = await mount({ backend: new TaskBackend(view) });
     expect(get(el, "task-window").dataset.overdue).toBe("true");
     expect(get(el, "window-overdue").textContent).toBe("已逾期");
   });
@@ -103,7 +103,7 @@ describe("task screen", () => {
     const view = fixtureView();
     view.status = "returned";
     view.return_comment = "缺少灭火器检查照片，请补充后重新提交。";
-    const { el } = await mount({ backend: new FakeBackend(view) });
+    const { el } = await mount({ backend: new TaskBackend(view) });
     const banner = get(el, "return-comment");
     expect(banner.hidden).toBe(false);
     expect(banner.textContent).toContain("缺少灭火器检查照片");
@@ -115,7 +115,7 @@ describe("task screen", () => {
     const view = fixtureView();
     view.status = "submitted";
     view.editable = false;
-    const { el } = await mount({ backend: new FakeBackend(view) });
+    const { el } = await mount({ backend: new TaskBackend(view) });
     expect(get(el, "task-readonly").hidden).toBe(false);
     expect(get(el, "task-readonly").textContent).toContain("已提交审核");
     expect(byTestId(el, "check-in")).toBeNull();
@@ -139,7 +139,7 @@ describe("task screen", () => {
     get(el, "show-qr").click();
     await screen.settled();
     expect(dialog.hidden).toBe(false);
-    expect(backend.callsOf("taskQr")).toEqual([[TASK_ID]]);
+    expect(backend.callsTo("taskQr")).toEqual([[TASK_ID]]);
     const svg = get(dialog, "verify-qr").querySelector("svg");
     expect(svg).not.toBeNull();
     expect(svg?.querySelector("script")).toBeNull();
@@ -204,8 +204,8 @@ describe("task screen", () => {
   });
 
   it("shows what a sync merged into the record", async () => {
-    const backend = new FakeBackend();
-    backend.lastSyncedAt = NOW - 60_000;
+    const backend = new TaskBackend();
+    backend.sync = syncView({ phase: "synced", last_synced_at: NOW - 60_000 });
     const { el, screen } = await mount({ backend, syncPollMs: 10 });
     get(el, "tab-checklist").click();
     const note = get<HTMLTextAreaElement>(itemById(el, "XFJY-TY-002"), "item-note");
@@ -219,7 +219,7 @@ describe("task screen", () => {
     await screen.settled();
     expect(el.dataset.status).toBe("in_progress"); // no sync yet, nothing reloaded
 
-    backend.lastSyncedAt = NOW;
+    backend.sync = syncView({ phase: "synced", last_synced_at: NOW });
     for (let i = 0; i < 20 && el.dataset.status !== "returned"; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
       await screen.settled();

@@ -12,7 +12,7 @@
 
 import "./task.css";
 import { type Backend, BackendError, type Fix, type TaskView } from "../../backend/backend";
-import { formatDate } from "../../dates";
+import { formatDate, formatDateTime } from "../../dates";
 import { h, replaceChildren } from "../../dom";
 import type { I18n } from "../../i18n";
 import type { Screen } from "../screen";
@@ -21,7 +21,6 @@ import { checklistPanel } from "./checklist";
 import { buttonProps, type Panel, type PhotoProgress, type TabName, TABS, type TaskCtx } from "./ctx";
 import { evidencePanel, evidenceViewer } from "./evidence";
 import { findingsPanel } from "./findings";
-import { formatDateTime } from "./format";
 import { browserGeo, type GeoSource } from "./geo";
 import { overviewPanel } from "./overview";
 import { signaturesPanel } from "./signatures";

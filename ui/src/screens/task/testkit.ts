@@ -1,10 +1,14 @@
-// Helpers for the task screen's tests: mounting the screen on the fake
-// backend, finding elements by test id, and a GPS source driven by hand.
+// Helpers for the task screen's tests: mounting the screen on a MemoryBackend
+// holding the fixture task, finding elements by test id, and a GPS source
+// driven by hand.
 
+import { MemoryBackend } from "../../backend/memory";
 import type { Fix } from "../../bindings/Fix";
+import type { HistoryEntry } from "../../bindings/HistoryEntry";
+import type { TaskView } from "../../bindings/TaskView";
 import { I18n } from "../../i18n";
-import { FakeBackend } from "./fakeBackend";
-import { NOW, TASK_ID, TZ } from "./fixture";
+import { identity } from "../../testing/views";
+import { fixtureHistory, fixtureView, ME, NOW, QR_SVG, TASK_ID, TZ } from "./fixture";
 import type { GeoSource } from "./geo";
 import { type TaskScreen, type TaskScreenDeps, taskScreen } from "./taskScreen";
 
@@ -22,6 +26,39 @@ export function itemById(root: ParentNode, id: string): HTMLElement {
   const found = allByTestId(root, "item").find((e) => e.dataset.itemId === id);
   if (found === undefined) throw new Error(`no item ${id}`);
   return found;
+}
+
+/**
+ * The MemoryBackend the task screen's tests run on: it holds `view` (the
+ * fixture task by default) with its history, QR code and the image blobs of
+ * its evidence, the tablet enrolled as the fixture's inspector, at `NOW`.
+ */
+export class TaskBackend extends MemoryBackend {
+  readonly #task: string;
+
+  constructor(view: TaskView = fixtureView()) {
+    super([], [view]);
+    this.#task = view.id;
+    this.now = () => NOW;
+    this.enrolled = identity({ person: ME, name: "钟志强", team: "T-QX-01", team_name: "青溪县联合检查一组", server: null, device: null });
+    this.histories.set(view.id, fixtureHistory());
+    this.qrs.set(view.id, QR_SVG);
+    for (const evidence of view.evidence) {
+      for (const sha of [evidence.sha256, evidence.thumb_sha256, evidence.display_sha256]) {
+        if (sha !== null) this.blobs.set(sha, new Uint8Array([0xff, 0xd8, 0xff, 0xe0, sha.length]));
+      }
+    }
+  }
+
+  /** The stored view of the task (each change stores a new one: read it again after a change). */
+  get view(): TaskView {
+    return this.views.get(this.#task)!;
+  }
+
+  /** The stored history of the task. */
+  get history(): HistoryEntry[] {
+    return this.histories.get(this.#task)!;
+  }
 }
 
 /** A GPS source the test feeds by hand. */
@@ -54,7 +91,7 @@ export class ManualGeo implements GeoSource {
 export interface Mounted {
   screen: TaskScreen;
   el: HTMLElement;
-  backend: FakeBackend;
+  backend: TaskBackend;
   i18n: I18n;
   backs: number[];
 }
@@ -63,10 +100,10 @@ let current: TaskScreen | null = null;
 
 /** Mounts the task screen; `geo: null` uses the default (browser) GPS source, a ManualGeo is used otherwise. */
 export async function mount(
-  options: Omit<Partial<TaskScreenDeps>, "geo"> & { backend?: FakeBackend; geo?: GeoSource | null } = {},
+  options: Omit<Partial<TaskScreenDeps>, "geo"> & { backend?: TaskBackend; geo?: GeoSource | null } = {},
 ): Promise<Mounted> {
   const { geo, ...rest } = options;
-  const backend = options.backend ?? new FakeBackend();
+  const backend = options.backend ?? new TaskBackend();
   const i18n = options.i18n ?? new I18n();
   const backs: number[] = [];
   const deps: TaskScreenDeps = {
