@@ -21,6 +21,21 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// `tauri-driver` on the PATH or in `$CARGO_HOME/bin`, where `cargo install` puts it.
+fn tauri_driver_path() -> Option<PathBuf> {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .map(|home| home.join("bin"));
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(cargo_bin)
+        .map(|dir| dir.join("tauri-driver"))
+        .find(|candidate| candidate.is_file())
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -42,11 +57,8 @@ impl App {
     /// Starts the app binary of this build with `env` (data dir, …).
     pub async fn launch(env: &[(&str, &str)]) -> App {
         let app = fieldloop_tests::process::target_binary("fieldloop-app");
-        let tauri_driver = repo_root().join("ui/node_modules/.bin/tauri-driver");
-        assert!(
-            tauri_driver.exists(),
-            "{} missing: run `cargo xtask setup` (npm ci in ui/)",
-            tauri_driver.display()
+        let tauri_driver = tauri_driver_path().expect(
+            "tauri-driver is not installed: run `cargo xtask setup` (cargo install tauri-driver)",
         );
         let (port, native) = (free_port(), free_port());
         let mut cmd = Command::new("xvfb-run");

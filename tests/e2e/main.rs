@@ -221,24 +221,36 @@ async fn sign(app: &App) {
     app.find("signature").await;
 }
 
-/// Syncs until the status line says synced with nothing waiting. An edit
-/// that lands while a sync runs (a batch of trace points, say) waits for the
-/// next one, so "sync now" is pressed again as a user would.
+/// Syncs until a sync that started after this call ends with nothing
+/// waiting. An edit that lands while a sync runs (a batch of trace points,
+/// say) waits for the next one, so "sync now" is pressed again as a user would.
 async fn sync_and_wait(app: &App) {
-    let done = "const s = document.querySelector(\"[data-testid='sync-status']\");
-         const w = document.querySelector(\"[data-testid='sync-waiting']\");
-         return s?.getAttribute('data-phase') === 'synced'
-             && (w === null || (w.getAttribute('data-tasks') === '0' && w.getAttribute('data-files') === '0'));";
     for _ in 0..5 {
+        let before = app
+            .js(
+                "return Number(document.querySelector(\"[data-testid='sync-status']\")?.getAttribute('data-last-synced') ?? 0);",
+                vec![],
+            )
+            .await
+            .as_f64()
+            .unwrap_or(0.0);
         app.click("sync-now").await;
+        let done = format!(
+            "const s = document.querySelector(\"[data-testid='sync-status']\");
+             const w = document.querySelector(\"[data-testid='sync-waiting']\");
+             return s?.getAttribute('data-phase') === 'synced'
+                 && Number(s.getAttribute('data-last-synced')) > {before}
+                 && (w === null || (w.getAttribute('data-tasks') === '0' && w.getAttribute('data-files') === '0'));"
+        );
         if app
-            .poll_until(done, std::time::Duration::from_secs(8))
+            .poll_until(&done, std::time::Duration::from_secs(10))
             .await
         {
             return;
         }
     }
-    app.wait_until("synced, nothing waiting", done).await;
+    let _ = app.shot("failure").await;
+    panic!("no sync ended with nothing waiting after 5 tries");
 }
 
 #[test]

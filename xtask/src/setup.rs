@@ -31,7 +31,27 @@ pub fn run(extra_packages: &[&str]) -> Result<()> {
     let packages: Vec<&str> = PACKAGES.iter().chain(extra_packages).copied().collect();
     debian_packages(&packages)?;
     rust_components()?;
+    tauri_driver()?;
     node_modules()
+}
+
+/// The WebDriver bridge of the end-to-end tests, pinned to Tauri 2's.
+const TAURI_DRIVER: &str = "^2";
+
+/// Installs `tauri-driver` with cargo (about 1.5 minutes, once per machine)
+/// unless it already runs (cargo's bin directory is on the PATH after rustup).
+fn tauri_driver() -> Result<()> {
+    if exec::output(&mut exec::command("tauri-driver", ["--help"])).is_ok() {
+        println!("setup: tauri-driver is installed");
+        return Ok(());
+    }
+    exec::run(&mut exec::cargo(&[
+        "install",
+        "tauri-driver",
+        "--version",
+        TAURI_DRIVER,
+        "--locked",
+    ]))
 }
 
 /// Installs the packages `dpkg-query` does not report as installed, after

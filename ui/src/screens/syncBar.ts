@@ -131,6 +131,8 @@ export function syncBar(deps: SyncBarDeps): SyncBar {
     const phase = view?.phase ?? "unknown";
     element.dataset.phase = phase;
     status.dataset.phase = phase;
+    // When the last sync ended (ms since the epoch), for scripts and tests that wait for a new one.
+    status.dataset.lastSynced = String(view?.last_synced_at ?? 0);
     show(status, i18n.t(`sync.phase.${phase}`));
 
     show(message, messageText());
