@@ -107,6 +107,8 @@ export const taskEn: TaskMessages = {
   "taskScreen.checklist.conflicted": "Conflict: resolve",
   "taskScreen.checklist.note": "Note",
   "taskScreen.checklist.notePlaceholder": "What you saw (optional)",
+  "taskScreen.checklist.value": "Measured value",
+  "taskScreen.checklist.valuePlaceholder": "Value or reading (optional), e.g. 0.8 MPa",
   "taskScreen.checklist.showBasis": "Show legal basis",
   "taskScreen.checklist.hideBasis": "Hide legal basis",
   "taskScreen.outcome.pass": "Pass",

@@ -107,6 +107,8 @@ export const taskZh = {
   "taskScreen.checklist.conflicted": "有冲突，去处理",
   "taskScreen.checklist.note": "备注",
   "taskScreen.checklist.notePlaceholder": "现场情况说明（选填）",
+  "taskScreen.checklist.value": "测定值",
+  "taskScreen.checklist.valuePlaceholder": "数值或读数（选填），如 0.8 MPa",
   "taskScreen.checklist.showBasis": "查看检查依据",
   "taskScreen.checklist.hideBasis": "收起检查依据",
   "taskScreen.outcome.pass": "合格",

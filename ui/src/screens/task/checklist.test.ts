@@ -65,6 +65,20 @@ describe("checklist", () => {
     expect(note.value).toBe("二楼安全出口堆放纸箱");
   });
 
+  it("saves a measured value on its own, leaving the note alone", async () => {
+    const { el, screen, backend } = await mount();
+    const value = get<HTMLInputElement>(itemById(el, "XFJY-TY-002"), "item-value");
+    type(value, "0.8 MPa");
+    value.dispatchEvent(new Event("blur"));
+    await screen.settled();
+    expect(backend.callsTo("answer")).toEqual([[TASK_ID, "XFJY-TY-002", { result: null, value: "0.8 MPa", note: null }]]);
+    expect(backend.view.groups[1]!.items[1]!.answer.value).toBe("0.8 MPa");
+    expect(value.value).toBe("0.8 MPa");
+    expect(get<HTMLTextAreaElement>(itemById(el, "XFJY-TY-002"), "item-note").value).toBe(
+      backend.view.groups[1]!.items[1]!.answer.note ?? "",
+    );
+  });
+
   it("keeps an unsaved note after a failed save and saves it on the next blur", async () => {
     const { el, screen, backend } = await mount();
     const note = get<HTMLTextAreaElement>(itemById(el, "XFJY-TY-002"), "item-note");

@@ -58,11 +58,60 @@ function groupPart(ctx: TaskCtx, evidence: () => ReadonlyMap<string, Evidence>):
 
 type ItemPart = Part<ItemView>;
 
+/**
+ * A text field of an item's answer (its measured value or its note), saved
+ * when the inspector leaves it. The stored text replaces the field unless
+ * the inspector has typed something not saved yet; while one save runs, the
+ * next waits for it.
+ */
+function answerField<E extends HTMLInputElement | HTMLTextAreaElement>(
+  ctx: TaskCtx,
+  id: string,
+  field: "note" | "value",
+  element: E,
+): { element: E; update(stored: string | null, editable: boolean): void } {
+  /** The text as last saved or being saved; the field is left alone while it differs. */
+  let saved = "";
+  const key = `${field}:${id}`;
+
+  function save(): void {
+    if (!ctx.editable() || ctx.busy(key)) return;
+    const text = element.value;
+    if (text === saved) return;
+    const before = saved;
+    saved = text;
+    const change = field === "note" ? { result: null, value: null, note: text } : { result: null, value: text, note: null };
+    void ctx
+      .act(
+        key,
+        () => ctx.backend.answer(ctx.taskId, id, change),
+        (ok) => {
+          if (!ok && saved === text) saved = before; // not saved: kept in the field, a later blur tries again
+        },
+      )
+      .then((ok) => {
+        // Typed on and left the field while the save ran: save the rest now.
+        if (ok && document.activeElement !== element && element.value !== saved) save();
+      });
+  }
+  element.addEventListener("change", save);
+  element.addEventListener("blur", save);
+
+  return {
+    element,
+    update(stored, editable) {
+      if (!ctx.busy(key) && element.value === saved) {
+        element.value = stored ?? "";
+        saved = element.value;
+      }
+      element.disabled = !editable;
+    },
+  };
+}
+
 function itemPart(ctx: TaskCtx, id: string, evidence: () => ReadonlyMap<string, Evidence>): ItemPart {
   const { t } = ctx;
   let current: ItemView | null = null;
-  /** The note as last saved or being saved; the field is left alone while it differs. */
-  let savedNote = "";
 
   const title = h("h4", { class: "item-title", testid: "item-title" });
   const requires = h("span", { class: "mark mark-evidence", testid: "item-requires-evidence" });
@@ -79,12 +128,13 @@ function itemPart(ctx: TaskCtx, id: string, evidence: () => ReadonlyMap<string, 
       }),
     ]),
   );
-  const note = h("textarea", {
-    class: "item-note",
-    testid: "item-note",
-    attrs: { rows: "2" },
-    on: { change: () => saveNote(), blur: () => saveNote() },
-  });
+  const note = answerField(ctx, id, "note", h("textarea", { class: "item-note", testid: "item-note", attrs: { rows: "2" } }));
+  const value = answerField(
+    ctx,
+    id,
+    "value",
+    h("input", { class: "item-value text-input", testid: "item-value", attrs: { type: "text", autocomplete: "off" } }),
+  );
   const basisToggle = h("button", {
     ...buttonProps("legal-basis-toggle", "link-button"),
     on: {
@@ -112,13 +162,19 @@ function itemPart(ctx: TaskCtx, id: string, evidence: () => ReadonlyMap<string, 
   const thumbs = h("div", { class: "thumbs", testid: "item-thumbs" });
   const thumbParts = new Map<string, Part<Evidence>>();
   const noteLabel = h("span", { class: "field-label" });
+  const valueLabel = h("span", { class: "field-label" });
 
   const element = h(
     "li",
     { class: "item", testid: "item" },
     h("div", { class: "item-head" }, title, h("div", { class: "item-marks" }, requires, conflicted)),
     h("div", { class: "outcomes", attrs: { role: "group" } }, ...outcomes.values()),
-    h("label", { class: "form-field" }, noteLabel, note),
+    h(
+      "div",
+      { class: "item-fields" },
+      h("label", { class: "form-field item-value-field" }, valueLabel, value.element),
+      h("label", { class: "form-field" }, noteLabel, note.element),
+    ),
     h("div", { class: "item-basis" }, basisToggle, basis),
     h("div", { class: "item-evidence" }, photoButton, photoBusy, thumbs),
   );
@@ -127,28 +183,6 @@ function itemPart(ctx: TaskCtx, id: string, evidence: () => ReadonlyMap<string, 
   function choose(outcome: Outcome): void {
     if (current?.answer.result === outcome) return;
     void ctx.act(`answer:${id}`, () => ctx.backend.answer(ctx.taskId, id, { result: outcome, value: null, note: null }));
-  }
-
-  function saveNote(): void {
-    const key = `note:${id}`;
-    // While a save of this note runs, the next one waits for it (see below).
-    if (!ctx.editable() || ctx.busy(key)) return;
-    const text = note.value;
-    if (text === savedNote) return;
-    const before = savedNote;
-    savedNote = text;
-    void ctx
-      .act(
-        key,
-        () => ctx.backend.answer(ctx.taskId, id, { result: null, value: null, note: text }),
-        (ok) => {
-          if (!ok && savedNote === text) savedNote = before; // not saved: kept in the field, a later blur tries again
-        },
-      )
-      .then((ok) => {
-        // Typed on and left the field while the save ran: save the rest now.
-        if (ok && document.activeElement !== note && note.value !== savedNote) saveNote();
-      });
   }
 
   function renderBasisToggle(): void {
@@ -174,15 +208,12 @@ function itemPart(ctx: TaskCtx, id: string, evidence: () => ReadonlyMap<string, 
         button.disabled = !editable || answering;
       }
 
-      // The stored note replaces the field unless the inspector has typed something not saved yet.
-      const stored = item.answer.note ?? "";
-      if (!ctx.busy(`note:${id}`) && note.value === savedNote) {
-        note.value = stored;
-        savedNote = stored;
-      }
-      note.disabled = !editable;
-      note.placeholder = t("taskScreen.checklist.notePlaceholder");
+      note.update(item.answer.note, editable);
+      note.element.placeholder = t("taskScreen.checklist.notePlaceholder");
       noteLabel.textContent = t("taskScreen.checklist.note");
+      value.update(item.answer.value, editable);
+      value.element.placeholder = t("taskScreen.checklist.valuePlaceholder");
+      valueLabel.textContent = t("taskScreen.checklist.value");
 
       basis.textContent = item.legal_basis;
       renderBasisToggle();
