@@ -395,12 +395,14 @@ impl Tablet {
     pub fn task_view(&self, task_id: &str) -> Result<TaskView, AppError> {
         let mut doc = self.store.open_task(task_id)?;
         let me = self.store.setting(keys::PERSON)?;
-        let base = self
-            .store
-            .setting(keys::SERVER)?
-            .unwrap_or_else(|| DEFAULT_VERIFY_BASE.to_owned());
-        let dirty = self.store.dirty_tasks()?.iter().any(|id| id == task_id);
-        build_view(&mut doc, &self.directory, me.as_deref(), &base, dirty)
+        let dirty = self.store.is_dirty(task_id)?;
+        build_view(
+            &mut doc,
+            &self.directory,
+            me.as_deref(),
+            &self.verify_base()?,
+            dirty,
+        )
     }
 
     /// The task's audit trail, oldest first.
@@ -410,13 +412,16 @@ impl Tablet {
 
     /// The verification QR code as SVG, drawn offline.
     pub fn verify_qr(&self, task_id: &str) -> Result<String, AppError> {
-        let view = self.task_view(task_id)?;
         let task = self.store.open_task(task_id)?.task()?;
-        let base = view
-            .verify_url
-            .strip_suffix(&format!("/v/{}", task.verify_code))
-            .unwrap_or(DEFAULT_VERIFY_BASE);
-        Ok(verify_qr_svg(base, &task.verify_code)?)
+        Ok(verify_qr_svg(&self.verify_base()?, &task.verify_code)?)
+    }
+
+    /// Where verification links point: the enrolled server, else the default.
+    fn verify_base(&self) -> Result<String, AppError> {
+        Ok(self
+            .store
+            .setting(keys::SERVER)?
+            .unwrap_or_else(|| DEFAULT_VERIFY_BASE.to_owned()))
     }
 
     /// Runs one verb on the task as this tablet's author and answers the new view.

@@ -314,6 +314,16 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Whether the tablet holds changes to `task_id` the server has not acknowledged.
+    pub fn is_dirty(&self, task_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT dirty FROM task_index WHERE task_id = ?1")?
+            .query_row([task_id], |r| r.get::<_, bool>(0))
+            .optional()?
+            .unwrap_or(false))
+    }
+
     /// Every task with changes the server has not acknowledged.
     pub fn dirty_tasks(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self

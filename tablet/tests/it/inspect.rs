@@ -71,6 +71,7 @@ fn the_view_groups_the_checklist_by_department_and_names_people() {
     let me = view.inspectors.iter().find(|i| i.me).expect("me");
     assert_ne!(me.name, me.id);
     assert!(view.editable);
+    assert!(!view.dirty, "a task as the server sent it has nothing to push");
     assert_eq!(view.status, Some(Status::Assigned));
     assert!(view.verify_url.ends_with(
         &format!("/v/{}", tablet.store.open_task(&id).unwrap().task().unwrap().verify_code)
@@ -99,6 +100,7 @@ fn a_whole_inspection_on_one_tablet_up_to_submit_and_the_frozen_record() {
             }),
         )
         .unwrap();
+    assert!(view.dirty, "the check-in waits for the next sync");
     let mine = view.inspectors.iter().find(|i| i.id == me).unwrap();
     assert_eq!(mine.checked_in_at, Some(NOW));
 
