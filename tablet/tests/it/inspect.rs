@@ -71,7 +71,10 @@ fn the_view_groups_the_checklist_by_department_and_names_people() {
     let me = view.inspectors.iter().find(|i| i.me).expect("me");
     assert_ne!(me.name, me.id);
     assert!(view.editable);
-    assert!(!view.dirty, "a task as the server sent it has nothing to push");
+    assert!(
+        !view.dirty,
+        "a task as the server sent it has nothing to push"
+    );
     assert_eq!(view.status, Some(Status::Assigned));
     assert!(view.verify_url.ends_with(
         &format!("/v/{}", tablet.store.open_task(&id).unwrap().task().unwrap().verify_code)
