@@ -369,7 +369,11 @@ fn an_inspection_from_enrollment_to_resubmission_in_the_real_window() {
             .await;
         note.clear().await.expect("clear");
         note.send_keys("已责令三日内更换灭火器").await.expect("type");
-        app.click("tab-submit").await; // leaving the field saves it
+        // Leaving the field saves it; once stored, the task waits for the next sync.
+        app.js("document.activeElement.blur(); return true;", vec![])
+            .await;
+        app.find("task-dirty").await;
+        app.click("tab-submit").await;
         app.find("submit-ready").await;
         app.click("submit").await;
         app.click("submit-confirm").await;
