@@ -22,7 +22,7 @@ use crate::blobs::{BlobError, BlobId, BlobStore};
 use crate::photo::{PhotoError, PhotoLimits, store_photo};
 use crate::qr::{QrError, verify_qr_svg, verify_url};
 use crate::store::{Store, StoreError};
-use crate::sync::{Enrollment, SyncError, keys};
+use crate::sync::{SyncError, keys};
 
 /// Where the verification QR points when the tablet knows no server yet.
 pub const DEFAULT_VERIFY_BASE: &str = "https://verify.fieldloop.cn";
@@ -327,14 +327,12 @@ impl Tablet {
         ) else {
             return Err(AppError::NotEnrolled);
         };
-        let enrollment = Enrollment {
-            device_id: String::new(),
-            token: String::new(),
-            actor,
-            person,
-            team: String::new(),
-        };
-        Ok(enrollment.author()?)
+        let actor = actor.parse::<fieldloop_core::ActorId>().map_err(|e| {
+            AppError::Invalid(format!(
+                "本机保存的设备标识无效：{e}（请重新注册）(the stored device actor is invalid)"
+            ))
+        })?;
+        Ok(Author::new(actor, person, fieldloop_core::Role::Inspector))
     }
 
     /// Makes a tablet without a server act for the first inspector of the
@@ -470,7 +468,7 @@ impl Tablet {
         location: Option<GeoPoint>,
     ) -> Result<TaskView, AppError> {
         let author = self.author()?;
-        // Refuse before the (slow) pipeline if the task may not change.
+        // An unknown task is refused before the (slow) pipeline runs.
         self.store.open_task(task_id)?;
         let photo = store_photo(&self.blobs, bytes, &self.limits)?;
         let location = location.or(photo.gps.map(|g| GeoPoint {
