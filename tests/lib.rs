@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use fieldloop_server::AppState;
 use fieldloop_server::blobs::BlobDir;
+use fieldloop_server::limits::Limits;
 use fieldloop_server::store::Store;
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_tablet::store::Store as TabletStore;
@@ -32,11 +33,16 @@ pub struct TestServer {
 impl TestServer {
     /// A server with the demo people and tasks.
     pub fn start_demo() -> Self {
+        Self::start(fieldloop_server::demo::DEMO_TASKS, Limits::default())
+    }
+
+    /// A server with the demo people, the first `tasks` demo tasks, and `limits`.
+    pub fn start(tasks: usize, limits: Limits) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(SqliteStore::open(dir.path()).expect("server store"));
-        fieldloop_server::demo::seed(store.as_ref(), NOW).expect("demo");
+        fieldloop_server::demo::seed_tasks(store.as_ref(), tasks, NOW).expect("demo");
         let blobs = BlobDir::open(dir.path().join("blobs")).expect("blobs");
-        let state = AppState::new(store.clone(), blobs);
+        let state = AppState::new(store.clone(), blobs).with_limits(limits);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let url = format!("http://{}", listener.local_addr().expect("addr"));

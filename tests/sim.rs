@@ -49,6 +49,7 @@ struct Server {
     dir: PathBuf,
     store: Option<SqliteStore>,
     writes: std::sync::Mutex<()>,
+    limits: fieldloop_server::limits::Limits,
 }
 
 impl Server {
@@ -72,7 +73,8 @@ impl Server {
         let store = self
             .store
             .get_or_insert_with(|| SqliteStore::open(&self.dir).expect("server store reopens"));
-        match fieldloop_server::sync::run(store, device, &request, now, &self.writes) {
+        match fieldloop_server::sync::run(store, device, &request, now, &self.writes, &self.limits)
+        {
             Ok(response) => Ok(wire::encode(&response)),
             Err(e) => Err(SyncError::Server {
                 status: e.status.as_u16(),
@@ -185,7 +187,8 @@ fn template() -> &'static Path {
         .path()
 }
 
-fn tmp_root() -> PathBuf {
+/// Where scratch stores go: memory (`/dev/shm`) where there is one.
+pub fn tmp_root() -> PathBuf {
     // fsync is free on tmpfs, which keeps thousands of seeds fast; the
     // SQLite code paths are the same.
     let shm = Path::new("/dev/shm");
@@ -236,6 +239,11 @@ pub fn run(seed: u64) -> Outcome_ {
         dir: root.path().join("server"),
         store: None,
         writes: std::sync::Mutex::default(),
+        // Small feed pages make every sync page through the feed.
+        limits: fieldloop_server::limits::Limits {
+            feed_page_docs: rng.random_range(1..=3),
+            ..Default::default()
+        },
     };
     std::fs::create_dir_all(&server.dir).expect("server dir");
     std::fs::copy(template().join(SERVER_DB), server.dir.join(SERVER_DB)).expect("copy template");

@@ -43,7 +43,9 @@ pub fn seed_tasks(store: &dyn Store, count: usize, now: i64) -> Result<usize, St
     create_tasks(store, &data, count, now)
 }
 
-fn create_tasks(
+/// [`seed_tasks`] for a store that already holds the demo people (`data`
+/// from [`import_demo`]): no import, so tests can grow the set cheaply.
+pub fn create_tasks(
     store: &dyn Store,
     data: &DemoData,
     count: usize,

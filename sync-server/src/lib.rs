@@ -11,6 +11,7 @@ pub mod demo;
 pub mod enroll;
 pub mod error;
 pub mod import;
+pub mod limits;
 pub mod review;
 pub mod store;
 pub mod sync;
@@ -43,6 +44,7 @@ pub struct AppState {
     /// Held while a request reads, merges and writes task documents, so
     /// that two writers never overwrite each other's merge.
     pub writes: Arc<std::sync::Mutex<()>>,
+    pub limits: Arc<limits::Limits>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -58,7 +60,14 @@ impl AppState {
             throttle: Arc::default(),
             blobs: Arc::new(blobs),
             writes: Arc::default(),
+            limits: Arc::default(),
         }
+    }
+
+    /// The same state with other bounds.
+    pub fn with_limits(mut self, limits: limits::Limits) -> Self {
+        self.limits = Arc::new(limits);
+        self
     }
 }
 

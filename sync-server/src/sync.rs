@@ -21,11 +21,10 @@ use serde_bytes::ByteBuf;
 
 use crate::auth::DeviceAuth;
 use crate::error::ApiError;
-use crate::store::{Device, Store, TaskDelta, TaskWrite};
+use crate::limits::Limits;
+use crate::store::{Device, Store, TaskDelta, TaskSince, TaskWrite};
 use crate::{AppState, now_ms};
 
-/// Documents one answer carries from the feed; more are announced with `more`.
-pub const FEED_PAGE: usize = 200;
 /// Documents one request may push.
 pub use fieldloop_core::sync::MAX_PUSH_DOCS;
 
@@ -53,8 +52,16 @@ pub async fn sync(
     let request = wire::decode_request(&body)?;
     let store = state.store.clone();
     let writes = state.writes.clone();
+    let limits = state.limits.clone();
     let response = tokio::task::spawn_blocking(move || {
-        run(store.as_ref(), &device, &request, now_ms(), &writes)
+        run(
+            store.as_ref(),
+            &device,
+            &request,
+            now_ms(),
+            &writes,
+            &limits,
+        )
     })
     .await??;
     Ok((
@@ -183,6 +190,7 @@ pub fn run(
     request: &SyncRequest,
     now: i64,
     writes: &std::sync::Mutex<()>,
+    limits: &Limits,
 ) -> Result<SyncResponse, ApiError> {
     if request.docs.len() > MAX_PUSH_DOCS {
         return Err(ApiError::new(
@@ -296,69 +304,124 @@ pub fn run(
     let answered_up_to = store.feed_end()?;
     drop(_guard);
 
-    let mut cursor = feed_end;
-    let mut more = false;
-    let changed =
-        store.changed_since(&device.team, request.cursor, FEED_PAGE + pushed.len() + 1)?;
-    let mut sent = 0;
-    let mut last_included = request.cursor;
-    for (id, seq) in changed {
-        if pushed.contains(&id) && seq <= answered_up_to {
-            last_included = seq;
-            continue;
-        }
-        if sent == FEED_PAGE {
-            more = true;
-            cursor = last_included;
-            break;
-        }
-        let Some(since) = store.task_since(&id, request.cursor)? else {
-            continue;
-        };
-        // What the tablet lacks: the changes made after its cursor (the
-        // same changes as `save_after` of the task's heads at the cursor),
-        // or the whole document if it did not have the task then.
-        let (heads, changes, full) = match since.delta {
-            TaskDelta::Changes(changes) => (since.heads, changes, false),
-            TaskDelta::Whole { doc, base: None } => (since.heads, doc, true),
-            TaskDelta::Whole {
-                doc,
-                base: Some(base),
-            } => {
-                // Feed entries without their changes: from the document.
-                let mut doc = load(&doc)?;
-                let heads = doc.get_heads();
-                if base.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
-                    (heads, doc.save_after(&base), false)
-                } else {
-                    (heads, doc.save(), true)
-                }
-            }
-        };
-        pulls.push(DocPull {
-            id,
-            heads: wire::heads_to_wire(&heads),
-            changes: ByteBuf::from(changes),
-            full,
-            resend: false,
-        });
-        sent += 1;
-        last_included = seq;
-    }
-    if !more {
-        cursor = cursor.max(last_included);
-    }
+    let page = feed_page(
+        store,
+        &device.team,
+        request.cursor,
+        feed_end,
+        &pushed,
+        answered_up_to,
+        limits,
+    )?;
+    pulls.extend(page.pulls);
     let ack_hash = if acks.is_empty() {
         None
     } else {
         wire::ack_hash(&request.docs, &acks).map(|h| ByteBuf::from(h.to_vec()))
     };
     Ok(SyncResponse {
-        cursor,
-        more,
+        cursor: page.cursor,
+        more: page.more,
         acks,
         ack_hash,
         docs: pulls,
+    })
+}
+
+/// One answer's share of the feed.
+#[derive(Debug)]
+struct FeedPage {
+    pulls: Vec<DocPull>,
+    /// The cursor to hand back: the device holds every feed entry up to it.
+    cursor: u64,
+    more: bool,
+}
+
+/// The tasks of `team` changed after `cursor`, each sent with everything
+/// it gained after `cursor`, at most a page of them, and the cursor the
+/// device may move to.
+///
+/// The cursor must never pass a feed entry of a task the device was not
+/// sent: the next answer would treat the task as held up to there and send
+/// only what came later, which the device cannot apply. So tasks come in
+/// the order of their *first* entry after `cursor`, each whole (everything
+/// after `cursor`), and a page that stops early ends just before the first
+/// entry of the first task it left out. Every entry up to that point
+/// belongs to a task the page carried in full. A page that holds everything
+/// ends at `feed_end`, read before the tasks were: an entry committed later
+/// is sent again next time, never skipped.
+///
+/// Pushed documents were answered under the write lock with everything up
+/// to `answered_up_to`; they are left out unless they changed after it.
+fn feed_page(
+    store: &dyn Store,
+    team: &str,
+    cursor: u64,
+    feed_end: u64,
+    pushed: &HashSet<String>,
+    answered_up_to: u64,
+    limits: &Limits,
+) -> Result<FeedPage, ApiError> {
+    // A cursor beyond the feed's end (the server was restored from an
+    // older backup) is brought back to it, never echoed.
+    let cursor = cursor.min(feed_end);
+    let changed = store.changed_since(team, cursor, limits.feed_page_docs + pushed.len() + 1)?;
+    let mut pulls = Vec::new();
+    let mut bytes = 0usize;
+    for task in changed {
+        if pushed.contains(&task.id) && task.last <= answered_up_to {
+            continue;
+        }
+        let page_full = pulls.len() >= limits.feed_page_docs
+            || (bytes >= limits.feed_page_bytes && !pulls.is_empty());
+        if page_full {
+            return Ok(FeedPage {
+                pulls,
+                cursor: task.first - 1,
+                more: true,
+            });
+        }
+        // Tasks are never deleted: a feed entry without its task is damage.
+        let since = store.task_since(&task.id, cursor)?.ok_or_else(|| {
+            ApiError::internal(format!("feed entry of a missing task {}", task.id))
+        })?;
+        let pull = pull_since(task.id, since)?;
+        bytes += pull.changes.len();
+        pulls.push(pull);
+    }
+    Ok(FeedPage {
+        pulls,
+        cursor: feed_end,
+        more: false,
+    })
+}
+
+/// What the device lacks of a task it held as of the cursor: the changes
+/// made after it, or the whole document if the task did not exist then.
+fn pull_since(id: String, since: TaskSince) -> Result<DocPull, ApiError> {
+    let (heads, changes, full) = match since.delta {
+        TaskDelta::Changes(changes) => (since.heads, changes, false),
+        TaskDelta::Whole { doc, base: None } => (since.heads, doc, true),
+        TaskDelta::Whole {
+            doc,
+            base: Some(base),
+        } => {
+            // Feed entries without their changes: from the document.
+            let mut doc = load(&doc)?;
+            let heads = doc.get_heads();
+            if base.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
+                (heads, doc.save_after(&base), false)
+            } else {
+                (heads, doc.save(), true)
+            }
+        }
+    };
+    Ok(DocPull {
+        id,
+        heads: wire::heads_to_wire(&heads),
+        changes: ByteBuf::from(changes),
+        full,
+        resend: false,
     })
 }
 

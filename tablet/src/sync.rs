@@ -44,6 +44,11 @@ pub enum SyncError {
     NotEnrolled,
     #[error("同步轮次过多，稍后将继续 (too many sync rounds; will continue later)")]
     TooManyRounds,
+    #[error(
+        "服务器发来的任务 {} 多次重新获取后仍无法使用，稍后将再试；如持续出现请联系管理员 (these tasks could not be repaired from the server yet)",
+        .0.join("、")
+    )]
+    Unrepaired(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("证据文件上传失败：{0}")]
@@ -58,6 +63,7 @@ impl SyncError {
             Self::BadAnswer(_) => "sync.bad_answer",
             Self::NotEnrolled => "sync.not_enrolled",
             Self::TooManyRounds => "sync.too_many_rounds",
+            Self::Unrepaired(_) => "sync.unrepaired",
             Self::Store(e) => e.code(),
             Self::Upload(e) => e.code(),
         }
@@ -65,8 +71,10 @@ impl SyncError {
 
     /// Worth retrying later without anyone doing anything.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Network { .. } | Self::TooManyRounds)
-            || matches!(self, Self::Server { status, .. } if *status >= 500)
+        matches!(
+            self,
+            Self::Network { .. } | Self::TooManyRounds | Self::Unrepaired(_)
+        ) || matches!(self, Self::Server { status, .. } if *status >= 500)
             || matches!(
                 self,
                 Self::Upload(
@@ -310,6 +318,9 @@ pub struct SyncReport {
     pub pushed: usize,
     pub updated: usize,
     pub added: usize,
+    /// Tasks whose copy could not be applied and were asked for again whole
+    /// (a server that pages correctly never causes one).
+    pub repairs: usize,
     /// Evidence blobs uploaded, and those still waiting.
     pub uploaded: usize,
     pub uploads_left: usize,
@@ -343,9 +354,18 @@ pub fn sync_now(
         let applied = store.apply_sync_response(&request.docs, &response, now)?;
         report.updated += applied.updated;
         report.added += applied.added;
+        report.repairs += applied.repairs;
         progress(&report);
-        if !response.more && store.dirty_tasks()?.is_empty() {
-            return Ok(report);
+        // A task that stays unusable after several whole copies does not
+        // hold up the others; it is reported once everything else is done.
+        let stuck = store.stuck_repairs()?;
+        let repairing = store.repairs()?.len() > stuck.len();
+        if !response.more && store.dirty_tasks()?.is_empty() && !repairing {
+            return if stuck.is_empty() {
+                Ok(report)
+            } else {
+                Err(SyncError::Unrepaired(stuck))
+            };
         }
     }
     Err(SyncError::TooManyRounds)

@@ -1,6 +1,7 @@
 //! End-to-end tests across crates: real stores on disk, real processes.
 
 mod crash;
+mod paging;
 mod server_crash;
 mod simulation;
 mod sync;

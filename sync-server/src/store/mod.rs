@@ -49,6 +49,14 @@ pub struct TaskWrite {
     pub added: Option<Vec<u8>>,
 }
 
+/// A task with feed entries after a cursor: its first and latest entry after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedTask {
+    pub id: String,
+    pub first: u64,
+    pub last: u64,
+}
+
 /// What a task gained after a feed position, read at one instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskSince {
@@ -206,14 +214,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// The current end of the feed.
     fn feed_end(&self) -> Result<u64, StoreError>;
-    /// Tasks of `team` changed after `cursor`, oldest change first, at most
-    /// `limit`, each with the feed position of its latest change.
+    /// Tasks of `team` with feed entries after `cursor`, ordered by their
+    /// first entry after it, at most `limit`. Ordering by the first entry is
+    /// what lets a page end at a cursor that passes no entry of a task it
+    /// did not send (see `sync::feed_page`).
     fn changed_since(
         &self,
         team: &str,
         cursor: u64,
         limit: usize,
-    ) -> Result<Vec<(String, u64)>, StoreError>;
+    ) -> Result<Vec<FeedTask>, StoreError>;
     /// A task's heads as of feed position `cursor` (`None`: it did not exist then).
     fn heads_at(&self, task_id: &str, cursor: u64) -> Result<Option<Vec<ChangeHash>>, StoreError>;
     /// What a task gained after feed position `cursor`, its heads and the

@@ -14,7 +14,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use rusqlite_migration::{HookError, HookResult, M, Migrations};
 
 use super::{
-    Device, Receipt, Store, StoreError, StoredTask, TaskCodes, TaskDelta, TaskSince, TaskWrite,
+    Device, FeedTask, Receipt, Store, StoreError, StoredTask, TaskCodes, TaskDelta, TaskSince,
+    TaskWrite,
 };
 use crate::import::{Change, ImportCounts, ImportSet, Kind, Row};
 
@@ -1100,14 +1101,19 @@ impl Store for SqliteStore {
         team: &str,
         cursor: u64,
         limit: usize,
-    ) -> Result<Vec<(String, u64)>, StoreError> {
+    ) -> Result<Vec<FeedTask>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT task_id, max(seq) AS last FROM feed WHERE team = ?1 AND seq > ?2
-                 GROUP BY task_id ORDER BY last LIMIT ?3",
+                "SELECT task_id, min(seq) AS first, max(seq) FROM feed WHERE team = ?1 AND seq > ?2
+                 GROUP BY task_id ORDER BY first LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![team, seq_param(cursor), limit as i64], |r| {
-                Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![team, seq_param(cursor), limit], |r| {
+                Ok(FeedTask {
+                    id: r.get(0)?,
+                    first: r.get::<_, i64>(1)?.unsigned_abs(),
+                    last: r.get::<_, i64>(2)?.unsigned_abs(),
+                })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -1330,7 +1336,18 @@ mod tests {
         assert_eq!(store.feed_end().expect("end"), 3);
         assert_eq!(
             store.changed_since("T", 1, 10).expect("feed"),
-            vec![("a".to_string(), 2), ("b".to_string(), 3)]
+            vec![
+                FeedTask {
+                    id: "a".into(),
+                    first: 2,
+                    last: 2
+                },
+                FeedTask {
+                    id: "b".into(),
+                    first: 3,
+                    last: 3
+                }
+            ]
         );
         assert_eq!(
             store.heads_at("a", 1).expect("heads"),

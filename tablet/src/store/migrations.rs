@@ -58,8 +58,34 @@ CREATE TABLE blob_uploads (
 ) STRICT;
 ";
 
+/// Version 4: tasks whose copy the server must send again whole (a delta
+/// arrived without what it builds on), and edits the server refused, kept
+/// so that nothing typed on site is lost without a word.
+const V4: &str = "
+CREATE TABLE repairs (
+    task_id  TEXT PRIMARY KEY NOT NULL,
+    asked_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1
+) STRICT;
+
+CREATE TABLE refused_edits (
+    task_id     TEXT NOT NULL,
+    change_hash TEXT NOT NULL,
+    -- the refused Automerge change itself, as it was made
+    bytes       BLOB NOT NULL,
+    -- the change's own message (what the edit did) and when it was made
+    message     TEXT NOT NULL,
+    made_at     INTEGER NOT NULL,
+    -- why: the server's code and sentence
+    code        TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    refused_at  INTEGER NOT NULL,
+    PRIMARY KEY (task_id, change_hash)
+) STRICT;
+";
+
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 #[cfg(test)]

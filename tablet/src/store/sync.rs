@@ -22,7 +22,12 @@ pub struct Applied {
     pub resend: usize,
     /// Pushes the server acknowledged as held exactly as pushed.
     pub acked: usize,
+    /// Tasks whose copy could not be applied and are asked for again whole.
+    pub repairs: usize,
 }
+
+/// Times a task is asked for again whole before sync reports it as stuck.
+pub const MAX_REPAIR_ATTEMPTS: u32 = 3;
 
 impl Store {
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -99,26 +104,73 @@ impl Store {
     ) -> Result<Vec<DocPush>, StoreError> {
         let mut pushes: Vec<DocPush> = Vec::new();
         let mut bytes = 0;
+        // Tasks to repair first. Their push carries the tablet's heads (and
+        // its own unsent changes), so the server answers all they lack.
+        for id in self.repairs()? {
+            if pushes.len() >= max_docs {
+                return Ok(pushes);
+            }
+            let push = match load(&self.conn, &id) {
+                Ok((mut doc, _)) => self.push_of(id, &mut doc)?,
+                Err(StoreError::NotFound(_)) => DocPush {
+                    id,
+                    heads: Vec::new(),
+                    changes: ByteBuf::new(),
+                },
+                Err(e) => return Err(e),
+            };
+            bytes += push.changes.len();
+            pushes.push(push);
+        }
+        let repairing: std::collections::HashSet<String> =
+            pushes.iter().map(|p| p.id.clone()).collect();
         for id in self.dirty_tasks()? {
+            if repairing.contains(&id) {
+                continue;
+            }
             if pushes.len() >= max_docs || (bytes >= max_bytes && !pushes.is_empty()) {
                 break;
             }
             let (mut doc, _) = load(&self.conn, &id)?;
-            let known: Vec<u8> = self.conn.query_row(
-                "SELECT server_heads FROM documents WHERE task_id = ?1",
-                [&id],
-                |r| r.get(0),
-            )?;
-            let known = fieldloop_core::sync::heads_from_bytes(&known);
-            let changes = doc.save_after(&known);
-            bytes += changes.len();
-            pushes.push(DocPush {
-                id,
-                heads: wire::heads_to_wire(&doc.heads()),
-                changes: ByteBuf::from(changes),
-            });
+            let push = self.push_of(id, &mut doc)?;
+            bytes += push.changes.len();
+            pushes.push(push);
         }
         Ok(pushes)
+    }
+
+    /// A task's push: its heads and what the server lacks of it as far as
+    /// the tablet knows (`save_after` of the heads the server last held).
+    fn push_of(&self, id: String, doc: &mut TaskDoc) -> Result<DocPush, StoreError> {
+        let known: Vec<u8> = self.conn.query_row(
+            "SELECT server_heads FROM documents WHERE task_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )?;
+        let known = fieldloop_core::sync::heads_from_bytes(&known);
+        Ok(DocPush {
+            changes: ByteBuf::from(doc.save_after(&known)),
+            heads: wire::heads_to_wire(&doc.heads()),
+            id,
+        })
+    }
+
+    /// Tasks asked for again whole, oldest first.
+    pub fn repairs(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT task_id FROM repairs ORDER BY asked_at, task_id")?;
+        let ids = stmt.query_map([], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+
+    /// Tasks that stayed unusable after [`MAX_REPAIR_ATTEMPTS`] whole copies.
+    pub fn stuck_repairs(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT task_id FROM repairs WHERE attempts >= ?1 ORDER BY task_id")?;
+        let ids = stmt.query_map([MAX_REPAIR_ATTEMPTS], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
     }
 
     /// Applies a server answer to a request that pushed `pushed`: records
@@ -155,11 +207,26 @@ impl Store {
     }
 }
 
-fn damaged(id: &str) -> impl Fn(fieldloop_core::TaskError) -> StoreError + '_ {
-    move |e| StoreError::Damaged {
-        id: id.to_owned(),
-        source: Box::new(e),
-    }
+/// Whether a merged copy holds every change it refers to and reads as a task.
+fn complete(doc: &mut TaskDoc) -> bool {
+    doc.automerge().get_missing_deps(&[]).is_empty() && doc.summary().is_ok()
+}
+
+/// Asks the server for `id` again whole at the next exchange (the stored
+/// copy, if any, is left as it was).
+fn ask_repair(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    now: i64,
+    applied: &mut Applied,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO repairs (task_id, asked_at) VALUES (?1, ?2)
+         ON CONFLICT (task_id) DO UPDATE SET attempts = attempts + 1",
+        params![id, now],
+    )?;
+    applied.repairs += 1;
+    Ok(())
 }
 
 /// The server holds `push` exactly: its heads are what the server has.
@@ -175,6 +242,8 @@ fn apply_ack(
         [&push.id],
         |r| r.get::<_, i64>(0),
     )? > 0;
+    // The server holds exactly the heads the tablet has: nothing is missing.
+    tx.execute("DELETE FROM repairs WHERE task_id = ?1", [&push.id])?;
     if !exists {
         return Ok(());
     }
@@ -207,25 +276,41 @@ fn apply_pull(
         |r| r.get::<_, i64>(0),
     )? > 0;
     if !exists {
-        let mut doc = TaskDoc::load(&pull.changes).map_err(damaged(&pull.id))?;
+        // A task new to the tablet must arrive whole: anything else (a
+        // delta without what it builds on) is asked for again.
+        let mut doc = match TaskDoc::load(&pull.changes) {
+            Ok(doc) => doc,
+            Err(_) => return ask_repair(tx, &pull.id, now, applied),
+        };
+        if !complete(&mut doc) {
+            return ask_repair(tx, &pull.id, now, applied);
+        }
         let summary = doc.summary()?;
         tx.execute(
             "INSERT INTO documents (task_id, snapshot, snapshot_seq, server_heads) VALUES (?1, ?2, 0, ?3)",
             params![pull.id, doc.save(), fieldloop_core::sync::heads_to_bytes(&server_heads)],
         )?;
         write_index(tx, &summary, false, now)?;
+        tx.execute("DELETE FROM repairs WHERE task_id = ?1", [&pull.id])?;
         applied.added += 1;
         return Ok(());
     }
     let (mut doc, last_seq) = load(tx, &pull.id)?;
     let before = doc.heads();
-    if pull.full {
-        let mut theirs = TaskDoc::load(&pull.changes).map_err(damaged(&pull.id))?;
-        doc.merge(&mut theirs).map_err(damaged(&pull.id))?;
+    let merged = if pull.full {
+        TaskDoc::load(&pull.changes).and_then(|mut theirs| doc.merge(&mut theirs))
     } else if !pull.changes.is_empty() {
-        doc.load_incremental(&pull.changes)
-            .map_err(damaged(&pull.id))?;
+        doc.load_incremental(&pull.changes).map(|_| ())
+    } else {
+        Ok(())
+    };
+    // Changes that build on something the tablet lacks wait in Automerge's
+    // queue and change nothing; the stored copy stays as it was and the
+    // task is asked for again whole.
+    if merged.is_err() || !complete(&mut doc) {
+        return ask_repair(tx, &pull.id, now, applied);
     }
+    tx.execute("DELETE FROM repairs WHERE task_id = ?1", [&pull.id])?;
     let chunk = doc.save_after(&before);
     if !chunk.is_empty() {
         tx.execute(
