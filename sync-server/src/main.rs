@@ -8,6 +8,7 @@ use std::io::Write as _;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fieldloop_server::import::{self, ImportCounts, ImportError, Kind};
+use fieldloop_server::limits::{self, Limits};
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_server::store::{Store, verify_receipts};
 use fieldloop_server::tasks::{self, Day, NewTask};
@@ -28,6 +29,27 @@ struct Cli {
     command: Command,
 }
 
+/// The server's bounds (`fieldloop_server::limits`), each with its default.
+#[derive(Debug, clap::Args)]
+struct LimitArgs {
+    /// Tasks one sync answer carries from the feed.
+    #[arg(long, default_value_t = limits::FEED_PAGE_DOCS as u32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    feed_page: u32,
+    /// Change bytes one sync answer carries from the feed.
+    #[arg(long, default_value_t = limits::FEED_PAGE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    feed_page_bytes: u64,
+}
+
+impl From<LimitArgs> for Limits {
+    fn from(args: LimitArgs) -> Self {
+        Limits {
+            feed_page_docs: args.feed_page as usize,
+            feed_page_bytes: args.feed_page_bytes as usize,
+            ..Limits::default()
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the sync API on an address.
@@ -41,6 +63,8 @@ enum Command {
         /// Load the demo county's people and create demo tasks (if there are none).
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Issue a one-time enrollment code for an inspector's tablet.
     Enroll {
@@ -236,7 +260,12 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     match Cli::parse().command {
-        Command::Serve { data, listen, demo } => {
+        Command::Serve {
+            data,
+            listen,
+            demo,
+            limits,
+        } => {
             let store = open_store(&data)?;
             if demo {
                 let created = demo::seed(&store, now_ms()).context("cannot load the demo data")?;
@@ -257,7 +286,7 @@ async fn main() -> anyhow::Result<()> {
                 "enroll a tablet: fieldloop-server enroll --data {} --inspector I-001 --server http://{addr}",
                 data.display()
             );
-            let state = AppState::new(Arc::new(store), blobs);
+            let state = AppState::new(Arc::new(store), blobs).with_limits(limits.into());
             fieldloop_server::serve(listener, state, shutdown_signal())
                 .await
                 .context("server failed")?;

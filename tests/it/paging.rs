@@ -153,7 +153,10 @@ fn a_tablet_given_a_delta_it_cannot_apply_asks_for_the_task_again() {
         .expect("applied without error");
     assert_eq!((applied.added, applied.repairs), (0, 1));
     assert!(task_ids(&b.store).is_empty(), "nothing unusable is kept");
-    assert_eq!(b.store.repairs().expect("repairs"), std::slice::from_ref(&id));
+    assert_eq!(
+        b.store.repairs().expect("repairs"),
+        std::slice::from_ref(&id)
+    );
 
     // The next sync asks for it and gets it whole.
     b.sync().expect("b syncs");

@@ -3,4 +3,5 @@
 mod conflicts;
 mod flow;
 mod properties;
+mod schema;
 mod support;

@@ -1,0 +1,171 @@
+//! `docs/schema.md` matches the code: its tables are regenerated from real
+//! task documents and from the status rules, and compared with the file.
+//! `FIELDLOOP_UPDATE_DOCS=1 cargo test -p fieldloop-core schema` rewrites them.
+
+use std::path::PathBuf;
+
+use fieldloop_core::{
+    EventKind, EvidenceKind, Finding, GeoPoint, LeadTransfer, NewEvidence, Outcome, Severity,
+    SignerRole, TaskDoc, schema,
+};
+
+use crate::support::*;
+
+fn evidence(n: u32, item: Option<&str>, full: bool) -> NewEvidence {
+    NewEvidence {
+        sha256: sha(n),
+        kind: EvidenceKind::Photo,
+        taken_at: T0 + 1_000,
+        location: full.then_some(GeoPoint {
+            lat: 25.6,
+            lon: 115.3,
+        }),
+        caption: full.then(|| "后厨".to_owned()),
+        mime: "image/jpeg".into(),
+        bytes: 3_000_000,
+        thumb_sha256: full.then(|| sha(n + 1_000)),
+        display_sha256: full.then(|| sha(n + 2_000)),
+        item: item.map(str::to_owned),
+    }
+}
+
+/// A task with a record of every kind, every optional field set.
+fn full_task() -> TaskDoc {
+    let mut doc = new_task();
+    let item = item_ids(&doc)[0].clone();
+    let who = inspector(1);
+    let here = GeoPoint {
+        lat: 25.6,
+        lon: 115.3,
+    };
+    doc.check_in(&who, T0, Some(here)).expect("check in");
+    doc.record_answer(
+        &who,
+        T0,
+        &item,
+        Some(Outcome::Fail),
+        Some("38℃"),
+        Some("无证"),
+    )
+    .expect("answer");
+    doc.add_evidence(&who, T0, evidence(1, Some(&item), true))
+        .expect("evidence");
+    doc.withdraw_evidence(&who, T0, &sha(1), "拍错了")
+        .expect("withdraw");
+    doc.add_trace(&who, T0, &[(T0, here, 5.0)]).expect("trace");
+    doc.add_finding(
+        &who,
+        T0,
+        Finding {
+            id: "F-1".into(),
+            item_id: Some(item.clone()),
+            description: "无证经营".into(),
+            severity: Severity::Major,
+            rectification_order: Some("办理许可证".into()),
+            rectification_deadline: Some(T0 + 86_400_000),
+            by: String::new(),
+            at: 0,
+        },
+    )
+    .expect("finding");
+    doc.add_lead_transfer(
+        &who,
+        T0,
+        LeadTransfer {
+            id: "L-1".into(),
+            to_department: "GAJ".into(),
+            summary: "涉嫌犯罪".into(),
+            evidence: vec![sha(1)],
+            criminal: true,
+            by: String::new(),
+            at: 0,
+        },
+    )
+    .expect("transfer");
+    let mut image = evidence(3, None, true);
+    image.kind = EvidenceKind::Signature;
+    image.mime = "image/png".into();
+    doc.sign(&who, T0, SignerRole::Inspector, "I-001", image)
+        .expect("sign");
+    doc.decide(&supervisor(), T0, EventKind::Cancelled, Some("企业已注销"))
+        .expect("cancel");
+    doc
+}
+
+/// A task whose optional fields are all empty.
+fn bare_task() -> TaskDoc {
+    let mut doc = new_task();
+    let who = inspector(1);
+    doc.check_in(&who, T0, None).expect("check in");
+    doc.add_evidence(&who, T0, evidence(2, None, false))
+        .expect("evidence");
+    doc.add_finding(
+        &who,
+        T0,
+        Finding {
+            id: "F-2".into(),
+            item_id: None,
+            description: "台账不全".into(),
+            severity: Severity::Minor,
+            rectification_order: None,
+            rectification_deadline: None,
+            by: String::new(),
+            at: 0,
+        },
+    )
+    .expect("finding");
+    doc.refuse_to_sign(&who, T0, SignerRole::Enterprise, "王五", "不同意检查结论")
+        .expect("refusal");
+    doc
+}
+
+fn docs_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/schema.md")
+}
+
+/// Replaces what stands between `<!-- NAME:begin -->` and `<!-- NAME:end -->`.
+fn splice(text: &str, name: &str, body: &str) -> String {
+    let begin = format!("<!-- {name}:begin -->\n");
+    let end = format!("<!-- {name}:end -->");
+    let start = text.find(&begin).expect("begin marker") + begin.len();
+    let stop = text.find(&end).expect("end marker");
+    format!("{}{body}{}", &text[..start], &text[stop..])
+}
+
+#[test]
+fn docs_schema_md_matches_the_documents_and_the_status_rules() {
+    let mut full = full_task();
+    let mut bare = bare_task();
+    let paths = schema::paths_table(&[full.automerge(), bare.automerge()]);
+    let transitions = schema::transitions_table();
+    let path = docs_file();
+    let text = std::fs::read_to_string(&path).expect("docs/schema.md");
+    let expected = splice(&splice(&text, "paths", &paths), "transitions", &transitions);
+    if std::env::var_os("FIELDLOOP_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &expected).expect("write docs/schema.md");
+    }
+    assert!(
+        text == expected,
+        "docs/schema.md is out of date: run FIELDLOOP_UPDATE_DOCS=1 cargo test -p fieldloop-core schema"
+    );
+}
+
+#[test]
+fn the_paths_table_names_the_types_automerge_holds() {
+    let mut full = full_task();
+    let paths = schema::paths(&[full.automerge()]);
+    let types = |p: &str| paths.get(p).cloned().unwrap_or_default();
+    assert_eq!(types("schema"), ["uint"].into());
+    assert_eq!(types("window.start"), ["int"].into());
+    assert_eq!(types("trace[].lat"), ["f64"].into());
+    assert_eq!(types("checklist.<item id>.order"), ["uint"].into());
+    assert_eq!(
+        types("checklist.<item id>.answer.result"),
+        ["null", "str"].into()
+    );
+    assert_eq!(types("events[].kind"), ["str"].into());
+    assert!(
+        paths.keys().all(|p| !p.contains("I-001")),
+        "ids are placeholders"
+    );
+}
