@@ -77,8 +77,8 @@ impl Server {
         {
             Ok(response) => Ok(wire::encode(&response)),
             Err(e) => Err(SyncError::Server {
-                status: e.status.as_u16(),
-                code: e.code.to_owned(),
+                status: e.status().as_u16(),
+                code: e.code.as_str().to_owned(),
                 message: e.message,
             }),
         }

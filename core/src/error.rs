@@ -43,6 +43,9 @@ pub enum TaskError {
     NoConflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// The write policy refused the edit (see [`crate::policy`]).
+    #[error("{0}")]
+    Refused(Box<crate::policy::Refusal>),
 }
 
 impl TaskError {
@@ -66,6 +69,7 @@ impl TaskError {
             Self::ReasonRequired => "task.reason_required",
             Self::NoConflict(_) => "task.no_conflict",
             Self::Invalid(_) => "task.invalid",
+            Self::Refused(r) => r.code(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod history;
+pub mod policy;
 pub mod schema;
 pub mod status;
 pub mod sync;

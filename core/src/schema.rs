@@ -194,3 +194,14 @@ pub fn transitions_table() -> String {
     }
     out
 }
+
+/// Replaces what stands between `<!-- NAME:begin -->` and `<!-- NAME:end -->`
+/// in a document with `body` (for the generated parts of `docs/`). `None`
+/// if the markers are missing.
+pub fn splice(text: &str, name: &str, body: &str) -> Option<String> {
+    let begin = format!("<!-- {name}:begin -->\n");
+    let end = format!("<!-- {name}:end -->");
+    let start = text.find(&begin)? + begin.len();
+    let stop = text.find(&end)?;
+    (start <= stop).then(|| format!("{}{body}{}", &text[..start], &text[stop..]))
+}

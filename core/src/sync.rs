@@ -219,7 +219,8 @@ const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 
 /// Checks that `bytes` are a run of whole, intact Automerge chunks (a
 /// saved document or changes). Automerge's incremental load silently skips
-/// what it cannot parse; the sync layers refuse such input instead.
+/// what it cannot parse (automerge/automerge#354); the sync layers refuse
+/// such input instead.
 ///
 /// A chunk is: magic (4), checksum (4: the first bytes of the SHA-256 of
 /// what follows it), type (1), ULEB128 length, data.
@@ -229,26 +230,10 @@ pub fn check_changes(mut bytes: &[u8]) -> Result<(), WireError> {
         if bytes.len() < 9 || bytes[..4] != CHUNK_MAGIC {
             return Err(bad("not an Automerge chunk"));
         }
-        let mut len: u64 = 0;
-        let mut used = 0;
-        loop {
-            let byte = *bytes
-                .get(9 + used)
-                .ok_or_else(|| bad("truncated chunk header"))?;
-            if used >= 9 {
-                return Err(bad("chunk length too long"));
-            }
-            len |= u64::from(byte & 0x7f) << (7 * used);
-            used += 1;
-            if byte & 0x80 == 0 {
-                break;
-            }
+        let end = chunk_len(bytes).ok_or_else(|| bad("truncated chunk header"))?;
+        if end > bytes.len() {
+            return Err(bad("truncated chunk"));
         }
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|l| (9 + used).checked_add(l))
-            .filter(|&end| end <= bytes.len())
-            .ok_or_else(|| bad("truncated chunk"))?;
         // Compressed change chunks (type 2) are checksummed before compression.
         if bytes[8] != 2 {
             let digest = Sha256::digest(&bytes[8..end]);
@@ -259,6 +244,50 @@ pub fn check_changes(mut bytes: &[u8]) -> Result<(), WireError> {
         bytes = &bytes[end..];
     }
     Ok(())
+}
+
+/// Chunk type of an Automerge change (type 0 is a whole document, 2 a
+/// deflate-compressed change).
+const CHANGE_CHUNK: u8 = 1;
+
+/// The changes of a push: `bytes` must be whole, intact, uncompressed
+/// change chunks (what `save_after` writes). A saved document or a
+/// compressed change is refused before anything is expanded: neither is
+/// what a client sends, and inflating one can cost far more than its size.
+pub fn decode_changes(bytes: &[u8]) -> Result<Vec<automerge::Change>, WireError> {
+    check_changes(bytes)?;
+    let mut rest = bytes;
+    let mut changes = Vec::new();
+    while !rest.is_empty() {
+        let len = chunk_len(rest)
+            .ok_or_else(|| WireError::Decode("Automerge: truncated chunk".into()))?;
+        let (chunk, tail) = rest.split_at(len);
+        if chunk[8] != CHANGE_CHUNK {
+            return Err(WireError::Decode(format!(
+                "Automerge: chunk type {} is not accepted in a push: send uncompressed change chunks (save_after)",
+                chunk[8]
+            )));
+        }
+        let change = automerge::Change::try_from(chunk)
+            .map_err(|e| WireError::Decode(format!("Automerge: {e}")))?;
+        changes.push(change);
+        rest = tail;
+    }
+    Ok(changes)
+}
+
+/// The length of the chunk at the start of `bytes` (header and data), if
+/// its header is whole.
+fn chunk_len(bytes: &[u8]) -> Option<usize> {
+    let mut len: u64 = 0;
+    for used in 0..9 {
+        let byte = *bytes.get(9 + used)?;
+        len |= u64::from(byte & 0x7f) << (7 * used);
+        if byte & 0x80 == 0 {
+            return usize::try_from(len).ok()?.checked_add(9 + used + 1);
+        }
+    }
+    None
 }
 
 /// Heads as one column value for storage: their 32-byte hashes back to back.

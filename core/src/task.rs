@@ -526,6 +526,11 @@ impl TaskDoc {
         }
     }
 
+    /// Wraps a document read elsewhere (the policy's submit check).
+    pub(crate) fn from_automerge(doc: AutoCommit) -> Self {
+        Self { doc }
+    }
+
     /// The underlying Automerge document, for sync and storage layers.
     pub fn automerge(&mut self) -> &mut AutoCommit {
         &mut self.doc
@@ -576,23 +581,37 @@ impl TaskDoc {
         edit: impl FnOnce(&mut AutoCommit) -> Result<T, TaskError>,
     ) -> Result<T, TaskError> {
         self.doc.set_actor(author.actor.clone());
+        let before = self.doc.get_heads();
         let result = self
             .register_actor(author)
             .and_then(|()| edit(&mut self.doc));
-        match result {
-            Ok(value) => {
-                self.doc.commit_with(
-                    CommitOptions::default()
-                        .with_message(message)
-                        .with_time(at.div_euclid(1000)),
-                );
-                Ok(value)
-            }
+        let value = match result {
+            Ok(value) => value,
             Err(e) => {
                 self.doc.rollback();
-                Err(e)
+                return Err(e);
+            }
+        };
+        let committed = self.doc.commit_with(
+            CommitOptions::default()
+                .with_message(message)
+                .with_time(at.div_euclid(1000)),
+        );
+        // The same write policy the server applies, before anything is kept.
+        if let Some(change) = committed.and_then(|hash| self.doc.get_change_by_hash(&hash)) {
+            let writer = crate::policy::Writer {
+                actor: author.actor.clone(),
+                person: author.person.clone(),
+                role: author.role,
+                certified: None,
+            };
+            if let Err(refusal) = crate::policy::check(&mut self.doc, &[change], &writer) {
+                self.doc = self.doc.fork_at(&before)?;
+                self.doc.set_actor(author.actor.clone());
+                return Err(TaskError::Refused(Box::new(refusal)));
             }
         }
+        Ok(value)
     }
 
     fn register_actor(&mut self, author: &Author) -> Result<(), TaskError> {

@@ -2,13 +2,12 @@
 //! [`DeviceAuth`] extracts the calling device from `Authorization: Bearer`.
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::store::Device;
 
 /// A fresh random secret (token or enrollment code material), hex.
@@ -27,8 +26,8 @@ pub fn secret_hash(secret: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct DeviceAuth(pub Device);
 
-fn unauthorized(code: &'static str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+fn unauthorized(code: Code, message: &str) -> ApiError {
+    ApiError::new(code, message)
 }
 
 impl FromRequestParts<AppState> for DeviceAuth {
@@ -44,13 +43,13 @@ impl FromRequestParts<AppState> for DeviceAuth {
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
                 unauthorized(
-                    "auth.missing",
+                    Code::AuthMissing,
                     "缺少设备令牌，请先注册设备 (no device token: enroll this device first)",
                 )
             })?;
         let token = header.strip_prefix("Bearer ").ok_or_else(|| {
             unauthorized(
-                "auth.malformed",
+                Code::AuthMalformed,
                 "令牌格式应为 Bearer (use `Authorization: Bearer <token>`)",
             )
         })?;
@@ -59,11 +58,11 @@ impl FromRequestParts<AppState> for DeviceAuth {
         let device = tokio::task::spawn_blocking(move || store.device_by_token(&hash)).await??;
         match device {
             None => Err(unauthorized(
-                "auth.bad_token",
+                Code::AuthBadToken,
                 "设备令牌无效，请重新注册 (unknown device token: enroll again)",
             )),
             Some(d) if d.revoked => Err(unauthorized(
-                "auth.revoked",
+                Code::AuthRevoked,
                 "此设备已被停用，请联系管理员 (this device was revoked; ask your administrator)",
             )),
             Some(d) => Ok(Self(d)),

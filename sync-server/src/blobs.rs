@@ -83,6 +83,8 @@ const HASH_BUF: usize = 256 * 1024;
 
 pub use fieldloop_core::blob::{BadBlobId, BlobId};
 
+use crate::error::Code;
+
 impl From<BadBlobId> for BlobApiError {
     fn from(e: BadBlobId) -> Self {
         BlobApiError::BadId {
@@ -191,41 +193,28 @@ pub enum BlobApiError {
 }
 
 impl BlobApiError {
-    /// Stable machine code of the error.
-    pub fn code(&self) -> &'static str {
+    /// The code of the error (its status follows from it).
+    pub fn code(&self) -> Code {
         match self {
-            BlobApiError::TusVersion { .. } => "blob.tus_version",
-            BlobApiError::BadId { .. } => "blob.bad_id",
-            BlobApiError::BadHeader { .. } => "blob.bad_header",
-            BlobApiError::BadContentType => "blob.bad_content_type",
-            BlobApiError::TooLarge { .. } => "blob.too_large",
-            BlobApiError::ChunkTooLarge => "blob.chunk_too_large",
-            BlobApiError::BeyondLength { .. } => "blob.beyond_length",
-            BlobApiError::BadBody => "blob.bad_body",
-            BlobApiError::NotFound(_) => "blob.not_found",
-            BlobApiError::UploadNotFound(_) => "blob.upload_not_found",
-            BlobApiError::OffsetMismatch { .. } => "blob.offset_mismatch",
-            BlobApiError::HashMismatch { .. } => "blob.hash_mismatch",
-            BlobApiError::Io(_) => "blob.io",
+            BlobApiError::TusVersion { .. } => Code::BlobTusVersion,
+            BlobApiError::BadId { .. } => Code::BlobBadId,
+            BlobApiError::BadHeader { .. } => Code::BlobBadHeader,
+            BlobApiError::BadContentType => Code::BlobBadContentType,
+            BlobApiError::TooLarge { .. } => Code::BlobTooLarge,
+            BlobApiError::ChunkTooLarge => Code::BlobChunkTooLarge,
+            BlobApiError::BeyondLength { .. } => Code::BlobBeyondLength,
+            BlobApiError::BadBody => Code::BlobBadBody,
+            BlobApiError::NotFound(_) => Code::BlobNotFound,
+            BlobApiError::UploadNotFound(_) => Code::BlobUploadNotFound,
+            BlobApiError::OffsetMismatch { .. } => Code::BlobOffsetMismatch,
+            BlobApiError::HashMismatch { .. } => Code::BlobHashMismatch,
+            BlobApiError::Io(_) => Code::BlobIo,
         }
     }
 
     /// The HTTP status of the error.
     pub fn status(&self) -> StatusCode {
-        match self {
-            BlobApiError::TusVersion { .. } => StatusCode::PRECONDITION_FAILED,
-            BlobApiError::BadId { .. } | BlobApiError::BadHeader { .. } | BlobApiError::BadBody => {
-                StatusCode::BAD_REQUEST
-            }
-            BlobApiError::BadContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            BlobApiError::TooLarge { .. }
-            | BlobApiError::ChunkTooLarge
-            | BlobApiError::BeyondLength { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            BlobApiError::NotFound(_) | BlobApiError::UploadNotFound(_) => StatusCode::NOT_FOUND,
-            BlobApiError::OffsetMismatch { .. } => StatusCode::CONFLICT,
-            BlobApiError::HashMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            BlobApiError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.code().status()
     }
 }
 
@@ -252,7 +241,7 @@ impl IntoResponse for BlobApiError {
             _ => {}
         }
         let body = ErrorBody {
-            code: self.code(),
+            code: self.code().as_str(),
             message: self.to_string(),
         };
         (self.status(), headers, Json(body)).into_response()
@@ -848,7 +837,7 @@ mod tests {
             "../../etc/passwd".to_owned(),
         ] {
             let err = BlobApiError::from(BlobId::parse(&bad).unwrap_err());
-            assert_eq!(err.code(), "blob.bad_id", "{bad:?}");
+            assert_eq!(err.code().as_str(), "blob.bad_id", "{bad:?}");
             assert_eq!(err.status(), StatusCode::BAD_REQUEST);
         }
     }
@@ -927,7 +916,7 @@ mod tests {
         assert_eq!(state, UploadState::Complete { length: 0 });
         assert!(dir.contains(&id));
         let err = dir.create(&BlobId::of(b"x"), 0).unwrap_err();
-        assert_eq!(err.code(), "blob.hash_mismatch");
+        assert_eq!(err.code().as_str(), "blob.hash_mismatch");
     }
 
     #[test]

@@ -83,6 +83,7 @@ pub fn create_tasks(
             heads: heads.clone(),
             new_changes: heads,
             added: None,
+            flags: Vec::new(),
         };
         store.insert_task(&write, &codes, SERVER_DEVICE, now)?;
         created += 1;

@@ -9,12 +9,11 @@ use std::sync::Mutex;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{random_hex, secret_hash};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::store::Store;
 use crate::{AppState, now_ms};
 
@@ -99,8 +98,7 @@ pub async fn enroll(
     let now = now_ms();
     if state.throttle.blocked(peer.ip(), now) {
         return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "enroll.rate_limited",
+            Code::EnrollRateLimited,
             "尝试次数过多，请一分钟后再试 (too many attempts; wait a minute)",
         ));
     }

@@ -1,5 +1,12 @@
-//! The one error type of the HTTP API: `{ "code": …, "message": … }` with a
-//! status. Handlers use `?`; internal details are logged, not sent.
+//! The one error type of the HTTP API: a [`Code`] from the registry below,
+//! a sentence, and for refusals of a pushed change the task, change and
+//! path it concerns. Every error answer, including the framework's own
+//! (unknown route, wrong method, unreadable JSON, a body over the limit), is
+//! JSON: `{"code": …, "message": …}` with the status the code names.
+//! Handlers use `?`; internal details are logged, not sent.
+//!
+//! [`Code::ALL`] is every code the server can answer; `docs/protocol.md`
+//! lists them from it, and a test keeps the two equal.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -8,41 +15,151 @@ use serde::Serialize;
 
 use crate::store::StoreError;
 
+/// Declares the codes: variant, wire name, HTTP status, and a one-line meaning.
+macro_rules! codes {
+    ($( $variant:ident = $name:literal, $status:ident, $meaning:literal; )*) => {
+        /// A stable machine code of an error answer. Clients branch on it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $( #[doc = $meaning] $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in the order of the registry.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The code as it travels, e.g. `sync.bad_changes`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// The HTTP status answered with it.
+            pub fn status(self) -> StatusCode {
+                match self { $(Code::$variant => StatusCode::$status,)* }
+            }
+
+            /// What it means, for the documentation.
+            pub fn meaning(self) -> &'static str {
+                match self { $(Code::$variant => $meaning,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    AuthMissing = "auth.missing", UNAUTHORIZED, "no `Authorization: Bearer` token";
+    AuthMalformed = "auth.malformed", UNAUTHORIZED, "the Authorization header is not `Bearer <token>`";
+    AuthBadToken = "auth.bad_token", UNAUTHORIZED, "the token is unknown";
+    AuthRevoked = "auth.revoked", UNAUTHORIZED, "the device was revoked";
+    AuthWrongRole = "auth.wrong_role", FORBIDDEN, "this credential may not call this endpoint (a supervisor's token on `/sync`, a device's on the review API)";
+    EnrollBadCode = "enroll.bad_code", BAD_REQUEST, "the enrollment code is wrong, used or expired (not told apart)";
+    EnrollRateLimited = "enroll.rate_limited", TOO_MANY_REQUESTS, "too many failed enrollment attempts; wait a minute";
+    SyncContentType = "sync.content_type", UNSUPPORTED_MEDIA_TYPE, "a sync body must be `application/cbor`";
+    SyncBadMessage = "sync.bad_message", BAD_REQUEST, "the body is not a valid sync message (CBOR, keys, types)";
+    SyncVersion = "sync.version", BAD_REQUEST, "another protocol version than 2";
+    SyncBadHash = "sync.bad_hash", BAD_REQUEST, "a change hash is not 32 bytes";
+    SyncBadChanges = "sync.bad_changes", BAD_REQUEST, "`c` is not whole, intact Automerge change chunks";
+    SyncTooManyDocs = "sync.too_many_docs", PAYLOAD_TOO_LARGE, "more documents in one request than allowed (500)";
+    SyncDuplicateDoc = "sync.duplicate_doc", BAD_REQUEST, "the same task twice in one request";
+    SyncForbidden = "sync.forbidden", FORBIDDEN, "no such task in the device's team";
+    SyncActorMismatch = "sync.actor_mismatch", FORBIDDEN, "a change was made by another actor than the device's";
+    SyncInvalidTask = "sync.invalid_task", UNPROCESSABLE_ENTITY, "the changes would leave a document that is not a task";
+    PolicyNotOnTask = "policy.not_on_task", FORBIDDEN, "the device's inspector is not on the task (per the server's copy)";
+    PolicyForbiddenField = "policy.forbidden_field", FORBIDDEN, "a change writes a part of the task its author may not write";
+    PolicyAppendOnly = "policy.append_only", FORBIDDEN, "a change alters or removes an existing record or list entry";
+    PolicyNotYours = "policy.not_yours", FORBIDDEN, "a record names another person as its author, or changes another person's entry";
+    PolicyBadValue = "policy.bad_value", UNPROCESSABLE_ENTITY, "a value has the wrong type or shape for its place";
+    PolicyFrozen = "policy.frozen", CONFLICT, "the task is submitted, approved, published or cancelled on the server";
+    PolicyEventNotAllowed = "policy.event_not_allowed", FORBIDDEN, "the role may not record this kind of event";
+    StatusTransition = "status.transition", CONFLICT, "an event does not apply where it lands (wrong status, not on the task, comment missing)";
+    StatusSubmitProblems = "status.submit_problems", CONFLICT, "a submission whose record fails the submit checks";
+    ReviewNotFound = "review.not_found", NOT_FOUND, "no such task in the supervisor's team";
+    BlobTusVersion = "blob.tus_version", PRECONDITION_FAILED, "no `Tus-Resumable: 1.0.0` header";
+    BlobBadId = "blob.bad_id", BAD_REQUEST, "the blob id is not 64 lowercase hex digits";
+    BlobBadHeader = "blob.bad_header", BAD_REQUEST, "`Upload-Length` or `Upload-Offset` missing or not a decimal number";
+    BlobBadContentType = "blob.bad_content_type", UNSUPPORTED_MEDIA_TYPE, "a PATCH body must be `application/offset+octet-stream`";
+    BlobTooLarge = "blob.too_large", PAYLOAD_TOO_LARGE, "the declared length is over the server's limit";
+    BlobChunkTooLarge = "blob.chunk_too_large", PAYLOAD_TOO_LARGE, "one PATCH carries more than 1 MiB";
+    BlobBeyondLength = "blob.beyond_length", PAYLOAD_TOO_LARGE, "a chunk runs past the declared length";
+    BlobBadBody = "blob.bad_body", BAD_REQUEST, "the chunk could not be read whole (cut connection)";
+    BlobNotFound = "blob.not_found", NOT_FOUND, "no such blob visible to this device";
+    BlobUploadNotFound = "blob.upload_not_found", NOT_FOUND, "no upload of this blob in progress by this device";
+    BlobOffsetMismatch = "blob.offset_mismatch", CONFLICT, "the chunk is not at the upload's offset (which `Upload-Offset` gives)";
+    BlobHashMismatch = "blob.hash_mismatch", UNPROCESSABLE_ENTITY, "the uploaded bytes do not hash to the blob id; discarded";
+    BlobIo = "blob.io", INTERNAL_SERVER_ERROR, "the server could not read or write its blob folder";
+    HttpNotFound = "http.not_found", NOT_FOUND, "no such endpoint";
+    HttpMethodNotAllowed = "http.method_not_allowed", METHOD_NOT_ALLOWED, "the endpoint does not take this method";
+    HttpContentType = "http.content_type", UNSUPPORTED_MEDIA_TYPE, "the body must be `application/json`";
+    HttpBadJson = "http.bad_json", BAD_REQUEST, "the JSON body cannot be read or lacks a field";
+    HttpTooLarge = "http.too_large", PAYLOAD_TOO_LARGE, "the body is over the endpoint's limit";
+    HttpBadRequest = "http.bad_request", BAD_REQUEST, "the request is malformed (path, query or headers)";
+    ServerNotFound = "server.not_found", NOT_FOUND, "an inspector or device named in the request does not exist";
+    ServerInternal = "server.internal", INTERNAL_SERVER_ERROR, "an error inside the server; retry later";
+}
+
+/// What a refusal of a pushed change concerns, so that the tablet can show
+/// which of its edits was refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Concerns {
+    /// The task.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// The refused change (hex hash).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// The path in the task document, e.g. `checklist/SCJG-CY-001/title`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl Concerns {
+    /// Concerning a task as a whole.
+    pub fn task(id: &str) -> Self {
+        Self {
+            task: Some(id.to_owned()),
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
+    pub concerns: Concerns,
 }
 
 #[derive(Serialize)]
 struct Body<'a> {
-    code: &'a str,
+    code: &'static str,
     message: &'a str,
+    #[serde(flatten)]
+    concerns: &'a Concerns,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             message: message.into(),
+            concerns: Concerns::default(),
         }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+    /// The same error, naming what it concerns.
+    pub fn concerning(mut self, concerns: Concerns) -> Self {
+        self.concerns = concerns;
+        self
     }
 
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, message)
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {detail}");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server.internal",
+            Code::ServerInternal,
             "服务器内部错误，请稍后重试 (internal server error; try again later)",
         )
     }
@@ -51,10 +168,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
-            self.status,
+            self.code.status(),
             Json(Body {
-                code: self.code,
+                code: self.code.as_str(),
                 message: &self.message,
+                concerns: &self.concerns,
             }),
         )
             .into_response()
@@ -64,9 +182,9 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::BadEnrollmentCode => Self::bad_request("enroll.bad_code", e.to_string()),
+            StoreError::BadEnrollmentCode => Self::new(Code::EnrollBadCode, e.to_string()),
             StoreError::UnknownInspector(_) | StoreError::UnknownDevice(_) => {
-                Self::new(StatusCode::NOT_FOUND, "server.not_found", e.to_string())
+                Self::new(Code::ServerNotFound, e.to_string())
             }
             other => Self::internal(other),
         }
@@ -75,12 +193,129 @@ impl From<StoreError> for ApiError {
 
 impl From<fieldloop_core::sync::WireError> for ApiError {
     fn from(e: fieldloop_core::sync::WireError) -> Self {
-        Self::bad_request(e.code(), e.to_string())
+        use fieldloop_core::sync::WireError;
+        let code = match e {
+            WireError::Decode(_) => Code::SyncBadMessage,
+            WireError::BadHash(_) => Code::SyncBadHash,
+            WireError::Version(_) => Code::SyncVersion,
+        };
+        Self::new(code, e.to_string())
     }
 }
 
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         Self::internal(e)
+    }
+}
+
+/// Makes every error answer JSON: an answer of 400 or more that is not
+/// JSON already (axum's own rejections: unknown route, wrong method,
+/// unreadable JSON, a body over the limit) becomes `{code, message}` with a
+/// code chosen by its status and the framework's text kept as detail.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Framework texts are short; more is not read.
+    let detail = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (code, sentence) = match status {
+        StatusCode::NOT_FOUND => (Code::HttpNotFound, "没有这个接口 (no such endpoint)"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            Code::HttpMethodNotAllowed,
+            "该接口不接受此方法 (this endpoint does not take this method)",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            Code::HttpContentType,
+            "请求体应为 application/json (the body must be application/json)",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            Code::HttpTooLarge,
+            "请求体超过该接口的上限 (the body is over this endpoint's limit)",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST
+            if detail.contains("JSON") || detail.contains("json") =>
+        {
+            (
+                Code::HttpBadJson,
+                "JSON 请求体无法读取或缺少字段 (the JSON body cannot be read or lacks a field)",
+            )
+        }
+        StatusCode::INTERNAL_SERVER_ERROR => (
+            Code::ServerInternal,
+            "服务器内部错误，请稍后重试 (internal server error; try again later)",
+        ),
+        _ => (
+            Code::HttpBadRequest,
+            "请求格式有误 (the request is malformed)",
+        ),
+    };
+    let message = if detail.is_empty() {
+        sentence.to_owned()
+    } else {
+        format!("{sentence}: {detail}")
+    };
+    let mut answer = ApiError::new(code, message).into_response();
+    // Keep the framework's headers (e.g. `Allow`).
+    for (name, value) in parts.headers.iter() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}
+
+/// The error codes as the Markdown table `docs/protocol.md` holds.
+pub fn codes_table() -> String {
+    let mut out = String::from("| code | status | meaning |\n| --- | --- | --- |\n");
+    for code in Code::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            code.as_str(),
+            code.status().as_u16(),
+            code.meaning()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_dotted() {
+        let names: HashSet<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), Code::ALL.len());
+        assert!(names.iter().all(|n| n.split_once('.').is_some()));
+    }
+
+    /// `docs/protocol.md` lists every code the server can answer, from the
+    /// registry. `FIELDLOOP_UPDATE_DOCS=1` rewrites the table.
+    #[test]
+    fn docs_protocol_md_lists_every_code() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocol.md");
+        let text = std::fs::read_to_string(&path).expect("docs/protocol.md");
+        let expected = fieldloop_core::schema::splice(&text, "codes", &codes_table())
+            .expect("codes markers in docs/protocol.md");
+        if std::env::var_os("FIELDLOOP_UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &expected).expect("write docs/protocol.md");
+        }
+        assert!(
+            text == expected,
+            "docs/protocol.md is out of date: run FIELDLOOP_UPDATE_DOCS=1 cargo test -p fieldloop-server every_code"
+        );
     }
 }

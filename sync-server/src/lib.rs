@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tasks/{id}/review", post(review::review))
         .with_state(state)
         .merge(blob_routes)
+        .layer(axum::middleware::map_response(error::json_errors))
 }
 
 /// Serves the router on `listener` until `shutdown` completes, then lets

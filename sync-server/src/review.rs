@@ -7,12 +7,11 @@
 use automerge::ChangeHash;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use fieldloop_core::{ActorId, Author, EventKind, Role, Status, TaskDoc};
+use fieldloop_core::{ActorId, Author, EventKind, Role, Status, TaskDoc, TaskError};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::DeviceAuth;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::store::TaskWrite;
 use crate::{AppState, now_ms};
 
@@ -65,6 +64,15 @@ fn actor_of(hex: &str) -> Result<ActorId, ApiError> {
     hex.parse::<ActorId>().map_err(ApiError::internal)
 }
 
+/// Why a decision was not recorded, as an answer.
+fn decision_refused(id: &str, e: TaskError) -> ApiError {
+    match e {
+        TaskError::Transition(_) => ApiError::new(Code::StatusTransition, e.to_string()),
+        TaskError::Refused(refusal) => crate::sync::refused(id, *refusal),
+        other => ApiError::internal(other),
+    }
+}
+
 pub async fn review(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
@@ -72,8 +80,8 @@ pub async fn review(
     Json(request): Json<ReviewRequest>,
 ) -> Result<Json<ReviewResponse>, ApiError> {
     if device.role != Role::Supervisor {
-        return Err(ApiError::forbidden(
-            "review.not_supervisor",
+        return Err(ApiError::new(
+            Code::AuthWrongRole,
             "只有监管人员可以审核任务 (only a supervisor may review tasks)",
         ));
     }
@@ -92,8 +100,7 @@ pub async fn review(
             .filter(|t| t.team == device.team)
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "review.not_found",
+                    Code::ReviewNotFound,
                     format!("没有任务 {id} (no task {id})"),
                 )
             })?;
@@ -101,7 +108,7 @@ pub async fn review(
         let before = doc.heads();
         let now = now_ms();
         doc.decide(&author, now, kind, request.comment.as_deref())
-            .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string()))?;
+            .map_err(|e| decision_refused(&id, e))?;
         let new_changes: Vec<ChangeHash> = doc
             .automerge()
             .get_changes(&before)
@@ -115,6 +122,7 @@ pub async fn review(
             heads: doc.heads(),
             new_changes,
             added: Some(doc.automerge().save_after(&before)),
+            flags: Vec::new(),
         };
         store.commit_sync(std::slice::from_ref(&write), &device.id, now)?;
         doc.status().map_err(ApiError::internal)

@@ -9,18 +9,18 @@
 
 use std::collections::HashSet;
 
-use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc};
+use automerge::{AutoCommit, ChangeHash};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use fieldloop_core::policy::{self, Refusal, Rule, Writer};
 use fieldloop_core::sync::{self as wire, DocPull, SyncRequest, SyncResponse};
-use fieldloop_core::task::ActorInfo;
-use fieldloop_core::{Event, Role, Status, Task, status};
+use fieldloop_core::{ActorId, Role, Task};
 use serde_bytes::ByteBuf;
 
 use crate::auth::DeviceAuth;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code, Concerns};
 use crate::limits::Limits;
 use crate::store::{Device, Store, TaskDelta, TaskSince, TaskWrite};
 use crate::{AppState, now_ms};
@@ -34,14 +34,22 @@ pub async fn sync(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // The media type, parameters (`; charset=…`) aside.
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
         .unwrap_or("");
+    if device.role != Role::Inspector {
+        return Err(ApiError::new(
+            Code::AuthWrongRole,
+            "同步只接受执法人员的设备令牌 (only an inspector's device token may sync)",
+        ));
+    }
     if content_type != wire::CONTENT_TYPE {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "sync.content_type",
+            Code::SyncContentType,
             format!(
                 "请求体应为 {} (the body must be {})",
                 wire::CONTENT_TYPE,
@@ -75,111 +83,107 @@ fn load(bytes: &[u8]) -> Result<AutoCommit, ApiError> {
     AutoCommit::load(bytes).map_err(ApiError::internal)
 }
 
-fn events(doc: &AutoCommit) -> Result<Vec<Event>, ApiError> {
-    autosurgeon::hydrate_prop(doc, ROOT, "events").map_err(ApiError::internal)
+/// Who a device writes as, with the departments its inspector is certified for.
+fn writer(store: &dyn Store, device: &Device) -> Result<Writer, ApiError> {
+    let actor = device
+        .actor
+        .parse::<ActorId>()
+        .map_err(|e| ApiError::internal(format!("device {} has a bad actor: {e}", device.id)))?;
+    let certified = match device.role {
+        Role::Inspector => store.inspector(&device.person)?.map(|i| vec![i.department]),
+        _ => None,
+    };
+    Ok(Writer {
+        actor,
+        person: device.person.clone(),
+        role: device.role,
+        certified,
+    })
 }
 
-/// Checks the changes `merged` adds to `before`, all made by `device`.
-fn authorize(
-    device: &Device,
-    before: &AutoCommit,
-    merged: &mut AutoCommit,
-) -> Result<Vec<ChangeHash>, ApiError> {
-    let mut before = before.clone();
-    // Changes in `merged` that `before` lacks.
-    let added = before.get_changes_added(merged);
-    if added.is_empty() {
-        // A resend of what the server already has (a lost or stale answer): nothing to check.
-        return Ok(Vec::new());
-    }
-    for change in &added {
-        if change.actor_id().to_hex_string() != device.actor {
-            return Err(ApiError::forbidden(
-                "sync.actor_mismatch",
-                "变更不是由本设备作出的，整批已拒绝 (a change was not made by this device; the batch was rejected)",
-            ));
-        }
-    }
-    let task: Task = autosurgeon::hydrate(&*merged).map_err(|e| {
+/// The answer for a refused batch: the rule's code, and the task, change
+/// and path it concerns.
+pub fn refused(task: &str, refusal: Refusal) -> ApiError {
+    let code = match &refusal.rule {
+        Rule::ActorMismatch => Code::SyncActorMismatch,
+        Rule::NotOnTask => Code::PolicyNotOnTask,
+        Rule::ForbiddenField => Code::PolicyForbiddenField,
+        Rule::AppendOnly => Code::PolicyAppendOnly,
+        Rule::NotYours => Code::PolicyNotYours,
+        Rule::BadValue => Code::PolicyBadValue,
+        Rule::Frozen(_) => Code::PolicyFrozen,
+        Rule::EventNotAllowed(_) => Code::PolicyEventNotAllowed,
+        Rule::Transition(_) => Code::StatusTransition,
+        Rule::SubmitProblems(_) => Code::StatusSubmitProblems,
+    };
+    ApiError::new(code, format!("任务 {task}：{}", refusal.message)).concerning(Concerns {
+        task: Some(task.to_owned()),
+        change: refusal.change.map(|c| c.to_string()),
+        path: (!refusal.path.is_empty()).then_some(refusal.path),
+    })
+}
+
+/// What applying a push came to.
+enum Applied {
+    /// The server held every change already (a resend after a lost answer).
+    Nothing,
+    /// New changes, checked: what to store.
+    Write(Box<TaskWrite>),
+    /// The changes build on changes the server lacks; nothing was applied.
+    MissingDeps,
+}
+
+/// Applies the changes of a push to a copy of the stored document and
+/// checks them against the write policy; on success `doc` is the result.
+fn apply_push(
+    doc: &mut AutoCommit,
+    id: &str,
+    team: &str,
+    changes: &[u8],
+    writer: &Writer,
+) -> Result<Applied, ApiError> {
+    let bad = |e: &dyn std::fmt::Display| {
         ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "sync.invalid_task",
-            format!("变更后的任务格式无效 (the task would be invalid): {e}"),
+            Code::SyncBadChanges,
+            format!("无法读取任务 {id} 的变更 (cannot read the changes): {e}"),
         )
+        .concerning(Concerns::task(id))
+    };
+    let mut seen = HashSet::new();
+    let new: Vec<automerge::Change> = wire::decode_changes(changes)
+        .map_err(|e| bad(&e))?
+        .into_iter()
+        .filter(|c| seen.insert(c.hash()) && doc.get_change_meta_by_hash(&c.hash()).is_none())
+        .collect();
+    if new.is_empty() {
+        return Ok(Applied::Nothing);
+    }
+    let before = doc.get_heads();
+    let mut merged = doc.clone();
+    merged.apply_changes(new.clone()).map_err(|e| bad(&e))?;
+    if !merged.get_missing_deps(&[]).is_empty() {
+        return Ok(Applied::MissingDeps);
+    }
+    let verdict = policy::check(&mut merged, &new, writer).map_err(|r| refused(id, r))?;
+    autosurgeon::hydrate::<_, Task>(&merged).map_err(|e| {
+        ApiError::new(
+            Code::SyncInvalidTask,
+            format!("任务 {id} 的变更会使任务格式无效 (the task would be invalid): {e}"),
+        )
+        .concerning(Concerns::task(id))
     })?;
-    if device.role == Role::Inspector && !task.inspectors.contains(&device.person) {
-        return Err(ApiError::forbidden(
-            "sync.not_on_task",
-            format!(
-                "{} 不是该任务的执法人员 ({} is not an inspector of this task)",
-                device.person, device.person
-            ),
-        ));
-    }
-    // The device may register only itself, as who it is.
-    let registered: Option<&ActorInfo> = task.actors.get(&device.actor);
-    let prior: std::collections::BTreeMap<String, ActorInfo> =
-        autosurgeon::hydrate_prop(&before, ROOT, "actors").map_err(ApiError::internal)?;
-    let others_unchanged = task
-        .actors
-        .iter()
-        .filter(|(k, _)| **k != device.actor)
-        .all(|(k, v)| prior.get(k) == Some(v));
-    if registered.is_some_and(|a| a.person != device.person || a.role != device.role)
-        || !others_unchanged
-    {
-        return Err(ApiError::forbidden(
-            "sync.actor_mismatch",
-            "设备登记信息被篡改 (the device registry of the task was tampered with)",
-        ));
-    }
-    // Every new event must be the device's own and allowed for its role.
-    let mut old = events(&before)?;
-    for event in events(merged)? {
-        if let Some(i) = old.iter().position(|e| *e == event) {
-            old.swap_remove(i);
-            continue;
-        }
-        if event.by != device.person
-            || event.role != device.role
-            || !status::role_may_record(device.role, event.kind)
-        {
-            return Err(ApiError::forbidden(
-                "sync.event_not_allowed",
-                format!(
-                    "本设备无权记录“{:?}”事件 (this device may not record a {:?} event)",
-                    event.kind, event.kind
-                ),
-            ));
-        }
-    }
-    // Submitted means frozen: an inspector's change made on top of a
-    // submitted (approved, published, cancelled) task is refused; one made
-    // concurrently with the submission is kept.
-    if device.role == Role::Inspector {
-        for change in &added {
-            let at_deps = merged.fork_at(change.deps()).map_err(ApiError::internal)?;
-            let task_events = events(&at_deps)?;
-            let inspectors: Vec<String> = autosurgeon::hydrate_prop(&at_deps, ROOT, "inspectors")
-                .map_err(ApiError::internal)?;
-            let frozen = status::fold(&task_events, &inspectors).status.filter(|s| {
-                matches!(
-                    s,
-                    Status::Submitted | Status::Approved | Status::Published | Status::Cancelled
-                )
-            });
-            if let Some(s) = frozen {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "sync.frozen",
-                    format!(
-                        "任务已{s}，不能再修改；请等待退回 (the task was {s} when this change was made; it cannot be edited unless returned)"
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(added.iter().map(|c| c.hash()).collect())
+    let write = TaskWrite {
+        id: id.to_owned(),
+        team: team.to_owned(),
+        doc: merged.save(),
+        heads: merged.get_heads(),
+        new_changes: new.iter().map(|c| c.hash()).collect(),
+        // Exactly what the stored document lacks.
+        added: Some(merged.save_after(&before)),
+        flags: verdict.flags,
+    };
+    *doc = merged;
+    Ok(Applied::Write(Box::new(write)))
 }
 
 /// One sync exchange for `device`. `writes` serialises the read-merge-write
@@ -194,85 +198,66 @@ pub fn run(
 ) -> Result<SyncResponse, ApiError> {
     if request.docs.len() > MAX_PUSH_DOCS {
         return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "sync.too_many_docs",
+            Code::SyncTooManyDocs,
             format!(
                 "一次最多同步 {MAX_PUSH_DOCS} 个任务 (at most {MAX_PUSH_DOCS} documents per request)"
             ),
         ));
     }
-    // Read the feed's end first: anything committed later is sent again next time, never skipped.
-    let feed_end = store.feed_end()?;
-    // Any push is answered under the write lock, so that no other device's
-    // commit can fall between reading a pushed document and `answered_up_to`.
-    let _guard =
-        (!request.docs.is_empty()).then(|| writes.lock().unwrap_or_else(|p| p.into_inner()));
-    let mut writes = Vec::new();
-    let mut pulls = Vec::new();
-    let mut acks = Vec::new();
+    // The body first: every hash well formed, every task once.
     let mut pushed = HashSet::new();
-    for (index, push) in request.docs.iter().enumerate() {
+    let mut all_heads = Vec::with_capacity(request.docs.len());
+    for push in &request.docs {
         if !pushed.insert(push.id.clone()) {
-            return Err(ApiError::bad_request(
-                "sync.duplicate_doc",
+            return Err(ApiError::new(
+                Code::SyncDuplicateDoc,
                 format!("任务 {} 出现了两次 (document sent twice)", push.id),
             ));
         }
+        all_heads.push(wire::heads_from_wire(&push.heads)?);
+    }
+    // Any push is answered under the write lock, so that no other device's
+    // commit can fall between reading a pushed document and the end of
+    // this request's own commit.
+    let _guard =
+        (!request.docs.is_empty()).then(|| writes.lock().unwrap_or_else(|p| p.into_inner()));
+    // The feed's end before the pages are read: anything committed later is
+    // sent again next time, never skipped.
+    let feed_end = store.feed_end()?;
+    let writer = match request.docs.is_empty() {
+        true => None,
+        false => Some(writer(store, device)?),
+    };
+    let mut writes = Vec::new();
+    let mut pulls = Vec::new();
+    let mut acks = Vec::new();
+    for (index, push) in request.docs.iter().enumerate() {
         let stored = store
             .task(&push.id)?
             .filter(|t| t.team == device.team)
             .ok_or_else(|| {
-                ApiError::forbidden(
-                    "sync.forbidden",
+                ApiError::new(
+                    Code::SyncForbidden,
                     format!("无权访问任务 {} (no access to task {})", push.id, push.id),
                 )
             })?;
-        let tablet_heads = wire::heads_from_wire(&push.heads)?;
+        let tablet_heads = &all_heads[index];
         let mut doc = load(&stored.doc)?;
         let mut resend = false;
         if !push.changes.is_empty() {
-            let bad_changes = |e: &dyn std::fmt::Display| {
-                ApiError::bad_request(
-                    "sync.bad_changes",
-                    format!(
-                        "无法读取任务 {} 的变更 (cannot read the changes): {e}",
-                        push.id
-                    ),
-                )
-            };
-            wire::check_changes(&push.changes).map_err(|e| bad_changes(&e))?;
-            let mut merged = doc.clone();
-            merged.load_incremental(&push.changes).map_err(|e| {
-                ApiError::bad_request(
-                    "sync.bad_changes",
-                    format!(
-                        "无法读取任务 {} 的变更 (cannot read the changes): {e}",
-                        push.id
-                    ),
-                )
-            })?;
-            if merged.get_missing_deps(&[]).is_empty() {
-                let new = authorize(device, &doc, &mut merged)?;
-                if !new.is_empty() {
-                    writes.push(TaskWrite {
-                        id: push.id.clone(),
-                        team: stored.team.clone(),
-                        doc: merged.save(),
-                        heads: merged.get_heads(),
-                        new_changes: new,
-                        // Exactly what the stored document lacks: it is `doc`.
-                        added: Some(merged.save_after(&doc.get_heads())),
-                    });
-                }
-                doc = merged;
-            } else {
+            let writer = writer
+                .as_ref()
+                .ok_or_else(|| ApiError::internal("a push without a writer"))?;
+            match apply_push(&mut doc, &push.id, &stored.team, &push.changes, writer)? {
+                Applied::Write(write) => writes.push(*write),
+                Applied::Nothing => {}
                 // The server lacks what the tablet assumed it has (restored
                 // from a backup?): apply nothing, ask for everything.
-                resend = true;
+                Applied::MissingDeps => resend = true,
             }
         }
         let server_heads = doc.get_heads();
-        if !resend && same_heads(&server_heads, &tablet_heads) {
+        if !resend && same_heads(&server_heads, tablet_heads) {
             // The server holds exactly what the tablet has: nothing to send back.
             acks.push(u32::try_from(index).unwrap_or(u32::MAX));
             continue;
@@ -284,7 +269,7 @@ pub fn run(
             .iter()
             .all(|h| doc.get_change_by_hash(h).is_some());
         let (changes, full) = if has_tablet_heads && !resend {
-            (doc.save_after(&tablet_heads), false)
+            (doc.save_after(tablet_heads), false)
         } else {
             (doc.save(), true)
         };
@@ -298,19 +283,23 @@ pub fn run(
     }
     // Durable before the answer acknowledges anything.
     store.commit_sync(&writes, &device.id, now)?;
-    // The pushed documents' answers hold every feed entry up to here; a
-    // later commit to one of them (another device, once the lock is gone)
-    // is sent below like any other change.
-    let answered_up_to = store.feed_end()?;
+    // Under the lock, the entries after `feed_end` are this request's own,
+    // and the pushed documents' answers hold them: the device may move past
+    // them. A later commit to one of them (another device, once the lock is
+    // gone) is sent below like any other change.
+    let answered_up_to = if writes.is_empty() {
+        feed_end
+    } else {
+        store.feed_end()?
+    };
     drop(_guard);
 
     let page = feed_page(
         store,
         &device.team,
         request.cursor,
-        feed_end,
-        &pushed,
         answered_up_to,
+        &pushed,
         limits,
     )?;
     pulls.extend(page.pulls);
@@ -348,28 +337,27 @@ struct FeedPage {
 /// after `cursor`), and a page that stops early ends just before the first
 /// entry of the first task it left out. Every entry up to that point
 /// belongs to a task the page carried in full. A page that holds everything
-/// ends at `feed_end`, read before the tasks were: an entry committed later
-/// is sent again next time, never skipped.
+/// ends at `end`, read before the tasks were: an entry committed later is
+/// sent again next time, never skipped.
 ///
-/// Pushed documents were answered under the write lock with everything up
-/// to `answered_up_to`; they are left out unless they changed after it.
+/// Pushed documents were answered with everything up to `end`; they are
+/// left out unless they changed after it.
 fn feed_page(
     store: &dyn Store,
     team: &str,
     cursor: u64,
-    feed_end: u64,
+    end: u64,
     pushed: &HashSet<String>,
-    answered_up_to: u64,
     limits: &Limits,
 ) -> Result<FeedPage, ApiError> {
     // A cursor beyond the feed's end (the server was restored from an
     // older backup) is brought back to it, never echoed.
-    let cursor = cursor.min(feed_end);
+    let cursor = cursor.min(end);
     let changed = store.changed_since(team, cursor, limits.feed_page_docs + pushed.len() + 1)?;
     let mut pulls = Vec::new();
     let mut bytes = 0usize;
     for task in changed {
-        if pushed.contains(&task.id) && task.last <= answered_up_to {
+        if pushed.contains(&task.id) && task.last <= end {
             continue;
         }
         let page_full = pulls.len() >= limits.feed_page_docs
@@ -391,7 +379,7 @@ fn feed_page(
     }
     Ok(FeedPage {
         pulls,
-        cursor: feed_end,
+        cursor: end,
         more: false,
     })
 }

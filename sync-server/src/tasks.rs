@@ -316,6 +316,7 @@ pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTa
             heads: heads.clone(),
             new_changes: heads,
             added: None,
+            flags: Vec::new(),
         };
         let codes = TaskCodes {
             code: code.clone(),

@@ -188,8 +188,8 @@ impl Transport for Direct<'_> {
         )
         .map(|answer| wire::encode(&answer))
         .map_err(|e| SyncError::Server {
-            status: e.status.as_u16(),
-            code: e.code.to_owned(),
+            status: e.status().as_u16(),
+            code: e.code.as_str().to_owned(),
             message: e.message,
         })
     }

@@ -281,7 +281,7 @@ fn a_forged_actor_or_a_supervisor_event_rejects_the_whole_batch() {
         })
         .expect("edit");
     let err = c.sync().expect_err("approval by an inspector");
-    assert_eq!(err.code(), "sync.event_not_allowed", "{err}");
+    assert_eq!(err.code(), "policy.event_not_allowed", "{err}");
     assert_eq!(
         server.task(&c_task).heads(),
         c_heads,
@@ -631,7 +631,7 @@ fn a_change_made_on_top_of_a_submission_is_refused_one_made_concurrently_is_kept
         })
         .expect("edit");
     let err = b.sync().expect_err("frozen");
-    assert_eq!(err.code(), "sync.frozen", "{err}");
+    assert_eq!(err.code(), "policy.frozen", "{err}");
     assert_eq!(server.task(&id).heads(), heads);
 }
 
@@ -677,12 +677,12 @@ fn the_review_loop_closes_through_the_server_and_every_step_is_in_the_trail() {
     // Approving before submission, and reviewing with an inspector's token, are refused.
     assert_eq!(
         review(&server, &token, &id, "approve", None).1["code"],
-        "status.wrong_status"
+        "status.transition"
     );
     let (status, json) = review(&server, &a.enrollment.token, &id, "approve", None);
     assert_eq!(
         (status, json["code"].as_str()),
-        (403, Some("review.not_supervisor"))
+        (403, Some("auth.wrong_role"))
     );
 
     complete_and_submit(&mut a, &id);
@@ -956,14 +956,10 @@ fn authorization_matrix_role_by_action_by_team() {
 
     // Review: only a supervisor of the task's team reaches the status rules.
     let cases = [
-        (&own_supervisor, 409, "status.wrong_status"), // allowed in principle; the task is not submitted
+        (&own_supervisor, 409, "status.transition"), // allowed in principle; the task is not submitted
         (&other_supervisor, 404, "review.not_found"),
-        (&inspector.enrollment.token, 403, "review.not_supervisor"),
-        (
-            &other_inspector.enrollment.token,
-            403,
-            "review.not_supervisor",
-        ),
+        (&inspector.enrollment.token, 403, "auth.wrong_role"),
+        (&other_inspector.enrollment.token, 403, "auth.wrong_role"),
     ];
     for (token, status, code) in cases {
         let (got, json) = review(&server, token, &id, "approve", None);

@@ -41,8 +41,13 @@ pub fn cargo(args: &[&str]) -> Command {
 
 /// `npm` with `args`, run in `ui/`.
 pub fn npm(args: &[&str]) -> Command {
+    npm_in(&repo::ui(), args)
+}
+
+/// `npm` with `args`, run in `dir`.
+pub fn npm_in(dir: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = command("npm", args);
-    cmd.current_dir(repo::ui());
+    cmd.current_dir(dir);
     cmd
 }
 

@@ -15,6 +15,11 @@ pub fn ui() -> PathBuf {
 }
 
 /// `path` relative to the root when it lies inside it, for shorter messages.
+/// The TypeScript conformance client of the sync protocol.
+pub fn conformance() -> PathBuf {
+    root().join("tests/conformance")
+}
+
 pub fn display(path: &Path) -> String {
     path.strip_prefix(root())
         .unwrap_or(path)

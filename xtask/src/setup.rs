@@ -32,7 +32,8 @@ pub fn run(extra_packages: &[&str]) -> Result<()> {
     debian_packages(&packages)?;
     rust_components()?;
     tauri_driver()?;
-    node_modules()
+    node_modules(&repo::ui())?;
+    node_modules(&repo::conformance())
 }
 
 /// The WebDriver bridge of the end-to-end tests, pinned to Tauri 2's.
@@ -125,26 +126,26 @@ fn rust_components() -> Result<()> {
     ))
 }
 
-/// Runs `npm ci` in `ui/` when `node_modules` is missing or older than
-/// `package-lock.json`.
-fn node_modules() -> Result<()> {
-    let ui = repo::ui();
-    if !ui.join("package.json").exists() {
-        println!("setup: ui/package.json does not exist yet: nothing for npm to install");
+/// Runs `npm ci` in `dir` (the UI, the conformance client) when its
+/// `node_modules` is missing or older than `package-lock.json`.
+fn node_modules(dir: &Path) -> Result<()> {
+    let name = repo::display(dir);
+    if !dir.join("package.json").exists() {
+        println!("setup: {name}/package.json does not exist: nothing for npm to install");
         return Ok(());
     }
-    let lock = ui.join("package-lock.json");
+    let lock = dir.join("package-lock.json");
     ensure!(
         lock.exists(),
-        "ui/package-lock.json is missing: `npm ci` needs it; run `npm install` in ui/ and commit it"
+        "{name}/package-lock.json is missing: `npm ci` needs it; run `npm install` in {name}/ and commit it"
     );
-    exec::output(&mut exec::npm(&["--version"]))
-        .context("npm is needed for the UI: install a current Node.js (20 LTS or newer)")?;
-    if is_newer(&ui.join("node_modules/.package-lock.json"), &lock)? {
-        println!("setup: ui/node_modules is up to date");
+    exec::output(&mut exec::npm_in(dir, &["--version"]))
+        .context("npm is needed: install a current Node.js (20 LTS or newer)")?;
+    if is_newer(&dir.join("node_modules/.package-lock.json"), &lock)? {
+        println!("setup: {name}/node_modules is up to date");
         return Ok(());
     }
-    exec::run(&mut exec::npm(&["ci"]))
+    exec::run(&mut exec::npm_in(dir, &["ci"]))
 }
 
 /// Whether `path` exists and was modified after `than`.

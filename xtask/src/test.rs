@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::{bindings, exec, setup};
+use crate::{bindings, exec, repo, setup};
 
 /// Proptest cases per property unless `PROPTEST_CASES` says otherwise.
 const PROPTEST_CASES: &str = "256";
@@ -86,6 +86,11 @@ fn run_steps(steps: &mut Steps, tally: &mut Tally) -> Result<()> {
             cmd.env("PROPTEST_CASES", PROPTEST_CASES);
         }
         exec::run_watching(bindings::export_to_ui(&mut cmd), |line| tally.add(line))
+    })?;
+    // A second client of the sync protocol, written from docs/ alone, against
+    // the server binary `cargo test` built.
+    steps.time("conformance", || {
+        exec::run(exec::npm_in(&repo::conformance(), &["test"]).env("CI", "true"))
     })
 }
 

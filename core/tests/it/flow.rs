@@ -261,7 +261,13 @@ fn evidence_findings_transfers_and_trace_are_recorded() {
             .code(),
         "task.bad_hash"
     );
-    doc.set_caption(&inspector(2), T0 + 5, &sha(7), "灭火器过期")
+    assert_eq!(
+        doc.set_caption(&inspector(2), T0 + 5, &sha(7), "灭火器过期")
+            .expect_err("only who took it captions it")
+            .code(),
+        "policy.not_yours"
+    );
+    doc.set_caption(&inspector(1), T0 + 5, &sha(7), "灭火器过期")
         .expect("caption");
     doc.add_trace(
         &inspector(1),

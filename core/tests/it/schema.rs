@@ -123,13 +123,8 @@ fn docs_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/schema.md")
 }
 
-/// Replaces what stands between `<!-- NAME:begin -->` and `<!-- NAME:end -->`.
 fn splice(text: &str, name: &str, body: &str) -> String {
-    let begin = format!("<!-- {name}:begin -->\n");
-    let end = format!("<!-- {name}:end -->");
-    let start = text.find(&begin).expect("begin marker") + begin.len();
-    let stop = text.find(&end).expect("end marker");
-    format!("{}{body}{}", &text[..start], &text[stop..])
+    schema::splice(text, name, body).expect("markers in docs/schema.md")
 }
 
 #[test]

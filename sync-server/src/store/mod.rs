@@ -47,6 +47,9 @@ pub struct TaskWrite {
     /// device behind that entry is answered from them without the whole
     /// document. `None`: not known (that device is answered from `doc`).
     pub added: Option<Vec<u8>>,
+    /// What the write policy flagged for the reviewer (changes made
+    /// concurrently with a submission, answers outside certification).
+    pub flags: Vec<fieldloop_core::policy::Flag>,
 }
 
 /// A task with feed entries after a cursor: its first and latest entry after it.
@@ -89,6 +92,14 @@ pub enum TaskDelta {
 pub struct TaskCodes {
     pub code: String,
     pub verify_code: String,
+}
+
+/// A policy flag as stored, with when the server received the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFlag {
+    pub flag: fieldloop_core::policy::Flag,
+    pub device_id: String,
+    pub received_at: i64,
 }
 
 /// One entry of the append-only receipt log.
@@ -233,6 +244,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The whole receipt log, in order.
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError>;
+
+    /// What the write policy flagged on a task's accepted changes, oldest first.
+    fn flags(&self, task_id: &str) -> Result<Vec<StoredFlag>, StoreError>;
 }
 
 /// Checks the receipt log's hash chain; returns how many entries it holds,

@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use rusqlite_migration::{HookError, HookResult, M, Migrations};
 
 use super::{
-    Device, FeedTask, Receipt, Store, StoreError, StoredTask, TaskCodes, TaskDelta, TaskSince,
-    TaskWrite,
+    Device, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask, TaskCodes, TaskDelta,
+    TaskSince, TaskWrite,
 };
 use crate::import::{Change, ImportCounts, ImportSet, Kind, Row};
 
@@ -187,11 +187,27 @@ CREATE TABLE feed_changes (
 ) STRICT;
 ";
 
+/// What the write policy flagged for the reviewer on accepted changes, and
+/// whether an inspector is active (a deactivated inspector's devices are
+/// refused).
+const V4: &str = "
+CREATE TABLE change_flags (
+    task_id     TEXT NOT NULL REFERENCES tasks(id),
+    -- the flag as JSON (fieldloop_core::policy::Flag)
+    flag        TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX change_flags_task ON change_flags (task_id);
+ALTER TABLE inspectors ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
         M::up_with_hook(V2, index_task_codes),
         M::up(V3),
+        M::up(V4),
     ])
 }
 
@@ -441,6 +457,14 @@ fn write_task(
         tx.cached_exec(
             "INSERT INTO feed_changes (seq, changes) VALUES (?1, ?2)",
             params![tx.last_insert_rowid(), added],
+        )?;
+    }
+    for flag in &w.flags {
+        let json =
+            serde_json::to_string(flag).map_err(|e| StoreError::Invalid(format!("flag: {e}")))?;
+        tx.cached_exec(
+            "INSERT INTO change_flags (task_id, flag, device_id, received_at) VALUES (?1, ?2, ?3, ?4)",
+            params![w.id, json, device_id, now],
         )?;
     }
     append_receipts(tx, &w.id, &w.new_changes, device_id, now)
@@ -1188,6 +1212,28 @@ impl Store for SqliteStore {
         })
     }
 
+    fn flags(&self, task_id: &str) -> Result<Vec<StoredFlag>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT flag, device_id, received_at FROM change_flags WHERE task_id = ?1 ORDER BY rowid",
+            )?;
+            let rows = stmt.query_map([task_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            rows.map(|row| {
+                let (json, device_id, received_at) = row?;
+                let flag = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Invalid(format!("stored flag: {e}")))?;
+                Ok(StoredFlag {
+                    flag,
+                    device_id,
+                    received_at,
+                })
+            })
+            .collect()
+        })
+    }
+
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
@@ -1244,6 +1290,7 @@ mod tests {
             heads: heads.clone(),
             new_changes: heads,
             added: None,
+            flags: Vec::new(),
         };
         (write, codes)
     }
@@ -1305,6 +1352,7 @@ mod tests {
             heads: vec![ChangeHash([n; 32])],
             new_changes: vec![ChangeHash([n; 32]), ChangeHash([n + 1; 32])],
             added: None,
+            flags: Vec::new(),
         };
         let codes = TaskCodes {
             code: "JX-2026-000001".into(),
@@ -1378,6 +1426,7 @@ mod tests {
                 heads: doc.get_heads(),
                 new_changes: doc.get_heads(),
                 added: added.then(|| doc.save_after(&before)),
+                flags: Vec::new(),
             };
             store
                 .commit_sync(std::slice::from_ref(&write), "dev-1", 10 + n)

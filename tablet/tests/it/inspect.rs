@@ -244,8 +244,17 @@ fn a_whole_inspection_on_one_tablet_up_to_submit_and_the_frozen_record() {
             .code(),
         "app.bad_signature"
     );
+    assert_eq!(
+        tablet
+            .sign(&id, NOW, SignerRole::Inspector, "张三", &png())
+            .unwrap_err()
+            .code(),
+        "policy.not_yours",
+        "an inspector's signature names an inspector of the task"
+    );
+    let me = tablet.author().unwrap().person;
     let v = tablet
-        .sign(&id, NOW, SignerRole::Inspector, "张三", &png())
+        .sign(&id, NOW, SignerRole::Inspector, &me, &png())
         .unwrap();
     assert!(v.signatures[0].image.is_some());
     let v = tablet
