@@ -132,6 +132,14 @@ impl Tablet {
         sync_now(&mut self.store, &transport, NOW, |_| {})
     }
 
+    /// Syncs when the server is expected to refuse one edit of this tablet:
+    /// the sync sets it aside and goes on; the refusal is returned.
+    pub fn sync_refused(&mut self) -> fieldloop_tablet::sync::RefusedReport {
+        let report = self.sync().expect("sync goes on after a refusal");
+        assert_eq!(report.refused.len(), 1, "one refusal: {report:?}");
+        report.refused[0].clone()
+    }
+
     /// The author this tablet edits as.
     pub fn author(&self) -> fieldloop_core::Author {
         self.enrollment.author().expect("enrolled actor")

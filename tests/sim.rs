@@ -76,11 +76,13 @@ impl Server {
         match fieldloop_server::sync::run(store, device, &request, now, &self.writes, &self.limits)
         {
             Ok(response) => Ok(wire::encode(&response)),
-            Err(e) => Err(SyncError::Server {
-                status: e.status().as_u16(),
-                code: e.code.as_str().to_owned(),
-                message: e.message,
-            }),
+            Err(e) => Err(SyncError::from_answer(
+                e.status().as_u16(),
+                e.code.as_str().to_owned(),
+                e.message,
+                e.concerns.task,
+                e.concerns.change,
+            )),
         }
     }
 }

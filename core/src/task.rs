@@ -531,6 +531,13 @@ impl TaskDoc {
         Self { doc }
     }
 
+    /// Wraps a document built elsewhere, checking that it is a task.
+    pub fn from_document(doc: AutoCommit) -> Result<Self, TaskError> {
+        let this = Self { doc };
+        this.task()?;
+        Ok(this)
+    }
+
     /// The underlying Automerge document, for sync and storage layers.
     pub fn automerge(&mut self) -> &mut AutoCommit {
         &mut self.doc

@@ -170,7 +170,13 @@ fn apply_push(
             Code::SyncInvalidTask,
             format!("任务 {id} 的变更会使任务格式无效 (the task would be invalid): {e}"),
         )
-        .concerning(Concerns::task(id))
+        .concerning(Concerns {
+            change: new
+                .iter()
+                .min_by_key(|c| c.seq())
+                .map(|c| c.hash().to_string()),
+            ..Concerns::task(id)
+        })
     })?;
     let write = TaskWrite {
         id: id.to_owned(),

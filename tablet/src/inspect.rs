@@ -165,6 +165,8 @@ pub struct TaskView {
     pub editable: bool,
     /// The tablet holds changes the server has not acknowledged.
     pub dirty: bool,
+    /// Edits of this tablet the server refused (set aside, kept to be seen).
+    pub refused_edits: Vec<crate::store::RefusedEdit>,
 }
 
 /// Who this tablet is.
@@ -394,13 +396,15 @@ impl Tablet {
         let mut doc = self.store.open_task(task_id)?;
         let me = self.store.setting(keys::PERSON)?;
         let dirty = self.store.is_dirty(task_id)?;
-        build_view(
+        let mut view = build_view(
             &mut doc,
             &self.directory,
             me.as_deref(),
             &self.verify_base()?,
             dirty,
-        )
+        )?;
+        view.refused_edits = self.store.refused_edits(task_id)?;
+        Ok(view)
     }
 
     /// The task's audit trail, oldest first.
@@ -851,5 +855,6 @@ pub fn build_view(
         verify_url: verify_url(verify_base, &task.verify_code),
         editable,
         dirty,
+        refused_edits: Vec::new(),
     })
 }

@@ -38,6 +38,16 @@ pub enum SyncError {
         code: String,
         message: String,
     },
+    /// The server refused one of this tablet's edits by the write policy.
+    /// Sync sets the edit aside (see [`crate::store::Store::set_aside`]) and
+    /// goes on with the rest.
+    #[error("{message}")]
+    Refused {
+        code: String,
+        message: String,
+        task: String,
+        change: String,
+    },
     #[error("服务器的答复无法读取：{0}（请更新应用）(unreadable answer from the server)")]
     BadAnswer(String),
     #[error("本设备尚未注册，请先扫描注册二维码 (this tablet is not enrolled yet)")]
@@ -59,7 +69,7 @@ impl SyncError {
     pub fn code(&self) -> &str {
         match self {
             Self::Network { .. } => "sync.network",
-            Self::Server { code, .. } => code,
+            Self::Server { code, .. } | Self::Refused { code, .. } => code,
             Self::BadAnswer(_) => "sync.bad_answer",
             Self::NotEnrolled => "sync.not_enrolled",
             Self::TooManyRounds => "sync.too_many_rounds",
@@ -90,20 +100,49 @@ pub trait Transport {
     fn exchange(&self, request: Vec<u8>) -> Result<Vec<u8>, SyncError>;
 }
 
-/// `{code, message}` of an error answer.
+/// `{code, message}` of an error answer, and for a refused change the task
+/// and change it names.
 #[derive(Debug, Deserialize)]
 struct ErrorBody {
     code: String,
     message: String,
+    task: Option<String>,
+    change: Option<String>,
+}
+
+impl SyncError {
+    /// The error an answer with `status` and this body stands for: a refusal
+    /// of one change by the write policy when it names the task and change.
+    pub fn from_answer(
+        status: u16,
+        code: String,
+        message: String,
+        task: Option<String>,
+        change: Option<String>,
+    ) -> Self {
+        let policy = code.starts_with("policy.")
+            || code.starts_with("status.")
+            || code == "sync.actor_mismatch"
+            || code == "sync.invalid_task";
+        match (task, change) {
+            (Some(task), Some(change)) if policy && (400..500).contains(&status) => Self::Refused {
+                code,
+                message,
+                task,
+                change,
+            },
+            _ => Self::Server {
+                status,
+                code,
+                message,
+            },
+        }
+    }
 }
 
 fn server_error(status: u16, body: &[u8]) -> SyncError {
     match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(e) => SyncError::Server {
-            status,
-            code: e.code,
-            message: e.message,
-        },
+        Ok(e) => SyncError::from_answer(status, e.code, e.message, e.task, e.change),
         Err(_) => SyncError::Server {
             status,
             code: "sync.http".into(),
@@ -309,6 +348,19 @@ pub fn enroll(
     Ok(enrollment)
 }
 
+/// Refusals one sync sets aside before it stops and says so.
+pub const MAX_REFUSALS: usize = 20;
+
+/// Edits of one task the server refused during a sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedReport {
+    pub task: String,
+    pub code: String,
+    pub message: String,
+    /// Changes set aside (the refused one and this tablet's later ones).
+    pub edits: usize,
+}
+
 /// What one sync did, for the status line and benchmarks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
@@ -321,6 +373,8 @@ pub struct SyncReport {
     /// Tasks whose copy could not be applied and were asked for again whole
     /// (a server that pages correctly never causes one).
     pub repairs: usize,
+    /// Edits the server refused and the tablet set aside.
+    pub refused: Vec<RefusedReport>,
     /// Evidence blobs uploaded, and those still waiting.
     pub uploaded: usize,
     pub uploads_left: usize,
@@ -345,7 +399,27 @@ pub fn sync_now(
         };
         let body = wire::encode(&request);
         report.bytes_sent += body.len() as u64;
-        let answer = transport.exchange(body)?;
+        let answer = match transport.exchange(body) {
+            // An edit the server refused is set aside, kept for the
+            // inspector to see, and the rest goes on.
+            Err(SyncError::Refused {
+                code,
+                message,
+                task,
+                change,
+            }) if report.refused.len() < MAX_REFUSALS => {
+                report.rounds += 1;
+                let set_aside = store.set_aside(&task, &change, &code, &message, now)?;
+                report.refused.push(RefusedReport {
+                    task,
+                    code,
+                    message,
+                    edits: set_aside,
+                });
+                continue;
+            }
+            other => other?,
+        };
         report.bytes_received += answer.len() as u64;
         report.rounds += 1;
         let response: SyncResponse =

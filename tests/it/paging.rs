@@ -187,10 +187,14 @@ impl Transport for Direct<'_> {
             self.limits,
         )
         .map(|answer| wire::encode(&answer))
-        .map_err(|e| SyncError::Server {
-            status: e.status().as_u16(),
-            code: e.code.as_str().to_owned(),
-            message: e.message,
+        .map_err(|e| {
+            SyncError::from_answer(
+                e.status().as_u16(),
+                e.code.as_str().to_owned(),
+                e.message,
+                e.concerns.task,
+                e.concerns.change,
+            )
         })
     }
 }

@@ -8,7 +8,7 @@ use fieldloop_tests::{NOW, Tablet, TestServer};
 use serde_bytes::ByteBuf;
 
 /// A task both tablets' inspectors are assigned to.
-fn shared_task(a: &Tablet, b: &Tablet) -> String {
+pub(crate) fn shared_task(a: &Tablet, b: &Tablet) -> String {
     let rows = a
         .store
         .list_tasks(&TaskQuery {
@@ -224,12 +224,17 @@ fn a_forged_actor_or_a_supervisor_event_rejects_the_whole_batch() {
             d.record_answer(&forged, NOW, &item, Some(Outcome::Fail), None, None)
         })
         .expect("edit");
-    let err = a.sync().expect_err("forged actor");
-    assert_eq!(err.code(), "sync.actor_mismatch", "{err}");
+    let refused = a.sync_refused();
+    assert_eq!(refused.code, "sync.actor_mismatch", "{refused:?}");
     assert_eq!(server.task(&id).heads(), heads_before);
     assert!(
-        a.store.dirty_tasks().expect("dirty").contains(&id),
-        "the tablet keeps its change to fix or report"
+        !a.store.dirty_tasks().expect("dirty").contains(&id),
+        "the refused change was set aside"
+    );
+    assert_eq!(
+        a.store.refused_edits(&id).expect("refused").len(),
+        1,
+        "and is kept to be seen"
     );
 
     // A fresh tablet records an approval under its own actor.
@@ -280,19 +285,26 @@ fn a_forged_actor_or_a_supervisor_event_rejects_the_whole_batch() {
             Ok(())
         })
         .expect("edit");
-    let err = c.sync().expect_err("approval by an inspector");
-    assert_eq!(err.code(), "policy.event_not_allowed", "{err}");
-    assert_eq!(
-        server.task(&c_task).heads(),
-        c_heads,
-        "the check-in in the same batch was not applied either"
-    );
+    let refused = c.sync_refused();
+    assert_eq!(refused.code, "policy.event_not_allowed", "{refused:?}");
+    assert_eq!(refused.edits, 1, "the approval alone was set aside");
+    // The check-in made before it went through on the next exchange; the
+    // approval never reached the server.
+    let mut on_server = server.task(&c_task);
+    assert_ne!(on_server.heads(), c_heads);
+    let task = on_server.task().expect("task");
+    assert!(task.events.iter().all(|e| e.kind != EventKind::Approved));
+    assert_eq!(on_server.status().expect("status"), Status::InProgress);
     assert_eq!(
         fieldloop_server::store::Store::receipts(server.store.as_ref())
             .expect("r")
             .len(),
-        receipts_before
+        receipts_before + 1,
+        "one receipt: the check-in"
     );
+    let kept = c.store.refused_edits(&c_task).expect("refused");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].message, "伪造审核");
 }
 
 fn post(
@@ -531,7 +543,7 @@ fn enrollment_codes_are_one_time_expire_and_are_rate_limited() {
 }
 
 /// Answers every item (with evidence where required) and submits, on `t`.
-fn complete_and_submit(t: &mut Tablet, id: &str) {
+pub(crate) fn complete_and_submit(t: &mut Tablet, id: &str) {
     let who = t.author();
     let task = t.store.open_task(id).expect("open").task().expect("task");
     for (n, (item, spec)) in task.items_in_order().into_iter().enumerate() {
@@ -630,12 +642,16 @@ fn a_change_made_on_top_of_a_submission_is_refused_one_made_concurrently_is_kept
             Ok(())
         })
         .expect("edit");
-    let err = b.sync().expect_err("frozen");
-    assert_eq!(err.code(), "policy.frozen", "{err}");
+    let refused = b.sync_refused();
+    assert_eq!(refused.code, "policy.frozen", "{refused:?}");
     assert_eq!(server.task(&id).heads(), heads);
+    assert_eq!(
+        b.store.open_task(&id).expect("open").heads().len(),
+        heads.len()
+    );
 }
 
-fn review(
+pub(crate) fn review(
     server: &TestServer,
     token: &str,
     id: &str,

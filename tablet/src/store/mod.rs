@@ -15,6 +15,8 @@
 mod migrations;
 mod sync;
 
+pub use sync::RefusedEdit;
+
 use std::path::{Path, PathBuf};
 
 use fieldloop_core::{Status, TaskDoc, TaskError, TaskSummary};
@@ -49,6 +51,10 @@ pub enum StoreError {
     Damaged { id: String, source: Box<TaskError> },
     #[error(transparent)]
     Task(Box<TaskError>),
+    #[error(
+        "服务器拒绝的修改 {0} 不是本机尚未同步的修改，无法移出 (the refused change {0} is not one of this tablet's unsent changes)"
+    )]
+    NotSetAside(String),
 }
 
 impl From<TaskError> for StoreError {
@@ -68,6 +74,7 @@ impl StoreError {
             Self::Exists(_) => "store.exists",
             Self::Damaged { .. } => "store.damaged",
             Self::Task(e) => e.code(),
+            Self::NotSetAside(_) => "store.not_set_aside",
         }
     }
 }

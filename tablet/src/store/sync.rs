@@ -5,7 +5,9 @@
 use fieldloop_core::TaskDoc;
 use fieldloop_core::sync::{self as wire, DocPull, DocPush, SyncResponse};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+use ts_rs::TS;
 
 use super::{COMPACT_AFTER_CHUNKS, Store, StoreError, compact_in, load, write_index};
 
@@ -24,6 +26,24 @@ pub struct Applied {
     pub acked: usize,
     /// Tasks whose copy could not be applied and are asked for again whole.
     pub repairs: usize,
+}
+
+/// An edit the server refused, kept on the tablet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RefusedEdit {
+    /// The Automerge change (hex hash).
+    pub change: String,
+    /// What the edit did, as its change message says (e.g. “检查项 X：合格”).
+    pub message: String,
+    /// When it was made (the tablet's clock, ms since the epoch).
+    #[ts(type = "number")]
+    pub made_at: i64,
+    /// The server's code (e.g. `policy.frozen`) and sentence.
+    pub code: String,
+    pub reason: String,
+    #[ts(type = "number")]
+    pub refused_at: i64,
 }
 
 /// Times a task is asked for again whole before sync reports it as stuck.
@@ -153,6 +173,100 @@ impl Store {
             heads: wire::heads_to_wire(&doc.heads()),
             id,
         })
+    }
+
+    /// Sets aside an edit the server refused: the change `change` (hex) of
+    /// `task_id` and every later change of this tablet's own actor (each
+    /// builds on the one before) leave the document, which is rebuilt from
+    /// the rest, and are kept in `refused_edits` with the server's code and
+    /// sentence, so that what was typed on site is shown, never silently
+    /// lost. Returns how many changes were set aside; an error if the change
+    /// is not one of this tablet's own unacknowledged ones.
+    pub fn set_aside(
+        &mut self,
+        task_id: &str,
+        change: &str,
+        code: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<usize, StoreError> {
+        let refused: fieldloop_core::ChangeHash = change
+            .parse()
+            .map_err(|_| StoreError::NotSetAside(change.to_owned()))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (mut doc, last_seq) = load(&tx, task_id)?;
+        let known: Vec<u8> = tx.query_row(
+            "SELECT server_heads FROM documents WHERE task_id = ?1",
+            [task_id],
+            |r| r.get(0),
+        )?;
+        let known = fieldloop_core::sync::heads_from_bytes(&known);
+        let am = doc.automerge();
+        let target = am
+            .get_change_by_hash(&refused)
+            .ok_or_else(|| StoreError::NotSetAside(change.to_owned()))?;
+        // Only changes the server does not hold can be set aside.
+        let unacked: std::collections::HashSet<_> =
+            am.get_changes(&known).iter().map(|c| c.hash()).collect();
+        if !unacked.contains(&refused) {
+            return Err(StoreError::NotSetAside(change.to_owned()));
+        }
+        let actor = target.actor_id().clone();
+        let (aside, kept): (Vec<_>, Vec<_>) = am
+            .get_changes(&[])
+            .into_iter()
+            .partition(|c| *c.actor_id() == actor && c.seq() >= target.seq());
+        let mut rebuilt = automerge::AutoCommit::new();
+        rebuilt
+            .apply_changes(kept)
+            .map_err(|e| StoreError::Task(Box::new(e.into())))?;
+        let mut rebuilt = TaskDoc::from_document(rebuilt)?;
+        for c in &aside {
+            tx.execute(
+                "INSERT INTO refused_edits (task_id, change_hash, bytes, message, made_at, code, reason, refused_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+                params![
+                    task_id,
+                    c.hash().to_string(),
+                    c.raw_bytes(),
+                    c.message().unwrap_or(""),
+                    c.timestamp().saturating_mul(1000),
+                    code,
+                    reason,
+                    now
+                ],
+            )?;
+        }
+        compact_in(&tx, task_id, &mut rebuilt, last_seq)?;
+        let dirty = !rebuilt.save_after(&known).is_empty();
+        write_index(&tx, &rebuilt.summary()?, dirty, now)?;
+        tx.execute(
+            "UPDATE task_index SET dirty = ?2 WHERE task_id = ?1",
+            params![task_id, dirty],
+        )?;
+        tx.commit()?;
+        Ok(aside.len())
+    }
+
+    /// The edits of a task the server refused, oldest first.
+    pub fn refused_edits(&self, task_id: &str) -> Result<Vec<RefusedEdit>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT change_hash, message, made_at, code, reason, refused_at FROM refused_edits
+             WHERE task_id = ?1 ORDER BY made_at, rowid",
+        )?;
+        let rows = stmt.query_map([task_id], |r| {
+            Ok(RefusedEdit {
+                change: r.get(0)?,
+                message: r.get(1)?,
+                made_at: r.get(2)?,
+                code: r.get(3)?,
+                reason: r.get(4)?,
+                refused_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Tasks asked for again whole, oldest first.
