@@ -7,6 +7,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
+use crate::blobs::{BlobId, BlobOwners, Uploader};
 use crate::error::{ApiError, Code};
 use crate::store::Device;
 
@@ -65,7 +66,48 @@ impl FromRequestParts<AppState> for DeviceAuth {
                 Code::AuthRevoked,
                 "此设备已被停用，请联系管理员 (this device was revoked; ask your administrator)",
             )),
+            Some(d) if !d.active => Err(ApiError::new(
+                Code::AuthInactive,
+                "此设备的执法人员已停用，请联系管理员 (this device's inspector was deactivated; ask your administrator)",
+            )),
             Some(d) => Ok(Self(d)),
         }
+    }
+}
+
+/// Puts the calling device, as an [`Uploader`], where the blob routes read it.
+pub async fn uploader(
+    DeviceAuth(device): DeviceAuth,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    request.extensions_mut().insert(Uploader {
+        device: device.id,
+        team: device.team,
+    });
+    next.run(request).await
+}
+
+/// Blob ownership kept in the server's store.
+#[derive(Clone)]
+pub struct StoreOwners(pub std::sync::Arc<dyn crate::store::Store>);
+
+impl std::fmt::Debug for StoreOwners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreOwners")
+    }
+}
+
+impl BlobOwners for StoreOwners {
+    fn visible(&self, who: &Uploader, id: &BlobId) -> std::io::Result<bool> {
+        self.0
+            .blob_visible(&who.team, &id.to_hex())
+            .map_err(std::io::Error::other)
+    }
+
+    fn record(&self, who: &Uploader, id: &BlobId) -> std::io::Result<()> {
+        self.0
+            .record_blob_owner(&id.to_hex(), &who.team, &who.device, crate::now_ms())
+            .map_err(std::io::Error::other)
     }
 }

@@ -26,9 +26,17 @@
 //! restarts that upload: the hash fixes the content, so at most one of the
 //! two lengths can be right.
 //!
+//! **Blobs are team objects.** A device sees a complete blob (`HEAD`,
+//! `GET`, the zero-byte `POST`) only when a device of its team uploaded it
+//! ([`BlobOwners`]); anything else answers the same 404 as a missing blob,
+//! so a hash tells nobody outside the team whether the server holds it. An
+//! upload in progress belongs to the device that started it: another device
+//! (of any team) that posts the same hash gets a session of its own, and
+//! proves it holds the bytes by sending them all.
+//!
 //! On disk ([`BlobDir`]): `dir/ab/abcdef…` are complete blobs,
-//! `dir/partial/<sha256>` the bytes received so far of an upload and
-//! `dir/partial/<sha256>.len` its declared length. Each `PATCH` is read
+//! `dir/partial/<device>/<sha256>` the bytes a device has sent so far of an
+//! upload and `dir/partial/<device>/<sha256>.len` its declared length. Each `PATCH` is read
 //! whole (at most [`MAX_CHUNK_BYTES`]) before anything is written, then
 //! appended and fsynced before it is acknowledged, so a cut connection costs
 //! at most the chunk in flight. Requests on one blob are serialised by a
@@ -38,9 +46,8 @@
 //! Ids are parsed into [`BlobId`] (exactly 64 lowercase hex digits) before
 //! any path is built; no text from a request ever becomes part of a path.
 //!
-//! Authentication is not done here: [`router`] takes its state and returns
-//! a plain [`Router`], which the server wraps in its device-token layer
-//! (`router(dir, max).layer(auth)`) and merges with its other routes.
+//! Authentication is not done here: [`router`] reads the [`Uploader`] from
+//! the request's extensions, where the server's device-token layer puts it.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -50,7 +57,7 @@ use std::sync::{Arc, PoisonError};
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::extract::{DefaultBodyLimit, Extension, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -248,27 +255,6 @@ impl IntoResponse for BlobApiError {
     }
 }
 
-/// What the server holds of one blob.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum UploadState {
-    /// Nothing.
-    Absent,
-    /// An upload in progress: `offset` bytes of `length` received.
-    Partial { offset: u64, length: u64 },
-    /// The whole blob, verified, under its final name.
-    Complete { length: u64 },
-}
-
-impl UploadState {
-    fn offset_and_length(self) -> Option<(u64, u64)> {
-        match self {
-            UploadState::Absent => None,
-            UploadState::Partial { offset, length } => Some((offset, length)),
-            UploadState::Complete { length } => Some((length, length)),
-        }
-    }
-}
-
 /// The server's blob folder: complete blobs under `ab/abcdef…`, uploads in
 /// progress under `partial/`.
 #[derive(Debug)]
@@ -332,12 +318,17 @@ impl BlobDir {
         self.path_of(id).is_file()
     }
 
-    fn partial_path(&self, id: &BlobId) -> PathBuf {
-        self.partial.join(id.to_hex())
+    /// The folder of `owner`'s uploads in progress.
+    fn sessions(&self, owner: &Owner) -> PathBuf {
+        self.partial.join(&owner.0)
     }
 
-    fn length_path(&self, id: &BlobId) -> PathBuf {
-        self.partial.join(format!("{}.len", id.to_hex()))
+    fn partial_path(&self, owner: &Owner, id: &BlobId) -> PathBuf {
+        self.sessions(owner).join(id.to_hex())
+    }
+
+    fn length_path(&self, owner: &Owner, id: &BlobId) -> PathBuf {
+        self.sessions(owner).join(format!("{}.len", id.to_hex()))
     }
 
     /// Waits for the lock of blob `id`.
@@ -354,35 +345,27 @@ impl BlobDir {
         }
     }
 
-    /// What is held of `id`. An upload whose bytes are all there but that was
-    /// not finished (a crash between the last append and the rename) is
-    /// finished first. Call with the blob's lock held.
-    fn settle(&self, id: &BlobId) -> Result<UploadState, BlobApiError> {
-        if let Some(length) = file_len(&self.path_of(id))? {
-            return Ok(UploadState::Complete { length });
-        }
-        let Some(length) = self.declared_length(id)? else {
-            return Ok(UploadState::Absent);
+    /// `owner`'s upload of `id`. An upload whose bytes are all there but
+    /// that was not finished (a crash between the last append and the
+    /// rename) is finished first. Call with the blob's lock held.
+    fn session(&self, owner: &Owner, id: &BlobId) -> Result<Session, BlobApiError> {
+        let Some(length) = self.declared_length(owner, id)? else {
+            return Ok(Session::Absent);
         };
-        let offset = file_len(&self.partial_path(id))?.unwrap_or(0);
+        let offset = file_len(&self.partial_path(owner, id))?.unwrap_or(0);
         if offset < length {
-            return Ok(UploadState::Partial { offset, length });
+            return Ok(Session::Partial { offset, length });
         }
-        self.finish(id, length)?;
-        Ok(UploadState::Complete { length })
-    }
-
-    /// [`BlobDir::settle`], where a finished upload that failed
-    /// verification (and so was deleted) counts as nothing.
-    fn settle_or_absent(&self, id: &BlobId) -> Result<UploadState, BlobApiError> {
-        match self.settle(id) {
-            Err(BlobApiError::HashMismatch { .. }) => Ok(UploadState::Absent),
-            other => other,
+        match self.finish(owner, id, length) {
+            Ok(()) => Ok(Session::Finished { length }),
+            // A finished upload that failed verification was deleted: nothing is held.
+            Err(BlobApiError::HashMismatch { .. }) => Ok(Session::Absent),
+            Err(e) => Err(e),
         }
     }
 
-    fn declared_length(&self, id: &BlobId) -> io::Result<Option<u64>> {
-        let path = self.length_path(id);
+    fn declared_length(&self, owner: &Owner, id: &BlobId) -> io::Result<Option<u64>> {
+        let path = self.length_path(owner, id);
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -396,39 +379,56 @@ impl BlobDir {
         })
     }
 
-    /// `POST`: starts an upload of `length` bytes unless it exists.
-    fn create(&self, id: &BlobId, length: u64) -> Result<(StatusCode, UploadState), BlobApiError> {
-        match self.settle_or_absent(id)? {
-            UploadState::Partial {
+    /// `POST`: starts `owner`'s upload of `length` bytes, unless one with that
+    /// length is in progress (`resumed` then).
+    fn create(&self, owner: &Owner, id: &BlobId, length: u64) -> Result<Created, BlobApiError> {
+        match self.session(owner, id)? {
+            Session::Partial {
                 length: declared, ..
-            } if declared != length => self.discard(id)?,
-            UploadState::Absent => {}
-            state => return Ok((StatusCode::OK, state)),
+            } if declared != length => self.discard(owner, id)?,
+            Session::Absent => {}
+            session => {
+                return Ok(Created {
+                    session,
+                    resumed: true,
+                });
+            }
         }
-        let tmp = self.partial.join(format!("{}.len.tmp", id.to_hex()));
+        let dir = self.sessions(owner);
+        let dir_is_new = !dir.is_dir();
+        if dir_is_new {
+            fs::create_dir_all(&dir)?;
+            sync_dir(&self.partial)?;
+        }
+        let tmp = dir.join(format!("{}.len.tmp", id.to_hex()));
         write_durably(&tmp, length.to_string().as_bytes())?;
-        File::create(self.partial_path(id))?.sync_all()?;
-        fs::rename(&tmp, self.length_path(id))?;
-        sync_dir(&self.partial)?;
-        if length == 0 {
-            self.finish(id, 0)?;
-            return Ok((StatusCode::CREATED, UploadState::Complete { length }));
-        }
-        Ok((
-            StatusCode::CREATED,
-            UploadState::Partial { offset: 0, length },
-        ))
+        File::create(self.partial_path(owner, id))?.sync_all()?;
+        fs::rename(&tmp, self.length_path(owner, id))?;
+        sync_dir(&dir)?;
+        let session = if length == 0 {
+            self.finish(owner, id, 0)?;
+            Session::Finished { length }
+        } else {
+            Session::Partial { offset: 0, length }
+        };
+        Ok(Created {
+            session,
+            resumed: false,
+        })
     }
 
-    /// `PATCH`: appends `chunk` at `offset`; returns the new offset.
-    fn append(&self, id: &BlobId, offset: u64, chunk: &[u8]) -> Result<u64, BlobApiError> {
-        let (current, length) = match self.settle(id)? {
-            UploadState::Absent => return Err(BlobApiError::UploadNotFound(*id)),
-            UploadState::Complete { length } if offset == length && chunk.is_empty() => {
-                return Ok(length);
-            }
-            UploadState::Complete { length } => (length, length),
-            UploadState::Partial { offset, length } => (offset, length),
+    /// `PATCH`: appends `chunk` at `offset` to `owner`'s upload.
+    fn append(
+        &self,
+        owner: &Owner,
+        id: &BlobId,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<Session, BlobApiError> {
+        let (current, length) = match self.session(owner, id)? {
+            Session::Absent => return Err(BlobApiError::UploadNotFound(*id)),
+            Session::Finished { length } => return Ok(Session::Finished { length }),
+            Session::Partial { offset, length } => (offset, length),
         };
         if offset != current {
             return Err(BlobApiError::OffsetMismatch {
@@ -444,22 +444,27 @@ impl BlobDir {
                 length,
             });
         }
-        let path = self.partial_path(id);
+        let path = self.partial_path(owner, id);
         let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
         file.write_all(chunk)?;
         file.sync_data()?;
         drop(file);
         let new_offset = current + size;
         if new_offset == length {
-            self.finish(id, length)?;
+            self.finish(owner, id, length)?;
+            return Ok(Session::Finished { length });
         }
-        Ok(new_offset)
+        Ok(Session::Partial {
+            offset: new_offset,
+            length,
+        })
     }
 
-    /// Verifies a fully received upload and moves it into place, or deletes
-    /// it if its bytes are not those of `id`.
-    fn finish(&self, id: &BlobId, length: u64) -> Result<(), BlobApiError> {
-        let path = self.partial_path(id);
+    /// Verifies a fully received upload and moves it into place (or, when
+    /// the blob is there already, drops the verified copy), or deletes it if
+    /// its bytes are not those of `id`.
+    fn finish(&self, owner: &Owner, id: &BlobId, length: u64) -> Result<(), BlobApiError> {
+        let path = self.partial_path(owner, id);
         let mut file = File::open(&path)?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; HASH_BUF];
@@ -476,12 +481,16 @@ impl BlobDir {
         }
         let actual = BlobId::from_digest(hasher.finalize().into());
         if actual != *id || read != length {
-            self.discard(id)?;
+            self.discard(owner, id)?;
             return Err(BlobApiError::HashMismatch { id: *id, actual });
+        }
+        let dest = self.path_of(id);
+        if dest.is_file() {
+            drop(file);
+            return Ok(self.discard(owner, id)?);
         }
         file.sync_all()?;
         drop(file);
-        let dest = self.path_of(id);
         let shard = dest.parent().unwrap_or(&self.root).to_path_buf();
         let shard_is_new = !shard.is_dir();
         if shard_is_new {
@@ -492,17 +501,77 @@ impl BlobDir {
         if shard_is_new {
             sync_dir(&self.root)?;
         }
-        remove_if_present(&self.length_path(id))?;
-        sync_dir(&self.partial)?;
+        remove_if_present(&self.length_path(owner, id))?;
+        sync_dir(&self.sessions(owner))?;
         Ok(())
     }
 
     /// Deletes an upload in progress.
-    fn discard(&self, id: &BlobId) -> io::Result<()> {
-        remove_if_present(&self.length_path(id))?;
-        remove_if_present(&self.partial_path(id))?;
-        sync_dir(&self.partial)
+    fn discard(&self, owner: &Owner, id: &BlobId) -> io::Result<()> {
+        remove_if_present(&self.length_path(owner, id))?;
+        remove_if_present(&self.partial_path(owner, id))?;
+        sync_dir(&self.sessions(owner))
     }
+}
+
+/// The folder name of a device's uploads: its id where that is plain
+/// letters, digits and `-` (as the server makes them), else its hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Owner(String);
+
+impl Owner {
+    fn of(who: &Uploader) -> Self {
+        let plain = !who.device.is_empty()
+            && who.device.len() <= 64
+            && who
+                .device
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if plain {
+            Owner(who.device.clone())
+        } else {
+            Owner(format!("x{}", hex::encode(who.device.as_bytes())))
+        }
+    }
+}
+
+/// Who asks: a device and its team. The server's device-token layer puts it
+/// in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploader {
+    pub device: String,
+    pub team: String,
+}
+
+/// Who uploaded which blob, and so who may see it.
+pub trait BlobOwners: Send + Sync + 'static {
+    /// Whether a device of `who`'s team uploaded `id`.
+    fn visible(&self, who: &Uploader, id: &BlobId) -> io::Result<bool>;
+    /// `who` uploaded all of `id` (verified).
+    fn record(&self, who: &Uploader, id: &BlobId) -> io::Result<()>;
+}
+
+/// A device's upload of one blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Session {
+    Absent,
+    /// `offset` bytes of `length` received.
+    Partial {
+        offset: u64,
+        length: u64,
+    },
+    /// Every byte received and verified just now: the blob is in place.
+    Finished {
+        length: u64,
+    },
+}
+
+/// What a `POST` came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Created {
+    session: Session,
+    /// An upload with this length was already in progress (or done).
+    resumed: bool,
 }
 
 /// The length of the file at `path`, or `None` if there is none.
@@ -550,20 +619,24 @@ fn parse_decimal(text: &str) -> Option<u64> {
 }
 
 /// The state the blob routes share.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct BlobState {
     dir: Arc<BlobDir>,
     max_blob_bytes: u64,
+    owners: Arc<dyn BlobOwners>,
 }
 
-/// The blob routes, over `dir`, accepting blobs of at most `max_blob_bytes`.
+/// The blob routes, over `dir`, accepting blobs of at most `max_blob_bytes`,
+/// each visible to the teams `owners` says uploaded it.
 ///
-/// Wrap it in the authentication layer and merge it into the server's
-/// router; its paths are absolute (`/api/v1/blobs/…`).
-pub fn router(dir: Arc<BlobDir>, max_blob_bytes: u64) -> Router {
+/// Every request must carry an [`Uploader`] extension (the server's
+/// authentication layer puts it there); its paths are absolute
+/// (`/api/v1/blobs/…`).
+pub fn router(dir: Arc<BlobDir>, max_blob_bytes: u64, owners: Arc<dyn BlobOwners>) -> Router {
     let state = BlobState {
         dir,
         max_blob_bytes,
+        owners,
     };
     Router::new()
         .route("/api/v1/blobs", options(capabilities))
@@ -678,23 +751,55 @@ async fn capabilities(State(state): State<BlobState>) -> impl IntoResponse {
     )
 }
 
+/// Whether `who` may see the complete blob `id` (its team uploaded it).
+fn visible(state: &BlobState, who: &Uploader, id: &BlobId) -> Result<bool, BlobApiError> {
+    Ok(state.dir.contains(id) && state.owners.visible(who, id)?)
+}
+
+/// Offset and length to answer for `who`'s session of `id`, recording the
+/// upload when it has just been finished.
+fn answer_session(
+    state: &BlobState,
+    who: &Uploader,
+    id: &BlobId,
+    session: Session,
+) -> Result<Option<(u64, u64)>, BlobApiError> {
+    Ok(match session {
+        Session::Absent => None,
+        Session::Partial { offset, length } => Some((offset, length)),
+        Session::Finished { length } => {
+            state.owners.record(who, id)?;
+            Some((length, length))
+        }
+    })
+}
+
 /// `HEAD /api/v1/blobs/{sha256}`.
 async fn status(
     State(state): State<BlobState>,
+    Extension(who): Extension<Uploader>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, BlobApiError> {
     let id = tus_request(&headers, id)?;
-    let settled = locked(&state.dir, id, move |dir| dir.settle_or_absent(&id)).await?;
-    let (offset, length) = settled
-        .offset_and_length()
-        .ok_or(BlobApiError::NotFound(id))?;
+    let held = state.clone();
+    let found = locked(&state.dir, id, move |dir| {
+        if visible(&held, &who, &id)? {
+            let length = file_len(&dir.path_of(&id))?.unwrap_or(0);
+            return Ok(Some((length, length)));
+        }
+        let session = dir.session(&Owner::of(&who), &id)?;
+        answer_session(&held, &who, &id, session)
+    })
+    .await?;
+    let (offset, length) = found.ok_or(BlobApiError::NotFound(id))?;
     Ok((StatusCode::OK, offset_headers(offset, length)).into_response())
 }
 
 /// `POST /api/v1/blobs/{sha256}`.
 async fn create(
     State(state): State<BlobState>,
+    Extension(who): Extension<Uploader>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, BlobApiError> {
@@ -706,10 +811,24 @@ async fn create(
             max: state.max_blob_bytes,
         });
     }
-    let (code, settled) = locked(&state.dir, id, move |dir| dir.create(&id, length)).await?;
-    let (offset, length) = settled
-        .offset_and_length()
-        .ok_or(BlobApiError::NotFound(id))?;
+    let held = state.clone();
+    let (code, offset, length) = locked(&state.dir, id, move |dir| {
+        if visible(&held, &who, &id)? {
+            // Known to this team: nothing to send.
+            let length = file_len(&dir.path_of(&id))?.unwrap_or(0);
+            return Ok((StatusCode::OK, length, length));
+        }
+        let created = dir.create(&Owner::of(&who), &id, length)?;
+        let (offset, length) =
+            answer_session(&held, &who, &id, created.session)?.ok_or(BlobApiError::NotFound(id))?;
+        let code = if created.resumed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        Ok((code, offset, length))
+    })
+    .await?;
     let location = HeaderValue::try_from(format!("/api/v1/blobs/{id}"))
         .map_err(|e| BlobApiError::Io(io::Error::other(e)))?;
     Ok((
@@ -762,6 +881,7 @@ impl FromRequestParts<BlobState> for PatchHead {
 /// `PATCH /api/v1/blobs/{sha256}`.
 async fn append(
     State(state): State<BlobState>,
+    Extension(who): Extension<Uploader>,
     PatchHead { id, offset }: PatchHead,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, BlobApiError> {
@@ -773,7 +893,31 @@ async fn append(
         }
         Err(_) => return Err(BlobApiError::BadBody),
     };
-    let new_offset = locked(&state.dir, id, move |dir| dir.append(&id, offset, &chunk)).await?;
+    let held = state.clone();
+    let new_offset = locked(&state.dir, id, move |dir| {
+        let owner = Owner::of(&who);
+        match dir.session(&owner, &id)? {
+            // The upload is whole (a repeat of the last chunk whose answer
+            // was lost, say): told so with the whole length as the offset.
+            Session::Absent if visible(&held, &who, &id)? => {
+                let length = file_len(&dir.path_of(&id))?.unwrap_or(0);
+                if offset == length && chunk.is_empty() {
+                    return Ok(length);
+                }
+                Err(BlobApiError::OffsetMismatch {
+                    current: length,
+                    got: offset,
+                })
+            }
+            _ => {
+                let session = dir.append(&owner, &id, offset, &chunk)?;
+                let (offset, _) = answer_session(&held, &who, &id, session)?
+                    .ok_or(BlobApiError::UploadNotFound(id))?;
+                Ok(offset)
+            }
+        }
+    })
+    .await?;
     Ok((
         StatusCode::NO_CONTENT,
         [(UPLOAD_OFFSET, HeaderValue::from(new_offset))],
@@ -781,12 +925,20 @@ async fn append(
         .into_response())
 }
 
-/// `GET /api/v1/blobs/{sha256}`: streams a complete blob.
+/// `GET /api/v1/blobs/{sha256}`: streams a complete blob the device's team uploaded.
 async fn download(
     State(state): State<BlobState>,
+    Extension(who): Extension<Uploader>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, BlobApiError> {
     let id = path_id(id)?;
+    let held = state.clone();
+    let allowed = tokio::task::spawn_blocking(move || held.owners.visible(&who, &id))
+        .await
+        .map_err(|e| BlobApiError::Io(io::Error::other(e)))??;
+    if !allowed {
+        return Err(BlobApiError::NotFound(id));
+    }
     let file = match tokio::fs::File::open(state.dir.path_of(&id)).await {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobApiError::NotFound(id)),
@@ -860,49 +1012,58 @@ mod tests {
         }
     }
 
+    fn owner(name: &str) -> Owner {
+        Owner::of(&Uploader {
+            device: name.into(),
+            team: "T".into(),
+        })
+    }
+
     #[test]
     fn a_crash_after_the_last_append_is_finished_on_the_next_look() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = BlobDir::open(tmp.path()).unwrap();
-        let id = BlobId::of(b"abc");
+        let (me, id) = (owner("D-1"), BlobId::of(b"abc"));
+        let created = dir.create(&me, &id, 3).unwrap();
         assert_eq!(
-            dir.create(&id, 3).unwrap(),
-            (
-                StatusCode::CREATED,
-                UploadState::Partial {
-                    offset: 0,
-                    length: 3
-                }
-            )
+            created.session,
+            Session::Partial {
+                offset: 0,
+                length: 3
+            }
         );
+        assert!(!created.resumed);
         // All bytes on disk, but the rename never happened.
-        fs::write(dir.partial_path(&id), b"abc").unwrap();
+        fs::write(dir.partial_path(&me, &id), b"abc").unwrap();
         assert_eq!(
-            dir.settle(&id).unwrap(),
-            UploadState::Complete { length: 3 }
+            dir.session(&me, &id).unwrap(),
+            Session::Finished { length: 3 }
         );
         assert_eq!(fs::read(dir.path_of(&id)).unwrap(), b"abc");
-        assert!(!dir.length_path(&id).exists());
-        assert!(!dir.partial_path(&id).exists());
+        assert!(!dir.length_path(&me, &id).exists());
+        assert!(!dir.partial_path(&me, &id).exists());
     }
 
     #[test]
     fn a_full_upload_with_wrong_bytes_is_dropped_and_can_start_over() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = BlobDir::open(tmp.path()).unwrap();
-        let id = BlobId::of(b"abc");
-        dir.create(&id, 3).unwrap();
-        fs::write(dir.partial_path(&id), b"abd").unwrap();
-        let (code, state) = dir.create(&id, 3).unwrap();
-        assert_eq!(code, StatusCode::CREATED);
+        let (me, id) = (owner("D-1"), BlobId::of(b"abc"));
+        dir.create(&me, &id, 3).unwrap();
+        fs::write(dir.partial_path(&me, &id), b"abd").unwrap();
+        let created = dir.create(&me, &id, 3).unwrap();
+        assert!(!created.resumed);
         assert_eq!(
-            state,
-            UploadState::Partial {
+            created.session,
+            Session::Partial {
                 offset: 0,
                 length: 3
             }
         );
-        assert_eq!(dir.append(&id, 0, b"abc").unwrap(), 3);
+        assert_eq!(
+            dir.append(&me, &id, 0, b"abc").unwrap(),
+            Session::Finished { length: 3 }
+        );
         assert_eq!(fs::read(dir.path_of(&id)).unwrap(), b"abc");
     }
 
@@ -910,12 +1071,11 @@ mod tests {
     fn an_empty_blob_is_complete_when_created() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = BlobDir::open(tmp.path()).unwrap();
-        let id = BlobId::of(b"");
-        let (code, state) = dir.create(&id, 0).unwrap();
-        assert_eq!(code, StatusCode::CREATED);
-        assert_eq!(state, UploadState::Complete { length: 0 });
+        let (me, id) = (owner("D-1"), BlobId::of(b""));
+        let created = dir.create(&me, &id, 0).unwrap();
+        assert_eq!(created.session, Session::Finished { length: 0 });
         assert!(dir.contains(&id));
-        let err = dir.create(&BlobId::of(b"x"), 0).unwrap_err();
+        let err = dir.create(&me, &BlobId::of(b"x"), 0).unwrap_err();
         assert_eq!(err.code().as_str(), "blob.hash_mismatch");
     }
 
@@ -923,20 +1083,52 @@ mod tests {
     fn a_different_length_restarts_the_upload() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = BlobDir::open(tmp.path()).unwrap();
-        let id = BlobId::of(b"abcdef");
-        dir.create(&id, 10).unwrap();
-        assert_eq!(dir.append(&id, 0, b"abc").unwrap(), 3);
-        let (code, state) = dir.create(&id, 6).unwrap();
-        assert_eq!(code, StatusCode::CREATED);
+        let (me, id) = (owner("D-1"), BlobId::of(b"abcdef"));
+        dir.create(&me, &id, 10).unwrap();
+        dir.append(&me, &id, 0, b"abc").unwrap();
+        let created = dir.create(&me, &id, 6).unwrap();
         assert_eq!(
-            state,
-            UploadState::Partial {
+            created.session,
+            Session::Partial {
                 offset: 0,
                 length: 6
             }
         );
-        assert_eq!(dir.append(&id, 0, b"abcdef").unwrap(), 6);
+        dir.append(&me, &id, 0, b"abcdef").unwrap();
         assert!(dir.contains(&id));
+    }
+
+    #[test]
+    fn each_device_has_its_own_session_and_a_second_copy_changes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = BlobDir::open(tmp.path()).unwrap();
+        let (a, b, id) = (owner("D-a"), owner("D-b"), BlobId::of(b"abcdef"));
+        dir.create(&a, &id, 6).unwrap();
+        dir.append(&a, &id, 0, b"abc").unwrap();
+        // B starts over on its own; A's session is untouched.
+        dir.create(&b, &id, 6).unwrap();
+        assert_eq!(
+            dir.append(&b, &id, 3, b"def").unwrap_err().code().as_str(),
+            "blob.offset_mismatch"
+        );
+        assert_eq!(
+            dir.session(&a, &id).unwrap(),
+            Session::Partial {
+                offset: 3,
+                length: 6
+            }
+        );
+        dir.append(&b, &id, 0, b"abcdef").unwrap();
+        assert!(dir.contains(&id));
+        // A finishing afterwards verifies its copy and drops it.
+        assert_eq!(
+            dir.append(&a, &id, 3, b"def").unwrap(),
+            Session::Finished { length: 6 }
+        );
+        assert_eq!(fs::read(dir.path_of(&id)).unwrap(), b"abcdef");
+        assert!(!dir.partial_path(&a, &id).exists());
+        // A device id that is not plain text becomes hex, never a path.
+        assert_eq!(owner("../x").0, format!("x{}", hex::encode("../x")));
     }
 
     #[tokio::test]

@@ -51,6 +51,7 @@ codes! {
     AuthMalformed = "auth.malformed", UNAUTHORIZED, "the Authorization header is not `Bearer <token>`";
     AuthBadToken = "auth.bad_token", UNAUTHORIZED, "the token is unknown";
     AuthRevoked = "auth.revoked", UNAUTHORIZED, "the device was revoked";
+    AuthInactive = "auth.inactive", FORBIDDEN, "the device's inspector was deactivated";
     AuthWrongRole = "auth.wrong_role", FORBIDDEN, "this credential may not call this endpoint (a supervisor's token on `/sync`, a device's on the review API)";
     EnrollBadCode = "enroll.bad_code", BAD_REQUEST, "the enrollment code is wrong, used or expired (not told apart)";
     EnrollRateLimited = "enroll.rate_limited", TOO_MANY_REQUESTS, "too many failed enrollment attempts; wait a minute";

@@ -95,8 +95,9 @@ async fn healthz() -> Json<Health> {
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
-    let blob_routes = blobs::router(state.blobs.clone(), MAX_BLOB_BYTES).route_layer(
-        axum::middleware::from_extractor_with_state::<auth::DeviceAuth, _>(state.clone()),
+    let owners: Arc<dyn blobs::BlobOwners> = Arc::new(auth::StoreOwners(state.store.clone()));
+    let blob_routes = blobs::router(state.blobs.clone(), MAX_BLOB_BYTES, owners).route_layer(
+        axum::middleware::from_fn_with_state(state.clone(), auth::uploader),
     );
     Router::new()
         .route("/healthz", get(healthz))

@@ -90,6 +90,17 @@ enum Command {
         #[arg(long)]
         team: String,
     },
+    /// Deactivate an inspector (leaving the service, suspended): every
+    /// device of theirs is refused at once. `--activate` undoes it.
+    Deactivate {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        inspector: String,
+        /// Reactivate instead.
+        #[arg(long)]
+        activate: bool,
+    },
     /// Revoke a device: its token stops working at once.
     Revoke {
         #[arg(long)]
@@ -317,6 +328,20 @@ async fn main() -> anyhow::Result<()> {
             say!(
                 "  -d '{{\"action\":\"approve\"}}' http://127.0.0.1:7878/api/v1/tasks/<task id>/review"
             );
+        }
+        Command::Deactivate {
+            data,
+            inspector,
+            activate,
+        } => {
+            open_store(&data)?
+                .set_inspector_active(&inspector, activate)
+                .with_context(|| format!("cannot change {inspector}"))?;
+            if activate {
+                say!("inspector {inspector} is active again");
+            } else {
+                say!("inspector {inspector} deactivated: their devices are refused from now on");
+            }
         }
         Command::Revoke { data, device } => {
             open_store(&data)?

@@ -50,6 +50,7 @@ pub fn add_supervisor(
         role: Role::Supervisor,
         team: team.to_owned(),
         revoked: false,
+        active: true,
     };
     store.add_device(
         &device,

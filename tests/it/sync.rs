@@ -508,6 +508,27 @@ fn a_revoked_device_is_refused_at_once() {
 }
 
 #[test]
+fn a_deactivated_inspectors_devices_are_refused_at_once_and_work_again_when_reactivated() {
+    let server = TestServer::start_demo();
+    let mut a = Tablet::enroll(&server, "I-001");
+    let mut second = Tablet::enroll(&server, "I-001");
+    a.sync().expect("sync");
+    let store = server.store.as_ref();
+    fieldloop_server::store::Store::set_inspector_active(store, "I-001", false)
+        .expect("deactivate");
+    for tablet in [&mut a, &mut second] {
+        let err = tablet.sync().expect_err("deactivated");
+        assert_eq!(err.code(), "auth.inactive");
+        assert!(!err.is_transient());
+    }
+    fieldloop_server::store::Store::set_inspector_active(store, "I-001", true).expect("activate");
+    second.sync().expect("works again");
+    let unknown = fieldloop_server::store::Store::set_inspector_active(store, "I-999", false)
+        .expect_err("unknown");
+    assert!(unknown.to_string().contains("I-999"), "{unknown}");
+}
+
+#[test]
 fn enrollment_codes_are_one_time_expire_and_are_rate_limited() {
     let server = TestServer::start_demo();
     let now = fieldloop_server::now_ms();

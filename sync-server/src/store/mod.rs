@@ -23,6 +23,8 @@ pub struct Device {
     pub role: Role,
     pub team: String,
     pub revoked: bool,
+    /// The person is active (a deactivated inspector's devices are refused).
+    pub active: bool,
 }
 
 /// A task document as stored.
@@ -201,6 +203,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, StoreError>;
     fn revoke_device(&self, device_id: &str, now: i64) -> Result<(), StoreError>;
+    /// Deactivates or reactivates an inspector: the devices of a
+    /// deactivated one are refused at once.
+    fn set_inspector_active(&self, inspector: &str, active: bool) -> Result<(), StoreError>;
 
     /// Adds a task created on the server (demo, CLI, console), with its
     /// feed entry and receipts (its `added` is not kept: a device that did
@@ -244,6 +249,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// The whole receipt log, in order.
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError>;
+
+    /// Whether a device of `team` uploaded the blob.
+    fn blob_visible(&self, team: &str, sha256: &str) -> Result<bool, StoreError>;
+    /// `device_id` of `team` uploaded all of the blob (verified).
+    fn record_blob_owner(
+        &self,
+        sha256: &str,
+        team: &str,
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
 
     /// What the write policy flagged on a task's accepted changes, oldest first.
     fn flags(&self, task_id: &str) -> Result<Vec<StoredFlag>, StoreError>;

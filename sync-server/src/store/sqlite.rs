@@ -200,14 +200,52 @@ CREATE TABLE change_flags (
 ) STRICT;
 CREATE INDEX change_flags_task ON change_flags (task_id);
 ALTER TABLE inspectors ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+-- who uploaded each blob: a blob is visible to the teams whose devices did
+CREATE TABLE blob_owners (
+    sha256      TEXT NOT NULL,
+    team        TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    uploaded_at INTEGER NOT NULL,
+    PRIMARY KEY (sha256, team, device_id)
+) STRICT;
 ";
+
+/// V4's data step: blobs uploaded before V4 have no recorded uploader; each
+/// evidence hash a task lists is given to the task's team.
+fn own_listed_blobs(tx: &rusqlite::Transaction<'_>) -> HookResult {
+    let tasks: Vec<(String, String, Vec<u8>)> = tx
+        .prepare("SELECT id, team, doc FROM tasks")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, team, doc) in tasks {
+        let task = TaskDoc::load(&doc)
+            .and_then(|d| d.task())
+            .map_err(|e| HookError::Hook(format!("task {id}: {e}")))?;
+        for sha in task_blobs(&task) {
+            tx.execute(
+                "INSERT OR IGNORE INTO blob_owners (sha256, team, device_id, uploaded_at) VALUES (?1, ?2, 'before-v4', 0)",
+                params![sha, team],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Every blob a task refers to: evidence, its display copies and thumbnails.
+fn task_blobs(task: &fieldloop_core::Task) -> impl Iterator<Item = &String> {
+    task.evidence.values().flat_map(|e| {
+        std::iter::once(&e.sha256)
+            .chain(e.thumb_sha256.as_ref())
+            .chain(e.display_sha256.as_ref())
+    })
+}
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
         M::up_with_hook(V2, index_task_codes),
         M::up(V3),
-        M::up(V4),
+        M::up_with_hook(V4, own_listed_blobs),
     ])
 }
 
@@ -275,11 +313,13 @@ impl Drop for Reader<'_> {
     }
 }
 
-fn role_from(name: &str) -> Role {
+/// A role as stored; anything else is damage, never silently an inspector.
+fn role_from(name: &str) -> Result<Role, StoreError> {
     match name {
-        "supervisor" => Role::Supervisor,
-        "admin" => Role::Admin,
-        _ => Role::Inspector,
+        "inspector" => Ok(Role::Inspector),
+        "supervisor" => Ok(Role::Supervisor),
+        "admin" => Ok(Role::Admin),
+        other => Err(StoreError::Invalid(format!("unknown role “{other}”"))),
     }
 }
 
@@ -290,9 +330,12 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         id: r.get(0)?,
         actor: r.get(1)?,
         person: r.get(2)?,
-        role: role_from(&role),
+        role: role_from(&role).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into())
+        })?,
         team: r.get(4)?,
         revoked: revoked.is_some(),
+        active: r.get(6)?,
     })
 }
 
@@ -301,7 +344,10 @@ fn seq_param(cursor: u64) -> i64 {
     i64::try_from(cursor).unwrap_or(i64::MAX)
 }
 
-const DEVICE_COLUMNS: &str = "id, actor, person, role, team, revoked_at";
+/// A device, and whether its person is active (people other than
+/// inspectors are not in the directory and count as active).
+const DEVICE_COLUMNS: &str = "id, actor, person, role, team, revoked_at,
+    coalesce((SELECT active FROM inspectors WHERE inspectors.id = devices.person), 1)";
 
 impl SqliteStore {
     /// Opens (creating and migrating) `dir/fieldloop-server.sqlite3`.
@@ -982,7 +1028,7 @@ impl Store for SqliteStore {
                 params![device_id, token_hash, actor, person, team, name, now],
             )?;
             tx.commit()?;
-            Ok(Device { id: device_id.to_owned(), actor: actor.to_owned(), person, role: Role::Inspector, team, revoked: false })
+            Ok(Device { id: device_id.to_owned(), actor: actor.to_owned(), person, role: Role::Inspector, team, revoked: false, active: true })
         })
     }
 
@@ -1013,6 +1059,19 @@ impl Store for SqliteStore {
             Ok(conn
                 .cached_row(&sql, [token_hash], device_from_row)
                 .optional()?)
+        })
+    }
+
+    fn set_inspector_active(&self, inspector: &str, active: bool) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let changed = conn.execute(
+                "UPDATE inspectors SET active = ?2 WHERE id = ?1",
+                params![inspector, active],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::UnknownInspector(inspector.to_owned()));
+            }
+            Ok(())
         })
     }
 
@@ -1209,6 +1268,35 @@ impl Store for SqliteStore {
                 }
             };
             Ok(Some(TaskSince { heads, delta }))
+        })
+    }
+
+    fn blob_visible(&self, team: &str, sha256: &str) -> Result<bool, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .cached_row(
+                    "SELECT 1 FROM blob_owners WHERE sha256 = ?1 AND team = ?2 LIMIT 1",
+                    params![sha256, team],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some())
+        })
+    }
+
+    fn record_blob_owner(
+        &self,
+        sha256: &str,
+        team: &str,
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.cached_exec(
+                "INSERT OR IGNORE INTO blob_owners (sha256, team, device_id, uploaded_at) VALUES (?1, ?2, ?3, ?4)",
+                params![sha256, team, device_id, now],
+            )?;
+            Ok(())
         })
     }
 

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use fieldloop_server::blobs::{BlobDir, MAX_CHUNK_BYTES, router};
+use fieldloop_server::blobs::{BlobDir, BlobOwners, MAX_CHUNK_BYTES, Uploader, router};
 use fieldloop_tablet::blobs::{BlobId, BlobStore};
 use fieldloop_tablet::upload::{CHUNK_BYTES, UploadOutcome, upload_blob};
 use reqwest::StatusCode;
@@ -23,6 +23,56 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 const MAX_BLOB: u64 = 2 * 1024 * 1024;
 /// Allowance for the HTTP request heads in wire-byte counts.
 const HEADS: u64 = 8 * 1024;
+
+/// Who uploaded what, in memory, for the router alone.
+#[derive(Debug, Default)]
+struct Owners(std::sync::Mutex<BTreeSet<(String, String)>>);
+
+impl BlobOwners for Owners {
+    fn visible(
+        &self,
+        who: &Uploader,
+        id: &fieldloop_server::blobs::BlobId,
+    ) -> std::io::Result<bool> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .contains(&(who.team.clone(), id.to_hex())))
+    }
+
+    fn record(&self, who: &Uploader, id: &fieldloop_server::blobs::BlobId) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert((who.team.clone(), id.to_hex()));
+        Ok(())
+    }
+}
+
+/// Stands in for the server's token layer: the device is `x-device` (or
+/// `D-1`) of team `x-team` (or `T-1`).
+async fn as_device(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let who = {
+        let header = |name: &str, default: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(default)
+                .to_owned()
+        };
+        Uploader {
+            device: header("x-device", "D-1"),
+            team: header("x-team", "T-1"),
+        }
+    };
+    request.extensions_mut().insert(who);
+    next.run(request).await
+}
 
 /// The blob router on a port-0 socket, with its folder in a temp dir.
 struct Server {
@@ -46,7 +96,8 @@ impl Server {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let addr = listener.local_addr().unwrap().to_string();
-        let app = router(dir, MAX_BLOB);
+        let app = router(dir, MAX_BLOB, Arc::new(Owners::default()))
+            .layer(axum::middleware::from_fn(as_device));
         runtime.spawn(async move { axum::serve(listener, app).await });
         Server {
             base: format!("http://{addr}"),
@@ -80,10 +131,11 @@ impl Server {
         paths
     }
 
+    /// Files of uploads in progress (each device's folder aside).
     fn partial_files(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(self.blob_root().join("partial"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
+        self.tree()
+            .into_iter()
+            .filter(|p| p.starts_with(self.blob_root().join("partial")) && p.is_file())
             .collect()
     }
 
@@ -788,4 +840,93 @@ fn an_empty_blob_uploads() {
     assert_eq!(get_blob(&server, &id), b"");
     let outcome = upload_blob(&http(), &server.base, "t", &store, &id, |_, _| {}).unwrap();
     assert!(outcome.already_present);
+}
+
+/// A client acting as `device` of `team`.
+fn as_(device: &'static str, team: &'static str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-device", device.parse().unwrap());
+    headers.insert("x-team", team.parse().unwrap());
+    Client::builder().default_headers(headers).build().unwrap()
+}
+
+#[test]
+fn a_blob_is_seen_by_the_team_that_uploaded_it_and_an_upload_by_its_device_only() {
+    let server = Server::start();
+    let data = noise(300, 7);
+    let id = BlobId::of(&data).to_string();
+    let url = server.url(&id);
+    let (mine, mate, stranger) = (as_("D-1", "T-1"), as_("D-2", "T-1"), as_("D-3", "T-2"));
+
+    // D-1 has sent a third when a device of another team posts the same hash.
+    assert_eq!(post(&mine, &url, 300).status(), StatusCode::CREATED);
+    assert_eq!(
+        patch(&mine, &url, 0, data[..100].to_vec()).status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        tus(stranger.head(&url)).send().unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let theirs = post(&stranger, &url, 300);
+    assert_eq!(theirs.status(), StatusCode::CREATED, "a session of its own");
+    assert_eq!(header(&theirs, "upload-offset"), Some(0));
+    // It cannot append to, reset or read D-1's upload.
+    let response = patch(&stranger, &url, 100, data[100..200].to_vec());
+    assert_eq!(header(&response, "upload-offset"), Some(0));
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(post(&stranger, &url, 5).status(), StatusCode::CREATED);
+    let head = tus(mine.head(&url)).send().unwrap();
+    assert_eq!(
+        header(&head, "upload-offset"),
+        Some(100),
+        "D-1's upload is untouched"
+    );
+
+    // D-1 finishes: its team sees the blob, the other team does not.
+    assert_eq!(
+        patch(&mine, &url, 100, data[100..].to_vec()).status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        mate.get(&url).send().unwrap().bytes().unwrap().to_vec(),
+        data
+    );
+    let zero = post(&mate, &url, 300);
+    assert_eq!(
+        (zero.status(), header(&zero, "upload-offset")),
+        (StatusCode::OK, Some(300))
+    );
+    assert_eq!(
+        stranger.get(&url).send().unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "same answer as a missing blob"
+    );
+    let own = tus(stranger.head(&url)).send().unwrap();
+    assert_eq!(
+        (header(&own, "upload-offset"), header(&own, "upload-length")),
+        (Some(0), Some(5)),
+        "HEAD tells only of its own session"
+    );
+    let missing = server.url(&BlobId::of(b"nothing here").to_string());
+    assert_eq!(
+        stranger.get(&missing).send().unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Sending every byte proves possession: then that team sees it too.
+    assert_eq!(post(&stranger, &url, 300).status(), StatusCode::CREATED);
+    assert_eq!(
+        patch(&stranger, &url, 0, data.clone()).status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        stranger.get(&url).send().unwrap().bytes().unwrap().to_vec(),
+        data
+    );
+    assert!(
+        server.partial_files().is_empty(),
+        "{:?}",
+        server.partial_files()
+    );
 }

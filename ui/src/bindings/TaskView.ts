@@ -9,6 +9,7 @@ import type { InspectorView } from "./InspectorView";
 import type { ItemGroup } from "./ItemGroup";
 import type { LeadTransfer } from "./LeadTransfer";
 import type { ProblemView } from "./ProblemView";
+import type { RefusedEdit } from "./RefusedEdit";
 import type { RiskClass } from "./RiskClass";
 import type { Signature } from "./Signature";
 import type { Status } from "./Status";
@@ -42,4 +43,8 @@ editable: boolean,
 /**
  * The tablet holds changes the server has not acknowledged.
  */
-dirty: boolean, };
+dirty: boolean, 
+/**
+ * Edits of this tablet the server refused (set aside, kept to be seen).
+ */
+refused_edits: Array<RefusedEdit>, };
