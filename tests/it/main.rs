@@ -3,6 +3,7 @@
 mod attacks;
 mod crash;
 mod paging;
+mod policy_props;
 mod server_crash;
 mod simulation;
 mod sync;

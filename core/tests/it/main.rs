@@ -2,6 +2,7 @@
 
 mod conflicts;
 mod flow;
+mod policy;
 mod properties;
 mod schema;
 mod support;
