@@ -140,6 +140,38 @@ impl Tablet {
         report.refused[0].clone()
     }
 
+    /// The record signed as the submit checks require, on this tablet: each
+    /// of `people` (inspectors of the task; squads sign on one tablet) signs,
+    /// and the business refuses to sign.
+    pub fn sign_record(&mut self, id: &str, people: &[&str]) {
+        use fieldloop_core::{EvidenceKind, NewEvidence, SignerRole};
+        let who = self.author();
+        for (n, person) in people.iter().enumerate() {
+            let image = NewEvidence {
+                sha256: format!("{:064x}", 0x5160_0000 + n),
+                kind: EvidenceKind::Signature,
+                taken_at: NOW,
+                location: None,
+                caption: None,
+                mime: "image/png".into(),
+                bytes: 1,
+                thumb_sha256: None,
+                display_sha256: None,
+                item: None,
+            };
+            self.store
+                .edit(id, NOW, |d| {
+                    d.sign(&who, NOW, SignerRole::Inspector, person, image)
+                })
+                .expect("sign");
+        }
+        self.store
+            .edit(id, NOW, |d| {
+                d.refuse_to_sign(&who, NOW, SignerRole::Enterprise, "王五", "不同意检查结论")
+            })
+            .expect("refusal");
+    }
+
     /// The author this tablet edits as.
     pub fn author(&self) -> fieldloop_core::Author {
         self.enrollment.author().expect("enrolled actor")

@@ -781,6 +781,25 @@ impl TaskDoc {
                 Some(_) => {}
             }
         }
+        // The record is signed by every inspector who checked in, and signed
+        // or refused (拒签) by the business.
+        for person in &report.checked_in {
+            let signed = task.signatures.iter().any(|s| {
+                s.role == SignerRole::Inspector && &s.signer == person && s.image.is_some()
+            });
+            if !signed {
+                problems.push(SubmitProblem::InspectorUnsigned {
+                    inspector: person.clone(),
+                });
+            }
+        }
+        if !task
+            .signatures
+            .iter()
+            .any(|s| s.role == SignerRole::Enterprise)
+        {
+            problems.push(SubmitProblem::EnterpriseUnsigned);
+        }
         let conflicts = crate::conflict::conflicts(&self.doc, &task.actors)?;
         for c in conflicts {
             problems.push(SubmitProblem::OpenConflict {
@@ -1181,10 +1200,25 @@ impl TaskDoc {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SubmitProblem {
-    TooFewCheckedIn { have: u32, need: u32 },
-    Unanswered { item: String },
-    MissingEvidence { item: String },
-    OpenConflict { path: String },
+    TooFewCheckedIn {
+        have: u32,
+        need: u32,
+    },
+    Unanswered {
+        item: String,
+    },
+    MissingEvidence {
+        item: String,
+    },
+    /// An inspector who checked in has not signed the record.
+    InspectorUnsigned {
+        inspector: String,
+    },
+    /// The business's representative has neither signed nor refused to sign.
+    EnterpriseUnsigned,
+    OpenConflict {
+        path: String,
+    },
 }
 
 impl std::fmt::Display for SubmitProblem {
@@ -1195,6 +1229,10 @@ impl std::fmt::Display for SubmitProblem {
             }
             Self::Unanswered { item } => write!(f, "检查项 {item} 尚未填写结果"),
             Self::MissingEvidence { item } => write!(f, "检查项 {item} 需要上传证据"),
+            Self::InspectorUnsigned { inspector } => {
+                write!(f, "执法人员 {inspector} 尚未签名")
+            }
+            Self::EnterpriseUnsigned => write!(f, "企业负责人尚未签名，也未记录拒签"),
             Self::OpenConflict { path } => write!(f, "{path} 存在未解决的冲突"),
         }
     }

@@ -59,6 +59,9 @@ pub struct SyncView {
     pub retry_in_ms: Option<u64>,
     /// When the next attempt is due (ms since the epoch), while offline.
     pub retry_at: Option<Millis>,
+    /// Tasks with edits the server refused during the last sync (set aside
+    /// and shown on the task's screen).
+    pub refused_tasks: Vec<String>,
 }
 
 impl Default for SyncView {
@@ -75,6 +78,7 @@ impl Default for SyncView {
             message: None,
             retry_in_ms: None,
             retry_at: None,
+            refused_tasks: Vec::new(),
         }
     }
 }
@@ -96,6 +100,8 @@ impl SyncView {
                 self.phase = SyncPhase::Synced;
                 self.last_synced_at = Some(at);
                 progress(self, &report);
+                self.refused_tasks = report.refused.iter().map(|r| r.task.clone()).collect();
+                self.refused_tasks.dedup();
                 (self.code, self.message, self.retry_in_ms) = (None, None, None);
                 self.retry_at = None;
             }

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use driver::App;
-use fieldloop_core::{Outcome, Status, TaskDoc};
+use fieldloop_core::{Outcome, SignerRole, Status, TaskDoc};
 use fieldloop_server::store::Store;
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_tablet::background::now_ms;
@@ -221,6 +221,36 @@ async fn sign(app: &App) {
     app.find("signature").await;
 }
 
+/// Records on the signatures tab that the business's representative refused to sign.
+async fn refuse_for_the_business(app: &App) {
+    app.js(
+        "const s = document.querySelector(\"[data-testid='signer-role']\");
+         s.value = 'enterprise';
+         s.dispatchEvent(new Event('change', { bubbles: true }));
+         return true;",
+        vec![],
+    )
+    .await;
+    app.type_into("refuse-reason", "对检查结论有异议").await;
+    app.click("signature-refuse").await;
+    app.wait_until(
+        "the refusal is listed",
+        "return document.querySelectorAll(\"[data-testid='signature']\").length >= 2;",
+    )
+    .await;
+}
+
+/// A signature as a pad would give it: a PNG of a few strokes.
+fn signature_png() -> Vec<u8> {
+    let img = image::GrayImage::from_fn(300, 120, |x, y| {
+        image::Luma([if (x * 3 + y) % 11 == 0 { 0 } else { 255 }])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
 /// Syncs until a sync that started after this call ends with nothing
 /// waiting. An edit that lands while a sync runs (a batch of trace points,
 /// say) waits for the next one, so "sync now" is pressed again as a user would.
@@ -289,6 +319,8 @@ fn an_inspection_from_enrollment_to_resubmission_in_the_real_window() {
         mate.check_in(&view.id, now_ms(), None).expect("mate checks in");
         mate.answer(&view.id, now_ms(), first, Some(Outcome::Fail), None, Some("灭火器过期"))
             .expect("mate answers");
+        mate.sign(&view.id, now_ms(), SignerRole::Inspector, "I-001", &signature_png())
+            .expect("mate signs on their own tablet");
         off_runtime(|| sync(&mut mate));
 
         open_task(&app, &view.code).await;
@@ -301,6 +333,7 @@ fn an_inspection_from_enrollment_to_resubmission_in_the_real_window() {
         app.shot("04-checklist-portrait").await;
         app.client.set_window_size(1280, 800).await.expect("landscape");
         sign(&app).await;
+        refuse_for_the_business(&app).await;
         app.shot("05-signatures").await;
 
         // Sync: the two answers of the first item meet.

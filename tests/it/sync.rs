@@ -591,6 +591,17 @@ pub(crate) fn complete_and_submit(t: &mut Tablet, id: &str) {
                 .expect("evidence");
         }
     }
+    let checked_in: Vec<String> = t
+        .store
+        .open_task(id)
+        .expect("open")
+        .status_report()
+        .expect("status")
+        .checked_in
+        .into_iter()
+        .collect();
+    let people: Vec<&str> = checked_in.iter().map(String::as_str).collect();
+    t.sign_record(id, &people);
     t.store
         .edit(id, NOW, |d| d.submit(&who, NOW))
         .expect("submit");

@@ -89,6 +89,21 @@ fn the_full_review_loop() {
     doc.check_in(&inspector(2), T0 + 2, None)
         .expect("check in 2");
     complete(&mut doc);
+    let unsigned = doc.submit_problems().expect("problems");
+    assert_eq!(
+        unsigned,
+        vec![
+            SubmitProblem::InspectorUnsigned {
+                inspector: "I-001".into()
+            },
+            SubmitProblem::InspectorUnsigned {
+                inspector: "I-002".into()
+            },
+            SubmitProblem::EnterpriseUnsigned,
+        ],
+        "the record is signed before it is submitted"
+    );
+    sign_record(&mut doc, &[1, 2]);
     doc.submit(&inspector(2), T0 + 20_000).expect("submit");
     assert_eq!(doc.status().expect("status"), Status::Submitted);
 
@@ -197,7 +212,6 @@ fn submit_explains_every_problem_and_changes_nothing() {
         doc.record_answer(&inspector(1), T0 + 4, id, Some(Outcome::Fail), None, None)
             .expect("answer");
     }
-    let problems = doc.submit_problems().expect("problems");
     let needing: Vec<_> = task
         .checklist
         .iter()
@@ -205,6 +219,8 @@ fn submit_explains_every_problem_and_changes_nothing() {
         .map(|(id, _)| id)
         .collect();
     assert!(!needing.is_empty());
+    sign_record(&mut doc, &[1, 2]);
+    let problems = doc.submit_problems().expect("problems");
     assert_eq!(problems.len(), needing.len(), "{problems:?}");
     assert!(
         problems
@@ -219,6 +235,7 @@ fn withdrawn_evidence_stays_in_the_record_but_does_not_count() {
     doc.check_in(&inspector(1), T0, None).expect("check in");
     doc.check_in(&inspector(2), T0, None).expect("check in");
     complete(&mut doc);
+    sign_record(&mut doc, &[1, 2]);
     assert!(doc.submit_problems().expect("problems").is_empty());
     let task = doc.task().expect("task");
     let (item, ev) = task

@@ -44,6 +44,7 @@ fn task_at(status: Status) -> TaskDoc {
                 .expect("evidence");
         }
     }
+    sign_record(&mut doc, &[1, 2]);
     doc.submit(&inspector(1), T0).expect("submit");
     let decisions: &[(EventKind, Option<&str>)] = match status {
         Status::Submitted => &[],

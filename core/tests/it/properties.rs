@@ -20,6 +20,7 @@ enum Edit {
     Evidence { n: u32, item: usize },
     Withdraw { n: u32 },
     Trace { k: u8 },
+    Sign { enterprise: bool },
     Submit,
     Decide { kind: u8 },
     ResolveFirst,
@@ -46,6 +47,7 @@ fn edit() -> impl Strategy<Value = Edit> {
         2 => (0..4u32, 0..6usize).prop_map(|(n, item)| Edit::Evidence { n, item }),
         1 => (0..4u32).prop_map(|n| Edit::Withdraw { n }),
         1 => (0..3u8).prop_map(|k| Edit::Trace { k }),
+        1 => any::<bool>().prop_map(|enterprise| Edit::Sign { enterprise }),
         1 => Just(Edit::Submit),
         1 => (0..5u8).prop_map(|kind| Edit::Decide { kind }),
         1 => Just(Edit::ResolveFirst),
@@ -126,6 +128,34 @@ fn apply(doc: &mut TaskDoc, items: &[String], r: usize, edit: &Edit, t: i64) {
                 },
                 5.0,
             )],
+        ),
+        Edit::Sign { enterprise: false } => {
+            let signer = who.person.clone();
+            doc.sign(
+                &who,
+                t,
+                fieldloop_core::SignerRole::Inspector,
+                &signer,
+                NewEvidence {
+                    sha256: sha(50_000 + (t as u32 % 1000) * 10 + r as u32),
+                    kind: EvidenceKind::Signature,
+                    taken_at: t,
+                    location: None,
+                    caption: None,
+                    mime: "image/png".into(),
+                    bytes: 1,
+                    thumb_sha256: None,
+                    display_sha256: None,
+                    item: None,
+                },
+            )
+        }
+        Edit::Sign { enterprise: true } => doc.refuse_to_sign(
+            &who,
+            t,
+            fieldloop_core::SignerRole::Enterprise,
+            "王五",
+            "不同意",
         ),
         Edit::Submit => doc.submit(&who, t),
         Edit::Decide { kind } => {

@@ -45,3 +45,30 @@ pub fn item_ids(doc: &TaskDoc) -> Vec<String> {
 pub fn sha(n: u32) -> String {
     format!("{n:064x}")
 }
+
+/// Signs the record as the submit checks require: each of `inspectors`
+/// (1-based) signs on their own device, and the business refuses to sign.
+pub fn sign_record(doc: &mut TaskDoc, inspectors: &[u8]) {
+    use fieldloop_core::{EvidenceKind, NewEvidence, SignerRole};
+    for &n in inspectors {
+        let who = inspector(n);
+        let image = NewEvidence {
+            sha256: sha(90_000 + u32::from(n)),
+            kind: EvidenceKind::Signature,
+            taken_at: T0,
+            location: None,
+            caption: None,
+            mime: "image/png".into(),
+            bytes: 1,
+            thumb_sha256: None,
+            display_sha256: None,
+            item: None,
+        };
+        let signer = who.person.clone();
+        doc.sign(&who, T0, SignerRole::Inspector, &signer, image)
+            .expect("inspector signs");
+    }
+    let first = inspector(inspectors[0]);
+    doc.refuse_to_sign(&first, T0, SignerRole::Enterprise, "王五", "不同意检查结论")
+        .expect("the business refuses");
+}

@@ -41,8 +41,13 @@ fn jpeg() -> Vec<u8> {
 }
 
 fn png() -> Vec<u8> {
+    png_of(7)
+}
+
+/// A signature-like PNG; another `stroke` gives other bytes.
+fn png_of(stroke: u32) -> Vec<u8> {
     let img = image::GrayImage::from_fn(300, 120, |x, y| {
-        image::Luma([if (x + y) % 7 == 0 { 0 } else { 255 }])
+        image::Luma([if (x + y) % stroke == 0 { 0 } else { 255 }])
     });
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
@@ -84,7 +89,19 @@ fn the_view_groups_the_checklist_by_department_and_names_people() {
         kinds[0],
         SubmitProblem::TooFewCheckedIn { have: 0, need: 2 }
     ));
-    assert!(view.problems.iter().skip(1).all(|p| p.item_title.is_some()));
+    assert!(
+        view.problems
+            .iter()
+            .filter(|p| matches!(
+                p.problem,
+                SubmitProblem::Unanswered { .. } | SubmitProblem::MissingEvidence { .. }
+            ))
+            .all(|p| p.item_title.is_some())
+    );
+    assert!(
+        kinds.contains(&&SubmitProblem::EnterpriseUnsigned),
+        "the business has neither signed nor refused yet"
+    );
     let svg = tablet.verify_qr(&id).unwrap();
     assert!(svg.contains("<svg"), "{svg}");
 }
@@ -257,11 +274,30 @@ fn a_whole_inspection_on_one_tablet_up_to_submit_and_the_frozen_record() {
         .sign(&id, NOW, SignerRole::Inspector, &me, &png())
         .unwrap();
     assert!(v.signatures[0].image.is_some());
+    // The squad mate signs on the same tablet.
+    let mate_id = v
+        .inspectors
+        .iter()
+        .find(|i| i.id != me)
+        .map(|i| i.id.clone())
+        .unwrap();
+    assert_eq!(
+        tablet
+            .sign(&id, NOW, SignerRole::Inspector, &mate_id, &png())
+            .unwrap_err()
+            .code(),
+        "task.duplicate_evidence",
+        "one image is one signature"
+    );
+    let v = tablet
+        .sign(&id, NOW, SignerRole::Inspector, &mate_id, &png_of(2))
+        .unwrap();
+    assert!(v.signatures.iter().any(|s| s.signer == mate_id));
     let v = tablet
         .refuse_to_sign(&id, NOW, SignerRole::Enterprise, "李四", "对结论有异议")
         .unwrap();
     assert_eq!(
-        v.signatures[1].refused_reason.as_deref(),
+        v.signatures[2].refused_reason.as_deref(),
         Some("对结论有异议")
     );
     let sig = v.signatures[0].image.clone().unwrap();
@@ -279,8 +315,8 @@ fn a_whole_inspection_on_one_tablet_up_to_submit_and_the_frozen_record() {
         .count();
     assert_eq!(
         uploads.len(),
-        photos * 3 + 1,
-        "original, display, thumbnail per photo; the signature"
+        photos * 3 + 2,
+        "original, display, thumbnail per photo; the two signatures"
     );
 
     assert!(v.problems.is_empty(), "{:?}", v.problems);

@@ -139,13 +139,14 @@ describe("MemoryBackend", () => {
       { kind: "too_few_checked_in", have: 0, need: 2 },
       { kind: "missing_evidence", item: "SCJG-CY-001" },
       { kind: "unanswered", item: "SCJG-CY-002" },
+      { kind: "enterprise_unsigned" },
     ]);
     await expect(memory.addPhoto("1", null, new Uint8Array(), null)).rejects.toMatchObject({ code: "photo.empty" });
     view = await memory.addPhoto("1", "SCJG-CY-001", new Uint8Array([1]), null);
     await expect(memory.withdrawEvidence("1", view.evidence[0]!.sha256, " ")).rejects.toMatchObject({
       code: "task.reason_required",
     });
-    expect(view.problems.map((p) => p.problem.kind)).toEqual(["too_few_checked_in", "unanswered"]);
+    expect(view.problems.map((p) => p.problem.kind)).toEqual(["too_few_checked_in", "unanswered", "enterprise_unsigned"]);
 
     memory.views.get("1")!.problems = [];
     await memory.submit("1");

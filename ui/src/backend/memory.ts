@@ -362,6 +362,15 @@ export class MemoryBackend implements Backend {
         }
       }
     }
+    for (const inspector of view.inspectors.filter((i) => i.checked_in_at !== null)) {
+      const signed = view.signatures.some((sig) => sig.role === "inspector" && sig.signer === inspector.id && sig.image !== null);
+      if (!signed) {
+        problems.push({ problem: { kind: "inspector_unsigned", inspector: inspector.id }, item_title: null, message: `执法人员 ${inspector.id} 尚未签名` });
+      }
+    }
+    if (!view.signatures.some((sig) => sig.role === "enterprise")) {
+      problems.push({ problem: { kind: "enterprise_unsigned" }, item_title: null, message: "企业负责人尚未签名，也未记录拒签" });
+    }
     for (const conflict of view.conflicts) {
       const path = conflict.path.join("/");
       problems.push({ problem: { kind: "open_conflict", path }, item_title: null, message: `${path} 存在未解决的冲突` });

@@ -3,4 +3,4 @@
 /**
  * Why a task cannot be submitted yet.
  */
-export type SubmitProblem = { "kind": "too_few_checked_in", have: number, need: number, } | { "kind": "unanswered", item: string, } | { "kind": "missing_evidence", item: string, } | { "kind": "open_conflict", path: string, };
+export type SubmitProblem = { "kind": "too_few_checked_in", have: number, need: number, } | { "kind": "unanswered", item: string, } | { "kind": "missing_evidence", item: string, } | { "kind": "inspector_unsigned", inspector: string, } | { "kind": "enterprise_unsigned" } | { "kind": "open_conflict", path: string, };

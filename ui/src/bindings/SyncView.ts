@@ -20,4 +20,9 @@ rounds: number, uploaded: number, uploads_left: number, code: string | null, mes
 /**
  * When the next attempt is due (ms since the epoch), while offline.
  */
-retry_at: number | null, };
+retry_at: number | null, 
+/**
+ * Tasks with edits the server refused during the last sync (set aside
+ * and shown on the task's screen).
+ */
+refused_tasks: Array<string>, };

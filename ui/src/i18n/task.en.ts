@@ -232,6 +232,11 @@ export const taskEn: TaskMessages = {
   "taskScreen.problem.unanswered": "“{item}” has no result yet.",
   "taskScreen.problem.missing_evidence": "“{item}” needs a photo as evidence.",
   "taskScreen.problem.open_conflict": "{field} has conflicting values: choose the one to keep.",
+  "taskScreen.problem.inspector_unsigned": "Inspector {name} has not signed the record yet.",
+  "taskScreen.problem.enterprise_unsigned": "The business's representative has neither signed nor refused to sign.",
+  "taskScreen.refused.title": "Edits the server refused ({count})",
+  "taskScreen.refused.intro": "The server did not accept these edits. They were taken out of the record on this tablet and are kept here to check; enter them again if they are still needed.",
+  "taskScreen.refused.made": "made {time}",
   "taskScreen.problem.go": "Go there",
 
   "taskScreen.timeline.title": "Audit trail",

@@ -232,6 +232,11 @@ export const taskZh = {
   "taskScreen.problem.unanswered": "「{item}」尚未选择检查结果。",
   "taskScreen.problem.missing_evidence": "「{item}」须拍照取证，请添加照片。",
   "taskScreen.problem.open_conflict": "{field}存在冲突，请选择保留的值。",
+  "taskScreen.problem.inspector_unsigned": "执法人员{name}尚未在笔录上签名。",
+  "taskScreen.problem.enterprise_unsigned": "企业负责人尚未签名，也未记录拒签。",
+  "taskScreen.refused.title": "服务器拒绝的修改（{count} 项）",
+  "taskScreen.refused.intro": "以下修改未被服务器接受，已从本机记录中移出并保留在此，以便核对；如仍需要，请重新录入。",
+  "taskScreen.refused.made": "{time} 所作",
   "taskScreen.problem.go": "去处理",
 
   "taskScreen.timeline.title": "留痕记录",

@@ -60,6 +60,8 @@ export const zh = {
   "sync.progress.uploads": "文件：已上传 {uploaded} 个，还剩 {left} 个",
   "sync.retryIn": "{seconds} 秒后自动重试",
   "sync.retrySoon": "即将自动重试",
+  "sync.refused.one": "服务器拒绝了 {count} 项任务中的修改，已另存于该任务的提交页",
+  "sync.refused.other": "服务器拒绝了 {count} 项任务中的修改，已另存于这些任务的提交页",
   "sync.now": "立即同步",
   "sync.nowLabel": "立即与服务器同步",
 
@@ -139,6 +141,21 @@ export const zh = {
   "error.sync.bad_answer": "服务器的答复无法读取，请更新应用。",
   "error.auth.revoked": "本设备已被管理员停用，请联系管理员重新注册。",
   "error.auth.bad_token": "服务器不认识本设备，请联系管理员重新注册。",
+  "error.auth.inactive": "本设备的执法人员已停用，请联系管理员。",
+  "error.auth.wrong_role": "此账号不能在平板上同步，请使用执法人员的设备注册码。",
+  "error.sync.unrepaired": "有任务多次从服务器重新获取后仍无法使用，稍后将再试；如持续出现请联系管理员。",
+  "error.sync.actor_mismatch": "修改不是由本设备作出的，服务器已拒绝。",
+  "error.sync.invalid_task": "修改会使任务格式无效，服务器已拒绝。",
+  "error.store.not_set_aside": "服务器拒绝的修改无法从本机移出，请联系管理员。",
+  "error.policy.not_on_task": "您不在该任务的执法人员名单中，不能修改它。",
+  "error.policy.forbidden_field": "这部分内容由监管人员确定，不能在平板上修改。",
+  "error.policy.append_only": "已有的记录不能修改或删除。",
+  "error.policy.not_yours": "只能以自己的名义记录，只能修改自己拍摄的证据。",
+  "error.policy.bad_value": "填写的值不符合格式。",
+  "error.policy.frozen": "任务已提交或已审核，不能再修改；如需修改请等待退回。",
+  "error.policy.event_not_allowed": "您的角色不能记录这一步。",
+  "error.status.transition": "这一步在任务当前状态下不适用。",
+  "error.status.submit_problems": "服务器上的记录尚不能提交，请先处理提交检查中列出的问题。",
 } as const;
 
 export type MessageKey = keyof typeof zh;

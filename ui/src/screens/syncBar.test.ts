@@ -144,6 +144,15 @@ describe("sync status bar", () => {
     expect(refused.text("sync-message")).toBe("服务器拒绝了修改");
   });
 
+  it("says when the server refused edits, which were kept aside", async () => {
+    const synced = await mount({ phase: "synced", last_synced_at: 1, refused_tasks: ["t-1", "t-2"] });
+    expect(synced.status.textContent).toBe("已同步");
+    expect(synced.text("sync-message")).toBe("服务器拒绝了 2 项任务中的修改，已另存于这些任务的提交页");
+    bar?.dispose();
+    const en = await mount({ phase: "synced", last_synced_at: 1, refused_tasks: ["t-1"] }, { lang: "en" });
+    expect(en.text("sync-message")).toBe("The server refused edits to 1 task; they are kept on its submit tab");
+  });
+
   it("syncs now on request, then reads the status at once", async () => {
     const { backend, el, status, text } = await mount({ phase: "idle" });
     const button = byTestId(el, "sync-now") as HTMLButtonElement;

@@ -155,6 +155,9 @@ export function syncBar(deps: SyncBarDeps): SyncBar {
     if (readError !== null) return reasonText(readError.code, readError.message);
     if (view === null) return "";
     if (view.phase === "offline" || view.phase === "attention") return reasonText(view.code, view.message);
+    if (view.phase === "synced" && view.refused_tasks.length > 0) {
+      return i18n.plural("sync.refused", view.refused_tasks.length);
+    }
     return "";
   }
 

@@ -30,6 +30,7 @@ export function syncView(fields: Partial<SyncView> = {}): SyncView {
     message: null,
     retry_in_ms: null,
     retry_at: null,
+    refused_tasks: [],
     ...fields,
   };
 }
@@ -93,6 +94,7 @@ export function taskView(fields: Partial<TaskView> & Pick<TaskView, "id">): Task
     verify_url: `https://verify.fieldloop.cn/v/${fields.id}`,
     editable: true,
     dirty: false,
+    refused_edits: [],
     ...fields,
   };
 }

@@ -222,6 +222,7 @@ export function fixtureView(): TaskView {
     verify_url: "https://verify.fieldloop.cn/v/Q7K2M9XPD4",
     editable: true,
     dirty: true,
+    refused_edits: [],
   };
 }
 

@@ -14,6 +14,11 @@ function nearlyDone(): TaskBackend {
   for (const group of view.groups) for (const item of group.items) item.answer.result ??= "not_applicable";
   // The kitchen photo supports the disputed item, whichever result is kept.
   view.evidence.find((e) => e.sha256 === PHOTO_KITCHEN)!.item = "SCJG-CY-001";
+  // Both inspectors signed; the business refused.
+  view.signatures = [
+    ...view.inspectors.map((i, n) => ({ role: "inspector" as const, signer: i.id, image: `${n}`.repeat(64), refused_reason: null, by: i.id, at: 0 })),
+    { role: "enterprise" as const, signer: view.legal_rep, image: null, refused_reason: "不同意", by: view.inspectors[0]!.id, at: 0 },
+  ];
   return new TaskBackend(view);
 }
 
@@ -172,6 +177,39 @@ describe("submit", () => {
     await screen.settled();
     expect(get(el, "task-error-message").textContent).toContain("暂不能提交");
     expect(el.dataset.status).toBe("in_progress");
+  });
+});
+
+describe("refused edits and signatures", () => {
+  it("lists the edits the server refused, why, in the tablet's language", async () => {
+    const view = fixtureView();
+    view.refused_edits = [
+      { change: "ab".repeat(32), message: "检查项 SCJG-CY-001：合格", made_at: 0, code: "policy.frozen", reason: "server sentence", refused_at: 0 },
+      { change: "cd".repeat(32), message: "添加证据", made_at: 0, code: "policy.unheard_of", reason: "服务器的原话", refused_at: 0 },
+    ];
+    const { el } = await mount({ backend: new TaskBackend(view) });
+    get(el, "tab-submit").click();
+    expect(get(el, "refused-card").hidden).toBe(false);
+    const why = allByTestId(el, "refused-why").map((w) => w.textContent);
+    expect(why).toEqual(["任务已提交或已审核，不能再修改；如需修改请等待退回。", "服务器的原话"]);
+    expect(allByTestId(el, "refused-edit")[0]!.textContent).toContain("检查项 SCJG-CY-001：合格");
+  });
+
+  it("names who has not signed and leads to the signatures tab", async () => {
+    const view = fixtureView();
+    view.problems = [
+      { problem: { kind: "inspector_unsigned", inspector: view.inspectors[1]!.id }, item_title: null, message: "x" },
+      { problem: { kind: "enterprise_unsigned" }, item_title: null, message: "x" },
+    ];
+    const { el } = await mount({ backend: new TaskBackend(view) });
+    get(el, "tab-submit").click();
+    expect(get(el, "refused-card").hidden).toBe(true);
+    const texts = allByTestId(el, "problem-text").map((p) => p.textContent);
+    expect(texts[0]).toMatch(/^执法人员.+尚未在笔录上签名。$/);
+    expect(texts[0]).not.toContain(view.inspectors[1]!.id);
+    expect(texts[1]).toBe("企业负责人尚未签名，也未记录拒签。");
+    allByTestId(el, "problem-go")[1]!.click();
+    expect(el.dataset.tab).toBe("signatures");
   });
 });
 

@@ -7,6 +7,7 @@ import type { ConflictValue } from "../../bindings/ConflictValue";
 import type { ProblemView } from "../../bindings/ProblemView";
 import type { TaskView } from "../../bindings/TaskView";
 import { h, replaceChildren } from "../../dom";
+import { isMessageKey } from "../../i18n";
 import { buttonProps, type Panel, type TaskCtx } from "./ctx";
 import { type Part, reconcile } from "./keyed";
 import { conflictFieldWords, conflictValueWords, isResultPath, OUTCOMES, outcomeWord } from "./texts";
@@ -23,6 +24,12 @@ export function submitPanel(ctx: TaskCtx): SubmitPanel {
   const conflicts = h("div", { class: "conflicts", testid: "conflicts" });
   const conflictParts = new Map<string, Part<Conflict>>();
   const conflictsCard = h("section", { class: "card conflicts-card" }, conflictsTitle, conflictsIntro, conflicts);
+
+  // Edits the server refused: set aside on this tablet, kept to be seen.
+  const refusedTitle = h("h3", { class: "card-title" });
+  const refusedIntro = h("p", { class: "hint" });
+  const refusedList = h("ul", { class: "refused-edits", testid: "refused-edits" });
+  const refusedCard = h("section", { class: "card refused-card", testid: "refused-card" }, refusedTitle, refusedIntro, refusedList);
 
   const checkTitle = h("h3", { class: "card-title" });
   const problems = h("ul", { class: "problems", testid: "problems" });
@@ -73,6 +80,7 @@ export function submitPanel(ctx: TaskCtx): SubmitPanel {
   const element = h(
     "div",
     { class: "submit-panel" },
+    refusedCard,
     conflictsCard,
     h("section", { class: "card" }, checkTitle, problems, ready, done, h("div", { class: "submit-row" }, submit, confirmBox)),
   );
@@ -93,6 +101,14 @@ export function submitPanel(ctx: TaskCtx): SubmitPanel {
       case "missing_evidence":
         text = t("taskScreen.problem.missing_evidence", { item: p.item_title ?? problem.item });
         go = () => ctx.showItem(problem.item);
+        break;
+      case "inspector_unsigned":
+        text = t("taskScreen.problem.inspector_unsigned", { name: ctx.personName(problem.inspector) });
+        go = () => ctx.showTab("signatures");
+        break;
+      case "enterprise_unsigned":
+        text = t("taskScreen.problem.enterprise_unsigned");
+        go = () => ctx.showTab("signatures");
         break;
       case "open_conflict": {
         const path = problem.path.split("/");
@@ -119,6 +135,24 @@ export function submitPanel(ctx: TaskCtx): SubmitPanel {
       conflictsIntro.textContent = t("taskScreen.conflicts.intro");
       conflictsCard.hidden = next.conflicts.length === 0;
       reconcile(conflicts, conflictParts, next.conflicts, (c) => c.path.join("/"), () => conflictPart(ctx, () => view));
+
+      refusedCard.hidden = next.refused_edits.length === 0;
+      refusedTitle.textContent = t("taskScreen.refused.title", { count: next.refused_edits.length });
+      refusedIntro.textContent = t("taskScreen.refused.intro");
+      replaceChildren(
+        refusedList,
+        ...next.refused_edits.map((edit) => {
+          const key = `error.${edit.code}`;
+          const why = isMessageKey(key) ? ctx.i18n.t(key) : edit.reason;
+          return h(
+            "li",
+            { class: "refused-edit", testid: "refused-edit", attrs: { "data-code": edit.code } },
+            h("span", { class: "refused-what", text: edit.message }),
+            h("span", { class: "refused-when", text: t("taskScreen.refused.made", { time: ctx.dateTime(edit.made_at) }) }),
+            h("span", { class: "refused-why", testid: "refused-why", text: why }),
+          );
+        }),
+      );
 
       checkTitle.textContent = t("taskScreen.submit.title");
       replaceChildren(problems, ...next.problems.map((p) => problemRow(p, next)));
