@@ -433,6 +433,25 @@ async fn main() -> anyhow::Result<()> {
                     entry.message
                 );
             }
+            // What the write policy flagged for the reviewer.
+            for stored in store.flags(&task)? {
+                let what = match &stored.flag {
+                    fieldloop_core::policy::Flag::ConcurrentWithSubmission { change } => format!(
+                        "与提交同时修改 changed concurrently with the submission: {}",
+                        &change[..change.len().min(12)]
+                    ),
+                    fieldloop_core::policy::Flag::OutsideCertification {
+                        item, department, ..
+                    } => format!(
+                        "超出执法资格 answered outside certification: {item} ({department})"
+                    ),
+                };
+                say!(
+                    "标记 flag | {} | {} | {what}",
+                    utc(stored.received_at),
+                    stored.device_id
+                );
+            }
         }
     }
     Ok(())

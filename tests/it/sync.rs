@@ -651,6 +651,15 @@ fn a_change_made_on_top_of_a_submission_is_refused_one_made_concurrently_is_kept
         .note
         .clone();
     assert_eq!(note.as_deref(), Some("现场照片已补拍"));
+    // Kept, and flagged for the reviewer.
+    let flags = fieldloop_server::store::Store::flags(server.store.as_ref(), &id).expect("flags");
+    assert!(
+        flags.iter().any(|f| matches!(
+            f.flag,
+            fieldloop_core::policy::Flag::ConcurrentWithSubmission { .. }
+        ) && f.device_id == b.enrollment.device_id),
+        "{flags:?}"
+    );
 
     // Now B, having seen the submission, edits behind the local rules' back.
     let heads = server.task(&id).heads();
