@@ -53,6 +53,10 @@ use crate::task::{
     TracePoint,
 };
 
+/// The longest text one value may hold, in UTF-8 bytes (a note, a caption,
+/// a finding's description). Longer ones are refused on arrival.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
 /// Who wrote a batch: the device's actor and the person and role the server
 /// (or the tablet's enrollment) binds to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +84,8 @@ pub enum Rule {
     NotYours,
     /// A value of the wrong type or shape for its place.
     BadValue,
+    /// A text longer than [`MAX_TEXT_BYTES`].
+    TooLong(usize),
     /// The task is frozen for inspectors (submitted before this change, or approved,
     /// published, cancelled).
     Frozen(Status),
@@ -101,6 +107,7 @@ impl Rule {
             Self::AppendOnly => "policy.append_only",
             Self::NotYours => "policy.not_yours",
             Self::BadValue => "policy.bad_value",
+            Self::TooLong(_) => "policy.too_long",
             Self::Frozen(_) => "policy.frozen",
             Self::EventNotAllowed(_) => "policy.event_not_allowed",
             Self::Transition(_) => "status.transition",
@@ -339,6 +346,9 @@ fn refuse(rule: Rule, change: ChangeHash, path: impl Into<String>, why: &str) ->
             "只能以自己的名义记录、只能修改自己的记录：{path} (records are made in one's own name, and only one's own are changed: {path}) {why}"
         ),
         Rule::BadValue => format!("“{path}” 的值不符合格式 (wrong value at {path}) {why}"),
+        Rule::TooLong(n) => format!(
+            "“{path}” 的文字过长：{n} 字节，上限 {MAX_TEXT_BYTES} (the text at {path} is {n} bytes, at most {MAX_TEXT_BYTES})"
+        ),
         Rule::Frozen(s) => format!(
             "任务在服务器上已{s}，本修改不能接受；请等待退回 (the task is {s} on the server; this edit cannot be accepted unless it is returned)"
         ),
@@ -642,6 +652,11 @@ fn walk(check: &mut Check<'_>, change: &Change) -> Result<(), Refusal> {
         };
         let place = at(key.unwrap_or("[]"));
         use legacy::OpType as A;
+        if let A::Put(ScalarValue::Str(text)) = &op.action
+            && text.len() > MAX_TEXT_BYTES
+        {
+            return Err(refuse(Rule::TooLong(text.len()), hash, place, ""));
+        }
         match &op.action {
             A::Increment(_) | A::MarkBegin(_) | A::MarkEnd(_) => {
                 return Err(refuse(

@@ -250,14 +250,72 @@ pub fn check_changes(mut bytes: &[u8]) -> Result<(), WireError> {
 /// deflate-compressed change).
 const CHANGE_CHUNK: u8 = 1;
 
+/// How much one push may make the server expand. Each bound is checked on
+/// the bytes as they arrived, before any change is decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Changes in one document's push.
+    pub changes: usize,
+    /// Operations in one change.
+    pub ops_per_change: u64,
+    /// Operations in one document's push, all changes together.
+    pub ops: u64,
+}
+
+/// [`Budget::changes`] by default: a task worked on for weeks, pushed whole.
+pub const MAX_PUSH_CHANGES: usize = 20_000;
+/// [`Budget::ops_per_change`] by default: the creation of a task with a
+/// large handbook is about 1,000.
+pub const MAX_CHANGE_OPS: u64 = 50_000;
+/// [`Budget::ops`] by default.
+pub const MAX_PUSH_OPS: u64 = 200_000;
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self {
+            changes: MAX_PUSH_CHANGES,
+            ops_per_change: MAX_CHANGE_OPS,
+            ops: MAX_PUSH_OPS,
+        }
+    }
+}
+
+/// A push over its [`Budget`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OverBudget {
+    #[error("一次推送的变更过多：{0}（上限 {1}）(too many changes in one push: {0}, at most {1})")]
+    Changes(usize, usize),
+    #[error(
+        "一个变更的操作过多：{0}（上限 {1}）(too many operations in one change: {0}, at most {1})"
+    )]
+    OpsPerChange(u64, u64),
+    #[error(
+        "一次推送的操作过多：{0}（上限 {1}）(too many operations in one push: {0}, at most {1})"
+    )]
+    Ops(u64, u64),
+}
+
+/// Why a push's changes were not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
+}
+
 /// The changes of a push: `bytes` must be whole, intact, uncompressed
 /// change chunks (what `save_after` writes). A saved document or a
 /// compressed change is refused before anything is expanded: neither is
 /// what a client sends, and inflating one can cost far more than its size.
-pub fn decode_changes(bytes: &[u8]) -> Result<Vec<automerge::Change>, WireError> {
+/// Each change's operations are counted off its action column (a few bytes
+/// of run-length encoding can stand for billions of them) and held to
+/// `budget` before the change is decoded.
+pub fn decode_changes(bytes: &[u8], budget: &Budget) -> Result<Vec<automerge::Change>, PushError> {
     check_changes(bytes)?;
     let mut rest = bytes;
-    let mut changes = Vec::new();
+    let mut chunks = Vec::new();
+    let mut ops = 0u64;
     while !rest.is_empty() {
         let len = chunk_len(rest)
             .ok_or_else(|| WireError::Decode("Automerge: truncated chunk".into()))?;
@@ -266,14 +324,199 @@ pub fn decode_changes(bytes: &[u8]) -> Result<Vec<automerge::Change>, WireError>
             return Err(WireError::Decode(format!(
                 "Automerge: chunk type {} is not accepted in a push: send uncompressed change chunks (save_after)",
                 chunk[8]
-            )));
+            ))
+            .into());
         }
-        let change = automerge::Change::try_from(chunk)
-            .map_err(|e| WireError::Decode(format!("Automerge: {e}")))?;
-        changes.push(change);
+        if chunks.len() == budget.changes {
+            return Err(OverBudget::Changes(chunks.len() + 1, budget.changes).into());
+        }
+        let n = change_ops(chunk, budget.ops_per_change)?;
+        if n > budget.ops_per_change {
+            return Err(OverBudget::OpsPerChange(n, budget.ops_per_change).into());
+        }
+        ops += n;
+        if ops > budget.ops {
+            return Err(OverBudget::Ops(ops, budget.ops).into());
+        }
+        chunks.push(chunk);
         rest = tail;
     }
-    Ok(changes)
+    chunks
+        .into_iter()
+        .map(|chunk| {
+            automerge::Change::try_from(chunk)
+                .map_err(|e| PushError::Wire(WireError::Decode(format!("Automerge: {e}"))))
+        })
+        .collect()
+}
+
+/// Applies decoded push changes to `doc` (a copy the caller may discard).
+///
+/// Automerge 0.12 trusts that every actor a change names besides its own
+/// is one the document knows, and panics when it is not (a change whose
+/// list of other actors was tampered with); such a change is refused here
+/// first. Any other panic inside Automerge on hostile input is caught and
+/// refused too, so bad bytes from one device never take down the process
+/// that reads them.
+pub fn apply_changes(
+    doc: &mut automerge::AutoCommit,
+    changes: Vec<automerge::Change>,
+) -> Result<(), WireError> {
+    let mut known: std::collections::HashSet<automerge::ActorId> = doc
+        .get_changes_meta(&[])
+        .into_iter()
+        .map(|m| m.actor.into_owned())
+        .collect();
+    known.extend(changes.iter().map(|c| c.actor_id().clone()));
+    for change in &changes {
+        if let Some(actor) = change
+            .other_actor_ids()
+            .iter()
+            .find(|a| !known.contains(*a))
+        {
+            return Err(WireError::Decode(format!(
+                "Automerge: change {} refers to actor {actor}, unknown to the document",
+                change.hash()
+            )));
+        }
+    }
+    let applied =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes(changes)));
+    match applied {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(WireError::Decode(format!("Automerge: {e}"))),
+        Err(_) => Err(WireError::Decode(
+            "Automerge could not apply these changes (malformed)".into(),
+        )),
+    }
+}
+
+/// Reads LEB128 numbers off a byte slice, refusing overlong or truncated ones.
+struct Leb<'a>(&'a [u8]);
+
+impl Leb<'_> {
+    fn unsigned(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = self.0.split_first()?;
+            self.0 = rest;
+            let bits = u64::from(byte & 0x7f);
+            if shift == 63 && bits > 1 {
+                return None;
+            }
+            value |= bits << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    fn signed(&mut self) -> Option<i64> {
+        let mut value = 0i64;
+        let mut shift = 0;
+        loop {
+            let (&byte, rest) = self.0.split_first()?;
+            self.0 = rest;
+            if shift >= 64 {
+                return None;
+            }
+            value |= i64::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                if shift < 64 && byte & 0x40 != 0 {
+                    value |= -1i64 << shift;
+                }
+                return Some(value);
+            }
+        }
+    }
+
+    fn skip(&mut self, n: u64) -> Option<()> {
+        let n = usize::try_from(n).ok()?;
+        self.0 = self.0.get(n..)?;
+        Some(())
+    }
+}
+
+/// The column id and type of the action column of a change (`(4 << 4) | 2`:
+/// column 4, unsigned integers, run-length encoded).
+const ACTION_COLUMN: u64 = (4 << 4) | 2;
+
+/// How many operations a change chunk holds, read off its header and
+/// action column without decoding it: at most `cap + 1` is counted.
+fn change_ops(chunk: &[u8], cap: u64) -> Result<u64, WireError> {
+    let bad = || WireError::Decode("Automerge: malformed change header".into());
+    // `chunk` is exactly one chunk: its header is what comes before its data.
+    let header = chunk
+        .len()
+        .checked_sub(data_len(chunk).ok_or_else(bad)?)
+        .ok_or_else(bad)?;
+    let mut r = Leb(&chunk[header..]);
+    let deps = r.unsigned().ok_or_else(bad)?;
+    r.skip(deps.checked_mul(32).ok_or_else(bad)?)
+        .ok_or_else(bad)?;
+    let actor = r.unsigned().ok_or_else(bad)?;
+    r.skip(actor).ok_or_else(bad)?;
+    r.unsigned().ok_or_else(bad)?; // seq
+    r.unsigned().ok_or_else(bad)?; // start op
+    r.signed().ok_or_else(bad)?; // time
+    let message = r.unsigned().ok_or_else(bad)?;
+    r.skip(message).ok_or_else(bad)?;
+    let others = r.unsigned().ok_or_else(bad)?;
+    for _ in 0..others {
+        let len = r.unsigned().ok_or_else(bad)?;
+        r.skip(len).ok_or_else(bad)?;
+    }
+    let columns = r.unsigned().ok_or_else(bad)?;
+    let mut offset = 0u64;
+    let mut action = None;
+    for _ in 0..columns.min(64) {
+        let spec = r.unsigned().ok_or_else(bad)?;
+        let len = r.unsigned().ok_or_else(bad)?;
+        if spec & !0b1000 == ACTION_COLUMN {
+            action = Some((offset, len));
+        }
+        offset = offset.checked_add(len).ok_or_else(bad)?;
+    }
+    let Some((start, len)) = action else {
+        return Ok(0);
+    };
+    let data = r.0;
+    let start = usize::try_from(start).map_err(|_| bad())?;
+    let end = start
+        .checked_add(usize::try_from(len).map_err(|_| bad())?)
+        .ok_or_else(bad)?;
+    let mut runs = Leb(data.get(start..end).ok_or_else(bad)?);
+    let mut count = 0u64;
+    while !runs.0.is_empty() && count <= cap {
+        let run = runs.signed().ok_or_else(bad)?;
+        let n = match run {
+            // `run` copies of the next value.
+            1.. => {
+                runs.unsigned().ok_or_else(bad)?;
+                run.unsigned_abs()
+            }
+            // `-run` literal values.
+            ..0 => {
+                let n = run.unsigned_abs();
+                for _ in 0..n.min(cap.saturating_add(1)) {
+                    runs.unsigned().ok_or_else(bad)?;
+                }
+                n
+            }
+            // A run of nulls: its length follows.
+            0 => runs.unsigned().ok_or_else(bad)?,
+        };
+        count = count.saturating_add(n);
+    }
+    Ok(count)
+}
+
+/// The length of a chunk's data (after its header), if the header is whole.
+fn data_len(bytes: &[u8]) -> Option<usize> {
+    let mut r = Leb(bytes.get(9..)?);
+    usize::try_from(r.unsigned()?).ok()
 }
 
 /// The length of the chunk at the start of `bytes` (header and data), if
@@ -519,6 +762,109 @@ mod tests {
         two.extend(doc.save_incremental());
         assert!(check_changes(&two).is_ok(), "two chunks");
         assert!(check_changes(&doc.save()).is_ok(), "a whole document");
+    }
+
+    fn uleb(mut n: u64, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    /// A change chunk around `data`, with a valid checksum.
+    fn change_chunk(data: &[u8]) -> Vec<u8> {
+        let mut body = vec![CHANGE_CHUNK];
+        uleb(data.len() as u64, &mut body);
+        body.extend_from_slice(data);
+        let digest = Sha256::digest(&body);
+        let mut out = CHUNK_MAGIC.to_vec();
+        out.extend_from_slice(&digest[..4]);
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn operations_are_counted_off_the_action_column_before_anything_is_decoded() {
+        let mut doc = automerge::AutoCommit::new();
+        let list = automerge::transaction::Transactable::put_object(
+            &mut doc,
+            automerge::ROOT,
+            "l",
+            automerge::ObjType::List,
+        )
+        .expect("list");
+        for i in 0..1000 {
+            automerge::transaction::Transactable::insert(&mut doc, &list, i, "x").expect("insert");
+        }
+        let bytes = doc.save_incremental();
+        let changes = decode_changes(&bytes, &Budget::default()).expect("decode");
+        assert_eq!(changes[0].len(), 1001);
+        assert_eq!(change_ops(&bytes, u64::MAX).expect("count"), 1001);
+        let tight = Budget {
+            ops_per_change: 1000,
+            ..Budget::default()
+        };
+        assert!(matches!(
+            decode_changes(&bytes, &tight),
+            Err(PushError::OverBudget(OverBudget::OpsPerChange(1001, 1000)))
+        ));
+
+        // Nine bytes of action column that claim a trillion operations.
+        let mut data = vec![0u8]; // no dependencies
+        data.push(16);
+        data.extend([7u8; 16]); // actor
+        data.extend([1, 1, 0, 0, 0]); // seq, start op, time, no message, no other actors
+        let mut column = Vec::new();
+        column.extend([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]); // run of 2^62…
+        column.push(1); // …copies of "put"
+        data.push(1);
+        data.push(ACTION_COLUMN as u8);
+        uleb(column.len() as u64, &mut data);
+        data.extend(column);
+        let bomb = change_chunk(&data);
+        assert!(check_changes(&bomb).is_ok(), "a well-formed chunk");
+        let started = std::time::Instant::now();
+        let err = decode_changes(&bomb, &Budget::default()).expect_err("refused");
+        assert!(
+            matches!(err, PushError::OverBudget(OverBudget::OpsPerChange(..))),
+            "{err}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_push_of_too_many_changes_is_refused() {
+        let mut doc = automerge::AutoCommit::new();
+        for i in 0..5 {
+            automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "k", i)
+                .expect("put");
+            doc.commit();
+        }
+        let bytes = doc.save_after(&[]);
+        let tight = Budget {
+            changes: 4,
+            ..Budget::default()
+        };
+        assert!(matches!(
+            decode_changes(&bytes, &tight),
+            Err(PushError::OverBudget(OverBudget::Changes(5, 4)))
+        ));
+        assert_eq!(
+            decode_changes(&bytes, &Budget::default())
+                .expect("ok")
+                .len(),
+            5
+        );
+        let compressed = doc.save();
+        assert!(matches!(
+            decode_changes(&compressed, &Budget::default()),
+            Err(PushError::Wire(WireError::Decode(_)))
+        ));
     }
 
     #[test]

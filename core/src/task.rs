@@ -369,6 +369,12 @@ pub struct TaskDoc {
     doc: AutoCommit,
 }
 
+/// An evidence key as a blob id: keys come from other devices too, and are
+/// never sliced or used as text before they are known to be 64 hex digits.
+fn evidence_key(key: &str) -> Result<crate::blob::BlobId, TaskError> {
+    crate::blob::BlobId::parse(key).map_err(|_| TaskError::BadHash(key.chars().take(80).collect()))
+}
+
 /// Object id of the map or list at `key` under `parent`.
 fn child(doc: &AutoCommit, parent: &ObjId, key: &str) -> Result<ObjId, TaskError> {
     match doc.get(parent, key)? {
@@ -935,10 +941,11 @@ impl TaskDoc {
         caption: &str,
     ) -> Result<(), TaskError> {
         self.check_inspector_may_edit(author)?;
+        let id = evidence_key(sha256)?;
         if !self.contains("evidence", sha256)? {
             return Err(TaskError::UnknownEvidence(sha256.to_owned()));
         }
-        let message = format!("修改证据说明 {}", &sha256[..sha256.len().min(12)]);
+        let message = format!("修改证据说明 {}", &id.to_hex()[..12]);
         self.change(author, at, message, |doc| {
             let map = child(doc, &ROOT, "evidence")?;
             let ev = child(doc, &map, sha256)?;
@@ -956,13 +963,14 @@ impl TaskDoc {
         reason: &str,
     ) -> Result<(), TaskError> {
         self.check_inspector_may_edit(author)?;
+        let id = evidence_key(sha256)?;
         if !self.contains("evidence", sha256)? {
             return Err(TaskError::UnknownEvidence(sha256.to_owned()));
         }
         if reason.trim().is_empty() {
             return Err(TaskError::ReasonRequired);
         }
-        let message = format!("撤回证据 {}：{reason}", &sha256[..sha256.len().min(12)]);
+        let message = format!("撤回证据 {}：{reason}", &id.to_hex()[..12]);
         self.change(author, at, message, |doc| {
             let map = child(doc, &ROOT, "evidence")?;
             let ev = child(doc, &map, sha256)?;

@@ -61,6 +61,9 @@ codes! {
     SyncBadHash = "sync.bad_hash", BAD_REQUEST, "a change hash is not 32 bytes";
     SyncBadChanges = "sync.bad_changes", BAD_REQUEST, "`c` is not whole, intact Automerge change chunks";
     SyncTooManyDocs = "sync.too_many_docs", PAYLOAD_TOO_LARGE, "more documents in one request than allowed (500)";
+    SyncTooManyChanges = "sync.too_many_changes", PAYLOAD_TOO_LARGE, "more changes in one document's push than allowed (20,000)";
+    SyncTooManyOps = "sync.too_many_ops", PAYLOAD_TOO_LARGE, "more operations in one change (50,000) or one document's push (200,000) than allowed";
+    SyncDocTooLarge = "sync.doc_too_large", PAYLOAD_TOO_LARGE, "the changes would make the task document larger than allowed (16 MiB saved)";
     SyncDuplicateDoc = "sync.duplicate_doc", BAD_REQUEST, "the same task twice in one request";
     SyncForbidden = "sync.forbidden", FORBIDDEN, "no such task in the device's team";
     SyncActorMismatch = "sync.actor_mismatch", FORBIDDEN, "a change was made by another actor than the device's";
@@ -70,6 +73,7 @@ codes! {
     PolicyAppendOnly = "policy.append_only", FORBIDDEN, "a change alters or removes an existing record or list entry";
     PolicyNotYours = "policy.not_yours", FORBIDDEN, "a record names another person as its author, or changes another person's entry";
     PolicyBadValue = "policy.bad_value", UNPROCESSABLE_ENTITY, "a value has the wrong type or shape for its place";
+    PolicyTooLong = "policy.too_long", PAYLOAD_TOO_LARGE, "a text value is longer than allowed (64 KiB)";
     PolicyFrozen = "policy.frozen", CONFLICT, "the task is submitted, approved, published or cancelled on the server";
     PolicyEventNotAllowed = "policy.event_not_allowed", FORBIDDEN, "the role may not record this kind of event";
     StatusTransition = "status.transition", CONFLICT, "an event does not apply where it lands (wrong status, not on the task, comment missing)";
@@ -95,6 +99,7 @@ codes! {
     HttpTooLarge = "http.too_large", PAYLOAD_TOO_LARGE, "the body is over the endpoint's limit";
     HttpBadRequest = "http.bad_request", BAD_REQUEST, "the request is malformed (path, query or headers)";
     ServerNotFound = "server.not_found", NOT_FOUND, "an inspector or device named in the request does not exist";
+    ServerBusy = "server.busy", SERVICE_UNAVAILABLE, "the server is busy (too many requests, or the same tasks changed by others meanwhile); retry after `Retry-After` seconds";
     ServerInternal = "server.internal", INTERNAL_SERVER_ERROR, "an error inside the server; retry later";
 }
 
@@ -166,9 +171,12 @@ impl ApiError {
     }
 }
 
+/// Seconds a client is asked to wait after `server.busy`.
+pub const RETRY_AFTER_SECONDS: u32 = 2;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.code.status(),
             Json(Body {
                 code: self.code.as_str(),
@@ -176,7 +184,14 @@ impl IntoResponse for ApiError {
                 concerns: &self.concerns,
             }),
         )
-            .into_response()
+            .into_response();
+        if self.code == Code::ServerBusy {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }
 

@@ -12,6 +12,11 @@ pub struct Limits {
     /// Change bytes one sync answer carries from the feed: once a page
     /// holds this much, it ends (a single larger task still goes alone).
     pub feed_page_bytes: usize,
+    /// Changes and operations one document's push may expand to
+    /// (`sync.too_many_changes`, `sync.too_many_ops`).
+    pub budget: fieldloop_core::sync::Budget,
+    /// The largest a task document may grow, saved (`sync.doc_too_large`).
+    pub doc_bytes: usize,
 }
 
 /// [`Limits::feed_page_docs`] by default.
@@ -19,11 +24,17 @@ pub const FEED_PAGE_DOCS: usize = 200;
 /// [`Limits::feed_page_bytes`] by default.
 pub const FEED_PAGE_BYTES: usize = 8 * 1024 * 1024;
 
+/// [`Limits::doc_bytes`] by default: a task with a few thousand edits is
+/// well under 1 MiB (photos are never inside it).
+pub const DOC_BYTES: usize = 16 * 1024 * 1024;
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
             feed_page_docs: FEED_PAGE_DOCS,
             feed_page_bytes: FEED_PAGE_BYTES,
+            budget: fieldloop_core::sync::Budget::default(),
+            doc_bytes: DOC_BYTES,
         }
     }
 }

@@ -45,6 +45,7 @@ impl From<LimitArgs> for Limits {
         Limits {
             feed_page_docs: args.feed_page as usize,
             feed_page_bytes: args.feed_page_bytes as usize,
+            ..Limits::default()
         }
     }
 }

@@ -111,6 +111,7 @@ pub fn refused(task: &str, refusal: Refusal) -> ApiError {
         Rule::AppendOnly => Code::PolicyAppendOnly,
         Rule::NotYours => Code::PolicyNotYours,
         Rule::BadValue => Code::PolicyBadValue,
+        Rule::TooLong(_) => Code::PolicyTooLong,
         Rule::Frozen(_) => Code::PolicyFrozen,
         Rule::EventNotAllowed(_) => Code::PolicyEventNotAllowed,
         Rule::Transition(_) => Code::StatusTransition,
@@ -141,6 +142,7 @@ fn apply_push(
     team: &str,
     changes: &[u8],
     writer: &Writer,
+    limits: &Limits,
 ) -> Result<Applied, ApiError> {
     let bad = |e: &dyn std::fmt::Display| {
         ApiError::new(
@@ -150,8 +152,17 @@ fn apply_push(
         .concerning(Concerns::task(id))
     };
     let mut seen = HashSet::new();
-    let new: Vec<automerge::Change> = wire::decode_changes(changes)
-        .map_err(|e| bad(&e))?
+    let new: Vec<automerge::Change> = wire::decode_changes(changes, &limits.budget)
+        .map_err(|e| match e {
+            wire::PushError::Wire(e) => bad(&e),
+            wire::PushError::OverBudget(over) => {
+                let code = match over {
+                    wire::OverBudget::Changes(..) => Code::SyncTooManyChanges,
+                    _ => Code::SyncTooManyOps,
+                };
+                ApiError::new(code, format!("任务 {id}：{over}")).concerning(Concerns::task(id))
+            }
+        })?
         .into_iter()
         .filter(|c| seen.insert(c.hash()) && doc.get_change_meta_by_hash(&c.hash()).is_none())
         .collect();
@@ -160,7 +171,7 @@ fn apply_push(
     }
     let before = doc.get_heads();
     let mut merged = doc.clone();
-    merged.apply_changes(new.clone()).map_err(|e| bad(&e))?;
+    wire::apply_changes(&mut merged, new.clone()).map_err(|e| bad(&e))?;
     if !merged.get_missing_deps(&[]).is_empty() {
         return Ok(Applied::MissingDeps);
     }
@@ -178,10 +189,24 @@ fn apply_push(
             ..Concerns::task(id)
         })
     })?;
+    let saved = merged.save();
+    if saved.len() > limits.doc_bytes {
+        return Err(ApiError::new(
+            Code::SyncDocTooLarge,
+            format!(
+                "任务 {id} 将达到 {} 字节，上限 {} (the task would be {} bytes, at most {})",
+                saved.len(),
+                limits.doc_bytes,
+                saved.len(),
+                limits.doc_bytes
+            ),
+        )
+        .concerning(Concerns::task(id)));
+    }
     let write = TaskWrite {
         id: id.to_owned(),
         team: team.to_owned(),
-        doc: merged.save(),
+        doc: saved,
         heads: merged.get_heads(),
         new_changes: new.iter().map(|c| c.hash()).collect(),
         // Exactly what the stored document lacks.
@@ -190,6 +215,166 @@ fn apply_push(
     };
     *doc = merged;
     Ok(Applied::Write(Box::new(write)))
+}
+
+/// Tries to commit a request's pushes this many times when other devices
+/// keep committing to the same tasks in between, then answers `server.busy`.
+const COMMIT_ATTEMPTS: usize = 4;
+
+/// A push applied and checked, not yet stored.
+struct Prepared {
+    index: usize,
+    id: String,
+    /// The server's heads the push was applied to.
+    base: Vec<ChangeHash>,
+    doc: AutoCommit,
+    write: Option<TaskWrite>,
+    resend: bool,
+}
+
+/// What a commit answers for the pushes.
+struct Committed {
+    pulls: Vec<DocPull>,
+    acks: Vec<u32>,
+    /// The device holds every feed entry up to here once it applies the answer.
+    answered_up_to: u64,
+}
+
+/// Applies and checks every push against the stored documents, without any
+/// lock: the expensive part (decoding, the write policy) runs beside other
+/// requests' commits.
+fn prepare(
+    store: &dyn Store,
+    device: &Device,
+    request: &SyncRequest,
+    writer: Option<&Writer>,
+    limits: &Limits,
+) -> Result<Vec<Prepared>, ApiError> {
+    let mut prepared = Vec::with_capacity(request.docs.len());
+    for (index, push) in request.docs.iter().enumerate() {
+        let stored = store
+            .task(&push.id)?
+            .filter(|t| t.team == device.team)
+            .ok_or_else(|| {
+                ApiError::new(
+                    Code::SyncForbidden,
+                    format!("无权访问任务 {} (no access to task {})", push.id, push.id),
+                )
+            })?;
+        let mut doc = load(&stored.doc)?;
+        let base = doc.get_heads();
+        let mut write = None;
+        let mut resend = false;
+        if !push.changes.is_empty() {
+            let writer = writer.ok_or_else(|| ApiError::internal("a push without a writer"))?;
+            match apply_push(
+                &mut doc,
+                &push.id,
+                &stored.team,
+                &push.changes,
+                writer,
+                limits,
+            )? {
+                Applied::Write(w) => write = Some(*w),
+                Applied::Nothing => {}
+                // The server lacks what the tablet assumed it has (restored
+                // from a backup?): apply nothing, ask for everything.
+                Applied::MissingDeps => resend = true,
+            }
+        }
+        prepared.push(Prepared {
+            index,
+            id: push.id.clone(),
+            base,
+            doc,
+            write,
+            resend,
+        });
+    }
+    Ok(prepared)
+}
+
+/// Under the write lock, briefly: if no pushed task changed since it was
+/// read, stores the writes durably and answers each push; `None` if one
+/// did (nothing is stored then). Inside the lock the entries after the
+/// feed's end read here are this request's own, and the pushed documents'
+/// answers hold them, so the device may move past them.
+fn commit(
+    store: &dyn Store,
+    device: &Device,
+    now: i64,
+    writes: &std::sync::Mutex<()>,
+    prepared: Vec<Prepared>,
+    tablet_heads: &[Vec<ChangeHash>],
+) -> Result<Option<Committed>, ApiError> {
+    let guard = (!prepared.is_empty()).then(|| writes.lock().unwrap_or_else(|p| p.into_inner()));
+    let feed_end = store.feed_end()?;
+    for p in &prepared {
+        let latest = store.latest_heads(&p.id)?.unwrap_or_default();
+        if !same_heads(&latest, &p.base) {
+            return Ok(None);
+        }
+    }
+    let to_store: Vec<TaskWrite> = prepared.iter().filter_map(|p| p.write.clone()).collect();
+    // Durable before the answer acknowledges anything.
+    store.commit_sync(&to_store, &device.id, now)?;
+    let answered_up_to = if to_store.is_empty() {
+        feed_end
+    } else {
+        store.feed_end()?
+    };
+    drop(guard);
+    Ok(Some(answer_pushes(prepared, tablet_heads, answered_up_to)))
+}
+
+/// The answer to each push: an ack when the server now holds exactly the
+/// tablet's heads, else what the tablet lacks.
+fn answer_pushes(
+    prepared: Vec<Prepared>,
+    tablet_heads: &[Vec<ChangeHash>],
+    answered_up_to: u64,
+) -> Committed {
+    let mut pulls = Vec::new();
+    let mut acks = Vec::new();
+    for Prepared {
+        index,
+        id,
+        mut doc,
+        resend,
+        ..
+    } in prepared
+    {
+        let tablet_heads = &tablet_heads[index];
+        let server_heads = doc.get_heads();
+        if !resend && same_heads(&server_heads, tablet_heads) {
+            // The server holds exactly what the tablet has: nothing to send back.
+            acks.push(u32::try_from(index).unwrap_or(u32::MAX));
+            continue;
+        }
+        // The tablet has everything up to its heads; if the server lacks
+        // one of them (it applied nothing, or was restored from a backup),
+        // what the tablet has cannot be told apart: send the whole document.
+        let has_tablet_heads = tablet_heads
+            .iter()
+            .all(|h| doc.get_change_by_hash(h).is_some());
+        let (changes, full) = if has_tablet_heads && !resend {
+            (doc.save_after(tablet_heads), false)
+        } else {
+            (doc.save(), true)
+        };
+        pulls.push(DocPull {
+            id,
+            heads: wire::heads_to_wire(&server_heads),
+            changes: ByteBuf::from(changes),
+            full,
+            resend,
+        });
+    }
+    Committed {
+        pulls,
+        acks,
+        answered_up_to,
+    }
 }
 
 /// One sync exchange for `device`. `writes` serialises the read-merge-write
@@ -222,83 +407,30 @@ pub fn run(
         }
         all_heads.push(wire::heads_from_wire(&push.heads)?);
     }
-    // Any push is answered under the write lock, so that no other device's
-    // commit can fall between reading a pushed document and the end of
-    // this request's own commit.
-    let _guard =
-        (!request.docs.is_empty()).then(|| writes.lock().unwrap_or_else(|p| p.into_inner()));
-    // The feed's end before the pages are read: anything committed later is
-    // sent again next time, never skipped.
-    let feed_end = store.feed_end()?;
     let writer = match request.docs.is_empty() {
         true => None,
         false => Some(writer(store, device)?),
     };
-    let mut writes = Vec::new();
-    let mut pulls = Vec::new();
-    let mut acks = Vec::new();
-    for (index, push) in request.docs.iter().enumerate() {
-        let stored = store
-            .task(&push.id)?
-            .filter(|t| t.team == device.team)
-            .ok_or_else(|| {
-                ApiError::new(
-                    Code::SyncForbidden,
-                    format!("无权访问任务 {} (no access to task {})", push.id, push.id),
-                )
-            })?;
-        let tablet_heads = &all_heads[index];
-        let mut doc = load(&stored.doc)?;
-        let mut resend = false;
-        if !push.changes.is_empty() {
-            let writer = writer
-                .as_ref()
-                .ok_or_else(|| ApiError::internal("a push without a writer"))?;
-            match apply_push(&mut doc, &push.id, &stored.team, &push.changes, writer)? {
-                Applied::Write(write) => writes.push(*write),
-                Applied::Nothing => {}
-                // The server lacks what the tablet assumed it has (restored
-                // from a backup?): apply nothing, ask for everything.
-                Applied::MissingDeps => resend = true,
-            }
+    let mut committed = None;
+    for _ in 0..COMMIT_ATTEMPTS {
+        // Decoding and checking untrusted bytes happens outside the lock.
+        let prepared = prepare(store, device, request, writer.as_ref(), limits)?;
+        if let Some(done) = commit(store, device, now, writes, prepared, &all_heads)? {
+            committed = Some(done);
+            break;
         }
-        let server_heads = doc.get_heads();
-        if !resend && same_heads(&server_heads, tablet_heads) {
-            // The server holds exactly what the tablet has: nothing to send back.
-            acks.push(u32::try_from(index).unwrap_or(u32::MAX));
-            continue;
-        }
-        // The tablet has everything up to its heads; if the server lacks
-        // one of them (it applied nothing, or was restored from a backup),
-        // what the tablet has cannot be told apart: send the whole document.
-        let has_tablet_heads = tablet_heads
-            .iter()
-            .all(|h| doc.get_change_by_hash(h).is_some());
-        let (changes, full) = if has_tablet_heads && !resend {
-            (doc.save_after(tablet_heads), false)
-        } else {
-            (doc.save(), true)
-        };
-        pulls.push(DocPull {
-            id: push.id.clone(),
-            heads: wire::heads_to_wire(&server_heads),
-            changes: ByteBuf::from(changes),
-            full,
-            resend,
-        });
+        // Another device committed to one of these tasks meanwhile: again.
     }
-    // Durable before the answer acknowledges anything.
-    store.commit_sync(&writes, &device.id, now)?;
-    // Under the lock, the entries after `feed_end` are this request's own,
-    // and the pushed documents' answers hold them: the device may move past
-    // them. A later commit to one of them (another device, once the lock is
-    // gone) is sent below like any other change.
-    let answered_up_to = if writes.is_empty() {
-        feed_end
-    } else {
-        store.feed_end()?
-    };
-    drop(_guard);
+    let Committed {
+        mut pulls,
+        acks,
+        answered_up_to,
+    } = committed.ok_or_else(|| {
+        ApiError::new(
+            Code::ServerBusy,
+            "任务正被同时修改，请稍后重试 (these tasks are being changed by others right now; try again shortly)",
+        )
+    })?;
 
     let page = feed_page(
         store,

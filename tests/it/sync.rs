@@ -1050,3 +1050,56 @@ fn authorization_matrix_role_by_action_by_team() {
         "nothing changed"
     );
 }
+
+#[test]
+fn concurrent_pushes_to_one_task_all_land_and_none_is_lost() {
+    let server = TestServer::start_demo();
+    let mut a = Tablet::enroll(&server, "I-001");
+    let mut b = Tablet::enroll(&server, "I-002");
+    a.sync().expect("sync");
+    b.sync().expect("sync");
+    let id = shared_task(&a, &b);
+    let mut tablets = vec![a, b];
+    for person in ["I-001", "I-002"] {
+        let mut t = Tablet::enroll(&server, person);
+        t.sync().expect("sync");
+        tablets.push(t);
+    }
+    let threads: Vec<_> = tablets
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut t)| {
+            let id = id.clone();
+            std::thread::spawn(move || {
+                let who = t.author();
+                for k in 0..15 {
+                    let point = (
+                        (n * 100 + k) as i64,
+                        fieldloop_core::GeoPoint {
+                            lat: 27.0,
+                            lon: 115.0,
+                        },
+                        5.0,
+                    );
+                    t.store
+                        .edit(&id, NOW, |d| d.add_trace(&who, NOW, &[point]))
+                        .expect("edit");
+                    // A busy answer is retried by the next sync.
+                    while let Err(e) = t.sync() {
+                        assert_eq!(e.code(), "server.busy", "{e}");
+                    }
+                }
+                t
+            })
+        })
+        .collect();
+    let tablets: Vec<Tablet> = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    let trace = server.task(&id).task().expect("task").trace;
+    assert_eq!(trace.len(), 4 * 15, "every point of every tablet is stored");
+    let receipts = fieldloop_server::store::Store::receipts(server.store.as_ref()).expect("r");
+    assert!(fieldloop_server::store::verify_receipts(&receipts).is_ok());
+    drop(tablets);
+}

@@ -4,5 +4,6 @@ mod conflicts;
 mod flow;
 mod policy;
 mod properties;
+mod robust;
 mod schema;
 mod support;

@@ -228,6 +228,8 @@ pub trait Store: Send + Sync + 'static {
         device_id: &str,
         now: i64,
     ) -> Result<(), StoreError>;
+    /// A task's heads as of its latest feed entry (`None`: no such task).
+    fn latest_heads(&self, task_id: &str) -> Result<Option<Vec<ChangeHash>>, StoreError>;
     /// The current end of the feed.
     fn feed_end(&self) -> Result<u64, StoreError>;
     /// Tasks of `team` with feed entries after `cursor`, ordered by their

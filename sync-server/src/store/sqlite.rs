@@ -1171,6 +1171,10 @@ impl Store for SqliteStore {
         })
     }
 
+    fn latest_heads(&self, task_id: &str) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        self.heads_at(task_id, u64::MAX)
+    }
+
     fn feed_end(&self) -> Result<u64, StoreError> {
         self.read(|conn| {
             let end: i64 =
