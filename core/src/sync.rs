@@ -828,13 +828,12 @@ mod tests {
         data.extend(column);
         let bomb = change_chunk(&data);
         assert!(check_changes(&bomb).is_ok(), "a well-formed chunk");
-        let started = std::time::Instant::now();
+        // Refused by the count, before Automerge walks a single operation.
         let err = decode_changes(&bomb, &Budget::default()).expect_err("refused");
         assert!(
             matches!(err, PushError::OverBudget(OverBudget::OpsPerChange(..))),
             "{err}"
         );
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]
