@@ -38,6 +38,10 @@ impl FromRequestParts<AppState> for DeviceAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Already authenticated by the device gate.
+        if let Some(device) = parts.extensions.get::<Device>() {
+            return Ok(Self(device.clone()));
+        }
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -75,16 +79,52 @@ impl FromRequestParts<AppState> for DeviceAuth {
     }
 }
 
-/// Puts the calling device, as an [`Uploader`], where the blob routes read it.
-pub async fn uploader(
+/// The requests each device has in flight.
+#[derive(Debug, Default)]
+pub struct DeviceSlots(
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Semaphore>>>,
+);
+
+impl DeviceSlots {
+    /// A slot for one more request of `device`, if it has fewer than `max` in flight.
+    fn take(&self, device: &str, max: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut slots = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            slots
+                .entry(device.to_owned())
+                .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(max)))
+                .clone()
+        };
+        semaphore.try_acquire_owned().ok()
+    }
+}
+
+/// The gate of the device routes: authenticates the device, holds one of
+/// its in-flight slots for the whole request (`503 server.busy` when it has
+/// none left), and puts the device (and, for the blob routes, the
+/// [`Uploader`]) in the request's extensions.
+pub async fn device_gate(
+    axum::extract::State(state): axum::extract::State<AppState>,
     DeviceAuth(device): DeviceAuth,
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(_slot) = state
+        .device_slots
+        .take(&device.id, state.limits.device_in_flight)
+    else {
+        return ApiError::new(
+            Code::ServerBusy,
+            "本设备同时发出的请求过多，请稍后重试 (this device has too many requests in flight; try again shortly)",
+        )
+        .into_response();
+    };
     request.extensions_mut().insert(Uploader {
-        device: device.id,
-        team: device.team,
+        device: device.id.clone(),
+        team: device.team.clone(),
     });
+    request.extensions_mut().insert(device);
     next.run(request).await
 }
 

@@ -3,9 +3,7 @@
 //! token and its own Automerge actor id. Codes expire, are used once, and
 //! failed attempts are rate-limited per client address.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
@@ -20,8 +18,6 @@ use crate::{AppState, now_ms};
 /// Letters and digits that cannot be misread for each other.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 const CODE_LEN: usize = 10;
-/// Failed attempts allowed per client address and minute.
-const MAX_FAILURES_PER_MINUTE: u32 = 10;
 
 /// Creates a one-time code for `inspector`, valid for `ttl_ms`.
 pub fn issue_code(
@@ -69,26 +65,63 @@ pub struct EnrollResponse {
     pub team: String,
 }
 
-/// Failed attempts per client address in the current minute.
-#[derive(Debug, Default)]
-pub struct Throttle(Mutex<HashMap<IpAddr, (i64, u32)>>);
+/// Enrollment attempts allowed per client address and minute (a squad
+/// enrolling its tablets behind one address needs a handful).
+pub const ATTEMPTS_PER_ADDRESS: u32 = 10;
+/// Enrollment attempts allowed per minute from all addresses together: with
+/// 50-bit codes that expire in a day, guessing one stays hopeless.
+pub const ATTEMPTS_IN_ALL: u32 = 300;
+/// Addresses remembered before the ones with a full allowance are forgotten.
+const REMEMBERED_ADDRESSES: usize = 10_000;
 
-impl Throttle {
-    fn blocked(&self, ip: IpAddr, now: i64) -> bool {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&ip)
-            .is_some_and(|(minute, n)| *minute == now / 60_000 && *n >= MAX_FAILURES_PER_MINUTE)
-    }
+/// Rate limits on enrollment attempts, per address and in all. Every attempt
+/// counts, checked and counted in one step (no race between the two).
+#[derive(Debug)]
+pub struct Throttle {
+    per_address: governor::DefaultKeyedRateLimiter<IpAddr>,
+    in_all: governor::DefaultDirectRateLimiter,
+}
 
-    fn fail(&self, ip: IpAddr, now: i64) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = map.entry(ip).or_insert((now / 60_000, 0));
-        if entry.0 != now / 60_000 {
-            *entry = (now / 60_000, 0);
+impl Default for Throttle {
+    fn default() -> Self {
+        let per_minute = |n: u32| {
+            governor::Quota::per_minute(
+                std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN),
+            )
+        };
+        Self {
+            per_address: governor::RateLimiter::keyed(per_minute(ATTEMPTS_PER_ADDRESS)),
+            in_all: governor::RateLimiter::direct(per_minute(ATTEMPTS_IN_ALL)),
         }
-        entry.1 += 1;
     }
 }
+
+impl Throttle {
+    /// Counts one attempt from `ip`; `false` when it is over a limit.
+    fn allow(&self, ip: IpAddr) -> bool {
+        if self.per_address.len() > REMEMBERED_ADDRESSES {
+            self.per_address.retain_recent();
+        }
+        self.per_address.check_key(&ip).is_ok() && self.in_all.check().is_ok()
+    }
+}
+
+/// A device name as people typed it, made safe to show: control and
+/// bidirectional-override characters dropped, whitespace collapsed, at most
+/// [`MAX_DEVICE_NAME`] characters.
+pub fn clean_name(name: &str) -> String {
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control() && !bidi(*c))
+        .take(MAX_DEVICE_NAME)
+        .collect()
+}
+
+/// The longest device name kept, in characters.
+pub const MAX_DEVICE_NAME: usize = 80;
 
 pub async fn enroll(
     State(state): State<AppState>,
@@ -96,18 +129,13 @@ pub async fn enroll(
     Json(request): Json<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
     let now = now_ms();
-    if state.throttle.blocked(peer.ip(), now) {
+    if !state.throttle.allow(peer.ip()) {
         return Err(ApiError::new(
             Code::EnrollRateLimited,
             "尝试次数过多，请一分钟后再试 (too many attempts; wait a minute)",
         ));
     }
-    let name = request
-        .device_name
-        .trim()
-        .chars()
-        .take(80)
-        .collect::<String>();
+    let name = clean_name(&request.device_name);
     let code_hash = secret_hash(&normalise(&request.code));
     let token = random_hex(32);
     let token_hash = secret_hash(&token);
@@ -127,9 +155,31 @@ pub async fn enroll(
             person: device.person,
             team: device.team,
         })),
-        Err(e) => {
-            state.throttle.fail(peer.ip(), now);
-            Err(e.into())
-        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_control_and_direction_characters_and_are_bounded() {
+        assert_eq!(clean_name("  张伟的\t平板\n "), "张伟的 平板");
+        assert_eq!(clean_name("ab\u{202e}cd\u{2066}ef\u{0007}"), "abcdef");
+        assert_eq!(
+            clean_name(&"长".repeat(500)).chars().count(),
+            MAX_DEVICE_NAME
+        );
+    }
+
+    #[test]
+    fn every_attempt_counts_per_address_and_in_all() {
+        let throttle = Throttle::default();
+        let a: IpAddr = [10, 0, 0, 1].into();
+        let b: IpAddr = [10, 0, 0, 2].into();
+        let allowed = (0..30).filter(|_| throttle.allow(a)).count();
+        assert_eq!(allowed, ATTEMPTS_PER_ADDRESS as usize);
+        assert!(throttle.allow(b), "another address is not locked out");
     }
 }

@@ -54,7 +54,7 @@ codes! {
     AuthInactive = "auth.inactive", FORBIDDEN, "the device's inspector was deactivated";
     AuthWrongRole = "auth.wrong_role", FORBIDDEN, "this credential may not call this endpoint (a supervisor's token on `/sync`, a device's on the review API)";
     EnrollBadCode = "enroll.bad_code", BAD_REQUEST, "the enrollment code is wrong, used or expired (not told apart)";
-    EnrollRateLimited = "enroll.rate_limited", TOO_MANY_REQUESTS, "too many failed enrollment attempts; wait a minute";
+    EnrollRateLimited = "enroll.rate_limited", TOO_MANY_REQUESTS, "too many enrollment attempts from this address (10 a minute) or in all (300); wait a minute";
     SyncContentType = "sync.content_type", UNSUPPORTED_MEDIA_TYPE, "a sync body must be `application/cbor`";
     SyncBadMessage = "sync.bad_message", BAD_REQUEST, "the body is not a valid sync message (CBOR, keys, types)";
     SyncVersion = "sync.version", BAD_REQUEST, "another protocol version than 2";
@@ -98,6 +98,7 @@ codes! {
     HttpBadJson = "http.bad_json", BAD_REQUEST, "the JSON body cannot be read or lacks a field";
     HttpTooLarge = "http.too_large", PAYLOAD_TOO_LARGE, "the body is over the endpoint's limit";
     HttpBadRequest = "http.bad_request", BAD_REQUEST, "the request is malformed (path, query or headers)";
+    HttpTimeout = "http.timeout", REQUEST_TIMEOUT, "the body did not arrive, or the answer was not ready, in time";
     ServerNotFound = "server.not_found", NOT_FOUND, "an inspector or device named in the request does not exist";
     ServerBusy = "server.busy", SERVICE_UNAVAILABLE, "the server is busy (too many requests, or the same tasks changed by others meanwhile); retry after `Retry-After` seconds";
     ServerInternal = "server.internal", INTERNAL_SERVER_ERROR, "an error inside the server; retry later";
@@ -267,6 +268,10 @@ pub async fn json_errors(response: Response) -> Response {
                 "JSON 请求体无法读取或缺少字段 (the JSON body cannot be read or lacks a field)",
             )
         }
+        StatusCode::REQUEST_TIMEOUT => (
+            Code::HttpTimeout,
+            "请求超时，请重试 (the request took too long; try again)",
+        ),
         StatusCode::INTERNAL_SERVER_ERROR => (
             Code::ServerInternal,
             "服务器内部错误，请稍后重试 (internal server error; try again later)",

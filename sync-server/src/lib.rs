@@ -12,13 +12,13 @@ pub mod enroll;
 pub mod error;
 pub mod import;
 pub mod limits;
+pub mod net;
 pub mod review;
 pub mod store;
 pub mod sync;
 pub mod tasks;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -45,6 +45,8 @@ pub struct AppState {
     /// that two writers never overwrite each other's merge.
     pub writes: Arc<std::sync::Mutex<()>>,
     pub limits: Arc<limits::Limits>,
+    /// Requests in flight per device.
+    pub device_slots: Arc<auth::DeviceSlots>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -61,6 +63,7 @@ impl AppState {
             blobs: Arc::new(blobs),
             writes: Arc::default(),
             limits: Arc::default(),
+            device_slots: Arc::default(),
         }
     }
 
@@ -93,22 +96,54 @@ async fn healthz() -> Json<Health> {
     })
 }
 
+/// Answers a request turned away by load shedding.
+async fn shed(_: tower::BoxError) -> error::ApiError {
+    error::ApiError::new(
+        error::Code::ServerBusy,
+        "服务器繁忙，请稍后重试 (the server is busy; try again shortly)",
+    )
+}
+
 /// Every route of the server.
+///
+/// Sync and blob requests pass a gate: at most [`limits::Limits::in_flight`]
+/// of them at once (more are answered `503 server.busy` at once rather than
+/// queued) and [`limits::Limits::device_in_flight`] per device. Every
+/// request's body must arrive within the body timeout and be answered
+/// within the request timeout; `/healthz` passes no gate.
 pub fn router(state: AppState) -> Router {
+    let limits = state.limits.clone();
     let owners: Arc<dyn blobs::BlobOwners> = Arc::new(auth::StoreOwners(state.store.clone()));
-    let blob_routes = blobs::router(state.blobs.clone(), MAX_BLOB_BYTES, owners).route_layer(
-        axum::middleware::from_fn_with_state(state.clone(), auth::uploader),
-    );
+    let gate = || {
+        tower::ServiceBuilder::new()
+            .layer(axum::error_handling::HandleErrorLayer::new(shed))
+            .load_shed()
+            .concurrency_limit(limits.in_flight)
+    };
+    let device_gate = axum::middleware::from_fn_with_state(state.clone(), auth::device_gate);
+    let blob_routes = blobs::router(state.blobs.clone(), MAX_BLOB_BYTES, owners)
+        .route_layer(device_gate.clone())
+        .route_layer(gate());
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/api/v1/enroll", post(enroll::enroll))
         .route(
             "/api/v1/sync",
-            post(sync::sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)),
+            post(sync::sync)
+                .layer(DefaultBodyLimit::max(MAX_SYNC_BODY))
+                .route_layer(device_gate)
+                .route_layer(gate()),
         )
+        .route("/api/v1/enroll", post(enroll::enroll))
         .route("/api/v1/tasks/{id}/review", post(review::review))
         .with_state(state)
         .merge(blob_routes)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_timeout,
+        ))
+        .route("/healthz", get(healthz))
         .layer(axum::middleware::map_response(error::json_errors))
 }
 
@@ -119,12 +154,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    net::serve(listener, state, shutdown).await
 }
 
 #[cfg(test)]

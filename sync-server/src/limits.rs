@@ -3,6 +3,8 @@
 //! tests can shrink. A request beyond a bound is refused with the code
 //! named beside it; `docs/protocol.md` lists them.
 
+use std::time::Duration;
+
 /// The server's bounds. [`Limits::default`] is what `serve` runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -17,7 +19,35 @@ pub struct Limits {
     pub budget: fieldloop_core::sync::Budget,
     /// The largest a task document may grow, saved (`sync.doc_too_large`).
     pub doc_bytes: usize,
+    /// Connections open at once; more are closed when accepted.
+    pub connections: usize,
+    /// Time for a request's headers to arrive (and for an idle kept-alive
+    /// connection to send its next request).
+    pub header_timeout: Duration,
+    /// Time for a request's body to arrive.
+    pub body_timeout: Duration,
+    /// Time to answer a request (`408 http.timeout` after it).
+    pub request_timeout: Duration,
+    /// Sync and blob requests handled at once; more are answered `503
+    /// server.busy` with `Retry-After` instead of queueing.
+    pub in_flight: usize,
+    /// Sync and blob requests of one device handled at once.
+    pub device_in_flight: usize,
 }
+
+/// [`Limits::connections`] by default (kept below the open-file limit).
+pub const CONNECTIONS: usize = 4096;
+/// [`Limits::header_timeout`] by default.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// [`Limits::body_timeout`] by default: a 1 MiB chunk over a slow hotspot.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// [`Limits::request_timeout`] by default.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// [`Limits::in_flight`] by default.
+pub const IN_FLIGHT: usize = 256;
+/// [`Limits::device_in_flight`] by default: a tablet syncs and uploads one
+/// file at a time.
+pub const DEVICE_IN_FLIGHT: usize = 4;
 
 /// [`Limits::feed_page_docs`] by default.
 pub const FEED_PAGE_DOCS: usize = 200;
@@ -35,6 +65,12 @@ impl Default for Limits {
             feed_page_bytes: FEED_PAGE_BYTES,
             budget: fieldloop_core::sync::Budget::default(),
             doc_bytes: DOC_BYTES,
+            connections: CONNECTIONS,
+            header_timeout: HEADER_TIMEOUT,
+            body_timeout: BODY_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+            in_flight: IN_FLIGHT,
+            device_in_flight: DEVICE_IN_FLIGHT,
         }
     }
 }

@@ -76,8 +76,8 @@ enum Command {
         /// The address tablets reach the server at (goes into the QR code).
         #[arg(long, default_value = "http://127.0.0.1:7878")]
         server: String,
-        /// Hours the code stays valid.
-        #[arg(long, default_value_t = 24)]
+        /// Hours the code stays valid (1 to 720).
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(i64).range(1..=720))]
         hours: i64,
     },
     /// Create a supervisor credential (review API) and print its token once.
