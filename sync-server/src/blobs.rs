@@ -194,6 +194,9 @@ pub enum BlobApiError {
         /// What the bytes hashed to.
         actual: BlobId,
     },
+    /// A device's quota of uploads in progress or bytes a day is used up.
+    #[error("upload quota used up: {0}")]
+    Quota(String),
     /// The server could not read or write its blob folder.
     #[error("the server could not store or read the blob; try again later")]
     Io(#[from] io::Error),
@@ -215,6 +218,7 @@ impl BlobApiError {
             BlobApiError::UploadNotFound(_) => Code::BlobUploadNotFound,
             BlobApiError::OffsetMismatch { .. } => Code::BlobOffsetMismatch,
             BlobApiError::HashMismatch { .. } => Code::BlobHashMismatch,
+            BlobApiError::Quota(_) => Code::BlobQuota,
             BlobApiError::Io(_) => Code::BlobIo,
         }
     }
@@ -262,6 +266,36 @@ pub struct BlobDir {
     root: PathBuf,
     partial: PathBuf,
     locks: std::sync::Mutex<HashMap<BlobId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Bytes each device sent today (UTC day number, bytes), for the daily quota.
+    sent: std::sync::Mutex<HashMap<String, (u64, u64)>>,
+    quota: Quota,
+}
+
+/// What one device may hold open and send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Uploads in progress at once.
+    pub sessions: usize,
+    /// Bytes received per UTC day.
+    pub bytes_per_day: u64,
+}
+
+/// [`Quota::sessions`] by default: a tablet uploads one file at a time and
+/// queues the rest.
+pub const SESSIONS_PER_DEVICE: usize = 64;
+/// [`Quota::bytes_per_day`] by default: a thousand 4 MB photos with their
+/// copies.
+pub const BYTES_PER_DEVICE_DAY: u64 = 8 * 1024 * 1024 * 1024;
+/// An upload untouched this long is reclaimed.
+pub const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(48 * 3600);
+
+impl Default for Quota {
+    fn default() -> Self {
+        Self {
+            sessions: SESSIONS_PER_DEVICE,
+            bytes_per_day: BYTES_PER_DEVICE_DAY,
+        }
+    }
 }
 
 /// Holds the lock of one blob; releases it (and forgets the lock when no one
@@ -300,7 +334,61 @@ impl BlobDir {
             root,
             partial,
             locks: std::sync::Mutex::new(HashMap::new()),
+            sent: std::sync::Mutex::new(HashMap::new()),
+            quota: Quota::default(),
         })
+    }
+
+    /// The same folder with another quota.
+    pub fn with_quota(mut self, quota: Quota) -> Self {
+        self.quota = quota;
+        self
+    }
+
+    /// Deletes uploads in progress that nobody touched for `older_than`
+    /// (a tablet that was wiped, an attacker that started and left); returns
+    /// how many files went. Run now and then; a device whose upload went
+    /// starts it over.
+    pub fn reclaim_stale(&self, older_than: std::time::Duration) -> io::Result<usize> {
+        let now = std::time::SystemTime::now();
+        let mut removed = 0;
+        for owner in fs::read_dir(&self.partial)? {
+            let owner = owner?.path();
+            if !owner.is_dir() {
+                continue;
+            }
+            for file in fs::read_dir(&owner)? {
+                let file = file?;
+                let modified = file.metadata()?.modified()?;
+                if now.duration_since(modified).unwrap_or_default() > older_than {
+                    remove_if_present(&file.path())?;
+                    removed += 1;
+                }
+            }
+            // An owner with nothing left in progress.
+            let _ = fs::remove_dir(&owner);
+        }
+        Ok(removed)
+    }
+
+    /// Counts `bytes` against `owner`'s daily quota; refused past it.
+    fn charge(&self, owner: &Owner, bytes: u64) -> Result<(), BlobApiError> {
+        let day = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 86_400);
+        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = sent.entry(owner.0.clone()).or_insert((day, 0));
+        if entry.0 != day {
+            *entry = (day, 0);
+        }
+        if entry.1.saturating_add(bytes) > self.quota.bytes_per_day {
+            return Err(BlobApiError::Quota(format!(
+                "this device sent {} bytes today, at most {} a day",
+                entry.1, self.quota.bytes_per_day
+            )));
+        }
+        entry.1 += bytes;
+        Ok(())
     }
 
     /// The blob folder.
@@ -395,6 +483,20 @@ impl BlobDir {
             }
         }
         let dir = self.sessions(owner);
+        let open = fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".len"))
+                    .count()
+            })
+            .unwrap_or(0);
+        if open >= self.quota.sessions {
+            return Err(BlobApiError::Quota(format!(
+                "this device has {open} uploads in progress, at most {}; finish or wait for them",
+                self.quota.sessions
+            )));
+        }
         let dir_is_new = !dir.is_dir();
         if dir_is_new {
             fs::create_dir_all(&dir)?;
@@ -444,6 +546,7 @@ impl BlobDir {
                 length,
             });
         }
+        self.charge(owner, size)?;
         let path = self.partial_path(owner, id);
         let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
         file.write_all(chunk)?;
@@ -1129,6 +1232,75 @@ mod tests {
         assert!(!dir.partial_path(&a, &id).exists());
         // A device id that is not plain text becomes hex, never a path.
         assert_eq!(owner("../x").0, format!("x{}", hex::encode("../x")));
+    }
+
+    #[test]
+    fn a_device_has_a_quota_of_uploads_and_of_bytes_a_day() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = BlobDir::open(tmp.path()).unwrap().with_quota(Quota {
+            sessions: 2,
+            bytes_per_day: 10,
+        });
+        let (me, other) = (owner("D-1"), owner("D-2"));
+        dir.create(&me, &BlobId::of(b"a"), 1).unwrap();
+        dir.create(&me, &BlobId::of(b"bb"), 2).unwrap();
+        let err = dir.create(&me, &BlobId::of(b"ccc"), 3).unwrap_err();
+        assert_eq!(err.code().as_str(), "blob.quota");
+        // Another device has its own allowance; resuming one's own is allowed.
+        dir.create(&other, &BlobId::of(b"ccc"), 3).unwrap();
+        assert!(dir.create(&me, &BlobId::of(b"a"), 1).unwrap().resumed);
+
+        let big = BlobId::of(b"0123456789abc");
+        let dir = BlobDir::open(tmp.path().join("2"))
+            .unwrap()
+            .with_quota(Quota {
+                sessions: 2,
+                bytes_per_day: 10,
+            });
+        dir.create(&me, &big, 13).unwrap();
+        dir.append(&me, &big, 0, b"0123456789").unwrap();
+        let err = dir.append(&me, &big, 10, b"abc").unwrap_err();
+        assert_eq!(err.code().as_str(), "blob.quota");
+        assert_eq!(
+            dir.session(&me, &big).unwrap(),
+            Session::Partial {
+                offset: 10,
+                length: 13
+            },
+            "nothing written past the quota"
+        );
+    }
+
+    #[test]
+    fn uploads_nobody_touched_are_reclaimed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = BlobDir::open(tmp.path()).unwrap();
+        let me = owner("D-1");
+        let id = BlobId::of(b"abc");
+        dir.create(&me, &id, 3).unwrap();
+        dir.append(&me, &id, 0, b"a").unwrap();
+        assert_eq!(
+            dir.reclaim_stale(std::time::Duration::from_secs(3600))
+                .unwrap(),
+            0
+        );
+        // Two hours later, as far as the files can tell.
+        let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for path in [dir.partial_path(&me, &id), dir.length_path(&me, &id)] {
+            File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(earlier)
+                .unwrap();
+        }
+        assert_eq!(
+            dir.reclaim_stale(std::time::Duration::from_secs(3600))
+                .unwrap(),
+            2
+        );
+        assert_eq!(dir.session(&me, &id).unwrap(), Session::Absent);
+        assert!(!dir.sessions(&me).exists());
     }
 
     #[tokio::test]

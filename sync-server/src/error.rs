@@ -91,6 +91,7 @@ codes! {
     BlobUploadNotFound = "blob.upload_not_found", NOT_FOUND, "no upload of this blob in progress by this device";
     BlobOffsetMismatch = "blob.offset_mismatch", CONFLICT, "the chunk is not at the upload's offset (which `Upload-Offset` gives)";
     BlobHashMismatch = "blob.hash_mismatch", UNPROCESSABLE_ENTITY, "the uploaded bytes do not hash to the blob id; discarded";
+    BlobQuota = "blob.quota", TOO_MANY_REQUESTS, "the device's uploads in progress (64) or bytes a day (8 GiB) are used up";
     BlobIo = "blob.io", INTERNAL_SERVER_ERROR, "the server could not read or write its blob folder";
     HttpNotFound = "http.not_found", NOT_FOUND, "no such endpoint";
     HttpMethodNotAllowed = "http.method_not_allowed", METHOD_NOT_ALLOWED, "the endpoint does not take this method";

@@ -154,7 +154,25 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    net::serve(listener, state, shutdown).await
+    // Uploads nobody finished are reclaimed now and then.
+    let blobs = state.blobs.clone();
+    let sweeper = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let blobs = blobs.clone();
+            let swept =
+                tokio::task::spawn_blocking(move || blobs.reclaim_stale(blobs::STALE_UPLOAD)).await;
+            match swept {
+                Ok(Ok(n)) if n > 0 => tracing::info!("reclaimed {n} stale upload files"),
+                Ok(Err(e)) => tracing::warn!("reclaiming stale uploads failed: {e}"),
+                _ => {}
+            }
+        }
+    });
+    let served = net::serve(listener, state, shutdown).await;
+    sweeper.abort();
+    served
 }
 
 #[cfg(test)]
