@@ -138,14 +138,58 @@ pub(crate) fn add_times(doc: &mut AutoCommit, conflicts: &mut [Conflict]) {
     }
 }
 
-/// Every conflicted scalar field of the document.
+/// Every conflicted scalar field of the document, in document order.
+///
+/// The walk keeps its own stack instead of recursing: a document that
+/// arrived from elsewhere may nest deeper than a thread's stack.
 pub(crate) fn conflicts(
     doc: &AutoCommit,
     actors: &BTreeMap<String, ActorInfo>,
 ) -> Result<Vec<Conflict>, TaskError> {
     let mut found = Vec::new();
-    let mut path = Vec::new();
-    walk(doc, &ROOT, ObjType::Map, &mut path, actors, &mut found)?;
+    // Objects still to visit, with their path; children are pushed in
+    // reverse so that they are visited in order.
+    let mut stack: Vec<(ObjId, ObjType, Vec<String>)> = vec![(ROOT, ObjType::Map, Vec::new())];
+    while let Some((obj, ty, path)) = stack.pop() {
+        if ty == ObjType::Text {
+            continue;
+        }
+        let mut children = Vec::new();
+        for prop in props(doc, &obj, ty) {
+            let mut here = path.clone();
+            here.push(prop_name(&prop));
+            let all = doc.get_all(&obj, prop.clone())?;
+            if all.len() > 1 {
+                let values: Vec<ConflictValue> = all
+                    .iter()
+                    .filter_map(|(v, id)| match v {
+                        Value::Scalar(s) => {
+                            let (op, actor) = op_name(id);
+                            let person = actors.get(&actor).map(|a| a.person.clone());
+                            Some(ConflictValue {
+                                value: scalar_to_json(s),
+                                op,
+                                actor,
+                                person,
+                                at: None,
+                            })
+                        }
+                        Value::Object(_) => None,
+                    })
+                    .collect();
+                if values.windows(2).any(|w| w[0].value != w[1].value) {
+                    found.push(Conflict {
+                        path: here.clone(),
+                        values,
+                    });
+                }
+            }
+            if let Some((Value::Object(child_ty), child)) = doc.get(&obj, prop)? {
+                children.push((child, child_ty, here));
+            }
+        }
+        stack.extend(children.into_iter().rev());
+    }
     Ok(found)
 }
 
@@ -161,54 +205,6 @@ fn prop_name(p: &Prop) -> String {
         Prop::Map(k) => k.clone(),
         Prop::Seq(i) => i.to_string(),
     }
-}
-
-fn walk(
-    doc: &AutoCommit,
-    obj: &ObjId,
-    ty: ObjType,
-    path: &mut Vec<String>,
-    actors: &BTreeMap<String, ActorInfo>,
-    found: &mut Vec<Conflict>,
-) -> Result<(), TaskError> {
-    if ty == ObjType::Text {
-        return Ok(());
-    }
-    for prop in props(doc, obj, ty) {
-        let all = doc.get_all(obj, prop.clone())?;
-        path.push(prop_name(&prop));
-        if all.len() > 1 {
-            let values: Vec<ConflictValue> = all
-                .iter()
-                .filter_map(|(v, id)| match v {
-                    Value::Scalar(s) => {
-                        let (op, actor) = op_name(id);
-                        let person = actors.get(&actor).map(|a| a.person.clone());
-                        Some(ConflictValue {
-                            value: scalar_to_json(s),
-                            op,
-                            actor,
-                            person,
-                            at: None,
-                        })
-                    }
-                    Value::Object(_) => None,
-                })
-                .collect();
-            let distinct = values.windows(2).any(|w| w[0].value != w[1].value);
-            if distinct {
-                found.push(Conflict {
-                    path: path.clone(),
-                    values,
-                });
-            }
-        }
-        if let Some((Value::Object(child_ty), child)) = doc.get(obj, prop)? {
-            walk(doc, &child, child_ty, path, actors, found)?;
-        }
-        path.pop();
-    }
-    Ok(())
 }
 
 /// Writes the resolution of the conflict at `path`. Fails, changing

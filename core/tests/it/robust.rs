@@ -100,3 +100,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_document_nested_twenty_thousand_deep_is_walked_without_a_stack_overflow() {
+    use automerge::transaction::Transactable;
+    let mut doc = new_task();
+    let am = doc.automerge();
+    let mut at = am
+        .put_object(automerge::ROOT, "deep", automerge::ObjType::Map)
+        .expect("map");
+    for _ in 0..20_000 {
+        at = am
+            .put_object(&at, "x", automerge::ObjType::Map)
+            .expect("map");
+    }
+    am.commit();
+    // A thread with a small stack, as a tablet's worker might have.
+    let conflicts = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || doc.conflicts().map(|c| c.len()))
+        .expect("thread")
+        .join()
+        .expect("no stack overflow");
+    assert_eq!(conflicts.expect("walked"), 0);
+}
