@@ -34,8 +34,14 @@ impl ServerProcess {
     /// Starts the server on `data`, listening on `listen` (`127.0.0.1:0`
     /// for any free port), and waits until it says where it listens.
     pub fn start(data: &Path, listen: &str, demo: bool) -> Self {
+        Self::start_with(data, listen, demo, &[])
+    }
+
+    /// [`ServerProcess::start`] with more `serve` arguments (limits, say).
+    pub fn start_with(data: &Path, listen: &str, demo: bool, extra: &[&str]) -> Self {
         let mut cmd = Command::new(target_binary("fieldloop-server"));
         cmd.args(["serve", "--listen", listen, "--data"]).arg(data);
+        cmd.args(extra);
         if demo {
             cmd.arg("--demo");
         }
@@ -57,6 +63,17 @@ impl ServerProcess {
         // Keep reading what the server prints later, as a terminal would.
         std::thread::spawn(move || lines.for_each(drop));
         Self { child, url }
+    }
+
+    /// The most memory the process has held (`VmHWM`), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
     }
 
     /// `127.0.0.1:PORT`

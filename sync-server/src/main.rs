@@ -38,6 +38,12 @@ struct LimitArgs {
     /// Change bytes one sync answer carries from the feed.
     #[arg(long, default_value_t = limits::FEED_PAGE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
     feed_page_bytes: u64,
+    /// Connections open at once (kept below the open-file limit).
+    #[arg(long, default_value_t = limits::CONNECTIONS as u32, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    max_connections: u32,
+    /// Seconds for a request's headers to arrive (and for an idle connection to be closed).
+    #[arg(long, default_value_t = limits::HEADER_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
 }
 
 impl From<LimitArgs> for Limits {
@@ -45,6 +51,8 @@ impl From<LimitArgs> for Limits {
         Limits {
             feed_page_docs: args.feed_page as usize,
             feed_page_bytes: args.feed_page_bytes as usize,
+            connections: args.max_connections as usize,
+            header_timeout: std::time::Duration::from_secs(args.header_timeout),
             ..Limits::default()
         }
     }

@@ -1,5 +1,6 @@
 //! End-to-end tests across crates: real stores on disk, real processes.
 
+mod abuse;
 mod attacks;
 mod crash;
 mod paging;
