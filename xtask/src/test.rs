@@ -11,6 +11,9 @@ use crate::{bindings, exec, repo, setup};
 
 /// Proptest cases per property unless `PROPTEST_CASES` says otherwise.
 const PROPTEST_CASES: &str = "256";
+/// Simulation seeds unless `SIM_SEEDS` says otherwise: a fixed sample (the
+/// soak, `cargo xtask soak`, runs as many as asked).
+const SIM_SEEDS: &str = "500";
 
 /// Runs every check, then prints the summary (also after a failure) and,
 /// once the Rust tests ran, their total as a plain `N passed, N failed` line.
@@ -84,6 +87,9 @@ fn run_steps(steps: &mut Steps, tally: &mut Tally) -> Result<()> {
         let mut cmd = exec::cargo(&["test", "--workspace", "--locked"]);
         if env::var_os("PROPTEST_CASES").is_none() {
             cmd.env("PROPTEST_CASES", PROPTEST_CASES);
+        }
+        if env::var_os("SIM_SEEDS").is_none() {
+            cmd.env("SIM_SEEDS", SIM_SEEDS);
         }
         exec::run_watching(bindings::export_to_ui(&mut cmd), |line| tally.add(line))
     })?;
