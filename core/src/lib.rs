@@ -9,6 +9,7 @@ pub mod blob;
 pub mod conflict;
 pub mod demo;
 pub mod domain;
+pub mod enroll;
 pub mod error;
 pub mod history;
 pub mod policy;

@@ -44,7 +44,7 @@ fn normalise(code: &str) -> String {
 
 /// What the enrollment QR code holds.
 pub fn enrollment_uri(server: &str, code: &str) -> String {
-    format!("fieldloop://enroll?server={server}&code={code}")
+    fieldloop_core::enroll::EnrollTarget::link(server, code)
 }
 
 #[derive(Debug, Deserialize)]

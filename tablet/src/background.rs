@@ -174,7 +174,7 @@ impl Background {
             .spawn(move || {
                 let opened = Store::open(&dir).map_err(SyncError::from).and_then(|s| {
                     let blobs = BlobStore::open(dir.join("blobs"))
-                        .map_err(|e| SyncError::BadAnswer(e.to_string()))?;
+                        .map_err(|e| SyncError::BlobFolder(e.to_string()))?;
                     Ok((s, blobs))
                 });
                 let (mut store, blobs) = match opened {
@@ -228,10 +228,7 @@ impl Drop for Background {
     }
 }
 
-/// A number in [0, 1) for the retry jitter, from the clock's nanoseconds.
+/// A number in [0, 1) for the retry jitter.
 fn rand_unit() -> f64 {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    f64::from(nanos % 1_000_000) / 1_000_000.0
+    rand::random::<f64>()
 }

@@ -52,6 +52,10 @@ pub enum SyncError {
     BadAnswer(String),
     #[error("本设备尚未注册，请先扫描注册二维码 (this tablet is not enrolled yet)")]
     NotEnrolled,
+    #[error("这不是 Fieldloop 注册码 (this is not a Fieldloop enrollment code)")]
+    NotAnEnrollText,
+    #[error("本机证据文件夹无法打开：{0}（请检查存储空间）(the evidence folder cannot be opened)")]
+    BlobFolder(String),
     #[error("同步轮次过多，稍后将继续 (too many sync rounds; will continue later)")]
     TooManyRounds,
     #[error(
@@ -72,6 +76,8 @@ impl SyncError {
             Self::Server { code, .. } | Self::Refused { code, .. } => code,
             Self::BadAnswer(_) => "sync.bad_answer",
             Self::NotEnrolled => "sync.not_enrolled",
+            Self::NotAnEnrollText => "enroll.bad_text",
+            Self::BlobFolder(_) => "sync.blob_folder",
             Self::TooManyRounds => "sync.too_many_rounds",
             Self::Unrepaired(_) => "sync.unrepaired",
             Self::Store(e) => e.code(),
@@ -267,48 +273,12 @@ impl Enrollment {
     }
 }
 
-/// What an enrollment QR code or a pasted text says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
-#[ts(export)]
-pub struct EnrollTarget {
-    /// The server, when the text names one.
-    pub server: Option<String>,
-    pub code: String,
-}
+pub use fieldloop_core::enroll::EnrollTarget;
 
 /// Reads `fieldloop://enroll?server=…&code=…` (the server's enrollment QR)
 /// or a bare code.
 pub fn parse_enroll_text(text: &str) -> Result<EnrollTarget, SyncError> {
-    let text = text.trim();
-    let bad = || SyncError::Server {
-        status: 400,
-        code: "enroll.bad_text".into(),
-        message: "这不是 Fieldloop 注册码 (this is not a Fieldloop enrollment code)".into(),
-    };
-    if let Some(query) = text.strip_prefix("fieldloop://enroll?") {
-        let mut target = EnrollTarget {
-            server: None,
-            code: String::new(),
-        };
-        for pair in query.split('&') {
-            match pair.split_once('=') {
-                Some(("server", v)) if !v.is_empty() => target.server = Some(v.to_owned()),
-                Some(("code", v)) => target.code = v.to_owned(),
-                _ => {}
-            }
-        }
-        if target.code.is_empty() {
-            return Err(bad());
-        }
-        return Ok(target);
-    }
-    if text.is_empty() || text.contains("://") {
-        return Err(bad());
-    }
-    Ok(EnrollTarget {
-        server: None,
-        code: text.to_owned(),
-    })
+    EnrollTarget::parse(text).map_err(|_| SyncError::NotAnEnrollText)
 }
 
 /// Exchanges a one-time code for this device's token and actor, and keeps them.

@@ -23,9 +23,9 @@ export interface EnrollScreen extends Screen {
 
 export const SERVER_PLACEHOLDER = "http://192.168.1.10:7878";
 
-/** The text an enrollment QR code holds (the Rust side reads it back as it is, not percent-decoded). */
+/** The text an enrollment QR code holds, as the server writes it (core's `EnrollTarget::link`). */
 export function enrollLink(server: string, code: string): string {
-  return `fieldloop://enroll?server=${server}&code=${code}`;
+  return `fieldloop://enroll?${new URLSearchParams({ server, code }).toString()}`;
 }
 
 type Note = { kind: "error"; text: string; code: string } | { kind: "info"; text: string } | null;
