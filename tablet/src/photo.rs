@@ -677,11 +677,20 @@ fn taken_at(exif: &exif::Exif) -> Option<TakenAt> {
             // A malformed offset leaves it unknown; the time stays valid.
             let _ = dt.parse_offset(offset);
         }
+        // A real calendar day and time of day (no 31 February); a leap second counts.
         let valid = (1..=9999).contains(&dt.year)
-            && (1..=12).contains(&dt.month)
-            && (1..=31).contains(&dt.day)
-            && dt.hour < 24
-            && dt.minute < 60
+            && chrono::NaiveDate::from_ymd_opt(
+                i32::from(dt.year),
+                u32::from(dt.month),
+                u32::from(dt.day),
+            )
+            .is_some()
+            && chrono::NaiveTime::from_hms_opt(
+                u32::from(dt.hour),
+                u32::from(dt.minute),
+                u32::from(dt.second.min(59)),
+            )
+            .is_some()
             && dt.second <= 60;
         valid.then_some(TakenAt {
             year: dt.year,

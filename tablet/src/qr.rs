@@ -8,8 +8,6 @@
 //! with error correction level M, square modules and the 4-module quiet zone
 //! that the QR standard asks for.
 
-use std::fmt::Write as _;
-
 use qrcode::{Color, EcLevel, QrCode};
 
 /// Width of the light border around the symbol, in modules (ISO/IEC 18004
@@ -80,25 +78,27 @@ pub fn scan_image(bytes: &[u8]) -> Result<String, QrError> {
 /// A trailing `/` of `base` is dropped; the code is percent-encoded as one
 /// path segment, so it can never add a path or a query.
 pub fn verify_url(base: &str, verify_code: &str) -> String {
-    let base = base.trim_end_matches('/');
-    let mut url = String::with_capacity(base.len() + 3 + verify_code.len());
-    url.push_str(base);
-    url.push_str("/v/");
-    for byte in verify_code.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            url.push(char::from(byte));
-        } else {
-            let _ = write!(url, "%{byte:02X}");
-        }
-    }
-    url
+    let segment: String = percent_encoding::utf8_percent_encode(verify_code, SEGMENT).collect();
+    format!("{}/v/{segment}", base.trim_end_matches('/'))
 }
 
-/// A QR code as a square grid of modules, without quiet zone.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a path segment escapes: everything but the unreserved characters.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A QR code, drawn by the `qrcode` crate's own renderers.
+#[derive(Clone)]
 pub struct QrMatrix {
-    width: u32,
-    dark: Vec<bool>,
+    code: QrCode,
+}
+
+impl std::fmt::Debug for QrMatrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "QrMatrix({} modules)", self.code.width())
+    }
 }
 
 impl QrMatrix {
@@ -110,79 +110,43 @@ impl QrMatrix {
                 other => QrError::Render(other.to_string()),
             },
         )?;
-        let width = u32::try_from(code.width()).map_err(|e| QrError::Render(e.to_string()))?;
-        let dark = code
-            .into_colors()
-            .into_iter()
-            .map(|c| c == Color::Dark)
-            .collect();
-        Ok(QrMatrix { width, dark })
+        Ok(QrMatrix { code })
     }
 
     /// Modules per side, without quiet zone.
     pub fn width(&self) -> u32 {
-        self.width
+        u32::try_from(self.code.width()).unwrap_or(u32::MAX)
     }
 
     /// Whether the module at column `x`, row `y` is dark (false outside).
     pub fn is_dark(&self, x: u32, y: u32) -> bool {
-        x < self.width && y < self.width && self.dark[y as usize * self.width as usize + x as usize]
+        x < self.width() && y < self.width() && self.code[(x as usize, y as usize)] == Color::Dark
     }
 
     /// Modules per side including the quiet zone on both sides.
     pub fn width_with_quiet_zone(&self) -> u32 {
-        self.width + 2 * QUIET_ZONE
+        self.width() + 2 * QUIET_ZONE
     }
 
-    /// SVG drawing: one black path on a white square, in module units
-    /// (`viewBox`), shown at `module_px` screen pixels per module by default
-    /// and scalable without blur (`shape-rendering="crispEdges"`).
+    /// SVG drawing: black on a white square, `module_px` units per module,
+    /// quiet zone included, scalable without blur (`crispEdges`).
     pub fn to_svg(&self, module_px: u32) -> String {
-        let side = self.width_with_quiet_zone();
-        let px = side * module_px.max(1);
-        let mut path = String::new();
-        for y in 0..self.width {
-            let mut x = 0;
-            while x < self.width {
-                if !self.is_dark(x, y) {
-                    x += 1;
-                    continue;
-                }
-                let start = x;
-                while x < self.width && self.is_dark(x, y) {
-                    x += 1;
-                }
-                let _ = write!(
-                    path,
-                    "M{} {}h{}v1h-{}z",
-                    start + QUIET_ZONE,
-                    y + QUIET_ZONE,
-                    x - start,
-                    x - start
-                );
-            }
-        }
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-             <svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" \
-             width=\"{px}\" height=\"{px}\" viewBox=\"0 0 {side} {side}\" \
-             shape-rendering=\"crispEdges\">\
-             <rect width=\"{side}\" height=\"{side}\" fill=\"#ffffff\"/>\
-             <path fill=\"#000000\" d=\"{path}\"/></svg>\n"
-        )
+        let px = module_px.max(1);
+        self.code
+            .render::<qrcode::render::svg::Color<'_>>()
+            .quiet_zone(true)
+            .module_dimensions(px, px)
+            .build()
     }
 
     /// Grey-scale pixels at `module_px` pixels per module, quiet zone included.
     pub fn to_image(&self, module_px: u32) -> image::GrayImage {
-        let module_px = module_px.max(1);
-        let side = self.width_with_quiet_zone() * module_px;
-        image::GrayImage::from_fn(side, side, |px, py| {
-            let (mx, my) = (px / module_px, py / module_px);
-            let dark = mx >= QUIET_ZONE
-                && my >= QUIET_ZONE
-                && self.is_dark(mx - QUIET_ZONE, my - QUIET_ZONE);
-            image::Luma([if dark { 0 } else { 255 }])
-        })
+        let px = module_px.max(1);
+        self.code
+            .render::<image::Luma<u8>>()
+            .quiet_zone(true)
+            .module_dimensions(px, px)
+            .build()
     }
 
     /// PNG file at `module_px` pixels per module, quiet zone included.
@@ -225,7 +189,8 @@ mod tests {
         text
     }
 
-    /// Draws the SVG's path back into pixels (it uses only `M x y hN v1 h-N z`).
+    /// Draws the SVG's path back into pixels: it is a run of rectangles,
+    /// each `M x y hW vH Hx Vy`.
     fn rasterize_svg(svg: &str, scale: u32) -> image::GrayImage {
         let doc = roxmltree::Document::parse(svg).unwrap();
         let root = doc.root_element();
@@ -246,16 +211,15 @@ mod tests {
             .unwrap();
         let mut image =
             image::GrayImage::from_pixel(side * scale, side * scale, image::Luma([255]));
-        for cmd in d.split('z').filter(|c| !c.is_empty()) {
-            let cmd = cmd.strip_prefix('M').unwrap();
-            let (xy, rest) = cmd.split_once('h').unwrap();
+        for rect in d.split('M').filter(|c| !c.is_empty()) {
+            let (xy, rest) = rect.split_once('h').unwrap();
             let (x, y) = xy.split_once(' ').unwrap();
             let (x, y): (u32, u32) = (x.parse().unwrap(), y.parse().unwrap());
-            let (len, tail) = rest.split_once('v').unwrap();
-            let len: u32 = len.parse().unwrap();
-            assert_eq!(tail, format!("1h-{len}"));
-            for px in x * scale..(x + len) * scale {
-                for py in y * scale..(y + 1) * scale {
+            let (w, rest) = rest.split_once('v').unwrap();
+            let (h, _) = rest.split_once('H').unwrap();
+            let (w, h): (u32, u32) = (w.parse().unwrap(), h.parse().unwrap());
+            for px in x * scale..(x + w) * scale {
+                for py in y * scale..(y + h) * scale {
                     image.put_pixel(px, py, image::Luma([0]));
                 }
             }
@@ -316,9 +280,9 @@ mod tests {
         let svg = verify_qr_svg(BASE, CODE).unwrap();
         assert!(svg.len() > 200);
         let matrix = QrMatrix::encode(&verify_url(BASE, CODE)).unwrap();
-        let side = matrix.width_with_quiet_zone();
+        let side = matrix.width_with_quiet_zone() * PNG_MODULE_PX;
         assert!(svg.contains(&format!("viewBox=\"0 0 {side} {side}\"")));
-        let image = rasterize_svg(&svg, 6);
+        let image = rasterize_svg(&svg, 1);
         assert_eq!(scan(image), verify_url(BASE, CODE));
     }
 
