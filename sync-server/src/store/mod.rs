@@ -267,23 +267,31 @@ pub trait Store: Send + Sync + 'static {
     fn flags(&self, task_id: &str) -> Result<Vec<StoredFlag>, StoreError>;
 }
 
+/// Where the receipt log's hash chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error("receipt {0} does not follow the one before it (removed or reordered)")]
+    Broken(i64),
+    #[error("receipt {0} was altered")]
+    Altered(i64),
+    #[error("receipt {0} is out of order")]
+    OutOfOrder(i64),
+}
+
 /// Checks the receipt log's hash chain; returns how many entries it holds,
 /// or the first entry that was altered, removed or inserted.
-pub fn verify_receipts(receipts: &[Receipt]) -> Result<usize, String> {
+pub fn verify_receipts(receipts: &[Receipt]) -> Result<usize, ChainError> {
     let mut prev = "0".repeat(64);
     let mut last_seq = 0;
     for r in receipts {
         if r.prev != prev {
-            return Err(format!(
-                "receipt {} does not follow the one before it (removed or reordered)",
-                r.seq
-            ));
+            return Err(ChainError::Broken(r.seq));
         }
         if r.hash != r.expected_hash() {
-            return Err(format!("receipt {} was altered", r.seq));
+            return Err(ChainError::Altered(r.seq));
         }
         if r.seq <= last_seq {
-            return Err(format!("receipt {} is out of order", r.seq));
+            return Err(ChainError::OutOfOrder(r.seq));
         }
         last_seq = r.seq;
         prev = r.hash.clone();
