@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod arbitrary;
 mod inspect;
 mod photo;
 mod store;
