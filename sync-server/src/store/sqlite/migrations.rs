@@ -1,0 +1,63 @@
+//! The schema, one `.sql` file per version, and the data steps that go
+//! with some versions.
+
+use fieldloop_core::TaskDoc;
+use rusqlite::params;
+use rusqlite_migration::{HookError, HookResult, M, Migrations};
+
+/// V2's data step: the codes of the tasks created before V2, read from their documents.
+fn index_task_codes(tx: &rusqlite::Transaction<'_>) -> HookResult {
+    let tasks: Vec<(String, Vec<u8>)> = tx
+        .prepare("SELECT id, doc FROM tasks")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, doc) in tasks {
+        let task = TaskDoc::load(&doc)
+            .and_then(|d| d.task())
+            .map_err(|e| HookError::Hook(format!("task {id}: {e}")))?;
+        tx.execute(
+            "INSERT INTO task_codes (task_id, code, verify_code) VALUES (?1, ?2, ?3)",
+            params![id, task.code, task.verify_code],
+        )?;
+    }
+    Ok(())
+}
+
+/// V4's data step: blobs uploaded before V4 have no recorded uploader; each
+/// evidence hash a task lists is given to the task's team.
+fn own_listed_blobs(tx: &rusqlite::Transaction<'_>) -> HookResult {
+    let tasks: Vec<(String, String, Vec<u8>)> = tx
+        .prepare("SELECT id, team, doc FROM tasks")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, team, doc) in tasks {
+        let task = TaskDoc::load(&doc)
+            .and_then(|d| d.task())
+            .map_err(|e| HookError::Hook(format!("task {id}: {e}")))?;
+        for sha in task_blobs(&task) {
+            tx.execute(
+                "INSERT OR IGNORE INTO blob_owners (sha256, team, device_id, uploaded_at) VALUES (?1, ?2, 'before-v4', 0)",
+                params![sha, team],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Every blob a task refers to: evidence, its display copies and thumbnails.
+fn task_blobs(task: &fieldloop_core::Task) -> impl Iterator<Item = &String> {
+    task.evidence.values().flat_map(|e| {
+        std::iter::once(&e.sha256)
+            .chain(e.thumb_sha256.as_ref())
+            .chain(e.display_sha256.as_ref())
+    })
+}
+
+pub(super) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(include_str!("migrations/v1.sql")),
+        M::up_with_hook(include_str!("migrations/v2.sql"), index_task_codes),
+        M::up(include_str!("migrations/v3.sql")),
+        M::up_with_hook(include_str!("migrations/v4.sql"), own_listed_blobs),
+    ])
+}

@@ -1,0 +1,771 @@
+//! [`Store`] on one SQLite file (WAL, `synchronous = FULL`): one writing
+//! connection, and a small pool of reading connections beside it, so that
+//! reads neither wait for a commit's sync to disk nor for each other.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+
+use automerge::ChangeHash;
+use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Role, Subject, Team, Uscc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    Device, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask, TaskCodes, TaskDelta,
+    TaskSince, TaskWrite,
+};
+use crate::import::{ImportCounts, ImportSet, Kind};
+
+mod catalog;
+mod migrations;
+
+use catalog::*;
+use migrations::migrations;
+
+/// Statements each connection keeps prepared (more than the store uses).
+const STATEMENT_CACHE: usize = 96;
+
+/// Prepared-statement-cached forms of `query_row` and `execute`.
+trait Cached {
+    fn cached_row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+    fn cached_exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn cached_row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    fn cached_exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+}
+
+/// Idle reading connections, and how many are open in all.
+#[derive(Debug, Default)]
+struct Readers {
+    idle: Vec<Connection>,
+    open: usize,
+}
+
+/// The embedded default store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    /// The one connection that writes.
+    conn: Mutex<Connection>,
+    readers: Mutex<Readers>,
+    reader_free: Condvar,
+    max_readers: usize,
+}
+
+/// A reading connection on loan; goes back to the pool when dropped.
+struct Reader<'a> {
+    store: &'a SqliteStore,
+    conn: Option<Connection>,
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut readers = self.store.readers.lock().unwrap_or_else(|p| p.into_inner());
+            readers.idle.push(conn);
+            drop(readers);
+            self.store.reader_free.notify_one();
+        }
+    }
+}
+
+/// A role as stored; anything else is damage, never silently an inspector.
+fn role_from(name: &str) -> Result<Role, StoreError> {
+    match name {
+        "inspector" => Ok(Role::Inspector),
+        "supervisor" => Ok(Role::Supervisor),
+        "admin" => Ok(Role::Admin),
+        other => Err(StoreError::Invalid(format!("unknown role “{other}”"))),
+    }
+}
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    let role: String = r.get(3)?;
+    let revoked: Option<i64> = r.get(5)?;
+    Ok(Device {
+        id: r.get(0)?,
+        actor: r.get(1)?,
+        person: r.get(2)?,
+        role: role_from(&role).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into())
+        })?,
+        team: r.get(4)?,
+        revoked: revoked.is_some(),
+        active: r.get(6)?,
+    })
+}
+
+/// Feed positions are SQLite integers; a cursor past the end is clamped.
+fn seq_param(cursor: u64) -> i64 {
+    i64::try_from(cursor).unwrap_or(i64::MAX)
+}
+
+/// A device, and whether its person is active (people other than
+/// inspectors are not in the directory and count as active).
+const DEVICE_COLUMNS: &str = "id, actor, person, role, team, revoked_at,
+    coalesce((SELECT active FROM inspectors WHERE inspectors.id = devices.person), 1)";
+
+impl SqliteStore {
+    /// Opens (creating and migrating) `dir/fieldloop-server.sqlite3`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join("fieldloop-server.sqlite3");
+        let mut conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        migrations().to_latest(&mut conn)?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            path,
+            conn: Mutex::new(conn),
+            readers: Mutex::new(Readers::default()),
+            reader_free: Condvar::new(),
+            max_readers: (2 * cores).clamp(4, 16),
+        })
+    }
+
+    /// Runs `f` on the writing connection.
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Invalid("the store lock was poisoned".into()))?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` on a reading connection (WAL: it sees every committed
+    /// write, and neither waits for the writer nor holds it up).
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut reader = self.reader()?;
+        let conn = reader
+            .conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Invalid("reader without a connection".into()))?;
+        f(conn)
+    }
+
+    /// An idle reading connection, a new one while fewer than
+    /// `max_readers` are open, or else the next one given back.
+    fn reader(&self) -> Result<Reader<'_>, StoreError> {
+        let mut readers = self
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Invalid("the store lock was poisoned".into()))?;
+        loop {
+            if let Some(conn) = readers.idle.pop() {
+                return Ok(Reader {
+                    store: self,
+                    conn: Some(conn),
+                });
+            }
+            if readers.open < self.max_readers {
+                readers.open += 1;
+                drop(readers);
+                return match open_reader(&self.path) {
+                    Ok(conn) => Ok(Reader {
+                        store: self,
+                        conn: Some(conn),
+                    }),
+                    Err(e) => {
+                        self.readers.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
+                        self.reader_free.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            readers = self
+                .reader_free
+                .wait(readers)
+                .map_err(|_| StoreError::Invalid("the store lock was poisoned".into()))?;
+        }
+    }
+}
+
+/// A connection that only reads (the file is already created and migrated).
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// Appends receipts for `changes` to the hash chain.
+fn append_receipts(
+    tx: &rusqlite::Transaction<'_>,
+    task_id: &str,
+    changes: &[ChangeHash],
+    device_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut prev: String = tx
+        .cached_row(
+            "SELECT hash FROM receipts ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_else(|| "0".repeat(64));
+    let first_seq: i64 =
+        tx.cached_row("SELECT coalesce(max(seq), 0) + 1 FROM receipts", [], |r| {
+            r.get(0)
+        })?;
+    for (seq, change) in (first_seq..).zip(changes) {
+        let mut receipt = Receipt {
+            seq,
+            change_hash: change.to_string(),
+            task_id: task_id.to_owned(),
+            device_id: device_id.to_owned(),
+            received_at: now,
+            prev,
+            hash: String::new(),
+        };
+        receipt.hash = receipt.expected_hash();
+        tx.cached_exec(
+            "INSERT INTO receipts (seq, change_hash, task_id, device_id, received_at, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![receipt.seq, receipt.change_hash, receipt.task_id, receipt.device_id, receipt.received_at, receipt.prev, receipt.hash],
+        )?;
+        prev = receipt.hash;
+    }
+    Ok(())
+}
+
+/// Writes a task, its feed entry (with the changes it added when
+/// `keep_added` and known) and its receipts.
+fn write_task(
+    tx: &rusqlite::Transaction<'_>,
+    w: &TaskWrite,
+    keep_added: bool,
+    device_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.cached_exec(
+        "INSERT INTO tasks (id, team, doc) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET doc = ?3",
+        params![w.id, w.team, w.doc],
+    )?;
+    tx.cached_exec(
+        "INSERT INTO feed (task_id, team, heads) VALUES (?1, ?2, ?3)",
+        params![w.id, w.team, fieldloop_core::sync::heads_to_bytes(&w.heads)],
+    )?;
+    if keep_added && let Some(added) = &w.added {
+        tx.cached_exec(
+            "INSERT INTO feed_changes (seq, changes) VALUES (?1, ?2)",
+            params![tx.last_insert_rowid(), added],
+        )?;
+    }
+    for flag in &w.flags {
+        let json =
+            serde_json::to_string(flag).map_err(|e| StoreError::Invalid(format!("flag: {e}")))?;
+        tx.cached_exec(
+            "INSERT INTO change_flags (task_id, flag, device_id, received_at) VALUES (?1, ?2, ?3, ?4)",
+            params![w.id, json, device_id, now],
+        )?;
+    }
+    append_receipts(tx, &w.id, &w.new_changes, device_id, now)
+}
+
+impl Store for SqliteStore {
+    fn import(&self, set: &ImportSet) -> Result<ImportCounts, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut counts = ImportCounts::default();
+            let c = &mut counts;
+            upsert(
+                &tx,
+                Kind::Departments,
+                &set.departments,
+                |d| d.code.clone(),
+                read_department,
+                write_department,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Industries,
+                &set.industries,
+                |i| i.code.clone(),
+                read_industry,
+                write_industry,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Teams,
+                &set.teams,
+                |t| t.id.clone(),
+                read_team,
+                write_team,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Inspectors,
+                &set.inspectors,
+                |i| i.id.clone(),
+                read_inspector,
+                write_inspector,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Subjects,
+                &set.subjects,
+                |s| s.uscc.to_string(),
+                read_subject,
+                write_subject,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Items,
+                &set.items,
+                |i| i.id.clone(),
+                read_item,
+                write_item,
+                c,
+            )?;
+            upsert(
+                &tx,
+                Kind::Handbooks,
+                &set.handbooks,
+                |h| h.industry.clone(),
+                read_handbook,
+                write_handbook,
+                c,
+            )?;
+            tx.commit()?;
+            Ok(counts)
+        })
+    }
+
+    fn department(&self, code: &str) -> Result<Option<Department>, StoreError> {
+        self.read(|conn| read_department(conn, code))
+    }
+
+    fn industry(&self, code: &str) -> Result<Option<Industry>, StoreError> {
+        self.read(|conn| read_industry(conn, code))
+    }
+
+    fn team(&self, id: &str) -> Result<Option<Team>, StoreError> {
+        self.read(|conn| read_team(conn, id))
+    }
+
+    fn inspector(&self, id: &str) -> Result<Option<Inspector>, StoreError> {
+        self.read(|conn| read_inspector(conn, id))
+    }
+
+    fn subject(&self, uscc: &Uscc) -> Result<Option<Subject>, StoreError> {
+        self.read(|conn| read_subject(conn, uscc.as_str()))
+    }
+
+    fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        self.read(|conn| read_item(conn, id))
+    }
+
+    fn handbook(&self, industry: &str) -> Result<Option<Handbook>, StoreError> {
+        self.read(|conn| read_handbook(conn, industry))
+    }
+
+    fn inspector_team(&self, inspector: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .cached_row(
+                    "SELECT team FROM inspectors WHERE id = ?1",
+                    [inspector],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+    }
+
+    fn create_enrollment(
+        &self,
+        code_hash: &str,
+        inspector: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        if self.inspector_team(inspector)?.is_none() {
+            return Err(StoreError::UnknownInspector(inspector.to_owned()));
+        }
+        self.with(|conn| {
+            conn.cached_exec(
+                "INSERT INTO enrollments (code_hash, inspector, expires_at) VALUES (?1, ?2, ?3)",
+                params![code_hash, inspector, expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn redeem_enrollment(
+        &self,
+        code_hash: &str,
+        now: i64,
+        device_id: &str,
+        token_hash: &str,
+        actor: &str,
+        name: &str,
+    ) -> Result<Device, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let used = tx.cached_exec(
+                "UPDATE enrollments SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+                params![code_hash, now],
+            )?;
+            if used != 1 {
+                return Err(StoreError::BadEnrollmentCode);
+            }
+            let (person, team): (String, String) = tx.cached_row(
+                "SELECT i.id, i.team FROM enrollments e JOIN inspectors i ON i.id = e.inspector WHERE e.code_hash = ?1",
+                [code_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            tx.cached_exec(
+                "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at) VALUES (?1, ?2, ?3, ?4, 'inspector', ?5, ?6, ?7)",
+                params![device_id, token_hash, actor, person, team, name, now],
+            )?;
+            tx.commit()?;
+            Ok(Device { id: device_id.to_owned(), actor: actor.to_owned(), person, role: Role::Inspector, team, revoked: false, active: true })
+        })
+    }
+
+    fn add_device(
+        &self,
+        device: &Device,
+        token_hash: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let role = match device.role {
+            Role::Inspector => "inspector",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        };
+        self.with(|conn| {
+            conn.cached_exec(
+                "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![device.id, token_hash, device.actor, device.person, role, device.team, name, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, StoreError> {
+        self.read(|conn| {
+            let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = ?1");
+            Ok(conn
+                .cached_row(&sql, [token_hash], device_from_row)
+                .optional()?)
+        })
+    }
+
+    fn set_inspector_active(&self, inspector: &str, active: bool) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let changed = conn.execute(
+                "UPDATE inspectors SET active = ?2 WHERE id = ?1",
+                params![inspector, active],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::UnknownInspector(inspector.to_owned()));
+            }
+            Ok(())
+        })
+    }
+
+    fn revoke_device(&self, device_id: &str, now: i64) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let n = conn.cached_exec(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+                params![device_id, now],
+            )?;
+            if n == 0 {
+                Err(StoreError::UnknownDevice(device_id.to_owned()))
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    fn insert_task(
+        &self,
+        write: &TaskWrite,
+        codes: &TaskCodes,
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let taken: Option<(String, String)> = tx
+                .cached_row(
+                    "SELECT code, verify_code FROM task_codes
+                     WHERE (code = ?1 OR verify_code = ?2) AND task_id <> ?3",
+                    params![codes.code, codes.verify_code, write.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            match taken {
+                Some((code, _)) if code == codes.code => {
+                    return Err(StoreError::TaskCodeTaken(code));
+                }
+                Some(_) => {
+                    return Err(StoreError::Invalid(
+                        "another task has the same verify code".into(),
+                    ));
+                }
+                None => {}
+            }
+            write_task(&tx, write, false, device_id, now)?;
+            tx.cached_exec(
+                "INSERT INTO task_codes (task_id, code, verify_code) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (task_id) DO UPDATE SET code = excluded.code, verify_code = excluded.verify_code",
+                params![write.id, codes.code, codes.verify_code],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn task(&self, id: &str) -> Result<Option<StoredTask>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .cached_row("SELECT id, team, doc FROM tasks WHERE id = ?1", [id], |r| {
+                    Ok(StoredTask {
+                        id: r.get(0)?,
+                        team: r.get(1)?,
+                        doc: r.get(2)?,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    fn task_codes(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT code FROM task_codes WHERE substr(code, 1, length(?1)) = ?1 ORDER BY code",
+            )?;
+            let rows = stmt.query_map([prefix], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn commit_sync(
+        &self,
+        writes: &[TaskWrite],
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for w in writes {
+                write_task(&tx, w, true, device_id, now)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn latest_heads(&self, task_id: &str) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        self.heads_at(task_id, u64::MAX)
+    }
+
+    fn feed_end(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            let end: i64 =
+                conn.cached_row("SELECT coalesce(max(seq), 0) FROM feed", [], |r| r.get(0))?;
+            Ok(end.unsigned_abs())
+        })
+    }
+
+    fn changed_since(
+        &self,
+        team: &str,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Vec<FeedTask>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT task_id, min(seq) AS first, max(seq) FROM feed WHERE team = ?1 AND seq > ?2
+                 GROUP BY task_id ORDER BY first LIMIT ?3",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![team, seq_param(cursor), limit], |r| {
+                Ok(FeedTask {
+                    id: r.get(0)?,
+                    first: r.get::<_, i64>(1)?.unsigned_abs(),
+                    last: r.get::<_, i64>(2)?.unsigned_abs(),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn heads_at(&self, task_id: &str, cursor: u64) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        self.read(|conn| {
+            let blob: Option<Vec<u8>> = conn
+                .cached_row(
+                    "SELECT heads FROM feed WHERE task_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
+                    params![task_id, seq_param(cursor)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(blob.map(|b| fieldloop_core::sync::heads_from_bytes(&b)))
+        })
+    }
+
+    fn task_since(&self, task_id: &str, cursor: u64) -> Result<Option<TaskSince>, StoreError> {
+        self.read(|conn| {
+            // One read transaction: the entries, heads and document agree.
+            let tx = conn.transaction()?;
+            let base: Option<Vec<u8>> = tx
+                .cached_row(
+                    "SELECT heads FROM feed WHERE task_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
+                    params![task_id, seq_param(cursor)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let mut latest: Option<Vec<u8>> = None;
+            // `None` once an entry lacks its changes.
+            let mut changes: Option<Vec<u8>> = Some(Vec::new());
+            {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT f.heads, c.changes FROM feed f LEFT JOIN feed_changes c ON c.seq = f.seq
+                     WHERE f.task_id = ?1 AND f.seq > ?2 ORDER BY f.seq",
+                )?;
+                let mut rows = stmt.query(params![task_id, seq_param(cursor)])?;
+                while let Some(row) = rows.next()? {
+                    latest = Some(row.get(0)?);
+                    let added = row
+                        .get_ref(1)?
+                        .as_blob_or_null()
+                        .map_err(|e| StoreError::Invalid(format!("feed changes: {e}")))?;
+                    match (&mut changes, added) {
+                        (Some(all), Some(added)) => all.extend_from_slice(added),
+                        _ => changes = None,
+                    }
+                }
+            }
+            let base = base.map(|b| fieldloop_core::sync::heads_from_bytes(&b));
+            let heads = match (latest, &base) {
+                (Some(latest), _) => fieldloop_core::sync::heads_from_bytes(&latest),
+                (None, Some(base)) => base.clone(),
+                (None, None) => return Ok(None),
+            };
+            let delta = match (changes, base) {
+                (Some(changes), Some(_)) => TaskDelta::Changes(changes),
+                (_, base) => {
+                    let doc: Option<Vec<u8>> = tx
+                        .cached_row("SELECT doc FROM tasks WHERE id = ?1", [task_id], |r| {
+                            r.get(0)
+                        })
+                        .optional()?;
+                    let Some(doc) = doc else {
+                        return Ok(None);
+                    };
+                    TaskDelta::Whole { doc, base }
+                }
+            };
+            Ok(Some(TaskSince { heads, delta }))
+        })
+    }
+
+    fn blob_visible(&self, team: &str, sha256: &str) -> Result<bool, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .cached_row(
+                    "SELECT 1 FROM blob_owners WHERE sha256 = ?1 AND team = ?2 LIMIT 1",
+                    params![sha256, team],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some())
+        })
+    }
+
+    fn record_blob_owner(
+        &self,
+        sha256: &str,
+        team: &str,
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.cached_exec(
+                "INSERT OR IGNORE INTO blob_owners (sha256, team, device_id, uploaded_at) VALUES (?1, ?2, ?3, ?4)",
+                params![sha256, team, device_id, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn flags(&self, task_id: &str) -> Result<Vec<StoredFlag>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT flag, device_id, received_at FROM change_flags WHERE task_id = ?1 ORDER BY rowid",
+            )?;
+            let rows = stmt.query_map([task_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            rows.map(|row| {
+                let (json, device_id, received_at) = row?;
+                let flag = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Invalid(format!("stored flag: {e}")))?;
+                Ok(StoredFlag {
+                    flag,
+                    device_id,
+                    received_at,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, change_hash, task_id, device_id, received_at, prev, hash FROM receipts ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Receipt {
+                    seq: r.get(0)?,
+                    change_hash: r.get(1)?,
+                    task_id: r.get(2)?,
+                    device_id: r.get(3)?,
+                    received_at: r.get(4)?,
+                    prev: r.get(5)?,
+                    hash: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
