@@ -8,7 +8,7 @@ use std::env;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -40,7 +40,9 @@ pub fn run() -> Result<()> {
     }
 
     exec::run(&mut exec::npm(&["run", "build"]))?;
-    // Build both first, so the server does not wait idle while the app compiles.
+    // Build both in one invocation and run what it built: a `cargo run` per
+    // package would resolve features per package and compile the shared
+    // dependencies (tokio, reqwest, automerge, …) a second time.
     exec::run(&mut exec::cargo(&[
         "build",
         "-p",
@@ -65,15 +67,7 @@ const DEMO_INSPECTOR: &str = "I-002";
 
 /// A fresh one-time enrollment link for [`DEMO_INSPECTOR`], from the server's CLI.
 fn enrollment_link(server_data: &Path) -> Result<String> {
-    let mut cmd = exec::cargo(&[
-        "run",
-        "--quiet",
-        "-p",
-        "fieldloop-server",
-        "--",
-        "enroll",
-        "--data",
-    ]);
+    let mut cmd = exec::command(&built("fieldloop-server"), ["enroll", "--data"]);
     cmd.arg(server_data).args([
         "--inspector",
         DEMO_INSPECTOR,
@@ -94,17 +88,25 @@ fn enrollment_link(server_data: &Path) -> Result<String> {
     ))
 }
 
+/// A binary the demo's `cargo build` made.
+fn built(name: &str) -> String {
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo::root().join("target"));
+    target.join("debug").join(name).display().to_string()
+}
+
 fn server_command(data: &Path) -> Command {
-    let mut cmd = exec::cargo(&["run", "-p", "fieldloop-server", "--", "serve", "--data"]);
+    let mut cmd = exec::command(&built("fieldloop-server"), ["serve", "--data"]);
     cmd.arg(data).args(["--listen", LISTEN, "--demo"]);
     cmd
 }
 
-/// `cargo run -p fieldloop-app`, under Xvfb when there is no display.
+/// The app the demo built, under Xvfb when there is no display.
 fn app_command(data: &Path, enroll_link: &str) -> Command {
-    let cargo_run = ["run", "-p", "fieldloop-app"];
+    let app = built("fieldloop-app");
     let mut cmd = if has_display() {
-        exec::cargo(&cargo_run)
+        exec::command(&app, std::iter::empty::<&str>())
     } else {
         println!(
             "No display (DISPLAY and WAYLAND_DISPLAY are unset): running the app under Xvfb.\n\
@@ -113,7 +115,7 @@ fn app_command(data: &Path, enroll_link: &str) -> Command {
              `ssh -X` so DISPLAY is set."
         );
         let mut cmd = exec::command("xvfb-run", XVFB_RUN);
-        cmd.arg(exec::cargo_program()).args(cargo_run);
+        cmd.arg(app);
         cmd
     };
     cmd.env("FIELDLOOP_DATA_DIR", data)
