@@ -7,6 +7,7 @@
 //! by id, so a second spelling of one id would list one photo twice. Being
 //! only hex digits, a parsed id can never carry a path trick into a file name.
 
+use crate::codes::ErrorCode;
 use std::fmt;
 use std::str::FromStr;
 
@@ -29,8 +30,8 @@ pub struct BadBlobId {
 }
 
 impl BadBlobId {
-    pub fn code(&self) -> &'static str {
-        "blob.bad_id"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::BlobBadId
     }
 }
 

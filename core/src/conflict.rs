@@ -87,9 +87,7 @@ fn json_to_scalar(v: &serde_json::Value) -> Result<ScalarValue, TaskError> {
             }
         }
         J::Array(_) | J::Object(_) => {
-            return Err(TaskError::Invalid(
-                "冲突只能用单个值解决 (a conflict is resolved with a single value)".into(),
-            ));
+            return Err(TaskError::NotScalar);
         }
     })
 }
@@ -253,9 +251,7 @@ pub(crate) fn resolve(
             .iter()
             .find(|(_, o)| o == op)
             .map(|(v, _)| v.clone())
-            .ok_or_else(|| {
-                TaskError::Invalid(format!("{op} is not one of the conflicting values"))
-            })?,
+            .ok_or_else(|| TaskError::NotAConflictingValue(op.to_string()))?,
         Resolution::Value { value } => json_to_scalar(value)?,
     };
     match prop {
@@ -263,10 +259,7 @@ pub(crate) fn resolve(
         Prop::Seq(i) => doc.put(&obj, i, value)?,
     }
     // A new value must still make a valid task (an outcome stays an outcome).
-    autosurgeon::hydrate::<_, crate::Task>(doc).map_err(|e| {
-        TaskError::Invalid(format!(
-            "该值不适用于此字段 (that value does not fit this field): {e}"
-        ))
-    })?;
+    autosurgeon::hydrate::<_, crate::Task>(doc)
+        .map_err(|e| TaskError::ValueDoesNotFit(e.to_string()))?;
     Ok(())
 }

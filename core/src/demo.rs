@@ -141,15 +141,15 @@ impl DemoData {
             .teams
             .iter()
             .find(|t| t.kind == TeamKind::TownshipSquad)
-            .ok_or_else(|| TaskError::Invalid("demo data has no township squad".into()))?;
+            .ok_or_else(|| TaskError::DemoData("no township squad".into()))?;
         let members: Vec<&Inspector> = self
             .inspectors
             .iter()
             .filter(|i| i.team == squad.id)
             .collect();
         if members.len() < 2 || self.subjects.is_empty() {
-            return Err(TaskError::Invalid(
-                "demo data needs two squad members and subjects".into(),
+            return Err(TaskError::DemoData(
+                "it needs two squad members and subjects".into(),
             ));
         }
         let mut subjects: Vec<&Subject> = self.subjects.iter().collect();
@@ -158,7 +158,7 @@ impl DemoData {
             .map(|n| {
                 let subject = subjects[(n * 7) % subjects.len()].clone();
                 let handbook = self.handbook(&subject.industry).ok_or_else(|| {
-                    TaskError::Invalid(format!("no handbook for {}", subject.industry))
+                    TaskError::DemoData(format!("no handbook for {}", subject.industry))
                 })?;
                 let size = 2 + n % 2;
                 let inspectors = (0..size)

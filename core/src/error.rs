@@ -1,5 +1,6 @@
 //! Errors of the task document.
 
+use crate::codes::ErrorCode;
 use crate::status::{Rejection, Status};
 use crate::task::SubmitProblem;
 
@@ -13,8 +14,16 @@ pub enum TaskError {
     Hydrate(Box<autosurgeon::HydrateError>),
     #[error("无法写入任务文档 (cannot write the task document): {0}")]
     Reconcile(Box<autosurgeon::ReconcileError>),
-    #[error("{0}")]
-    NotAllowed(String),
+    #[error("只有监管人员或管理员可以创建任务 (only a supervisor or admin may create a task)")]
+    CreateNotAllowed,
+    #[error(
+        "本设备已登记为 {device}，不能以 {author} 的身份编辑 (this device acts for {device}, not {author})"
+    )]
+    ActsForAnother { device: String, author: String },
+    #[error("{0} 不是本任务的执法人员，不能修改检查记录 ({0} is not an inspector of this task)")]
+    NotAnInspector(String),
+    #[error("{0:?} 不是审核决定 ({0:?} is not a decision)")]
+    NotADecision(crate::status::EventKind),
     #[error("状态变更无效 (this status change does not apply): {0}")]
     Transition(Box<Rejection>),
     #[error("任务已{0}，不能再修改检查记录 (the task is {0} and can no longer be edited)")]
@@ -41,8 +50,26 @@ pub enum TaskError {
     ReasonRequired,
     #[error("{0} 处没有冲突 (there is no conflict at {0})")]
     NoConflict(String),
-    #[error("{0}")]
-    Invalid(String),
+    #[error("请填写签名人 (name the signer)")]
+    SignerRequired,
+    #[error("问题描述不能为空 (a finding needs a description)")]
+    FindingWithoutDescription,
+    #[error(
+        "责令整改需同时填写整改要求和期限 (a rectification order needs both the order and a deadline)"
+    )]
+    RectificationIncomplete,
+    #[error(
+        "移送需写明接收部门和案情摘要 (a transfer needs the receiving department and a summary)"
+    )]
+    TransferIncomplete,
+    #[error("冲突只能用单个值解决 (a conflict is resolved with a single value)")]
+    NotScalar,
+    #[error("{0} 不是冲突的取值之一 ({0} is not one of the conflicting values)")]
+    NotAConflictingValue(String),
+    #[error("该值不适用于此字段 (that value does not fit this field): {0}")]
+    ValueDoesNotFit(String),
+    #[error("演示数据无效 (the demo data is not usable): {0}")]
+    DemoData(String),
     /// The write policy refused the edit (see [`crate::policy`]).
     #[error("{0}")]
     Refused(Box<crate::policy::Refusal>),
@@ -50,25 +77,35 @@ pub enum TaskError {
 
 impl TaskError {
     /// A stable machine code; the UI branches on it.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::Malformed(_) | Self::Automerge(_) | Self::Hydrate(_) | Self::Reconcile(_) => {
-                "task.malformed"
+                ErrorCode::TaskMalformed
             }
-            Self::NotAllowed(_) => "task.not_allowed",
+            Self::CreateNotAllowed => ErrorCode::TaskCreateNotAllowed,
+            Self::ActsForAnother { .. } => ErrorCode::TaskActsForAnother,
+            Self::NotAnInspector(_) => ErrorCode::TaskNotAnInspector,
+            Self::NotADecision(_) => ErrorCode::TaskNotADecision,
             Self::Transition(r) => r.code(),
-            Self::Frozen(_) => "task.frozen",
-            Self::SubmitBlocked(_) => "task.submit_blocked",
-            Self::TooFewInspectors { .. } => "task.too_few_inspectors",
-            Self::EmptyChecklist => "task.empty_checklist",
-            Self::BadWindow => "task.bad_window",
-            Self::UnknownItem(_) => "task.unknown_item",
-            Self::UnknownEvidence(_) => "task.unknown_evidence",
-            Self::DuplicateEvidence(_) => "task.duplicate_evidence",
-            Self::BadHash(_) => "task.bad_hash",
-            Self::ReasonRequired => "task.reason_required",
-            Self::NoConflict(_) => "task.no_conflict",
-            Self::Invalid(_) => "task.invalid",
+            Self::Frozen(_) => ErrorCode::TaskFrozen,
+            Self::SubmitBlocked(_) => ErrorCode::TaskSubmitBlocked,
+            Self::TooFewInspectors { .. } => ErrorCode::TaskTooFewInspectors,
+            Self::EmptyChecklist => ErrorCode::TaskEmptyChecklist,
+            Self::BadWindow => ErrorCode::TaskBadWindow,
+            Self::UnknownItem(_) => ErrorCode::TaskUnknownItem,
+            Self::UnknownEvidence(_) => ErrorCode::TaskUnknownEvidence,
+            Self::DuplicateEvidence(_) => ErrorCode::TaskDuplicateEvidence,
+            Self::BadHash(_) => ErrorCode::TaskBadHash,
+            Self::ReasonRequired => ErrorCode::TaskReasonRequired,
+            Self::NoConflict(_) => ErrorCode::TaskNoConflict,
+            Self::SignerRequired => ErrorCode::TaskSignerRequired,
+            Self::FindingWithoutDescription => ErrorCode::TaskFindingDescription,
+            Self::RectificationIncomplete => ErrorCode::TaskRectificationIncomplete,
+            Self::TransferIncomplete => ErrorCode::TaskTransferIncomplete,
+            Self::NotScalar => ErrorCode::TaskNotScalar,
+            Self::NotAConflictingValue(_) => ErrorCode::TaskNotAConflictingValue,
+            Self::ValueDoesNotFit(_) => ErrorCode::TaskValueDoesNotFit,
+            Self::DemoData(_) => ErrorCode::TaskDemoData,
             Self::Refused(r) => r.code(),
         }
     }

@@ -6,6 +6,7 @@
 //! always passed in as [`Millis`].
 
 pub mod blob;
+pub mod codes;
 pub mod conflict;
 pub mod demo;
 pub mod domain;
@@ -20,6 +21,7 @@ pub mod task;
 pub mod uscc;
 
 pub use automerge::{ActorId, ChangeHash};
+pub use codes::ErrorCode;
 pub use conflict::{Conflict, ConflictValue, Resolution};
 pub use domain::{
     Department, GeoPoint, Handbook, Industry, Inspector, Item, RiskClass, Subject, Team, TeamKind,

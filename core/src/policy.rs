@@ -37,6 +37,7 @@
 //! list and, while a task is submitted, of the changes made since the
 //! submission.
 
+use crate::codes::ErrorCode;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -99,19 +100,19 @@ pub enum Rule {
 
 impl Rule {
     /// The stable code the server answers and the tablet shows.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::ActorMismatch => "sync.actor_mismatch",
-            Self::NotOnTask => "policy.not_on_task",
-            Self::ForbiddenField => "policy.forbidden_field",
-            Self::AppendOnly => "policy.append_only",
-            Self::NotYours => "policy.not_yours",
-            Self::BadValue => "policy.bad_value",
-            Self::TooLong(_) => "policy.too_long",
-            Self::Frozen(_) => "policy.frozen",
-            Self::EventNotAllowed(_) => "policy.event_not_allowed",
-            Self::Transition(_) => "status.transition",
-            Self::SubmitProblems(_) => "status.submit_problems",
+            Self::ActorMismatch => ErrorCode::SyncActorMismatch,
+            Self::NotOnTask => ErrorCode::PolicyNotOnTask,
+            Self::ForbiddenField => ErrorCode::PolicyForbiddenField,
+            Self::AppendOnly => ErrorCode::PolicyAppendOnly,
+            Self::NotYours => ErrorCode::PolicyNotYours,
+            Self::BadValue => ErrorCode::PolicyBadValue,
+            Self::TooLong(_) => ErrorCode::PolicyTooLong,
+            Self::Frozen(_) => ErrorCode::PolicyFrozen,
+            Self::EventNotAllowed(_) => ErrorCode::PolicyEventNotAllowed,
+            Self::Transition(_) => ErrorCode::StatusTransition,
+            Self::SubmitProblems(_) => ErrorCode::StatusSubmitProblems,
         }
     }
 }
@@ -137,7 +138,7 @@ impl fmt::Display for Refusal {
 impl std::error::Error for Refusal {}
 
 impl Refusal {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.rule.code()
     }
 }

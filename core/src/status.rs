@@ -7,6 +7,7 @@
 //! not apply is kept as history but changes nothing and is reported as an
 //! [`Anomaly`].
 
+use crate::codes::ErrorCode;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -135,12 +136,12 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::RoleNotAllowed { .. } => "status.role_not_allowed",
-            Self::NotOnTask { .. } => "status.not_on_task",
-            Self::WrongStatus { .. } => "status.wrong_status",
-            Self::CommentRequired { .. } => "status.comment_required",
+            Self::RoleNotAllowed { .. } => ErrorCode::StatusRoleNotAllowed,
+            Self::NotOnTask { .. } => ErrorCode::StatusNotOnTask,
+            Self::WrongStatus { .. } => ErrorCode::StatusWrongStatus,
+            Self::CommentRequired { .. } => ErrorCode::StatusCommentRequired,
         }
     }
 }
@@ -304,7 +305,7 @@ mod tests {
         let codes: Vec<_> = r
             .anomalies
             .iter()
-            .map(|a| (a.index, a.rejection.code()))
+            .map(|a| (a.index, a.rejection.code().as_str()))
             .collect();
         assert_eq!(
             codes,

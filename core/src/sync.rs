@@ -20,6 +20,7 @@
 //! it believe the server holds heads it does not. See `docs/protocol.md`
 //! for the full description.
 
+use crate::codes::ErrorCode;
 use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -176,11 +177,11 @@ pub enum WireError {
 }
 
 impl WireError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Decode(_) => "sync.bad_message",
-            Self::BadHash(_) => "sync.bad_hash",
-            Self::Version(_) => "sync.version",
+            Self::Decode(_) => ErrorCode::SyncBadMessage,
+            Self::BadHash(_) => ErrorCode::SyncBadHash,
+            Self::Version(_) => ErrorCode::SyncVersion,
         }
     }
 }

@@ -387,10 +387,7 @@ impl TaskDoc {
     /// Creates a task. Only a supervisor or an administrator may.
     pub fn create(spec: TaskSpec, author: &Author, at: Millis) -> Result<Self, TaskError> {
         if !matches!(author.role, Role::Supervisor | Role::Admin) {
-            return Err(TaskError::NotAllowed(
-                "只有监管人员或管理员可以创建任务 (only a supervisor or admin may create a task)"
-                    .into(),
-            ));
+            return Err(TaskError::CreateNotAllowed);
         }
         let mut inspectors = spec.inspectors.clone();
         inspectors.sort();
@@ -637,10 +634,10 @@ impl TaskDoc {
         };
         match known {
             MaybeMissing::Present(k) if k == info => Ok(()),
-            MaybeMissing::Present(k) => Err(TaskError::NotAllowed(format!(
-                "本设备已登记为 {}，不能以 {} 的身份编辑 (this device acts for {}, not {})",
-                k.person, author.person, k.person, author.person
-            ))),
+            MaybeMissing::Present(k) => Err(TaskError::ActsForAnother {
+                device: k.person,
+                author: author.person.clone(),
+            }),
             MaybeMissing::Missing => {
                 Ok(reconcile_prop(&mut self.doc, &actors, key.as_str(), &info)?)
             }
@@ -653,10 +650,7 @@ impl TaskDoc {
     fn check_inspector_may_edit(&self, author: &Author) -> Result<(), TaskError> {
         let inspectors: Vec<String> = hydrate_prop(&self.doc, ROOT, "inspectors")?;
         if author.role != Role::Inspector || !inspectors.contains(&author.person) {
-            return Err(TaskError::NotAllowed(format!(
-                "{} 不是本任务的执法人员，不能修改检查记录 ({} is not an inspector of this task)",
-                author.person, author.person
-            )));
+            return Err(TaskError::NotAnInspector(author.person.clone()));
         }
         let events: Vec<Event> = hydrate_prop(&self.doc, ROOT, "events")?;
         let status = status::fold(&events, &inspectors).status;
@@ -845,7 +839,7 @@ impl TaskDoc {
             kind,
             EventKind::Assigned | EventKind::CheckedIn | EventKind::Submitted
         ) {
-            return Err(TaskError::NotAllowed(format!("{kind:?} is not a decision")));
+            return Err(TaskError::NotADecision(kind));
         }
         let verb = match kind {
             EventKind::Returned => "退回",
@@ -1019,9 +1013,7 @@ impl TaskDoc {
     ) -> Result<(), TaskError> {
         self.check_inspector_may_edit(author)?;
         if finding.description.trim().is_empty() {
-            return Err(TaskError::Invalid(
-                "问题描述不能为空 (a finding needs a description)".into(),
-            ));
+            return Err(TaskError::FindingWithoutDescription);
         }
         if let Some(item) = &finding.item_id
             && !self.contains("checklist", item)?
@@ -1029,9 +1021,7 @@ impl TaskDoc {
             return Err(TaskError::UnknownItem(item.clone()));
         }
         if finding.rectification_order.is_some() != finding.rectification_deadline.is_some() {
-            return Err(TaskError::Invalid(
-                "责令整改需同时填写整改要求和期限 (a rectification order needs both the order and a deadline)".into(),
-            ));
+            return Err(TaskError::RectificationIncomplete);
         }
         finding.by = author.person.clone();
         finding.at = at;
@@ -1056,9 +1046,7 @@ impl TaskDoc {
     ) -> Result<(), TaskError> {
         self.check_inspector_may_edit(author)?;
         if transfer.summary.trim().is_empty() || transfer.to_department.trim().is_empty() {
-            return Err(TaskError::Invalid(
-                "移送需写明接收部门和案情摘要 (a transfer needs the receiving department and a summary)".into(),
-            ));
+            return Err(TaskError::TransferIncomplete);
         }
         transfer.by = author.person.clone();
         transfer.at = at;
@@ -1089,7 +1077,7 @@ impl TaskDoc {
         self.check_inspector_may_edit(author)?;
         let signer = signer.trim();
         if signer.is_empty() {
-            return Err(TaskError::Invalid("请填写签名人 (name the signer)".into()));
+            return Err(TaskError::SignerRequired);
         }
         if crate::blob::BlobId::parse(&image.sha256).is_err() {
             return Err(TaskError::BadHash(image.sha256));
@@ -1143,7 +1131,7 @@ impl TaskDoc {
         self.check_inspector_may_edit(author)?;
         let (signer, reason) = (signer.trim(), reason.trim());
         if signer.is_empty() {
-            return Err(TaskError::Invalid("请填写签名人 (name the signer)".into()));
+            return Err(TaskError::SignerRequired);
         }
         if reason.is_empty() {
             return Err(TaskError::ReasonRequired);

@@ -4,6 +4,7 @@
 //! a six-digit administrative division, a nine-character organisation code
 //! and a check character computed over the first seventeen.
 
+use crate::codes::ErrorCode;
 use std::fmt;
 use std::str::FromStr;
 
@@ -38,12 +39,12 @@ pub enum UsccError {
 
 impl UsccError {
     /// A stable machine code for this error.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Length(_) => "uscc.length",
-            Self::Character { .. } => "uscc.character",
-            Self::Division => "uscc.division",
-            Self::CheckDigit { .. } => "uscc.check_digit",
+            Self::Length(_) => ErrorCode::UsccLength,
+            Self::Character { .. } => ErrorCode::UsccCharacter,
+            Self::Division => ErrorCode::UsccDivision,
+            Self::CheckDigit { .. } => ErrorCode::UsccCheckDigit,
         }
     }
 }

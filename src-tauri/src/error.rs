@@ -1,10 +1,12 @@
 //! The error every command answers with: `{ "code": …, "message": … }`.
 //!
-//! The UI branches on `code` (stable, machine-readable: `"store.…"`,
-//! `"app.…"`) and shows its own text for the codes it knows, else `message`.
+//! The UI branches on `code`, one of [`ErrorCode`] (a string-literal union
+//! in TypeScript), and shows its own sentence for it in the chosen language;
+//! `message` is for the details line and the log.
 
 use std::fmt;
 
+use fieldloop_core::ErrorCode;
 use fieldloop_tablet::inspect::AppError;
 use fieldloop_tablet::store::StoreError;
 use serde::Serialize;
@@ -13,21 +15,14 @@ use ts_rs::TS;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct CommandError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl CommandError {
-    /// The app data directory could not be found or created.
-    pub const DATA_DIR: &'static str = "app.data_dir";
-    /// A command panicked while it held the store; the app must be restarted.
-    /// A command was called with arguments it cannot read.
-    pub const BAD_REQUEST: &'static str = "app.bad_request";
-    pub const STORE_UNAVAILABLE: &'static str = "app.store_unavailable";
-
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.into(),
+            code,
             message: message.into(),
         }
     }

@@ -4,6 +4,7 @@
 //! A store that cannot be opened does not stop the app: the window still
 //! comes up and every command answers with the reason, which the UI shows.
 
+use fieldloop_core::ErrorCode;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -53,7 +54,7 @@ impl Startup {
 pub(crate) fn app_data_dir<R: Runtime>(app: &AppHandle<R>) -> Result<PathBuf, CommandError> {
     app.path()
         .app_data_dir()
-        .map_err(|e| CommandError::new(CommandError::DATA_DIR, e.to_string()))
+        .map_err(|e| CommandError::new(ErrorCode::AppDataDir, e.to_string()))
 }
 
 /// The tablet the commands use (managed state), or why it could not be opened.
@@ -122,7 +123,7 @@ impl AppStore {
         let this = self.clone();
         tauri::async_runtime::spawn_blocking(move || this.with(f))
             .await
-            .map_err(|e| CommandError::new(CommandError::STORE_UNAVAILABLE, e.to_string()))?
+            .map_err(|e| CommandError::new(ErrorCode::AppStoreUnavailable, e.to_string()))?
     }
 
     /// Runs `f` on the tablet.
@@ -133,7 +134,7 @@ impl AppStore {
         let tablet = self.tablet.as_ref().map_err(Clone::clone)?;
         let mut tablet = tablet.lock().map_err(|_| {
             CommandError::new(
-                CommandError::STORE_UNAVAILABLE,
+                ErrorCode::AppStoreUnavailable,
                 "the local store failed earlier; restart the app",
             )
         })?;
@@ -166,7 +167,7 @@ impl AppStore {
 fn create_dir(dir: &Path) -> Result<(), CommandError> {
     std::fs::create_dir_all(dir).map_err(|e| {
         CommandError::new(
-            CommandError::DATA_DIR,
+            ErrorCode::AppDataDir,
             format!("cannot create {}: {e}", dir.display()),
         )
     })

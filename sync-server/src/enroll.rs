@@ -123,6 +123,11 @@ pub fn clean_name(name: &str) -> String {
 /// The longest device name kept, in characters.
 pub const MAX_DEVICE_NAME: usize = 80;
 
+/// `POST /api/v1/enroll`.
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/api/v1/enroll", axum::routing::post(enroll))
+}
+
 pub async fn enroll(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

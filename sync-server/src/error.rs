@@ -324,6 +324,18 @@ mod tests {
         assert!(names.iter().all(|n| n.split_once('.').is_some()));
     }
 
+    /// Every answer the server can give has words on the tablet: each code is
+    /// one of the tablet's `ErrorCode`s, which the UI must translate.
+    #[test]
+    fn every_code_is_known_to_the_tablet() {
+        let unknown: Vec<&str> = Code::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .filter(|c| c.parse::<fieldloop_core::ErrorCode>().is_err())
+            .collect();
+        assert!(unknown.is_empty(), "add to core/src/codes.rs: {unknown:?}");
+    }
+
     /// `docs/protocol.md` lists every code the server can answer, from the
     /// registry. `FIELDLOOP_UPDATE_DOCS=1` rewrites the table.
     #[test]

@@ -22,8 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -124,16 +123,11 @@ pub fn router(state: AppState) -> Router {
     let blob_routes = blobs::router(state.blobs.clone(), MAX_BLOB_BYTES, owners)
         .route_layer(device_gate.clone())
         .route_layer(gate());
-    Router::new()
-        .route(
-            "/api/v1/sync",
-            post(sync::sync)
-                .layer(DefaultBodyLimit::max(MAX_SYNC_BODY))
-                .route_layer(device_gate)
-                .route_layer(gate()),
-        )
-        .route("/api/v1/enroll", post(enroll::enroll))
-        .route("/api/v1/tasks/{id}/review", post(review::review))
+    sync::router()
+        .route_layer(device_gate)
+        .route_layer(gate())
+        .merge(enroll::router())
+        .merge(review::router())
         .with_state(state)
         .merge(blob_routes)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -74,6 +74,11 @@ fn decision_refused(id: &str, e: TaskError) -> ApiError {
     }
 }
 
+/// `POST /api/v1/tasks/{id}/review`.
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/api/v1/tasks/{id}/review", axum::routing::post(review))
+}
+
 pub async fn review(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,

@@ -28,6 +28,14 @@ use crate::{AppState, now_ms};
 /// Documents one request may push.
 pub use fieldloop_core::sync::MAX_PUSH_DOCS;
 
+/// `POST /api/v1/sync`, with its body limit ([`crate::MAX_SYNC_BODY`]).
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route(
+        "/api/v1/sync",
+        axum::routing::post(sync).layer(axum::extract::DefaultBodyLimit::max(crate::MAX_SYNC_BODY)),
+    )
+}
+
 pub async fn sync(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,

@@ -175,7 +175,7 @@ impl CreateError {
             Self::NoHandbook(_) => "task.no_handbook",
             Self::BadCode(_) => "task.bad_code",
             Self::CodeTaken(_) => "task.code_taken",
-            Self::Task(e) => e.code(),
+            Self::Task(e) => e.code().as_str(),
             Self::Store(_) => "task.store",
         }
     }

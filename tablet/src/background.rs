@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use fieldloop_core::Millis;
+use fieldloop_core::{ErrorCode, Millis};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -54,7 +54,7 @@ pub struct SyncView {
     pub rounds: u32,
     pub uploaded: u32,
     pub uploads_left: u32,
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     pub message: Option<String>,
     pub retry_in_ms: Option<u64>,
     /// When the next attempt is due (ms since the epoch), while offline.

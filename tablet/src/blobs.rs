@@ -12,6 +12,7 @@
 //! lowercase hex digits: no text that came from outside ever becomes part of
 //! a path.
 
+use fieldloop_core::ErrorCode;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -67,12 +68,12 @@ pub enum BlobError {
 
 impl BlobError {
     /// Stable machine code of the error, for the UI and the logs.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            BlobError::BadId { .. } => "blob.bad_id",
-            BlobError::NotFound(_) => "blob.not_found",
-            BlobError::Corrupt { .. } => "blob.corrupt",
-            BlobError::Io { .. } => "blob.io",
+            BlobError::BadId { .. } => ErrorCode::BlobBadId,
+            BlobError::NotFound(_) => ErrorCode::BlobNotFound,
+            BlobError::Corrupt { .. } => ErrorCode::BlobCorrupt,
+            BlobError::Io { .. } => ErrorCode::BlobIo,
         }
     }
 }

@@ -19,7 +19,7 @@ pub fn seed_if_empty(store: &mut Store, now: i64) -> Result<usize, StoreError> {
 
 /// Adds `count` demo tasks created by the demo supervisor.
 pub fn seed(store: &mut Store, count: usize, now: i64) -> Result<usize, StoreError> {
-    let data = DemoData::embedded().map_err(|e| TaskError::Invalid(e.to_string()))?;
+    let data = DemoData::embedded().map_err(|e| TaskError::DemoData(e.to_string()))?;
     let supervisor = Author::new(
         ActorId::from(b"fieldloop-demo-supervisor".as_slice()),
         "S-DEMO",

@@ -7,6 +7,7 @@
 //! directly. Every verb answers the new [`TaskView`], so the screen shows
 //! exactly what was stored.
 
+use fieldloop_core::ErrorCode;
 use std::path::{Path, PathBuf};
 
 use fieldloop_core::demo::DemoData;
@@ -46,8 +47,16 @@ pub enum AppError {
     NotEnrolled,
     #[error("签名图片无效：{0}（请重新签名）(the signature image is not a valid PNG)")]
     BadSignature(String),
-    #[error("{0}")]
-    Invalid(String),
+    #[error("本机保存的设备标识无效：{0}（请重新注册）(the stored device actor is invalid)")]
+    BadStoredActor(String),
+    #[error("请填写服务器地址，例如 http://192.168.1.10:7878 (enter the server address)")]
+    ServerMissing,
+    #[error(
+        "服务器地址应以 http:// 或 https:// 开头：{0} (the server address must start with http:// or https://)"
+    )]
+    BadServerAddress(String),
+    #[error("位置数据无效 (invalid position {lat}, {lon})")]
+    BadPosition { lat: f64, lon: f64 },
 }
 
 impl From<TaskError> for AppError {
@@ -58,16 +67,19 @@ impl From<TaskError> for AppError {
 
 impl AppError {
     /// A stable machine code; the UI branches on it.
-    pub fn code(&self) -> &str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::Store(e) => e.code(),
             Self::Photo(e) => e.code(),
             Self::Blob(e) => e.code(),
             Self::Sync(e) => e.code(),
             Self::Qr(e) => e.code(),
-            Self::NotEnrolled => "sync.not_enrolled",
-            Self::BadSignature(_) => "app.bad_signature",
-            Self::Invalid(_) => "app.invalid",
+            Self::NotEnrolled => ErrorCode::SyncNotEnrolled,
+            Self::BadSignature(_) => ErrorCode::AppBadSignature,
+            Self::BadStoredActor(_) => ErrorCode::AppBadStoredActor,
+            Self::ServerMissing => ErrorCode::AppServerMissing,
+            Self::BadServerAddress(_) => ErrorCode::AppBadServerAddress,
+            Self::BadPosition { .. } => ErrorCode::AppBadPosition,
         }
     }
 }
@@ -329,11 +341,9 @@ impl Tablet {
         ) else {
             return Err(AppError::NotEnrolled);
         };
-        let actor = actor.parse::<fieldloop_core::ActorId>().map_err(|e| {
-            AppError::Invalid(format!(
-                "本机保存的设备标识无效：{e}（请重新注册）(the stored device actor is invalid)"
-            ))
-        })?;
+        let actor = actor
+            .parse::<fieldloop_core::ActorId>()
+            .map_err(|e| AppError::BadStoredActor(e.to_string()))?;
         Ok(Author::new(actor, person, fieldloop_core::Role::Inspector))
     }
 
@@ -375,17 +385,10 @@ impl Tablet {
             .server
             .as_deref()
             .or(server.map(str::trim).filter(|s| !s.is_empty()))
-            .ok_or_else(|| {
-                AppError::Invalid(
-                    "请填写服务器地址，例如 http://192.168.1.10:7878 (enter the server address)"
-                        .into(),
-                )
-            })?
+            .ok_or(AppError::ServerMissing)?
             .to_owned();
         if !(server.starts_with("http://") || server.starts_with("https://")) {
-            return Err(AppError::Invalid(format!(
-                "服务器地址应以 http:// 或 https:// 开头：{server} (the server address must start with http:// or https://)"
-            )));
+            return Err(AppError::BadServerAddress(server));
         }
         crate::sync::enroll(&mut self.store, &server, &target.code, device_name)?;
         self.identity()?.ok_or(AppError::NotEnrolled)
@@ -542,10 +545,10 @@ impl Tablet {
                 || !f.accuracy.is_finite()
                 || f.accuracy < 0.0
             {
-                return Err(AppError::Invalid(format!(
-                    "位置数据无效 (invalid position {}, {})",
-                    f.lat, f.lon
-                )));
+                return Err(AppError::BadPosition {
+                    lat: f.lat,
+                    lon: f.lon,
+                });
             }
         }
         let points: Vec<_> = fixes

@@ -26,6 +26,7 @@
 //! faster). A 12-megapixel JPEG takes about 0.2 s and 70 MiB in a release
 //! build (`scripts/photo-compare.sh`, `benches/photo.rs`).
 
+use fieldloop_core::ErrorCode;
 use std::fmt;
 use std::io::Cursor;
 
@@ -178,13 +179,15 @@ pub enum PhotoError {
 
 impl PhotoError {
     /// Stable machine code of the error, for the UI and the logs.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            PhotoError::Empty => "photo.empty",
-            PhotoError::Unsupported { .. } => "photo.unsupported",
-            PhotoError::Corrupt { .. } => "photo.corrupt",
-            PhotoError::TooLarge { .. } | PhotoError::TooMuchMemory { .. } => "photo.too_large",
-            PhotoError::Derive(_) => "photo.derive_failed",
+            PhotoError::Empty => ErrorCode::PhotoEmpty,
+            PhotoError::Unsupported { .. } => ErrorCode::PhotoUnsupported,
+            PhotoError::Corrupt { .. } => ErrorCode::PhotoCorrupt,
+            PhotoError::TooLarge { .. } | PhotoError::TooMuchMemory { .. } => {
+                ErrorCode::PhotoTooLarge
+            }
+            PhotoError::Derive(_) => ErrorCode::PhotoDeriveFailed,
             PhotoError::Store(e) => e.code(),
         }
     }

@@ -8,6 +8,7 @@
 //! with error correction level M, square modules and the 4-module quiet zone
 //! that the QR standard asks for.
 
+use fieldloop_core::ErrorCode;
 use qrcode::{Color, EcLevel, QrCode};
 
 /// Width of the light border around the symbol, in modules (ISO/IEC 18004
@@ -39,11 +40,11 @@ pub enum QrError {
 
 impl QrError {
     /// Stable machine code of the error, for the UI and the logs.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            QrError::TooLong { .. } => "qr.too_long",
-            QrError::Render(_) => "qr.render_failed",
-            QrError::NotFound(_) => "qr.not_found",
+            QrError::TooLong { .. } => ErrorCode::QrTooLong,
+            QrError::Render(_) => ErrorCode::QrRenderFailed,
+            QrError::NotFound(_) => ErrorCode::QrNotFound,
         }
     }
 }

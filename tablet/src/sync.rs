@@ -6,6 +6,7 @@
 //! next request, so a sync cut at any point (app killed, network gone)
 //! resumes where it stopped, and a lost or repeated exchange is harmless.
 
+use fieldloop_core::ErrorCode;
 use std::time::Duration;
 
 use fieldloop_core::sync::{self as wire, PROTOCOL_VERSION, SyncRequest, SyncResponse};
@@ -35,7 +36,7 @@ pub enum SyncError {
     #[error("{message}")]
     Server {
         status: u16,
-        code: String,
+        code: ErrorCode,
         message: String,
     },
     /// The server refused one of this tablet's edits by the write policy.
@@ -43,7 +44,7 @@ pub enum SyncError {
     /// goes on with the rest.
     #[error("{message}")]
     Refused {
-        code: String,
+        code: ErrorCode,
         message: String,
         task: String,
         change: String,
@@ -70,16 +71,16 @@ pub enum SyncError {
 }
 
 impl SyncError {
-    pub fn code(&self) -> &str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Network { .. } => "sync.network",
-            Self::Server { code, .. } | Self::Refused { code, .. } => code,
-            Self::BadAnswer(_) => "sync.bad_answer",
-            Self::NotEnrolled => "sync.not_enrolled",
-            Self::NotAnEnrollText => "enroll.bad_text",
-            Self::BlobFolder(_) => "sync.blob_folder",
-            Self::TooManyRounds => "sync.too_many_rounds",
-            Self::Unrepaired(_) => "sync.unrepaired",
+            Self::Network { .. } => ErrorCode::SyncNetwork,
+            Self::Server { code, .. } | Self::Refused { code, .. } => *code,
+            Self::BadAnswer(_) => ErrorCode::SyncBadAnswer,
+            Self::NotEnrolled => ErrorCode::SyncNotEnrolled,
+            Self::NotAnEnrollText => ErrorCode::EnrollBadText,
+            Self::BlobFolder(_) => ErrorCode::SyncBlobFolder,
+            Self::TooManyRounds => ErrorCode::SyncTooManyRounds,
+            Self::Unrepaired(_) => ErrorCode::SyncUnrepaired,
             Self::Store(e) => e.code(),
             Self::Upload(e) => e.code(),
         }
@@ -126,10 +127,18 @@ impl SyncError {
         task: Option<String>,
         change: Option<String>,
     ) -> Self {
-        let policy = code.starts_with("policy.")
-            || code.starts_with("status.")
-            || code == "sync.actor_mismatch"
-            || code == "sync.invalid_task";
+        let known = ErrorCode::from_server(&code);
+        // A code this version does not know keeps its words: the server's.
+        let message = if known == ErrorCode::ServerUnknown {
+            format!("{message} ({code})")
+        } else {
+            message
+        };
+        let code = known;
+        let policy = code.as_str().starts_with("policy.")
+            || code.as_str().starts_with("status.")
+            || code == ErrorCode::SyncActorMismatch
+            || code == ErrorCode::SyncInvalidTask;
         match (task, change) {
             (Some(task), Some(change)) if policy && (400..500).contains(&status) => Self::Refused {
                 code,
@@ -151,7 +160,7 @@ fn server_error(status: u16, body: &[u8]) -> SyncError {
         Ok(e) => SyncError::from_answer(status, e.code, e.message, e.task, e.change),
         Err(_) => SyncError::Server {
             status,
-            code: "sync.http".into(),
+            code: ErrorCode::SyncHttp,
             message: format!("服务器返回错误 {status} (the server answered {status})"),
         },
     }
@@ -325,7 +334,7 @@ pub const MAX_REFUSALS: usize = 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefusedReport {
     pub task: String,
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     /// Changes set aside (the refused one and this tablet's later ones).
     pub edits: usize,
@@ -379,7 +388,7 @@ pub fn sync_now(
                 change,
             }) if report.refused.len() < MAX_REFUSALS => {
                 report.rounds += 1;
-                let set_aside = store.set_aside(&task, &change, &code, &message, now)?;
+                let set_aside = store.set_aside(&task, &change, code, &message, now)?;
                 report.refused.push(RefusedReport {
                     task,
                     code,
@@ -463,13 +472,13 @@ pub enum SyncStatus {
     },
     /// Will retry by itself in `retry_in_ms`.
     Offline {
-        code: String,
+        code: ErrorCode,
         message: String,
         retry_in_ms: u64,
     },
     /// Needs a person (revoked device, not enrolled, rejected change): no retry until woken.
     NeedsAttention {
-        code: String,
+        code: ErrorCode,
         message: String,
     },
 }
@@ -510,7 +519,7 @@ pub fn run_background(
                 failures += 1;
                 let retry_in_ms = schedule.next_delay_ms(failures, jitter());
                 status(SyncStatus::Offline {
-                    code: e.code().to_owned(),
+                    code: e.code(),
                     message: e.to_string(),
                     retry_in_ms,
                 });
@@ -518,7 +527,7 @@ pub fn run_background(
             }
             Err(e) => {
                 status(SyncStatus::NeedsAttention {
-                    code: e.code().to_owned(),
+                    code: e.code(),
                     message: e.to_string(),
                 });
                 None
@@ -577,7 +586,7 @@ mod tests {
             }),
             Err(SyncError::Server {
                 status: 401,
-                code: "auth.revoked".into(),
+                code: ErrorCode::AuthRevoked,
                 message: "revoked".into(),
             }),
         ]

@@ -13,6 +13,7 @@
 //! damaged on the tablet's disk is reported here instead of being uploaded
 //! and rejected by the server.
 
+use fieldloop_core::ErrorCode;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -94,15 +95,15 @@ pub enum UploadError {
 
 impl UploadError {
     /// Stable machine code of the error, for the UI and the logs.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             UploadError::Local(e) => e.code(),
-            UploadError::Network(_) => "upload.network",
-            UploadError::Unauthorized { .. } => "upload.unauthorized",
-            UploadError::TooLarge { .. } => "upload.too_large",
-            UploadError::HashMismatch { .. } => "upload.hash_mismatch",
-            UploadError::Rejected { .. } => "upload.rejected",
-            UploadError::Protocol(_) => "upload.protocol",
+            UploadError::Network(_) => ErrorCode::UploadNetwork,
+            UploadError::Unauthorized { .. } => ErrorCode::UploadUnauthorized,
+            UploadError::TooLarge { .. } => ErrorCode::UploadTooLarge,
+            UploadError::HashMismatch { .. } => ErrorCode::UploadHashMismatch,
+            UploadError::Rejected { .. } => ErrorCode::UploadRejected,
+            UploadError::Protocol(_) => ErrorCode::UploadProtocol,
         }
     }
 }

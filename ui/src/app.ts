@@ -9,11 +9,11 @@
 import markUrl from "./assets/mark.svg";
 import { type Backend, BackendError, type Identity } from "./backend/backend";
 import { h, replaceChildren } from "./dom";
-import { type I18n, LOCALES } from "./i18n";
+import { errorText, type I18n, LOCALES } from "./i18n";
 import { enrollScreen } from "./screens/enroll";
 import type { Screen } from "./screens/screen";
 import { type SyncBar, syncBar } from "./screens/syncBar";
-import { errorText, type TaskListScreen, taskListScreen } from "./screens/taskList";
+import { type TaskListScreen, taskListScreen } from "./screens/taskList";
 
 /** Makes the screen of one task; `onBack` returns to the task list. */
 export type TaskScreenFactory = (taskId: string, onBack: () => void) => Screen;
@@ -199,7 +199,7 @@ export function startApp(root: HTMLElement, deps: AppDeps): App {
       replaceChildren(
         element,
         h("p", { class: "state-title", text: i18n.t("app.error.title") }),
-        h("p", { class: "state-hint", testid: "app-error-message", text: errorText(i18n, error) ?? error.message }),
+        h("p", { class: "state-hint", testid: "app-error-message", text: errorText(i18n, error.code) }),
         h("p", { class: "state-code", text: i18n.t("taskList.error.code", { code: error.code }) }),
         h("button", {
           class: "button",

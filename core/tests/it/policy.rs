@@ -191,7 +191,7 @@ fn judge(doc: &mut TaskDoc, who: &Author, act: Act) -> Result<(), &'static str> 
     };
     policy::check(am, &[change], &writer)
         .map(|_| ())
-        .map_err(|r| r.code())
+        .map_err(|r| r.code().as_str())
 }
 
 /// The expected verdict of the matrix.

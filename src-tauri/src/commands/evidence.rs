@@ -1,5 +1,6 @@
 //! Evidence files: photos and signatures in (raw bytes), blobs out.
 
+use fieldloop_core::ErrorCode;
 use fieldloop_core::{GeoPoint, SignerRole};
 use fieldloop_tablet::background::now_ms;
 use fieldloop_tablet::inspect::TaskView;
@@ -45,7 +46,7 @@ pub async fn sign(
         "enterprise" => SignerRole::Enterprise,
         other => {
             return Err(CommandError::new(
-                CommandError::BAD_REQUEST,
+                ErrorCode::AppBadRequest,
                 format!("unknown signer role {other}"),
             ));
         }

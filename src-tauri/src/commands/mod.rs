@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod record;
 pub mod tasks;
 
+use fieldloop_core::ErrorCode;
 use tauri::ipc::{InvokeBody, Request};
 
 use crate::CommandError;
@@ -17,7 +18,7 @@ pub(crate) fn raw_body<'a>(request: &'a Request<'_>) -> Result<&'a [u8], Command
     match request.body() {
         InvokeBody::Raw(bytes) if !bytes.is_empty() => Ok(bytes),
         _ => Err(CommandError::new(
-            CommandError::BAD_REQUEST,
+            ErrorCode::AppBadRequest,
             "expected the file's bytes as the request body",
         )),
     }
@@ -31,13 +32,13 @@ pub(crate) fn header(request: &Request<'_>, name: &str) -> Result<Option<String>
     };
     let value = value.to_str().map_err(|_| {
         CommandError::new(
-            CommandError::BAD_REQUEST,
+            ErrorCode::AppBadRequest,
             format!("header {name} is not ASCII"),
         )
     })?;
     let decoded = percent_decode(value).ok_or_else(|| {
         CommandError::new(
-            CommandError::BAD_REQUEST,
+            ErrorCode::AppBadRequest,
             format!("header {name} is not percent-encoded UTF-8"),
         )
     })?;
@@ -55,7 +56,7 @@ fn percent_decode(text: &str) -> Option<String> {
 pub(crate) fn required_header(request: &Request<'_>, name: &str) -> Result<String, CommandError> {
     header(request, name)?.ok_or_else(|| {
         CommandError::new(
-            CommandError::BAD_REQUEST,
+            ErrorCode::AppBadRequest,
             format!("header {name} is missing"),
         )
     })

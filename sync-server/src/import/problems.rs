@@ -110,7 +110,7 @@ impl DataError {
             Self::CellCount { .. } => "import.cell_count",
             Self::Empty(_) => "import.empty",
             Self::BadId { .. } => "import.bad_id",
-            Self::Uscc { error, .. } => error.code(),
+            Self::Uscc { error, .. } => error.code().as_str(),
             Self::RiskClass(_) => "import.risk_class",
             Self::TeamKind(_) => "import.team_kind",
             Self::Bool { .. } => "import.bool",

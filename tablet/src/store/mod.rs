@@ -17,6 +17,7 @@ mod sync;
 
 pub use sync::RefusedEdit;
 
+use fieldloop_core::ErrorCode;
 use std::path::{Path, PathBuf};
 
 use fieldloop_core::{Status, TaskDoc, TaskError, TaskSummary};
@@ -55,6 +56,9 @@ pub enum StoreError {
         "服务器拒绝的修改 {0} 不是本机尚未同步的修改，无法移出 (the refused change {0} is not one of this tablet's unsent changes)"
     )]
     NotSetAside(String),
+    /// The server's answer named a change hash that is not one.
+    #[error("服务器的答复无法读取：{0}（请更新应用）(unreadable answer from the server)")]
+    Wire(#[from] fieldloop_core::sync::WireError),
 }
 
 impl From<TaskError> for StoreError {
@@ -65,16 +69,17 @@ impl From<TaskError> for StoreError {
 
 impl StoreError {
     /// A stable machine code; the UI branches on it.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Open { .. } => "store.open",
-            Self::Sqlite(_) => "store.sqlite",
-            Self::Migration(_) => "store.migration",
-            Self::NotFound(_) => "store.not_found",
-            Self::Exists(_) => "store.exists",
-            Self::Damaged { .. } => "store.damaged",
+            Self::Open { .. } => ErrorCode::StoreOpen,
+            Self::Sqlite(_) => ErrorCode::StoreSqlite,
+            Self::Migration(_) => ErrorCode::StoreMigration,
+            Self::NotFound(_) => ErrorCode::StoreNotFound,
+            Self::Exists(_) => ErrorCode::StoreExists,
+            Self::Damaged { .. } => ErrorCode::StoreDamaged,
             Self::Task(e) => e.code(),
-            Self::NotSetAside(_) => "store.not_set_aside",
+            Self::NotSetAside(_) => ErrorCode::StoreNotSetAside,
+            Self::Wire(e) => e.code(),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! answered, the feed cursor and the enrollment, each in one transaction so
 //! that a sync interrupted at any point resumes where it stopped.
 
-use fieldloop_core::TaskDoc;
 use fieldloop_core::sync::{self as wire, DocPull, DocPush, SyncResponse};
+use fieldloop_core::{ErrorCode, TaskDoc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -40,7 +40,7 @@ pub struct RefusedEdit {
     #[ts(type = "number")]
     pub made_at: i64,
     /// The server's code (e.g. `policy.frozen`) and sentence.
-    pub code: String,
+    pub code: ErrorCode,
     pub reason: String,
     #[ts(type = "number")]
     pub refused_at: i64,
@@ -186,7 +186,7 @@ impl Store {
         &mut self,
         task_id: &str,
         change: &str,
-        code: &str,
+        code: ErrorCode,
         reason: &str,
         now: i64,
     ) -> Result<usize, StoreError> {
@@ -233,7 +233,7 @@ impl Store {
                     c.raw_bytes(),
                     c.message().unwrap_or(""),
                     c.timestamp().saturating_mul(1000),
-                    code,
+                    code.as_str(),
                     reason,
                     now
                 ],
@@ -261,7 +261,7 @@ impl Store {
                 change: r.get(0)?,
                 message: r.get(1)?,
                 made_at: r.get(2)?,
-                code: r.get(3)?,
+                code: ErrorCode::from_server(&r.get::<_, String>(3)?),
                 reason: r.get(4)?,
                 refused_at: r.get(5)?,
             })
@@ -349,8 +349,7 @@ fn apply_ack(
     push: &DocPush,
     applied: &mut Applied,
 ) -> Result<(), StoreError> {
-    let heads = wire::heads_from_wire(&push.heads)
-        .map_err(|e| fieldloop_core::TaskError::Invalid(e.to_string()))?;
+    let heads = wire::heads_from_wire(&push.heads)?;
     let exists: bool = tx.query_row(
         "SELECT count(*) FROM documents WHERE task_id = ?1",
         [&push.id],
@@ -382,8 +381,7 @@ fn apply_pull(
     now: i64,
     applied: &mut Applied,
 ) -> Result<(), StoreError> {
-    let server_heads = wire::heads_from_wire(&pull.heads)
-        .map_err(|e| fieldloop_core::TaskError::Invalid(e.to_string()))?;
+    let server_heads = wire::heads_from_wire(&pull.heads)?;
     let exists: bool = tx.query_row(
         "SELECT count(*) FROM documents WHERE task_id = ?1",
         [&pull.id],

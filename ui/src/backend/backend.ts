@@ -7,6 +7,7 @@
 
 import type { CommandError } from "../bindings/CommandError";
 import type { EnrollTarget } from "../bindings/EnrollTarget";
+import type { ErrorCode } from "../bindings/ErrorCode";
 import type { Fix } from "../bindings/Fix";
 import type { GeoPoint } from "../bindings/GeoPoint";
 import type { HistoryEntry } from "../bindings/HistoryEntry";
@@ -20,10 +21,12 @@ import type { SyncView } from "../bindings/SyncView";
 import type { TaskQuery } from "../bindings/TaskQuery";
 import type { TaskRow } from "../bindings/TaskRow";
 import type { TaskView } from "../bindings/TaskView";
+import { toErrorCode } from "../i18n/errors";
 
 export type {
   CommandError,
   EnrollTarget,
+  ErrorCode,
   Fix,
   GeoPoint,
   HistoryEntry,
@@ -89,31 +92,36 @@ export interface Backend {
 }
 
 /**
- * A failed backend call: a stable machine `code` (e.g. `"store.not_found"`) the UI
- * branches on, and the Rust side's `message`, shown when the UI has no text of its own.
+ * A failed backend call: a stable machine `code` from the registry (e.g. `"store.not_found"`)
+ * the UI branches on and has words for (`errorText`), and the Rust side's `message`, for
+ * developers and for the "details" line where a screen has one.
  */
 export class BackendError extends Error implements CommandError {
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = "BackendError";
     this.code = code;
   }
 
-  /** Turns whatever a call rejected with into a `BackendError`. */
+  /**
+   * Turns whatever a call rejected with into a `BackendError`. A code this version does not
+   * know (a newer Rust side) becomes `server.unknown`, with its message.
+   */
   static from(reason: unknown): BackendError {
     if (reason instanceof BackendError) return reason;
-    if (isCommandError(reason)) return new BackendError(reason.code, reason.message);
+    if (isCommandError(reason)) return new BackendError(toErrorCode(reason.code), reason.message);
     if (reason instanceof Error) return new BackendError(TRANSPORT_ERROR, reason.message);
     return new BackendError(TRANSPORT_ERROR, String(reason));
   }
 }
 
 /** Code for failures that did not come from a command (IPC refused, command missing, …). */
-export const TRANSPORT_ERROR = "ipc.failed";
+export const TRANSPORT_ERROR = "ipc.failed" satisfies ErrorCode;
 
-function isCommandError(value: unknown): value is CommandError {
+/** `{ code, message }` as a command rejects with; the code is any string until checked. */
+function isCommandError(value: unknown): value is { code: string; message: string } {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
   return typeof v.code === "string" && typeof v.message === "string";

@@ -110,7 +110,7 @@ describe("MemoryBackend", () => {
 
   it("rejects every call with failWith", async () => {
     const memory = backend();
-    memory.failWith = new BackendError("store.io", "disk");
+    memory.failWith = new BackendError("store.sqlite", "disk");
     await expect(memory.identity()).rejects.toBe(memory.failWith);
     await expect(memory.checkIn("1", null)).rejects.toBe(memory.failWith);
     expect(memory.views.get("1")!.inspectors[0]!.checked_in_at).toBeNull();
@@ -118,8 +118,8 @@ describe("MemoryBackend", () => {
 
   it("fails the next call to one method with failNext, and holds calls until released", async () => {
     const memory = backend();
-    memory.failNext("taskView", new BackendError("store.busy", "busy"));
-    await expect(memory.taskView("1")).rejects.toMatchObject({ code: "store.busy" });
+    memory.failNext("taskView", new BackendError("server.busy", "busy"));
+    await expect(memory.taskView("1")).rejects.toMatchObject({ code: "server.busy" });
     await expect(memory.taskView("1")).resolves.toMatchObject({ id: "1" });
 
     const release = memory.hold();

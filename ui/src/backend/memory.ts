@@ -141,7 +141,7 @@ export class MemoryBackend implements Backend {
     await this.#enter("checkIn", task, location);
     return this.#change(task, (view) => {
       const me = view.inspectors.find((inspector) => inspector.me);
-      if (me === undefined) throw new BackendError("task.not_allowed", "this tablet's inspector is not on the task");
+      if (me === undefined) throw new BackendError("task.not_an_inspector", "this tablet's inspector is not on the task");
       me.checked_in_at = this.now();
       me.checked_in_location = location;
       view.events.push({ kind: "checked_in", at: this.now(), by: me.id, role: "inspector", comment: null, location });

@@ -31,10 +31,17 @@ describe("TauriBackend", () => {
   });
 
   it("turns a command's { code, message } into a BackendError", async () => {
-    const { invoke } = recordingInvoke(() => Promise.reject({ code: "store.io", message: "disk full" }));
+    const { invoke } = recordingInvoke(() => Promise.reject({ code: "store.sqlite", message: "disk full" }));
     const error = await new TauriBackend(invoke).listTasks(queryFor(NO_FILTER)!).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendError);
-    expect(error).toMatchObject({ code: "store.io", message: "disk full" });
+    expect(error).toMatchObject({ code: "store.sqlite", message: "disk full" });
+  });
+
+  it("turns a code this version does not know into server.unknown, keeping the message", async () => {
+    const { invoke } = recordingInvoke(() => Promise.reject({ code: "store.teleported", message: "moved elsewhere" }));
+    const error = await new TauriBackend(invoke).listTasks(queryFor(NO_FILTER)!).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ code: "server.unknown", message: "moved elsewhere" });
   });
 
   it("gives IPC failures (plain strings) a code of their own", async () => {

@@ -1,10 +1,13 @@
 // Language of the UI: Chinese by default, English on request, remembered in
-// localStorage. All texts live in zh.ts and en.ts; nothing else holds UI text.
+// localStorage. All texts live in zh.ts and en.ts, and the sentences for error
+// codes in errors.zh.ts and errors.en.ts (read through `errorText`, errors.ts);
+// nothing else holds UI text.
 
 import { en } from "./en";
 import { type MessageKey, type Messages, zh } from "./zh";
 
 export type { MessageKey, Messages };
+export { errorText } from "./errors";
 
 export type Lang = "zh" | "en";
 

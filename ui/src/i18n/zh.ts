@@ -5,8 +5,9 @@
 // A key ending in `.one` / `.other` is a plural pair (see `I18n.plural`).
 // `dept.<code>`: short names of the departments by their code (assets/demo/
 // departments.json); a code not listed here is shown as it is.
-// `error.<code>`: the UI's words for an error code of a command (the Rust
-// side's message is shown when a code has none).
+// Error codes have their sentences in errors.zh.ts / errors.en.ts (see
+// errors.ts); `enroll.error.*` and `taskScreen.error.*` are the screens' own
+// words for a few codes.
 
 import { taskZh } from "./task.zh";
 
@@ -37,10 +38,9 @@ export const zh = {
   "enroll.submit": "注册",
   "enroll.submitting": "正在注册…",
   "enroll.error.empty": "请先输入注册码，或拍摄注册二维码。",
-  "enroll.error.bad_code": "注册码错误、已被使用或已过期，请向管理员索取新的注册码。",
-  "enroll.error.rate_limited": "尝试次数过多，请等待一分钟后再试。",
-  "enroll.error.bad_text": "这不是 Fieldloop 注册码，请核对后重新输入或重新扫描。",
   "enroll.error.network": "无法连接服务器，请检查网络连接和服务器地址。",
+  "enroll.error.server_missing": "只输入注册码时，请同时填写服务器地址，或改为扫描注册二维码。",
+  "enroll.error.bad_server_address": "服务器地址应以 http:// 或 https:// 开头，例如 http://192.168.1.10:7878，请核对后重新输入。",
   "enroll.error.no_qr": "图片中没有找到二维码，请对准二维码、保持清晰后重新拍摄。",
 
   "sync.label": "同步状态",
@@ -128,34 +128,6 @@ export const zh = {
   "dept.SW": "商务",
   "dept.GA": "公安",
   "dept.JT": "交通运输",
-
-  "error.ipc.failed": "无法连接到应用后台。",
-  "error.app.data_dir": "无法在本机创建数据目录，请检查存储空间。",
-  "error.app.store_unavailable": "本机数据暂时不可用，请重启应用后重试。",
-  "error.store.open": "无法打开本机数据库，请检查存储空间后重启应用。",
-  "error.store.sqlite": "本机数据库出错，请重启应用；如仍出错请联系管理员。",
-  "error.store.migration": "本机数据库升级失败，请联系管理员。",
-  "error.sync.network": "无法连接服务器，请检查网络。",
-  "error.sync.not_enrolled": "本设备尚未注册，请先扫描注册二维码。",
-  "error.sync.version": "应用版本过旧，无法与服务器同步，请更新应用。",
-  "error.sync.bad_answer": "服务器的答复无法读取，请更新应用。",
-  "error.auth.revoked": "本设备已被管理员停用，请联系管理员重新注册。",
-  "error.auth.bad_token": "服务器不认识本设备，请联系管理员重新注册。",
-  "error.auth.inactive": "本设备的执法人员已停用，请联系管理员。",
-  "error.auth.wrong_role": "此账号不能在平板上同步，请使用执法人员的设备注册码。",
-  "error.sync.unrepaired": "有任务多次从服务器重新获取后仍无法使用，稍后将再试；如持续出现请联系管理员。",
-  "error.sync.actor_mismatch": "修改不是由本设备作出的，服务器已拒绝。",
-  "error.sync.invalid_task": "修改会使任务格式无效，服务器已拒绝。",
-  "error.store.not_set_aside": "服务器拒绝的修改无法从本机移出，请联系管理员。",
-  "error.policy.not_on_task": "您不在该任务的执法人员名单中，不能修改它。",
-  "error.policy.forbidden_field": "这部分内容由监管人员确定，不能在平板上修改。",
-  "error.policy.append_only": "已有的记录不能修改或删除。",
-  "error.policy.not_yours": "只能以自己的名义记录，只能修改自己拍摄的证据。",
-  "error.policy.bad_value": "填写的值不符合格式。",
-  "error.policy.frozen": "任务已提交或已审核，不能再修改；如需修改请等待退回。",
-  "error.policy.event_not_allowed": "您的角色不能记录这一步。",
-  "error.status.transition": "这一步在任务当前状态下不适用。",
-  "error.status.submit_problems": "服务器上的记录尚不能提交，请先处理提交检查中列出的问题。",
 } as const;
 
 export type MessageKey = keyof typeof zh;

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
-import { BackendError, type Identity } from "../backend/backend";
+import { BackendError, type ErrorCode, type Identity } from "../backend/backend";
 import { MemoryBackend } from "../backend/memory";
 import { I18n } from "../i18n";
 import { identity } from "../testing/views";
@@ -43,7 +43,7 @@ function pick(input: HTMLInputElement, bytes: number[]): void {
 }
 
 /** A backend whose `enroll` fails with `code`. */
-function refusing(code: string, message = "server says no") {
+function refusing(code: ErrorCode, message = "server says no") {
   const backend = new MemoryBackend();
   backend.enroll = async (...args) => {
     backend.calls.push({ method: "enroll", args });
@@ -133,8 +133,8 @@ describe("enrollment screen", () => {
     expect(submit.textContent).toBe("注册");
   });
 
-  it("treats any other enroll.* code as a bad code", async () => {
-    const { el } = await enrollWith(refusing("enroll.invalid"), "en");
+  it("says so in English too", async () => {
+    const { el } = await enrollWith(refusing("enroll.bad_code"), "en");
     expect(byTestId(el, "enroll-error")?.textContent).toBe(
       "The enrollment code is wrong, already used or expired. Ask your administrator for a new one.",
     );
@@ -157,12 +157,30 @@ describe("enrollment screen", () => {
     expect(byTestId(el, "enroll-error")?.textContent).toBe("无法连接服务器，请检查网络连接和服务器地址。");
   });
 
-  it("shows the Rust side's words for an invalid request and for codes it has no text for", async () => {
+  it("asks for the server address when a typed code comes without one", async () => {
     const missing = "请填写服务器地址，例如 http://192.168.1.10:7878 (enter the server address)";
-    expect(byTestId((await enrollWith(refusing("app.invalid", missing))).el, "enroll-error")?.textContent).toBe(missing);
-    screen?.dispose();
+    const { el } = await enrollWith(refusing("app.server_missing", missing));
+    expect(byTestId(el, "enroll-error")?.textContent).toBe("只输入注册码时，请同时填写服务器地址，或改为扫描注册二维码。");
+    expect(byTestId(el, "enroll-error")?.dataset.code).toBe("app.server_missing");
+  });
+
+  it("says how a server address must start", async () => {
+    const { el } = await enrollWith(refusing("app.bad_server_address", "服务器地址应以 http:// 或 https:// 开头：10.0.0.2"), "en");
+    expect(byTestId(el, "enroll-error")?.textContent).toBe(
+      "The server address must start with http:// or https://, e.g. http://192.168.1.10:7878. Check it and type it again.",
+    );
+  });
+
+  it("uses the app's sentence, never the Rust side's words, for codes it has no words of its own for", async () => {
     const odd = "服务器返回错误 502 (the server answered 502)";
-    expect(byTestId((await enrollWith(refusing("sync.http", odd))).el, "enroll-error")?.textContent).toBe(odd);
+    expect(byTestId((await enrollWith(refusing("sync.http", odd))).el, "enroll-error")?.textContent).toBe(
+      "服务器返回了错误，请稍后重试；如仍出错请核对服务器地址或联系管理员。",
+    );
+    screen?.dispose();
+    const revoked = await enrollWith(refusing("auth.revoked", "device revoked"), "en");
+    expect(byTestId(revoked.el, "enroll-error")?.textContent).toBe(
+      "The administrator has switched this tablet off; ask them to enroll it again.",
+    );
   });
 
   it("clears the error when the code is edited", async () => {
@@ -181,7 +199,7 @@ describe("enrollment screen", () => {
 
     const [bytes] = backend.callsTo("scanEnrollImage")[0] as [Uint8Array];
     expect([...bytes]).toEqual([0xff, 0xd8, 0xff, 0xe0]);
-    expect(code.value).toBe("fieldloop://enroll?server=http://10.0.0.2:7878&code=K7P2M9QX4R");
+    expect(code.value).toBe("fieldloop://enroll?server=http%3A%2F%2F10.0.0.2%3A7878&code=K7P2M9QX4R");
     expect(server.value).toBe("http://10.0.0.2:7878");
     expect(byTestId(el, "enroll-info")?.textContent).toBe("已识别二维码，请核对后点击“注册”。");
   });
@@ -199,6 +217,12 @@ describe("enrollment screen", () => {
     pick(image, [1, 2, 3]);
     await screen.settled();
     expect(code.value).toBe("K7P2M9QX4R");
+  });
+
+  it("keeps a server address holding & and ? whole in the link it builds", () => {
+    const link = new URL(enrollLink("https://s.example/fl?x=1&y=2", "K7P2M9QX4R"));
+    expect(link.searchParams.get("server")).toBe("https://s.example/fl?x=1&y=2");
+    expect(link.searchParams.get("code")).toBe("K7P2M9QX4R");
   });
 
   it("says when the picture holds no QR code", async () => {

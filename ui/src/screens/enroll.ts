@@ -5,9 +5,8 @@
 
 import { type Backend, BackendError, type EnrollTarget, type Identity } from "../backend/backend";
 import { h, replaceChildren } from "../dom";
-import type { I18n } from "../i18n";
+import { errorText, type I18n } from "../i18n";
 import type { Screen } from "./screen";
-import { errorText } from "./taskList";
 
 export interface EnrollDeps {
   backend: Backend;
@@ -243,24 +242,18 @@ export function enrollScreen(deps: EnrollDeps): EnrollScreen {
   };
 }
 
-/** The UI's words for an enrollment failure. */
+/** The UI's words for an enrollment failure: the screen's own for a few codes, else the app's sentence. */
 export function enrollErrorText(i18n: I18n, error: BackendError): string {
   switch (error.code) {
-    case "enroll.bad_code":
-      return i18n.t("enroll.error.bad_code");
-    case "enroll.rate_limited":
-      return i18n.t("enroll.error.rate_limited");
-    case "enroll.bad_text":
-      return i18n.t("enroll.error.bad_text");
     case "sync.network":
       return i18n.t("enroll.error.network");
     case "qr.not_found":
       return i18n.t("enroll.error.no_qr");
-    case "app.invalid":
-      // The Rust side's own words (a missing or malformed server address).
-      return error.message;
+    case "app.server_missing":
+      return i18n.t("enroll.error.server_missing");
+    case "app.bad_server_address":
+      return i18n.t("enroll.error.bad_server_address");
+    default:
+      return errorText(i18n, error.code);
   }
-  // Any other refusal of the code by the server: wrong, used or expired.
-  if (error.code.startsWith("enroll.")) return i18n.t("enroll.error.bad_code");
-  return errorText(i18n, error) ?? error.message;
 }

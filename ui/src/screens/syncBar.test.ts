@@ -99,7 +99,7 @@ describe("sync status bar", () => {
     let now = NOW;
     const offline = {
       phase: "offline" as const,
-      code: "sync.network",
+      code: "sync.network" as const,
       message: "无法连接服务器 http://10.0.0.2:7878：timeout",
       retry_in_ms: 30_000,
     };
@@ -123,10 +123,15 @@ describe("sync status bar", () => {
     expect(text("sync-retry")).toBe("will retry in 61 s");
   });
 
-  it("shows the Rust message for an offline reason it has no words for", async () => {
-    const { text } = await mount({ phase: "offline", code: "upload.network", message: "上传中断", retry_in_ms: 2_000 });
-    expect(text("sync-message")).toBe("上传中断");
+  it("says why an upload stopped, in the UI's words, not the Rust message", async () => {
+    const { text } = await mount({ phase: "offline", code: "upload.network", message: "the connection failed", retry_in_ms: 2_000 });
+    expect(text("sync-message")).toBe("无法连接服务器，证据文件上传中断，网络恢复后将自动继续。");
     expect(text("sync-retry")).toBe("2 秒后自动重试");
+  });
+
+  it("shows the Rust message only for a failure without a code", async () => {
+    const { text } = await mount({ phase: "offline", code: null, message: "上传中断", retry_in_ms: 2_000 });
+    expect(text("sync-message")).toBe("上传中断");
   });
 
   it("says what needs attention", async () => {
@@ -140,8 +145,8 @@ describe("sync status bar", () => {
     expect(notEnrolled.text("sync-message")).toBe("This tablet is not enrolled yet; scan the enrollment QR code first.");
     bar?.dispose();
 
-    const refused = await mount({ phase: "attention", code: "sync.not_on_task", message: "服务器拒绝了修改" });
-    expect(refused.text("sync-message")).toBe("服务器拒绝了修改");
+    const unknown = await mount({ phase: "attention", code: "server.unknown", message: "服务器拒绝了修改 (sync.teleport)" });
+    expect(unknown.text("sync-message")).toBe("服务器返回了本应用无法识别的错误，请更新应用后重试。");
   });
 
   it("says when the server refused edits, which were kept aside", async () => {

@@ -5,12 +5,11 @@
 // It asks the backend for the status every two seconds (the sync itself runs
 // on its own thread on the Rust side; this only reads its status line).
 
-import { type Backend, BackendError, type SyncView } from "../backend/backend";
+import { type Backend, BackendError, type ErrorCode, type SyncView } from "../backend/backend";
 import { formatClock } from "../dates";
 import { h } from "../dom";
-import type { I18n } from "../i18n";
+import { errorText, type I18n } from "../i18n";
 import type { Screen } from "./screen";
-import { errorText } from "./taskList";
 
 export interface SyncBarDeps {
   backend: Backend;
@@ -161,12 +160,9 @@ export function syncBar(deps: SyncBarDeps): SyncBar {
     return "";
   }
 
-  function reasonText(code: string | null, text: string | null): string {
-    if (code !== null) {
-      const own = errorText(i18n, new BackendError(code, text ?? ""));
-      if (own !== null) return own;
-    }
-    return text ?? "";
+  /** The words for a failure: the sentence for its code; the Rust side's message only when there is no code. */
+  function reasonText(code: ErrorCode | null, message: string | null): string {
+    return code === null ? (message ?? "") : errorText(i18n, code);
   }
 
   function retryText(offline: SyncView): string {

@@ -303,16 +303,16 @@ describe("task list", () => {
     expect(select(el, "filter-due").closest("label")?.textContent).toContain("截止");
   });
 
-  it("shows the error with its message and retries", async () => {
+  it("shows the error with its code and message, and retries", async () => {
     const backend = new MemoryBackend(sampleRows());
-    backend.failWith = new BackendError("store.corrupt", "database disk image is malformed");
+    backend.failWith = new BackendError("store.sqlite", "database disk image is malformed");
     const { el, screen } = await mount(backend);
     const error = byTestId(el, "task-list-error")!;
     expect(error.getAttribute("role")).toBe("alert");
     expect(error.textContent).toContain("无法加载任务列表");
-    expect(byTestId(el, "task-list-error-message")?.textContent).toBe("database disk image is malformed");
-    expect(error.textContent).toContain("store.corrupt");
-    expect(byTestId(el, "task-list-error-detail")).toBeNull();
+    expect(byTestId(el, "task-list-error-message")?.textContent).toBe("本机数据库出错，请重启应用；如仍出错请联系管理员。");
+    expect(error.textContent).toContain("store.sqlite");
+    expect(byTestId(el, "task-list-error-detail")?.textContent).toBe("database disk image is malformed");
 
     backend.failWith = null;
     byTestId(el, "task-list-retry")!.click();

@@ -7,7 +7,7 @@
 import { type Backend, BackendError, type TaskRow } from "../backend/backend";
 import { formatDate } from "../dates";
 import { h, replaceChildren } from "../dom";
-import { type I18n, isMessageKey } from "../i18n";
+import { errorText, type I18n } from "../i18n";
 import { dueHint, isClosed, isOverdue } from "../tasks/due";
 import {
   DUE_FILTERS,
@@ -294,15 +294,16 @@ export function taskListScreen(deps: TaskListDeps): TaskListScreen {
   }
 
   function errorState(error: BackendError): HTMLElement {
-    const ownText = errorText(i18n, error);
+    const text = errorText(i18n, error.code);
     return h(
       "div",
       { class: "state state-error", testid: "task-list-error", attrs: { role: "alert" } },
       h("p", { class: "state-title", text: i18n.t("taskList.error.title") }),
-      h("p", { class: "state-hint", testid: "task-list-error-message", text: ownText ?? error.message }),
+      h("p", { class: "state-hint", testid: "task-list-error-message", text }),
       h("p", { class: "state-code", text: i18n.t("taskList.error.code", { code: error.code }) }),
       // The Rust side's own words, for whoever helps the inspector.
-      ownText !== null &&
+      error.message !== "" &&
+        error.message !== text &&
         h(
           "details",
           { class: "state-detail" },
@@ -338,12 +339,6 @@ export function taskListScreen(deps: TaskListDeps): TaskListScreen {
       unsubscribe();
     },
   };
-}
-
-/** The UI's own text for an error code, if it has one. */
-export function errorText(i18n: I18n, error: BackendError): string | null {
-  const key = `error.${error.code}`;
-  return isMessageKey(key) ? i18n.t(key) : null;
 }
 
 export interface RowContext {

@@ -87,7 +87,7 @@ describe("findings", () => {
 
   it("keeps the form when adding fails", async () => {
     const { el, screen, backend } = await mount();
-    backend.failNext("addFinding", new BackendError("task.not_allowed", "not an inspector"));
+    backend.failNext("addFinding", new BackendError("task.not_an_inspector", "not an inspector"));
     type(get<HTMLTextAreaElement>(el, "finding-description"), "灭火器压力不足");
     get(el, "finding-add").click();
     await screen.settled();

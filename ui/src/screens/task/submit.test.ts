@@ -185,13 +185,13 @@ describe("refused edits and signatures", () => {
     const view = fixtureView();
     view.refused_edits = [
       { change: "ab".repeat(32), message: "检查项 SCJG-CY-001：合格", made_at: 0, code: "policy.frozen", reason: "server sentence", refused_at: 0 },
-      { change: "cd".repeat(32), message: "添加证据", made_at: 0, code: "policy.unheard_of", reason: "服务器的原话", refused_at: 0 },
+      { change: "cd".repeat(32), message: "添加证据", made_at: 0, code: "server.unknown", reason: "服务器的原话 (policy.unheard_of)", refused_at: 0 },
     ];
     const { el } = await mount({ backend: new TaskBackend(view) });
     get(el, "tab-submit").click();
     expect(get(el, "refused-card").hidden).toBe(false);
     const why = allByTestId(el, "refused-why").map((w) => w.textContent);
-    expect(why).toEqual(["任务已提交或已审核，不能再修改；如需修改请等待退回。", "服务器的原话"]);
+    expect(why).toEqual(["任务已提交或已审核，不能再修改；如需修改请等待退回。", "服务器返回了本应用无法识别的错误，请更新应用后重试。"]);
     expect(allByTestId(el, "refused-edit")[0]!.textContent).toContain("检查项 SCJG-CY-001：合格");
   });
 
@@ -246,10 +246,11 @@ describe("timeline", () => {
 
   it("shows an error it can retry", async () => {
     const { el, screen, backend } = await mount();
-    backend.failNext("taskHistory", new BackendError("store.locked", "database is locked"));
+    backend.failNext("taskHistory", new BackendError("store.sqlite", "database is locked"));
     get(el, "tab-timeline").click();
     await screen.settled();
-    expect(get(el, "timeline-error").textContent).toContain("database is locked");
+    expect(get(el, "timeline-error").textContent).toContain("无法加载记录：本机数据库出错，请重启应用；如仍出错请联系管理员。");
+    expect(get(el, "timeline-error").textContent).not.toContain("database is locked");
     get(el, "timeline-retry").click();
     await screen.settled();
     expect(allByTestId(el, "timeline-entry")).toHaveLength(4);

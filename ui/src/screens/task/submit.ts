@@ -7,7 +7,7 @@ import type { ConflictValue } from "../../bindings/ConflictValue";
 import type { ProblemView } from "../../bindings/ProblemView";
 import type { TaskView } from "../../bindings/TaskView";
 import { h, replaceChildren } from "../../dom";
-import { isMessageKey } from "../../i18n";
+import { errorText } from "../../i18n";
 import { buttonProps, type Panel, type TaskCtx } from "./ctx";
 import { type Part, reconcile } from "./keyed";
 import { conflictFieldWords, conflictValueWords, isResultPath, OUTCOMES, outcomeWord } from "./texts";
@@ -141,17 +141,15 @@ export function submitPanel(ctx: TaskCtx): SubmitPanel {
       refusedIntro.textContent = t("taskScreen.refused.intro");
       replaceChildren(
         refusedList,
-        ...next.refused_edits.map((edit) => {
-          const key = `error.${edit.code}`;
-          const why = isMessageKey(key) ? ctx.i18n.t(key) : edit.reason;
-          return h(
+        ...next.refused_edits.map((edit) =>
+          h(
             "li",
             { class: "refused-edit", testid: "refused-edit", attrs: { "data-code": edit.code } },
             h("span", { class: "refused-what", text: edit.message }),
             h("span", { class: "refused-when", text: t("taskScreen.refused.made", { time: ctx.dateTime(edit.made_at) }) }),
-            h("span", { class: "refused-why", testid: "refused-why", text: why }),
-          );
-        }),
+            h("span", { class: "refused-why", testid: "refused-why", text: errorText(ctx.i18n, edit.code) }),
+          ),
+        ),
       );
 
       checkTitle.textContent = t("taskScreen.submit.title");

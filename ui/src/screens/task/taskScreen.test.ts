@@ -35,7 +35,7 @@ describe("task screen", () => {
     const backend = new TaskBackend();
     backend.failNext("taskView", new BackendError("store.not_found", "没有任务 t-2026-000007"));
     const { el, screen } = await mount({ backend });
-    expect(get(el, "task-load-error").textContent).toContain("没有任务");
+    expect(get(el, "task-load-error").textContent).toContain("本机没有该任务，请先同步。");
     expect(el.dataset.status).toBe("");
     get(el, "task-retry").click();
     await screen.settled();
@@ -149,7 +149,7 @@ describe("task screen", () => {
     expect(dialog.hidden).toBe(true);
   });
 
-  it("shows a failed action in the error banner, in its own words for known codes, and clears it after a success", async () => {
+  it("shows a failed action in the error banner, in the UI's words with the message as details, and clears it after a success", async () => {
     const { el, screen, backend } = await mount();
     get(el, "tab-checklist").click();
     backend.failNext("answer", new BackendError("task.frozen", "task t-2026-000007 is submitted; its record is frozen"));
@@ -162,10 +162,12 @@ describe("task screen", () => {
     expect(get(banner, "task-error-detail").textContent).toContain("frozen");
     expect(itemById(el, "XFJY-TY-001").dataset.result).toBe("");
 
-    backend.failNext("answer", new BackendError("store.busy", "数据库忙，请稍后重试"));
+    backend.failNext("answer", new BackendError("store.sqlite", "database is locked"));
     get(itemById(el, "XFJY-TY-001"), "outcome-fail").click();
     await screen.settled();
-    expect(get(banner, "task-error-message").textContent).toBe("数据库忙，请稍后重试");
+    expect(get(banner, "task-error-message").textContent).toBe("本机数据库出错，请重启应用；如仍出错请联系管理员。");
+    expect(get(banner, "task-error-detail").textContent).toBe("详细信息：database is locked（store.sqlite）");
+    expect(get(banner, "task-error-detail").hidden).toBe(false);
 
     get(itemById(el, "XFJY-TY-001"), "outcome-fail").click();
     await screen.settled();

@@ -11,7 +11,7 @@
 // tab, the scroll position and text being typed elsewhere survive.
 
 import "./task.css";
-import { type Backend, BackendError, type Fix, type TaskView } from "../../backend/backend";
+import { type Backend, BackendError, type ErrorCode, type Fix, type TaskView } from "../../backend/backend";
 import { formatDate, formatDateTime } from "../../dates";
 import { h, replaceChildren } from "../../dom";
 import type { I18n } from "../../i18n";
@@ -64,7 +64,7 @@ export interface TaskScreen extends Screen {
 }
 
 /** Error codes after which trace points are kept to be sent again. */
-const RETRY_TRACE = (code: string) => code === "ipc.failed" || code.startsWith("store.") || code.startsWith("app.store");
+const RETRY_TRACE = (code: ErrorCode) => code === "ipc.failed" || code.startsWith("store.") || code.startsWith("app.store");
 
 export function taskScreen(deps: TaskScreenDeps): TaskScreen {
   const { backend, i18n, taskId } = deps;
@@ -331,7 +331,7 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
       },
       (reason: unknown) => {
         const failure = BackendError.from(reason);
-        traceError = errorWords(i18n, t, failure).text;
+        traceError = errorWords(i18n, t, failure);
         if (!disposed) render();
         return !RETRY_TRACE(failure.code);
       },
@@ -415,7 +415,7 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
       (reason: unknown) => {
         if (disposed) return;
         const words = errorWords(i18n, t, BackendError.from(reason));
-        replaceChildren(qrBox, h("p", { class: "form-error", testid: "qr-error", text: t("taskScreen.qr.error", { message: words.text }) }));
+        replaceChildren(qrBox, h("p", { class: "form-error", testid: "qr-error", text: t("taskScreen.qr.error", { message: words }) }));
       },
     );
     track(load);
@@ -511,8 +511,8 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
     errorBanner.hidden = error === null;
     if (error !== null) {
       const words = errorWords(i18n, t, error);
-      errorText.textContent = words.text;
-      errorDetail.hidden = !words.own || error.message === "" || error.message === words.text;
+      errorText.textContent = words;
+      errorDetail.hidden = error.message === "" || error.message === words;
       errorDetail.textContent = t("taskScreen.error.detail", { message: error.message, code: error.code });
     }
 
@@ -532,7 +532,7 @@ export function taskScreen(deps: TaskScreenDeps): TaskScreen {
               "div",
               { class: "state state-error", testid: "task-load-error", attrs: { role: "alert" } },
               h("p", { class: "state-title", text: t("taskScreen.loadError") }),
-              h("p", { class: "state-hint", text: errorWords(i18n, t, loadError).text }),
+              h("p", { class: "state-hint", text: errorWords(i18n, t, loadError) }),
               h("button", { ...buttonProps("task-retry", "button"), text: t("taskScreen.retry"), on: { click: () => void load() } }),
             ),
       );

@@ -3,9 +3,10 @@
 // directly from the task catalogs until then.
 
 import type { BackendError } from "../../backend/backend";
+import type { ErrorCode } from "../../bindings/ErrorCode";
 import type { Outcome } from "../../bindings/Outcome";
 import type { TaskView } from "../../bindings/TaskView";
-import { fill, type I18n, isMessageKey, type Params } from "../../i18n";
+import { errorText, fill, type I18n, isMessageKey, type Params } from "../../i18n";
 import { taskEn } from "../../i18n/task.en";
 import { type TaskKey, taskZh } from "../../i18n/task.zh";
 
@@ -25,14 +26,17 @@ export function isTaskKey(key: string): key is TaskKey {
   return Object.hasOwn(taskZh, key);
 }
 
-/** The screen's words for an error: its own for codes it knows, else the Rust side's message. */
-export function errorWords(i18n: I18n, t: Tr, error: BackendError): { text: string; own: boolean } {
-  const own = `taskScreen.error.${error.code}`;
-  if (isTaskKey(own)) return { text: t(own), own: true };
-  const shared = `error.${error.code}`;
-  if (isMessageKey(shared)) return { text: i18n.t(shared), own: true };
-  if (error.code.startsWith("photo.")) return { text: t("taskScreen.error.photo"), own: true };
-  return { text: error.message, own: false };
+/** The task screen's own words for a few error codes: they point to its tabs and its way back. */
+const OWN_ERROR_WORDS: Partial<Record<ErrorCode, TaskKey>> = {
+  "task.submit_blocked": "taskScreen.error.task.submit_blocked",
+  "task.unknown_item": "taskScreen.error.task.unknown_item",
+  "task.unknown_evidence": "taskScreen.error.task.unknown_evidence",
+};
+
+/** The screen's words for an error: its own for a few codes, else the app's sentence for the code. */
+export function errorWords(i18n: I18n, t: Tr, error: BackendError): string {
+  const own = OWN_ERROR_WORDS[error.code];
+  return own === undefined ? errorText(i18n, error.code) : t(own);
 }
 
 export const OUTCOMES: readonly Outcome[] = ["pass", "fail", "not_applicable"];

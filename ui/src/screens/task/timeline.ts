@@ -61,7 +61,7 @@ export function timelinePanel(ctx: TaskCtx): TimelinePanel {
           h(
             "div",
             { class: "notice notice-error", testid: "timeline-error", attrs: { role: "alert" } },
-            h("p", { text: t("taskScreen.timeline.error", { message: words.text }) }),
+            h("p", { text: t("taskScreen.timeline.error", { message: words }) }),
             h("button", { ...buttonProps("timeline-retry"), text: t("taskScreen.retry"), on: { click: () => void api.load() } }),
           ),
         );
