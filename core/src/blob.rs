@@ -7,11 +7,12 @@
 //! by id, so a second spelling of one id would list one photo twice. Being
 //! only hex digits, a parsed id can never carry a path trick into a file name.
 
-use crate::codes::ErrorCode;
 use std::fmt;
 use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
+
+use crate::codes::ErrorCode;
 
 /// A SHA-256 naming a blob.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

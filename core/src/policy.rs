@@ -37,7 +37,6 @@
 //! list and, while a task is submitted, of the changes made since the
 //! submission.
 
-use crate::codes::ErrorCode;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -48,6 +47,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::blob::BlobId;
+use crate::codes::ErrorCode;
 use crate::status::{self, Event, EventKind, Rejection, Role, Status};
 use crate::task::{
     ActorInfo, Evidence, Finding, LeadTransfer, Signature, SignerRole, SubmitProblem, TaskDoc,

@@ -7,7 +7,6 @@
 //! not apply is kept as history but changes nothing and is reported as an
 //! [`Anomaly`].
 
-use crate::codes::ErrorCode;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -15,6 +14,7 @@ use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::codes::ErrorCode;
 use crate::domain::GeoPoint;
 
 /// Who may do what: the role an actor acts in.

@@ -20,11 +20,12 @@
 //! it believe the server holds heads it does not. See `docs/protocol.md`
 //! for the full description.
 
-use crate::codes::ErrorCode;
 use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
+
+use crate::codes::ErrorCode;
 
 /// Version of the protocol these messages belong to.
 pub const PROTOCOL_VERSION: u32 = 2;

@@ -4,11 +4,12 @@
 //! a six-digit administrative division, a nine-character organisation code
 //! and a check character computed over the first seventeen.
 
-use crate::codes::ErrorCode;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::codes::ErrorCode;
 
 /// The 31 characters a USCC may use, in check-digit value order
 /// (the Latin letters I, O, S, V and Z are excluded).

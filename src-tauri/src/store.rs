@@ -4,10 +4,10 @@
 //! A store that cannot be opened does not stop the app: the window still
 //! comes up and every command answers with the reason, which the UI shows.
 
-use fieldloop_core::ErrorCode;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use fieldloop_core::ErrorCode;
 use fieldloop_tablet::background::{Background, now_ms};
 use fieldloop_tablet::inspect::{AppError, Tablet};
 use fieldloop_tablet::sync::Schedule;

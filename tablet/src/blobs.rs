@@ -12,11 +12,11 @@
 //! lowercase hex digits: no text that came from outside ever becomes part of
 //! a path.
 
-use fieldloop_core::ErrorCode;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use fieldloop_core::ErrorCode;
 use sha2::{Digest, Sha256};
 
 /// Name of the folder inside the store that holds files being written.

@@ -26,11 +26,11 @@
 //! faster). A 12-megapixel JPEG takes about 0.2 s and 70 MiB in a release
 //! build (`scripts/photo-compare.sh`, `benches/photo.rs`).
 
-use fieldloop_core::ErrorCode;
 use std::fmt;
 use std::io::Cursor;
 
 use fast_image_resize as fir;
+use fieldloop_core::ErrorCode;
 use image::{
     DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, metadata::Orientation,
 };
@@ -750,6 +750,46 @@ fn gps(exif: &exif::Exif) -> Option<GpsPosition> {
         longitude,
         altitude_m,
     })
+}
+
+/// The camera's EXIF time in milliseconds since the epoch. Without a
+/// recorded offset the camera is taken to be on China Standard Time (UTC+8).
+pub fn camera_time_millis(t: TakenAt) -> Option<fieldloop_core::Millis> {
+    let date = chrono::NaiveDate::from_ymd_opt(t.year.into(), t.month.into(), t.day.into())?;
+    let local = date.and_hms_opt(t.hour.into(), t.minute.into(), t.second.min(59).into())?;
+    let offset_minutes = i64::from(t.offset_minutes.unwrap_or(8 * 60));
+    Some((local.and_utc().timestamp() - offset_minutes * 60) * 1000)
+}
+
+/// Largest signature image accepted (a PNG from the signature pad).
+pub const MAX_SIGNATURE_BYTES: usize = 2 * 1024 * 1024;
+
+/// Why a signature image was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadSignature(pub String);
+
+/// A signature must be a PNG the tablet can decode, of a sensible size.
+pub fn check_signature_png(png: &[u8]) -> Result<(), BadSignature> {
+    if png.len() > MAX_SIGNATURE_BYTES {
+        return Err(BadSignature(format!(
+            "{} bytes, at most {MAX_SIGNATURE_BYTES}",
+            png.len()
+        )));
+    }
+    let format = image::guess_format(png).map_err(|e| BadSignature(e.to_string()))?;
+    if format != image::ImageFormat::Png {
+        return Err(BadSignature(format!("{format:?}, not PNG")));
+    }
+    let reader = image::ImageReader::with_format(std::io::Cursor::new(png), format);
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| BadSignature(e.to_string()))?;
+    if w == 0 || h == 0 || w > 4096 || h > 4096 {
+        return Err(BadSignature(format!("{w}×{h} pixels")));
+    }
+    image::load_from_memory_with_format(png, format).map_err(|e| BadSignature(e.to_string()))?;
+    Ok(())
 }
 
 #[cfg(test)]

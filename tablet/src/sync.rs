@@ -6,9 +6,9 @@
 //! next request, so a sync cut at any point (app killed, network gone)
 //! resumes where it stopped, and a lost or repeated exchange is harmless.
 
-use fieldloop_core::ErrorCode;
 use std::time::Duration;
 
+use fieldloop_core::ErrorCode;
 use fieldloop_core::sync::{self as wire, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 use serde::{Deserialize, Serialize};
 

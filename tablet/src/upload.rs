@@ -13,11 +13,11 @@
 //! damaged on the tablet's disk is reported here instead of being uploaded
 //! and rejected by the server.
 
-use fieldloop_core::ErrorCode;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use fieldloop_core::ErrorCode;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::CONTENT_TYPE;

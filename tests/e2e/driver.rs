@@ -60,11 +60,41 @@ impl App {
         let tauri_driver = tauri_driver_path().expect(
             "tauri-driver is not installed: run `cargo xtask setup` (cargo install tauri-driver)",
         );
+        let first = Instant::now();
+        // A port found free may be taken by someone else before tauri-driver
+        // binds it: then the driver exits, or the session cannot be made,
+        // and the launch is tried again on other ports.
+        let (client, driver, driver_startup) = loop {
+            match Self::try_launch(&tauri_driver, &app, env).await {
+                Ok(launched) => break launched,
+                Err(why) if first.elapsed() < WAIT => {
+                    eprintln!("tauri-driver launch failed ({why}); trying other ports");
+                }
+                Err(why) => panic!("tauri-driver did not come up within {WAIT:?}: {why}"),
+            }
+        };
+        let shots = repo_root().join("target/e2e-screenshots");
+        std::fs::create_dir_all(&shots).expect("screenshot dir");
+        App {
+            client,
+            driver,
+            shots,
+            driver_startup,
+        }
+    }
+
+    /// One attempt: Xvfb and tauri-driver on two ports found free, then a
+    /// WebDriver session. On failure the driver's process group is stopped.
+    async fn try_launch(
+        tauri_driver: &Path,
+        app: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<(Client, Child, Duration), String> {
         let (port, native) = (free_port(), free_port());
         let mut cmd = Command::new("xvfb-run");
         // Square, so that the window fits upright (800 × 1280) and lying (1280 × 800).
         cmd.args(["-a", "-s", "-screen 0 1280x1280x24"])
-            .arg(&tauri_driver)
+            .arg(tauri_driver)
             .args([
                 "--port",
                 &port.to_string(),
@@ -76,35 +106,43 @@ impl App {
             .stderr(Stdio::null())
             // Its own process group, so that Xvfb, the driver and the app end together.
             .process_group(0);
-        let driver = cmd
+        let mut driver = cmd
             .spawn()
-            .expect("xvfb-run tauri-driver (apt: xvfb xauth)");
+            .map_err(|e| format!("xvfb-run tauri-driver (apt: xvfb xauth): {e}"))?;
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
-        let launched = started;
+        let stop = |driver: &mut Child| {
+            let group = format!("-{}", driver.id());
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            let _ = driver.wait();
+        };
         while reqwest::get(format!("{url}/status")).await.is_err() {
-            assert!(started.elapsed() < WAIT, "tauri-driver did not come up");
+            if let Ok(Some(status)) = driver.try_wait() {
+                return Err(format!("tauri-driver exited ({status})"));
+            }
+            if started.elapsed() > WAIT {
+                stop(&mut driver);
+                return Err("no answer on /status".into());
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let driver_startup = launched.elapsed();
+        let driver_startup = started.elapsed();
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("wry"));
         caps.insert(
             "tauri:options".into(),
             json!({ "application": app.to_string_lossy() }),
         );
-        let client = ClientBuilder::native()
+        match ClientBuilder::native()
             .capabilities(caps)
             .connect(&url)
             .await
-            .expect("a WebDriver session with the app");
-        let shots = repo_root().join("target/e2e-screenshots");
-        std::fs::create_dir_all(&shots).expect("screenshot dir");
-        App {
-            client,
-            driver,
-            shots,
-            driver_startup,
+        {
+            Ok(client) => Ok((client, driver, driver_startup)),
+            Err(e) => {
+                stop(&mut driver);
+                Err(format!("no WebDriver session: {e}"))
+            }
         }
     }
 
@@ -242,8 +280,15 @@ impl App {
     /// Saves a screenshot as `target/e2e-screenshots/<name>.png`, and in
     /// `docs/screenshots/` when `FIELDLOOP_UPDATE_SCREENSHOTS=1`.
     pub async fn shot(&self, name: &str) -> Vec<u8> {
-        // Let the frame with the last DOM change be painted.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Let the frame with the last DOM change be painted: two animation
+        // frames, the second after the first was drawn.
+        let _ = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await;
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(self.shots.join(format!("{name}.png")), &png).expect("write screenshot");
         if std::env::var("FIELDLOOP_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {

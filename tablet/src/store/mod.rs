@@ -17,9 +17,9 @@ mod sync;
 
 pub use sync::RefusedEdit;
 
-use fieldloop_core::ErrorCode;
 use std::path::{Path, PathBuf};
 
+use fieldloop_core::ErrorCode;
 use fieldloop_core::{Status, TaskDoc, TaskError, TaskSummary};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};

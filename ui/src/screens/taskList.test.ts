@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { BackendError } from "../backend/backend";
 import { MemoryBackend } from "../backend/memory";
 import { I18n } from "../i18n";
@@ -110,9 +110,13 @@ describe("task list", () => {
     expect(backend.queries.at(-1)).toEqual({ statuses: [], department: null, text: "药房", due_before: null, limit: null });
     expect(rowIds(el)).toEqual(["4"]);
 
+    // Typing searches after the (here zero) delay, on the timer, not at once.
+    vi.useFakeTimers();
     search.value = "92330106";
     search.dispatchEvent(new Event("input"));
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(backend.queries.at(-1)?.text).toBe("药房");
+    await vi.advanceTimersByTimeAsync(1);
+    vi.useRealTimers();
     await screen.settled();
     expect(rowIds(el)).toEqual(["1"]);
 
