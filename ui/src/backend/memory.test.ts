@@ -70,11 +70,10 @@ describe("MemoryBackend", () => {
 
   it("submits only a task without problems", async () => {
     const memory = backend();
-    memory.views.get("1")!.problems = [
-      { problem: { kind: "unanswered", item: "SCJG-CY-001" }, item_title: "x", message: "未作答" },
-    ];
-    await expect(memory.submit("1")).rejects.toMatchObject({ code: "task.submit_blocked" });
-    memory.views.get("1")!.problems = [];
+    memory.setProblems("1", [{ problem: { kind: "unanswered", item: "SCJG-CY-001" }, item_title: "x", message: "未作答" }]);
+    await expect(memory.submit("1")).rejects.toMatchObject({ code: "task.submit_blocked", message: "未作答" });
+    expect(memory.views.get("1")!.status).toBe("assigned");
+    memory.setProblems("1", []);
     expect((await memory.submit("1")).status).toBe("submitted");
   });
 
@@ -132,24 +131,34 @@ describe("MemoryBackend", () => {
     expect((await view).id).toBe("1");
   });
 
-  it("recomputes what Rust derives and refuses what it refuses", async () => {
+  it("keeps the problems it was given, refreshes what the view carries, and refuses what Rust refuses", async () => {
     const memory = backend();
+    // The fresh task's problems as core reports them (testing/views.ts).
+    const stated = structuredClone(memory.views.get("1")!.problems);
+    expect(stated.map((p) => p.problem.kind)).toEqual(["too_few_checked_in", "unanswered", "unanswered", "enterprise_unsigned"]);
+
     let view = await memory.answer("1", "SCJG-CY-001", { result: "pass", value: null, note: null });
-    expect(view.problems.map((p) => p.problem)).toEqual([
-      { kind: "too_few_checked_in", have: 0, need: 2 },
-      { kind: "missing_evidence", item: "SCJG-CY-001" },
-      { kind: "unanswered", item: "SCJG-CY-002" },
-      { kind: "enterprise_unsigned" },
-    ]);
+    // Core's rules are not played here: the problems stay as stated until the test sets them.
+    expect(view.problems).toEqual(stated);
+    expect(view.groups[0]!.answered).toBe(1);
     await expect(memory.addPhoto("1", null, new Uint8Array(), null)).rejects.toMatchObject({ code: "photo.empty" });
     view = await memory.addPhoto("1", "SCJG-CY-001", new Uint8Array([1]), null);
     await expect(memory.withdrawEvidence("1", view.evidence[0]!.sha256, " ")).rejects.toMatchObject({
       code: "task.reason_required",
     });
-    expect(view.problems.map((p) => p.problem.kind)).toEqual(["too_few_checked_in", "unanswered", "enterprise_unsigned"]);
+    expect(view.problems).toEqual(stated);
+    expect(view.groups[0]!.items[0]!.evidence).toEqual([view.evidence[0]!.sha256]);
 
-    memory.views.get("1")!.problems = [];
-    await memory.submit("1");
+    // What Rust would report now: the answered item's problem is gone.
+    const now = stated.filter((p) => !(p.problem.kind === "unanswered" && p.problem.item === "SCJG-CY-001"));
+    memory.setProblems("1", now);
+    expect((await memory.taskView("1")).problems).toEqual(now);
+    expect(memory.callsTo("taskView")).toHaveLength(1);
+    await expect(memory.submit("1")).rejects.toMatchObject({ code: "task.submit_blocked" });
+    expect(() => memory.setProblems("9", [])).toThrow(BackendError);
+
+    memory.setProblems("1", []);
+    expect((await memory.submit("1")).status).toBe("submitted");
     await expect(memory.checkIn("1", null)).rejects.toMatchObject({ code: "task.frozen" });
   });
 

@@ -6,12 +6,18 @@
 //
 // Record calls make a small, plausible change to the stored view (an answer
 // sets the item's answer, a check-in stamps the tablet's inspector, …),
-// recompute what Rust derives on every view (answered counts, each item's live
-// evidence, conflict marks, the problems that block submitting) and answer a
-// copy of it, as the Rust side answers the view it stored. It refuses what the
-// Rust side refuses in the simplest cases only: an unknown task, item, piece
-// of evidence or conflict, a change to a submitted task, an empty photo, a
-// withdrawal or refusal without a reason, a submit with problems.
+// refresh what the view carries about itself for the screens (answered counts,
+// each item's live evidence, conflict marks) and answer a copy of it, as the
+// Rust side answers the view it stored. It refuses what the Rust side refuses
+// in the simplest cases only: an unknown task, item, piece of evidence or
+// conflict, a change to a submitted task, an empty photo, a withdrawal or
+// refusal without a reason.
+//
+// It does not apply core's rules. What blocks submitting (`view.problems`) is
+// whatever the test put in the view, and stays so until the test sets it again
+// (`setProblems`, as the Rust side would report it after the step the test
+// plays); `submit` refuses with `task.submit_blocked` while the stored view
+// has problems, as the Rust side answered, without deciding anything itself.
 
 import {
   type AnswerChange,
@@ -35,9 +41,6 @@ import {
 import type { Evidence } from "../bindings/Evidence";
 import type { ProblemView } from "../bindings/ProblemView";
 import { identity, syncView } from "../testing/views";
-
-/** How many inspectors must be checked in before a task may be submitted (core's MIN_CHECKED_IN). */
-const MIN_CHECKED_IN = 2;
 
 export type Method = keyof Backend;
 
@@ -90,6 +93,16 @@ export class MemoryBackend implements Backend {
   /** The next call to `method` rejects with `error` (after being recorded). */
   failNext(method: Method, error: BackendError): void {
     this.#failures.set(method, [...(this.#failures.get(method) ?? []), error]);
+  }
+
+  /**
+   * Sets what blocks submitting `task`, as the Rust side reports it for the
+   * state the test has reached or is about to reach: the next view answered
+   * carries it, and `submit` refuses while it is not empty. Not a call: it is
+   * not recorded and does not mark the task changed.
+   */
+  setProblems(task: string, problems: readonly ProblemView[]): void {
+    this.#view(task).problems = structuredClone([...problems]);
   }
 
   /** Holds every call (recorded, not yet answered) until the returned function is called. */
@@ -258,6 +271,7 @@ export class MemoryBackend implements Backend {
   async submit(task: string): Promise<TaskView> {
     await this.#enter("submit", task);
     return this.#change(task, (view) => {
+      // The problems the Rust side reported (the test's), not worked out here.
       if (view.problems.length > 0) {
         throw new BackendError("task.submit_blocked", view.problems.map((p) => p.message).join("; "));
       }
@@ -322,8 +336,8 @@ export class MemoryBackend implements Backend {
   }
 
   /**
-   * Applies `edit` to a copy of the stored view, recomputes what Rust derives,
-   * and keeps the copy only if `edit` did not throw.
+   * Applies `edit` to a copy of the stored view, refreshes what the view carries
+   * about itself (`#derive`), and keeps the copy only if `edit` did not throw.
    */
   #change(task: string, edit: (view: TaskView) => void): TaskView {
     const view = structuredClone(this.#view(task));
@@ -338,44 +352,20 @@ export class MemoryBackend implements Backend {
     return structuredClone(view);
   }
 
-  /** What Rust recomputes on every view: answered counts, item evidence, conflict marks, problems (core's submit_problems). */
+  /**
+   * What the view carries about itself and the screens draw from it: answered
+   * counts, each item's live evidence, conflict marks. Not the problems: they
+   * are core's rules and stay as the test set them (`setProblems`).
+   */
   #derive(view: TaskView): void {
     const live = new Set(view.evidence.filter((e) => e.withdrawn_at === null).map((e) => e.sha256));
-    const have = view.inspectors.filter((i) => i.checked_in_at !== null).length;
-    const problems: ProblemView[] = [];
-    if (have < MIN_CHECKED_IN) {
-      problems.push({
-        problem: { kind: "too_few_checked_in", have, need: MIN_CHECKED_IN },
-        item_title: null,
-        message: `签到执法人员不足：已签到 ${have} 人，至少需要 ${MIN_CHECKED_IN} 人`,
-      });
-    }
     for (const group of view.groups) {
       group.answered = group.items.filter((i) => i.answer.result !== null).length;
       for (const item of group.items) {
         item.evidence = view.evidence.filter((e) => e.item === item.id && live.has(e.sha256)).map((e) => e.sha256);
         item.conflicted = view.conflicts.some((c) => c.path[0] === "checklist" && c.path[1] === item.id);
-        if (item.answer.result === null) {
-          problems.push({ problem: { kind: "unanswered", item: item.id }, item_title: item.title, message: `检查项 ${item.id} 尚未填写结果` });
-        } else if (item.answer.result !== "not_applicable" && item.requires_evidence && item.evidence.length === 0) {
-          problems.push({ problem: { kind: "missing_evidence", item: item.id }, item_title: item.title, message: `检查项 ${item.id} 需要上传证据` });
-        }
       }
     }
-    for (const inspector of view.inspectors.filter((i) => i.checked_in_at !== null)) {
-      const signed = view.signatures.some((sig) => sig.role === "inspector" && sig.signer === inspector.id && sig.image !== null);
-      if (!signed) {
-        problems.push({ problem: { kind: "inspector_unsigned", inspector: inspector.id }, item_title: null, message: `执法人员 ${inspector.id} 尚未签名` });
-      }
-    }
-    if (!view.signatures.some((sig) => sig.role === "enterprise")) {
-      problems.push({ problem: { kind: "enterprise_unsigned" }, item_title: null, message: "企业负责人尚未签名，也未记录拒签" });
-    }
-    for (const conflict of view.conflicts) {
-      const path = conflict.path.join("/");
-      problems.push({ problem: { kind: "open_conflict", path }, item_title: null, message: `${path} 存在未解决的冲突` });
-    }
-    view.problems = problems;
   }
 
   /** Writes one field of an item's answer; a local write settles a conflict over that field. */

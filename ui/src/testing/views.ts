@@ -35,9 +35,17 @@ export function syncView(fields: Partial<SyncView> = {}): SyncView {
   };
 }
 
-/** A task of two inspectors (the tablet's one first) with one department of two items. */
+/**
+ * A task of two inspectors (the tablet's one first) with one department of two
+ * items, nothing done yet. Its `problems` are what core reports for that state
+ * (nobody checked in, both items unanswered, no enterprise signature); the
+ * MemoryBackend keeps them as given, so a test that changes what they depend
+ * on states the new ones (`problems` here, or `MemoryBackend.setProblems`).
+ */
 export function taskView(fields: Partial<TaskView> & Pick<TaskView, "id">): TaskView {
   const emptyAnswer = { result: null, value: null, note: null };
+  const licence = "食品经营许可证在有效期内";
+  const health = "从业人员持有效健康证明";
   return {
     code: `JX-2026-${fields.id.padStart(6, "0")}`,
     status: "assigned",
@@ -62,7 +70,7 @@ export function taskView(fields: Partial<TaskView> & Pick<TaskView, "id">): Task
         items: [
           {
             id: "SCJG-CY-001",
-            title: "食品经营许可证在有效期内",
+            title: licence,
             legal_basis: "《食品安全法》第三十五条",
             requires_evidence: true,
             answer: { ...emptyAnswer },
@@ -71,7 +79,7 @@ export function taskView(fields: Partial<TaskView> & Pick<TaskView, "id">): Task
           },
           {
             id: "SCJG-CY-002",
-            title: "从业人员持有效健康证明",
+            title: health,
             legal_basis: "《食品安全法》第四十五条",
             requires_evidence: false,
             answer: { ...emptyAnswer },
@@ -88,7 +96,12 @@ export function taskView(fields: Partial<TaskView> & Pick<TaskView, "id">): Task
     lead_transfers: [],
     signatures: [],
     conflicts: [],
-    problems: [],
+    problems: [
+      { problem: { kind: "too_few_checked_in", have: 0, need: 2 }, item_title: null, message: "签到执法人员不足：已签到 0 人，至少需要 2 人" },
+      { problem: { kind: "unanswered", item: "SCJG-CY-001" }, item_title: licence, message: `检查项 SCJG-CY-001 尚未填写结果（${licence}）` },
+      { problem: { kind: "unanswered", item: "SCJG-CY-002" }, item_title: health, message: `检查项 SCJG-CY-002 尚未填写结果（${health}）` },
+      { problem: { kind: "enterprise_unsigned" }, item_title: null, message: "企业负责人尚未签名，也未记录拒签" },
+    ],
     return_comment: null,
     events: [],
     verify_url: `https://verify.fieldloop.cn/v/${fields.id}`,

@@ -2,6 +2,10 @@
 // restaurant by market regulation (SCJG) and fire and rescue (XFJY), half
 // done — one inspector checked in, two items answered, photos taken (one
 // withdrawn), a finding, and a conflict over one item's result.
+//
+// Its `problems` (what blocks submitting) are stated explicitly: the
+// MemoryBackend does not work them out from core's rules, so they stay as
+// they are here until a test sets others (`MemoryBackend.setProblems`).
 
 import type { HistoryEntry } from "../../bindings/HistoryEntry";
 import type { TaskView } from "../../bindings/TaskView";
@@ -187,6 +191,7 @@ export function fixtureView(): TaskView {
         ],
       },
     ],
+    // Stated, not worked out (see above): what core's submit_problems reports for this task.
     problems: [
       {
         problem: { kind: "too_few_checked_in", have: 1, need: 2 },
@@ -207,6 +212,16 @@ export function fixtureView(): TaskView {
         problem: { kind: "unanswered", item: "XFJY-TY-002" },
         item_title: "疏散通道、安全出口是否畅通，有无占用、堵塞、封闭",
         message: "检查项 XFJY-TY-002 尚未填写结果（疏散通道、安全出口是否畅通，有无占用、堵塞、封闭）",
+      },
+      {
+        problem: { kind: "inspector_unsigned", inspector: COLLEAGUE },
+        item_title: null,
+        message: `执法人员 ${COLLEAGUE} 尚未签名`,
+      },
+      {
+        problem: { kind: "enterprise_unsigned" },
+        item_title: null,
+        message: "企业负责人尚未签名，也未记录拒签",
       },
       {
         problem: { kind: "open_conflict", path: CONFLICT_PATH.join("/") },

@@ -7,7 +7,7 @@ import { allByTestId, byTestId, get, itemById, mount, TaskBackend, type, unmount
 
 afterEach(unmount);
 
-/** The fixture with every problem fixed but the conflict. */
+/** The fixture with every problem fixed but the conflict, which is all Rust reports. */
 function nearlyDone(): TaskBackend {
   const view = fixtureView();
   view.inspectors[0]!.checked_in_at = view.inspectors[1]!.checked_in_at;
@@ -19,6 +19,7 @@ function nearlyDone(): TaskBackend {
     ...view.inspectors.map((i, n) => ({ role: "inspector" as const, signer: i.id, image: `${n}`.repeat(64), refused_reason: null, by: i.id, at: 0 })),
     { role: "enterprise" as const, signer: view.legal_rep, image: null, refused_reason: "不同意", by: view.inspectors[0]!.id, at: 0 },
   ];
+  view.problems = view.problems.filter((p) => p.problem.kind === "open_conflict");
   return new TaskBackend(view);
 }
 
@@ -37,6 +38,9 @@ describe("conflicts", () => {
   it("keeps the picked value", async () => {
     const { el, screen, backend } = await mount();
     get(el, "tab-submit").click();
+    expect(allByTestId(el, "problem").map((p) => p.dataset.kind)).toContain("open_conflict");
+    // Once the conflict is settled, Rust no longer reports it.
+    backend.setProblems(TASK_ID, backend.view.problems.filter((p) => p.problem.kind !== "open_conflict"));
     const pick = allByTestId(el, "conflict-pick").find((p) => p.dataset.op === OP_FAIL)!;
     pick.click();
     await screen.settled();
@@ -96,17 +100,27 @@ describe("submit", () => {
     const { el } = await mount();
     get(el, "tab-submit").click();
     const problems = allByTestId(el, "problem");
-    expect(problems.map((p) => p.dataset.kind)).toEqual(["too_few_checked_in", "missing_evidence", "unanswered", "unanswered", "open_conflict"]);
+    expect(problems.map((p) => p.dataset.kind)).toEqual([
+      "too_few_checked_in",
+      "missing_evidence",
+      "unanswered",
+      "unanswered",
+      "inspector_unsigned",
+      "enterprise_unsigned",
+      "open_conflict",
+    ]);
     expect(problems.map((p) => get(p, "problem-text").textContent)).toEqual([
       "现场签到的执法人员不足：已签到 1 人，至少需要 2 人。",
       "「餐具、饮具是否按要求清洗消毒，消毒设施设备是否正常运转」须拍照取证，请添加照片。",
       "「灭火器等消防器材是否按标准配置、完好有效并在有效期内」尚未选择检查结果。",
       "「疏散通道、安全出口是否畅通，有无占用、堵塞、封闭」尚未选择检查结果。",
+      "执法人员刘建华尚未在笔录上签名。",
+      "企业负责人尚未签名，也未记录拒签。",
       "「餐具、饮具是否按要求清洗消毒，消毒设施设备是否正常运转」的检查结果存在冲突，请选择保留的值。",
     ]);
     expect(get<HTMLButtonElement>(el, "submit").disabled).toBe(true);
     expect(get(el, "submit-ready").hidden).toBe(true);
-    expect(get(el, "tab-submit").textContent).toContain("5");
+    expect(get(el, "tab-submit").textContent).toContain("7");
   });
 
   it("takes the inspector to what needs doing", async () => {
@@ -121,7 +135,11 @@ describe("submit", () => {
   it("is enabled once nothing is in the way, asks for confirmation, and submits", async () => {
     const { el, screen, backend } = await mount({ backend: nearlyDone() });
     get(el, "tab-submit").click();
+    expect(allByTestId(el, "problem").map((p) => p.dataset.kind)).toEqual(["open_conflict"]);
+    expect(get(el, "submit-ready").hidden).toBe(true);
     expect(get<HTMLButtonElement>(el, "submit").disabled).toBe(true);
+    // Settling the conflict leaves nothing in the way: the view Rust answers to it has no problems.
+    backend.setProblems(TASK_ID, []);
     allByTestId(el, "conflict-pick")[0]!.click();
     await screen.settled();
     expect(allByTestId(el, "problem")).toHaveLength(0);
@@ -150,7 +168,7 @@ describe("submit", () => {
     const backend = nearlyDone();
     backend.view.conflicts = [];
     backend.view.groups[0]!.items[1]!.conflicted = false;
-    backend.view.problems = [];
+    backend.setProblems(TASK_ID, []);
     const { el, screen } = await mount({ backend });
     const release = backend.hold();
     const note = get<HTMLTextAreaElement>(itemById(el, "SCJG-SP-001"), "item-note");
@@ -169,7 +187,7 @@ describe("submit", () => {
     const backend = nearlyDone();
     backend.view.conflicts = [];
     backend.view.groups[0]!.items[1]!.conflicted = false;
-    backend.view.problems = [];
+    backend.setProblems(TASK_ID, []);
     backend.failNext("submit", new BackendError("task.submit_blocked", "不能提交：签到执法人员不足"));
     const { el, screen } = await mount({ backend });
     get(el, "submit").click();

@@ -32,6 +32,8 @@ export function itemById(root: ParentNode, id: string): HTMLElement {
  * The MemoryBackend the task screen's tests run on: it holds `view` (the
  * fixture task by default) with its history, QR code and the image blobs of
  * its evidence, the tablet enrolled as the fixture's inspector, at `NOW`.
+ * The view's problems are the ones it was given; a test whose steps would
+ * change what Rust reports sets the new ones with `setProblems(TASK_ID, …)`.
  */
 export class TaskBackend extends MemoryBackend {
   readonly #task: string;
