@@ -25,9 +25,10 @@ use fieldloop_core::{
     Department, GeoPoint, Handbook, Industry, Inspector, Item, RiskClass, Subject, Team, TeamKind,
     Uscc, UsccError,
 };
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
-use crate::store::{Store, StoreError};
+use crate::store::{CatalogCounts, CatalogRows, Store, StoreError};
 
 mod kinds;
 mod problems;
@@ -44,7 +45,7 @@ use references::*;
 /// Checks `set` and, if it has no problem at all, writes it in one transaction.
 pub fn import(store: &dyn Store, set: &ImportSet) -> Result<ImportCounts, ImportError> {
     set.check(store)?;
-    Ok(store.import(set)?)
+    Ok(store.write_catalog(&set.rows())?.into())
 }
 
 /// Reads `files` (kind from `kind` or each file's name) and imports them

@@ -161,27 +161,7 @@ impl ImportError {
     }
 }
 
-/// What an import did to the rows of one kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub added: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-}
-
-impl Counts {
-    pub fn total(&self) -> usize {
-        self.added + self.updated + self.unchanged
-    }
-}
-
-/// How one stored row compares with the imported one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    Added,
-    Updated,
-    Unchanged,
-}
+pub use crate::store::Counts;
 
 /// What an import did, per kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -194,17 +174,26 @@ impl ImportCounts {
         self.by_kind[kind.index()]
     }
 
-    pub fn record(&mut self, kind: Kind, change: Change) {
-        let c = &mut self.by_kind[kind.index()];
-        match change {
-            Change::Added => c.added += 1,
-            Change::Updated => c.updated += 1,
-            Change::Unchanged => c.unchanged += 1,
-        }
-    }
-
     /// Rows added or updated, over all kinds.
     pub fn changed(&self) -> usize {
         self.by_kind.iter().map(|c| c.added + c.updated).sum()
+    }
+}
+
+impl From<CatalogCounts> for ImportCounts {
+    fn from(c: CatalogCounts) -> Self {
+        let mut counts = Self::default();
+        for (kind, of) in [
+            (Kind::Departments, c.departments),
+            (Kind::Industries, c.industries),
+            (Kind::Teams, c.teams),
+            (Kind::Inspectors, c.inspectors),
+            (Kind::Subjects, c.subjects),
+            (Kind::Items, c.items),
+            (Kind::Handbooks, c.handbooks),
+        ] {
+            counts.by_kind[kind.index()] = of;
+        }
+        counts
     }
 }

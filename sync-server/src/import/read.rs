@@ -51,10 +51,6 @@ impl<'a> Lines<'a> {
     }
 }
 
-pub(super) fn skip_whitespace(text: &str, from: usize) -> usize {
-    from + text[from..].len() - text[from..].trim_start().len()
-}
-
 /// serde_json's message without its " at line L column C" (which is
 /// relative to the record, not the file).
 pub(super) fn message_of(e: &serde_json::Error) -> String {
@@ -281,41 +277,43 @@ impl ImportSet {
     }
 
     fn read_json<T: Record>(&mut self, file: &str, text: &str) {
-        // Syntax first, with serde_json's line and column in the whole file.
-        if let Err(e) = serde_json::from_str::<Vec<IgnoredAny>>(text) {
-            let error = if e.classify() == serde_json::error::Category::Data {
-                DataError::NotAnArray
-            } else {
-                DataError::Syntax {
-                    format: "JSON",
-                    message: format!("{} (第 {c} 列, column {c})", message_of(&e), c = e.column()),
-                }
-            };
-            let at = if e.line() > 0 {
-                Origin::line(file, e.line())
-            } else {
-                Origin::file(file)
-            };
-            self.problems.push(Problem { at, error });
-            return;
-        }
-        // A valid array: walk its records to know where each one starts.
-        let mut pos = skip_whitespace(text, 0) + 1; // past '['
-        let mut index = 0;
-        loop {
-            pos = skip_whitespace(text, pos);
-            if text[pos..].starts_with(']') {
-                break;
+        // Syntax first, with serde_json's line and column in the whole file;
+        // a valid array is kept as raw records, each a slice of `text`, so
+        // its offset gives the line where the record starts.
+        let records = match serde_json::from_str::<Vec<&RawValue>>(text) {
+            Ok(records) => records,
+            Err(e) => {
+                let error = if e.classify() == serde_json::error::Category::Data {
+                    DataError::NotAnArray
+                } else {
+                    DataError::Syntax {
+                        format: "JSON",
+                        message: format!(
+                            "{} (第 {c} 列, column {c})",
+                            message_of(&e),
+                            c = e.column()
+                        ),
+                    }
+                };
+                let at = if e.line() > 0 {
+                    Origin::line(file, e.line())
+                } else {
+                    Origin::file(file)
+                };
+                self.problems.push(Problem { at, error });
+                return;
             }
-            let start = pos;
-            let mut stream =
-                serde_json::Deserializer::from_str(&text[start..]).into_iter::<IgnoredAny>();
-            if stream.next().is_none() {
-                break;
-            }
-            let end = start + stream.byte_offset();
-            let record = &text[start..end];
-            let first_line = line_at(text, start);
+        };
+        // Lines are counted forward from the previous record, so a large
+        // file costs one pass.
+        let (mut counted_to, mut line) = (0, 1);
+        for (index, raw) in records.into_iter().enumerate() {
+            let record = raw.get();
+            // `record` borrows from `text`: a RawValue is the input's own slice.
+            let start = record.as_ptr() as usize - text.as_ptr() as usize;
+            line += line_at(&text[counted_to..], start - counted_to) - 1;
+            counted_to = start;
+            let first_line = line;
             match serde_json::from_str::<T>(record) {
                 Ok(value) => self.push(Origin::entry(file, index, Some(first_line)), value),
                 Err(e) => {
@@ -331,11 +329,6 @@ impl ImportSet {
                         error: DataError::Shape(message_of(&e)),
                     });
                 }
-            }
-            index += 1;
-            pos = skip_whitespace(text, end);
-            if text[pos..].starts_with(',') {
-                pos += 1;
             }
         }
     }

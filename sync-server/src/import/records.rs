@@ -396,3 +396,21 @@ impl Record for Handbook {
         e
     }
 }
+
+impl ImportSet {
+    /// The rows to write, without their origins.
+    pub fn rows(&self) -> CatalogRows<'_> {
+        fn values<T>(rows: &[Row<T>]) -> Vec<&T> {
+            rows.iter().map(|r| &r.value).collect()
+        }
+        CatalogRows {
+            departments: values(&self.departments),
+            industries: values(&self.industries),
+            teams: values(&self.teams),
+            inspectors: values(&self.inspectors),
+            subjects: values(&self.subjects),
+            items: values(&self.items),
+            handbooks: values(&self.handbooks),
+        }
+    }
+}

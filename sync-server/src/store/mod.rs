@@ -10,8 +10,6 @@ pub mod sqlite;
 use automerge::ChangeHash;
 use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Role, Subject, Team, Uscc};
 
-use crate::import::{ImportCounts, ImportSet};
-
 /// An enrolled tablet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
@@ -145,6 +143,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("数据库升级失败 (database migration failed): {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    #[error("数据库连接不可用 (no database connection available): {0}")]
+    Pool(#[from] r2d2::Error),
     #[error("注册码无效、已使用或已过期 (the enrollment code is wrong, used or expired)")]
     BadEnrollmentCode,
     #[error("没有执法人员 {0} (no inspector {0})")]
@@ -157,14 +157,53 @@ pub enum StoreError {
     Invalid(String),
 }
 
+/// Reference data to write in one transaction: plain rows, checked by the
+/// caller, in the order others refer to them.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogRows<'a> {
+    pub departments: Vec<&'a Department>,
+    pub industries: Vec<&'a Industry>,
+    pub teams: Vec<&'a Team>,
+    pub inspectors: Vec<&'a Inspector>,
+    pub subjects: Vec<&'a Subject>,
+    pub items: Vec<&'a Item>,
+    pub handbooks: Vec<&'a Handbook>,
+}
+
+/// What writing reference data did to the rows of one table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+impl Counts {
+    pub fn total(&self) -> usize {
+        self.added + self.updated + self.unchanged
+    }
+}
+
+/// What [`Store::write_catalog`] did, table by table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CatalogCounts {
+    pub departments: Counts,
+    pub industries: Counts,
+    pub teams: Counts,
+    pub inspectors: Counts,
+    pub subjects: Counts,
+    pub items: Counts,
+    pub handbooks: Counts,
+}
+
 /// What the server stores.
 pub trait Store: Send + Sync + 'static {
-    /// Writes a validated import set (see [`crate::import`]) in one
+    /// Writes checked reference data (see [`crate::import`]) in one
     /// transaction: all of it or, on any error, nothing. Each row is
     /// inserted or replaces the row with the same key (department and
     /// industry code, team, inspector and item id, USCC, handbook industry),
-    /// so importing the same data twice changes nothing.
-    fn import(&self, set: &ImportSet) -> Result<ImportCounts, StoreError>;
+    /// so writing the same rows twice changes nothing.
+    fn write_catalog(&self, rows: &CatalogRows<'_>) -> Result<CatalogCounts, StoreError>;
     fn department(&self, code: &str) -> Result<Option<Department>, StoreError>;
     fn industry(&self, code: &str) -> Result<Option<Industry>, StoreError>;
     fn team(&self, id: &str) -> Result<Option<Team>, StoreError>;

@@ -9,7 +9,7 @@ use fieldloop_core::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Cached, StoreError};
-use crate::import::{Change, ImportCounts, Kind, Row};
+use crate::store::Counts;
 
 pub(super) fn team_kind_name(kind: TeamKind) -> &'static str {
     match kind {
@@ -345,26 +345,28 @@ pub(super) fn write_handbook(conn: &Connection, h: &Handbook) -> Result<(), Stor
     )
 }
 
-/// Writes the rows of one kind that differ from what is stored, counting what changed.
+/// Writes the rows of one table that differ from what is stored, counting
+/// what it added, updated and left unchanged.
 pub(super) fn upsert<T: PartialEq>(
     conn: &Connection,
-    kind: Kind,
-    rows: &[Row<T>],
+    rows: &[&T],
     key: impl Fn(&T) -> String,
     read: impl Fn(&Connection, &str) -> Result<Option<T>, StoreError>,
     write: impl Fn(&Connection, &T) -> Result<(), StoreError>,
-    counts: &mut ImportCounts,
-) -> Result<(), StoreError> {
-    for Row { value, .. } in rows {
-        let change = match read(conn, &key(value))? {
-            None => Change::Added,
-            Some(stored) if stored == *value => Change::Unchanged,
-            Some(_) => Change::Updated,
-        };
-        if change != Change::Unchanged {
-            write(conn, value)?;
+) -> Result<Counts, StoreError> {
+    let mut counts = Counts::default();
+    for &value in rows {
+        match read(conn, &key(value))? {
+            Some(stored) if stored == *value => counts.unchanged += 1,
+            stored => {
+                write(conn, value)?;
+                if stored.is_none() {
+                    counts.added += 1;
+                } else {
+                    counts.updated += 1;
+                }
+            }
         }
-        counts.record(kind, change);
     }
-    Ok(())
+    Ok(counts)
 }

@@ -2,18 +2,19 @@
 //! connection, and a small pool of reading connections beside it, so that
 //! reads neither wait for a commit's sync to disk nor for each other.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use automerge::ChangeHash;
 use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Role, Subject, Team, Uscc};
+use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Device, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask, TaskCodes, TaskDelta,
-    TaskSince, TaskWrite,
+    CatalogCounts, CatalogRows, Device, FeedTask, Receipt, Store, StoreError, StoredFlag,
+    StoredTask, TaskCodes, TaskDelta, TaskSince, TaskWrite,
 };
-use crate::import::{ImportCounts, ImportSet, Kind};
 
 mod catalog;
 mod migrations;
@@ -23,6 +24,10 @@ use migrations::migrations;
 
 /// Statements each connection keeps prepared (more than the store uses).
 const STATEMENT_CACHE: usize = 96;
+
+/// How long a read waits for a pooled connection when all are lent out
+/// before it fails as a store error.
+const READER_WAIT: Duration = Duration::from_secs(30);
 
 /// Prepared-statement-cached forms of `query_row` and `execute`.
 trait Cached {
@@ -50,39 +55,15 @@ impl Cached for Connection {
     }
 }
 
-/// Idle reading connections, and how many are open in all.
-#[derive(Debug, Default)]
-struct Readers {
-    idle: Vec<Connection>,
-    open: usize,
-}
+/// The pool of reading connections (r2d2), each opened by [`init_reader`].
+type Readers = r2d2::Pool<SqliteConnectionManager>;
 
 /// The embedded default store.
 #[derive(Debug)]
 pub struct SqliteStore {
-    path: PathBuf,
     /// The one connection that writes.
     conn: Mutex<Connection>,
-    readers: Mutex<Readers>,
-    reader_free: Condvar,
-    max_readers: usize,
-}
-
-/// A reading connection on loan; goes back to the pool when dropped.
-struct Reader<'a> {
-    store: &'a SqliteStore,
-    conn: Option<Connection>,
-}
-
-impl Drop for Reader<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            let mut readers = self.store.readers.lock().unwrap_or_else(|p| p.into_inner());
-            readers.idle.push(conn);
-            drop(readers);
-            self.store.reader_free.notify_one();
-        }
-    }
+    readers: Readers,
 }
 
 /// A role as stored; anything else is damage, never silently an inspector.
@@ -129,16 +110,20 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrations().to_latest(&mut conn)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // Readers are opened on demand (none idle at start) and a request
+        // waits at most READER_WAIT for one when all are lent.
+        let readers = r2d2::Pool::builder()
+            .max_size((2 * cores).clamp(4, 16) as u32)
+            .min_idle(Some(0))
+            .connection_timeout(READER_WAIT)
+            .build(SqliteConnectionManager::file(&path).with_init(init_reader))?;
         Ok(Self {
-            path,
             conn: Mutex::new(conn),
-            readers: Mutex::new(Readers::default()),
-            reader_free: Condvar::new(),
-            max_readers: (2 * cores).clamp(4, 16),
+            readers,
         })
     }
 
@@ -160,58 +145,18 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut reader = self.reader()?;
-        let conn = reader
-            .conn
-            .as_mut()
-            .ok_or_else(|| StoreError::Invalid("reader without a connection".into()))?;
-        f(conn)
-    }
-
-    /// An idle reading connection, a new one while fewer than
-    /// `max_readers` are open, or else the next one given back.
-    fn reader(&self) -> Result<Reader<'_>, StoreError> {
-        let mut readers = self
-            .readers
-            .lock()
-            .map_err(|_| StoreError::Invalid("the store lock was poisoned".into()))?;
-        loop {
-            if let Some(conn) = readers.idle.pop() {
-                return Ok(Reader {
-                    store: self,
-                    conn: Some(conn),
-                });
-            }
-            if readers.open < self.max_readers {
-                readers.open += 1;
-                drop(readers);
-                return match open_reader(&self.path) {
-                    Ok(conn) => Ok(Reader {
-                        store: self,
-                        conn: Some(conn),
-                    }),
-                    Err(e) => {
-                        self.readers.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
-                        self.reader_free.notify_one();
-                        Err(e)
-                    }
-                };
-            }
-            readers = self
-                .reader_free
-                .wait(readers)
-                .map_err(|_| StoreError::Invalid("the store lock was poisoned".into()))?;
-        }
+        let mut conn = self.readers.get()?;
+        f(&mut conn)
     }
 }
 
-/// A connection that only reads (the file is already created and migrated).
-fn open_reader(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+/// Makes a new pooled connection one that only reads (the file is already
+/// created and migrated by the writer).
+fn init_reader(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "query_only", "ON")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    Ok(conn)
+    Ok(())
 }
 
 /// Appends receipts for `changes` to the hash chain.
@@ -289,74 +234,48 @@ fn write_task(
 }
 
 impl Store for SqliteStore {
-    fn import(&self, set: &ImportSet) -> Result<ImportCounts, StoreError> {
+    fn write_catalog(&self, rows: &CatalogRows<'_>) -> Result<CatalogCounts, StoreError> {
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut counts = ImportCounts::default();
-            let c = &mut counts;
-            upsert(
-                &tx,
-                Kind::Departments,
-                &set.departments,
-                |d| d.code.clone(),
-                read_department,
-                write_department,
-                c,
-            )?;
-            upsert(
-                &tx,
-                Kind::Industries,
-                &set.industries,
-                |i| i.code.clone(),
-                read_industry,
-                write_industry,
-                c,
-            )?;
-            upsert(
-                &tx,
-                Kind::Teams,
-                &set.teams,
-                |t| t.id.clone(),
-                read_team,
-                write_team,
-                c,
-            )?;
-            upsert(
-                &tx,
-                Kind::Inspectors,
-                &set.inspectors,
-                |i| i.id.clone(),
-                read_inspector,
-                write_inspector,
-                c,
-            )?;
-            upsert(
-                &tx,
-                Kind::Subjects,
-                &set.subjects,
-                |s| s.uscc.to_string(),
-                read_subject,
-                write_subject,
-                c,
-            )?;
-            upsert(
-                &tx,
-                Kind::Items,
-                &set.items,
-                |i| i.id.clone(),
-                read_item,
-                write_item,
-                c,
-            )?;
-            upsert(
-                &tx,
-                Kind::Handbooks,
-                &set.handbooks,
-                |h| h.industry.clone(),
-                read_handbook,
-                write_handbook,
-                c,
-            )?;
+            let counts = CatalogCounts {
+                departments: upsert(
+                    &tx,
+                    &rows.departments,
+                    |d| d.code.clone(),
+                    read_department,
+                    write_department,
+                )?,
+                industries: upsert(
+                    &tx,
+                    &rows.industries,
+                    |i| i.code.clone(),
+                    read_industry,
+                    write_industry,
+                )?,
+                teams: upsert(&tx, &rows.teams, |t| t.id.clone(), read_team, write_team)?,
+                inspectors: upsert(
+                    &tx,
+                    &rows.inspectors,
+                    |i| i.id.clone(),
+                    read_inspector,
+                    write_inspector,
+                )?,
+                subjects: upsert(
+                    &tx,
+                    &rows.subjects,
+                    |s| s.uscc.to_string(),
+                    read_subject,
+                    write_subject,
+                )?,
+                items: upsert(&tx, &rows.items, |i| i.id.clone(), read_item, write_item)?,
+                handbooks: upsert(
+                    &tx,
+                    &rows.handbooks,
+                    |h| h.industry.clone(),
+                    read_handbook,
+                    write_handbook,
+                )?,
+            };
             tx.commit()?;
             Ok(counts)
         })
