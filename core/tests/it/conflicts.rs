@@ -133,7 +133,7 @@ fn a_resolution_by_new_value_must_fit_the_field() {
         a.resolve_conflict(&inspector(1), T0, &path, &bad)
             .expect_err("not an outcome")
             .code(),
-        "task.invalid"
+        "task.value_does_not_fit"
     );
     assert_eq!(a.heads(), heads);
     let nowhere = vec![

@@ -63,7 +63,7 @@ fn a_new_task_is_assigned_with_an_empty_checklist() {
 #[test]
 fn only_supervisors_create_tasks_and_tasks_need_two_inspectors() {
     let err = TaskDoc::create(spec(), &inspector(1), T0).expect_err("inspector may not create");
-    assert_eq!(err.code(), "task.not_allowed");
+    assert_eq!(err.code(), "task.create_not_allowed");
     let mut one = spec();
     one.inspectors = vec!["I-001".into(), "I-001".into()];
     let err = TaskDoc::create(one, &supervisor(), T0).expect_err("one inspector");
@@ -327,7 +327,7 @@ fn evidence_findings_transfers_and_trace_are_recorded() {
         doc.add_finding(&inspector(2), T0, half)
             .expect_err("half order")
             .code(),
-        "task.invalid"
+        "task.rectification_incomplete"
     );
     doc.add_lead_transfer(
         &inspector(1),
@@ -376,13 +376,13 @@ fn people_outside_the_task_cannot_edit_it() {
         doc.record_answer(&stranger, T0, &item, Some(Outcome::Pass), None, None)
             .expect_err("stranger")
             .code(),
-        "task.not_allowed"
+        "task.not_an_inspector"
     );
     assert_eq!(
         doc.record_answer(&supervisor(), T0, &item, Some(Outcome::Pass), None, None)
             .expect_err("supervisor")
             .code(),
-        "task.not_allowed"
+        "task.not_an_inspector"
     );
     assert_eq!(
         doc.record_answer(
@@ -405,7 +405,7 @@ fn people_outside_the_task_cannot_edit_it() {
         doc.record_answer(&impostor, T0, &item, Some(Outcome::Fail), None, None)
             .expect_err("impostor")
             .code(),
-        "task.not_allowed"
+        "task.acts_for_another"
     );
     let mut reloaded = TaskDoc::load(&before).expect("load");
     assert_eq!(reloaded.history().expect("history").len(), 1);

@@ -183,7 +183,7 @@ fn an_unenrolled_tablet_says_so_and_enrolling_without_a_server_is_explained() {
         json!({ "text": "ABCD2345", "server": null, "deviceName": "平板" }),
     )
     .expect_err("no server");
-    assert_eq!(err["code"], "app.invalid", "{err}");
+    assert_eq!(err["code"], "app.server_missing", "{err}");
     let err = invoke(
         &window,
         "enroll",

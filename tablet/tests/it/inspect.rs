@@ -224,7 +224,7 @@ fn a_whole_inspection_on_one_tablet_up_to_submit_and_the_frozen_record() {
             )
             .unwrap_err()
             .code(),
-        "app.invalid"
+        "app.bad_position"
     );
     let v = tablet
         .add_finding(
@@ -432,14 +432,14 @@ fn enrollment_texts_and_qr_pictures_are_read_and_bad_ones_refused() {
     let mut tablet = Tablet::open(dir.path()).unwrap();
     assert_eq!(
         tablet.enroll("ABCD2345", None, "平板").unwrap_err().code(),
-        "app.invalid"
+        "app.server_missing"
     );
     assert_eq!(
         tablet
             .enroll("ABCD2345", Some("10.0.0.2"), "平板")
             .unwrap_err()
             .code(),
-        "app.invalid"
+        "app.bad_server_address"
     );
     let err = tablet
         .enroll("ABCD2345", Some("http://127.0.0.1:9"), "平板")
