@@ -1,0 +1,61 @@
+//! What one device may hold open and send, and the daily count of bytes.
+
+use std::sync::PoisonError;
+
+use super::upload::Owner;
+use super::{BlobApiError, BlobDir};
+
+/// What one device may hold open and send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Uploads in progress at once.
+    pub sessions: usize,
+    /// Bytes received per UTC day.
+    pub bytes_per_day: u64,
+}
+
+/// [`Quota::sessions`] by default: a tablet uploads one file at a time and
+/// queues the rest.
+pub const SESSIONS_PER_DEVICE: usize = 64;
+/// [`Quota::bytes_per_day`] by default: a thousand 4 MB photos with their
+/// copies.
+pub const BYTES_PER_DEVICE_DAY: u64 = 8 * 1024 * 1024 * 1024;
+/// An upload untouched this long is reclaimed.
+pub const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(48 * 3600);
+
+impl Default for Quota {
+    fn default() -> Self {
+        Self {
+            sessions: SESSIONS_PER_DEVICE,
+            bytes_per_day: BYTES_PER_DEVICE_DAY,
+        }
+    }
+}
+
+impl BlobDir {
+    /// The same folder with another quota.
+    pub fn with_quota(mut self, quota: Quota) -> Self {
+        self.quota = quota;
+        self
+    }
+
+    /// Counts `bytes` against `owner`'s daily quota; refused past it.
+    pub(super) fn charge(&self, owner: &Owner, bytes: u64) -> Result<(), BlobApiError> {
+        let day = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 86_400);
+        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = sent.entry(owner.0.clone()).or_insert((day, 0));
+        if entry.0 != day {
+            *entry = (day, 0);
+        }
+        if entry.1.saturating_add(bytes) > self.quota.bytes_per_day {
+            return Err(BlobApiError::Quota(format!(
+                "this device sent {} bytes today, at most {} a day",
+                entry.1, self.quota.bytes_per_day
+            )));
+        }
+        entry.1 += bytes;
+        Ok(())
+    }
+}

@@ -1,0 +1,273 @@
+//! Uploads in progress: each device's session of a blob, created, appended
+//! to, verified and moved into place, or discarded.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+
+use sha2::{Digest, Sha256};
+
+use super::disk::{file_len, remove_if_present, sync_dir, write_durably};
+use super::{BlobApiError, BlobDir, BlobId, Uploader, parse_decimal};
+
+/// Read buffer for hashing.
+const HASH_BUF: usize = 256 * 1024;
+
+/// The folder name of a device's uploads: its id where that is plain
+/// letters, digits and `-` (as the server makes them), else its hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Owner(pub(super) String);
+
+impl Owner {
+    pub(super) fn of(who: &Uploader) -> Self {
+        let plain = !who.device.is_empty()
+            && who.device.len() <= 64
+            && who
+                .device
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if plain {
+            Owner(who.device.clone())
+        } else {
+            Owner(format!("x{}", hex::encode(who.device.as_bytes())))
+        }
+    }
+}
+
+/// A device's upload of one blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Session {
+    Absent,
+    /// `offset` bytes of `length` received.
+    Partial {
+        offset: u64,
+        length: u64,
+    },
+    /// Every byte received and verified just now: the blob is in place.
+    Finished {
+        length: u64,
+    },
+}
+
+/// What a `POST` came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Created {
+    pub(super) session: Session,
+    /// An upload with this length was already in progress (or done).
+    pub(super) resumed: bool,
+}
+
+impl BlobDir {
+    /// Deletes uploads in progress that nobody touched for `older_than`
+    /// (a tablet that was wiped, an attacker that started and left); returns
+    /// how many files went. Run now and then; a device whose upload went
+    /// starts it over.
+    pub fn reclaim_stale(&self, older_than: std::time::Duration) -> io::Result<usize> {
+        let now = std::time::SystemTime::now();
+        let mut removed = 0;
+        for owner in fs::read_dir(&self.partial)? {
+            let owner = owner?.path();
+            if !owner.is_dir() {
+                continue;
+            }
+            for file in fs::read_dir(&owner)? {
+                let file = file?;
+                let modified = file.metadata()?.modified()?;
+                if now.duration_since(modified).unwrap_or_default() > older_than {
+                    remove_if_present(&file.path())?;
+                    removed += 1;
+                }
+            }
+            // An owner with nothing left in progress.
+            let _ = fs::remove_dir(&owner);
+        }
+        Ok(removed)
+    }
+
+    /// `owner`'s upload of `id`. An upload whose bytes are all there but
+    /// that was not finished (a crash between the last append and the
+    /// rename) is finished first. Call with the blob's lock held.
+    pub(super) fn session(&self, owner: &Owner, id: &BlobId) -> Result<Session, BlobApiError> {
+        let Some(length) = self.declared_length(owner, id)? else {
+            return Ok(Session::Absent);
+        };
+        let offset = file_len(&self.partial_path(owner, id))?.unwrap_or(0);
+        if offset < length {
+            return Ok(Session::Partial { offset, length });
+        }
+        match self.finish(owner, id, length) {
+            Ok(()) => Ok(Session::Finished { length }),
+            // A finished upload that failed verification was deleted: nothing is held.
+            Err(BlobApiError::HashMismatch { .. }) => Ok(Session::Absent),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn declared_length(&self, owner: &Owner, id: &BlobId) -> io::Result<Option<u64>> {
+        let path = self.length_path(owner, id);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        parse_decimal(text.trim()).map(Some).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} does not hold a length", path.display()),
+            )
+        })
+    }
+
+    /// `POST`: starts `owner`'s upload of `length` bytes, unless one with that
+    /// length is in progress (`resumed` then).
+    pub(super) fn create(
+        &self,
+        owner: &Owner,
+        id: &BlobId,
+        length: u64,
+    ) -> Result<Created, BlobApiError> {
+        match self.session(owner, id)? {
+            Session::Partial {
+                length: declared, ..
+            } if declared != length => self.discard(owner, id)?,
+            Session::Absent => {}
+            session => {
+                return Ok(Created {
+                    session,
+                    resumed: true,
+                });
+            }
+        }
+        let dir = self.sessions(owner);
+        let open = fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".len"))
+                    .count()
+            })
+            .unwrap_or(0);
+        if open >= self.quota.sessions {
+            return Err(BlobApiError::Quota(format!(
+                "this device has {open} uploads in progress, at most {}; finish or wait for them",
+                self.quota.sessions
+            )));
+        }
+        let dir_is_new = !dir.is_dir();
+        if dir_is_new {
+            fs::create_dir_all(&dir)?;
+            sync_dir(&self.partial)?;
+        }
+        let tmp = dir.join(format!("{}.len.tmp", id.to_hex()));
+        write_durably(&tmp, length.to_string().as_bytes())?;
+        File::create(self.partial_path(owner, id))?.sync_all()?;
+        fs::rename(&tmp, self.length_path(owner, id))?;
+        sync_dir(&dir)?;
+        let session = if length == 0 {
+            self.finish(owner, id, 0)?;
+            Session::Finished { length }
+        } else {
+            Session::Partial { offset: 0, length }
+        };
+        Ok(Created {
+            session,
+            resumed: false,
+        })
+    }
+
+    /// `PATCH`: appends `chunk` at `offset` to `owner`'s upload.
+    pub(super) fn append(
+        &self,
+        owner: &Owner,
+        id: &BlobId,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<Session, BlobApiError> {
+        let (current, length) = match self.session(owner, id)? {
+            Session::Absent => return Err(BlobApiError::UploadNotFound(*id)),
+            Session::Finished { length } => return Ok(Session::Finished { length }),
+            Session::Partial { offset, length } => (offset, length),
+        };
+        if offset != current {
+            return Err(BlobApiError::OffsetMismatch {
+                current,
+                got: offset,
+            });
+        }
+        let size = chunk.len() as u64;
+        if current.saturating_add(size) > length {
+            return Err(BlobApiError::BeyondLength {
+                offset,
+                chunk: size,
+                length,
+            });
+        }
+        self.charge(owner, size)?;
+        let path = self.partial_path(owner, id);
+        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+        file.write_all(chunk)?;
+        file.sync_data()?;
+        drop(file);
+        let new_offset = current + size;
+        if new_offset == length {
+            self.finish(owner, id, length)?;
+            return Ok(Session::Finished { length });
+        }
+        Ok(Session::Partial {
+            offset: new_offset,
+            length,
+        })
+    }
+
+    /// Verifies a fully received upload and moves it into place (or, when
+    /// the blob is there already, drops the verified copy), or deletes it if
+    /// its bytes are not those of `id`.
+    fn finish(&self, owner: &Owner, id: &BlobId, length: u64) -> Result<(), BlobApiError> {
+        let path = self.partial_path(owner, id);
+        let mut file = File::open(&path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; HASH_BUF];
+        let mut read = 0u64;
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            hasher.update(&buf[..n]);
+            read += n as u64;
+        }
+        let actual = BlobId::from_digest(hasher.finalize().into());
+        if actual != *id || read != length {
+            self.discard(owner, id)?;
+            return Err(BlobApiError::HashMismatch { id: *id, actual });
+        }
+        let dest = self.path_of(id);
+        if dest.is_file() {
+            drop(file);
+            return Ok(self.discard(owner, id)?);
+        }
+        file.sync_all()?;
+        drop(file);
+        let shard = dest.parent().unwrap_or(&self.root).to_path_buf();
+        let shard_is_new = !shard.is_dir();
+        if shard_is_new {
+            fs::create_dir_all(&shard)?;
+        }
+        fs::rename(&path, &dest)?;
+        sync_dir(&shard)?;
+        if shard_is_new {
+            sync_dir(&self.root)?;
+        }
+        remove_if_present(&self.length_path(owner, id))?;
+        sync_dir(&self.sessions(owner))?;
+        Ok(())
+    }
+
+    /// Deletes an upload in progress.
+    fn discard(&self, owner: &Owner, id: &BlobId) -> io::Result<()> {
+        remove_if_present(&self.length_path(owner, id))?;
+        remove_if_present(&self.partial_path(owner, id))?;
+        sync_dir(&self.sessions(owner))
+    }
+}
