@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{Department, Handbook, Industry, Inspector, Item, Subject, Team, TeamKind};
 use crate::error::TaskError;
-use crate::task::{Millis, TaskSpec, Window};
+use crate::task::{Millis, Names, TaskSpec, Window};
 
 const DAY: Millis = 86_400_000;
 
@@ -179,7 +179,7 @@ impl DemoData {
                     &hex[17..20],
                     &hex[20..32]
                 );
-                TaskSpec::from_handbook(
+                let mut spec = TaskSpec::from_handbook(
                     id,
                     format!("JX-2026-{:06}", n + 1),
                     subject,
@@ -189,9 +189,26 @@ impl DemoData {
                     inspectors,
                     window,
                     hex[32..56].to_owned(),
-                )
+                )?;
+                spec.names = self.names_for(&spec);
+                Ok(spec)
             })
             .collect()
+    }
+
+    /// The names of a spec's team, inspectors and departments in the demo
+    /// data (a team it does not have is named by its id).
+    pub fn names_for(&self, spec: &TaskSpec) -> Names {
+        let team = self.teams.iter().find(|t| t.id == spec.team);
+        Names::of(
+            team.map_or(spec.team.as_str(), |t| t.name.as_str()),
+            self.inspectors
+                .iter()
+                .filter(|i| spec.inspectors.contains(&i.id)),
+            self.departments
+                .iter()
+                .filter(|d| spec.departments.contains(&d.code)),
+        )
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod blob;
 pub mod codes;
 pub mod conflict;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod domain;
 pub mod enroll;
@@ -30,8 +31,8 @@ pub use error::TaskError;
 pub use history::HistoryEntry;
 pub use status::{Anomaly, Event, EventKind, Rejection, Role, Status, StatusReport};
 pub use task::{
-    Answer, Author, ChecklistItem, Evidence, EvidenceKind, Finding, LeadTransfer, Millis,
-    NewEvidence, Outcome, Severity, Signature, SignerRole, SubmitProblem, Task, TaskDoc, TaskSpec,
-    TaskSummary, TracePoint, Window,
+    Answer, Author, ChecklistItem, DepartmentNames, Evidence, EvidenceKind, Finding, LeadTransfer,
+    Millis, Names, NewEvidence, Outcome, Severity, Signature, SignerRole, SubmitProblem, Task,
+    TaskDoc, TaskSpec, TaskSummary, TracePoint, Window,
 };
 pub use uscc::{Uscc, UsccError};

@@ -11,12 +11,15 @@ use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 
 use crate::status::{Event, EventKind, Role, Status, transition};
 
-/// Keys of these maps are ids (of items, evidence, actors), not field names:
+/// Keys of these maps are ids (of items, evidence, actors, people,
+/// departments), not field names:
 /// the schema shows them as a placeholder.
-const KEYED_MAPS: [(&str, &str); 3] = [
+const KEYED_MAPS: [(&str, &str); 5] = [
     ("checklist", "<item id>"),
     ("evidence", "<sha256>"),
     ("actors", "<actor hex>"),
+    ("names.inspectors", "<inspector id>"),
+    ("names.departments", "<department code>"),
 ];
 
 /// The Automerge type of a value, as the schema names it.

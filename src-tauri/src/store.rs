@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use fieldloop_core::ErrorCode;
-use fieldloop_tablet::background::{Background, now_ms};
+use fieldloop_tablet::background::Background;
 use fieldloop_tablet::inspect::{AppError, Tablet};
 use fieldloop_tablet::sync::Schedule;
 use tauri::{AppHandle, Manager, Runtime};
@@ -50,6 +50,28 @@ impl Startup {
     }
 }
 
+/// Fills an empty store with demo tasks and acts as their inspector.
+#[cfg(feature = "demo")]
+fn start_demo(tablet: &mut Tablet) -> Result<(), AppError> {
+    fieldloop_tablet::demo::seed_if_empty(
+        &mut tablet.store,
+        fieldloop_tablet::background::now_ms(),
+    )
+    .map_err(AppError::from)?;
+    tablet.adopt_demo_identity()
+}
+
+/// A build without the `demo` feature has no demo data: it says so and
+/// starts as a plain, unenrolled tablet.
+#[cfg(not(feature = "demo"))]
+fn start_demo(_tablet: &mut Tablet) -> Result<(), AppError> {
+    eprintln!(
+        "{} ignored: this build has no demo data (build with `--features demo`, as `cargo xtask demo` does)",
+        Startup::DEMO_ENV
+    );
+    Ok(())
+}
+
 /// The platform's data directory for this app (from its identifier).
 pub(crate) fn app_data_dir<R: Runtime>(app: &AppHandle<R>) -> Result<PathBuf, CommandError> {
     app.path()
@@ -84,9 +106,7 @@ impl AppStore {
         let opened = create_dir(dir).and_then(|()| {
             let mut tablet = Tablet::open(dir)?;
             if startup.demo {
-                fieldloop_tablet::demo::seed_if_empty(&mut tablet.store, now_ms())
-                    .map_err(AppError::from)?;
-                tablet.adopt_demo_identity()?;
+                start_demo(&mut tablet)?;
             }
             Ok(tablet)
         });

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{random_hex, secret_hash};
 use crate::error::{ApiError, Code};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::{AppState, now_ms};
 
 /// Letters and digits that cannot be misread for each other.
@@ -63,6 +63,10 @@ pub struct EnrollResponse {
     pub actor: String,
     pub person: String,
     pub team: String,
+    /// The inspector's name, for the tablet to greet them by.
+    pub person_name: String,
+    /// The team's name.
+    pub team_name: String,
 }
 
 /// Enrollment attempts allowed per client address and minute (a squad
@@ -149,19 +153,29 @@ pub async fn enroll(
     let store = state.store.clone();
     let (id, actor_for_store) = (device_id.clone(), actor.clone());
     let result = tokio::task::spawn_blocking(move || {
-        store.redeem_enrollment(&code_hash, now, &id, &token_hash, &actor_for_store, &name)
+        let device =
+            store.redeem_enrollment(&code_hash, now, &id, &token_hash, &actor_for_store, &name)?;
+        // Names as the directory has them. The code is spent by now, so a
+        // failed lookup must not fail the enrollment: the ids stand in.
+        let person_name = store
+            .inspector(&device.person)
+            .ok()
+            .flatten()
+            .map(|i| i.name);
+        let team_name = store.team(&device.team).ok().flatten().map(|t| t.name);
+        Ok::<_, StoreError>((device, person_name, team_name))
     })
     .await?;
-    match result {
-        Ok(device) => Ok(Json(EnrollResponse {
-            device_id,
-            token,
-            actor,
-            person: device.person,
-            team: device.team,
-        })),
-        Err(e) => Err(e.into()),
-    }
+    let (device, person_name, team_name) = result?;
+    Ok(Json(EnrollResponse {
+        device_id,
+        token,
+        actor,
+        person_name: person_name.unwrap_or_else(|| device.person.clone()),
+        team_name: team_name.unwrap_or_else(|| device.team.clone()),
+        person: device.person,
+        team: device.team,
+    }))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod enroll;
 pub mod error;

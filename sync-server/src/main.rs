@@ -12,7 +12,7 @@ use fieldloop_server::limits::{self, Limits};
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_server::store::{Store, verify_receipts};
 use fieldloop_server::tasks::{self, Day, NewTask};
-use fieldloop_server::{AppState, blobs::BlobDir, demo, enroll, now_ms};
+use fieldloop_server::{AppState, blobs::BlobDir, enroll, now_ms};
 
 /// Prints a line; a closed standard output (the terminal went away, a
 /// pipe's reader quit) must not bring the server down, so errors are ignored.
@@ -273,6 +273,23 @@ fn print_import_summary(counts: &ImportCounts) {
     }
 }
 
+/// `serve --demo`: imports the demo county and creates its tasks.
+#[cfg(feature = "demo")]
+fn seed_demo(store: &SqliteStore) -> anyhow::Result<()> {
+    let created =
+        fieldloop_server::demo::seed(store, now_ms()).context("cannot load the demo data")?;
+    say!("demo: data of 青溪县 imported, {created} new tasks for the township squad");
+    Ok(())
+}
+
+/// A build without the `demo` feature has no demo data to load.
+#[cfg(not(feature = "demo"))]
+fn seed_demo(_store: &SqliteStore) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "--demo: this server was built without demo data; build it with `--features demo` (as `cargo xtask demo` does)"
+    )
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -287,8 +304,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let store = open_store(&data)?;
             if demo {
-                let created = demo::seed(&store, now_ms()).context("cannot load the demo data")?;
-                say!("demo: data of 青溪县 imported, {created} new tasks for the township squad");
+                seed_demo(&store)?;
             }
             let blobs = BlobDir::open(data.join("blobs")).context("cannot open the blob folder")?;
             let listener = tokio::net::TcpListener::bind(&listen)

@@ -9,7 +9,7 @@ use std::fmt;
 use chrono::Datelike;
 use std::str::FromStr;
 
-use fieldloop_core::task::MIN_CHECKED_IN;
+use fieldloop_core::task::{MIN_CHECKED_IN, Names};
 use fieldloop_core::{
     ActorId, Author, Millis, Role, TaskDoc, TaskError, TaskSpec, Uscc, UsccError, Window,
 };
@@ -259,6 +259,7 @@ pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTa
     let team = store
         .team(new.team.trim())?
         .ok_or_else(|| CreateError::UnknownTeam(new.team.trim().to_owned()))?;
+    let mut people = Vec::with_capacity(inspectors.len());
     for id in &inspectors {
         let inspector = store
             .inspector(id)?
@@ -270,6 +271,7 @@ pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTa
                 actual: inspector.team,
             });
         }
+        people.push(inspector);
     }
     let handbook = store
         .handbook(&subject.industry)?
@@ -278,6 +280,11 @@ pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTa
     for id in &handbook.items {
         catalog.extend(store.item(id)?);
     }
+    let mut departments = Vec::with_capacity(handbook.departments.len());
+    for code in &handbook.departments {
+        departments.extend(store.department(code)?);
+    }
+    let names = Names::of(&team.name, &people, &departments);
     let window = Window {
         start: new.start.start_ms(),
         due: new.due.end_ms(),
@@ -296,7 +303,7 @@ pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTa
             Some(code) => code.clone(),
             None => next_code(store, new.start.year())?,
         };
-        let spec = TaskSpec::from_handbook(
+        let mut spec = TaskSpec::from_handbook(
             id.clone(),
             code.clone(),
             subject.clone(),
@@ -307,6 +314,7 @@ pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTa
             window,
             verify_code.clone(),
         )?;
+        spec.names = names.clone();
         let mut doc = TaskDoc::create(spec, &author, now)?;
         let heads = doc.heads();
         let write = TaskWrite {

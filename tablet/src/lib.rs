@@ -6,6 +6,7 @@
 
 pub mod background;
 pub mod blobs;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod inspect;
 pub mod photo;

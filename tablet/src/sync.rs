@@ -25,6 +25,9 @@ pub mod keys {
     pub const PERSON: &str = "enroll.person";
     pub const TEAM: &str = "enroll.team";
     pub const DEVICE: &str = "enroll.device";
+    /// The enrolled inspector's name and team name, as the server gave them.
+    pub const PERSON_NAME: &str = "enroll.person_name";
+    pub const TEAM_NAME: &str = "enroll.team_name";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -265,6 +268,12 @@ pub struct Enrollment {
     pub actor: String,
     pub person: String,
     pub team: String,
+    /// The inspector's name (servers before names were sent leave it out).
+    #[serde(default)]
+    pub person_name: Option<String>,
+    /// The team's name.
+    #[serde(default)]
+    pub team_name: Option<String>,
 }
 
 impl Enrollment {
@@ -323,6 +332,14 @@ pub fn enroll(
         (keys::DEVICE, &enrollment.device_id),
     ] {
         store.set_setting(key, value)?;
+    }
+    for (key, value) in [
+        (keys::PERSON_NAME, &enrollment.person_name),
+        (keys::TEAM_NAME, &enrollment.team_name),
+    ] {
+        if let Some(value) = value {
+            store.set_setting(key, value)?;
+        }
     }
     Ok(enrollment)
 }

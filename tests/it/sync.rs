@@ -538,7 +538,36 @@ fn enrollment_codes_are_one_time_expire_and_are_rate_limited() {
         let mut store = fieldloop_tablet::store::Store::open(dir.path()).expect("store");
         fieldloop_tablet::sync::enroll(&mut store, &server.url, code, "平板").map(|e| e.person)
     };
-    assert_eq!(enroll(&code.to_lowercase()).expect("first use"), "I-002");
+    // The first use enrolls, and the tablet keeps the names the server
+    // gave: it greets its inspector by name without a directory of its own.
+    let dir = tempfile::tempdir().expect("dir");
+    let mut tablet = fieldloop_tablet::inspect::Tablet::open(dir.path()).expect("tablet");
+    tablet.directory = fieldloop_tablet::inspect::Directory::default();
+    let enrolled = fieldloop_tablet::sync::enroll(
+        &mut tablet.store,
+        &server.url,
+        &code.to_lowercase(),
+        "平板",
+    )
+    .expect("first use");
+    assert_eq!(enrolled.person, "I-002");
+    use fieldloop_server::store::Store as _;
+    let inspector = server
+        .store
+        .inspector("I-002")
+        .expect("read")
+        .expect("I-002");
+    let team = server
+        .store
+        .team(&inspector.team)
+        .expect("read")
+        .expect("team");
+    assert_eq!(
+        enrolled.person_name.as_deref(),
+        Some(inspector.name.as_str())
+    );
+    let me = tablet.identity().expect("identity").expect("enrolled");
+    assert_eq!((me.name, me.team_name), (inspector.name, Some(team.name)));
     assert_eq!(enroll(&code).expect_err("used").code(), "enroll.bad_code");
     let expired = fieldloop_server::enroll::issue_code(
         server.store.as_ref(),

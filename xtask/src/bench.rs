@@ -38,12 +38,15 @@ pub fn run() -> Result<()> {
     } else {
         println!("bench: {PHOTO_COMPARE} does not exist yet: no photo comparison");
     }
-    // The load generator starts the server binary built beside it, in the same profile.
+    // The load generator starts the server binary built beside it, in the
+    // same profile, with `--demo` (so with the demo data compiled in).
     exec::run(&mut exec::cargo(&[
         "build",
         "--release",
         "-p",
         "fieldloop-server",
+        "--features",
+        "demo",
     ]))?;
     exec::run(&mut exec::cargo(&[
         "run",

@@ -42,13 +42,16 @@ pub fn run() -> Result<()> {
     exec::run(&mut exec::npm(&["run", "build"]))?;
     // Build both in one invocation and run what it built: a `cargo run` per
     // package would resolve features per package and compile the shared
-    // dependencies (tokio, reqwest, automerge, …) a second time.
+    // dependencies (tokio, reqwest, automerge, …) a second time. The demo
+    // data is behind the `demo` feature, off in production builds.
     exec::run(&mut exec::cargo(&[
         "build",
         "-p",
         "fieldloop-server",
         "-p",
         "fieldloop-app",
+        "--features",
+        "fieldloop-server/demo,fieldloop-app/demo",
     ]))?;
 
     let mut server = exec::start("fieldloop-server", &mut server_command(&server_data))?;

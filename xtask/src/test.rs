@@ -81,6 +81,26 @@ fn run_steps(steps: &mut Steps, tally: &mut Tally) -> Result<()> {
             "warnings",
         ]))
     })?;
+    // The crates as they ship: without the `demo` feature the tests turn on.
+    steps.time("clippy (shipped)", || {
+        exec::run(&mut exec::cargo(&[
+            "clippy",
+            "-p",
+            "fieldloop-core",
+            "-p",
+            "fieldloop-tablet",
+            "-p",
+            "fieldloop-server",
+            "-p",
+            "fieldloop-app",
+            "--lib",
+            "--bins",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
     // Compiles every test target, so the next step only runs them.
     steps.time("bindings", bindings::check)?;
     steps.time("cargo test", || {

@@ -79,6 +79,7 @@ impl TaskDoc {
             inspectors: spec.inspectors,
             window: spec.window,
             verify_code: spec.verify_code,
+            names: Some(spec.names),
             actors: BTreeMap::from([(
                 author.actor.to_hex_string(),
                 ActorInfo {

@@ -195,6 +195,54 @@ pub struct Signature {
     pub at: Millis,
 }
 
+/// Names as the server knew them when it created the task, so that a
+/// tablet shows people, departments and the team by name without a
+/// directory of its own. Written once, with the task; codes it does not
+/// name are shown as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+pub struct Names {
+    /// The team's name.
+    pub team: String,
+    /// Inspector id → name.
+    pub inspectors: BTreeMap<String, String>,
+    /// Department code → its names.
+    pub departments: BTreeMap<String, DepartmentNames>,
+}
+
+impl Names {
+    /// The names of a team (its `team_name`), `inspectors` and `departments`.
+    pub fn of<'a>(
+        team_name: &str,
+        inspectors: impl IntoIterator<Item = &'a crate::domain::Inspector>,
+        departments: impl IntoIterator<Item = &'a crate::domain::Department>,
+    ) -> Self {
+        Self {
+            team: team_name.to_owned(),
+            inspectors: inspectors
+                .into_iter()
+                .map(|i| (i.id.clone(), i.name.clone()))
+                .collect(),
+            departments: departments
+                .into_iter()
+                .map(|d| {
+                    let names = DepartmentNames {
+                        name: d.name.clone(),
+                        name_en: d.name_en.clone(),
+                    };
+                    (d.code.clone(), names)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A department's names in Chinese and English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+pub struct DepartmentNames {
+    pub name: String,
+    pub name_en: String,
+}
+
 /// The whole task document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
 pub struct Task {
@@ -210,6 +258,9 @@ pub struct Task {
     pub window: Window,
     /// Random and unguessable; the public QR code points to `/v/{verify_code}`.
     pub verify_code: String,
+    /// Names of the team, inspectors and departments at creation; `None` in
+    /// documents made before names were written into tasks.
+    pub names: Option<Names>,
     /// Actor id (hex) → who acts through it.
     pub actors: BTreeMap<String, ActorInfo>,
     pub checklist: BTreeMap<String, ChecklistItem>,

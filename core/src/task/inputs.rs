@@ -42,6 +42,9 @@ pub struct TaskSpec {
     pub lead_department: String,
     /// The checklist, in order.
     pub items: Vec<Item>,
+    /// Names written into the task (see [`Names`](super::Names)); the
+    /// creator fills them from its directory.
+    pub names: super::Names,
 }
 
 impl TaskSpec {
@@ -81,6 +84,7 @@ impl TaskSpec {
             departments: handbook.departments.clone(),
             lead_department: handbook.lead_department.clone(),
             items,
+            names: super::Names::default(),
         })
     }
 }

@@ -36,8 +36,9 @@ mod trace;
 mod view;
 
 pub use document::{
-    ActorInfo, Answer, ChecklistItem, Evidence, EvidenceKind, Finding, LeadTransfer, Outcome,
-    Severity, Signature, SignerRole, Task, TaskKind, TaskSubject, TracePoint, Window,
+    ActorInfo, Answer, ChecklistItem, DepartmentNames, Evidence, EvidenceKind, Finding,
+    LeadTransfer, Names, Outcome, Severity, Signature, SignerRole, Task, TaskKind, TaskSubject,
+    TracePoint, Window,
 };
 pub use inputs::{Author, NewEvidence, TaskSpec};
 pub use submit::SubmitProblem;

@@ -61,6 +61,31 @@ fn a_new_task_is_assigned_with_an_empty_checklist() {
 }
 
 #[test]
+fn a_task_carries_the_names_of_its_team_inspectors_and_departments() {
+    let doc = new_task();
+    let task = doc.task().expect("task");
+    let names = task.names.expect("names written at creation");
+    assert_eq!(names.team, "青溪镇综合行政执法队");
+    assert_eq!(names.inspectors.len(), task.inspectors.len());
+    for id in &task.inspectors {
+        let name = &names.inspectors[id];
+        assert!(!name.is_empty() && name != id, "{id} is named: {name}");
+    }
+    let mut departments = task.departments.clone();
+    departments.sort();
+    assert_eq!(
+        names.departments.keys().cloned().collect::<Vec<_>>(),
+        departments
+    );
+    assert!(
+        names
+            .departments
+            .values()
+            .all(|d| !d.name.is_empty() && !d.name_en.is_empty())
+    );
+}
+
+#[test]
 fn only_supervisors_create_tasks_and_tasks_need_two_inspectors() {
     let err = TaskDoc::create(spec(), &inspector(1), T0).expect_err("inspector may not create");
     assert_eq!(err.code(), "task.create_not_allowed");

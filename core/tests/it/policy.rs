@@ -89,15 +89,18 @@ enum Act {
     AddEvidence,
     AppendTrace,
     RenameSubject,
+    /// Rewrites an inspector's name in the task's `names`.
+    RenameInspector,
     CheckIn,
     Approve,
 }
 
-const ACTS: [Act; 6] = [
+const ACTS: [Act; 7] = [
     Act::Answer,
     Act::AddEvidence,
     Act::AppendTrace,
     Act::RenameSubject,
+    Act::RenameInspector,
     Act::CheckIn,
     Act::Approve,
 ];
@@ -176,6 +179,10 @@ fn judge(doc: &mut TaskDoc, who: &Author, act: Act) -> Result<(), &'static str> 
             let subject = obj(am, &["subject"]);
             am.put(&subject, "name", "别的公司").expect("put");
         }
+        Act::RenameInspector => {
+            let names = obj(am, &["names", "inspectors"]);
+            am.put(&names, "I-001", "冒名者").expect("put");
+        }
         Act::CheckIn => append(am, "events", &event(EventKind::CheckedIn)),
         Act::Approve => append(am, "events", &event(EventKind::Approved)),
     }
@@ -204,11 +211,13 @@ fn expected(role: &str, status: Status, act: Act) -> Result<(), &'static str> {
         "on task" if !open => Err("policy.frozen"),
         "on task" => match act {
             Answer | AddEvidence | AppendTrace | CheckIn => Ok(()),
-            RenameSubject => Err("policy.forbidden_field"),
+            RenameSubject | RenameInspector => Err("policy.forbidden_field"),
             Approve => Err("policy.event_not_allowed"),
         },
         _ => match act {
-            Answer | AddEvidence | AppendTrace | RenameSubject => Err("policy.forbidden_field"),
+            Answer | AddEvidence | AppendTrace | RenameSubject | RenameInspector => {
+                Err("policy.forbidden_field")
+            }
             CheckIn => Err("policy.event_not_allowed"),
             Approve if status == Submitted => Ok(()),
             Approve => Err("status.transition"),
@@ -245,5 +254,5 @@ fn the_policy_matrix_of_change_by_role_by_status() {
             }
         }
     }
-    assert_eq!(checked, 7 * 3 * 6);
+    assert_eq!(checked, 7 * 3 * ACTS.len());
 }

@@ -9,6 +9,7 @@ pub fn spec() -> TaskSpec {
     let data = DemoData::embedded().expect("demo data");
     let mut spec = data.task_specs(1, T0).expect("spec").remove(0);
     spec.inspectors = vec!["I-001".into(), "I-002".into(), "I-003".into()];
+    spec.names = data.names_for(&spec);
     spec
 }
 

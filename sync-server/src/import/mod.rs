@@ -4,7 +4,7 @@
 //! Files are read into typed rows that remember where they came from (file
 //! and line), every row is checked (its fields, duplicates, and references
 //! to rows of the same import or already in the database), and only a set
-//! without a single problem is handed to [`Store::import`], which writes it
+//! without a single problem is handed to [`Store::write_catalog`], which writes it
 //! in one transaction. A file with one bad line therefore imports nothing,
 //! and the administrator gets the whole list of lines to fix at once.
 //!
@@ -20,6 +20,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+#[cfg(feature = "demo")]
 use fieldloop_core::demo::DemoData;
 use fieldloop_core::{
     Department, GeoPoint, Handbook, Industry, Inspector, Item, RiskClass, Subject, Team, TeamKind,

@@ -83,6 +83,7 @@ impl ImportSet {
     }
 
     /// The demo data set, as if read from `assets/demo/*.json`.
+    #[cfg(feature = "demo")]
     pub fn from_demo(data: &DemoData) -> Self {
         fn rows<T: Clone>(kind: Kind, values: &[T]) -> Vec<Row<T>> {
             let file = format!("assets/demo/{kind}.json");

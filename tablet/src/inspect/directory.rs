@@ -2,8 +2,10 @@
 
 use super::*;
 
-/// Names of departments and inspectors. The tablet ships the directory of
-/// the bundled data; codes it does not know are shown as they are.
+/// Names of departments, inspectors and teams. A task carries the names the
+/// server wrote into it ([`Names`]), which come first; a demo build also
+/// ships the directory of the bundled demo data; codes nobody names are
+/// shown as they are.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
     departments: Vec<DepartmentRef>,
@@ -12,7 +14,38 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// The directory of the bundled data.
+    /// This directory with the names a task carries in front.
+    pub fn with_names(&self, names: Option<&Names>) -> Self {
+        let Some(names) = names else {
+            return self.clone();
+        };
+        let mut directory = Self {
+            departments: names
+                .departments
+                .iter()
+                .map(|(code, n)| DepartmentRef {
+                    code: code.clone(),
+                    name: n.name.clone(),
+                    name_en: n.name_en.clone(),
+                })
+                .collect(),
+            inspectors: names
+                .inspectors
+                .iter()
+                .map(|(id, name)| (id.clone(), name.clone()))
+                .collect(),
+            teams: Vec::new(),
+        };
+        directory
+            .departments
+            .extend(self.departments.iter().cloned());
+        directory.inspectors.extend(self.inspectors.iter().cloned());
+        directory.teams.extend(self.teams.iter().cloned());
+        directory
+    }
+
+    /// The directory of the bundled demo data.
+    #[cfg(feature = "demo")]
     pub fn bundled() -> Self {
         match DemoData::embedded() {
             Ok(data) => Self {

@@ -10,11 +10,13 @@
 use std::path::{Path, PathBuf};
 
 use fieldloop_core::ErrorCode;
+#[cfg(feature = "demo")]
 use fieldloop_core::demo::DemoData;
 use fieldloop_core::{
     Answer, Author, Conflict, Event, EventKind, Evidence, EvidenceKind, Finding, GeoPoint,
-    HistoryEntry, LeadTransfer, Millis, NewEvidence, Outcome, Resolution, RiskClass, Severity,
-    Signature, SignerRole, Status, SubmitProblem, Task, TaskDoc, TaskError, TracePoint, Window,
+    HistoryEntry, LeadTransfer, Millis, Names, NewEvidence, Outcome, Resolution, RiskClass,
+    Severity, Signature, SignerRole, Status, SubmitProblem, Task, TaskDoc, TaskError, TracePoint,
+    Window,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -59,7 +61,10 @@ impl Tablet {
         Ok(Self {
             store,
             blobs,
+            #[cfg(feature = "demo")]
             directory: Directory::bundled(),
+            #[cfg(not(feature = "demo"))]
+            directory: Directory::default(),
             dir: dir.to_owned(),
             limits: PhotoLimits::default(),
         })
@@ -76,10 +81,18 @@ impl Tablet {
             return Ok(None);
         };
         let team = self.store.setting(keys::TEAM)?;
+        let name = match self.store.setting(keys::PERSON_NAME)? {
+            Some(name) => name,
+            None => self.directory.inspector_name(&person),
+        };
+        let team_name = match self.store.setting(keys::TEAM_NAME)? {
+            Some(name) => Some(name),
+            None => team.as_deref().and_then(|t| self.directory.team_name(t)),
+        };
         Ok(Some(Identity {
-            name: self.directory.inspector_name(&person),
+            name,
             person,
-            team_name: team.as_deref().and_then(|t| self.directory.team_name(t)),
+            team_name,
             team,
             server: self.store.setting(keys::SERVER)?,
             device: self.store.setting(keys::DEVICE)?,
@@ -103,6 +116,7 @@ impl Tablet {
     /// Makes a tablet without a server act for the first inspector of the
     /// demo tasks, so the demo can be tried offline. Does nothing on an
     /// enrolled tablet.
+    #[cfg(feature = "demo")]
     pub fn adopt_demo_identity(&mut self) -> Result<(), AppError> {
         if self.store.setting(keys::PERSON)?.is_some() {
             return Ok(());

@@ -108,6 +108,7 @@ pub fn build_view(
     dirty: bool,
 ) -> Result<TaskView, AppError> {
     let task: Task = doc.task()?;
+    let directory = &directory.with_names(task.names.as_ref());
     let report = task.status_report();
     let conflicts = doc.conflicts_with_times()?;
     let problems = doc.submit_problems()?;
