@@ -147,6 +147,13 @@ error_codes! {
     // Enrollment and sync, as the tablet sees them and as the server answers.
     EnrollBadText = "enroll.bad_text";
     EnrollBadCode = "enroll.bad_code";
+    // The console's sign-in (answered by the server; known here so that
+    // every server code is).
+    ConsoleNoSession = "console.no_session";
+    ConsoleSessionExpired = "console.session_expired";
+    ConsoleCsrf = "console.csrf";
+    ConsoleBadLogin = "console.bad_login";
+    ConsoleLocked = "console.locked";
     EnrollRateLimited = "enroll.rate_limited";
     AuthMissing = "auth.missing";
     AuthMalformed = "auth.malformed";

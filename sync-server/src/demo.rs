@@ -24,9 +24,41 @@ pub fn import_demo(store: &dyn Store) -> Result<DemoData, StoreError> {
     }
 }
 
-/// Imports the demo data and, if the server has no task yet, creates the demo tasks.
+/// The demo's console sign-in: a supervisor of the township squad.
+pub const DEMO_SUPERVISOR: &str = "S-001";
+/// Its password (a demo only: never on a real server).
+pub const DEMO_SUPERVISOR_PASSWORD: &str = "fieldloop-demo";
+
+/// Adds the demo supervisor's console account unless it exists.
+pub fn add_demo_supervisor(store: &dyn Store, data: &DemoData, now: i64) -> Result<(), StoreError> {
+    if store.console_account(DEMO_SUPERVISOR)?.is_some() {
+        return Ok(());
+    }
+    let squad = data
+        .teams
+        .iter()
+        .find(|t| t.kind == fieldloop_core::TeamKind::TownshipSquad)
+        .ok_or_else(|| StoreError::Invalid("the demo data has no township squad".into()))?;
+    let user = crate::store::ConsoleUser {
+        id: DEMO_SUPERVISOR.into(),
+        name: "演示主管".into(),
+        role: Role::Supervisor,
+        teams: vec![squad.id.clone()],
+    };
+    match crate::console::add_user(store, &user, DEMO_SUPERVISOR_PASSWORD, now) {
+        Ok(()) | Err(crate::console::AddUserError::Store(StoreError::ConsoleUserTaken(_))) => {
+            Ok(())
+        }
+        Err(crate::console::AddUserError::Store(e)) => Err(e),
+        Err(e) => Err(StoreError::Invalid(e.to_string())),
+    }
+}
+
+/// Imports the demo data and the demo supervisor's console account and, if
+/// the server has no task yet, creates the demo tasks.
 pub fn seed(store: &dyn Store, now: i64) -> Result<usize, StoreError> {
     let data = import_demo(store)?;
+    add_demo_supervisor(store, &data, now)?;
     if store.feed_end()? > 0 {
         return Ok(0);
     }

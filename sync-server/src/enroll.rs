@@ -88,19 +88,25 @@ pub struct Throttle {
 
 impl Default for Throttle {
     fn default() -> Self {
+        Self::new(ATTEMPTS_PER_ADDRESS)
+    }
+}
+
+impl Throttle {
+    /// `per_address` attempts a minute from one address, and the larger of
+    /// that and [`ATTEMPTS_IN_ALL`] from all together.
+    pub fn new(per_address: u32) -> Self {
         let per_minute = |n: u32| {
             governor::Quota::per_minute(
                 std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN),
             )
         };
         Self {
-            per_address: governor::RateLimiter::keyed(per_minute(ATTEMPTS_PER_ADDRESS)),
-            in_all: governor::RateLimiter::direct(per_minute(ATTEMPTS_IN_ALL)),
+            per_address: governor::RateLimiter::keyed(per_minute(per_address)),
+            in_all: governor::RateLimiter::direct(per_minute(per_address.max(ATTEMPTS_IN_ALL))),
         }
     }
-}
 
-impl Throttle {
     /// Counts one attempt from `ip`; `false` when it is over a limit.
     fn allow(&self, ip: IpAddr) -> bool {
         if self.per_address.len() > REMEMBERED_ADDRESSES {

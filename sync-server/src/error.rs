@@ -53,6 +53,11 @@ codes! {
     AuthRevoked = "auth.revoked", UNAUTHORIZED, "the device was revoked";
     AuthInactive = "auth.inactive", FORBIDDEN, "the device's inspector was deactivated";
     AuthWrongRole = "auth.wrong_role", FORBIDDEN, "this credential may not call this endpoint (a supervisor's token on `/sync`, a device's on the review API)";
+    ConsoleNoSession = "console.no_session", UNAUTHORIZED, "no console session (no cookie, or an unknown one): sign in";
+    ConsoleSessionExpired = "console.session_expired", UNAUTHORIZED, "the console session expired (8 hours after sign-in): sign in again";
+    ConsoleCsrf = "console.csrf", FORBIDDEN, "a state-changing console request without the session's `X-CSRF-Token`";
+    ConsoleBadLogin = "console.bad_login", UNAUTHORIZED, "wrong user name or password (not told apart)";
+    ConsoleLocked = "console.locked", TOO_MANY_REQUESTS, "5 failed sign-ins in a row lock the account for 15 minutes; retry after `Retry-After` seconds";
     EnrollBadCode = "enroll.bad_code", BAD_REQUEST, "the enrollment code is wrong, used or expired (not told apart)";
     EnrollRateLimited = "enroll.rate_limited", TOO_MANY_REQUESTS, "too many enrollment attempts from this address (10 a minute) or in all (300); wait a minute";
     SyncContentType = "sync.content_type", UNSUPPORTED_MEDIA_TYPE, "a sync body must be `application/cbor`";

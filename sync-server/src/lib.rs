@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+pub mod console;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod enroll;
@@ -69,6 +70,7 @@ impl AppState {
 
     /// The same state with other bounds.
     pub fn with_limits(mut self, limits: limits::Limits) -> Self {
+        self.throttle = Arc::new(enroll::Throttle::new(limits.enrollments_per_address));
         self.limits = Arc::new(limits);
         self
     }
@@ -97,7 +99,7 @@ async fn healthz() -> Json<Health> {
 }
 
 /// Answers a request turned away by load shedding.
-async fn shed(_: tower::BoxError) -> error::ApiError {
+pub(crate) async fn shed(_: tower::BoxError) -> error::ApiError {
     error::ApiError::new(
         error::Code::ServerBusy,
         "服务器繁忙，请稍后重试 (the server is busy; try again shortly)",
@@ -129,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(gate())
         .merge(enroll::router())
         .merge(review::router())
+        .merge(console::router())
         .with_state(state)
         .merge(blob_routes)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -33,6 +33,10 @@ pub struct Limits {
     pub in_flight: usize,
     /// Sync and blob requests of one device handled at once.
     pub device_in_flight: usize,
+    /// Enrollment attempts a minute from one address (all addresses
+    /// together may make the larger of this and
+    /// [`crate::enroll::ATTEMPTS_IN_ALL`]).
+    pub enrollments_per_address: u32,
 }
 
 /// [`Limits::connections`] by default (kept below the open-file limit).
@@ -71,6 +75,7 @@ impl Default for Limits {
             request_timeout: REQUEST_TIMEOUT,
             in_flight: IN_FLIGHT,
             device_in_flight: DEVICE_IN_FLIGHT,
+            enrollments_per_address: crate::enroll::ATTEMPTS_PER_ADDRESS,
         }
     }
 }

@@ -44,6 +44,10 @@ struct LimitArgs {
     /// Seconds for a request's headers to arrive (and for an idle connection to be closed).
     #[arg(long, default_value_t = limits::HEADER_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_timeout: u64,
+    /// Enrollment attempts a minute from one address (a big squad behind
+    /// one address, or a load test, may need more than the default).
+    #[arg(long, default_value_t = fieldloop_server::enroll::ATTEMPTS_PER_ADDRESS, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    enroll_per_minute: u32,
 }
 
 impl From<LimitArgs> for Limits {
@@ -53,9 +57,37 @@ impl From<LimitArgs> for Limits {
             feed_page_bytes: args.feed_page_bytes as usize,
             connections: args.max_connections as usize,
             header_timeout: std::time::Duration::from_secs(args.header_timeout),
+            enrollments_per_address: args.enroll_per_minute,
             ..Limits::default()
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a console account. The password is read from standard input
+    /// (asked for without echo on a terminal); at least 10 characters.
+    Add {
+        #[arg(long)]
+        data: PathBuf,
+        /// The sign-in name, e.g. S-001.
+        #[arg(long)]
+        id: String,
+        /// The person's name as the console shows it.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: ConsoleRole,
+        /// A team the supervisor acts for (repeat for several; none for an admin).
+        #[arg(long = "team")]
+        teams: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ConsoleRole {
+    Supervisor,
+    Admin,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +130,11 @@ enum Command {
         /// The team whose tasks they review.
         #[arg(long)]
         team: String,
+    },
+    /// Console accounts (supervisors and administrators).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Deactivate an inspector (leaving the service, suspended): every
     /// device of theirs is refused at once. `--activate` undoes it.
@@ -215,6 +252,20 @@ fn utc(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| format!("{ms} ms"))
+}
+
+/// A password from standard input: asked for without echo on a terminal,
+/// else the first line.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password("密码 (password): ").context("cannot read the password");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 fn open_store(data: &Path) -> anyhow::Result<SqliteStore> {
@@ -336,6 +387,40 @@ async fn main() -> anyhow::Result<()> {
             let code = enroll::issue_code(&store, &inspector, now_ms(), hours * 3_600_000)
                 .with_context(|| format!("cannot enroll {inspector}"))?;
             print_enrollment(&data, &inspector, &server, &code)?;
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    data,
+                    id,
+                    name,
+                    role,
+                    teams,
+                },
+        } => {
+            let role = match role {
+                ConsoleRole::Supervisor => fieldloop_core::Role::Supervisor,
+                ConsoleRole::Admin => fieldloop_core::Role::Admin,
+            };
+            if role == fieldloop_core::Role::Supervisor && teams.is_empty() {
+                anyhow::bail!("a supervisor acts for at least one team: add --team T-…");
+            }
+            let store = open_store(&data)?;
+            for team in &teams {
+                if store.team(team)?.is_none() {
+                    anyhow::bail!("no team {team}: import it first (fieldloop-server import)");
+                }
+            }
+            let password = read_password()?;
+            let user = fieldloop_server::store::ConsoleUser {
+                id: id.trim().to_owned(),
+                name: name.trim().to_owned(),
+                role,
+                teams,
+            };
+            fieldloop_server::console::add_user(&store, &user, &password, now_ms())
+                .with_context(|| format!("cannot add console user {id}"))?;
+            say!("console user {} ({}) added", user.id, user.name);
         }
         Command::Supervisor { data, id, team } => {
             let store = open_store(&data)?;

@@ -124,7 +124,16 @@ impl Server {
         let data = tempfile::tempdir().context("temp data folder")?;
         let data_dir = data.path().to_path_buf();
         let mut child = Command::new(binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--data"])
+            // Every tablet enrolls from 127.0.0.1: lift the per-address limit.
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--demo",
+                "--enroll-per-minute",
+                "100000",
+                "--data",
+            ])
             .arg(&data_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod attacks;
+mod console;
 mod crash;
 mod paging;
 mod policy_props;

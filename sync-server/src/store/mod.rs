@@ -25,6 +25,37 @@ pub struct Device {
     pub active: bool,
 }
 
+/// A person of the console: a supervisor or an administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleUser {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// The teams a supervisor acts for (an administrator's is empty: all).
+    pub teams: Vec<String>,
+}
+
+/// A console user's sign-in state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleAccount {
+    pub user: ConsoleUser,
+    /// argon2id, PHC string.
+    pub password_hash: String,
+    /// Failed sign-ins since the last success or lock.
+    pub failed_logins: u32,
+    /// Refused until then (ms), after too many failures.
+    pub locked_until: Option<i64>,
+}
+
+/// A console session as stored (found by the hash of its cookie).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSessionRow {
+    pub user: ConsoleUser,
+    /// The token every state-changing request must echo.
+    pub csrf: String,
+    pub expires_at: i64,
+}
+
 /// A task document as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredTask {
@@ -153,6 +184,8 @@ pub enum StoreError {
     UnknownDevice(String),
     #[error("任务编号 {0} 已被占用 (task code {0} is already taken)")]
     TaskCodeTaken(String),
+    #[error("控制台用户 {0} 已存在 (console user {0} already exists)")]
+    ConsoleUserTaken(String),
     #[error("数据不一致 (inconsistent data): {0}")]
     Invalid(String),
 }
@@ -245,6 +278,39 @@ pub trait Store: Send + Sync + 'static {
     /// Deactivates or reactivates an inspector: the devices of a
     /// deactivated one are refused at once.
     fn set_inspector_active(&self, inspector: &str, active: bool) -> Result<(), StoreError>;
+
+    /// Adds a console user with an argon2id password hash.
+    fn add_console_user(
+        &self,
+        user: &ConsoleUser,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    fn console_account(&self, id: &str) -> Result<Option<ConsoleAccount>, StoreError>;
+    /// Counts a failed sign-in of `id` in one statement (so concurrent
+    /// failures all count); the `max`-th locks the account until
+    /// `now + lock_ms` and starts the count again. Answers the lock, if any.
+    fn record_login_failure(
+        &self,
+        id: &str,
+        now: i64,
+        max: u32,
+        lock_ms: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    /// A successful sign-in: the failure count starts again.
+    fn clear_login_failures(&self, id: &str) -> Result<(), StoreError>;
+    fn create_console_session(
+        &self,
+        token_hash: &str,
+        user: &str,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    /// The session of a cookie hash, expired or not (the caller tells).
+    fn console_session(&self, token_hash: &str) -> Result<Option<ConsoleSessionRow>, StoreError>;
+    /// Ends a session (sign-out); sessions expired before `now` go too.
+    fn end_console_session(&self, token_hash: &str, now: i64) -> Result<(), StoreError>;
 
     /// Adds a task created on the server (demo, CLI, console), with its
     /// feed entry and receipts (its `added` is not kept: a device that did

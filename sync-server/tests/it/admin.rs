@@ -262,3 +262,108 @@ fn task_create_refuses_bad_input_and_stores_nothing() {
     assert!(store.receipts().expect("receipts").is_empty());
     assert!(store.task_codes("").expect("codes").is_empty());
 }
+
+/// `user add` with `password` on standard input.
+fn user_add(data: &Path, args: &[&str], password: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fieldloop-server"))
+        .args(["user", "add", "--data"])
+        .arg(data)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run fieldloop-server user add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write the password");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn user_add_creates_console_accounts_with_hashed_passwords_and_says_what_is_wrong() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path();
+    let imported = import(data, &[demo_file("departments"), demo_file("teams")]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    let supervisor = [
+        "--id",
+        "S-007",
+        "--name",
+        "李主管",
+        "--role",
+        "supervisor",
+        "--team",
+        "T-QX-01",
+    ];
+
+    let short = user_add(data, &supervisor, "short");
+    assert!(!short.status.success());
+    assert!(
+        text(&short.stderr).contains("at least 10 characters"),
+        "{}",
+        text(&short.stderr)
+    );
+    let no_team = user_add(
+        data,
+        &["--id", "S-008", "--name", "x", "--role", "supervisor"],
+        "long enough pw",
+    );
+    assert!(
+        text(&no_team.stderr).contains("at least one team"),
+        "{}",
+        text(&no_team.stderr)
+    );
+    let unknown_team = user_add(
+        data,
+        &[
+            "--id",
+            "S-008",
+            "--name",
+            "x",
+            "--role",
+            "supervisor",
+            "--team",
+            "T-NONE",
+        ],
+        "long enough pw",
+    );
+    assert!(
+        text(&unknown_team.stderr).contains("no team T-NONE"),
+        "{}",
+        text(&unknown_team.stderr)
+    );
+
+    let added = user_add(data, &supervisor, "a long passphrase");
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    assert!(
+        text(&added.stdout).contains("S-007"),
+        "{}",
+        text(&added.stdout)
+    );
+    let again = user_add(data, &supervisor, "another passphrase");
+    assert!(
+        text(&again.stderr).contains("already exists"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    let store = SqliteStore::open(data).expect("store");
+    let account = store
+        .console_account("S-007")
+        .expect("read")
+        .expect("S-007");
+    assert_eq!(account.user.teams, ["T-QX-01"]);
+    assert!(account.password_hash.starts_with("$argon2id$"));
+    assert!(!account.password_hash.contains("a long passphrase"));
+    assert!(fieldloop_server::console::verify_password(
+        "a long passphrase",
+        &account.password_hash
+    ));
+    // Nothing was kept of the refused attempts.
+    assert!(store.console_account("S-008").expect("read").is_none());
+}

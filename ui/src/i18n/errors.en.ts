@@ -118,6 +118,11 @@ export const errorsEn: Readonly<Record<ErrorCode, string>> = {
   // Enrollment, sign-in and sync.
   "enroll.bad_text": "This is not a Fieldloop enrollment code. Check it, or scan the QR code again.",
   "enroll.bad_code": "The enrollment code is wrong, already used or expired. Ask your administrator for a new one.",
+  "console.no_session": "Sign in first.",
+  "console.session_expired": "Your session expired. Sign in again.",
+  "console.csrf": "This page is out of date. Reload it and try again.",
+  "console.bad_login": "Wrong user name or password.",
+  "console.locked": "Too many failed sign-ins: the account is locked for 15 minutes. Try again later.",
   "enroll.rate_limited": "Too many attempts. Wait a minute, then try again.",
   "auth.missing": "The server did not receive this tablet's credentials; ask your administrator to enroll it again.",
   "auth.malformed": "The server could not read this tablet's credentials; update the app, or ask your administrator to enroll it again.",

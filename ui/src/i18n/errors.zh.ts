@@ -125,6 +125,11 @@ export const errorsZh: Readonly<Record<ErrorCode, string>> = {
   // Enrollment, sign-in and sync.
   "enroll.bad_text": "这不是 Fieldloop 注册码，请核对后重新输入或重新扫描。",
   "enroll.bad_code": "注册码错误、已被使用或已过期，请向管理员索取新的注册码。",
+  "console.no_session": "请先登录。",
+  "console.session_expired": "登录已过期，请重新登录。",
+  "console.csrf": "页面已过期，请刷新后重试。",
+  "console.bad_login": "用户名或密码不正确。",
+  "console.locked": "登录失败次数过多，账户已锁定 15 分钟，请稍后再试。",
   "enroll.rate_limited": "尝试次数过多，请等待一分钟后再试。",
   "auth.missing": "服务器没有收到本设备的身份凭证，请联系管理员重新注册本设备。",
   "auth.malformed": "服务器无法识别本设备的身份凭证，请更新应用；如仍出错请联系管理员重新注册本设备。",

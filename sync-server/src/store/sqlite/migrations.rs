@@ -59,5 +59,6 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up_with_hook(include_str!("migrations/v2.sql"), index_task_codes),
         M::up(include_str!("migrations/v3.sql")),
         M::up_with_hook(include_str!("migrations/v4.sql"), own_listed_blobs),
+        M::up(include_str!("migrations/v5.sql")),
     ])
 }

@@ -12,11 +12,12 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    CatalogCounts, CatalogRows, Device, FeedTask, Receipt, Store, StoreError, StoredFlag,
-    StoredTask, TaskCodes, TaskDelta, TaskSince, TaskWrite,
+    CatalogCounts, CatalogRows, ConsoleAccount, ConsoleSessionRow, ConsoleUser, Device, FeedTask,
+    Receipt, Store, StoreError, StoredFlag, StoredTask, TaskCodes, TaskDelta, TaskSince, TaskWrite,
 };
 
 mod catalog;
+mod console;
 mod migrations;
 
 use catalog::*;
@@ -390,6 +391,52 @@ impl Store for SqliteStore {
             )?;
             Ok(())
         })
+    }
+
+    fn add_console_user(
+        &self,
+        user: &ConsoleUser,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| console::add_user(conn, user, password_hash, now))
+    }
+
+    fn console_account(&self, id: &str) -> Result<Option<ConsoleAccount>, StoreError> {
+        self.read(|conn| console::account(conn, id))
+    }
+
+    fn record_login_failure(
+        &self,
+        id: &str,
+        now: i64,
+        max: u32,
+        lock_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        self.with(|conn| console::record_failure(conn, id, now, max, lock_ms))
+    }
+
+    fn clear_login_failures(&self, id: &str) -> Result<(), StoreError> {
+        self.with(|conn| console::clear_failures(conn, id))
+    }
+
+    fn create_console_session(
+        &self,
+        token_hash: &str,
+        user: &str,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| console::create_session(conn, token_hash, user, csrf, now, expires_at))
+    }
+
+    fn console_session(&self, token_hash: &str) -> Result<Option<ConsoleSessionRow>, StoreError> {
+        self.read(|conn| console::session(conn, token_hash))
+    }
+
+    fn end_console_session(&self, token_hash: &str, now: i64) -> Result<(), StoreError> {
+        self.with(|conn| console::end_session(conn, token_hash, now))
     }
 
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, StoreError> {

@@ -1,0 +1,150 @@
+//! The supervisors' console API under `/api/v1/console/…`. This part holds
+//! signing in and out; the console's screens and their endpoints build on
+//! [`ConsoleSession`].
+//!
+//! - `POST /api/v1/console/login` `{"user": "S-001", "password": "…"}`:
+//!   `200 {"user": {…}, "csrf": "…"}` with the session cookie, or
+//!   `401 console.bad_login` (unknown name and wrong password are not told
+//!   apart), `429 console.locked` with `Retry-After` after
+//!   [`MAX_FAILED_LOGINS`] failures in a row.
+//! - `GET /api/v1/console/session`: who is signed in, and the CSRF token
+//!   (for a page that was reloaded).
+//! - `POST /api/v1/console/logout` (with `X-CSRF-Token`): ends the session.
+
+mod session;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::{Deserialize, Serialize};
+
+pub use session::{
+    AddUserError, COOKIE, CSRF_HEADER, ConsoleSession, LOCK_MS, Login, MAX_FAILED_LOGINS,
+    MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, PasswordError, SESSION_LIFETIME_MS, add_user,
+    hash_password, login, verify_password,
+};
+
+use crate::error::{ApiError, Code};
+use crate::store::ConsoleUser;
+use crate::{AppState, now_ms};
+
+/// A console user as the console shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: String,
+    pub name: String,
+    /// `supervisor` or `admin`.
+    pub role: fieldloop_core::Role,
+    pub teams: Vec<String>,
+}
+
+impl From<ConsoleUser> for UserView {
+    fn from(u: ConsoleUser) -> Self {
+        Self {
+            id: u.id,
+            name: u.name,
+            role: u.role,
+            teams: u.teams,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub user: String,
+    pub password: String,
+}
+
+/// Who is signed in, and the token state-changing requests echo.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SessionView {
+    pub user: UserView,
+    pub csrf: String,
+}
+
+/// Sign-ins checked at once (each hashes with argon2id: about 19 MiB and
+/// tens of milliseconds); more are answered `503 server.busy`.
+pub const CONCURRENT_LOGINS: usize = 4;
+
+/// The sign-in routes.
+pub fn router() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    let login_gate = tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(crate::shed))
+        .load_shed()
+        .concurrency_limit(CONCURRENT_LOGINS);
+    axum::Router::new()
+        .route("/api/v1/console/login", post(post_login).layer(login_gate))
+        .route("/api/v1/console/session", get(get_session))
+        .route("/api/v1/console/logout", post(post_logout))
+}
+
+async fn post_login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Json(request): Json<LoginRequest>,
+) -> Result<Response, ApiError> {
+    if request.password.len() > MAX_PASSWORD_BYTES || request.user.len() > 64 {
+        return Err(bad_login());
+    }
+    let store = state.store.clone();
+    let now = now_ms();
+    let outcome = tokio::task::spawn_blocking(move || {
+        login(store.as_ref(), request.user.trim(), &request.password, now)
+    })
+    .await??;
+    match outcome {
+        Login::Ok { user, token, csrf } => {
+            let body = SessionView {
+                user: user.into(),
+                csrf,
+            };
+            Ok((jar.add(session::cookie(Some(token))), Json(body)).into_response())
+        }
+        Login::Refused => Err(bad_login()),
+        Login::Locked(until) => {
+            let seconds = u64::try_from(until - now).unwrap_or(0).div_ceil(1000);
+            let mut response = ApiError::new(
+                Code::ConsoleLocked,
+                format!(
+                    "登录失败次数过多，账户已锁定，请 {} 分钟后再试 (too many failed sign-ins: locked for {seconds} s)",
+                    seconds.div_ceil(60)
+                ),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            Ok(response)
+        }
+    }
+}
+
+fn bad_login() -> ApiError {
+    ApiError::new(
+        Code::ConsoleBadLogin,
+        "用户名或密码不正确 (wrong user name or password)",
+    )
+}
+
+async fn get_session(session: ConsoleSession) -> Json<SessionView> {
+    Json(SessionView {
+        user: session.user.into(),
+        csrf: session.csrf,
+    })
+}
+
+async fn post_logout(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    jar: CookieJar,
+) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    let now = now_ms();
+    tokio::task::spawn_blocking(move || store.end_console_session(&session.token_hash, now))
+        .await??;
+    Ok((StatusCode::NO_CONTENT, jar.add(session::cookie(None))).into_response())
+}
