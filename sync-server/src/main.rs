@@ -330,6 +330,11 @@ fn seed_demo(store: &SqliteStore) -> anyhow::Result<()> {
     let created =
         fieldloop_server::demo::seed(store, now_ms()).context("cannot load the demo data")?;
     say!("demo: data of 青溪县 imported, {created} new tasks for the township squad");
+    say!(
+        "demo: console sign-in {} / {}",
+        fieldloop_server::demo::DEMO_SUPERVISOR,
+        fieldloop_server::demo::DEMO_SUPERVISOR_PASSWORD
+    );
     Ok(())
 }
 

@@ -43,7 +43,10 @@ pub fn run() -> Result<()> {
     // Build both in one invocation and run what it built: a `cargo run` per
     // package would resolve features per package and compile the shared
     // dependencies (tokio, reqwest, automerge, …) a second time. The demo
-    // data is behind the `demo` feature, off in production builds.
+    // data is behind the `demo` feature, off in production builds; a plain
+    // `--features demo` turns it on in both selected packages (the
+    // `package/feature` form does not reach a selected package's own
+    // binary when two are selected).
     exec::run(&mut exec::cargo(&[
         "build",
         "-p",
@@ -51,7 +54,7 @@ pub fn run() -> Result<()> {
         "-p",
         "fieldloop-app",
         "--features",
-        "fieldloop-server/demo,fieldloop-app/demo",
+        "demo",
     ]))?;
 
     let mut server = exec::start("fieldloop-server", &mut server_command(&server_data))?;
