@@ -194,6 +194,20 @@ fn missing_unknown_and_expired_sessions_and_bad_bodies_are_refused() {
         (401, "console.session_expired".into())
     );
 
+    // The next sign-in clears sessions that ran out.
+    assert_eq!(
+        login(&client, &server, "S-001", PASSWORD).status().as_u16(),
+        200
+    );
+    let expired = fieldloop_server::auth::secret_hash(&token);
+    assert!(
+        server
+            .store
+            .console_session(&expired)
+            .expect("read")
+            .is_none()
+    );
+
     let url = format!("{}/api/v1/console/login", server.url);
     let malformed = client
         .post(&url)

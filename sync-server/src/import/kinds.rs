@@ -1,7 +1,6 @@
 //! What an import file holds and where each row comes from: the kinds,
 //! the two formats, and a row's origin (file and line).
 
-#[allow(unused_imports)]
 use super::*;
 
 /// What a file holds.

@@ -1,7 +1,6 @@
 //! What can be wrong with an import (per file, row and field), and what
 //! an import did.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// What is wrong with a file, a row or a field.

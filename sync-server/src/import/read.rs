@@ -1,7 +1,6 @@
 //! Reading files into an import set: CSV with line numbers that match
 //! the file, JSON arrays, each row with its origin.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// 1-based line of byte `offset` in `text`.

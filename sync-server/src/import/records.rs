@@ -1,7 +1,6 @@
 //! The importable domain types: how each is read from a CSV record and
 //! checked field by field.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// Rows to import, with the problems found while reading them.

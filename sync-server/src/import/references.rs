@@ -1,7 +1,6 @@
 //! Checks across rows: duplicates, and references resolved against the
 //! set first, then the store.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// Reports every row whose key an earlier row already has.

@@ -115,6 +115,9 @@ pub(super) fn create_session(
     now: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
+    // Sessions nobody signed out of go when a new one starts, so the table
+    // holds at most the sessions still running.
+    conn.cached_exec("DELETE FROM console_sessions WHERE expires_at < ?1", [now])?;
     conn.cached_exec(
         "INSERT INTO console_sessions (token_hash, user_id, csrf, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
