@@ -154,6 +154,10 @@ error_codes! {
     ConsoleCsrf = "console.csrf";
     ConsoleBadLogin = "console.bad_login";
     ConsoleLocked = "console.locked";
+    ConsoleBadQuery = "console.bad_query";
+    ConsoleNotFound = "console.not_found";
+    ConsoleForbidden = "console.forbidden";
+    ConsoleBadInput = "console.bad_input";
     EnrollRateLimited = "enroll.rate_limited";
     AuthMissing = "auth.missing";
     AuthMalformed = "auth.malformed";

@@ -140,8 +140,8 @@ pub(crate) fn add_times(doc: &mut AutoCommit, conflicts: &mut [Conflict]) {
 ///
 /// The walk keeps its own stack instead of recursing: a document that
 /// arrived from elsewhere may nest deeper than a thread's stack.
-pub(crate) fn conflicts(
-    doc: &AutoCommit,
+pub fn conflicts<D: ReadDoc>(
+    doc: &D,
     actors: &BTreeMap<String, ActorInfo>,
 ) -> Result<Vec<Conflict>, TaskError> {
     let mut found = Vec::new();
@@ -191,7 +191,7 @@ pub(crate) fn conflicts(
     Ok(found)
 }
 
-fn props(doc: &AutoCommit, obj: &ObjId, ty: ObjType) -> Vec<Prop> {
+fn props<D: ReadDoc>(doc: &D, obj: &ObjId, ty: ObjType) -> Vec<Prop> {
     match ty {
         ObjType::Map | ObjType::Table => doc.keys(obj).map(Prop::Map).collect(),
         ObjType::List | ObjType::Text => (0..doc.length(obj)).map(Prop::Seq).collect(),

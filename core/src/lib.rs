@@ -15,6 +15,7 @@ pub mod enroll;
 pub mod error;
 pub mod history;
 pub mod policy;
+pub mod record;
 pub mod schema;
 pub mod status;
 pub mod sync;

@@ -6,6 +6,7 @@
 use fieldloop_core::demo::DemoData;
 use fieldloop_core::{ActorId, Author, Role, TaskDoc};
 
+use crate::console::TaskIndex;
 use crate::import::{self, ImportError, ImportSet};
 use crate::store::{Store, StoreError, TaskCodes, TaskWrite};
 pub use crate::tasks::SERVER_DEVICE;
@@ -29,29 +30,41 @@ pub const DEMO_SUPERVISOR: &str = "S-001";
 /// Its password (a demo only: never on a real server).
 pub const DEMO_SUPERVISOR_PASSWORD: &str = "fieldloop-demo";
 
-/// Adds the demo supervisor's console account unless it exists.
+/// The demo administrator's console sign-in (all teams; turns inspectors off and on).
+pub const DEMO_ADMIN: &str = "A-001";
+
+/// Adds the demo supervisor's and administrator's console accounts unless they exist.
 pub fn add_demo_supervisor(store: &dyn Store, data: &DemoData, now: i64) -> Result<(), StoreError> {
-    if store.console_account(DEMO_SUPERVISOR)?.is_some() {
-        return Ok(());
-    }
     let squad = data
         .teams
         .iter()
         .find(|t| t.kind == fieldloop_core::TeamKind::TownshipSquad)
         .ok_or_else(|| StoreError::Invalid("the demo data has no township squad".into()))?;
-    let user = crate::store::ConsoleUser {
-        id: DEMO_SUPERVISOR.into(),
-        name: "演示主管".into(),
-        role: Role::Supervisor,
-        teams: vec![squad.id.clone()],
-    };
-    match crate::console::add_user(store, &user, DEMO_SUPERVISOR_PASSWORD, now) {
-        Ok(()) | Err(crate::console::AddUserError::Store(StoreError::ConsoleUserTaken(_))) => {
-            Ok(())
+    let users = [
+        crate::store::ConsoleUser {
+            id: DEMO_SUPERVISOR.into(),
+            name: "演示主管".into(),
+            role: Role::Supervisor,
+            teams: vec![squad.id.clone()],
+        },
+        crate::store::ConsoleUser {
+            id: DEMO_ADMIN.into(),
+            name: "演示管理员".into(),
+            role: Role::Admin,
+            teams: Vec::new(),
+        },
+    ];
+    for user in &users {
+        if store.console_account(&user.id)?.is_some() {
+            continue;
         }
-        Err(crate::console::AddUserError::Store(e)) => Err(e),
-        Err(e) => Err(StoreError::Invalid(e.to_string())),
+        match crate::console::add_user(store, user, DEMO_SUPERVISOR_PASSWORD, now) {
+            Ok(()) | Err(crate::console::AddUserError::Store(StoreError::ConsoleUserTaken(_))) => {}
+            Err(crate::console::AddUserError::Store(e)) => return Err(e),
+            Err(e) => return Err(StoreError::Invalid(e.to_string())),
+        }
     }
+    Ok(())
 }
 
 /// Imports the demo data and the demo supervisor's console account and, if
@@ -108,6 +121,8 @@ pub fn create_tasks(
             .map_err(|e| StoreError::Invalid(e.to_string()))?
             .id;
         let heads = doc.heads();
+        let index =
+            TaskIndex::of(doc.automerge()).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let write = TaskWrite {
             id,
             team,
@@ -116,6 +131,7 @@ pub fn create_tasks(
             new_changes: heads,
             added: None,
             flags: Vec::new(),
+            index: Some(index),
         };
         store.insert_task(&write, &codes, SERVER_DEVICE, now)?;
         created += 1;

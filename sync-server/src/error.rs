@@ -58,6 +58,10 @@ codes! {
     ConsoleCsrf = "console.csrf", FORBIDDEN, "a state-changing console request without the session's `X-CSRF-Token`";
     ConsoleBadLogin = "console.bad_login", UNAUTHORIZED, "wrong user name or password (not told apart)";
     ConsoleLocked = "console.locked", TOO_MANY_REQUESTS, "5 failed sign-ins in a row lock the account for 15 minutes; retry after `Retry-After` seconds";
+    ConsoleBadQuery = "console.bad_query", BAD_REQUEST, "a console list's query has an unknown parameter or a value of the wrong form";
+    ConsoleNotFound = "console.not_found", NOT_FOUND, "no such task, item or file among those of the signed-in user's teams";
+    ConsoleForbidden = "console.forbidden", FORBIDDEN, "the signed-in user does not act for that team";
+    ConsoleBadInput = "console.bad_input", UNPROCESSABLE_ENTITY, "the new task cannot be made as asked (the message says why)";
     EnrollBadCode = "enroll.bad_code", BAD_REQUEST, "the enrollment code is wrong, used or expired (not told apart)";
     EnrollRateLimited = "enroll.rate_limited", TOO_MANY_REQUESTS, "too many enrollment attempts from this address (10 a minute) or in all (300); wait a minute";
     SyncContentType = "sync.content_type", UNSUPPORTED_MEDIA_TYPE, "a sync body must be `application/cbor`";

@@ -48,6 +48,8 @@ pub struct AppState {
     pub limits: Arc<limits::Limits>,
     /// Requests in flight per device.
     pub device_slots: Arc<auth::DeviceSlots>,
+    /// The console map's base layer.
+    pub map: Arc<console::MapConfig>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -65,7 +67,14 @@ impl AppState {
             writes: Arc::default(),
             limits: Arc::default(),
             device_slots: Arc::default(),
+            map: Arc::default(),
         }
+    }
+
+    /// The same state with the console map's base layer.
+    pub fn with_map(mut self, map: console::MapConfig) -> Self {
+        self.map = Arc::new(map);
+        self
     }
 
     /// The same state with other bounds.
@@ -133,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .merge(review::router())
         .merge(console::router())
         .with_state(state)
+        .merge(console::pages())
         .merge(blob_routes)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

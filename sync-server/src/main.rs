@@ -103,6 +103,13 @@ enum Command {
         /// Load the demo county's people and create demo tasks (if there are none).
         #[arg(long)]
         demo: bool,
+        /// The console map's tile URL template, e.g. a Tianditu WMTS/XYZ
+        /// address with your key; without one the map draws a plain grid.
+        #[arg(long)]
+        tile_url: Option<String>,
+        /// The attribution the map shows under the tiles.
+        #[arg(long)]
+        tile_attribution: Option<String>,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -331,8 +338,9 @@ fn seed_demo(store: &SqliteStore) -> anyhow::Result<()> {
         fieldloop_server::demo::seed(store, now_ms()).context("cannot load the demo data")?;
     say!("demo: data of 青溪县 imported, {created} new tasks for the township squad");
     say!(
-        "demo: console sign-in {} / {}",
+        "demo: console sign-in {} (supervisor) or {} (administrator), password {}",
         fieldloop_server::demo::DEMO_SUPERVISOR,
+        fieldloop_server::demo::DEMO_ADMIN,
         fieldloop_server::demo::DEMO_SUPERVISOR_PASSWORD
     );
     Ok(())
@@ -356,6 +364,8 @@ async fn main() -> anyhow::Result<()> {
             data,
             listen,
             demo,
+            tile_url,
+            tile_attribution,
             limits,
         } => {
             let store = open_store(&data)?;
@@ -377,7 +387,12 @@ async fn main() -> anyhow::Result<()> {
                 "enroll a tablet: fieldloop-server enroll --data {} --inspector I-001 --server http://{addr}",
                 data.display()
             );
-            let state = AppState::new(Arc::new(store), blobs).with_limits(limits.into());
+            let state = AppState::new(Arc::new(store), blobs)
+                .with_limits(limits.into())
+                .with_map(fieldloop_server::console::MapConfig {
+                    tile_url,
+                    tile_attribution,
+                });
             fieldloop_server::serve(listener, state, shutdown_signal())
                 .await
                 .context("server failed")?;
@@ -503,6 +518,7 @@ async fn main() -> anyhow::Result<()> {
                 due,
                 code,
                 by,
+                items: None,
             };
             match tasks::create(&store, &new, now_ms()) {
                 Ok(task) => {

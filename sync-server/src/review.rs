@@ -11,6 +11,7 @@ use fieldloop_core::{ActorId, Author, EventKind, Role, Status, TaskDoc, TaskErro
 use serde::{Deserialize, Serialize};
 
 use crate::auth::DeviceAuth;
+use crate::console::TaskIndex;
 use crate::error::{ApiError, Code};
 use crate::store::TaskWrite;
 use crate::{AppState, now_ms};
@@ -66,12 +67,49 @@ fn actor_of(hex: &str) -> Result<ActorId, ApiError> {
 }
 
 /// Why a decision was not recorded, as an answer.
-fn decision_refused(id: &str, e: TaskError) -> ApiError {
+pub(crate) fn decision_refused(id: &str, e: TaskError) -> ApiError {
     match e {
         TaskError::Transition(_) => ApiError::new(Code::StatusTransition, e.to_string()),
         TaskError::Refused(refusal) => crate::sync::refused(id, *refusal),
         other => ApiError::internal(other),
     }
+}
+
+/// Records a supervisor's decision on a stored task as one change by
+/// `author`, received from `device_id`, and commits it with its feed entry,
+/// receipt and index row. The caller holds the write lock. Answers the
+/// task as it now is.
+pub(crate) fn record_decision(
+    store: &dyn crate::store::Store,
+    stored: crate::store::StoredTask,
+    author: &Author,
+    kind: EventKind,
+    comment: Option<&str>,
+    device_id: &str,
+) -> Result<TaskDoc, ApiError> {
+    let mut doc = TaskDoc::load(&stored.doc).map_err(ApiError::internal)?;
+    let before = doc.heads();
+    let now = now_ms();
+    doc.decide(author, now, kind, comment)
+        .map_err(|e| decision_refused(&stored.id, e))?;
+    let new_changes: Vec<ChangeHash> = doc
+        .automerge()
+        .get_changes(&before)
+        .iter()
+        .map(|c| c.hash())
+        .collect();
+    let write = TaskWrite {
+        id: stored.id,
+        team: stored.team,
+        doc: doc.save(),
+        heads: doc.heads(),
+        new_changes,
+        added: Some(doc.automerge().save_after(&before)),
+        flags: Vec::new(),
+        index: Some(TaskIndex::of(doc.automerge()).map_err(ApiError::internal)?),
+    };
+    store.commit_sync(std::slice::from_ref(&write), device_id, now)?;
+    Ok(doc)
 }
 
 /// `POST /api/v1/tasks/{id}/review`.
@@ -110,27 +148,14 @@ pub async fn review(
                     format!("没有任务 {id} (no task {id})"),
                 )
             })?;
-        let mut doc = TaskDoc::load(&stored.doc).map_err(ApiError::internal)?;
-        let before = doc.heads();
-        let now = now_ms();
-        doc.decide(&author, now, kind, request.comment.as_deref())
-            .map_err(|e| decision_refused(&id, e))?;
-        let new_changes: Vec<ChangeHash> = doc
-            .automerge()
-            .get_changes(&before)
-            .iter()
-            .map(|c| c.hash())
-            .collect();
-        let write = TaskWrite {
-            id: stored.id,
-            team: stored.team,
-            doc: doc.save(),
-            heads: doc.heads(),
-            new_changes,
-            added: Some(doc.automerge().save_after(&before)),
-            flags: Vec::new(),
-        };
-        store.commit_sync(std::slice::from_ref(&write), &device.id, now)?;
+        let doc = record_decision(
+            store.as_ref(),
+            stored,
+            &author,
+            kind,
+            request.comment.as_deref(),
+            &device.id,
+        )?;
         doc.status().map_err(ApiError::internal)
     })
     .await??;

@@ -20,6 +20,7 @@ use fieldloop_core::{ActorId, Role, Task};
 use serde_bytes::ByteBuf;
 
 use crate::auth::DeviceAuth;
+use crate::console::TaskIndex;
 use crate::error::{ApiError, Code, Concerns};
 use crate::limits::Limits;
 use crate::store::{Device, Store, TaskDelta, TaskSince, TaskWrite};
@@ -184,7 +185,7 @@ fn apply_push(
         return Ok(Applied::MissingDeps);
     }
     let verdict = policy::check(&mut merged, &new, writer).map_err(|r| refused(id, r))?;
-    autosurgeon::hydrate::<_, Task>(&merged).map_err(|e| {
+    let task = autosurgeon::hydrate::<_, Task>(&merged).map_err(|e| {
         ApiError::new(
             Code::SyncInvalidTask,
             format!("任务 {id} 的变更会使任务格式无效 (the task would be invalid): {e}"),
@@ -220,6 +221,7 @@ fn apply_push(
         // Exactly what the stored document lacks.
         added: Some(merged.save_after(&before)),
         flags: verdict.flags,
+        index: Some(TaskIndex::of_task(&merged, task).map_err(ApiError::internal)?),
     };
     *doc = merged;
     Ok(Applied::Write(Box::new(write)))

@@ -100,6 +100,8 @@ pub struct NewTask {
     pub code: Option<String>,
     /// Who creates it, as recorded in the task's history.
     pub by: String,
+    /// The handbook's items to check; `None`: all of them.
+    pub items: Option<Vec<String>>,
 }
 
 /// A task that was created and stored.
@@ -156,6 +158,10 @@ pub enum CreateError {
         "任务编号 {0} 已被占用，请换一个或不填由系统生成 (task code {0} is taken; choose another or leave it out)"
     )]
     CodeTaken(String),
+    #[error("检查事项 {0} 不在该行业的一业一册中 (item {0} is not in the industry's handbook)")]
+    UnknownItem(String),
+    #[error("至少要选一个检查事项 (choose at least one item)")]
+    NoItems,
     #[error(transparent)]
     Task(#[from] TaskError),
     #[error(transparent)]
@@ -175,6 +181,8 @@ impl CreateError {
             Self::NoHandbook(_) => "task.no_handbook",
             Self::BadCode(_) => "task.bad_code",
             Self::CodeTaken(_) => "task.code_taken",
+            Self::UnknownItem(_) => "task.unknown_item",
+            Self::NoItems => "task.no_items",
             Self::Task(e) => e.code().as_str(),
             Self::Store(_) => "task.store",
         }
@@ -208,6 +216,19 @@ pub fn next_code(store: &dyn Store, year: i32) -> Result<String, StoreError> {
         .max()
         .unwrap_or(0);
     Ok(format!("{prefix}{:06}", highest + 1))
+}
+
+/// Keeps only the `chosen` items of a handbook's spec, and the departments
+/// they belong to (the lead department moves to the first one left if it
+/// has no item any more).
+fn narrow(spec: &mut TaskSpec, chosen: &[String]) {
+    spec.items.retain(|i| chosen.contains(&i.id));
+    let items = &spec.items;
+    spec.departments
+        .retain(|d| items.iter().any(|i| &i.department == d));
+    if !spec.departments.contains(&spec.lead_department) {
+        spec.lead_department = spec.departments.first().cloned().unwrap_or_default();
+    }
 }
 
 fn check_code(code: &str) -> Result<(), CreateError> {
@@ -280,6 +301,14 @@ pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTa
     for id in &handbook.items {
         catalog.extend(store.item(id)?);
     }
+    if let Some(items) = &new.items {
+        if let Some(unknown) = items.iter().find(|i| !handbook.items.contains(i)) {
+            return Err(CreateError::UnknownItem(unknown.clone()));
+        }
+        if items.is_empty() {
+            return Err(CreateError::NoItems);
+        }
+    }
     let mut departments = Vec::with_capacity(handbook.departments.len());
     for code in &handbook.departments {
         departments.extend(store.department(code)?);
@@ -315,8 +344,12 @@ pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTa
             verify_code.clone(),
         )?;
         spec.names = names.clone();
+        if let Some(chosen) = &new.items {
+            narrow(&mut spec, chosen);
+        }
         let mut doc = TaskDoc::create(spec, &author, now)?;
         let heads = doc.heads();
+        let index = crate::console::TaskIndex::of(doc.automerge())?;
         let write = TaskWrite {
             id: id.clone(),
             team: team.id.clone(),
@@ -325,6 +358,7 @@ pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTa
             new_changes: heads,
             added: None,
             flags: Vec::new(),
+            index: Some(index),
         };
         let codes = TaskCodes {
             code: code.clone(),
@@ -373,6 +407,7 @@ mod tests {
             due: day("2026-12-15"),
             code: None,
             by: "S-001".into(),
+            items: None,
         }
     }
 

@@ -78,17 +78,7 @@ pub fn scan_image(bytes: &[u8]) -> Result<String, QrError> {
 ///
 /// A trailing `/` of `base` is dropped; the code is percent-encoded as one
 /// path segment, so it can never add a path or a query.
-pub fn verify_url(base: &str, verify_code: &str) -> String {
-    let segment: String = percent_encoding::utf8_percent_encode(verify_code, SEGMENT).collect();
-    format!("{}/v/{segment}", base.trim_end_matches('/'))
-}
-
-/// What a path segment escapes: everything but the unreserved characters.
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+pub use fieldloop_core::record::verify_url;
 
 /// A QR code, drawn by the `qrcode` crate's own renderers.
 #[derive(Clone)]

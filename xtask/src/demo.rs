@@ -60,6 +60,9 @@ pub fn run() -> Result<()> {
     let mut server = exec::start("fieldloop-server", &mut server_command(&server_data))?;
     wait_until_ready(&mut server, addr)?;
     println!("    fieldloop-server answers on http://{LISTEN}");
+    println!(
+        "    the supervisors' console: open http://{LISTEN}/ in a browser and sign in as S-001 (supervisor) or A-001 (administrator), password fieldloop-demo"
+    );
     let link = enrollment_link(&server_data)?;
     println!(
         "    the tablet app opens on its enrollment screen with a code for {DEMO_INSPECTOR}: tap 注册 (Enroll)"

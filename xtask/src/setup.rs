@@ -22,6 +22,8 @@ pub const PACKAGES: &[&str] = &[
     "xvfb",              // the app needs a display: headless runs use xvfb-run
     "xauth",             // xvfb-run fails without it (recommends are not installed)
     "webkit2gtk-driver", // WebKitWebDriver, for tests of the real window
+    "chromium",          // the console's tests run in headless Chromium …
+    "chromium-driver",   // … through chromedriver
     "fonts-noto-cjk",    // the UI is Chinese
 ];
 

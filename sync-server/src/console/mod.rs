@@ -11,7 +11,13 @@
 //!   (for a page that was reloaded).
 //! - `POST /api/v1/console/logout` (with `X-CSRF-Token`): ends the session.
 
+mod directory;
+mod index;
+mod pages;
 mod session;
+mod tasks;
+
+pub use pages::router as pages;
 
 use axum::Json;
 use axum::extract::State;
@@ -24,6 +30,20 @@ pub use session::{
     AddUserError, COOKIE, CSRF_HEADER, ConsoleSession, LOCK_MS, Login, MAX_FAILED_LOGINS,
     MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, PasswordError, SESSION_LIFETIME_MS, add_user,
     hash_password, login, verify_password,
+};
+
+pub use directory::{
+    ConsoleDirectory, DepartmentEntry, HandbookItem, HandbookView, InspectorEntry, MapConfig,
+    SubjectHit, TeamEntry,
+};
+pub use index::{
+    ConsoleTaskRow, Dashboard, DepartmentCount, InspectionCount, RECTIFICATION_SOON_MS,
+    StatusCounts, TaskFilter, TaskIndex, TaskPage, TaskSort, is_overdue,
+};
+pub use tasks::{
+    ConsoleRecord, DEFAULT_PER_PAGE, Decision, DecisionRequest, FlagView, MAX_COMMENT_CHARS,
+    MAX_EXPORT_ROWS, MAX_PER_PAGE, NewTaskAnswer, NewTaskRequest, TimelineEntry, console_actor,
+    parse_query, year_of,
 };
 
 use crate::error::{ApiError, Code};
@@ -65,6 +85,10 @@ pub struct SessionView {
     pub csrf: String,
 }
 
+/// The largest JSON body a console endpoint reads (a new task with its
+/// items, a decision with its comment); larger ones are `413 http.too_large`.
+pub const MAX_CONSOLE_BODY: usize = 256 * 1024;
+
 /// Sign-ins checked at once (each hashes with argon2id: about 19 MiB and
 /// tens of milliseconds); more are answered `503 server.busy`.
 pub const CONCURRENT_LOGINS: usize = 4;
@@ -80,6 +104,9 @@ pub fn router() -> axum::Router<AppState> {
         .route("/api/v1/console/login", post(post_login).layer(login_gate))
         .route("/api/v1/console/session", get(get_session))
         .route("/api/v1/console/logout", post(post_logout))
+        .merge(tasks::router())
+        .merge(directory::router())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_CONSOLE_BODY))
 }
 
 async fn post_login(

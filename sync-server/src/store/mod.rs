@@ -7,6 +7,7 @@
 
 pub mod sqlite;
 
+use crate::console::{ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
 use automerge::ChangeHash;
 use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Role, Subject, Team, Uscc};
 
@@ -56,6 +57,15 @@ pub struct ConsoleSessionRow {
     pub expires_at: i64,
 }
 
+/// The directory as stored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DirectoryRows {
+    pub departments: Vec<Department>,
+    pub teams: Vec<Team>,
+    /// Each inspector and whether they are active.
+    pub inspectors: Vec<(Inspector, bool)>,
+}
+
 /// A task document as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredTask {
@@ -81,6 +91,9 @@ pub struct TaskWrite {
     /// What the write policy flagged for the reviewer (changes made
     /// concurrently with a submission, answers outside certification).
     pub flags: Vec<fieldloop_core::policy::Flag>,
+    /// The task's row in the console's index, read from `doc`; `None`
+    /// leaves the row as it is.
+    pub index: Option<crate::console::TaskIndex>,
 }
 
 /// A task with feed entries after a cursor: its first and latest entry after it.
@@ -370,6 +383,52 @@ pub trait Store: Send + Sync + 'static {
 
     /// What the write policy flagged on a task's accepted changes, oldest first.
     fn flags(&self, task_id: &str) -> Result<Vec<StoredFlag>, StoreError>;
+
+    // The console's reads.
+
+    /// One page of the task index.
+    fn list_tasks(
+        &self,
+        filter: &TaskFilter,
+        sort: TaskSort,
+        page: u32,
+        per_page: u32,
+        now: i64,
+    ) -> Result<TaskPage, StoreError>;
+    /// Every row `filter` takes (at most `limit`), one at a time, in `sort` order.
+    fn export_tasks(
+        &self,
+        filter: &TaskFilter,
+        sort: TaskSort,
+        limit: usize,
+        now: i64,
+        each: &mut dyn FnMut(ConsoleTaskRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// The dashboard over the teams of `scope` (`None`: all).
+    fn dashboard(
+        &self,
+        scope: Option<&[String]>,
+        now: i64,
+        year: i32,
+        year_range: (i64, i64),
+    ) -> Result<Dashboard, StoreError>;
+    /// When the server received each change of a task: change hash (hex) →
+    /// (device id, receipt time).
+    fn receipt_times(
+        &self,
+        task_id: &str,
+    ) -> Result<std::collections::HashMap<String, (String, i64)>, StoreError>;
+    /// Departments, teams and inspectors (with whether they are active).
+    fn directory(&self) -> Result<DirectoryRows, StoreError>;
+    /// Subjects whose name, USCC or address contains `text`, at most `limit`.
+    fn search_subjects(&self, text: &str, limit: usize) -> Result<Vec<Subject>, StoreError>;
+    /// How many tasks (not cancelled) each subject had with a window
+    /// starting in `year_range`.
+    fn inspections_in(
+        &self,
+        usccs: &[String],
+        year_range: (i64, i64),
+    ) -> Result<Vec<u64>, StoreError>;
 }
 
 /// Where the receipt log's hash chain breaks.

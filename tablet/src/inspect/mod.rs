@@ -10,20 +10,16 @@
 use std::path::{Path, PathBuf};
 
 use fieldloop_core::ErrorCode;
-#[cfg(feature = "demo")]
-use fieldloop_core::demo::DemoData;
 use fieldloop_core::{
-    Answer, Author, Conflict, Event, EventKind, Evidence, EvidenceKind, Finding, GeoPoint,
-    HistoryEntry, LeadTransfer, Millis, Names, NewEvidence, Outcome, Resolution, RiskClass,
-    Severity, Signature, SignerRole, Status, SubmitProblem, Task, TaskDoc, TaskError, TracePoint,
-    Window,
+    Author, EvidenceKind, Finding, GeoPoint, HistoryEntry, LeadTransfer, Millis, NewEvidence,
+    Outcome, Resolution, Severity, SignerRole, TaskDoc, TaskError,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::blobs::{BlobError, BlobId, BlobStore};
 use crate::photo::{PhotoError, PhotoLimits, store_photo};
-use crate::qr::{QrError, verify_qr_svg, verify_url};
+use crate::qr::{QrError, verify_qr_svg};
 use crate::store::{Store, StoreError};
 use crate::sync::{SyncError, keys};
 
@@ -31,17 +27,17 @@ use crate::sync::{SyncError, keys};
 pub const DEFAULT_VERIFY_BASE: &str = "https://verify.fieldloop.cn";
 pub use crate::photo::MAX_SIGNATURE_BYTES;
 
-mod directory;
 mod error;
 mod forms;
 mod view;
 
-pub use directory::Directory;
 pub use error::AppError;
-pub use forms::{Fix, Identity, NewFinding, NewTransfer};
-pub use view::{
-    DepartmentRef, InspectorView, ItemGroup, ItemView, ProblemView, TaskView, build_view,
+pub use fieldloop_core::record::{
+    DepartmentRef, Directory, InspectorView, ItemGroup, ItemView, ProblemView, RecordView,
+    build_record,
 };
+pub use forms::{Fix, Identity, NewFinding, NewTransfer};
+pub use view::TaskView;
 
 /// The tablet: its store, its blobs and the directory, and the verbs.
 #[derive(Debug)]
@@ -166,15 +162,17 @@ impl Tablet {
         let mut doc = self.store.open_task(task_id)?;
         let me = self.store.setting(keys::PERSON)?;
         let dirty = self.store.is_dirty(task_id)?;
-        let mut view = build_view(
+        let record = build_record(
             &mut doc,
             &self.directory,
             me.as_deref(),
             &self.verify_base()?,
-            dirty,
         )?;
-        view.refused_edits = self.store.refused_edits(task_id)?;
-        Ok(view)
+        Ok(TaskView {
+            record,
+            dirty,
+            refused_edits: self.store.refused_edits(task_id)?,
+        })
     }
 
     /// The task's audit trail, oldest first.

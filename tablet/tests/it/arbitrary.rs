@@ -9,7 +9,7 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue};
 use fieldloop_core::demo::DemoData;
 use fieldloop_core::{ActorId, Author, Evidence, EvidenceKind, Outcome, Role, TaskDoc};
-use fieldloop_tablet::inspect::{Directory, build_view};
+use fieldloop_tablet::inspect::{Directory, build_record};
 use proptest::prelude::*;
 
 const NOW: i64 = 1_780_272_000_000;
@@ -273,7 +273,7 @@ proptest! {
             Err(e) => { prop_assert!(!e.to_string().is_empty()); return Ok(()); }
         };
         let directory = Directory::bundled();
-        let view = build_view(&mut received, &directory, Some(&me), "https://v.example", false);
+        let view = build_record(&mut received, &directory, Some(&me), "https://v.example");
         if let Err(e) = &view {
             prop_assert!(!e.to_string().is_empty());
             let _ = e.code();

@@ -24,6 +24,7 @@ fn demo_tablet() -> (tempfile::TempDir, Tablet, String) {
         .map(|r| tablet.task_view(&r.id).unwrap())
         .find(|v| v.inspectors.iter().any(|i| i.id == person) && v.groups.len() >= 2)
         .expect("a joint demo task of the demo inspector")
+        .record
         .id;
     (dir, tablet, id)
 }

@@ -19,7 +19,15 @@ import type { Window } from "./Window";
 /**
  * A task as the task screen shows it.
  */
-export type TaskView = { id: string, code: string, status: Status | null, subject_name: string, uscc: string, address: string, industry: string, risk_class: RiskClass, legal_rep: string, location: GeoPoint | null, window: Window, team: string, lead_department: string, departments: Array<DepartmentRef>, inspectors: Array<InspectorView>, groups: Array<ItemGroup>, 
+export type TaskView = { 
+/**
+ * The tablet holds changes the server has not acknowledged.
+ */
+dirty: boolean, 
+/**
+ * Edits of this tablet the server refused (set aside, kept to be seen).
+ */
+refused_edits: Array<RefusedEdit>, id: string, code: string, status: Status | null, subject_name: string, uscc: string, address: string, industry: string, risk_class: RiskClass, legal_rep: string, location: GeoPoint | null, window: Window, team: string, lead_department: string, departments: Array<DepartmentRef>, inspectors: Array<InspectorView>, groups: Array<ItemGroup>, 
 /**
  * All evidence, withdrawn included (全程留痕), newest first.
  */
@@ -37,14 +45,6 @@ return_comment: string | null, events: Array<Event>,
  */
 verify_url: string, 
 /**
- * The person of this tablet may change the record now.
+ * The person the record was built for (`me`) may change it now.
  */
-editable: boolean, 
-/**
- * The tablet holds changes the server has not acknowledged.
- */
-dirty: boolean, 
-/**
- * Edits of this tablet the server refused (set aside, kept to be seen).
- */
-refused_edits: Array<RefusedEdit>, };
+editable: boolean, };

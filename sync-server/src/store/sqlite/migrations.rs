@@ -53,6 +53,21 @@ fn task_blobs(task: &fieldloop_core::Task) -> impl Iterator<Item = &String> {
     })
 }
 
+/// V6's data step: the console's index rows of the tasks written before V6.
+fn index_tasks(tx: &rusqlite::Transaction<'_>) -> HookResult {
+    let tasks: Vec<(String, Vec<u8>)> = tx
+        .prepare("SELECT id, doc FROM tasks")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, doc) in tasks {
+        let index = TaskDoc::load(&doc)
+            .and_then(|mut d| crate::console::TaskIndex::of(d.automerge()))
+            .map_err(|e| HookError::Hook(format!("task {id}: {e}")))?;
+        super::index::write_index(tx, &index, 0)?;
+    }
+    Ok(())
+}
+
 pub(super) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/v1.sql")),
@@ -60,5 +75,6 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/v3.sql")),
         M::up_with_hook(include_str!("migrations/v4.sql"), own_listed_blobs),
         M::up(include_str!("migrations/v5.sql")),
+        M::up_with_hook(include_str!("migrations/v6.sql"), index_tasks),
     ])
 }

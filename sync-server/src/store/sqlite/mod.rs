@@ -2,6 +2,7 @@
 //! connection, and a small pool of reading connections beside it, so that
 //! reads neither wait for a commit's sync to disk nor for each other.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -12,12 +13,15 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    CatalogCounts, CatalogRows, ConsoleAccount, ConsoleSessionRow, ConsoleUser, Device, FeedTask,
-    Receipt, Store, StoreError, StoredFlag, StoredTask, TaskCodes, TaskDelta, TaskSince, TaskWrite,
+    CatalogCounts, CatalogRows, ConsoleAccount, ConsoleSessionRow, ConsoleUser, Device,
+    DirectoryRows, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask, TaskCodes,
+    TaskDelta, TaskSince, TaskWrite,
 };
+use crate::console::{ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
 
 mod catalog;
 mod console;
+mod index;
 mod migrations;
 
 use catalog::*;
@@ -230,6 +234,9 @@ fn write_task(
             "INSERT INTO change_flags (task_id, flag, device_id, received_at) VALUES (?1, ?2, ?3, ?4)",
             params![w.id, json, device_id, now],
         )?;
+    }
+    if let Some(index) = &w.index {
+        index::write_index(tx, index, now)?;
     }
     append_receipts(tx, &w.id, &w.new_changes, device_id, now)
 }
@@ -710,6 +717,105 @@ impl Store for SqliteStore {
             })
             .collect()
         })
+    }
+
+    fn list_tasks(
+        &self,
+        filter: &TaskFilter,
+        sort: TaskSort,
+        page: u32,
+        per_page: u32,
+        now: i64,
+    ) -> Result<TaskPage, StoreError> {
+        self.read(|conn| index::list(conn, filter, sort, page, per_page, now))
+    }
+
+    fn export_tasks(
+        &self,
+        filter: &TaskFilter,
+        sort: TaskSort,
+        limit: usize,
+        now: i64,
+        each: &mut dyn FnMut(ConsoleTaskRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|conn| index::export(conn, filter, sort, limit, now, each))
+    }
+
+    fn dashboard(
+        &self,
+        scope: Option<&[String]>,
+        now: i64,
+        year: i32,
+        (start, end): (i64, i64),
+    ) -> Result<Dashboard, StoreError> {
+        self.read(|conn| index::dashboard(conn, scope, now, year, start, end))
+    }
+
+    fn receipt_times(&self, task_id: &str) -> Result<HashMap<String, (String, i64)>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT change_hash, device_id, received_at FROM receipts WHERE task_id = ?1",
+            )?;
+            let rows = stmt.query_map([task_id], |r| {
+                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn directory(&self) -> Result<DirectoryRows, StoreError> {
+        self.read(|conn| {
+            let ids = |sql: &str| -> Result<Vec<String>, StoreError> {
+                let mut stmt = conn.prepare_cached(sql)?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            };
+            let mut rows = DirectoryRows::default();
+            for code in ids("SELECT code FROM departments ORDER BY code")? {
+                rows.departments
+                    .extend(catalog::read_department(conn, &code)?);
+            }
+            for id in ids("SELECT id FROM teams ORDER BY id")? {
+                rows.teams.extend(catalog::read_team(conn, &id)?);
+            }
+            for id in ids("SELECT id FROM inspectors ORDER BY id")? {
+                let active: bool =
+                    conn.cached_row("SELECT active FROM inspectors WHERE id = ?1", [&id], |r| {
+                        r.get(0)
+                    })?;
+                if let Some(inspector) = catalog::read_inspector(conn, &id)? {
+                    rows.inspectors.push((inspector, active));
+                }
+            }
+            Ok(rows)
+        })
+    }
+
+    fn search_subjects(&self, text: &str, limit: usize) -> Result<Vec<Subject>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT uscc FROM subjects
+                 WHERE instr(name, ?1) > 0 OR instr(uscc, upper(?1)) > 0 OR instr(address, ?1) > 0
+                 ORDER BY name LIMIT ?2",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let usccs: Vec<String> = stmt
+                .query_map(params![text.trim(), limit], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut subjects = Vec::with_capacity(usccs.len());
+            for uscc in usccs {
+                subjects.extend(catalog::read_subject(conn, &uscc)?);
+            }
+            Ok(subjects)
+        })
+    }
+
+    fn inspections_in(
+        &self,
+        usccs: &[String],
+        (start, end): (i64, i64),
+    ) -> Result<Vec<u64>, StoreError> {
+        self.read(|conn| index::inspections_in(conn, usccs, start, end))
     }
 
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {

@@ -35,6 +35,7 @@ fn demo_task(n: usize) -> (TaskWrite, TaskCodes) {
         new_changes: heads,
         added: None,
         flags: Vec::new(),
+        index: None,
     };
     (write, codes)
 }
@@ -96,6 +97,7 @@ fn the_receipt_chain_detects_alteration_and_removal() {
         new_changes: vec![ChangeHash([n; 32]), ChangeHash([n + 1; 32])],
         added: None,
         flags: Vec::new(),
+        index: None,
     };
     let codes = TaskCodes {
         code: "JX-2026-000001".into(),
@@ -167,6 +169,7 @@ fn task_since_answers_from_the_changes_each_entry_added() {
             new_changes: doc.get_heads(),
             added: added.then(|| doc.save_after(&before)),
             flags: Vec::new(),
+            index: None,
         };
         store
             .commit_sync(std::slice::from_ref(&write), "dev-1", 10 + n)

@@ -1,6 +1,9 @@
 //! Names of departments and inspectors.
 
-use super::*;
+#[cfg(feature = "demo")]
+use super::DemoData;
+use super::DepartmentRef;
+use crate::Names;
 
 /// Names of departments, inspectors and teams. A task carries the names the
 /// server wrote into it ([`Names`]), which come first; a demo build also

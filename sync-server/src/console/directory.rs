@@ -1,0 +1,385 @@
+//! What the console needs besides tasks: the directory (departments, teams,
+//! inspectors), subjects to pick from, the items of an industry's handbook,
+//! evidence files, the map's settings, and turning an inspector off.
+
+use std::io;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fieldloop_core::blob::BlobId;
+use fieldloop_core::{GeoPoint, RiskClass, Role};
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncReadExt;
+use ts_rs::TS;
+
+use super::ConsoleSession;
+use super::tasks::{MAX_QUERY_VALUE, MAX_SUBJECT_RESULTS, year_of};
+use crate::error::{ApiError, Code};
+use crate::{AppState, now_ms};
+
+/// The map's base layer, from the server's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct MapConfig {
+    /// A Leaflet tile URL template (`https://…/{z}/{x}/{y}…`); `None`: no
+    /// tiles, the console draws a plain grid with a scale bar.
+    pub tile_url: Option<String>,
+    pub tile_attribution: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DepartmentEntry {
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TeamEntry {
+    pub id: String,
+    pub name: String,
+    pub departments: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct InspectorEntry {
+    pub id: String,
+    pub name: String,
+    /// 执法证号.
+    pub badge_no: String,
+    /// The department they are certified for.
+    pub department: String,
+    pub team: String,
+    pub active: bool,
+}
+
+/// The directory as the signed-in user may see it: every department, and
+/// the teams (with their inspectors) they act for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ConsoleDirectory {
+    pub departments: Vec<DepartmentEntry>,
+    pub teams: Vec<TeamEntry>,
+    pub inspectors: Vec<InspectorEntry>,
+}
+
+/// A subject found by a search, with how often it was inspected this year.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SubjectHit {
+    pub uscc: String,
+    pub name: String,
+    pub address: String,
+    pub industry: String,
+    pub risk_class: RiskClass,
+    pub location: GeoPoint,
+    #[ts(type = "number")]
+    pub inspections_this_year: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct HandbookItem {
+    pub id: String,
+    pub department: String,
+    pub title: String,
+    pub legal_basis: String,
+}
+
+/// An industry's handbook (一业一册): the items a new task may check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct HandbookView {
+    pub industry: String,
+    pub lead_department: String,
+    pub departments: Vec<String>,
+    pub items: Vec<HandbookItem>,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct ActiveRequest {
+    pub active: bool,
+}
+
+fn may_see(user: &crate::store::ConsoleUser, team: &str) -> bool {
+    user.role == Role::Admin || user.teams.iter().any(|t| t == team)
+}
+
+/// `GET /api/v1/console/directory`.
+async fn directory(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+) -> Result<Json<ConsoleDirectory>, ApiError> {
+    let store = state.store.clone();
+    let rows = tokio::task::spawn_blocking(move || store.directory()).await??;
+    let user = &session.user;
+    Ok(Json(ConsoleDirectory {
+        departments: rows
+            .departments
+            .into_iter()
+            .map(|d| DepartmentEntry {
+                code: d.code,
+                name: d.name,
+                name_en: d.name_en,
+            })
+            .collect(),
+        teams: rows
+            .teams
+            .into_iter()
+            .filter(|t| may_see(user, &t.id))
+            .map(|t| TeamEntry {
+                id: t.id,
+                name: t.name,
+                departments: t.departments,
+            })
+            .collect(),
+        inspectors: rows
+            .inspectors
+            .into_iter()
+            .filter(|(i, _)| may_see(user, &i.team))
+            .map(|(i, active)| InspectorEntry {
+                id: i.id,
+                name: i.name,
+                badge_no: i.badge_no,
+                department: i.department,
+                team: i.team,
+                active,
+            })
+            .collect(),
+    }))
+}
+
+/// `GET /api/v1/console/subjects?q=…`: at most [`MAX_SUBJECT_RESULTS`].
+async fn subjects(
+    State(state): State<AppState>,
+    _session: ConsoleSession,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<SubjectHit>>, ApiError> {
+    let mut text = String::new();
+    for (key, value) in url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "q" if value.len() <= MAX_QUERY_VALUE => text = value.trim().to_owned(),
+            "q" => {
+                return Err(ApiError::new(
+                    Code::ConsoleBadQuery,
+                    format!(
+                        "搜索词超过 {MAX_QUERY_VALUE} 字节 (the search is longer than {MAX_QUERY_VALUE} bytes)"
+                    ),
+                ));
+            }
+            other => {
+                return Err(ApiError::new(
+                    Code::ConsoleBadQuery,
+                    format!("未知的查询参数 “{other}” (unknown query parameter '{other}')"),
+                ));
+            }
+        }
+    }
+    let store = state.store.clone();
+    let hits = tokio::task::spawn_blocking(move || -> Result<Vec<SubjectHit>, ApiError> {
+        let found = store.search_subjects(&text, MAX_SUBJECT_RESULTS)?;
+        let usccs: Vec<String> = found.iter().map(|s| s.uscc.to_string()).collect();
+        let (_, range) = year_of(now_ms());
+        let counts = store.inspections_in(&usccs, range)?;
+        Ok(found
+            .into_iter()
+            .zip(counts)
+            .map(|(s, n)| SubjectHit {
+                uscc: s.uscc.to_string(),
+                name: s.name,
+                address: s.address,
+                industry: s.industry,
+                risk_class: s.risk_class,
+                location: s.location,
+                inspections_this_year: n,
+            })
+            .collect())
+    })
+    .await??;
+    Ok(Json(hits))
+}
+
+/// `GET /api/v1/console/handbook/{industry}`.
+async fn handbook(
+    State(state): State<AppState>,
+    _session: ConsoleSession,
+    Path(industry): Path<String>,
+) -> Result<Json<HandbookView>, ApiError> {
+    let store = state.store.clone();
+    let view = tokio::task::spawn_blocking(move || -> Result<HandbookView, ApiError> {
+        let book = store.handbook(&industry)?.ok_or_else(|| {
+            ApiError::new(
+                Code::ConsoleNotFound,
+                format!("行业 {industry} 没有一业一册 (industry {industry} has no handbook)"),
+            )
+        })?;
+        let mut items = Vec::with_capacity(book.items.len());
+        for id in &book.items {
+            if let Some(item) = store.item(id)? {
+                items.push(HandbookItem {
+                    id: item.id,
+                    department: item.department,
+                    title: item.title,
+                    legal_basis: item.legal_basis,
+                });
+            }
+        }
+        Ok(HandbookView {
+            industry: book.industry,
+            lead_department: book.lead_department,
+            departments: book.departments,
+            items,
+        })
+    })
+    .await??;
+    Ok(Json(view))
+}
+
+/// The media type of an evidence file, from its first bytes.
+fn sniff(head: &[u8]) -> &'static str {
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// `GET /api/v1/console/blobs/{sha256}`: an evidence file of one of the
+/// user's teams (its thumbnail and display copy are blobs of their own).
+async fn blob(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    Path(text): Path<String>,
+) -> Result<Response, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            Code::ConsoleNotFound,
+            format!("没有文件 {text} (no file {text} among your teams' evidence)"),
+        )
+    };
+    let id = BlobId::parse(&text).map_err(|e| {
+        ApiError::new(
+            Code::ConsoleNotFound,
+            format!("“{text}” 不是文件编号 (not a file id): {e}"),
+        )
+    })?;
+    let store = state.store.clone();
+    let user = session.user.clone();
+    let hex = id.to_string();
+    let visible = tokio::task::spawn_blocking(move || -> Result<bool, ApiError> {
+        if user.role == Role::Admin {
+            return Ok(true);
+        }
+        for team in &user.teams {
+            if store.blob_visible(team, &hex)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
+    .await??;
+    if !visible {
+        return Err(not_found());
+    }
+    let mut file = match tokio::fs::File::open(state.blobs.path_of(&id)).await {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_found()),
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    let length = file.metadata().await.map_err(ApiError::internal)?.len();
+    let mut head = [0u8; 8];
+    let n = file.read(&mut head).await.map_err(ApiError::internal)?;
+    let mime = sniff(&head[..n]);
+    let rest = tokio_util::io::ReaderStream::new(file);
+    let first = futures_util::stream::once(async move {
+        Ok::<_, io::Error>(axum::body::Bytes::copy_from_slice(&head[..n]))
+    });
+    use futures_util::StreamExt;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
+            (header::CONTENT_LENGTH, HeaderValue::from(length)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=31536000, immutable"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        Body::from_stream(first.chain(rest)),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/console/config`.
+async fn config(State(state): State<AppState>, _session: ConsoleSession) -> Json<MapConfig> {
+    Json(state.map.as_ref().clone())
+}
+
+/// `POST /api/v1/console/inspectors/{id}/active` `{"active": false}`: an
+/// administrator turns an inspector off (their devices are refused from
+/// the next request) or on again.
+async fn set_active(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    Path(id): Path<String>,
+    Json(request): Json<ActiveRequest>,
+) -> Result<StatusCode, ApiError> {
+    if session.user.role != Role::Admin {
+        return Err(ApiError::new(
+            Code::ConsoleForbidden,
+            "只有管理员可以停用或启用执法人员 (only an administrator may turn inspectors off or on)",
+        ));
+    }
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+        store.inspector(&id)?.ok_or_else(|| {
+            ApiError::new(
+                Code::ConsoleNotFound,
+                format!("没有执法人员 {id} (no inspector {id})"),
+            )
+        })?;
+        store.set_inspector_active(&id, request.active)?;
+        Ok(())
+    })
+    .await??;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The console's directory routes.
+pub fn router() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/api/v1/console/directory", get(directory))
+        .route("/api/v1/console/subjects", get(subjects))
+        .route("/api/v1/console/handbook/{industry}", get(handbook))
+        .route("/api/v1/console/blobs/{sha256}", get(blob))
+        .route("/api/v1/console/config", get(config))
+        .route("/api/v1/console/inspectors/{id}/active", post(set_active))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sniff;
+
+    #[test]
+    fn evidence_types_come_from_the_bytes() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), "image/jpeg");
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n"), "image/png");
+        assert_eq!(sniff(b"<html>"), "application/octet-stream");
+        assert_eq!(sniff(b""), "application/octet-stream");
+    }
+}

@@ -1,0 +1,429 @@
+//! The console's task index in SQLite: written with each task document,
+//! read by the list, the export and the dashboard.
+
+use fieldloop_core::{Millis, Status};
+use rusqlite::types::Value;
+use rusqlite::{Connection, params};
+
+use super::Cached;
+use crate::console::{
+    ConsoleTaskRow, Dashboard, DepartmentCount, InspectionCount, RECTIFICATION_SOON_MS,
+    StatusCounts, TaskFilter, TaskIndex, TaskPage, TaskSort, is_overdue,
+};
+use crate::store::StoreError;
+
+/// `[a, b]` as ` a b `, so that `instr(column, ' a ')` finds a whole code.
+fn spaced(values: &[String]) -> String {
+    let mut s = String::from(" ");
+    for v in values {
+        s.push_str(v);
+        s.push(' ');
+    }
+    s
+}
+
+fn unspaced(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Writes (or replaces) a task's index row.
+pub(super) fn write_index(
+    conn: &Connection,
+    index: &TaskIndex,
+    now: Millis,
+) -> rusqlite::Result<()> {
+    conn.cached_exec(
+        "INSERT INTO task_index (task_id, code, subject_name, uscc, status, team, departments,
+             lead_department, inspectors, window_start, due, joint, open_conflicts, evidence,
+             findings, rectification_due, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT (task_id) DO UPDATE SET code = ?2, subject_name = ?3, uscc = ?4,
+             status = ?5, team = ?6, departments = ?7, lead_department = ?8, inspectors = ?9,
+             window_start = ?10, due = ?11, joint = ?12, open_conflicts = ?13, evidence = ?14,
+             findings = ?15, rectification_due = ?16, updated_at = ?17",
+        params![
+            index.id,
+            index.code,
+            index.subject_name,
+            index.uscc,
+            index.status.map(Status::as_str),
+            index.team,
+            spaced(&index.departments),
+            index.lead_department,
+            spaced(&index.inspectors),
+            index.window_start,
+            index.due,
+            index.joint(),
+            index.open_conflicts,
+            index.evidence,
+            index.findings,
+            index.rectification_due,
+            now,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The statuses a task may be overdue in, as SQL.
+const OPEN_STATUSES: &str = "('assigned', 'in_progress', 'returned')";
+
+/// The `WHERE` clause of `filter` at `now`, and its parameters.
+fn where_clause(filter: &TaskFilter, now: Millis) -> (String, Vec<Value>) {
+    let mut clauses: Vec<String> = vec!["1".into()];
+    let mut values: Vec<Value> = Vec::new();
+    let param = |values: &mut Vec<Value>, v: Value| {
+        values.push(v);
+        format!("?{}", values.len())
+    };
+    if let Some(teams) = &filter.scope {
+        let list: Vec<String> = teams
+            .iter()
+            .map(|t| param(&mut values, Value::Text(t.clone())))
+            .collect();
+        clauses.push(format!("team IN ({})", list.join(", ")).replace("IN ()", "IN (NULL)"));
+    }
+    if !filter.statuses.is_empty() {
+        let list: Vec<String> = filter
+            .statuses
+            .iter()
+            .map(|s| param(&mut values, Value::Text(s.as_str().into())))
+            .collect();
+        clauses.push(format!("status IN ({})", list.join(", ")));
+    }
+    if let Some(d) = &filter.department {
+        let p = param(&mut values, Value::Text(format!(" {d} ")));
+        clauses.push(format!("instr(departments, {p}) > 0"));
+    }
+    if let Some(t) = &filter.team {
+        let p = param(&mut values, Value::Text(t.clone()));
+        clauses.push(format!("team = {p}"));
+    }
+    if let Some(i) = &filter.inspector {
+        let p = param(&mut values, Value::Text(format!(" {i} ")));
+        clauses.push(format!("instr(inspectors, {p}) > 0"));
+    }
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let p = param(&mut values, Value::Text(text.to_owned()));
+        clauses.push(format!(
+            "(instr(subject_name, {p}) > 0 OR instr(uscc, upper({p})) > 0 OR instr(code, upper({p})) > 0)"
+        ));
+    }
+    if let Some(from) = filter.due_from {
+        let p = param(&mut values, Value::Integer(from));
+        clauses.push(format!("due >= {p}"));
+    }
+    if let Some(to) = filter.due_to {
+        let p = param(&mut values, Value::Integer(to));
+        clauses.push(format!("due <= {p}"));
+    }
+    if filter.overdue {
+        let p = param(&mut values, Value::Integer(now));
+        clauses.push(format!("due < {p} AND status IN {OPEN_STATUSES}"));
+    }
+    if filter.returned {
+        clauses.push("status = 'returned'".into());
+    }
+    if filter.rectification_due {
+        let p = param(&mut values, Value::Integer(now + RECTIFICATION_SOON_MS));
+        clauses.push(format!(
+            "rectification_due IS NOT NULL AND rectification_due <= {p} AND status <> 'cancelled'"
+        ));
+    }
+    if let Some(joint) = filter.joint {
+        clauses.push(format!("joint = {}", i32::from(joint)));
+    }
+    (clauses.join(" AND "), values)
+}
+
+fn order_by(sort: TaskSort) -> &'static str {
+    match sort {
+        TaskSort::DueAsc => "due ASC, code ASC",
+        TaskSort::DueDesc => "due DESC, code DESC",
+        TaskSort::CodeAsc => "code ASC",
+        TaskSort::CodeDesc => "code DESC",
+        TaskSort::SubjectAsc => "subject_name ASC, code ASC",
+        TaskSort::SubjectDesc => "subject_name DESC, code DESC",
+        TaskSort::StatusAsc => "status ASC, due ASC, code ASC",
+        TaskSort::StatusDesc => "status DESC, due ASC, code ASC",
+        TaskSort::UpdatedAsc => "updated_at ASC, code ASC",
+        TaskSort::UpdatedDesc => "updated_at DESC, code DESC",
+    }
+}
+
+const COLUMNS: &str =
+    "task_id, code, subject_name, uscc, status, team, departments, lead_department,
+    inspectors, window_start, due, joint, open_conflicts, evidence, findings, rectification_due,
+    updated_at";
+
+fn row(r: &rusqlite::Row<'_>, now: Millis) -> rusqlite::Result<ConsoleTaskRow> {
+    let status: Option<String> = r.get(4)?;
+    let status = status.as_deref().and_then(Status::parse);
+    let due: Millis = r.get(10)?;
+    Ok(ConsoleTaskRow {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        subject_name: r.get(2)?,
+        uscc: r.get(3)?,
+        status,
+        team: r.get(5)?,
+        departments: unspaced(&r.get::<_, String>(6)?),
+        lead_department: r.get(7)?,
+        inspectors: unspaced(&r.get::<_, String>(8)?),
+        window_start: r.get(9)?,
+        due,
+        joint: r.get(11)?,
+        open_conflicts: r.get(12)?,
+        evidence: r.get(13)?,
+        findings: r.get(14)?,
+        rectification_due: r.get(15)?,
+        updated_at: r.get(16)?,
+        overdue: is_overdue(status, due, now),
+    })
+}
+
+pub(super) fn list(
+    conn: &Connection,
+    filter: &TaskFilter,
+    sort: TaskSort,
+    page: u32,
+    per_page: u32,
+    now: Millis,
+) -> Result<TaskPage, StoreError> {
+    let (clause, mut values) = where_clause(filter, now);
+    let total: i64 = conn.cached_row(
+        &format!("SELECT count(*) FROM task_index WHERE {clause}"),
+        rusqlite::params_from_iter(values.iter()),
+        |r| r.get(0),
+    )?;
+    values.push(Value::Integer(i64::from(per_page)));
+    values.push(Value::Integer(
+        i64::from(page.saturating_sub(1)) * i64::from(per_page),
+    ));
+    let n = values.len();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM task_index WHERE {clause} ORDER BY {} LIMIT ?{} OFFSET ?{n}",
+        order_by(sort),
+        n - 1
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(values.iter()), |r| row(r, now))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TaskPage {
+        total: total.unsigned_abs(),
+        page,
+        per_page,
+        rows,
+    })
+}
+
+/// Calls `each` for every task `filter` takes (at most `limit`), in `sort`
+/// order, one row at a time.
+pub(super) fn export(
+    conn: &Connection,
+    filter: &TaskFilter,
+    sort: TaskSort,
+    limit: usize,
+    now: Millis,
+    each: &mut dyn FnMut(ConsoleTaskRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let (clause, mut values) = where_clause(filter, now);
+    values.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM task_index WHERE {clause} ORDER BY {} LIMIT ?{}",
+        order_by(sort),
+        values.len()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
+    while let Some(r) = rows.next()? {
+        each(row(r, now)?)?;
+    }
+    Ok(())
+}
+
+fn status_counts(
+    conn: &Connection,
+    sql: &str,
+    values: &[Value],
+) -> Result<Vec<(String, StatusCounts)>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut out: Vec<(String, StatusCounts)> = Vec::new();
+    let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
+    while let Some(r) = rows.next()? {
+        let key: String = r.get(0)?;
+        let status: Option<String> = r.get(1)?;
+        let n: i64 = r.get(2)?;
+        let Some(status) = status.as_deref().and_then(Status::parse) else {
+            continue;
+        };
+        match out.last_mut() {
+            Some((k, counts)) if *k == key => {
+                counts.insert(status, n.unsigned_abs());
+            }
+            _ => out.push((key, StatusCounts::from([(status, n.unsigned_abs())]))),
+        }
+    }
+    Ok(out)
+}
+
+/// The dashboard's figures over the tasks `scope` covers; "this year" is
+/// the year whose windows start in `[year_start, year_end)`.
+pub(super) fn dashboard(
+    conn: &Connection,
+    scope: Option<&[String]>,
+    now: Millis,
+    year: i32,
+    year_start: Millis,
+    year_end: Millis,
+) -> Result<Dashboard, StoreError> {
+    let scoped = TaskFilter {
+        scope: scope.map(<[String]>::to_vec),
+        ..TaskFilter::default()
+    };
+    let (clause, values) = where_clause(&scoped, now);
+    let count = |filter: TaskFilter| -> Result<u64, StoreError> {
+        let (clause, values) = where_clause(&filter, now);
+        let n: i64 = conn.cached_row(
+            &format!("SELECT count(*) FROM task_index WHERE {clause}"),
+            rusqlite::params_from_iter(values.iter()),
+            |r| r.get(0),
+        )?;
+        Ok(n.unsigned_abs())
+    };
+    let by_status = status_counts(
+        conn,
+        &format!(
+            "SELECT '', status, count(*) FROM task_index WHERE {clause} GROUP BY status ORDER BY status"
+        ),
+        &values,
+    )?
+    .pop()
+    .map(|(_, c)| c)
+    .unwrap_or_default();
+
+    // Per department: each department a task has items of counts it once.
+    let mut by_department: Vec<DepartmentCount> = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT departments, status FROM task_index WHERE {clause}"
+        ))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
+        let mut counts: std::collections::BTreeMap<String, StatusCounts> = Default::default();
+        while let Some(r) = rows.next()? {
+            let departments: String = r.get(0)?;
+            let status: Option<String> = r.get(1)?;
+            let Some(status) = status.as_deref().and_then(Status::parse) else {
+                continue;
+            };
+            for d in departments.split_whitespace() {
+                *counts
+                    .entry(d.to_owned())
+                    .or_default()
+                    .entry(status)
+                    .or_default() += 1;
+            }
+        }
+        for (code, by_status) in counts {
+            by_department.push(DepartmentCount {
+                code,
+                total: by_status.values().sum(),
+                by_status,
+            });
+        }
+    }
+
+    let this_year = |joint: Option<bool>| -> Result<u64, StoreError> {
+        let (clause, mut values) = where_clause(
+            &TaskFilter {
+                joint,
+                ..scoped.clone()
+            },
+            now,
+        );
+        values.push(Value::Integer(year_start));
+        values.push(Value::Integer(year_end));
+        let n = values.len();
+        let count: i64 = conn.cached_row(
+            &format!(
+                "SELECT count(*) FROM task_index WHERE {clause} AND window_start >= ?{} AND window_start < ?{n}
+                 AND coalesce(status, '') <> 'cancelled'",
+                n - 1
+            ),
+            rusqlite::params_from_iter(values.iter()),
+            |r| r.get(0),
+        )?;
+        Ok(count.unsigned_abs())
+    };
+
+    let mut inspections_per_subject = Vec::new();
+    {
+        let mut values = values.clone();
+        values.push(Value::Integer(year_start));
+        values.push(Value::Integer(year_end));
+        let n = values.len();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT k, count(*) FROM (
+                 SELECT uscc, count(*) AS k FROM task_index
+                 WHERE {clause} AND window_start >= ?{} AND window_start < ?{n}
+                   AND coalesce(status, '') <> 'cancelled'
+                 GROUP BY uscc)
+             GROUP BY k ORDER BY k",
+            n - 1
+        ))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
+        while let Some(r) = rows.next()? {
+            inspections_per_subject.push(InspectionCount {
+                inspections: r.get::<_, i64>(0)?.unsigned_abs(),
+                subjects: r.get::<_, i64>(1)?.unsigned_abs(),
+            });
+        }
+    }
+
+    Ok(Dashboard {
+        year,
+        by_status,
+        by_department,
+        overdue: count(TaskFilter {
+            overdue: true,
+            ..scoped.clone()
+        })?,
+        returned: count(TaskFilter {
+            returned: true,
+            ..scoped.clone()
+        })?,
+        rectification_due: count(TaskFilter {
+            rectification_due: true,
+            ..scoped.clone()
+        })?,
+        joint: this_year(Some(true))?,
+        single: this_year(Some(false))?,
+        inspections_per_subject,
+    })
+}
+
+/// How often each subject (by USCC) was inspected in the year
+/// `[year_start, year_end)`, cancelled tasks aside.
+pub(super) fn inspections_in(
+    conn: &Connection,
+    usccs: &[String],
+    year_start: Millis,
+    year_end: Millis,
+) -> Result<Vec<u64>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(*) FROM task_index WHERE uscc = ?1 AND window_start >= ?2
+         AND window_start < ?3 AND coalesce(status, '') <> 'cancelled'",
+    )?;
+    usccs
+        .iter()
+        .map(|u| {
+            let n: i64 = stmt.query_row(params![u, year_start, year_end], |r| r.get(0))?;
+            Ok(n.unsigned_abs())
+        })
+        .collect()
+}
