@@ -1,11 +1,14 @@
 // @vitest-environment happy-dom
+import { mount, type VueWrapper } from "@vue/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
-import { type App, type AppDeps, startApp } from "./app";
+import { nextTick } from "vue";
+import App from "./App.vue";
 import { BackendError } from "./backend/backend";
 import { MemoryBackend } from "./backend/memory";
 import { h } from "./dom";
 import { I18n, LANG_STORAGE_KEY } from "./i18n";
 import type { Screen } from "./screens/screen";
+import { withDeps } from "./testing/mount";
 import { NOW, sampleRows, TZ } from "./testing/rows";
 import { identity, syncView } from "./testing/views";
 
@@ -13,11 +16,11 @@ const byTestId = (root: ParentNode, id: string) => root.querySelector<HTMLElemen
 const allByTestId = (root: ParentNode, id: string) => [...root.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-let apps: App[] = [];
+let apps: VueWrapper[] = [];
 
 afterEach(() => {
   // Stops the sync bar's polling.
-  for (const app of apps) app.dispose();
+  for (const app of apps) app.unmount();
   apps = [];
 });
 
@@ -37,23 +40,18 @@ function fakeTaskScreens() {
   return { opened, openTask };
 }
 
-async function start(backend: MemoryBackend, extra: Partial<AppDeps> = {}) {
-  const root = document.createElement("div");
-  document.body.replaceChildren(root);
+async function start(backend: MemoryBackend, extra: { i18n?: I18n } = {}) {
   const tasks = fakeTaskScreens();
   const i18n = extra.i18n ?? new I18n();
-  const app = startApp(root, {
-    backend,
-    i18n,
-    openTask: tasks.openTask,
-    now: () => NOW,
-    timeZone: TZ,
-    syncPollMs: 60_000,
-    ...extra,
+  const wrapper = mount(App, {
+    props: { openTask: tasks.openTask, syncPollMs: 60_000 },
+    ...withDeps({ backend, i18n, now: () => NOW, timeZone: TZ }),
   });
-  apps.push(app);
+  apps.push(wrapper);
+  const app = wrapper.vm;
   await app.ready();
   await tick();
+  const root: HTMLElement = (wrapper.element as Element).parentElement!;
   return { root, app, i18n, ...tasks };
 }
 
@@ -76,6 +74,7 @@ describe("app shell", () => {
 
     langSwitch.click();
     expect(document.documentElement.lang).toBe("en-GB");
+    await nextTick();
     expect(title.textContent).toBe("Joint Inspection · Field");
     expect(langSwitch.textContent).toBe("中文");
     expect(window.localStorage.getItem(LANG_STORAGE_KEY)).toBe("en");
@@ -85,7 +84,7 @@ describe("app shell", () => {
   it("shows the enrollment screen while the tablet is not enrolled", async () => {
     const backend = new MemoryBackend(sampleRows());
     const { root, app } = await start(backend);
-    expect(byTestId(root, "enroll-screen")).toBe(app.screen.element);
+    expect(byTestId(root, "enroll-screen")).toBe(app.screen?.element);
     expect(byTestId(root, "task-list-screen")).toBeNull();
     expect(byTestId(root, "identity")?.hidden).toBe(true);
     // No sync bar, and no status polling, before enrollment.
@@ -102,9 +101,10 @@ describe("app shell", () => {
     byTestId(root, "enroll-submit")!.click();
     await tick();
     await tick();
+    await nextTick();
 
     expect(app.identity?.name).toBe("张伟");
-    expect(byTestId(root, "task-list-screen")).toBe(app.screen.element);
+    expect(byTestId(root, "task-list-screen")).toBe(app.screen?.element);
     expect(byTestId(root, "identity")?.textContent).toBe("张伟 · 东山镇综合执法队");
     expect(byTestId(root, "identity")?.hidden).toBe(false);
     expect(byTestId(root, "sync-status")).not.toBeNull();
@@ -115,7 +115,7 @@ describe("app shell", () => {
     const backend = enrolledBackend();
     backend.sync = syncView({ phase: "synced", last_synced_at: NOW - 5 * 60_000 });
     const { root, app } = await start(backend);
-    expect(byTestId(root, "task-list-screen")).toBe(app.screen.element);
+    expect(byTestId(root, "task-list-screen")).toBe(app.screen?.element);
     expect(allByTestId(root, "task-row")).toHaveLength(7);
     expect(byTestId(root, "identity")?.textContent).toBe("张伟 · 东山镇综合执法队");
     expect(byTestId(root, "sync-status")?.dataset.phase).toBe("synced");
@@ -136,6 +136,7 @@ describe("app shell", () => {
     const link = root.querySelector<HTMLAnchorElement>('[data-task-id="3"] [data-testid="task-open"]')!;
     expect(link.tagName).toBe("A");
     link.click();
+    await nextTick();
 
     expect(opened.map((o) => o.taskId)).toEqual(["3"]);
     expect(byTestId(root, "fake-task-screen")?.dataset.taskId).toBe("3");
@@ -143,8 +144,10 @@ describe("app shell", () => {
 
     const listed = backend.queries.length;
     backend.rows = backend.rows.filter((row) => row.id !== "1");
+    await nextTick();
     opened[0]!.onBack();
     await tick();
+    await nextTick();
 
     expect(opened[0]!.disposed).toBe(true);
     expect(app.screen).toBe(list); // the same list, with its filter
@@ -160,8 +163,10 @@ describe("app shell", () => {
     expect(allByTestId(root, "task-row").map((row) => row.dataset.taskId)).toEqual(["3"]);
 
     byTestId(root, "task-open")!.click();
+    await nextTick();
     opened[0]!.onBack();
     await tick();
+    await nextTick();
     expect(byTestId(root, "filter-returned")?.getAttribute("aria-pressed")).toBe("true");
     expect(allByTestId(root, "task-row").map((row) => row.dataset.taskId)).toEqual(["3"]);
   });
@@ -177,6 +182,7 @@ describe("app shell", () => {
     byTestId(root, "sync-now")!.click();
     await tick();
     await tick();
+    await nextTick();
     expect(allByTestId(root, "task-row")).toHaveLength(2);
   });
 
@@ -191,6 +197,7 @@ describe("app shell", () => {
     byTestId(root, "app-retry")!.click();
     await app.ready();
     await tick();
-    expect(byTestId(root, "task-list-screen")).toBe(app.screen.element);
+    await nextTick();
+    expect(byTestId(root, "task-list-screen")).toBe(app.screen?.element);
   });
 });
