@@ -3,6 +3,7 @@ import { mount, type VueWrapper } from "@vue/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
 import { nextTick } from "vue";
 import App from "./App.vue";
+import EnrollScreen from "./screens/EnrollScreen.vue";
 import { BackendError } from "./backend/backend";
 import { MemoryBackend } from "./backend/memory";
 import { h } from "./dom";
@@ -52,7 +53,7 @@ async function start(backend: MemoryBackend, extra: { i18n?: I18n } = {}) {
   await app.ready();
   await tick();
   const root: HTMLElement = (wrapper.element as Element).parentElement!;
-  return { root, app, i18n, ...tasks };
+  return { root, app, wrapper, i18n, ...tasks };
 }
 
 function enrolledBackend() {
@@ -83,8 +84,9 @@ describe("app shell", () => {
 
   it("shows the enrollment screen while the tablet is not enrolled", async () => {
     const backend = new MemoryBackend(sampleRows());
-    const { root, app } = await start(backend);
-    expect(byTestId(root, "enroll-screen")).toBe(app.screen?.element);
+    const { root, app, wrapper } = await start(backend);
+    expect(app.mode).toBe("enroll");
+    expect(byTestId(root, "enroll-screen")).toBe(wrapper.findComponent(EnrollScreen).element);
     expect(byTestId(root, "task-list-screen")).toBeNull();
     expect(byTestId(root, "identity")?.hidden).toBe(true);
     // No sync bar, and no status polling, before enrollment.
