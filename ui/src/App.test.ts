@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { nextTick } from "vue";
 import App from "./App.vue";
 import EnrollScreen from "./screens/EnrollScreen.vue";
+import TaskList from "./screens/TaskList.vue";
 import { BackendError } from "./backend/backend";
 import { MemoryBackend } from "./backend/memory";
 import { h } from "./dom";
@@ -96,7 +97,7 @@ describe("app shell", () => {
 
   it("shows the task list once enrolled, with who the tablet is and the sync bar", async () => {
     const backend = new MemoryBackend(sampleRows());
-    const { root, app } = await start(backend);
+    const { root, app, wrapper } = await start(backend);
 
     (byTestId(root, "enroll-code") as HTMLTextAreaElement).value = "K7P2M9QX4R";
     (byTestId(root, "enroll-server") as HTMLInputElement).value = "http://192.168.1.10:7878";
@@ -106,7 +107,8 @@ describe("app shell", () => {
     await nextTick();
 
     expect(app.identity?.name).toBe("张伟");
-    expect(byTestId(root, "task-list-screen")).toBe(app.screen?.element);
+    expect(app.mode).toBe("list");
+    expect(byTestId(root, "task-list-screen")).toBe(wrapper.findComponent(TaskList).element);
     expect(byTestId(root, "identity")?.textContent).toBe("张伟 · 东山镇综合执法队");
     expect(byTestId(root, "identity")?.hidden).toBe(false);
     expect(byTestId(root, "sync-status")).not.toBeNull();
@@ -116,8 +118,9 @@ describe("app shell", () => {
   it("goes straight to the task list on an enrolled tablet", async () => {
     const backend = enrolledBackend();
     backend.sync = syncView({ phase: "synced", last_synced_at: NOW - 5 * 60_000 });
-    const { root, app } = await start(backend);
-    expect(byTestId(root, "task-list-screen")).toBe(app.screen?.element);
+    const { root, app, wrapper } = await start(backend);
+    expect(app.mode).toBe("list");
+    expect(byTestId(root, "task-list-screen")).toBe(wrapper.findComponent(TaskList).element);
     expect(allByTestId(root, "task-row")).toHaveLength(7);
     expect(byTestId(root, "identity")?.textContent).toBe("张伟 · 东山镇综合执法队");
     expect(byTestId(root, "sync-status")?.dataset.phase).toBe("synced");
@@ -132,8 +135,8 @@ describe("app shell", () => {
 
   it("opens a tapped task and comes back to the reloaded list", async () => {
     const backend = enrolledBackend();
-    const { root, app, opened } = await start(backend);
-    const list = app.screen;
+    const { root, app, wrapper, opened } = await start(backend);
+    const list = wrapper.findComponent(TaskList).vm.$;
 
     const link = root.querySelector<HTMLAnchorElement>('[data-task-id="3"] [data-testid="task-open"]')!;
     expect(link.tagName).toBe("A");
@@ -152,7 +155,8 @@ describe("app shell", () => {
     await nextTick();
 
     expect(opened[0]!.disposed).toBe(true);
-    expect(app.screen).toBe(list); // the same list, with its filter
+    expect(wrapper.findComponent(TaskList).vm.$).toBe(list); // the same list instance, with its filter
+    expect(app.mode).toBe("list");
     expect(byTestId(root, "fake-task-screen")).toBeNull();
     expect(backend.queries.length).toBe(listed + 1);
     expect(allByTestId(root, "task-row")).toHaveLength(6);
@@ -191,7 +195,7 @@ describe("app shell", () => {
   it("says so, and retries, when the tablet's identity cannot be read", async () => {
     const backend = enrolledBackend();
     backend.failWith = new BackendError("app.store_unavailable", "poisoned");
-    const { root, app } = await start(backend);
+    const { root, app, wrapper } = await start(backend);
     expect(byTestId(root, "app-error")?.getAttribute("role")).toBe("alert");
     expect(byTestId(root, "app-error-message")?.textContent).toBe("本机数据暂时不可用，请重启应用后重试。");
 
@@ -200,6 +204,7 @@ describe("app shell", () => {
     await app.ready();
     await tick();
     await nextTick();
-    expect(byTestId(root, "task-list-screen")).toBe(app.screen?.element);
+    expect(app.mode).toBe("list");
+    expect(byTestId(root, "task-list-screen")).toBe(wrapper.findComponent(TaskList).element);
   });
 });
