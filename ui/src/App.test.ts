@@ -1,15 +1,13 @@
 // @vitest-environment happy-dom
 import { mount, type VueWrapper } from "@vue/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
-import { nextTick } from "vue";
+import { defineComponent, h, nextTick, onUnmounted } from "vue";
 import App from "./App.vue";
 import EnrollScreen from "./screens/EnrollScreen.vue";
 import TaskList from "./screens/TaskList.vue";
 import { BackendError } from "./backend/backend";
 import { MemoryBackend } from "./backend/memory";
-import { h } from "./dom";
 import { I18n, LANG_STORAGE_KEY } from "./i18n";
-import type { Screen } from "./screens/screen";
 import { withDeps } from "./testing/mount";
 import { NOW, sampleRows, TZ } from "./testing/rows";
 import { identity, syncView } from "./testing/views";
@@ -29,24 +27,26 @@ afterEach(() => {
 /** A stand-in for the task screen, recording what the shell asked of it. */
 function fakeTaskScreens() {
   const opened: { taskId: string; onBack: () => void; disposed: boolean }[] = [];
-  const openTask = (taskId: string, onBack: () => void): Screen => {
-    const record = { taskId, onBack, disposed: false };
-    opened.push(record);
-    return {
-      element: h("section", { testid: "fake-task-screen", attrs: { "data-task-id": taskId } }),
-      dispose: () => {
+  const taskScreen = defineComponent({
+    props: { taskId: { type: String, required: true } },
+    emits: ["back"],
+    setup(props, { emit }) {
+      const record = { taskId: props.taskId, onBack: () => emit("back"), disposed: false };
+      opened.push(record);
+      onUnmounted(() => {
         record.disposed = true;
-      },
-    };
-  };
-  return { opened, openTask };
+      });
+      return () => h("section", { "data-testid": "fake-task-screen", "data-task-id": props.taskId });
+    },
+  });
+  return { opened, taskScreen };
 }
 
 async function start(backend: MemoryBackend, extra: { i18n?: I18n } = {}) {
   const tasks = fakeTaskScreens();
   const i18n = extra.i18n ?? new I18n();
   const wrapper = mount(App, {
-    props: { openTask: tasks.openTask, syncPollMs: 60_000 },
+    props: { taskScreen: tasks.taskScreen, syncPollMs: 60_000 },
     ...withDeps({ backend, i18n, now: () => NOW, timeZone: TZ }),
   });
   apps.push(wrapper);

@@ -7,7 +7,7 @@ import App from "./App.vue";
 import { createBackend } from "./backend";
 import { fieldloop } from "./deps";
 import { I18n } from "./i18n";
-import { taskScreen } from "./screens/task/taskScreen";
+import TaskScreen from "./screens/task/TaskScreen.vue";
 
 const root = document.getElementById("app");
 if (root === null) throw new Error("index.html has no #app element");
@@ -15,8 +15,6 @@ if (root === null) throw new Error("index.html has no #app element");
 const backend = createBackend();
 const i18n = new I18n(window.localStorage);
 
-createApp(App, {
-  openTask: (taskId: string, onBack: () => void) => taskScreen({ backend, i18n, taskId, onBack }),
-})
+createApp(App, { taskScreen: TaskScreen })
   .use(fieldloop, { backend, i18n })
   .mount(root);

@@ -2,6 +2,7 @@
 // one way to act on the record (every action goes through `act`, which
 // disables its controls while it runs and shows errors in the banner).
 
+import { inject, type InjectionKey, type ShallowRef } from "vue";
 import type { Backend } from "../../backend/backend";
 import type { DepartmentRef } from "../../bindings/DepartmentRef";
 import type { Fix } from "../../bindings/Fix";
@@ -57,6 +58,26 @@ export interface TaskCtx {
   date(ms: number): string;
   /** Lets `settled()` wait for this work. */
   track(work: Promise<unknown>): void;
+}
+
+/** What the task screen gives its Vue parts: the context, the view as a ref, and hooks of the panels. */
+export interface TaskScope {
+  readonly ctx: TaskCtx;
+  /** The task as last answered; `null` until it has loaded. */
+  readonly view: Readonly<ShallowRef<TaskView | null>>;
+  /** The open tab. */
+  readonly tab: Readonly<ShallowRef<TabName>>;
+  /** A panel tells the screen what to call when its tab opens. */
+  onShown(tab: TabName, shown: () => void): void;
+}
+
+export const TASK_SCOPE: InjectionKey<TaskScope> = Symbol("task");
+
+/** The task screen's scope, for its parts. */
+export function useTask(): TaskScope {
+  const scope = inject(TASK_SCOPE, null);
+  if (scope === null) throw new Error("not inside a task screen");
+  return scope;
 }
 
 export interface Panel {
