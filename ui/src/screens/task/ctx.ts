@@ -9,6 +9,7 @@ import type { Fix } from "../../bindings/Fix";
 import type { TaskView } from "../../bindings/TaskView";
 import type { I18n } from "../../i18n";
 import type { BlobUrls } from "./blobs";
+import type { GeoStatus } from "./location";
 import type { Tr } from "./texts";
 
 export const TABS = ["overview", "checklist", "evidence", "findings", "signatures", "submit", "timeline"] as const;
@@ -67,6 +68,8 @@ export interface TaskScope {
   readonly view: Readonly<ShallowRef<TaskView | null>>;
   /** The open tab. */
   readonly tab: Readonly<ShallowRef<TabName>>;
+  /** Where the tablet is, as the overview says it. */
+  geoStatus(): GeoStatus;
   /** A panel tells the screen what to call when its tab opens. */
   onShown(tab: TabName, shown: () => void): void;
 }
