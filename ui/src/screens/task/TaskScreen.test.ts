@@ -183,6 +183,7 @@ describe("task screen", () => {
     const release = backend.hold();
     const fail = get<HTMLButtonElement>(itemById(el, "XFJY-TY-001"), "outcome-fail");
     fail.click();
+    await nextTick();
     expect(fail.disabled).toBe(true);
     expect(get<HTMLButtonElement>(itemById(el, "XFJY-TY-002"), "outcome-fail").disabled).toBe(false);
     release();

@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
+import { nextTick } from "vue";
 import { BackendError } from "../../backend/backend";
 import { CONFLICT_PATH, PHOTO_LICENCE, sha, TASK_ID } from "./fixture";
 import { allByTestId, byTestId, get, itemById, jpeg, ManualGeo, mount, pickFiles, type, unmount } from "./testkit";
@@ -117,10 +118,12 @@ describe("checklist", () => {
     expect(basis.hidden).toBe(true);
     expect(toggle.getAttribute("aria-expanded")).toBe("false");
     toggle.click();
+    await nextTick();
     expect(basis.hidden).toBe(false);
     expect(basis.textContent).toBe("《中华人民共和国消防法》第十六条");
     expect(toggle.getAttribute("aria-expanded")).toBe("true");
     toggle.click();
+    await nextTick();
     expect(basis.hidden).toBe(true);
   });
 
