@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
+import { nextTick } from "vue";
 import { BackendError } from "../../backend/backend";
 import { DAY, NOW, PHOTO_KITCHEN, PHOTO_LICENCE, PHOTO_WITHDRAWN, TASK_ID } from "./fixture";
 import { allByTestId, byTestId, get, jpeg, mount, pickFiles, TaskBackend, type, unmount } from "./testkit";
@@ -242,6 +243,7 @@ describe("evidence", () => {
     expect(backend.callsTo("setCaption")).toEqual([[TASK_ID, PHOTO_LICENCE, "许可证正本（收银台）"]]);
     expect(caption.value).toBe("许可证正本（收银台）");
     get(viewer, "evidence-close").click();
+    await nextTick();
     expect(viewer.hidden).toBe(true);
   });
 
@@ -252,8 +254,10 @@ describe("evidence", () => {
     const reason = get<HTMLTextAreaElement>(viewer, "withdraw-reason");
     expect(reason.closest(".withdraw-box")?.hasAttribute("hidden")).toBe(true);
     get(viewer, "evidence-withdraw").click();
+    await nextTick();
     expect(reason.closest(".withdraw-box")?.hasAttribute("hidden")).toBe(false);
     get(viewer, "withdraw-confirm").click();
+    await nextTick();
     expect(get(viewer, "withdraw-error").textContent).toBe("请填写撤回原因。");
     expect(backend.callsTo("withdrawEvidence")).toHaveLength(0);
     type(reason, "照片模糊，已重拍");
