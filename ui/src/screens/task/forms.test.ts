@@ -25,6 +25,7 @@ describe("findings", () => {
   it("needs a description", async () => {
     const { el, backend } = await mount();
     get(el, "finding-add").click();
+    await nextTick();
     expect(get(el, "finding-form-error").hidden).toBe(false);
     expect(get(el, "finding-form-error").textContent).toBe("请填写问题描述。");
     expect(backend.callsTo("addFinding")).toHaveLength(0);
@@ -35,11 +36,13 @@ describe("findings", () => {
     type(get<HTMLTextAreaElement>(el, "finding-description"), "灭火器压力不足");
     type(get<HTMLTextAreaElement>(el, "finding-order"), "更换灭火器");
     get(el, "finding-add").click();
+    await nextTick();
     expect(get(el, "finding-form-error").textContent).toContain("须同时填写整改要求和整改期限");
 
     type(get<HTMLTextAreaElement>(el, "finding-order"), "");
     type(get<HTMLInputElement>(el, "finding-deadline"), "2026-12-10");
     get(el, "finding-add").click();
+    await nextTick();
     expect(get(el, "finding-form-error").textContent).toContain("须同时填写整改要求和整改期限");
     expect(backend.callsTo("addFinding")).toHaveLength(0);
   });
@@ -50,6 +53,7 @@ describe("findings", () => {
     type(get<HTMLTextAreaElement>(el, "finding-order"), "更换灭火器");
     type(get<HTMLInputElement>(el, "finding-deadline"), "2026-11-28");
     get(el, "finding-add").click();
+    await nextTick();
     expect(get(el, "finding-form-error").textContent).toBe("整改期限不能早于今天。");
     expect(backend.callsTo("addFinding")).toHaveLength(0);
     expect(get<HTMLInputElement>(el, "finding-deadline").min).toBe("2026-11-29");
@@ -107,9 +111,12 @@ describe("lead transfers", () => {
     expect(names).toContain("公安");
 
     get(el, "transfer-add").click();
+
+    await nextTick();
     expect(get(el, "transfer-form-error").textContent).toBe("请填写接收部门。");
     type(dept, "青溪县公安局治安大队");
     get(el, "transfer-add").click();
+    await nextTick();
     expect(get(el, "transfer-form-error").textContent).toBe("请填写线索摘要。");
 
     type(get<HTMLTextAreaElement>(el, "transfer-summary"), "发现疑似非法储存液化石油气钢瓶 12 只");
