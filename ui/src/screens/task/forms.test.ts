@@ -157,6 +157,7 @@ describe("signatures", () => {
   it("refuses to save an empty pad", async () => {
     const { el, backend } = await mount();
     get(el, "signature-save").click();
+    await nextTick();
     expect(get(el, "signature-form-error").textContent).toBe("签名板是空的，请先签名。");
     expect(backend.callsTo("sign")).toHaveLength(0);
   });
@@ -181,6 +182,7 @@ describe("signatures", () => {
 
     // The pad was cleared: saving again needs a new signature.
     get(el, "signature-save").click();
+    await nextTick();
     expect(get(el, "signature-form-error").hidden).toBe(false);
   });
 
@@ -188,6 +190,7 @@ describe("signatures", () => {
     const { el, screen, backend } = await mount();
     type(get<HTMLSelectElement>(el, "signer-role"), "enterprise");
     get(el, "signature-refuse").click();
+    await nextTick();
     expect(get(el, "signature-form-error").textContent).toBe("请填写拒签原因。");
     type(get<HTMLTextAreaElement>(el, "refuse-reason"), "当事人对检查结果有异议，拒绝签字");
     get(el, "signature-refuse").click();
