@@ -191,6 +191,7 @@ describe("checklist", () => {
     expect(mark.hidden).toBe(false);
     expect(get(itemById(el, "SCJG-SP-001"), "item-conflicted").hidden).toBe(true);
     mark.click();
+    await nextTick();
     expect(screen.tab).toBe("submit");
     const conflict = allByTestId(el, "conflict").find((c) => c.dataset.path === CONFLICT_PATH.join("/"));
     expect(conflict).toBeDefined();

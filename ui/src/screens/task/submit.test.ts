@@ -150,10 +150,12 @@ describe("submit", () => {
     expect(submit.disabled).toBe(false);
 
     submit.click();
+    await nextTick();
     expect(backend.callsTo("submit")).toHaveLength(0);
     const confirm = get<HTMLButtonElement>(el, "submit-confirm");
     expect(confirm.closest("[hidden]")).toBeNull();
     get(el, "submit-cancel").click();
+    await nextTick();
     expect(confirm.closest("[hidden]")).not.toBeNull();
 
     submit.click();
