@@ -83,19 +83,6 @@ export function useTask(): TaskScope {
   return scope;
 }
 
-export interface Panel {
-  readonly element: HTMLElement;
-  update(view: TaskView): void;
-  /** The panel became visible. */
-  shown?(): void;
-  dispose?(): void;
-}
-
-/** A button: `type=button`, the touch size, and a test id. */
-export function buttonProps(testid: string, className = "btn"): { class: string; testid: string; attrs: Record<string, string> } {
-  return { class: className, testid, attrs: { type: "button" } };
-}
-
 /** The files of a file input, and the input emptied so the same file can be picked again. */
 export function takeFiles(input: HTMLInputElement): File[] {
   const files = [...(input.files ?? [])];
