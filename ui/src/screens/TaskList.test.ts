@@ -444,4 +444,23 @@ describe("task list", () => {
     await screen.settled();
     expect(rowIds(screen.element)).toEqual(many.map((r) => r.id));
   });
+
+  it("keeps a long list whole on screen while it reloads", async () => {
+    const many = Array.from({ length: 1_000 }, (_, i) => row({ id: String(i + 1), due: NOW + (i + 1) * 60_000 }));
+    const backend = new MemoryBackend(many);
+    const screen = taskListScreen({ backend, i18n: new I18n(), now: () => NOW, timeZone: TZ, searchDelayMs: 0 });
+    await screen.settled();
+    expect(allByTestId(screen.element, "task-row")).toHaveLength(1_000);
+
+    // A sync marked every task unsynced: the reload brings new rows.
+    backend.rows = many.map((r) => ({ ...r, dirty: true }));
+    const seen: number[] = [];
+    const observer = new MutationObserver(() => seen.push(allByTestId(screen.element, "task-row").length));
+    observer.observe(screen.element, { childList: true, subtree: true });
+    await screen.refresh();
+    observer.disconnect();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.min(...seen)).toBe(1_000);
+    expect(allByTestId(screen.element, "task-dirty")).toHaveLength(1_000);
+  });
 });
