@@ -111,7 +111,6 @@ describe("lead transfers", () => {
     expect(names).toContain("公安");
 
     get(el, "transfer-add").click();
-
     await nextTick();
     expect(get(el, "transfer-form-error").textContent).toBe("请填写接收部门。");
     type(dept, "青溪县公安局治安大队");
