@@ -2,9 +2,18 @@
 // (UTC); they are shown as calendar dates in the device's time zone, or in
 // `timeZone` when given (tests pin it).
 
+/** Formats made so far: making one costs far more than using it (the task list formats thousands of dates). */
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 /** An `Intl.DateTimeFormat` of `locale` for `options`, in `timeZone` when given (else the device's). */
 function dateTimeFormat(locale: string, options: Intl.DateTimeFormatOptions, timeZone?: string): Intl.DateTimeFormat {
-  return new Intl.DateTimeFormat(locale, { ...options, ...(timeZone === undefined ? {} : { timeZone }) });
+  const key = `${locale}|${timeZone ?? ""}|${JSON.stringify(options)}`;
+  let format = formats.get(key);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat(locale, { ...options, ...(timeZone === undefined ? {} : { timeZone }) });
+    formats.set(key, format);
+  }
+  return format;
 }
 
 const DATE: Intl.DateTimeFormatOptions = { year: "numeric", month: "short", day: "numeric" };

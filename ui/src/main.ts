@@ -1,10 +1,13 @@
-// Entry point of the web front end in the tablet app.
+// Entry point of the web front end in the tablet app: picks the Backend, the
+// language and the task screen, and starts the shell (App.vue).
 
 import "./styles.css";
-import { startApp } from "./app";
+import { createApp } from "vue";
+import App from "./App.vue";
 import { createBackend } from "./backend";
+import { fieldloop } from "./deps";
 import { I18n } from "./i18n";
-import { taskScreen } from "./screens/task/taskScreen";
+import TaskScreen from "./screens/task/TaskScreen.vue";
 
 const root = document.getElementById("app");
 if (root === null) throw new Error("index.html has no #app element");
@@ -12,8 +15,6 @@ if (root === null) throw new Error("index.html has no #app element");
 const backend = createBackend();
 const i18n = new I18n(window.localStorage);
 
-startApp(root, {
-  backend,
-  i18n,
-  openTask: (taskId, onBack) => taskScreen({ backend, i18n, taskId, onBack }),
-});
+createApp(App, { taskScreen: TaskScreen })
+  .use(fieldloop, { backend, i18n })
+  .mount(root);

@@ -19,6 +19,11 @@ export class Work {
     promise.then(done, done);
   };
 
+  /** Nothing tracked is under way. */
+  get idle(): boolean {
+    return this.#pending.size === 0;
+  }
+
   /** Resolves once every tracked promise has settled, including those tracked meanwhile. */
   async settled(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);

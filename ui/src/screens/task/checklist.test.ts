@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
+import { nextTick } from "vue";
 import { BackendError } from "../../backend/backend";
 import { CONFLICT_PATH, PHOTO_LICENCE, sha, TASK_ID } from "./fixture";
 import { allByTestId, byTestId, get, itemById, jpeg, ManualGeo, mount, pickFiles, type, unmount } from "./testkit";
@@ -117,10 +118,12 @@ describe("checklist", () => {
     expect(basis.hidden).toBe(true);
     expect(toggle.getAttribute("aria-expanded")).toBe("false");
     toggle.click();
+    await nextTick();
     expect(basis.hidden).toBe(false);
     expect(basis.textContent).toBe("《中华人民共和国消防法》第十六条");
     expect(toggle.getAttribute("aria-expanded")).toBe("true");
     toggle.click();
+    await nextTick();
     expect(basis.hidden).toBe(true);
   });
 
@@ -188,6 +191,7 @@ describe("checklist", () => {
     expect(mark.hidden).toBe(false);
     expect(get(itemById(el, "SCJG-SP-001"), "item-conflicted").hidden).toBe(true);
     mark.click();
+    await nextTick();
     expect(screen.tab).toBe("submit");
     const conflict = allByTestId(el, "conflict").find((c) => c.dataset.path === CONFLICT_PATH.join("/"));
     expect(conflict).toBeDefined();

@@ -2,12 +2,14 @@
 // one way to act on the record (every action goes through `act`, which
 // disables its controls while it runs and shows errors in the banner).
 
+import { inject, type InjectionKey, type ShallowRef } from "vue";
 import type { Backend } from "../../backend/backend";
 import type { DepartmentRef } from "../../bindings/DepartmentRef";
 import type { Fix } from "../../bindings/Fix";
 import type { TaskView } from "../../bindings/TaskView";
 import type { I18n } from "../../i18n";
 import type { BlobUrls } from "./blobs";
+import type { GeoStatus } from "./location";
 import type { Tr } from "./texts";
 
 export const TABS = ["overview", "checklist", "evidence", "findings", "signatures", "submit", "timeline"] as const;
@@ -59,17 +61,26 @@ export interface TaskCtx {
   track(work: Promise<unknown>): void;
 }
 
-export interface Panel {
-  readonly element: HTMLElement;
-  update(view: TaskView): void;
-  /** The panel became visible. */
-  shown?(): void;
-  dispose?(): void;
+/** What the task screen gives its Vue parts: the context, the view as a ref, and hooks of the panels. */
+export interface TaskScope {
+  readonly ctx: TaskCtx;
+  /** The task as last answered; `null` until it has loaded. */
+  readonly view: Readonly<ShallowRef<TaskView | null>>;
+  /** The open tab. */
+  readonly tab: Readonly<ShallowRef<TabName>>;
+  /** Where the tablet is, as the overview says it. */
+  geoStatus(): GeoStatus;
+  /** A panel tells the screen what to call when its tab opens. */
+  onShown(tab: TabName, shown: () => void): void;
 }
 
-/** A button: `type=button`, the touch size, and a test id. */
-export function buttonProps(testid: string, className = "btn"): { class: string; testid: string; attrs: Record<string, string> } {
-  return { class: className, testid, attrs: { type: "button" } };
+export const TASK_SCOPE: InjectionKey<TaskScope> = Symbol("task");
+
+/** The task screen's scope, for its parts. */
+export function useTask(): TaskScope {
+  const scope = inject(TASK_SCOPE, null);
+  if (scope === null) throw new Error("not inside a task screen");
+  return scope;
 }
 
 /** The files of a file input, and the input emptied so the same file can be picked again. */

@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
+import { nextTick } from "vue";
 import { BackendError } from "../../backend/backend";
 import { DAY, NOW, PHOTO_KITCHEN, PHOTO_LICENCE, PHOTO_WITHDRAWN, TASK_ID } from "./fixture";
 import { allByTestId, byTestId, get, jpeg, mount, pickFiles, TaskBackend, type, unmount } from "./testkit";
@@ -24,6 +25,7 @@ describe("findings", () => {
   it("needs a description", async () => {
     const { el, backend } = await mount();
     get(el, "finding-add").click();
+    await nextTick();
     expect(get(el, "finding-form-error").hidden).toBe(false);
     expect(get(el, "finding-form-error").textContent).toBe("请填写问题描述。");
     expect(backend.callsTo("addFinding")).toHaveLength(0);
@@ -34,11 +36,13 @@ describe("findings", () => {
     type(get<HTMLTextAreaElement>(el, "finding-description"), "灭火器压力不足");
     type(get<HTMLTextAreaElement>(el, "finding-order"), "更换灭火器");
     get(el, "finding-add").click();
+    await nextTick();
     expect(get(el, "finding-form-error").textContent).toContain("须同时填写整改要求和整改期限");
 
     type(get<HTMLTextAreaElement>(el, "finding-order"), "");
     type(get<HTMLInputElement>(el, "finding-deadline"), "2026-12-10");
     get(el, "finding-add").click();
+    await nextTick();
     expect(get(el, "finding-form-error").textContent).toContain("须同时填写整改要求和整改期限");
     expect(backend.callsTo("addFinding")).toHaveLength(0);
   });
@@ -49,6 +53,7 @@ describe("findings", () => {
     type(get<HTMLTextAreaElement>(el, "finding-order"), "更换灭火器");
     type(get<HTMLInputElement>(el, "finding-deadline"), "2026-11-28");
     get(el, "finding-add").click();
+    await nextTick();
     expect(get(el, "finding-form-error").textContent).toBe("整改期限不能早于今天。");
     expect(backend.callsTo("addFinding")).toHaveLength(0);
     expect(get<HTMLInputElement>(el, "finding-deadline").min).toBe("2026-11-29");
@@ -106,9 +111,11 @@ describe("lead transfers", () => {
     expect(names).toContain("公安");
 
     get(el, "transfer-add").click();
+    await nextTick();
     expect(get(el, "transfer-form-error").textContent).toBe("请填写接收部门。");
     type(dept, "青溪县公安局治安大队");
     get(el, "transfer-add").click();
+    await nextTick();
     expect(get(el, "transfer-form-error").textContent).toBe("请填写线索摘要。");
 
     type(get<HTMLTextAreaElement>(el, "transfer-summary"), "发现疑似非法储存液化石油气钢瓶 12 只");
@@ -149,6 +156,7 @@ describe("signatures", () => {
   it("refuses to save an empty pad", async () => {
     const { el, backend } = await mount();
     get(el, "signature-save").click();
+    await nextTick();
     expect(get(el, "signature-form-error").textContent).toBe("签名板是空的，请先签名。");
     expect(backend.callsTo("sign")).toHaveLength(0);
   });
@@ -173,6 +181,7 @@ describe("signatures", () => {
 
     // The pad was cleared: saving again needs a new signature.
     get(el, "signature-save").click();
+    await nextTick();
     expect(get(el, "signature-form-error").hidden).toBe(false);
   });
 
@@ -180,6 +189,7 @@ describe("signatures", () => {
     const { el, screen, backend } = await mount();
     type(get<HTMLSelectElement>(el, "signer-role"), "enterprise");
     get(el, "signature-refuse").click();
+    await nextTick();
     expect(get(el, "signature-form-error").textContent).toBe("请填写拒签原因。");
     type(get<HTMLTextAreaElement>(el, "refuse-reason"), "当事人对检查结果有异议，拒绝签字");
     get(el, "signature-refuse").click();
@@ -242,6 +252,7 @@ describe("evidence", () => {
     expect(backend.callsTo("setCaption")).toEqual([[TASK_ID, PHOTO_LICENCE, "许可证正本（收银台）"]]);
     expect(caption.value).toBe("许可证正本（收银台）");
     get(viewer, "evidence-close").click();
+    await nextTick();
     expect(viewer.hidden).toBe(true);
   });
 
@@ -252,8 +263,10 @@ describe("evidence", () => {
     const reason = get<HTMLTextAreaElement>(viewer, "withdraw-reason");
     expect(reason.closest(".withdraw-box")?.hasAttribute("hidden")).toBe(true);
     get(viewer, "evidence-withdraw").click();
+    await nextTick();
     expect(reason.closest(".withdraw-box")?.hasAttribute("hidden")).toBe(false);
     get(viewer, "withdraw-confirm").click();
+    await nextTick();
     expect(get(viewer, "withdraw-error").textContent).toBe("请填写撤回原因。");
     expect(backend.callsTo("withdrawEvidence")).toHaveLength(0);
     type(reason, "照片模糊，已重拍");

@@ -1,11 +1,20 @@
 // @vitest-environment happy-dom
+import { mount as mountComponent } from "@vue/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
+import { nextTick } from "vue";
 import { BackendError } from "../../backend/backend";
 import type { Fix } from "../../bindings/Fix";
 import { fixtureView, NOW, TASK_ID } from "./fixture";
 import { browserGeo, FIX_EVENT } from "./geo";
 import { byTestId, get, ManualGeo, mount, TaskBackend, unmount } from "./testkit";
-import { TraceBuffer, tracePlot } from "./trace";
+import TracePlot from "../../components/TracePlot.vue";
+import type { GeoPoint } from "../../bindings/GeoPoint";
+import { TraceBuffer } from "./trace";
+
+/** The trace plot's SVG, as TracePlot.vue draws it. */
+function tracePlot(points: GeoPoint[], subject: GeoPoint | null, label: string): SVGSVGElement {
+  return mountComponent(TracePlot, { props: { points, subject, label } }).element as SVGSVGElement;
+}
 
 afterEach(unmount);
 
@@ -62,6 +71,7 @@ describe("location on the task screen", () => {
 
     inject({ lat: 25.63045, lon: 115.3449, accuracy: 9 });
     inject({ lat: 25.6305, lon: 115.34495, accuracy: 6 });
+    await nextTick();
     expect(byTestId(el, "location-unavailable")).toBeNull();
     expect(get(el, "gps-status").textContent).toBe("已定位（精度约 6 米）");
     expect(get(el, "check-in-hint").textContent).toBe("签到时将记录当前位置。");
@@ -78,6 +88,7 @@ describe("location on the task screen", () => {
     const geo = new ManualGeo();
     const { el, screen, backend } = await mount({ geo });
     geo.fail("denied");
+    await nextTick();
     expect(get(el, "location-unavailable").textContent).toContain("定位权限被拒绝");
     get(el, "check-in").click();
     await screen.settled();
@@ -90,6 +101,7 @@ describe("location on the task screen", () => {
     const release = backend.hold();
     const button = get<HTMLButtonElement>(el, "check-in");
     button.click();
+    await nextTick();
     expect(button.disabled).toBe(true);
     button.click();
     release();

@@ -6,10 +6,21 @@
 import { type Backend, BackendError, type ErrorCode, type Fix, type TaskView } from "../../backend/backend";
 import type { I18n } from "../../i18n";
 import type { GeoSource } from "./geo";
-import type { GeoStatus } from "./overview";
 import type { ScreenState } from "./state";
 import { errorWords, type Tr } from "./texts";
 import { TraceBuffer } from "./trace";
+
+/** What the overview says about positions. */
+export interface GeoStatus {
+  /** The location service is being watched (the task is editable). */
+  watching: boolean;
+  /** Why there are no positions, while there are none. */
+  unavailable: string | null;
+  /** Accuracy of the latest fix, in metres. */
+  accuracy: number | null;
+  /** Why the last trace points could not be recorded, if they could not. */
+  traceError: string | null;
+}
 
 /** Error codes after which trace points are kept to be sent again. */
 const RETRY_TRACE = (code: ErrorCode) => code === "ipc.failed" || code.startsWith("store.") || code.startsWith("app.store");

@@ -1,5 +1,5 @@
 // What the task screen knows at a given moment, shared by the modules that
-// make it up (taskScreen.ts wires them together): the view last answered,
+// make it up (TaskScreen.vue wires them together): the view last answered,
 // what went wrong, and whether the screen has been closed.
 
 import type { BackendError, TaskView } from "../../backend/backend";

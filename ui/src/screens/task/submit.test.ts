@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
+import { nextTick } from "vue";
 import { BackendError } from "../../backend/backend";
 import { I18n } from "../../i18n";
 import { CONFLICT_PATH, fixtureView, OP_FAIL, PHOTO_KITCHEN, TASK_ID } from "./fixture";
@@ -128,6 +129,7 @@ describe("submit", () => {
     get(el, "tab-submit").click();
     const unanswered = allByTestId(el, "problem").find((p) => p.dataset.kind === "unanswered")!;
     get(unanswered, "problem-go").click();
+    await nextTick();
     expect(screen.tab).toBe("checklist");
     expect(document.activeElement?.closest('[data-testid="item"]')).toBe(itemById(el, "XFJY-TY-001"));
   });
@@ -148,10 +150,12 @@ describe("submit", () => {
     expect(submit.disabled).toBe(false);
 
     submit.click();
+    await nextTick();
     expect(backend.callsTo("submit")).toHaveLength(0);
     const confirm = get<HTMLButtonElement>(el, "submit-confirm");
     expect(confirm.closest("[hidden]")).toBeNull();
     get(el, "submit-cancel").click();
+    await nextTick();
     expect(confirm.closest("[hidden]")).not.toBeNull();
 
     submit.click();
@@ -227,6 +231,7 @@ describe("refused edits and signatures", () => {
     expect(texts[0]).not.toContain(view.inspectors[1]!.id);
     expect(texts[1]).toBe("企业负责人尚未签名，也未记录拒签。");
     allByTestId(el, "problem-go")[1]!.click();
+    await nextTick();
     expect(el.dataset.tab).toBe("signatures");
   });
 });

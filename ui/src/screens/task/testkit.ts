@@ -2,15 +2,18 @@
 // holding the fixture task, finding elements by test id, and a GPS source
 // driven by hand.
 
+import { mount as mountComponent, type VueWrapper } from "@vue/test-utils";
 import { MemoryBackend } from "../../backend/memory";
 import type { Fix } from "../../bindings/Fix";
 import type { HistoryEntry } from "../../bindings/HistoryEntry";
 import type { TaskView } from "../../bindings/TaskView";
 import { I18n } from "../../i18n";
+import { withDeps } from "../../testing/mount";
 import { identity } from "../../testing/views";
 import { fixtureHistory, fixtureView, ME, NOW, QR_SVG, TASK_ID, TZ } from "./fixture";
 import type { GeoSource } from "./geo";
-import { type TaskScreen, type TaskScreenDeps, taskScreen } from "./taskScreen";
+import type { TabName } from "./ctx";
+import TaskScreen from "./TaskScreen.vue";
 
 export const byTestId = (root: ParentNode, id: string): HTMLElement | null => root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 export const allByTestId = (root: ParentNode, id: string): HTMLElement[] => [...root.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
@@ -90,45 +93,70 @@ export class ManualGeo implements GeoSource {
   }
 }
 
+/** The task screen as its tests drive it (what TaskScreen.vue exposes). */
+export interface Screen {
+  readonly tab: TabName;
+  showTab(tab: TabName): void;
+  refresh(): Promise<void>;
+  settled(): Promise<void>;
+}
+
 export interface Mounted {
-  screen: TaskScreen;
+  screen: Screen;
   el: HTMLElement;
   backend: TaskBackend;
   i18n: I18n;
   backs: number[];
 }
 
-let current: TaskScreen | null = null;
-
-/** Mounts the task screen; `geo: null` uses the default (browser) GPS source, a ManualGeo is used otherwise. */
-export async function mount(
-  options: Omit<Partial<TaskScreenDeps>, "geo"> & { backend?: TaskBackend; geo?: GeoSource | null } = {},
-): Promise<Mounted> {
-  const { geo, ...rest } = options;
-  const backend = options.backend ?? new TaskBackend();
-  const i18n = options.i18n ?? new I18n();
-  const backs: number[] = [];
-  const deps: TaskScreenDeps = {
-    taskId: TASK_ID,
-    now: () => NOW,
-    timeZone: TZ,
-    syncPollMs: 0,
-    onBack: () => backs.push(1),
-    ...rest,
-    backend,
-    i18n,
-  };
-  if (geo !== null) deps.geo = geo ?? new ManualGeo();
-  const screen = taskScreen(deps);
-  current = screen;
-  document.body.replaceChildren(screen.element);
-  await screen.settled();
-  return { screen, el: screen.element, backend, i18n, backs };
+export interface MountOptions {
+  backend?: TaskBackend;
+  i18n?: I18n;
+  taskId?: string;
+  now?: () => number;
+  /** `null`: the default (browser) GPS source; a ManualGeo when absent. */
+  geo?: GeoSource | null;
+  traceBatchSize?: number;
+  traceIntervalMs?: number;
+  syncPollMs?: number;
 }
 
-/** Disposes the screen of the last `mount` (call in afterEach). */
+let current: VueWrapper | null = null;
+
+/** Mounts the task screen; `geo: null` uses the default (browser) GPS source, a ManualGeo is used otherwise. */
+export async function mount(options: MountOptions = {}): Promise<Mounted> {
+  const { geo, backend: given, i18n: givenI18n, now, taskId, ...rest } = options;
+  const backend = given ?? new TaskBackend();
+  const i18n = givenI18n ?? new I18n();
+  const backs: number[] = [];
+  unmount();
+  const wrapper = mountComponent(TaskScreen, {
+    props: {
+      taskId: taskId ?? TASK_ID,
+      syncPollMs: 0,
+      ...rest,
+      ...(geo === null ? {} : { geo: geo ?? new ManualGeo() }),
+    },
+    attrs: { onBack: () => backs.push(1) },
+    ...withDeps({ backend, i18n, now: now ?? (() => NOW), timeZone: TZ }),
+  });
+  current = wrapper;
+  const vm = wrapper.vm;
+  const screen: Screen = {
+    get tab() {
+      return vm.tab;
+    },
+    showTab: (tab) => vm.showTab(tab),
+    refresh: () => vm.refresh(),
+    settled: () => vm.settled(),
+  };
+  await screen.settled();
+  return { screen, el: wrapper.element as HTMLElement, backend, i18n, backs };
+}
+
+/** Unmounts the screen of the last `mount` (call in afterEach). */
 export function unmount(): void {
-  current?.dispose();
+  current?.unmount();
   current = null;
   document.body.replaceChildren();
 }

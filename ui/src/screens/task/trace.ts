@@ -1,6 +1,7 @@
 // The GPS trace of the inspection: fixes are sent to the record in batches
 // (so a walk round the premises is not one change per second), and the trace
-// is drawn as a small plot with the subject's registered location.
+// is plotted (plotGeometry; components/TracePlot.vue draws it) with the
+// subject's registered location.
 
 import type { Fix } from "../../bindings/Fix";
 import type { GeoPoint } from "../../bindings/GeoPoint";
@@ -80,45 +81,37 @@ export class TraceBuffer {
   }
 }
 
-const SVG = "http://www.w3.org/2000/svg";
-
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string>): SVGElementTagNameMap[K] {
-  const element = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, value);
-  return element;
-}
-
 export interface PlotSize {
   width: number;
   height: number;
   padding: number;
 }
 
-const DEFAULT_SIZE: PlotSize = { width: 320, height: 200, padding: 14 };
+export const DEFAULT_PLOT_SIZE: PlotSize = { width: 320, height: 200, padding: 14 };
+
+/** Where a trace plot draws its parts, in the box's coordinates. */
+export interface PlotGeometry {
+  /** The polyline's `points`, or `null` without points. */
+  line: string | null;
+  /** The last point. */
+  last: [number, number] | null;
+  /** The registered location. */
+  subject: [number, number] | null;
+}
 
 /**
- * The trace as an SVG plot: a polyline of `points`, a dot for the last one
- * and a ring for `subject` (the registered location), scaled together into
- * the box with north up and equal scale on both axes.
+ * The trace plotted into the box: the line through `points`, the last one,
+ * and `subject` (the registered location), scaled together with north up and
+ * equal scale on both axes.
  */
-export function tracePlot(
+export function plotGeometry(
   points: readonly GeoPoint[],
   subject: GeoPoint | null,
-  label: string,
-  size: PlotSize = DEFAULT_SIZE,
-): SVGSVGElement {
+  size: PlotSize = DEFAULT_PLOT_SIZE,
+): PlotGeometry {
   const { width, height, padding } = size;
-  const root = svg("svg", {
-    viewBox: `0 0 ${width} ${height}`,
-    class: "trace-svg",
-    role: "img",
-    "aria-label": label,
-    preserveAspectRatio: "xMidYMid meet",
-  });
-  root.append(svg("rect", { x: "0", y: "0", width: String(width), height: String(height), class: "trace-bg" }));
-
   const all = subject === null ? [...points] : [...points, subject];
-  if (all.length === 0) return root;
+  if (all.length === 0) return { line: null, last: null, subject: null };
 
   const midLat = all.reduce((sum, p) => sum + p.lat, 0) / all.length;
   const kx = Math.cos((midLat * Math.PI) / 180);
@@ -135,24 +128,12 @@ export function tracePlot(
     round(height / 2 - (p.lat - cy) * scale),
   ];
 
-  if (points.length > 0) {
-    const coords = points.map(project);
-    root.append(
-      svg("polyline", {
-        points: coords.map(([x, y]) => `${x},${y}`).join(" "),
-        class: "trace-line",
-        "data-testid": "trace-line",
-        fill: "none",
-      }),
-    );
-    const [lx, ly] = coords[coords.length - 1]!;
-    root.append(svg("circle", { cx: String(lx), cy: String(ly), r: "5", class: "trace-last", "data-testid": "trace-last" }));
-  }
-  if (subject !== null) {
-    const [sx, sy] = project(subject);
-    root.append(svg("circle", { cx: String(sx), cy: String(sy), r: "7", class: "trace-subject", "data-testid": "trace-subject" }));
-  }
-  return root;
+  const coords = points.map(project);
+  return {
+    line: coords.length === 0 ? null : coords.map(([x, y]) => `${x},${y}`).join(" "),
+    last: coords.at(-1) ?? null,
+    subject: subject === null ? null : project(subject),
+  };
 }
 
 function round(n: number): number {

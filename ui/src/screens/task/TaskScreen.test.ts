@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
+import { nextTick } from "vue";
 import { BackendError } from "../../backend/backend";
 import { I18n } from "../../i18n";
 import { syncView } from "../../testing/views";
@@ -52,6 +53,7 @@ describe("task screen", () => {
   it("switches tabs and keeps the choice across updates", async () => {
     const { el, screen } = await mount();
     get(el, "tab-checklist").click();
+    await nextTick();
     expect(screen.tab).toBe("checklist");
     expect(get(el, "panel-checklist").hidden).toBe(false);
     expect(get(el, "panel-overview").hidden).toBe(true);
@@ -146,6 +148,7 @@ describe("task screen", () => {
     expect(svg?.getAttribute("onload")).toBeNull();
     expect(get(dialog, "verify-url").textContent).toBe("https://verify.fieldloop.cn/v/Q7K2M9XPD4");
     get(dialog, "qr-close").click();
+    await nextTick();
     expect(dialog.hidden).toBe(true);
   });
 
@@ -180,6 +183,7 @@ describe("task screen", () => {
     const release = backend.hold();
     const fail = get<HTMLButtonElement>(itemById(el, "XFJY-TY-001"), "outcome-fail");
     fail.click();
+    await nextTick();
     expect(fail.disabled).toBe(true);
     expect(get<HTMLButtonElement>(itemById(el, "XFJY-TY-002"), "outcome-fail").disabled).toBe(false);
     release();
@@ -236,6 +240,7 @@ describe("task screen", () => {
     const i18n = new I18n();
     const { el } = await mount({ i18n });
     i18n.setLang("en");
+    await nextTick();
     expect(get(el, "tab-checklist").textContent).toContain("Checklist");
     expect(get(el, "task-status").textContent).toBe("In progress");
     expect(get(el, "subject-industry").textContent).toBe("Catering");

@@ -1,20 +1,45 @@
 // @vitest-environment happy-dom
+import { mount as mountComponent, type VueWrapper } from "@vue/test-utils";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { nextTick } from "vue";
 import { BackendError } from "../backend/backend";
 import { MemoryBackend } from "../backend/memory";
+import type { Deps } from "../deps";
 import { I18n } from "../i18n";
+import { withDeps } from "../testing/mount";
 import { DAY, NOW, row, sampleRows, TZ } from "../testing/rows";
-import { type TaskListScreen, taskListScreen } from "./taskList";
+import TaskList from "./TaskList.vue";
 
-let screen: TaskListScreen | null = null;
+let wrapper: VueWrapper | null = null;
 
 afterEach(() => {
-  screen?.dispose();
-  screen = null;
+  wrapper?.unmount();
+  wrapper = null;
 });
 
+/** The list as the shell holds it: its element, its filter, and ways to reload and to wait for the latest load. */
+function taskListScreen(deps: Deps & { searchDelayMs: number; onOpen?: (taskId: string) => void }) {
+  const { searchDelayMs, onOpen, ...provided } = deps;
+  const mounted = mountComponent(TaskList, {
+    props: { searchDelayMs, ...(onOpen === undefined ? {} : { onOpen }) },
+    ...withDeps(provided),
+  });
+  wrapper = mounted;
+  const vm = mounted.vm;
+  return {
+    element: mounted.element as HTMLElement,
+    get filter() {
+      return vm.filter;
+    },
+    refresh: () => vm.refresh(),
+    settled: () => vm.settled(),
+  };
+}
+
+type TaskListScreen = ReturnType<typeof taskListScreen>;
+
 async function mount(backend: MemoryBackend, i18n = new I18n(), onOpen?: (taskId: string) => void) {
-  screen = taskListScreen({
+  const screen = taskListScreen({
     backend,
     i18n,
     now: () => NOW,
@@ -22,7 +47,6 @@ async function mount(backend: MemoryBackend, i18n = new I18n(), onOpen?: (taskId
     searchDelayMs: 0,
     ...(onOpen === undefined ? {} : { onOpen }),
   });
-  document.body.replaceChildren(screen.element);
   await screen.settled();
   return { screen, el: screen.element, i18n };
 }
@@ -224,7 +248,7 @@ describe("task list", () => {
   it("reads the due filter against the clock of each load", async () => {
     let now = NOW;
     const backend = new MemoryBackend([row({ id: "1", due: NOW + 2 * 3_600_000 })]); // 12:00 today in Beijing
-    screen = taskListScreen({ backend, i18n: new I18n(), now: () => now, timeZone: TZ, searchDelayMs: 0 });
+    const screen = taskListScreen({ backend, i18n: new I18n(), now: () => now, timeZone: TZ, searchDelayMs: 0 });
     await screen.settled();
     await pick(screen, "filter-due", "overdue");
     expect(rowIds(screen.element)).toEqual([]);
@@ -347,6 +371,7 @@ describe("task list", () => {
     const { el, i18n } = await mount(backend);
     const asked = backend.queries.length;
     i18n.setLang("en");
+    await nextTick();
     expect(byTestId(el, "filter-todo")?.textContent).toBe("To do");
     expect(byTestId(el, "task-count")?.textContent).toBe("7 tasks");
     const late = el.querySelector<HTMLElement>('[data-task-id="2"]')!;
@@ -363,6 +388,7 @@ describe("task list", () => {
     await pick(screen, "filter-due", "within7");
     const asked = backend.queries.length;
     i18n.setLang("en");
+    await nextTick();
     const departments = select(el, "filter-department");
     expect(departments.options[0]?.textContent).toBe("All departments");
     expect(options(departments).find(([code]) => code === "XFJY")).toEqual(["XFJY", "Fire & Rescue"]);
@@ -404,5 +430,37 @@ describe("task list", () => {
   it("has no links without a way to open tasks", async () => {
     const { el } = await mount(new MemoryBackend(sampleRows()));
     expect(allByTestId(el, "task-open")).toHaveLength(0);
+  });
+
+  it("shows the first rows of a long list at once and then the rest, in order", async () => {
+    const many = Array.from({ length: 1_000 }, (_, i) => row({ id: String(i + 1), due: NOW + (i + 1) * 60_000 }));
+    const screen = taskListScreen({ backend: new MemoryBackend(many), i18n: new I18n(), now: () => NOW, timeZone: TZ, searchDelayMs: 0 });
+    await vi.waitFor(() => expect(allByTestId(screen.element, "task-row").length).toBeGreaterThan(0));
+    const first = allByTestId(screen.element, "task-row").length;
+    expect(first).toBeLessThan(1_000);
+    expect(rowIds(screen.element).slice(0, 3)).toEqual(["1", "2", "3"]);
+    expect(byTestId(screen.element, "task-count")?.textContent).toBe("共 1000 项任务");
+
+    await screen.settled();
+    expect(rowIds(screen.element)).toEqual(many.map((r) => r.id));
+  });
+
+  it("keeps a long list whole on screen while it reloads", async () => {
+    const many = Array.from({ length: 1_000 }, (_, i) => row({ id: String(i + 1), due: NOW + (i + 1) * 60_000 }));
+    const backend = new MemoryBackend(many);
+    const screen = taskListScreen({ backend, i18n: new I18n(), now: () => NOW, timeZone: TZ, searchDelayMs: 0 });
+    await screen.settled();
+    expect(allByTestId(screen.element, "task-row")).toHaveLength(1_000);
+
+    // A sync marked every task unsynced: the reload brings new rows.
+    backend.rows = many.map((r) => ({ ...r, dirty: true }));
+    const seen: number[] = [];
+    const observer = new MutationObserver(() => seen.push(allByTestId(screen.element, "task-row").length));
+    observer.observe(screen.element, { childList: true, subtree: true });
+    await screen.refresh();
+    observer.disconnect();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.min(...seen)).toBe(1_000);
+    expect(allByTestId(screen.element, "task-dirty")).toHaveLength(1_000);
   });
 });

@@ -1,25 +1,36 @@
 // @vitest-environment happy-dom
+import { mount as mountComponent, type VueWrapper } from "@vue/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
+import { nextTick } from "vue";
 import { BackendError, type ErrorCode, type Identity } from "../backend/backend";
 import { MemoryBackend } from "../backend/memory";
 import { I18n } from "../i18n";
+import { withDeps } from "../testing/mount";
 import { identity } from "../testing/views";
-import { type EnrollScreen, enrollLink, enrollScreen, SERVER_PLACEHOLDER } from "./enroll";
+import { enrollLink, SERVER_PLACEHOLDER } from "./enroll";
+import EnrollScreen from "./EnrollScreen.vue";
 
-let screen: EnrollScreen | null = null;
+let wrapper: VueWrapper | null = null;
 
 afterEach(() => {
-  screen?.dispose();
-  screen = null;
+  wrapper?.unmount();
+  wrapper = null;
 });
+
+/** The screen as the shell holds it: its element, and `settled` to wait for its latest action. */
+function enrollScreen(backend: MemoryBackend, i18n: I18n, onEnrolled: (who: Identity) => void) {
+  wrapper?.unmount();
+  const mounted = mountComponent(EnrollScreen, { attrs: { onEnrolled }, ...withDeps({ backend, i18n }) });
+  wrapper = mounted;
+  return { element: mounted.element as HTMLElement, settled: () => mounted.vm.settled() };
+}
 
 const byTestId = <T extends HTMLElement = HTMLElement>(root: ParentNode, id: string) =>
   root.querySelector<T>(`[data-testid="${id}"]`);
 
 async function mount(backend: MemoryBackend, i18n = new I18n()) {
   const enrolled: Identity[] = [];
-  screen = enrollScreen({ backend, i18n, onEnrolled: (who) => enrolled.push(who) });
-  document.body.replaceChildren(screen.element);
+  const screen = enrollScreen(backend, i18n, (who) => enrolled.push(who));
   await screen.settled();
   const el = screen.element;
   return {
@@ -94,6 +105,7 @@ describe("enrollment screen", () => {
     device.value = "东山 3 号平板";
 
     submit.click();
+    await nextTick();
     expect(submit.disabled).toBe(true);
     expect(submit.textContent).toBe("正在注册…");
     await screen.settled();
@@ -116,6 +128,7 @@ describe("enrollment screen", () => {
     const backend = new MemoryBackend();
     const { el, submit, enrolled } = await mount(backend);
     submit.click();
+    await nextTick();
     expect(byTestId(el, "enroll-error")?.textContent).toBe("请先输入注册码，或拍摄注册二维码。");
     expect(backend.callsTo("enroll")).toEqual([]);
     expect(enrolled).toEqual([]);
@@ -176,7 +189,6 @@ describe("enrollment screen", () => {
     expect(byTestId((await enrollWith(refusing("sync.http", odd))).el, "enroll-error")?.textContent).toBe(
       "服务器返回了错误，请稍后重试；如仍出错请核对服务器地址或联系管理员。",
     );
-    screen?.dispose();
     const revoked = await enrollWith(refusing("auth.revoked", "device revoked"), "en");
     expect(byTestId(revoked.el, "enroll-error")?.textContent).toBe(
       "The administrator has switched this tablet off; ask them to enroll it again.",
@@ -187,6 +199,7 @@ describe("enrollment screen", () => {
     const { el, code } = await enrollWith(refusing("enroll.bad_code"));
     code.value = "K7P2M9QX4S";
     code.dispatchEvent(new Event("input"));
+    await nextTick();
     expect(byTestId(el, "enroll-error")).toBeNull();
   });
 
@@ -238,6 +251,7 @@ describe("enrollment screen", () => {
     const { el, i18n, code, device, submit } = await mount(new MemoryBackend());
     code.value = "K7P2M9QX4R";
     i18n.setLang("en");
+    await nextTick();
     expect(el.querySelector("h2")?.textContent).toBe("Enroll this tablet");
     expect(submit.textContent).toBe("Enroll");
     expect(device.value).toBe("Tablet 1");
@@ -245,6 +259,7 @@ describe("enrollment screen", () => {
 
     device.value = "Van 2";
     i18n.setLang("zh");
+    await nextTick();
     expect(device.value).toBe("Van 2");
   });
 });

@@ -1,13 +1,41 @@
 // @vitest-environment happy-dom
+import { mount as mountComponent } from "@vue/test-utils";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { nextTick } from "vue";
 import { BackendError, type SyncView } from "../backend/backend";
 import { MemoryBackend } from "../backend/memory";
+import type { Deps } from "../deps";
 import { I18n } from "../i18n";
+import { withDeps } from "../testing/mount";
 import { NOW, TZ } from "../testing/rows";
 import { syncView } from "../testing/views";
-import { type SyncBar, syncBar } from "./syncBar";
+import SyncBar from "./SyncBar.vue";
 
-let bar: SyncBar | null = null;
+/** The bar as the shell holds it: its root element, what it exposes, and a way to let go of it. */
+function syncBar(deps: Deps & { pollMs?: number; onSynced?: () => void }) {
+  const { pollMs, onSynced, ...provided } = deps;
+  const mounted = mountComponent(SyncBar, {
+    props: pollMs === undefined ? {} : { pollMs },
+    ...(onSynced === undefined ? {} : { attrs: { onSynced } }),
+    ...withDeps(provided),
+  });
+  const vm = mounted.vm;
+  let mountedNow = true;
+  return {
+    element: mounted.element as HTMLElement,
+    get view() {
+      return vm.view;
+    },
+    refresh: () => vm.refresh(),
+    settled: () => vm.settled(),
+    dispose() {
+      if (mountedNow) mounted.unmount();
+      mountedNow = false;
+    },
+  };
+}
+
+let bar: ReturnType<typeof syncBar> | null = null;
 
 afterEach(() => {
   bar?.dispose();
@@ -30,7 +58,6 @@ async function mount(view: Partial<SyncView>, options: { lang?: "zh" | "en"; now
     pollMs: 60_000,
     ...(options.onSynced === undefined ? {} : { onSynced: options.onSynced }),
   });
-  document.body.replaceChildren(bar.element);
   await bar.settled();
   const el = bar.element;
   const text = (id: string) => {
@@ -71,6 +98,7 @@ describe("sync status bar", () => {
     expect(byTestId(el, "sync-waiting")?.dataset.tasks).toBe("2");
     expect(byTestId(el, "sync-waiting")?.dataset.files).toBe("5");
     i18n.setLang("en");
+    await nextTick();
     expect(text("sync-waiting")).toBe("2 tasks · 5 files waiting to upload");
   });
 
@@ -165,6 +193,7 @@ describe("sync status bar", () => {
     backend.sync = syncView({ phase: "syncing", rounds: 1 });
 
     button.click();
+    await nextTick();
     expect(button.disabled).toBe(true);
     await vi.waitFor(() => expect(status.dataset.phase).toBe("syncing"));
     expect(backend.calls.map((call) => call.method)).toEqual(["syncStatus", "syncNow", "syncStatus"]);
