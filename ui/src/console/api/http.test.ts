@@ -1,0 +1,143 @@
+import { describe, expect, it, vi } from "vitest";
+import { fakeFetch, session } from "../testing/fixtures";
+import { ConsoleApi, ConsoleApiError, NETWORK_ERROR } from "./http";
+import { emptyFilter } from "../tasks/filter";
+import { consoleRecord } from "../testing/fixtures";
+
+describe("ConsoleApi", () => {
+  it("signs in, keeps the CSRF token and sends it with every request but GETs", async () => {
+    const { fetch, calls } = fakeFetch({
+      "POST /api/v1/console/login": { body: session() },
+      "GET /api/v1/console/dashboard": { body: { year: 2026 } },
+      "POST /api/v1/console/tasks/T-1/review": { body: consoleRecord() },
+    });
+    const api = new ConsoleApi({ fetch });
+
+    const signedIn = await api.login("chen", "secret");
+    expect(signedIn.user.name).toBe("陈主任");
+    expect(calls[0]?.body).toEqual({ user: "chen", password: "secret" });
+    expect(calls[0]?.headers["x-csrf-token"]).toBeUndefined();
+
+    await api.dashboard();
+    expect(calls[1]?.method).toBe("GET");
+    expect(calls[1]?.headers["x-csrf-token"]).toBeUndefined();
+
+    await api.review("T-1", "return", "照片不清楚");
+    expect(calls[2]?.method).toBe("POST");
+    expect(calls[2]?.headers["x-csrf-token"]).toBe("csrf-token-1");
+    expect(calls[2]?.headers["content-type"]).toBe("application/json");
+    expect(calls[2]?.body).toEqual({ action: "return", comment: "照片不清楚" });
+  });
+
+  it("sends cookies along (credentials same-origin)", async () => {
+    const inner = fakeFetch({ "GET /api/v1/console/session": { body: session() } });
+    const spy = vi.fn(inner.fetch);
+    await new ConsoleApi({ fetch: spy }).session();
+    expect(spy.mock.calls[0]?.[1]?.credentials).toBe("same-origin");
+  });
+
+  it("turns a {code, message} answer into a ConsoleApiError", async () => {
+    const { fetch } = fakeFetch({
+      "POST /api/v1/console/tasks/T-1/review": {
+        status: 409,
+        body: { code: "task.status_transition", message: "任务已审核通过 (already approved)" },
+      },
+    });
+    const api = new ConsoleApi({ fetch });
+    const error = await api.review("T-1", "approve", null).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConsoleApiError);
+    expect(error).toMatchObject({ code: "task.status_transition", status: 409, message: "任务已审核通过 (already approved)" });
+    expect((error as ConsoleApiError).sessionLost).toBe(false);
+  });
+
+  it("makes up a code for an error answer that is not JSON", async () => {
+    const fetchHtml = (async () => new Response("<h1>Bad Gateway</h1>", { status: 502 })) as typeof fetch;
+    const error = await new ConsoleApi({ fetch: fetchHtml }).dashboard().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "http.502", status: 502 });
+  });
+
+  it("reports a network failure with its own code", async () => {
+    const fetchDown = (async () => {
+      throw new TypeError("Failed to fetch");
+    }) as typeof fetch;
+    const error = await new ConsoleApi({ fetch: fetchDown }).dashboard().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: NETWORK_ERROR, status: 0 });
+  });
+
+  it("on a 401 without a session, calls onSessionLost and forgets the CSRF token", async () => {
+    const { fetch } = fakeFetch({
+      "POST /api/v1/console/login": { body: session() },
+      "GET /api/v1/console/tasks/T-1": {
+        status: 401,
+        body: { code: "console.session_expired", message: "登录已过期 (session expired)" },
+      },
+      "POST /api/v1/console/tasks": { body: { id: "T-9", code: "JX-2026-000009" } },
+    });
+    const lost = vi.fn();
+    const api = new ConsoleApi({ fetch, onSessionLost: lost });
+    await api.login("chen", "secret");
+    expect(api.csrf).toBe("csrf-token-1");
+
+    const error = await api.record("T-1").catch((e: unknown) => e);
+    expect((error as ConsoleApiError).sessionLost).toBe(true);
+    expect(lost).toHaveBeenCalledTimes(1);
+    expect(lost.mock.calls[0]?.[0]).toBe(error);
+    expect(api.csrf).toBeNull();
+  });
+
+  it("does not treat a wrong password as a lost session", async () => {
+    const { fetch } = fakeFetch({
+      "POST /api/v1/console/login": { status: 401, body: { code: "console.bad_login", message: "用户名或密码不正确" } },
+    });
+    const lost = vi.fn();
+    const error = await new ConsoleApi({ fetch, onSessionLost: lost }).login("chen", "wrong").catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "console.bad_login", status: 401 });
+    expect(lost).not.toHaveBeenCalled();
+  });
+
+  it("answers null for a 204", async () => {
+    const { fetch, calls } = fakeFetch({ "POST /api/v1/console/logout": { status: 204 } });
+    const api = new ConsoleApi({ fetch });
+    api.csrf = "t";
+    await expect(api.logout()).resolves.toBeUndefined();
+    expect(calls[0]?.headers["x-csrf-token"]).toBe("t");
+    expect(api.csrf).toBeNull();
+  });
+
+  it("builds URLs under the configured base: list, export, blobs", async () => {
+    const { fetch, calls } = fakeFetch({ "GET /api/v1/console/tasks": { body: { total: 0, page: 1, per_page: 50, rows: [] } } });
+    const api = new ConsoleApi({ fetch, baseUrl: "http://127.0.0.1:7878/" });
+    const filter = { ...emptyFilter(), status: ["submitted" as const], overdue: true, page: 3 };
+
+    await api.tasks(filter);
+    expect(calls[0]?.url.origin).toBe("http://127.0.0.1:7878");
+    expect(calls[0]?.url.search).toBe("?status=submitted&overdue=true&page=3&per_page=50");
+
+    expect(api.exportUrl(filter, "csv")).toBe(
+      "http://127.0.0.1:7878/api/v1/console/tasks/export?status=submitted&overdue=true&format=csv",
+    );
+    expect(api.blobUrl("ab".repeat(32), true)).toBe(`http://127.0.0.1:7878/api/v1/console/blobs/${"ab".repeat(32)}?thumb=1`);
+    expect(api.blobUrl("ab".repeat(32))).toBe(`http://127.0.0.1:7878/api/v1/console/blobs/${"ab".repeat(32)}`);
+  });
+
+  it("turns an inspector off with the CSRF token, and reports a refusal", async () => {
+    const { fetch, calls } = fakeFetch({
+      "POST /api/v1/console/inspectors/I-001/active": { status: 204 },
+      "POST /api/v1/console/inspectors/I-404/active": {
+        status: 404,
+        body: { code: "console.not_found", message: "没有执法人员 I-404 (no inspector I-404)" },
+      },
+    });
+    const api = new ConsoleApi({ fetch });
+    api.csrf = "csrf-token-1";
+
+    await expect(api.setInspectorActive("I-001", false)).resolves.toBeUndefined();
+    expect(calls[0]?.method).toBe("POST");
+    expect(calls[0]?.body).toEqual({ active: false });
+    expect(calls[0]?.headers["x-csrf-token"]).toBe("csrf-token-1");
+
+    const error = await api.setInspectorActive("I-404", true).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "console.not_found", status: 404 });
+    expect(calls[1]?.body).toEqual({ active: true });
+  });
+});

@@ -1,0 +1,217 @@
+// The console's HTTP client: one typed method per endpoint of /api/v1/console.
+//
+// Cookies go along (`credentials: 'same-origin'`); every request other than GET
+// carries the session's CSRF token in `X-CSRF-Token`. An error answer
+// `{code, message}` becomes a `ConsoleApiError`; a 401 saying the session is
+// missing or expired also calls `onSessionLost` (the router sends to login).
+
+import { type TaskFilter, filterToParams } from "../tasks/filter";
+import type {
+  ActiveRequest,
+  ConsoleDirectory,
+  ConsoleRecord,
+  Dashboard,
+  Decision,
+  DecisionRequest,
+  HandbookView,
+  MapConfig,
+  NewTaskAnswer,
+  NewTaskRequest,
+  SessionView,
+  SubjectHit,
+  TaskPage,
+} from "./types";
+
+export class ConsoleApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+
+  constructor(code: string, status: number, message: string) {
+    super(message);
+    this.name = "ConsoleApiError";
+    this.code = code;
+    this.status = status;
+  }
+
+  /** The server says there is no valid session: sign in again. */
+  get sessionLost(): boolean {
+    return this.status === 401 && SESSION_LOST.has(this.code);
+  }
+}
+
+const SESSION_LOST = new Set(["console.no_session", "console.session_expired"]);
+
+/** The HTTP status 0 for failures without an answer (network down, server gone). */
+export const NETWORK_ERROR = "http.network";
+export const BAD_ANSWER = "http.bad_answer";
+
+export interface ConsoleApiOptions {
+  /** Prefix of every URL, e.g. "http://127.0.0.1:7878"; "" (same origin) by default. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** Called on a 401 `console.no_session` / `console.session_expired`. */
+  onSessionLost?: (error: ConsoleApiError) => void;
+}
+
+const PREFIX = "/api/v1/console";
+
+export class ConsoleApi {
+  readonly baseUrl: string;
+  readonly #fetch: typeof fetch;
+  #csrf: string | null = null;
+  onSessionLost: ((error: ConsoleApiError) => void) | null;
+
+  constructor(options: ConsoleApiOptions = {}) {
+    this.baseUrl = (options.baseUrl ?? "").replace(/\/+$/, "");
+    const f = options.fetch ?? globalThis.fetch;
+    this.#fetch = (input, init) => f(input, init);
+    this.onSessionLost = options.onSessionLost ?? null;
+  }
+
+  /** The CSRF token of the current session (set by `login` and `session`). */
+  get csrf(): string | null {
+    return this.#csrf;
+  }
+
+  set csrf(token: string | null) {
+    this.#csrf = token;
+  }
+
+  /** The absolute (or same-origin) URL of a console path. */
+  url(path: string, params?: URLSearchParams): string {
+    const query = params?.toString() ?? "";
+    return `${this.baseUrl}${PREFIX}${path}${query === "" ? "" : `?${query}`}`;
+  }
+
+  async login(user: string, password: string): Promise<SessionView> {
+    const session = await this.#send<SessionView>("POST", "/login", { user, password });
+    this.#csrf = session.csrf;
+    return session;
+  }
+
+  async session(): Promise<SessionView> {
+    const session = await this.#send<SessionView>("GET", "/session");
+    this.#csrf = session.csrf;
+    return session;
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.#send<null>("POST", "/logout", {});
+    } finally {
+      this.#csrf = null;
+    }
+  }
+
+  directory(): Promise<ConsoleDirectory> {
+    return this.#send("GET", "/directory");
+  }
+
+  /** An administrator turns an inspector off (their devices are refused) or on again. */
+  async setInspectorActive(id: string, active: boolean): Promise<void> {
+    const body: ActiveRequest = { active };
+    await this.#send<null>("POST", `/inspectors/${encodeURIComponent(id)}/active`, body);
+  }
+
+  tasks(filter: TaskFilter): Promise<TaskPage> {
+    return this.#send("GET", "/tasks", undefined, filterToParams(filter, true));
+  }
+
+  /** The download address of the list under `filter` (all pages). */
+  exportUrl(filter: TaskFilter, format: "csv" | "json"): string {
+    const params = filterToParams(filter, false);
+    params.delete("page");
+    params.delete("per_page");
+    params.set("format", format);
+    return this.url("/tasks/export", params);
+  }
+
+  dashboard(): Promise<Dashboard> {
+    return this.#send("GET", "/dashboard");
+  }
+
+  record(id: string): Promise<ConsoleRecord> {
+    return this.#send("GET", `/tasks/${encodeURIComponent(id)}`);
+  }
+
+  review(id: string, action: Decision, comment: string | null): Promise<ConsoleRecord> {
+    const body: DecisionRequest = { action, comment };
+    return this.#send("POST", `/tasks/${encodeURIComponent(id)}/review`, body);
+  }
+
+  /** The original (`thumb` false) or a JPEG thumbnail ≤ 320 px of a blob. */
+  blobUrl(sha256: string, thumb = false): string {
+    return this.url(`/blobs/${encodeURIComponent(sha256)}`, thumb ? new URLSearchParams({ thumb: "1" }) : undefined);
+  }
+
+  subjects(q: string): Promise<SubjectHit[]> {
+    return this.#send("GET", "/subjects", undefined, new URLSearchParams({ q }));
+  }
+
+  handbook(industry: string): Promise<HandbookView> {
+    return this.#send("GET", `/handbook/${encodeURIComponent(industry)}`);
+  }
+
+  createTask(task: NewTaskRequest): Promise<NewTaskAnswer> {
+    return this.#send("POST", "/tasks", task);
+  }
+
+  config(): Promise<MapConfig> {
+    return this.#send("GET", "/config");
+  }
+
+  async #send<T>(method: string, path: string, body?: unknown, params?: URLSearchParams): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && this.#csrf !== null) headers["X-CSRF-Token"] = this.#csrf;
+    const init: RequestInit = { method, headers, credentials: "same-origin" };
+    if (body !== undefined) init.body = JSON.stringify(body);
+
+    let response: Response;
+    try {
+      response = await this.#fetch(this.url(path, params), init);
+    } catch (cause) {
+      throw new ConsoleApiError(NETWORK_ERROR, 0, cause instanceof Error ? cause.message : String(cause));
+    }
+
+    if (!response.ok) {
+      const error = await errorOf(response);
+      if (error.sessionLost) {
+        this.#csrf = null;
+        this.onSessionLost?.(error);
+      }
+      throw error;
+    }
+    if (response.status === 204) return null as T;
+    const text = await response.text();
+    if (text === "") return null as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ConsoleApiError(BAD_ANSWER, response.status, text.slice(0, 200));
+    }
+  }
+}
+
+/** The `{code, message}` of an error answer; a made-up code when the body is not one. */
+async function errorOf(response: Response): Promise<ConsoleApiError> {
+  let text = "";
+  try {
+    text = await response.text();
+  } catch {
+    // No body to read.
+  }
+  try {
+    const body: unknown = JSON.parse(text);
+    if (typeof body === "object" && body !== null) {
+      const { code, message } = body as Record<string, unknown>;
+      if (typeof code === "string") {
+        return new ConsoleApiError(code, response.status, typeof message === "string" ? message : code);
+      }
+    }
+  } catch {
+    // Not JSON (a proxy's HTML page, say): fall through.
+  }
+  const message = text.trim() === "" ? `HTTP ${response.status} ${response.statusText}`.trim() : text.slice(0, 200);
+  return new ConsoleApiError(`http.${response.status}`, response.status, message);
+}

@@ -1,0 +1,328 @@
+// Records, rows and a fake fetch for the console's tests.
+
+import { type ConsoleApi, ConsoleApi as Api } from "../api/http";
+import type {
+  ConsoleDirectory,
+  ConsoleRecord,
+  ConsoleTaskRow,
+  RecordView,
+  SessionView,
+  TaskPage,
+  TimelineEntry,
+} from "../api/types";
+import { type ConsoleContext, createConsole } from "../context";
+import { createI18n } from "../i18n";
+
+/** 2026-12-03 08:00 UTC = 16:00 Beijing time. */
+export const NOW = Date.UTC(2026, 11, 3, 8, 0, 0);
+export const DAY = 86_400_000;
+
+export const PHOTO = "a".repeat(64);
+export const PHOTO_2 = "b".repeat(64);
+export const SIGNATURE = "c".repeat(64);
+
+/**
+ * A submitted joint task: market regulation (2 items, answered, one with a
+ * photo) and fire safety (1 item, unanswered and in conflict); two inspectors
+ * checked in, one 120 m east of the registered location.
+ */
+export function recordView(fields: Partial<RecordView> = {}): RecordView {
+  const scjg = { code: "SCJG", name: "市场监管", name_en: "Market Regulation" };
+  const xfjy = { code: "XFJY", name: "消防救援", name_en: "Fire and Rescue" };
+  const location = { lat: 30.27, lon: 120.13 };
+  return {
+    id: "T-1",
+    code: "JX-2026-000001",
+    status: "submitted",
+    subject_name: "西湖区鲜味餐馆",
+    uscc: "92330106MA27XXXXX1",
+    address: "杭州市西湖区文三路 1 号",
+    industry: "餐饮服务",
+    risk_class: "B",
+    legal_rep: "王五",
+    location,
+    window: { start: NOW - 5 * DAY, due: NOW + 5 * DAY },
+    team: "T-DS-01",
+    lead_department: "SCJG",
+    departments: [scjg, xfjy],
+    inspectors: [
+      { id: "I-001", name: "张伟", me: false, checked_in_at: NOW - 2 * 3_600_000, checked_in_location: location },
+      {
+        id: "I-002",
+        name: "李娜",
+        me: false,
+        checked_in_at: NOW - 2 * 3_600_000,
+        // 120 m east at this latitude: 120 / (111_195 · cos 30.27°) degrees.
+        checked_in_location: { lat: 30.27, lon: 120.13 + 120 / (111_195.08 * Math.cos((30.27 * Math.PI) / 180)) },
+      },
+    ],
+    groups: [
+      {
+        department: scjg,
+        items: [
+          {
+            id: "SCJG-CY-001",
+            title: "食品经营许可证在有效期内",
+            legal_basis: "《食品安全法》第三十五条",
+            requires_evidence: true,
+            answer: { result: "pass", value: null, note: "许可证有效期至 2028 年" },
+            evidence: [PHOTO],
+            conflicted: false,
+          },
+          {
+            id: "SCJG-CY-003",
+            title: "冷藏设备温度符合要求",
+            legal_basis: "《食品经营过程卫生规范》",
+            requires_evidence: false,
+            answer: { result: "fail", value: "9.5 ℃", note: null },
+            evidence: [],
+            conflicted: false,
+          },
+        ],
+        answered: 2,
+      },
+      {
+        department: xfjy,
+        items: [
+          {
+            id: "XFJY-01",
+            title: "疏散通道畅通",
+            legal_basis: "《消防法》第二十八条",
+            requires_evidence: false,
+            answer: { result: null, value: null, note: null },
+            evidence: [],
+            conflicted: true,
+          },
+        ],
+        answered: 0,
+      },
+    ],
+    evidence: [
+      {
+        sha256: PHOTO,
+        kind: "photo",
+        taken_at: NOW - 3_600_000,
+        by: "I-001",
+        location,
+        caption: "许可证",
+        mime: "image/jpeg",
+        bytes: 812_000,
+        thumb_sha256: null,
+        display_sha256: null,
+        item: "SCJG-CY-001",
+        withdrawn_at: null,
+        withdrawn_by: null,
+        withdrawn_reason: null,
+      },
+      {
+        sha256: PHOTO_2,
+        kind: "photo",
+        taken_at: NOW - 3_500_000,
+        by: "I-002",
+        location,
+        caption: null,
+        mime: "image/jpeg",
+        bytes: 700_000,
+        thumb_sha256: null,
+        display_sha256: null,
+        item: null,
+        withdrawn_at: NOW - 3_000_000,
+        withdrawn_by: "I-002",
+        withdrawn_reason: "拍错了",
+      },
+    ],
+    trace: [
+      { t: NOW - 7_000_000, lat: 30.2701, lon: 120.1301, accuracy: 8, by: "I-001" },
+      { t: NOW - 6_900_000, lat: 30.2702, lon: 120.1302, accuracy: 6, by: "I-001" },
+    ],
+    findings: [
+      {
+        id: "F-1",
+        item_id: "SCJG-CY-003",
+        description: "冷藏柜温度 9.5 ℃，超过 8 ℃",
+        severity: "major",
+        rectification_order: "三日内维修冷藏设备",
+        rectification_deadline: NOW + 3 * DAY,
+        by: "I-001",
+        at: NOW - 3_000_000,
+      },
+    ],
+    lead_transfers: [
+      {
+        id: "L-1",
+        to_department: "GA",
+        summary: "疑似销售假冒食品",
+        evidence: [],
+        criminal: true,
+        by: "I-001",
+        at: NOW - 2_500_000,
+      },
+    ],
+    signatures: [
+      { role: "inspector", signer: "I-001", image: SIGNATURE, refused_reason: null, by: "I-001", at: NOW - 2_000_000 },
+      { role: "enterprise", signer: "王五", image: null, refused_reason: "负责人不在场", by: "I-001", at: NOW - 2_000_000 },
+    ],
+    conflicts: [
+      {
+        path: ["checklist", "XFJY-01", "answer", "result"],
+        values: [
+          { value: "pass", op: "12@aa", actor: "aa".repeat(16), person: "I-001", at: NOW - 4_000_000 },
+          { value: "fail", op: "13@bb", actor: "bb".repeat(16), person: "I-002", at: NOW - 3_900_000 },
+        ],
+      },
+    ],
+    problems: [],
+    return_comment: null,
+    events: [],
+    verify_url: "https://verify.example/v/K7P2M9",
+    editable: false,
+    ...fields,
+  };
+}
+
+export function timeline(): TimelineEntry[] {
+  return [
+    {
+      hash: "h1",
+      actor: "aa".repeat(16),
+      person: "I-001",
+      role: "inspector",
+      at: NOW - 4_000_000,
+      message: "签到",
+      seq: 1,
+      received_at: NOW - 1_000_000,
+      device_id: "D-0001",
+    },
+    {
+      // The device clock runs ten minutes ahead of the server.
+      hash: "h2",
+      actor: "bb".repeat(16),
+      person: "I-002",
+      role: "inspector",
+      at: NOW + 600_000,
+      message: "检查项 XFJY-01：不合格",
+      seq: 7,
+      received_at: NOW,
+      device_id: "D-0002",
+    },
+  ];
+}
+
+export function consoleRecord(fields: Partial<RecordView> = {}): ConsoleRecord {
+  return { record: recordView(fields), timeline: timeline(), flags: [] };
+}
+
+export function taskRow(id: string, fields: Partial<ConsoleTaskRow> = {}): ConsoleTaskRow {
+  return {
+    id,
+    code: `JX-2026-${id.padStart(6, "0")}`,
+    subject_name: "西湖区鲜味餐馆",
+    uscc: "92330106MA27XXXXX1",
+    status: "submitted",
+    team: "T-DS-01",
+    departments: ["SCJG", "XFJY"],
+    lead_department: "SCJG",
+    inspectors: ["I-001", "I-002"],
+    window_start: NOW - 5 * DAY,
+    due: NOW + 5 * DAY,
+    updated_at: NOW - 3_600_000,
+    joint: true,
+    open_conflicts: 0,
+    evidence: 3,
+    findings: 1,
+    rectification_due: null,
+    overdue: false,
+    ...fields,
+  };
+}
+
+export function taskPage(rows: ConsoleTaskRow[], total = rows.length): TaskPage {
+  return { total, page: 1, per_page: 50, rows };
+}
+
+export function session(fields: Partial<SessionView["user"]> = {}): SessionView {
+  return { user: { id: "S-1", name: "陈主任", role: "supervisor", teams: ["T-DS-01"], ...fields }, csrf: "csrf-token-1" };
+}
+
+/**
+ * Two departments, two teams; three inspectors of the first team (one turned
+ * off) and one of the second.
+ */
+export function directory(): ConsoleDirectory {
+  return {
+    departments: [
+      { code: "SCJG", name: "市场监管", name_en: "Market Regulation" },
+      { code: "XFJY", name: "消防救援", name_en: "Fire and Rescue" },
+    ],
+    teams: [
+      { id: "T-DS-01", name: "东山镇综合执法队", departments: ["SCJG", "XFJY"] },
+      { id: "T-XS-02", name: "西山镇综合执法队", departments: ["SCJG"] },
+    ],
+    inspectors: [
+      { id: "I-001", name: "张伟", badge_no: "33010620001", department: "SCJG", team: "T-DS-01", active: true },
+      { id: "I-002", name: "李娜", badge_no: "33010620002", department: "XFJY", team: "T-DS-01", active: true },
+      { id: "I-003", name: "赵强", badge_no: "33010620003", department: "SCJG", team: "T-DS-01", active: false },
+      { id: "I-004", name: "孙丽", badge_no: "33010620004", department: "SCJG", team: "T-XS-02", active: true },
+    ],
+  };
+}
+
+export interface FakeCall {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export type FakeAnswer = { status?: number; body?: unknown } | ((call: FakeCall) => { status?: number; body?: unknown });
+
+/**
+ * A fetch that answers from `routes` ("GET /api/v1/console/session" → answer)
+ * and records every call. Unknown routes answer 404 `{code: "http.not_found"}`.
+ */
+export function fakeFetch(routes: Record<string, FakeAnswer>): { fetch: typeof fetch; calls: FakeCall[] } {
+  const calls: FakeCall[] = [];
+  const fetchImpl = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = new URL(String(input), "http://console.test");
+    const headers: Record<string, string> = {};
+    new Headers(init?.headers).forEach((value, key) => {
+      headers[key.toLowerCase()] = value;
+    });
+    const text = typeof init?.body === "string" ? init.body : null;
+    const call: FakeCall = {
+      method: init?.method ?? "GET",
+      url,
+      headers,
+      body: text === null ? null : JSON.parse(text),
+    };
+    calls.push(call);
+    const route = routes[`${call.method} ${decodeURIComponent(url.pathname)}`];
+    const answer =
+      route === undefined
+        ? { status: 404, body: { code: "http.not_found", message: "没有这个地址 (no such address)" } }
+        : typeof route === "function"
+          ? route(call)
+          : route;
+    const status = answer.status ?? 200;
+    return new Response(status === 204 ? null : JSON.stringify(answer.body ?? null), {
+      status,
+      headers: { "Content-Type": "application/json" },
+    });
+  };
+  return { fetch: fetchImpl as typeof fetch, calls };
+}
+
+/** A console context over a fake fetch, signed in as a supervisor unless `signedIn` is false. */
+export function testConsole(
+  routes: Record<string, FakeAnswer>,
+  options: { signedIn?: boolean } = {},
+): { context: ConsoleContext; api: ConsoleApi; calls: FakeCall[] } {
+  const { fetch, calls } = fakeFetch({ "GET /api/v1/console/directory": { body: directory() }, ...routes });
+  const api = new Api({ fetch });
+  const context = createConsole(api, createI18n(null));
+  if (options.signedIn !== false) {
+    context.session.value = session();
+    api.csrf = "csrf-token-1";
+  }
+  return { context, api, calls };
+}
