@@ -158,6 +158,7 @@ error_codes! {
     ConsoleNotFound = "console.not_found";
     ConsoleForbidden = "console.forbidden";
     ConsoleBadInput = "console.bad_input";
+    ConsoleImportInvalid = "console.import_invalid";
     EnrollRateLimited = "enroll.rate_limited";
     AuthMissing = "auth.missing";
     AuthMalformed = "auth.malformed";

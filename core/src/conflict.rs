@@ -18,7 +18,7 @@ use crate::error::TaskError;
 use crate::task::ActorInfo;
 
 /// One of the values of a conflicted field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct ConflictValue {
     #[ts(type = "unknown")]
     pub value: serde_json::Value,
@@ -34,7 +34,7 @@ pub struct ConflictValue {
 }
 
 /// A field with several concurrent values.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct Conflict {
     /// Keys from the document root, e.g. `["checklist", "SCJG-CY-001", "answer", "result"]`.
     pub path: Vec<String>,
@@ -43,7 +43,7 @@ pub struct Conflict {
 }
 
 /// How to resolve a conflict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Resolution {

@@ -27,6 +27,7 @@ use crate::uscc::Uscc;
     Hydrate,
     Reconcile,
     TS,
+    utoipa::ToSchema,
 )]
 pub enum RiskClass {
     A,
@@ -51,7 +52,9 @@ impl fmt::Display for RiskClass {
 }
 
 /// A position on the WGS-84 ellipsoid, in degrees.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct GeoPoint {
     pub lat: f64,
@@ -59,7 +62,7 @@ pub struct GeoPoint {
 }
 
 /// A government department taking part in joint inspections (e.g. 市场监管).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Department {
     /// Short stable code, e.g. `SCJG`.
@@ -69,7 +72,7 @@ pub struct Department {
 }
 
 /// An industry, which selects the handbook (一业一册) of a subject.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Industry {
     pub code: String,
@@ -77,7 +80,7 @@ pub struct Industry {
     pub name_en: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TeamKind {
     /// 乡镇"一支队伍": the township's combined enforcement squad.
@@ -87,7 +90,7 @@ pub enum TeamKind {
 }
 
 /// A team of inspectors that receives tasks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Team {
     pub id: String,
@@ -97,7 +100,7 @@ pub struct Team {
 }
 
 /// An enforcement officer (执法人员) with a badge number (执法证号).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Inspector {
     pub id: String,
@@ -108,10 +111,11 @@ pub struct Inspector {
 }
 
 /// An inspected business (监管对象 / 市场主体).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Subject {
     #[ts(type = "string")]
+    #[schema(value_type = String)]
     pub uscc: Uscc,
     pub name: String,
     pub address: String,
@@ -122,7 +126,7 @@ pub struct Subject {
 }
 
 /// One supervision item of a department's catalog (监管事项清单).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Item {
     pub id: String,
@@ -137,7 +141,7 @@ pub struct Item {
 
 /// The combined check of one industry (一业一册): which departments take
 /// part, which leads, and which items make up the checklist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Handbook {
     pub industry: String,

@@ -14,7 +14,7 @@ use crate::status::Role;
 use crate::task::ActorInfo;
 
 /// One change in a task's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct HistoryEntry {
     /// Change hash (hex).

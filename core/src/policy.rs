@@ -144,7 +144,7 @@ impl Refusal {
 }
 
 /// Something a reviewer should know about an accepted change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Flag {
     /// Made while the task was submitted, concurrently with the submission

@@ -19,7 +19,18 @@ use crate::domain::GeoPoint;
 
 /// Who may do what: the role an actor acts in.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Hydrate, Reconcile, TS,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Hydrate,
+    Reconcile,
+    TS,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -32,7 +43,20 @@ pub enum Role {
 }
 
 /// Where a task stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    TS,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Assigned,
@@ -81,7 +105,18 @@ impl fmt::Display for Status {
 
 /// What an event records.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Hydrate, Reconcile, TS,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Hydrate,
+    Reconcile,
+    TS,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
@@ -104,7 +139,9 @@ pub enum EventKind {
 }
 
 /// One entry of a task's append-only event list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 pub struct Event {
     pub kind: EventKind,
     /// Milliseconds since the Unix epoch, as the author's device saw it (advisory).
@@ -119,7 +156,9 @@ pub struct Event {
 }
 
 /// Why an event was not applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, thiserror::Error, utoipa::ToSchema,
+)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Rejection {
     #[error("{role:?} may not record “{kind:?}”")]
@@ -147,7 +186,7 @@ impl Rejection {
 }
 
 /// An event that is kept in the history but did not change the status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 pub struct Anomaly {
     /// Position of the event in the event list.
     pub index: u32,

@@ -61,6 +61,7 @@ codes! {
     ConsoleBadQuery = "console.bad_query", BAD_REQUEST, "a console list's query has an unknown parameter or a value of the wrong form";
     ConsoleNotFound = "console.not_found", NOT_FOUND, "no such task, item or file among those of the signed-in user's teams";
     ConsoleForbidden = "console.forbidden", FORBIDDEN, "the signed-in user does not act for that team";
+    ConsoleImportInvalid = "console.import_invalid", UNPROCESSABLE_ENTITY, "a directory file has problems (each listed by line); nothing was imported";
     ConsoleBadInput = "console.bad_input", UNPROCESSABLE_ENTITY, "the new task cannot be made as asked (the message says why)";
     EnrollBadCode = "enroll.bad_code", BAD_REQUEST, "the enrollment code is wrong, used or expired (not told apart)";
     EnrollRateLimited = "enroll.rate_limited", TOO_MANY_REQUESTS, "too many enrollment attempts from this address (10 a minute) or in all (300); wait a minute";
@@ -180,6 +181,16 @@ impl ApiError {
             "服务器内部错误，请稍后重试 (internal server error; try again later)",
         )
     }
+}
+
+/// An error answer, as the OpenAPI document describes it: every error is
+/// this object, with the status its code names (see the codes table).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ErrorAnswer {
+    /// A stable machine code, e.g. `console.not_found`.
+    pub code: String,
+    /// A sentence for people, Chinese then English.
+    pub message: String,
 }
 
 /// Seconds a client is asked to wait after `server.busy`.

@@ -520,6 +520,16 @@ fn bad_console_requests_are_clear_4xx_and_change_nothing() {
     let client = Client::new();
     let url = |p: &str| format!("{}{p}", server.url);
 
+    // The API is described, for anyone, at /api/v1/openapi.json.
+    let doc: Value = client
+        .get(url("/api/v1/openapi.json"))
+        .send()
+        .expect("openapi")
+        .json()
+        .expect("json");
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
+    assert!(doc["paths"]["/api/v1/console/tasks/{id}/review"]["post"].is_object());
+
     // No session, an unknown cookie, an inspector's device token.
     let answer = client
         .get(url("/api/v1/console/tasks"))

@@ -32,7 +32,7 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'~');
 
 /// A department as the screen names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct DepartmentRef {
     pub code: String,
@@ -41,7 +41,7 @@ pub struct DepartmentRef {
 }
 
 /// An inspector of the task and their check-in, if any.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct InspectorView {
     pub id: String,
@@ -53,7 +53,7 @@ pub struct InspectorView {
 }
 
 /// One checklist item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ItemView {
     pub id: String,
@@ -68,7 +68,7 @@ pub struct ItemView {
 }
 
 /// The items of one department (进一次门、查多项事: one group per department).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ItemGroup {
     pub department: DepartmentRef,
@@ -77,7 +77,7 @@ pub struct ItemGroup {
 }
 
 /// A reason the task cannot be submitted yet, in words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ProblemView {
     pub problem: SubmitProblem,
@@ -88,7 +88,7 @@ pub struct ProblemView {
 
 /// The record of a task, as the tablet's task screen and the console's
 /// review page show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct RecordView {
     pub id: String,

@@ -10,7 +10,19 @@ use super::Millis;
 use crate::domain::{GeoPoint, RiskClass};
 use crate::status::{self, Event, Role, StatusReport};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hydrate,
+    Reconcile,
+    TS,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
     /// Several departments in one visit (进一次门、查多项事).
@@ -22,7 +34,9 @@ pub enum TaskKind {
 }
 
 /// The inspected business as recorded on the task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 pub struct TaskSubject {
     pub uscc: String,
     pub name: String,
@@ -33,21 +47,47 @@ pub struct TaskSubject {
     pub legal_rep: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hydrate,
+    Reconcile,
+    TS,
+    utoipa::ToSchema,
+)]
 pub struct Window {
     pub start: Millis,
     pub due: Millis,
 }
 
 /// Which person and role a device's Automerge actor stands for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 pub struct ActorInfo {
     pub person: String,
     pub role: Role,
 }
 
 /// The answer to one checklist item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hydrate,
+    Reconcile,
+    TS,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// 合格
@@ -61,14 +101,28 @@ pub enum Outcome {
     NotApplicable,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hydrate,
+    Reconcile,
+    TS,
+    utoipa::ToSchema,
+)]
 pub struct Answer {
     pub result: Option<Outcome>,
     pub value: Option<String>,
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 pub struct ChecklistItem {
     pub department: String,
     pub title: String,
@@ -81,7 +135,19 @@ pub struct ChecklistItem {
     pub evidence: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hydrate,
+    Reconcile,
+    TS,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceKind {
     #[autosurgeon(rename = "photo")]
@@ -95,7 +161,9 @@ pub enum EvidenceKind {
 }
 
 /// Metadata of one piece of evidence; the bytes are a blob named by `sha256`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 pub struct Evidence {
     pub sha256: String,
     pub kind: EvidenceKind,
@@ -122,7 +190,9 @@ impl Evidence {
 }
 
 /// One point of the GPS track recorded on site.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 pub struct TracePoint {
     pub t: Millis,
     pub lat: f64,
@@ -132,7 +202,19 @@ pub struct TracePoint {
     pub by: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hydrate,
+    Reconcile,
+    TS,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     #[autosurgeon(rename = "minor")]
@@ -144,7 +226,9 @@ pub enum Severity {
 }
 
 /// A problem found on site, with its rectification order (责令整改) if one was issued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 pub struct Finding {
     pub id: String,
     pub item_id: Option<String>,
@@ -157,7 +241,9 @@ pub struct Finding {
 }
 
 /// A case lead handed to another department (移送), possibly to criminal justice (行刑衔接).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 pub struct LeadTransfer {
     pub id: String,
     pub to_department: String,
@@ -169,7 +255,19 @@ pub struct LeadTransfer {
 }
 
 /// Who signs the record on site.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hydrate,
+    Reconcile,
+    TS,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SignerRole {
     /// An inspector of the task (执法人员).
@@ -181,7 +279,9 @@ pub enum SignerRole {
 }
 
 /// A signature on the record, or a refusal to sign (拒签) with its reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 pub struct Signature {
     pub role: SignerRole,
     /// The signer's name (an inspector's id for inspectors).
@@ -199,7 +299,19 @@ pub struct Signature {
 /// tablet shows people, departments and the team by name without a
 /// directory of its own. Written once, with the task; codes it does not
 /// name are shown as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hydrate,
+    Reconcile,
+    TS,
+    utoipa::ToSchema,
+)]
 pub struct Names {
     /// The team's name.
     pub team: String,
@@ -237,14 +349,18 @@ impl Names {
 }
 
 /// A department's names in Chinese and English.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 pub struct DepartmentNames {
     pub name: String,
     pub name_en: String,
 }
 
 /// The whole task document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
 pub struct Task {
     pub schema: u64,
     pub id: String,

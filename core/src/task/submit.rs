@@ -8,7 +8,7 @@ use crate::error::TaskError;
 use crate::status::{Event, EventKind};
 
 /// Why a task cannot be submitted yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SubmitProblem {
     TooFewCheckedIn {

@@ -17,11 +17,11 @@ use ts_rs::TS;
 
 use super::ConsoleSession;
 use super::tasks::{MAX_QUERY_VALUE, MAX_SUBJECT_RESULTS, year_of};
-use crate::error::{ApiError, Code};
+use crate::error::{ApiError, Code, ErrorAnswer};
 use crate::{AppState, now_ms};
 
 /// The map's base layer, from the server's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct MapConfig {
     /// A Leaflet tile URL template (`https://…/{z}/{x}/{y}…`); `None`: no
@@ -30,7 +30,7 @@ pub struct MapConfig {
     pub tile_attribution: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct DepartmentEntry {
     pub code: String,
@@ -38,7 +38,7 @@ pub struct DepartmentEntry {
     pub name_en: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct TeamEntry {
     pub id: String,
@@ -46,7 +46,7 @@ pub struct TeamEntry {
     pub departments: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct InspectorEntry {
     pub id: String,
@@ -61,7 +61,7 @@ pub struct InspectorEntry {
 
 /// The directory as the signed-in user may see it: every department, and
 /// the teams (with their inspectors) they act for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ConsoleDirectory {
     pub departments: Vec<DepartmentEntry>,
@@ -70,7 +70,7 @@ pub struct ConsoleDirectory {
 }
 
 /// A subject found by a search, with how often it was inspected this year.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct SubjectHit {
     pub uscc: String,
@@ -83,7 +83,7 @@ pub struct SubjectHit {
     pub inspections_this_year: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct HandbookItem {
     pub id: String,
@@ -93,7 +93,7 @@ pub struct HandbookItem {
 }
 
 /// An industry's handbook (一业一册): the items a new task may check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct HandbookView {
     pub industry: String,
@@ -102,7 +102,7 @@ pub struct HandbookView {
     pub items: Vec<HandbookItem>,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct ActiveRequest {
@@ -114,7 +114,9 @@ fn may_see(user: &crate::store::ConsoleUser, team: &str) -> bool {
 }
 
 /// `GET /api/v1/console/directory`.
-async fn directory(
+#[utoipa::path(get, path = "/api/v1/console/directory", tag = "directory",
+    responses((status = 200, body = ConsoleDirectory), (status = 401, description = "no session, or it expired", body = ErrorAnswer)), security(("session" = [])))]
+pub(super) async fn directory(
     State(state): State<AppState>,
     session: ConsoleSession,
 ) -> Result<Json<ConsoleDirectory>, ApiError> {
@@ -158,7 +160,10 @@ async fn directory(
 }
 
 /// `GET /api/v1/console/subjects?q=…`: at most [`MAX_SUBJECT_RESULTS`].
-async fn subjects(
+#[utoipa::path(get, path = "/api/v1/console/subjects", tag = "directory",
+    params(("q" = String, Query, description = "a piece of the name, USCC or address")),
+    responses((status = 200, body = Vec<SubjectHit>), (status = 400, body = ErrorAnswer), (status = 401, description = "no session, or it expired", body = ErrorAnswer)), security(("session" = [])))]
+pub(super) async fn subjects(
     State(state): State<AppState>,
     _session: ConsoleSession,
     RawQuery(raw): RawQuery,
@@ -208,7 +213,10 @@ async fn subjects(
 }
 
 /// `GET /api/v1/console/handbook/{industry}`.
-async fn handbook(
+#[utoipa::path(get, path = "/api/v1/console/handbook/{industry}", tag = "directory",
+    params(("industry" = String, Path, description = "an industry code")),
+    responses((status = 200, body = HandbookView), (status = 404, body = ErrorAnswer), (status = 401, description = "no session, or it expired", body = ErrorAnswer)), security(("session" = [])))]
+pub(super) async fn handbook(
     State(state): State<AppState>,
     _session: ConsoleSession,
     Path(industry): Path<String>,
@@ -256,7 +264,12 @@ fn sniff(head: &[u8]) -> &'static str {
 
 /// `GET /api/v1/console/blobs/{sha256}`: an evidence file of one of the
 /// user's teams (its thumbnail and display copy are blobs of their own).
-async fn blob(
+#[utoipa::path(get, path = "/api/v1/console/blobs/{sha256}", tag = "directory",
+    params(("sha256" = String, Path, description = "64 lowercase hex digits")),
+    responses((status = 200, description = "the file's bytes, Content-Type from its first bytes", content_type = "application/octet-stream"),
+        (status = 404, description = "no such file among the user's teams' evidence", body = ErrorAnswer), (status = 401, description = "no session, or it expired", body = ErrorAnswer)),
+    security(("session" = [])))]
+pub(super) async fn blob(
     State(state): State<AppState>,
     session: ConsoleSession,
     Path(text): Path<String>,
@@ -325,14 +338,24 @@ async fn blob(
 }
 
 /// `GET /api/v1/console/config`.
-async fn config(State(state): State<AppState>, _session: ConsoleSession) -> Json<MapConfig> {
+#[utoipa::path(get, path = "/api/v1/console/config", tag = "directory",
+    responses((status = 200, body = MapConfig), (status = 401, description = "no session, or it expired", body = ErrorAnswer)), security(("session" = [])))]
+pub(super) async fn config(
+    State(state): State<AppState>,
+    _session: ConsoleSession,
+) -> Json<MapConfig> {
     Json(state.map.as_ref().clone())
 }
 
 /// `POST /api/v1/console/inspectors/{id}/active` `{"active": false}`: an
 /// administrator turns an inspector off (their devices are refused from
 /// the next request) or on again.
-async fn set_active(
+#[utoipa::path(post, path = "/api/v1/console/inspectors/{id}/active", tag = "directory",
+    params(("id" = String, Path, description = "an inspector id")),
+    request_body = ActiveRequest,
+    responses((status = 204, description = "done"), (status = 404, body = ErrorAnswer), (status = 401, description = "no session, or it expired", body = ErrorAnswer), (status = 403, description = "a state-changing request without the session's X-CSRF-Token, or another team", body = ErrorAnswer)),
+    security(("session" = [])))]
+pub(super) async fn set_active(
     State(state): State<AppState>,
     session: ConsoleSession,
     Path(id): Path<String>,

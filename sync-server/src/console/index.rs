@@ -12,7 +12,7 @@ use ts_rs::TS;
 pub const RECTIFICATION_SOON_MS: Millis = 14 * 86_400_000;
 
 /// A task as the console's list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ConsoleTaskRow {
     pub id: String,
@@ -133,7 +133,9 @@ pub fn is_overdue(status: Option<Status>, due: Millis, now: Millis) -> bool {
 }
 
 /// The order of the list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS, utoipa::ToSchema,
+)]
 #[ts(export)]
 pub enum TaskSort {
     #[default]
@@ -182,7 +184,7 @@ pub struct TaskFilter {
 }
 
 /// One page of the list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct TaskPage {
     pub total: u64,
@@ -195,7 +197,7 @@ pub struct TaskPage {
 pub type StatusCounts = std::collections::BTreeMap<Status, u64>;
 
 /// The tasks of one department, by status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct DepartmentCount {
     pub code: String,
@@ -205,7 +207,7 @@ pub struct DepartmentCount {
 }
 
 /// How many subjects were inspected `inspections` times this year.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct InspectionCount {
     pub inspections: u64,
@@ -213,7 +215,7 @@ pub struct InspectionCount {
 }
 
 /// The console's first screen. Counts cover the tasks the reader may see.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct Dashboard {
     pub year: i32,

@@ -12,11 +12,14 @@
 //! - `POST /api/v1/console/logout` (with `X-CSRF-Token`): ends the session.
 
 mod directory;
+mod import;
 mod index;
+mod openapi;
 mod pages;
 mod session;
 mod tasks;
 
+pub use openapi::{ConsoleApi, openapi_json};
 pub use pages::router as pages;
 
 use axum::Json;
@@ -36,6 +39,9 @@ pub use directory::{
     ConsoleDirectory, DepartmentEntry, HandbookItem, HandbookView, InspectorEntry, MapConfig,
     SubjectHit, TeamEntry,
 };
+pub use import::{
+    ImportAnswer, ImportProblem, ImportRefusal, ImportedKind, MAX_IMPORT_BYTES, MAX_PROBLEMS_SHOWN,
+};
 pub use index::{
     ConsoleTaskRow, Dashboard, DepartmentCount, InspectionCount, RECTIFICATION_SOON_MS,
     StatusCounts, TaskFilter, TaskIndex, TaskPage, TaskSort, is_overdue,
@@ -46,12 +52,13 @@ pub use tasks::{
     parse_query, year_of,
 };
 
-use crate::error::{ApiError, Code};
+use crate::error::{ApiError, Code, ErrorAnswer};
 use crate::store::ConsoleUser;
 use crate::{AppState, now_ms};
 
 /// A console user as the console shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
 pub struct UserView {
     pub id: String,
     pub name: String,
@@ -71,15 +78,17 @@ impl From<ConsoleUser> for UserView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[ts(export)]
 pub struct LoginRequest {
     pub user: String,
     pub password: String,
 }
 
 /// Who is signed in, and the token state-changing requests echo.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
 pub struct SessionView {
     pub user: UserView,
     pub csrf: String,
@@ -104,12 +113,19 @@ pub fn router() -> axum::Router<AppState> {
         .route("/api/v1/console/login", post(post_login).layer(login_gate))
         .route("/api/v1/console/session", get(get_session))
         .route("/api/v1/console/logout", post(post_logout))
+        .route("/api/v1/openapi.json", get(openapi_json))
         .merge(tasks::router())
         .merge(directory::router())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_CONSOLE_BODY))
+        .merge(import::router())
 }
 
-async fn post_login(
+#[utoipa::path(post, path = "/api/v1/console/login", tag = "session",
+    request_body = LoginRequest,
+    responses((status = 200, description = "signed in: the session cookie is set", body = SessionView),
+        (status = 401, description = "wrong user name or password", body = ErrorAnswer),
+        (status = 429, description = "locked after 5 failures in a row", body = ErrorAnswer)))]
+pub(super) async fn post_login(
     State(state): State<AppState>,
     jar: CookieJar,
     Json(request): Json<LoginRequest>,
@@ -157,14 +173,19 @@ fn bad_login() -> ApiError {
     )
 }
 
-async fn get_session(session: ConsoleSession) -> Json<SessionView> {
+#[utoipa::path(get, path = "/api/v1/console/session", tag = "session",
+    responses((status = 200, body = SessionView), (status = 401, description = "no session, or it expired", body = ErrorAnswer)), security(("session" = [])))]
+pub(super) async fn get_session(session: ConsoleSession) -> Json<SessionView> {
     Json(SessionView {
         user: session.user.into(),
         csrf: session.csrf,
     })
 }
 
-async fn post_logout(
+#[utoipa::path(post, path = "/api/v1/console/logout", tag = "session",
+    responses((status = 204, description = "signed out: the cookie is removed"), (status = 401, description = "no session, or it expired", body = ErrorAnswer), (status = 403, description = "a state-changing request without the session's X-CSRF-Token, or another team", body = ErrorAnswer)),
+    security(("session" = [])))]
+pub(super) async fn post_logout(
     State(state): State<AppState>,
     session: ConsoleSession,
     jar: CookieJar,

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
 use super::{ConsoleSession, ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
-use crate::error::{ApiError, Code};
+use crate::error::{ApiError, Code, ErrorAnswer};
 use crate::store::{ConsoleUser, Store, StoreError};
 use crate::tasks::{CreateError, Day, NewTask};
 use crate::{AppState, now_ms};
@@ -212,8 +212,45 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await?
 }
 
+/// The filter of the list and the export, for the OpenAPI document (the
+/// handlers read the query with [`parse_query`], which refuses what this
+/// does not name).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // only described, never built
+pub(super) struct FilterParams {
+    /// Statuses, repeated or comma-separated.
+    status: Option<String>,
+    /// A department code.
+    department: Option<String>,
+    /// A team id (one of the user's).
+    team: Option<String>,
+    /// An inspector id.
+    inspector: Option<String>,
+    /// A piece of the subject's name, its USCC or the task code.
+    q: Option<String>,
+    /// Due on or after (ms since the epoch).
+    due_from: Option<i64>,
+    /// Due on or before (ms since the epoch).
+    due_to: Option<i64>,
+    overdue: Option<bool>,
+    returned: Option<bool>,
+    /// A rectification deadline within 14 days or past.
+    rectification_due: Option<bool>,
+    joint: Option<bool>,
+    sort: Option<TaskSort>,
+}
+
 /// `GET /api/v1/console/tasks`.
-async fn list(
+#[utoipa::path(get, path = "/api/v1/console/tasks", tag = "tasks",
+    params(
+        FilterParams,
+        ("page" = Option<u32>, Query, description = "from 1"),
+        ("per_page" = Option<u32>, Query, description = "1 to 200, default 50"),
+    ),
+    responses((status = 200, body = TaskPage), (status = 400, description = "a bad query", body = ErrorAnswer), (status = 401, description = "no session, or it expired", body = ErrorAnswer), (status = 403, description = "a state-changing request without the session's X-CSRF-Token, or another team", body = ErrorAnswer)),
+    security(("session" = [])))]
+pub(super) async fn list(
     State(state): State<AppState>,
     session: ConsoleSession,
     RawQuery(raw): RawQuery,
@@ -292,7 +329,15 @@ fn csv_row(out: &mut String, r: &ConsoleTaskRow) {
 /// `GET /api/v1/console/tasks/export?format=csv|json&…`: every task the
 /// filter selects (at most [`MAX_EXPORT_ROWS`]), streamed as it is read,
 /// so memory stays flat however many rows go out.
-async fn export(
+#[utoipa::path(get, path = "/api/v1/console/tasks/export", tag = "tasks",
+    params(
+        FilterParams,
+        ("format" = Option<String>, Query, description = "csv (default) or json"),
+    ),
+    responses((status = 200, description = "a CSV file or a JSON array of ConsoleTaskRow, streamed", content_type = "text/csv"),
+        (status = 400, description = "a bad query, or more than 100,000 rows", body = ErrorAnswer), (status = 401, description = "no session, or it expired", body = ErrorAnswer), (status = 403, description = "a state-changing request without the session's X-CSRF-Token, or another team", body = ErrorAnswer)),
+    security(("session" = [])))]
+pub(super) async fn export(
     State(state): State<AppState>,
     session: ConsoleSession,
     RawQuery(raw): RawQuery,
@@ -393,7 +438,10 @@ pub fn year_of(now: Millis) -> (i32, (Millis, Millis)) {
 }
 
 /// `GET /api/v1/console/dashboard`.
-async fn dashboard(
+#[utoipa::path(get, path = "/api/v1/console/dashboard", tag = "tasks",
+    responses((status = 200, body = Dashboard), (status = 401, description = "no session, or it expired", body = ErrorAnswer)),
+    security(("session" = [])))]
+pub(super) async fn dashboard(
     State(state): State<AppState>,
     session: ConsoleSession,
 ) -> Result<Json<Dashboard>, ApiError> {
@@ -409,7 +457,7 @@ async fn dashboard(
 }
 
 /// One change of the task's history with when the server received it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct TimelineEntry {
     #[serde(flatten)]
@@ -423,7 +471,7 @@ pub struct TimelineEntry {
 }
 
 /// What the write policy flagged, with when and from which device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct FlagView {
     pub flag: Flag,
@@ -433,7 +481,7 @@ pub struct FlagView {
 }
 
 /// A task's whole record as the review page shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct ConsoleRecord {
     pub record: RecordView,
@@ -492,7 +540,11 @@ fn console_record(
 }
 
 /// `GET /api/v1/console/tasks/{id}`.
-async fn record(
+#[utoipa::path(get, path = "/api/v1/console/tasks/{id}", tag = "tasks",
+    params(("id" = String, Path, description = "the task's id")),
+    responses((status = 200, body = ConsoleRecord), (status = 404, description = "no such task among the user's teams", body = ErrorAnswer), (status = 401, description = "no session, or it expired", body = ErrorAnswer)),
+    security(("session" = [])))]
+pub(super) async fn record(
     State(state): State<AppState>,
     session: ConsoleSession,
     Path(id): Path<String>,
@@ -508,7 +560,7 @@ async fn record(
 }
 
 /// A supervisor's decision on a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Decision {
@@ -536,7 +588,7 @@ impl Decision {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct DecisionRequest {
@@ -555,7 +607,15 @@ pub fn console_actor(user_id: &str) -> ActorId {
 /// `POST /api/v1/console/tasks/{id}/review`: records the decision as a
 /// change by the user's own actor, so it syncs to the tablets and enters
 /// the receipt log like any tablet's change.
-async fn review(
+#[utoipa::path(post, path = "/api/v1/console/tasks/{id}/review", tag = "tasks",
+    params(("id" = String, Path, description = "the task's id")),
+    request_body = DecisionRequest,
+    responses((status = 200, description = "the task as it now is", body = ConsoleRecord),
+        (status = 404, description = "no such task among the user's teams", body = ErrorAnswer),
+        (status = 409, description = "the status does not allow the decision (status.transition)", body = ErrorAnswer),
+        (status = 422, description = "a comment is missing or too long", body = ErrorAnswer), (status = 401, description = "no session, or it expired", body = ErrorAnswer), (status = 403, description = "a state-changing request without the session's X-CSRF-Token, or another team", body = ErrorAnswer)),
+    security(("session" = [])))]
+pub(super) async fn review(
     State(state): State<AppState>,
     session: ConsoleSession,
     Path(id): Path<String>,
@@ -614,7 +674,7 @@ async fn review(
 }
 
 /// A task to make by hand.
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]
 pub struct NewTaskRequest {
@@ -631,7 +691,7 @@ pub struct NewTaskRequest {
 }
 
 /// The task that was made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, utoipa::ToSchema)]
 #[ts(export)]
 pub struct NewTaskAnswer {
     pub id: String,
@@ -642,7 +702,11 @@ pub struct NewTaskAnswer {
 pub const MAX_NEW_TASK_LIST: usize = 500;
 
 /// `POST /api/v1/console/tasks`.
-async fn create(
+#[utoipa::path(post, path = "/api/v1/console/tasks", tag = "tasks",
+    request_body = NewTaskRequest,
+    responses((status = 200, body = NewTaskAnswer), (status = 422, description = "the task cannot be made as asked", body = ErrorAnswer), (status = 401, description = "no session, or it expired", body = ErrorAnswer), (status = 403, description = "a state-changing request without the session's X-CSRF-Token, or another team", body = ErrorAnswer)),
+    security(("session" = [])))]
+pub(super) async fn create(
     State(state): State<AppState>,
     session: ConsoleSession,
     Json(request): Json<NewTaskRequest>,

@@ -88,7 +88,7 @@ export function recordContextOf(context: ConsoleContext): RecordContext {
   return {
     t: (key, params) => context.i18n.t(key, params),
     locale: () => context.i18n.locale(),
-    blobUrl: (sha256, thumb) => context.api.blobUrl(sha256, thumb),
+    blobUrl: (sha256) => context.api.blobUrl(sha256),
     departmentName: (code) => context.departmentName(code),
   };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { consoleRole } from "./api/types";
 import { actionsFor } from "./review";
 
 describe("actionsFor", () => {
@@ -18,5 +19,13 @@ describe("actionsFor", () => {
   });
   it("offers nothing without a status", () => {
     expect(actionsFor(null, "admin")).toEqual([]);
+  });
+});
+
+describe("consoleRole", () => {
+  it("gives an administrator's view to administrators only", () => {
+    expect(consoleRole("admin")).toBe("admin");
+    expect(consoleRole("supervisor")).toBe("supervisor");
+    expect(consoleRole("inspector")).toBe("supervisor");
   });
 });

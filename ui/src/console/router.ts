@@ -15,6 +15,7 @@ export const ROUTES = {
   review: "review",
   newTask: "new-task",
   inspectors: "inspectors",
+  import: "import",
 } as const;
 
 export function createConsoleRouter(context: ConsoleContext, history: RouterHistory = createWebHashHistory()): Router {
@@ -30,6 +31,12 @@ export function createConsoleRouter(context: ConsoleContext, history: RouterHist
         path: "/inspectors",
         name: ROUTES.inspectors,
         component: () => import("./views/InspectorsView.vue"),
+        meta: { admin: true },
+      },
+      {
+        path: "/import",
+        name: ROUTES.import,
+        component: () => import("./views/ImportView.vue"),
         meta: { admin: true },
       },
       { path: "/:rest(.*)*", redirect: "/" },

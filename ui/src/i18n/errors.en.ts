@@ -127,6 +127,7 @@ export const errorsEn: Readonly<Record<ErrorCode, string>> = {
   "console.not_found": "That task or file is not among your teams' records. It may have been moved to another team.",
   "console.forbidden": "You do not act for that team. Ask an administrator to add it to your account.",
   "console.bad_input": "The task cannot be made as entered. Check the subject, items, team, inspectors and dates.",
+  "console.import_invalid": "The file has problems (listed by line); nothing was imported. Fix them and import it again.",
   "enroll.rate_limited": "Too many attempts. Wait a minute, then try again.",
   "auth.missing": "The server did not receive this tablet's credentials; ask your administrator to enroll it again.",
   "auth.malformed": "The server could not read this tablet's credentials; update the app, or ask your administrator to enroll it again.",

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { fakeFetch, session } from "../testing/fixtures";
-import { ConsoleApi, ConsoleApiError, NETWORK_ERROR } from "./http";
+import { ConsoleApi, ConsoleApiError, ImportRefusedError, NETWORK_ERROR } from "./http";
 import { emptyFilter } from "../tasks/filter";
 import { consoleRecord } from "../testing/fixtures";
 
@@ -116,7 +116,6 @@ describe("ConsoleApi", () => {
     expect(api.exportUrl(filter, "csv")).toBe(
       "http://127.0.0.1:7878/api/v1/console/tasks/export?status=submitted&overdue=true&format=csv",
     );
-    expect(api.blobUrl("ab".repeat(32), true)).toBe(`http://127.0.0.1:7878/api/v1/console/blobs/${"ab".repeat(32)}?thumb=1`);
     expect(api.blobUrl("ab".repeat(32))).toBe(`http://127.0.0.1:7878/api/v1/console/blobs/${"ab".repeat(32)}`);
   });
 
@@ -139,5 +138,51 @@ describe("ConsoleApi", () => {
     const error = await api.setInspectorActive("I-404", true).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "console.not_found", status: 404 });
     expect(calls[1]?.body).toEqual({ active: true });
+  });
+
+  it("imports a directory file: its bytes as the body, its content type, kind and format in the query", async () => {
+    const { fetch, calls } = fakeFetch({
+      "POST /api/v1/console/import": { body: { kinds: [{ kind: "teams", added: 1, updated: 0, unchanged: 0 }] } },
+    });
+    const api = new ConsoleApi({ fetch });
+    api.csrf = "csrf-token-1";
+    const csv = "id,name,kind,departments\nT-1,东山镇,town,SCJG;XFJY\n";
+    const answer = await api.importDirectory("teams", "csv", new Blob([csv]));
+    expect(answer.kinds).toEqual([{ kind: "teams", added: 1, updated: 0, unchanged: 0 }]);
+    expect(calls[0]?.method).toBe("POST");
+    expect(calls[0]?.url.pathname).toBe("/api/v1/console/import");
+    expect(calls[0]?.url.search).toBe("?kind=teams&format=csv");
+    expect(calls[0]?.headers["content-type"]).toBe("text/csv");
+    expect(calls[0]?.headers["x-csrf-token"]).toBe("csrf-token-1");
+    expect([...(calls[0]?.bytes ?? [])]).toEqual([...new TextEncoder().encode(csv)]);
+
+    await api.importDirectory("items", "json", new Blob(["[]"]));
+    expect(calls[1]?.url.search).toBe("?kind=items&format=json");
+    expect(calls[1]?.headers["content-type"]).toBe("application/json");
+  });
+
+  it("throws an ImportRefusedError with the problems of a refused import, a plain error otherwise", async () => {
+    const refusal = {
+      code: "console.import_invalid",
+      message: "2 处问题 (2 problems)",
+      count: 2,
+      problems: [
+        { line: 4, index: null, message: "bad" },
+        { line: null, index: 0, message: "worse" },
+      ],
+    };
+    const { fetch } = fakeFetch({ "POST /api/v1/console/import": { status: 422, body: refusal } });
+    const error = await new ConsoleApi({ fetch }).importDirectory("subjects", "csv", new Blob(["x"])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImportRefusedError);
+    expect((error as ImportRefusedError).refusal).toEqual(refusal);
+    expect((error as ImportRefusedError).status).toBe(422);
+
+    const other = fakeFetch({
+      "POST /api/v1/console/import": { status: 413, body: { code: "http.too_large", message: "too large" } },
+    });
+    const tooLarge = await new ConsoleApi({ fetch: other.fetch }).importDirectory("subjects", "csv", new Blob(["x"])).catch((e: unknown) => e);
+    expect(tooLarge).toBeInstanceOf(ConsoleApiError);
+    expect(tooLarge).not.toBeInstanceOf(ImportRefusedError);
+    expect((tooLarge as ConsoleApiError).code).toBe("http.too_large");
   });
 });

@@ -14,6 +14,10 @@ import type {
   Decision,
   DecisionRequest,
   HandbookView,
+  ImportAnswer,
+  ImportFormat,
+  ImportKind,
+  ImportRefusal,
   MapConfig,
   NewTaskAnswer,
   NewTaskRequest,
@@ -25,12 +29,15 @@ import type {
 export class ConsoleApiError extends Error {
   readonly code: string;
   readonly status: number;
+  /** The error answer's whole JSON body (null when it was not JSON). */
+  readonly answer: unknown;
 
-  constructor(code: string, status: number, message: string) {
+  constructor(code: string, status: number, message: string, answer: unknown = null) {
     super(message);
     this.name = "ConsoleApiError";
     this.code = code;
     this.status = status;
+    this.answer = answer;
   }
 
   /** The server says there is no valid session: sign in again. */
@@ -40,6 +47,37 @@ export class ConsoleApiError extends Error {
 }
 
 const SESSION_LOST = new Set(["console.no_session", "console.session_expired"]);
+
+/** The code of a refused import (422): the answer lists every problem, and nothing was imported. */
+export const IMPORT_INVALID = "console.import_invalid";
+
+/** A refused import (422 `console.import_invalid`), with the server's list of problems. */
+export class ImportRefusedError extends ConsoleApiError {
+  readonly refusal: ImportRefusal;
+
+  constructor(refusal: ImportRefusal, status = 422) {
+    super(refusal.code, status, refusal.message, refusal);
+    this.name = "ImportRefusedError";
+    this.refusal = refusal;
+  }
+}
+
+/** A request body sent as it is (a file), with its own Content-Type, instead of JSON. */
+class RawBody {
+  readonly data: Blob;
+  readonly type: string;
+
+  constructor(data: Blob, type: string) {
+    this.data = data;
+    this.type = type;
+  }
+}
+
+/** The Content-Type the server's importer expects for each format. */
+export const IMPORT_CONTENT_TYPES: Readonly<Record<ImportFormat, string>> = {
+  csv: "text/csv",
+  json: "application/json",
+};
 
 /** The HTTP status 0 for failures without an answer (network down, server gone). */
 export const NETWORK_ERROR = "http.network";
@@ -139,9 +177,9 @@ export class ConsoleApi {
     return this.#send("POST", `/tasks/${encodeURIComponent(id)}/review`, body);
   }
 
-  /** The original (`thumb` false) or a JPEG thumbnail ≤ 320 px of a blob. */
-  blobUrl(sha256: string, thumb = false): string {
-    return this.url(`/blobs/${encodeURIComponent(sha256)}`, thumb ? new URLSearchParams({ thumb: "1" }) : undefined);
+  /** A blob: an original, or the thumbnail or display copy the tablet made (each a blob of its own). */
+  blobUrl(sha256: string): string {
+    return this.url(`/blobs/${encodeURIComponent(sha256)}`);
   }
 
   subjects(q: string): Promise<SubjectHit[]> {
@@ -160,12 +198,28 @@ export class ConsoleApi {
     return this.#send("GET", "/config");
   }
 
+  /**
+   * An administrator imports a directory file (its bytes as they are) through
+   * the server's importer. A file with problems is refused as a whole: that
+   * throws an `ImportRefusedError` listing them.
+   */
+  async importDirectory(kind: ImportKind, format: ImportFormat, file: Blob): Promise<ImportAnswer> {
+    const params = new URLSearchParams({ kind, format });
+    const body = new RawBody(file, IMPORT_CONTENT_TYPES[format]);
+    try {
+      return await this.#send<ImportAnswer>("POST", "/import", body, params);
+    } catch (error) {
+      const refusal = error instanceof ConsoleApiError && error.code === IMPORT_INVALID ? refusalOf(error.answer) : null;
+      throw refusal === null ? error : new ImportRefusedError(refusal, (error as ConsoleApiError).status);
+    }
+  }
+
   async #send<T>(method: string, path: string, body?: unknown, params?: URLSearchParams): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (body !== undefined) headers["Content-Type"] = body instanceof RawBody ? body.type : "application/json";
     if (method !== "GET" && this.#csrf !== null) headers["X-CSRF-Token"] = this.#csrf;
     const init: RequestInit = { method, headers, credentials: "same-origin" };
-    if (body !== undefined) init.body = JSON.stringify(body);
+    if (body !== undefined) init.body = body instanceof RawBody ? body.data : JSON.stringify(body);
 
     let response: Response;
     try {
@@ -206,7 +260,7 @@ async function errorOf(response: Response): Promise<ConsoleApiError> {
     if (typeof body === "object" && body !== null) {
       const { code, message } = body as Record<string, unknown>;
       if (typeof code === "string") {
-        return new ConsoleApiError(code, response.status, typeof message === "string" ? message : code);
+        return new ConsoleApiError(code, response.status, typeof message === "string" ? message : code, body);
       }
     }
   } catch {
@@ -214,4 +268,25 @@ async function errorOf(response: Response): Promise<ConsoleApiError> {
   }
   const message = text.trim() === "" ? `HTTP ${response.status} ${response.statusText}`.trim() : text.slice(0, 200);
   return new ConsoleApiError(`http.${response.status}`, response.status, message);
+}
+
+/** The `ImportRefusal` in a 422 answer; null when the body is not one. */
+function refusalOf(answer: unknown): ImportRefusal | null {
+  if (typeof answer !== "object" || answer === null) return null;
+  const { code, message, count, problems } = answer as Record<string, unknown>;
+  if (typeof code !== "string" || typeof message !== "string" || !Array.isArray(problems)) return null;
+  const list = problems.filter(
+    (p): p is ImportRefusal["problems"][number] =>
+      typeof p === "object" && p !== null && typeof (p as { message?: unknown }).message === "string",
+  );
+  return {
+    code,
+    message,
+    count: typeof count === "number" ? count : list.length,
+    problems: list.map((p) => ({
+      line: typeof p.line === "number" ? p.line : null,
+      index: typeof p.index === "number" ? p.index : null,
+      message: p.message,
+    })),
+  };
 }

@@ -18,6 +18,8 @@ export const NOW = Date.UTC(2026, 11, 3, 8, 0, 0);
 export const DAY = 86_400_000;
 
 export const PHOTO = "a".repeat(64);
+/** The thumbnail the tablet made of PHOTO (a blob of its own). */
+export const PHOTO_THUMB = "c".repeat(64);
 export const PHOTO_2 = "b".repeat(64);
 export const SIGNATURE = "c".repeat(64);
 
@@ -107,7 +109,7 @@ export function recordView(fields: Partial<RecordView> = {}): RecordView {
         caption: "许可证",
         mime: "image/jpeg",
         bytes: 812_000,
-        thumb_sha256: null,
+        thumb_sha256: PHOTO_THUMB,
         display_sha256: null,
         item: "SCJG-CY-001",
         withdrawn_at: null,
@@ -271,7 +273,10 @@ export interface FakeCall {
   method: string;
   url: URL;
   headers: Record<string, string>;
+  /** A JSON body, parsed; null otherwise. */
   body: unknown;
+  /** A body sent as it is (a Blob, say a file), byte for byte; null for JSON and no body. */
+  bytes: Uint8Array | null;
 }
 
 export type FakeAnswer = { status?: number; body?: unknown } | ((call: FakeCall) => { status?: number; body?: unknown });
@@ -289,11 +294,14 @@ export function fakeFetch(routes: Record<string, FakeAnswer>): { fetch: typeof f
       headers[key.toLowerCase()] = value;
     });
     const text = typeof init?.body === "string" ? init.body : null;
+    const raw = init?.body;
+    const blob = typeof raw === "object" && raw !== null && "arrayBuffer" in raw ? (raw as Blob) : null;
     const call: FakeCall = {
       method: init?.method ?? "GET",
       url,
       headers,
       body: text === null ? null : JSON.parse(text),
+      bytes: blob === null ? null : new Uint8Array(await blob.arrayBuffer()),
     };
     calls.push(call);
     const route = routes[`${call.method} ${decodeURIComponent(url.pathname)}`];

@@ -2,7 +2,7 @@
 import { mount } from "@vue/test-utils";
 import { describe, expect, it } from "vitest";
 import { consoleProvides } from "../../console/context";
-import { PHOTO, PHOTO_2, recordView, testConsole } from "../../console/testing/fixtures";
+import { PHOTO, PHOTO_2, PHOTO_THUMB, recordView, testConsole } from "../../console/testing/fixtures";
 import RecordChecklist from "./RecordChecklist.vue";
 import EvidenceGrid from "./EvidenceGrid.vue";
 
@@ -51,7 +51,8 @@ describe("RecordChecklist", () => {
     const photos = wrapper.get('[data-item-id="SCJG-CY-001"]').findAll('[data-testid="item-photo"]');
     expect(photos).toHaveLength(1);
     expect(photos[0]?.attributes("data-sha256")).toBe(PHOTO);
-    expect(photos[0]?.attributes("src")).toBe(`/api/v1/console/blobs/${PHOTO}?thumb=1`);
+    // The thumbnail the tablet made and uploaded, not the original.
+    expect(photos[0]?.attributes("src")).toBe(`/api/v1/console/blobs/${PHOTO_THUMB}`);
     expect(photos[0]?.attributes("loading")).toBe("lazy");
     // The withdrawn photo is attached to no item and never appears in the checklist.
     expect(wrapper.find(`[data-sha256="${PHOTO_2}"]`).exists()).toBe(false);

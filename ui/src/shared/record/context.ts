@@ -10,8 +10,8 @@ import type { RecordView } from "../../console/api/types";
 export interface RecordContext {
   t(key: MessageKey, params?: Params): string;
   locale(): string;
-  /** The address of a blob: the original, or (`thumb`) a small JPEG. */
-  blobUrl(sha256: string, thumb: boolean): string;
+  /** The address of a blob (an original, or the thumbnail or display copy the tablet made, each a blob of its own). */
+  blobUrl(sha256: string): string;
   /** The department's name in the current language; the code when unknown. */
   departmentName(code: string): string;
 }
