@@ -162,12 +162,19 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Uploads nobody finished are reclaimed now and then.
+    // Uploads nobody finished are reclaimed now and then, and the query
+    // planner's statistics kept fresh.
     let blobs = state.blobs.clone();
+    let store = state.store.clone();
     let sweeper = tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every.tick().await;
+            let held = store.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || held.refresh_statistics()).await
+            {
+                tracing::warn!("refreshing the query planner's statistics failed: {e}");
+            }
             let blobs = blobs.clone();
             let swept =
                 tokio::task::spawn_blocking(move || blobs.reclaim_stale(blobs::STALE_UPLOAD)).await;

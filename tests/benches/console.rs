@@ -116,6 +116,8 @@ fn fill(server: &TestServer) {
 fn main() {
     let server = TestServer::start(1, Default::default());
     fill(&server);
+    // As the server does at start and every hour.
+    server.store.refresh_statistics().expect("statistics");
     let user = ConsoleUser {
         id: "S-001".into(),
         name: "王主管".into(),

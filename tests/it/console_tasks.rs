@@ -197,7 +197,9 @@ fn the_list_filters_sorts_and_pages_within_the_supervisors_teams_and_agrees_with
         .chars()
         .take(3)
         .collect();
+    let short: String = name.chars().take(2).collect();
     for q in [
+        short.as_str(),
         name.as_str(),
         first["uscc"].as_str().expect("uscc"),
         first["code"].as_str().expect("code"),
@@ -619,6 +621,11 @@ fn bad_console_requests_are_clear_4xx_and_change_nothing() {
     }
 
     // Bad queries and blob ids with path tricks.
+    // Quotes and operators in a search are text, not query syntax.
+    for q in ["%22%22%22", "a%22%20OR%20%22b", "NEAR(x)*"] {
+        let (status, page) = console.get(&format!("/api/v1/console/tasks?q={q}"));
+        assert_eq!((status, page["total"].as_u64()), (200, Some(0)), "{q}");
+    }
     for query in [
         "status=done",
         "sort=;DROP",

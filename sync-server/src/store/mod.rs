@@ -404,6 +404,9 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         each: &mut dyn FnMut(ConsoleTaskRow) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Brings the query planner's statistics up to date after many writes
+    /// (the server does it at start and every hour).
+    fn refresh_statistics(&self) -> Result<(), StoreError>;
     /// The dashboard over the teams of `scope` (`None`: all).
     fn dashboard(
         &self,

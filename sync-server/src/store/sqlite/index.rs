@@ -61,8 +61,24 @@ pub(super) fn write_index(
             now,
         ],
     )?;
+    let rowid: i64 = conn.cached_row(
+        "SELECT rowid FROM task_index WHERE task_id = ?1",
+        [&index.id],
+        |r| r.get(0),
+    )?;
+    conn.cached_exec("DELETE FROM task_search WHERE rowid = ?1", [rowid])?;
+    conn.cached_exec(
+        "INSERT INTO task_search (rowid, text) VALUES (?1, ?2)",
+        params![
+            rowid,
+            format!("{} {} {}", index.subject_name, index.uscc, index.code)
+        ],
+    )?;
     Ok(())
 }
+
+/// Searches of at least this many characters use the trigram index.
+const TRIGRAM: usize = 3;
 
 /// The statuses a task may be overdue in, as SQL.
 const OPEN_STATUSES: &str = "('assigned', 'in_progress', 'returned')";
@@ -108,10 +124,19 @@ fn where_clause(filter: &TaskFilter, now: Millis) -> (String, Vec<Value>) {
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        let p = param(&mut values, Value::Text(text.to_owned()));
-        clauses.push(format!(
-            "(instr(subject_name, {p}) > 0 OR instr(uscc, upper({p})) > 0 OR instr(code, upper({p})) > 0)"
-        ));
+        if text.chars().count() >= TRIGRAM {
+            // One phrase of trigrams: the text anywhere in name, USCC or code.
+            let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+            let p = param(&mut values, Value::Text(phrase));
+            clauses.push(format!(
+                "rowid IN (SELECT rowid FROM task_search WHERE task_search MATCH {p})"
+            ));
+        } else {
+            let p = param(&mut values, Value::Text(text.to_owned()));
+            clauses.push(format!(
+                "(instr(subject_name, {p}) > 0 OR instr(uscc, upper({p})) > 0 OR instr(code, upper({p})) > 0)"
+            ));
+        }
     }
     if let Some(from) = filter.due_from {
         let p = param(&mut values, Value::Integer(from));
@@ -247,33 +272,10 @@ pub(super) fn export(
     Ok(())
 }
 
-fn status_counts(
-    conn: &Connection,
-    sql: &str,
-    values: &[Value],
-) -> Result<Vec<(String, StatusCounts)>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut out: Vec<(String, StatusCounts)> = Vec::new();
-    let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
-    while let Some(r) = rows.next()? {
-        let key: String = r.get(0)?;
-        let status: Option<String> = r.get(1)?;
-        let n: i64 = r.get(2)?;
-        let Some(status) = status.as_deref().and_then(Status::parse) else {
-            continue;
-        };
-        match out.last_mut() {
-            Some((k, counts)) if *k == key => {
-                counts.insert(status, n.unsigned_abs());
-            }
-            _ => out.push((key, StatusCounts::from([(status, n.unsigned_abs())]))),
-        }
-    }
-    Ok(out)
-}
-
-/// The dashboard's figures over the tasks `scope` covers; "this year" is
-/// the year whose windows start in `[year_start, year_end)`.
+/// The dashboard's figures over the tasks `scope` covers, in one pass over
+/// their index rows; "this year" is the year whose windows start in
+/// `[year_start, year_end)`. Each figure equals the `total` of the list
+/// with the matching filter (a test holds them to it).
 pub(super) fn dashboard(
     conn: &Connection,
     scope: Option<&[String]>,
@@ -287,123 +289,80 @@ pub(super) fn dashboard(
         ..TaskFilter::default()
     };
     let (clause, values) = where_clause(&scoped, now);
-    let count = |filter: TaskFilter| -> Result<u64, StoreError> {
-        let (clause, values) = where_clause(&filter, now);
-        let n: i64 = conn.cached_row(
-            &format!("SELECT count(*) FROM task_index WHERE {clause}"),
-            rusqlite::params_from_iter(values.iter()),
-            |r| r.get(0),
-        )?;
-        Ok(n.unsigned_abs())
-    };
-    let by_status = status_counts(
-        conn,
-        &format!(
-            "SELECT '', status, count(*) FROM task_index WHERE {clause} GROUP BY status ORDER BY status"
-        ),
-        &values,
-    )?
-    .pop()
-    .map(|(_, c)| c)
-    .unwrap_or_default();
-
-    // Per department: each department a task has items of counts it once.
-    let mut by_department: Vec<DepartmentCount> = Vec::new();
-    {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT departments, status FROM task_index WHERE {clause}"
-        ))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
-        let mut counts: std::collections::BTreeMap<String, StatusCounts> = Default::default();
-        while let Some(r) = rows.next()? {
-            let departments: String = r.get(0)?;
-            let status: Option<String> = r.get(1)?;
-            let Some(status) = status.as_deref().and_then(Status::parse) else {
-                continue;
-            };
-            for d in departments.split_whitespace() {
-                *counts
-                    .entry(d.to_owned())
-                    .or_default()
-                    .entry(status)
-                    .or_default() += 1;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT status, departments, due, rectification_due, joint, window_start, uscc
+         FROM task_index WHERE {clause}"
+    ))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
+    let mut by_status = StatusCounts::new();
+    let mut departments: std::collections::BTreeMap<String, StatusCounts> = Default::default();
+    let (mut overdue, mut returned, mut rectification_due, mut joint, mut single) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut per_subject: std::collections::HashMap<String, u64> = Default::default();
+    let soon = now + RECTIFICATION_SOON_MS;
+    while let Some(r) = rows.next()? {
+        let status: Option<String> = r.get(0)?;
+        let status = status.as_deref().and_then(Status::parse);
+        let due: Millis = r.get(2)?;
+        let Some(status) = status else {
+            continue;
+        };
+        let deadline: Option<Millis> = r.get(3)?;
+        if deadline.is_some_and(|d| d <= soon) && status != Status::Cancelled {
+            rectification_due += 1;
+        }
+        *by_status.entry(status).or_default() += 1;
+        let listed: String = r.get(1)?;
+        for d in listed.split_whitespace() {
+            *departments
+                .entry(d.to_owned())
+                .or_default()
+                .entry(status)
+                .or_default() += 1;
+        }
+        if is_overdue(Some(status), due, now) {
+            overdue += 1;
+        }
+        if status == Status::Returned {
+            returned += 1;
+        }
+        let start: Millis = r.get(5)?;
+        if status != Status::Cancelled && (year_start..year_end).contains(&start) {
+            if r.get::<_, bool>(4)? {
+                joint += 1;
+            } else {
+                single += 1;
             }
-        }
-        for (code, by_status) in counts {
-            by_department.push(DepartmentCount {
-                code,
-                total: by_status.values().sum(),
-                by_status,
-            });
+            *per_subject.entry(r.get(6)?).or_default() += 1;
         }
     }
-
-    let this_year = |joint: Option<bool>| -> Result<u64, StoreError> {
-        let (clause, mut values) = where_clause(
-            &TaskFilter {
-                joint,
-                ..scoped.clone()
-            },
-            now,
-        );
-        values.push(Value::Integer(year_start));
-        values.push(Value::Integer(year_end));
-        let n = values.len();
-        let count: i64 = conn.cached_row(
-            &format!(
-                "SELECT count(*) FROM task_index WHERE {clause} AND window_start >= ?{} AND window_start < ?{n}
-                 AND coalesce(status, '') <> 'cancelled'",
-                n - 1
-            ),
-            rusqlite::params_from_iter(values.iter()),
-            |r| r.get(0),
-        )?;
-        Ok(count.unsigned_abs())
-    };
-
-    let mut inspections_per_subject = Vec::new();
-    {
-        let mut values = values.clone();
-        values.push(Value::Integer(year_start));
-        values.push(Value::Integer(year_end));
-        let n = values.len();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT k, count(*) FROM (
-                 SELECT uscc, count(*) AS k FROM task_index
-                 WHERE {clause} AND window_start >= ?{} AND window_start < ?{n}
-                   AND coalesce(status, '') <> 'cancelled'
-                 GROUP BY uscc)
-             GROUP BY k ORDER BY k",
-            n - 1
-        ))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
-        while let Some(r) = rows.next()? {
-            inspections_per_subject.push(InspectionCount {
-                inspections: r.get::<_, i64>(0)?.unsigned_abs(),
-                subjects: r.get::<_, i64>(1)?.unsigned_abs(),
-            });
-        }
+    let mut histogram: std::collections::BTreeMap<u64, u64> = Default::default();
+    for n in per_subject.into_values() {
+        *histogram.entry(n).or_default() += 1;
     }
-
     Ok(Dashboard {
         year,
         by_status,
-        by_department,
-        overdue: count(TaskFilter {
-            overdue: true,
-            ..scoped.clone()
-        })?,
-        returned: count(TaskFilter {
-            returned: true,
-            ..scoped.clone()
-        })?,
-        rectification_due: count(TaskFilter {
-            rectification_due: true,
-            ..scoped.clone()
-        })?,
-        joint: this_year(Some(true))?,
-        single: this_year(Some(false))?,
-        inspections_per_subject,
+        by_department: departments
+            .into_iter()
+            .map(|(code, by_status)| DepartmentCount {
+                code,
+                total: by_status.values().sum(),
+                by_status,
+            })
+            .collect(),
+        overdue,
+        returned,
+        rectification_due,
+        joint,
+        single,
+        inspections_per_subject: histogram
+            .into_iter()
+            .map(|(inspections, subjects)| InspectionCount {
+                inspections,
+                subjects,
+            })
+            .collect(),
     })
 }
 

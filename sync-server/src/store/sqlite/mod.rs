@@ -118,6 +118,10 @@ impl SqliteStore {
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrations().to_latest(&mut conn)?;
+        // Fresh statistics for the query planner (the console's list picks
+        // between the team and the due-date index by them); SQLite's own
+        // advice: cheap, and a no-op when nothing changed much.
+        conn.execute_batch("PRAGMA optimize = 0x10002;")?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         // Readers are opened on demand (none idle at start) and a request
         // waits at most READER_WAIT for one when all are lent.
@@ -739,6 +743,10 @@ impl Store for SqliteStore {
         each: &mut dyn FnMut(ConsoleTaskRow) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.read(|conn| index::export(conn, filter, sort, limit, now, each))
+    }
+
+    fn refresh_statistics(&self) -> Result<(), StoreError> {
+        self.with(|conn| Ok(conn.execute_batch("PRAGMA optimize;")?))
     }
 
     fn dashboard(

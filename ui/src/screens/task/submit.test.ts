@@ -250,6 +250,11 @@ describe("timeline", () => {
     expect(get(entries[1]!, "timeline-role").textContent).toBe("执法人员");
     expect(get(entries[3]!, "timeline-role").textContent).toBe("审核人员");
     expect(get(entries[1]!, "timeline-time").textContent).toBe("2026年11月29日 09:30");
+    // Shown by the console's RecordTimeline: the device time only, the tablet has no receipts.
+    expect(el.querySelector(".record-timeline")).not.toBeNull();
+    expect(el.querySelector('[data-testid="timeline-received-at"]')).toBeNull();
+    expect(get(el, "timeline").textContent).toContain("设备时间");
+    expect(get(el, "timeline").textContent).not.toContain("服务器接收时间");
 
     backend.history.push({ hash: "05".repeat(32), actor: "ab", person: "I-001", role: "inspector", at: backend.now(), message: "现场签到", seq: 2 });
     get(el, "tab-overview").click();
@@ -286,6 +291,7 @@ describe("timeline", () => {
     get(el, "tab-timeline").click();
     await screen.settled();
     expect(get(allByTestId(el, "timeline-entry")[0]!, "timeline-person").textContent).toBe("Unknown device");
+    expect(get(el, "timeline").textContent).toContain("Device time");
     expect(get(el, "tab-submit").textContent).toContain("Submit");
     expect(get(allByTestId(el, "problem")[0]!, "problem-text").textContent).toBe("Too few inspectors have checked in on site: 1, at least 2 needed.");
   });

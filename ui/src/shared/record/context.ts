@@ -1,11 +1,14 @@
 // What the read-only record components need from the app around them: texts in
 // the current language, the Intl locale, where blobs (photos) are fetched from
 // and department names. The console provides it (console/context.ts); the
-// tablet can provide its own.
+// tablet provides its own (screens/task/recordContext.ts), with the optional
+// members below where it shows things its own way.
 
 import { type InjectionKey, inject } from "vue";
 import type { MessageKey, Params } from "../../console/i18n";
-import type { RecordView } from "../../console/api/types";
+import type { HistoryEntry } from "../../bindings/HistoryEntry";
+import type { Role } from "../../bindings/Role";
+import type { RecordView, TimelineEntry } from "../../console/api/types";
 
 export interface RecordContext {
   t(key: MessageKey, params?: Params): string;
@@ -14,7 +17,16 @@ export interface RecordContext {
   blobUrl(sha256: string): string;
   /** The department's name in the current language; the code when unknown. */
   departmentName(code: string): string;
+  /** Optional: a device time as the app shows it; by default Beijing time to the second. */
+  deviceTime?(ms: number): string;
+  /** Optional: the role's name in the current language; by default the role's code. */
+  roleName?(role: Role): string;
+  /** Optional: who made a change whose person the record does not know; by default the device's actor id, shortened. */
+  unknownPerson?(actor: string): string;
 }
+
+/** A change of a record's history: the server's (with its receipt) or the tablet's own (no receipt fields at all). */
+export type RecordTimelineEntry = HistoryEntry & Partial<Pick<TimelineEntry, "received_at" | "device_id">>;
 
 export const RECORD_CONTEXT: InjectionKey<RecordContext> = Symbol("fieldloop.record");
 

@@ -26,3 +26,9 @@ CREATE INDEX task_index_due ON task_index (due);
 CREATE INDEX task_index_updated ON task_index (updated_at);
 CREATE INDEX task_index_uscc ON task_index (uscc);
 CREATE INDEX task_index_rectification ON task_index (rectification_due) WHERE rectification_due IS NOT NULL;
+-- Search on the subject's name, its USCC and the task code: trigrams of
+-- each row's text, keyed by the index row's rowid (contentless: the text
+-- lives in task_index). Searches shorter than three characters scan instead.
+CREATE VIRTUAL TABLE task_search USING fts5(
+    text, content = '', contentless_delete = 1, tokenize = 'trigram'
+);
