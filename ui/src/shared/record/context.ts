@@ -4,7 +4,7 @@
 // tablet provides its own (screens/task/recordContext.ts), with the optional
 // members below where it shows things its own way.
 
-import { type InjectionKey, inject } from "vue";
+import { type Component, type InjectionKey, inject } from "vue";
 import type { MessageKey, Params } from "../../console/i18n";
 import type { HistoryEntry } from "../../bindings/HistoryEntry";
 import type { Role } from "../../bindings/Role";
@@ -15,6 +15,15 @@ export interface RecordContext {
   locale(): string;
   /** The address of a blob (an original, or the thumbnail or display copy the tablet made, each a blob of its own). */
   blobUrl(sha256: string): string;
+  /**
+   * Optional: the component that shows a blob as an image, for an app that has no
+   * blob addresses (the tablet: its BlobImage, reading blobs through the Backend).
+   * Props `sha` and `mime`; attributes (alt, class, data-testid, …) go on its <img>.
+   * When present, images are shown through it and `blobUrl` is not called for them
+   * (links to download originals, which need an address, are left out); by default
+   * an <img> with `blobUrl`.
+   */
+  blobImage?: Component<{ sha: string; mime: string }>;
   /** The department's name in the current language; the code when unknown. */
   departmentName(code: string): string;
   /** Optional: a device time as the app shows it; by default Beijing time to the second. */
