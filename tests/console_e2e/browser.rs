@@ -216,13 +216,15 @@ impl Browser {
             .unwrap_or(0)
     }
 
-    /// A PNG of the page in `docs/screenshots/console-{name}.png` (and in
-    /// `target/e2e-screenshots` for a failure).
+    /// A PNG of the page in `target/e2e-screenshots/console-{name}.png`, or
+    /// with `FIELDLOOP_UPDATE_SCREENSHOTS=1` in `docs/screenshots/` (a
+    /// failure's always in `target/`).
     pub async fn shot(&self, name: &str) {
         let Ok(png) = self.client.screenshot().await else {
             return;
         };
-        let dir = if name == "failure" {
+        let update = std::env::var_os("FIELDLOOP_UPDATE_SCREENSHOTS").is_some();
+        let dir = if name == "failure" || !update {
             repo_root().join("target/e2e-screenshots")
         } else {
             repo_root().join("docs/screenshots")
