@@ -13,7 +13,7 @@ use fieldloop_tests::{NOW, Tablet, TestServer};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-use crate::sync::{complete_and_submit, shared_task};
+use crate::sync::{complete_and_submit, squad_checked_in};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -265,20 +265,8 @@ fn the_list_filters_sorts_and_pages_within_the_supervisors_teams_and_agrees_with
 fn a_record_is_reviewed_in_the_console_and_the_decisions_reach_the_tablet() {
     let server = TestServer::start_demo();
     let console = Console::sign_in(&server, "S-001", Role::Supervisor, &["T-QX-01"]);
-    let mut a = Tablet::enroll(&server, "I-001");
-    let mut b = Tablet::enroll(&server, "I-002");
-    a.sync().expect("sync");
-    b.sync().expect("sync");
-    let id = shared_task(&a, &b);
-    let (wa, wb) = (a.author(), b.author());
-    b.store
-        .edit(&id, NOW, |d| d.check_in(&wb, NOW, None))
-        .expect("check in");
-    b.sync().expect("sync");
-    a.sync().expect("sync");
-    a.store
-        .edit(&id, NOW, |d| d.check_in(&wa, NOW, None))
-        .expect("check in");
+    let (mut a, _b, id) = squad_checked_in(&server);
+    let wa = a.author();
     complete_and_submit(&mut a, &id);
     a.sync().expect("submit");
 

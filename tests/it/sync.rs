@@ -592,6 +592,26 @@ fn enrollment_codes_are_one_time_expire_and_are_rate_limited() {
     );
 }
 
+/// Two squad tablets (I-001, I-002) on a task they share, both checked in
+/// (I-002 first, synced); answers them and the task.
+pub(crate) fn squad_checked_in(server: &TestServer) -> (Tablet, Tablet, String) {
+    let mut a = Tablet::enroll(server, "I-001");
+    let mut b = Tablet::enroll(server, "I-002");
+    a.sync().expect("sync");
+    b.sync().expect("sync");
+    let id = shared_task(&a, &b);
+    let (wa, wb) = (a.author(), b.author());
+    b.store
+        .edit(&id, NOW, |d| d.check_in(&wb, NOW, None))
+        .expect("check in");
+    b.sync().expect("sync");
+    a.sync().expect("sync");
+    a.store
+        .edit(&id, NOW, |d| d.check_in(&wa, NOW, None))
+        .expect("check in");
+    (a, b, id)
+}
+
 /// Answers every item (with evidence where required) and submits, on `t`.
 pub(crate) fn complete_and_submit(t: &mut Tablet, id: &str) {
     let who = t.author();
@@ -745,20 +765,8 @@ fn the_review_loop_closes_through_the_server_and_every_step_is_in_the_trail() {
     let (supervisor, token) =
         fieldloop_server::review::add_supervisor(server.store.as_ref(), "S-001", "T-QX-01", NOW)
             .expect("supervisor");
-    let mut a = Tablet::enroll(&server, "I-001");
-    let mut b = Tablet::enroll(&server, "I-002");
-    a.sync().expect("sync");
-    b.sync().expect("sync");
-    let id = shared_task(&a, &b);
-    let (wa, wb) = (a.author(), b.author());
-    b.store
-        .edit(&id, NOW, |d| d.check_in(&wb, NOW, None))
-        .expect("check in");
-    b.sync().expect("sync");
-    a.sync().expect("sync");
-    a.store
-        .edit(&id, NOW, |d| d.check_in(&wa, NOW, None))
-        .expect("check in");
+    let (mut a, _b, id) = squad_checked_in(&server);
+    let wa = a.author();
 
     // Approving before submission, and reviewing with an inspector's token, are refused.
     assert_eq!(

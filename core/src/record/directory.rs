@@ -1,9 +1,9 @@
 //! Names of departments and inspectors.
 
-#[cfg(feature = "demo")]
-use super::DemoData;
 use super::DepartmentRef;
 use crate::Names;
+#[cfg(feature = "demo")]
+use crate::demo::DemoData;
 
 /// Names of departments, inspectors and teams. A task carries the names the
 /// server wrote into it ([`Names`]), which come first; a demo build also

@@ -5,8 +5,6 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-#[cfg(feature = "demo")]
-use crate::demo::DemoData;
 use crate::task::Window;
 use crate::{
     Answer, Conflict, Event, EventKind, Evidence, Finding, GeoPoint, LeadTransfer, Millis,

@@ -16,7 +16,7 @@ use tokio::io::AsyncReadExt;
 use ts_rs::TS;
 
 use super::ConsoleSession;
-use super::tasks::{MAX_QUERY_VALUE, MAX_SUBJECT_RESULTS, year_of};
+use super::tasks::{MAX_QUERY_VALUE, MAX_SUBJECT_RESULTS, may_see, year_of};
 use crate::error::{ApiError, Code, ErrorAnswer};
 use crate::{AppState, now_ms};
 
@@ -107,10 +107,6 @@ pub struct HandbookView {
 #[ts(export)]
 pub struct ActiveRequest {
     pub active: bool,
-}
-
-fn may_see(user: &crate::store::ConsoleUser, team: &str) -> bool {
-    user.role == Role::Admin || user.teams.iter().any(|t| t == team)
 }
 
 /// `GET /api/v1/console/directory`.

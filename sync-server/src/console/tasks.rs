@@ -51,7 +51,8 @@ pub fn scope(user: &ConsoleUser) -> Option<Vec<String>> {
     (user.role != Role::Admin).then(|| user.teams.clone())
 }
 
-fn may_see(user: &ConsoleUser, team: &str) -> bool {
+/// Whether `user` sees and acts for the tasks (and evidence) of `team`.
+pub(super) fn may_see(user: &ConsoleUser, team: &str) -> bool {
     user.role == Role::Admin || user.teams.iter().any(|t| t == team)
 }
 
