@@ -44,6 +44,10 @@ fn no_bytes(b: &ByteBuf) -> bool {
     b.is_empty()
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// What a tablet sends (CBOR map `{v, c, d}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +60,9 @@ pub struct SyncRequest {
     /// Documents the tablet changed (left out when none).
     #[serde(rename = "d", default, skip_serializing_if = "Vec::is_empty")]
     pub docs: Vec<DocPush>,
+    /// The version of the directory the tablet holds (0, left out: none).
+    #[serde(rename = "dv", default, skip_serializing_if = "is_zero")]
+    pub directory: u64,
 }
 
 /// One document's changes, from the tablet (CBOR map `{i, h, c}`).
@@ -94,6 +101,48 @@ pub struct SyncResponse {
     /// Every other pushed document, and the feed (left out when none).
     #[serde(rename = "d", default, skip_serializing_if = "Vec::is_empty")]
     pub docs: Vec<DocPull>,
+    /// The server's directory, when its version differs from the request's
+    /// `dv` (left out otherwise).
+    #[serde(rename = "dir", default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<DirectorySnapshot>,
+}
+
+/// The names a tablet shows: every department and team, and the inspectors
+/// of the device's team (CBOR map `{v, d, t, p}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySnapshot {
+    /// The version; the tablet sends it back as the request's `dv`.
+    #[serde(rename = "v")]
+    pub version: u64,
+    #[serde(rename = "d", default, skip_serializing_if = "Vec::is_empty")]
+    pub departments: Vec<DirectoryDepartment>,
+    #[serde(rename = "t", default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<DirectoryName>,
+    #[serde(rename = "p", default, skip_serializing_if = "Vec::is_empty")]
+    pub inspectors: Vec<DirectoryName>,
+}
+
+/// A department's code and names (CBOR map `{c, n, e}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryDepartment {
+    #[serde(rename = "c")]
+    pub code: String,
+    #[serde(rename = "n")]
+    pub name: String,
+    #[serde(rename = "e")]
+    pub name_en: String,
+}
+
+/// A team's or an inspector's id and name (CBOR map `{i, n}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryName {
+    #[serde(rename = "i")]
+    pub id: String,
+    #[serde(rename = "n")]
+    pub name: String,
 }
 
 /// One document, from the server (CBOR map `{i, h, c, f, r}`).
@@ -580,6 +629,7 @@ mod tests {
             v: PROTOCOL_VERSION,
             cursor: 42,
             docs: vec![push("t-1", &[hash], &[1, 2, 3]), push("t-2", &[hash], &[])],
+            directory: 0,
         };
         let bytes = encode(&request);
         let back: SyncRequest = decode(&bytes).expect("decode");
@@ -600,6 +650,7 @@ mod tests {
                 full: true,
                 resend: false,
             }],
+            directory: None,
         };
         let back: SyncResponse = decode(&encode(&response)).expect("decode");
         assert_eq!(back, response);
@@ -612,6 +663,7 @@ mod tests {
             v: 2,
             cursor: 5,
             docs: vec![push("t", &[ChangeHash([1; 32])], &[9])],
+            directory: 0,
         };
         let mut expected = vec![0xa3, 0x61, b'v', 0x02, 0x61, b'c', 0x05, 0x61, b'd', 0x81];
         expected.extend([0xa3, 0x61, b'i', 0x61, b't', 0x61, b'h', 0x81, 0x58, 0x20]);
@@ -622,6 +674,7 @@ mod tests {
             v: 2,
             cursor: 5,
             docs: vec![],
+            directory: 0,
         };
         assert_eq!(encode(&nothing), [0xa2, 0x61, b'v', 0x02, 0x61, b'c', 0x05]);
         let quiet = SyncResponse {
@@ -630,6 +683,7 @@ mod tests {
             acks: vec![],
             ack_hash: None,
             docs: vec![],
+            directory: None,
         };
         assert_eq!(encode(&quiet), [0xa1, 0x61, b'c', 0x05]);
         let pull = DocPull {
@@ -645,6 +699,61 @@ mod tests {
                 0xa3, 0x61, b'i', 0x61, b't', 0x61, b'h', 0x80, 0x61, b'r', 0xf5
             ]
         );
+    }
+
+    #[test]
+    fn the_directory_travels_only_when_the_tablet_lacks_it() {
+        // A tablet that holds version 7 says so in three more bytes.
+        let request = SyncRequest {
+            v: 2,
+            cursor: 5,
+            docs: vec![],
+            directory: 7,
+        };
+        assert_eq!(
+            encode(&request),
+            [
+                0xa3, 0x61, b'v', 0x02, 0x61, b'c', 0x05, 0x62, b'd', b'v', 0x07
+            ]
+        );
+        assert_eq!(decode::<SyncRequest>(&encode(&request)).ok(), Some(request));
+        // An answer carries a newer directory, with short keys, and reads back.
+        let answer = SyncResponse {
+            cursor: 5,
+            more: false,
+            acks: vec![],
+            ack_hash: None,
+            docs: vec![],
+            directory: Some(DirectorySnapshot {
+                version: 8,
+                departments: vec![DirectoryDepartment {
+                    code: "SCJG".into(),
+                    name: "市场监管局".into(),
+                    name_en: "Market Regulation".into(),
+                }],
+                teams: vec![],
+                inspectors: vec![DirectoryName {
+                    id: "I-001".into(),
+                    name: "钟志强".into(),
+                }],
+            }),
+        };
+        let bytes = encode(&answer);
+        assert_eq!(decode::<SyncResponse>(&bytes).ok(), Some(answer));
+        // A directory with a key nobody defined is refused like any other.
+        #[derive(Serialize)]
+        struct Odd {
+            c: u64,
+            dir: std::collections::BTreeMap<&'static str, u64>,
+        }
+        let odd = encode(&Odd {
+            c: 5,
+            dir: [("v", 8), ("x", 1)].into_iter().collect(),
+        });
+        assert!(matches!(
+            decode::<SyncResponse>(&odd),
+            Err(WireError::Decode(_))
+        ));
     }
 
     #[test]
@@ -678,6 +787,7 @@ mod tests {
             ack_hash: ack_hash(docs, &acks).map(|h| ByteBuf::from(h.to_vec())),
             acks,
             docs: vec![],
+            directory: None,
         };
         let fresh = answer(&sent, vec![1]);
         assert_eq!(fresh.acked(&sent), vec![&sent[1]]);
@@ -708,6 +818,7 @@ mod tests {
             v: PROTOCOL_VERSION,
             cursor: 1,
             docs: vec![],
+            directory: 0,
         });
         assert!(decode_request(&v2).is_ok());
         #[derive(Serialize)]
@@ -874,6 +985,7 @@ mod tests {
             v: PROTOCOL_VERSION,
             cursor: 123_456,
             docs: vec![],
+            directory: 0,
         });
         assert!(bytes.len() < 32, "{} bytes", bytes.len());
     }

@@ -30,6 +30,12 @@ pub const DEMO_SUPERVISOR: &str = "S-001";
 /// Its password (a demo only: never on a real server).
 pub const DEMO_SUPERVISOR_PASSWORD: &str = "fieldloop-demo";
 
+/// The demo's supervisor for a department (the market regulation bureau,
+/// 市场监管局): sees every task with market regulation items, whichever team.
+pub const DEMO_DEPARTMENT_SUPERVISOR: &str = "S-002";
+/// The department [`DEMO_DEPARTMENT_SUPERVISOR`] acts for.
+pub const DEMO_SUPERVISED_DEPARTMENT: &str = "SCJG";
+
 /// The demo administrator's console sign-in (all teams; turns inspectors off and on).
 pub const DEMO_ADMIN: &str = "A-001";
 
@@ -46,12 +52,21 @@ pub fn add_demo_supervisor(store: &dyn Store, data: &DemoData, now: i64) -> Resu
             name: "演示主管".into(),
             role: Role::Supervisor,
             teams: vec![squad.id.clone()],
+            departments: Vec::new(),
+        },
+        crate::store::ConsoleUser {
+            id: DEMO_DEPARTMENT_SUPERVISOR.into(),
+            name: "市场监管局主管".into(),
+            role: Role::Supervisor,
+            teams: Vec::new(),
+            departments: vec![DEMO_SUPERVISED_DEPARTMENT.into()],
         },
         crate::store::ConsoleUser {
             id: DEMO_ADMIN.into(),
             name: "演示管理员".into(),
             role: Role::Admin,
             teams: Vec::new(),
+            departments: Vec::new(),
         },
     ];
     for user in &users {

@@ -81,6 +81,10 @@ enum UserCommand {
         /// A team the supervisor acts for (repeat for several; none for an admin).
         #[arg(long = "team")]
         teams: Vec<String>,
+        /// A department the supervisor acts for: every task that includes it,
+        /// whichever team does it (repeat for several).
+        #[arg(long = "department")]
+        departments: Vec<String>,
     },
 }
 
@@ -416,19 +420,32 @@ async fn main() -> anyhow::Result<()> {
                     name,
                     role,
                     teams,
+                    departments,
                 },
         } => {
             let role = match role {
                 ConsoleRole::Supervisor => fieldloop_core::Role::Supervisor,
                 ConsoleRole::Admin => fieldloop_core::Role::Admin,
             };
-            if role == fieldloop_core::Role::Supervisor && teams.is_empty() {
-                anyhow::bail!("a supervisor acts for at least one team: add --team T-…");
+            if role == fieldloop_core::Role::Supervisor
+                && teams.is_empty()
+                && departments.is_empty()
+            {
+                anyhow::bail!(
+                    "a supervisor acts for at least one team or department: add --team T-… or --department …"
+                );
             }
             let store = open_store(&data)?;
             for team in &teams {
                 if store.team(team)?.is_none() {
                     anyhow::bail!("no team {team}: import it first (fieldloop-server import)");
+                }
+            }
+            for department in &departments {
+                if store.department(department)?.is_none() {
+                    anyhow::bail!(
+                        "no department {department}: import it first (fieldloop-server import)"
+                    );
                 }
             }
             let password = read_password()?;
@@ -437,6 +454,7 @@ async fn main() -> anyhow::Result<()> {
                 name: name.trim().to_owned(),
                 role,
                 teams,
+                departments,
             };
             fieldloop_server::console::add_user(&store, &user, &password, now_ms())
                 .with_context(|| format!("cannot add console user {id}"))?;

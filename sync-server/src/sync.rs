@@ -462,7 +462,55 @@ pub fn run(
         acks,
         ack_hash,
         docs: pulls,
+        directory: directory_for(store, device, request.directory)?,
     })
+}
+
+/// The directory for `device`'s tablet, unless it already holds `held`:
+/// every department and team, and the inspectors of the device's team.
+pub fn directory_for(
+    store: &dyn Store,
+    device: &Device,
+    held: u64,
+) -> Result<Option<wire::DirectorySnapshot>, ApiError> {
+    // The version is read before the rows: a change between the two reads
+    // leaves the tablet with newer rows under an older version, which it
+    // sends back next time and gets the directory again (never the other
+    // way round, which would keep old names under the new version).
+    let version = store.directory_version()?;
+    if version == held {
+        return Ok(None);
+    }
+    let rows = store.directory()?;
+    Ok(Some(wire::DirectorySnapshot {
+        version,
+        departments: rows
+            .departments
+            .into_iter()
+            .map(|d| wire::DirectoryDepartment {
+                code: d.code,
+                name: d.name,
+                name_en: d.name_en,
+            })
+            .collect(),
+        teams: rows
+            .teams
+            .into_iter()
+            .map(|t| wire::DirectoryName {
+                id: t.id,
+                name: t.name,
+            })
+            .collect(),
+        inspectors: rows
+            .inspectors
+            .into_iter()
+            .filter(|(i, _)| i.team == device.team)
+            .map(|(i, _)| wire::DirectoryName {
+                id: i.id,
+                name: i.name,
+            })
+            .collect(),
+    }))
 }
 
 /// One answer's share of the feed.

@@ -162,6 +162,10 @@ pub enum CreateError {
     UnknownItem(String),
     #[error("至少要选一个检查事项 (choose at least one item)")]
     NoItems,
+    #[error(
+        "您既不负责队伍 {0}，也不负责这项任务的任何部门 (you act neither for team {0} nor for any department of this task)"
+    )]
+    OutOfScope(String),
     #[error(transparent)]
     Task(#[from] TaskError),
     #[error(transparent)]
@@ -183,6 +187,7 @@ impl CreateError {
             Self::CodeTaken(_) => "task.code_taken",
             Self::UnknownItem(_) => "task.unknown_item",
             Self::NoItems => "task.no_items",
+            Self::OutOfScope(_) => "task.out_of_scope",
             Self::Task(e) => e.code().as_str(),
             Self::Store(_) => "task.store",
         }
@@ -244,6 +249,17 @@ fn check_code(code: &str) -> Result<(), CreateError> {
 
 /// Creates and stores the task `new` asks for, or stores nothing and says why.
 pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTask, CreateError> {
+    create_within(store, new, None, now)
+}
+
+/// [`create`] for someone who acts only for `scope` (`None`: for all): the
+/// task must be of one of their teams or include one of their departments.
+pub fn create_within(
+    store: &dyn Store,
+    new: &NewTask,
+    scope: Option<&crate::console::Scope>,
+    now: Millis,
+) -> Result<CreatedTask, CreateError> {
     if new.due < new.start {
         return Err(CreateError::DueBeforeStart {
             start: new.start,
@@ -346,6 +362,11 @@ pub fn create(store: &dyn Store, new: &NewTask, now: Millis) -> Result<CreatedTa
         spec.names = names.clone();
         if let Some(chosen) = &new.items {
             narrow(&mut spec, chosen);
+        }
+        if let Some(scope) = scope
+            && !scope.covers(&team.id, &spec.departments)
+        {
+            return Err(CreateError::OutOfScope(team.id.clone()));
         }
         let mut doc = TaskDoc::create(spec, &author, now)?;
         let heads = doc.heads();

@@ -375,6 +375,8 @@ pub struct SyncReport {
     pub uploaded: usize,
     pub uploads_left: usize,
     pub upload_bytes: u64,
+    /// The server sent a new directory (names of departments, teams and inspectors).
+    pub directory: bool,
 }
 
 /// Syncs until both sides are quiet: nothing left to push, no more feed.
@@ -392,6 +394,7 @@ pub fn sync_now(
             v: PROTOCOL_VERSION,
             cursor: store.sync_cursor()?,
             docs,
+            directory: store.directory_version()?,
         };
         let body = wire::encode(&request);
         report.bytes_sent += body.len() as u64;
@@ -425,6 +428,7 @@ pub fn sync_now(
         report.updated += applied.updated;
         report.added += applied.added;
         report.repairs += applied.repairs;
+        report.directory |= applied.directory;
         progress(&report);
         // A task that stays unusable after several whole copies does not
         // hold up the others; it is reported once everything else is done.

@@ -123,6 +123,7 @@ fn main() {
         name: "王主管".into(),
         role: Role::Supervisor,
         teams: vec!["T-QX-01".into(), "T-QX-02".into()],
+        departments: Vec::new(),
     };
     console::add_user(server.store.as_ref(), &user, "bench password", NOW).expect("user");
     let client = Client::new();

@@ -114,6 +114,7 @@ fn main() {
         name: "王主管".into(),
         role: Role::Supervisor,
         teams: vec![team],
+        departments: Vec::new(),
     };
     fieldloop_server::console::add_user(server.store.as_ref(), &user, "bench password", now)
         .expect("user");

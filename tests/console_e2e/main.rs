@@ -293,7 +293,10 @@ fn a_supervisor_reviews_returns_approves_and_publishes_in_chromium() {
                 .list_tasks(
                     &TaskFilter {
                         statuses,
-                        scope: Some(vec!["T-QX-01".into()]),
+                        scope: Some(fieldloop_server::console::Scope {
+                            teams: vec!["T-QX-01".into()],
+                            departments: Vec::new(),
+                        }),
                         ..Default::default()
                     },
                     Default::default(),
@@ -463,6 +466,42 @@ fn a_supervisor_reviews_returns_approves_and_publishes_in_chromium() {
             .expect("the mate's tablet is refused");
         assert_eq!(refused.code(), "auth.inactive");
         browser.shot("08-inspectors").await;
+
+        // The administrator corrects an inspector's name in the directory;
+        // the inspector's tablet greets them by it after its next sync.
+        browser.click("nav-directory").await;
+        browser.click_css("#tab-inspectors").await;
+        browser
+            .click_css("[data-testid='directory-row'][data-key='I-001'] [data-testid='directory-edit']")
+            .await;
+        browser.find("directory-dialog").await;
+        let corrected = "钟志强（已更正）";
+        browser.type_into("directory-field-name", corrected).await;
+        browser
+            .wait_until(
+                "the dialog done opening",
+                "return document.querySelector('.dialog-fade-enter-active, .el-overlay-fade-enter-active, .dialog-fade-enter-from') === null;",
+            )
+            .await;
+        browser.shot("09-directory").await;
+        browser.click("directory-save").await;
+        browser
+            .wait_until(
+                "the corrected name in the list",
+                &format!(
+                    "return [...document.querySelectorAll(\"[data-testid='directory-row'][data-key='I-001']\")].some((r) => r.textContent.includes('{corrected}'));"
+                ),
+            )
+            .await;
+        assert_ne!(
+            a.identity().expect("identity").expect("enrolled").name,
+            corrected
+        );
+        sync(&mut a).expect("sync");
+        assert_eq!(
+            a.identity().expect("identity").expect("enrolled").name,
+            corrected
+        );
 
         browser.quit().await;
     });

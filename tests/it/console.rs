@@ -19,6 +19,7 @@ fn server_with_supervisor() -> TestServer {
         name: "王主管".into(),
         role: Role::Supervisor,
         teams: vec!["T-QX-01".into()],
+        departments: Vec::new(),
     };
     console::add_user(
         server.store.as_ref(),

@@ -18,7 +18,7 @@ use crate::sync::{complete_and_submit, squad_checked_in};
 const PASSWORD: &str = "correct horse battery";
 
 /// A signed-in console user.
-struct Console {
+pub(crate) struct Console {
     client: Client,
     url: String,
     cookie: String,
@@ -26,12 +26,24 @@ struct Console {
 }
 
 impl Console {
-    fn sign_in(server: &TestServer, id: &str, role: Role, teams: &[&str]) -> Self {
+    pub(crate) fn sign_in(server: &TestServer, id: &str, role: Role, teams: &[&str]) -> Self {
+        Self::sign_in_for(server, id, role, teams, &[])
+    }
+
+    /// Signs in someone who acts for `teams` and `departments`.
+    pub(crate) fn sign_in_for(
+        server: &TestServer,
+        id: &str,
+        role: Role,
+        teams: &[&str],
+        departments: &[&str],
+    ) -> Self {
         let user = ConsoleUser {
             id: id.into(),
             name: format!("{id} 的名字"),
             role,
             teams: teams.iter().map(|t| (*t).to_owned()).collect(),
+            departments: departments.iter().map(|d| (*d).to_owned()).collect(),
         };
         console::add_user(
             server.store.as_ref(),
@@ -66,7 +78,7 @@ impl Console {
         }
     }
 
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         let answer = self
             .client
             .get(format!("{}{path}", self.url))
@@ -77,7 +89,7 @@ impl Console {
         (status, answer.json().unwrap_or(Value::Null))
     }
 
-    fn get_text(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get_text(&self, path: &str) -> (u16, String) {
         let answer = self
             .client
             .get(format!("{}{path}", self.url))
@@ -87,7 +99,7 @@ impl Console {
         (answer.status().as_u16(), answer.text().expect("text"))
     }
 
-    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let answer = self
             .client
             .post(format!("{}{path}", self.url))
@@ -100,7 +112,7 @@ impl Console {
         (status, answer.json().unwrap_or(Value::Null))
     }
 
-    fn decide(&self, id: &str, action: &str, comment: Option<&str>) -> (u16, Value) {
+    pub(crate) fn decide(&self, id: &str, action: &str, comment: Option<&str>) -> (u16, Value) {
         self.post(
             &format!("/api/v1/console/tasks/{id}/review"),
             &json!({ "action": action, "comment": comment }),
@@ -108,7 +120,7 @@ impl Console {
     }
 }
 
-fn ids(page: &Value) -> Vec<String> {
+pub(crate) fn ids(page: &Value) -> Vec<String> {
     page["rows"]
         .as_array()
         .expect("rows")

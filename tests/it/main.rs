@@ -3,6 +3,7 @@
 mod abuse;
 mod attacks;
 mod console;
+mod console_directory;
 mod console_tasks;
 mod crash;
 mod paging;

@@ -146,6 +146,7 @@ fn a_tablet_given_a_delta_it_cannot_apply_asks_for_the_task_again() {
             full: false,
             resend: false,
         }],
+        directory: None,
     };
     let applied = b
         .store

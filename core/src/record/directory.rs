@@ -47,6 +47,58 @@ impl Directory {
         directory
     }
 
+    /// The directory a server sent.
+    pub fn from_snapshot(snapshot: &crate::sync::DirectorySnapshot) -> Self {
+        Self {
+            departments: snapshot
+                .departments
+                .iter()
+                .map(|d| DepartmentRef {
+                    code: d.code.clone(),
+                    name: d.name.clone(),
+                    name_en: d.name_en.clone(),
+                })
+                .collect(),
+            inspectors: snapshot
+                .inspectors
+                .iter()
+                .map(|p| (p.id.clone(), p.name.clone()))
+                .collect(),
+            teams: snapshot
+                .teams
+                .iter()
+                .map(|t| (t.id.clone(), t.name.clone()))
+                .collect(),
+        }
+    }
+
+    /// This directory, with `fallback`'s names for whatever it does not name.
+    pub fn or(mut self, fallback: &Directory) -> Self {
+        self.departments
+            .extend(fallback.departments.iter().cloned());
+        self.inspectors.extend(fallback.inspectors.iter().cloned());
+        self.teams.extend(fallback.teams.iter().cloned());
+        self
+    }
+
+    /// Every department named, once each, in the order they are listed.
+    pub fn departments(&self) -> Vec<DepartmentRef> {
+        let mut seen = std::collections::HashSet::new();
+        self.departments
+            .iter()
+            .filter(|d| seen.insert(d.code.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// The name of an inspector, if this directory has one.
+    pub fn find_inspector(&self, id: &str) -> Option<&str> {
+        self.inspectors
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, name)| name.as_str())
+    }
+
     /// The directory of the bundled demo data.
     #[cfg(feature = "demo")]
     pub fn bundled() -> Self {

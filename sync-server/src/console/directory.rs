@@ -10,14 +10,17 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fieldloop_core::blob::BlobId;
-use fieldloop_core::{GeoPoint, RiskClass, Role};
+use fieldloop_core::{
+    Department, GeoPoint, Handbook, Industry, Inspector, Item, RiskClass, Role, Subject, Team, Uscc,
+};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 use ts_rs::TS;
 
 use super::ConsoleSession;
-use super::tasks::{MAX_QUERY_VALUE, MAX_SUBJECT_RESULTS, may_see, year_of};
+use super::tasks::{MAX_QUERY_VALUE, MAX_SUBJECT_RESULTS, acts_for_team, visible_task, year_of};
 use crate::error::{ApiError, Code, ErrorAnswer};
+use crate::import::Kind;
 use crate::{AppState, now_ms};
 
 /// The map's base layer, from the server's configuration.
@@ -119,6 +122,15 @@ pub(super) async fn directory(
     let store = state.store.clone();
     let rows = tokio::task::spawn_blocking(move || store.directory()).await??;
     let user = &session.user;
+    // A team is shown to who acts for it, or for one of its departments.
+    let shown: Vec<String> = rows
+        .teams
+        .iter()
+        .filter(|t| {
+            acts_for_team(user, &t.id) || t.departments.iter().any(|d| user.departments.contains(d))
+        })
+        .map(|t| t.id.clone())
+        .collect();
     Ok(Json(ConsoleDirectory {
         departments: rows
             .departments
@@ -132,7 +144,7 @@ pub(super) async fn directory(
         teams: rows
             .teams
             .into_iter()
-            .filter(|t| may_see(user, &t.id))
+            .filter(|t| shown.contains(&t.id))
             .map(|t| TeamEntry {
                 id: t.id,
                 name: t.name,
@@ -142,7 +154,7 @@ pub(super) async fn directory(
         inspectors: rows
             .inspectors
             .into_iter()
-            .filter(|(i, _)| may_see(user, &i.team))
+            .filter(|(i, _)| shown.contains(&i.team))
             .map(|(i, active)| InspectorEntry {
                 id: i.id,
                 name: i.name,
@@ -261,7 +273,8 @@ fn sniff(head: &[u8]) -> &'static str {
 /// `GET /api/v1/console/blobs/{sha256}`: an evidence file of one of the
 /// user's teams (its thumbnail and display copy are blobs of their own).
 #[utoipa::path(get, path = "/api/v1/console/blobs/{sha256}", tag = "directory",
-    params(("sha256" = String, Path, description = "64 lowercase hex digits")),
+    params(("sha256" = String, Path, description = "64 lowercase hex digits"),
+        ("task" = Option<String>, Query, description = "the task whose record shows the file (needed by a supervisor who sees the task through one of its departments)")),
     responses((status = 200, description = "the file's bytes, Content-Type from its first bytes", content_type = "application/octet-stream"),
         (status = 404, description = "no such file among the user's teams' evidence", body = ErrorAnswer), (status = 401, description = "no session, or it expired", body = ErrorAnswer)),
     security(("session" = [])))]
@@ -269,7 +282,22 @@ pub(super) async fn blob(
     State(state): State<AppState>,
     session: ConsoleSession,
     Path(text): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let mut task = None;
+    for (key, value) in url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "task" if value.len() <= MAX_QUERY_VALUE => task = Some(value.into_owned()),
+            other => {
+                return Err(ApiError::new(
+                    Code::ConsoleBadQuery,
+                    format!(
+                        "未知或过长的查询参数 “{other}” (unknown or too long query parameter '{other}')"
+                    ),
+                ));
+            }
+        }
+    }
     let not_found = || {
         ApiError::new(
             Code::ConsoleNotFound,
@@ -294,7 +322,22 @@ pub(super) async fn blob(
                 return Ok(true);
             }
         }
-        Ok(false)
+        // A supervisor of departments reads the evidence of a task they
+        // see (one of its departments is theirs), named with `?task=`.
+        let Some(task) = task else {
+            return Ok(false);
+        };
+        let Ok(stored) = visible_task(store.as_ref(), &user, &task) else {
+            return Ok(false);
+        };
+        let task = fieldloop_core::TaskDoc::load(&stored.doc)
+            .and_then(|d| d.task())
+            .map_err(ApiError::internal)?;
+        Ok(task.evidence.values().any(|e| {
+            e.sha256 == hex
+                || e.thumb_sha256.as_deref() == Some(hex.as_str())
+                || e.display_sha256.as_deref() == Some(hex.as_str())
+        }))
     })
     .await??;
     if !visible {
@@ -378,6 +421,135 @@ pub(super) async fn set_active(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Rows a directory listing returns when the request names no `limit`.
+pub const DEFAULT_CATALOG_ROWS: usize = 200;
+/// The most rows a directory listing returns.
+pub const MAX_CATALOG_ROWS: usize = 500;
+
+/// The rows of one kind of reference data, as the importer takes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[serde(tag = "kind", content = "rows", rename_all = "snake_case")]
+#[ts(export)]
+pub enum CatalogList {
+    Departments(Vec<Department>),
+    Industries(Vec<Industry>),
+    Teams(Vec<Team>),
+    Inspectors(Vec<Inspector>),
+    Subjects(Vec<Subject>),
+    Items(Vec<Item>),
+    Handbooks(Vec<Handbook>),
+}
+
+/// A page of one kind of reference data for the directory editor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct CatalogPage {
+    /// How many rows match the search, of which `list` holds the first.
+    #[ts(type = "number")]
+    pub total: u64,
+    pub list: CatalogList,
+}
+
+fn catalog_query(raw: Option<&str>) -> Result<(String, usize), ApiError> {
+    let bad = |m: String| ApiError::new(Code::ConsoleBadQuery, m);
+    let (mut text, mut limit) = (String::new(), DEFAULT_CATALOG_ROWS);
+    for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "q" if value.len() <= MAX_QUERY_VALUE => text = value.trim().to_owned(),
+            "q" => {
+                return Err(bad(format!(
+                    "搜索词超过 {MAX_QUERY_VALUE} 字节 (the search is longer than {MAX_QUERY_VALUE} bytes)"
+                )));
+            }
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_CATALOG_ROWS).contains(n))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "limit 须是 1 到 {MAX_CATALOG_ROWS} 之间的整数 (limit must be a whole number from 1 to {MAX_CATALOG_ROWS})"
+                        ))
+                    })?;
+            }
+            other => {
+                return Err(bad(format!(
+                    "未知的查询参数 “{other}” (unknown query parameter '{other}')"
+                )));
+            }
+        }
+    }
+    Ok((text, limit))
+}
+
+/// `GET /api/v1/console/catalog/{kind}?q=…&limit=…`: administrators list
+/// reference data to edit it (an entry is saved through the importer).
+#[utoipa::path(get, path = "/api/v1/console/catalog/{kind}", tag = "directory",
+    params(
+        ("kind" = String, Path, description = "departments, industries, teams, inspectors, subjects, items or handbooks"),
+        ("q" = Option<String>, Query, description = "a piece of the key or name (a subject's name, USCC or address; an item's title)"),
+        ("limit" = Option<u32>, Query, description = "rows to return, 1 to 500 (200 when not given)"),
+    ),
+    responses((status = 200, body = CatalogPage),
+        (status = 400, description = "an unknown kind or a bad query", body = ErrorAnswer),
+        (status = 401, description = "no session, or it expired", body = ErrorAnswer),
+        (status = 403, description = "not an administrator", body = ErrorAnswer)),
+    security(("session" = [])))]
+pub(super) async fn catalog(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    Path(kind): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<CatalogPage>, ApiError> {
+    if session.user.role != Role::Admin {
+        return Err(ApiError::new(
+            Code::ConsoleForbidden,
+            "只有管理员可以管理目录 (only an administrator may manage directories)",
+        ));
+    }
+    let kind = Kind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| {
+            ApiError::new(
+                Code::ConsoleBadQuery,
+                format!(
+                    "没有这种目录 “{kind}” (no directory kind '{kind}'): departments, industries, teams, inspectors, subjects, items, handbooks"
+                ),
+            )
+        })?;
+    let (text, limit) = catalog_query(raw.as_deref())?;
+    let store = state.store.clone();
+    let page = tokio::task::spawn_blocking(move || -> Result<CatalogPage, ApiError> {
+        let (total, keys) = store.catalog_keys(kind, &text, limit)?;
+        fn rows<T>(
+            keys: &[String],
+            read: impl Fn(&str) -> Result<Option<T>, crate::store::StoreError>,
+        ) -> Result<Vec<T>, ApiError> {
+            let mut rows = Vec::with_capacity(keys.len());
+            for key in keys {
+                rows.extend(read(key)?);
+            }
+            Ok(rows)
+        }
+        let list = match kind {
+            Kind::Departments => CatalogList::Departments(rows(&keys, |k| store.department(k))?),
+            Kind::Industries => CatalogList::Industries(rows(&keys, |k| store.industry(k))?),
+            Kind::Teams => CatalogList::Teams(rows(&keys, |k| store.team(k))?),
+            Kind::Inspectors => CatalogList::Inspectors(rows(&keys, |k| store.inspector(k))?),
+            Kind::Subjects => CatalogList::Subjects(rows(&keys, |k| match Uscc::parse(k) {
+                Ok(uscc) => store.subject(&uscc),
+                Err(_) => Ok(None),
+            })?),
+            Kind::Items => CatalogList::Items(rows(&keys, |k| store.item(k))?),
+            Kind::Handbooks => CatalogList::Handbooks(rows(&keys, |k| store.handbook(k))?),
+        };
+        Ok(CatalogPage { total, list })
+    })
+    .await??;
+    Ok(Json(page))
+}
+
 /// The console's directory routes.
 pub fn router() -> axum::Router<AppState> {
     use axum::routing::{get, post};
@@ -388,6 +560,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/api/v1/console/blobs/{sha256}", get(blob))
         .route("/api/v1/console/config", get(config))
         .route("/api/v1/console/inspectors/{id}/active", post(set_active))
+        .route("/api/v1/console/catalog/{kind}", get(catalog))
 }
 
 #[cfg(test)]

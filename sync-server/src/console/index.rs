@@ -179,8 +179,24 @@ pub struct TaskFilter {
     /// A rectification deadline within [`RECTIFICATION_SOON_MS`].
     pub rectification_due: bool,
     pub joint: Option<bool>,
-    /// The teams the reader acts for; `None`: all (an administrator).
-    pub scope: Option<Vec<String>>,
+    /// What the reader acts for; `None`: everything (an administrator).
+    pub scope: Option<Scope>,
+}
+
+/// What a supervisor acts for: the tasks of their teams, and every task
+/// that includes one of their departments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub teams: Vec<String>,
+    pub departments: Vec<String>,
+}
+
+impl Scope {
+    /// Whether a task of `team` with `departments` is in this scope.
+    pub fn covers(&self, team: &str, departments: &[String]) -> bool {
+        self.teams.iter().any(|t| t == team)
+            || departments.iter().any(|d| self.departments.contains(d))
+    }
 }
 
 /// One page of the list.

@@ -36,14 +36,14 @@ pub use session::{
 };
 
 pub use directory::{
-    ConsoleDirectory, DepartmentEntry, HandbookItem, HandbookView, InspectorEntry, MapConfig,
-    SubjectHit, TeamEntry,
+    CatalogList, CatalogPage, ConsoleDirectory, DEFAULT_CATALOG_ROWS, DepartmentEntry,
+    HandbookItem, HandbookView, InspectorEntry, MAX_CATALOG_ROWS, MapConfig, SubjectHit, TeamEntry,
 };
 pub use import::{
     ImportAnswer, ImportProblem, ImportRefusal, ImportedKind, MAX_IMPORT_BYTES, MAX_PROBLEMS_SHOWN,
 };
 pub use index::{
-    ConsoleTaskRow, Dashboard, DepartmentCount, InspectionCount, RECTIFICATION_SOON_MS,
+    ConsoleTaskRow, Dashboard, DepartmentCount, InspectionCount, RECTIFICATION_SOON_MS, Scope,
     StatusCounts, TaskFilter, TaskIndex, TaskPage, TaskSort, is_overdue,
 };
 pub use tasks::{
@@ -65,6 +65,8 @@ pub struct UserView {
     /// `supervisor` or `admin`.
     pub role: fieldloop_core::Role,
     pub teams: Vec<String>,
+    /// Departments whose tasks the supervisor sees whichever team does them.
+    pub departments: Vec<String>,
 }
 
 impl From<ConsoleUser> for UserView {
@@ -74,6 +76,7 @@ impl From<ConsoleUser> for UserView {
             name: u.name,
             role: u.role,
             teams: u.teams,
+            departments: u.departments,
         }
     }
 }

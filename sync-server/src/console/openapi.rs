@@ -50,6 +50,7 @@ impl Modify for SessionCookie {
         directory::blob,
         directory::config,
         directory::set_active,
+        directory::catalog,
         super::import::import,
     ),
     components(schemas(ErrorAnswer)),

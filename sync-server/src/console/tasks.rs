@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
-use super::{ConsoleSession, ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
+use super::{ConsoleSession, ConsoleTaskRow, Dashboard, Scope, TaskFilter, TaskPage, TaskSort};
 use crate::error::{ApiError, Code, ErrorAnswer};
 use crate::store::{ConsoleUser, Store, StoreError};
 use crate::tasks::{CreateError, Day, NewTask};
@@ -46,13 +46,21 @@ const EXPORT_CHUNK_ROWS: usize = 256;
 /// Beijing time, for "this year".
 const CHINA_OFFSET_MS: Millis = 8 * 3_600_000;
 
-/// The teams a user acts for; `None`: all (an administrator).
-pub fn scope(user: &ConsoleUser) -> Option<Vec<String>> {
-    (user.role != Role::Admin).then(|| user.teams.clone())
+/// What a user acts for; `None`: everything (an administrator).
+pub fn scope(user: &ConsoleUser) -> Option<Scope> {
+    (user.role != Role::Admin).then(|| Scope {
+        teams: user.teams.clone(),
+        departments: user.departments.clone(),
+    })
 }
 
-/// Whether `user` sees and acts for the tasks (and evidence) of `team`.
-pub(super) fn may_see(user: &ConsoleUser, team: &str) -> bool {
+/// Whether `user` sees and acts for a task of `team` that includes `departments`.
+pub(super) fn may_see(user: &ConsoleUser, team: &str, departments: &[String]) -> bool {
+    scope(user).is_none_or(|s| s.covers(team, departments))
+}
+
+/// Whether `user` acts for `team` as a whole (its people, all its tasks).
+pub(super) fn acts_for_team(user: &ConsoleUser, team: &str) -> bool {
     user.role == Role::Admin || user.teams.iter().any(|t| t == team)
 }
 
@@ -195,8 +203,10 @@ pub fn parse_query(raw: Option<&str>, export: bool) -> Result<ListQuery, ApiErro
 
 /// The filter of `query` within what `user` may see.
 fn scoped(user: &ConsoleUser, mut filter: TaskFilter) -> Result<TaskFilter, ApiError> {
+    // A supervisor of departments may narrow to any team: the scope still holds.
     if let Some(team) = &filter.team
-        && !may_see(user, team)
+        && user.departments.is_empty()
+        && !acts_for_team(user, team)
     {
         return Err(ApiError::new(
             Code::ConsoleForbidden,
@@ -451,7 +461,7 @@ pub(super) async fn dashboard(
         let now = now_ms();
         let (year, range) = year_of(now);
         let scope = scope(&session.user);
-        Ok(store.dashboard(scope.as_deref(), now, year, range)?)
+        Ok(store.dashboard(scope.as_ref(), now, year, range)?)
     })
     .await?;
     Ok(Json(board))
@@ -492,14 +502,19 @@ pub struct ConsoleRecord {
 }
 
 /// Reads a task the user may see, or says it is not there.
-fn visible_task(
+pub(super) fn visible_task(
     store: &dyn Store,
     user: &ConsoleUser,
     id: &str,
 ) -> Result<crate::store::StoredTask, ApiError> {
     store
         .task(id)?
-        .filter(|t| may_see(user, &t.team))
+        .filter(|t| {
+            acts_for_team(user, &t.team)
+                || TaskDoc::load(&t.doc)
+                    .and_then(|d| d.task())
+                    .is_ok_and(|task| may_see(user, &t.team, &task.departments))
+        })
         .ok_or_else(|| not_found(&format!("任务 {id} (task {id})")))
 }
 
@@ -718,7 +733,9 @@ pub(super) async fn create(
             "检查事项或执法人员超过 {MAX_NEW_TASK_LIST} 个 (more than {MAX_NEW_TASK_LIST} items or inspectors)"
         )));
     }
-    if !may_see(&session.user, request.team.trim()) {
+    // Someone who acts for teams only is told at once; for a supervisor of
+    // departments the task's departments decide (known once it is made up).
+    if session.user.departments.is_empty() && !acts_for_team(&session.user, request.team.trim()) {
         return Err(ApiError::new(
             Code::ConsoleForbidden,
             format!(
@@ -740,11 +757,17 @@ pub(super) async fn create(
         items: (!request.items.is_empty()).then_some(request.items),
     };
     let store = state.store.clone();
+    let scope = scope(&session.user);
     let created = blocking(move || {
-        crate::tasks::create(store.as_ref(), &new, now_ms()).map_err(|e| match e {
-            CreateError::Store(e) => ApiError::from(e),
-            CreateError::Task(e) => ApiError::internal(e),
-            other => bad(other.to_string()),
+        crate::tasks::create_within(store.as_ref(), &new, scope.as_ref(), now_ms()).map_err(|e| {
+            match e {
+                CreateError::Store(e) => ApiError::from(e),
+                CreateError::Task(e) => ApiError::internal(e),
+                e @ CreateError::OutOfScope(_) => {
+                    ApiError::new(Code::ConsoleForbidden, e.to_string())
+                }
+                other => bad(other.to_string()),
+            }
         })
     })
     .await?;

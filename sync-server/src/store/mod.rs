@@ -34,6 +34,9 @@ pub struct ConsoleUser {
     pub role: Role,
     /// The teams a supervisor acts for (an administrator's is empty: all).
     pub teams: Vec<String>,
+    /// The departments a supervisor acts for: every task that includes one
+    /// of them, whichever team does it.
+    pub departments: Vec<String>,
 }
 
 /// A console user's sign-in state.
@@ -410,7 +413,7 @@ pub trait Store: Send + Sync + 'static {
     /// The dashboard over the teams of `scope` (`None`: all).
     fn dashboard(
         &self,
-        scope: Option<&[String]>,
+        scope: Option<&crate::console::Scope>,
         now: i64,
         year: i32,
         year_range: (i64, i64),
@@ -421,8 +424,20 @@ pub trait Store: Send + Sync + 'static {
         &self,
         task_id: &str,
     ) -> Result<std::collections::HashMap<String, (String, i64)>, StoreError>;
+    /// Moves on whenever a department, team or inspector is added, changed
+    /// or removed: the tablets fetch the directory when it differs from theirs.
+    fn directory_version(&self) -> Result<u64, StoreError>;
     /// Departments, teams and inspectors (with whether they are active).
     fn directory(&self) -> Result<DirectoryRows, StoreError>;
+    /// The keys of one kind of reference data whose key or name (a
+    /// subject's name, USCC or address; an item's title) contains `text`,
+    /// in key order, at most `limit`; and how many there are in all.
+    fn catalog_keys(
+        &self,
+        kind: crate::import::Kind,
+        text: &str,
+        limit: usize,
+    ) -> Result<(u64, Vec<String>), StoreError>;
     /// Subjects whose name, USCC or address contains `text`, at most `limit`.
     fn search_subjects(&self, text: &str, limit: usize) -> Result<Vec<Subject>, StoreError>;
     /// How many tasks (not cancelled) each subject had with a window

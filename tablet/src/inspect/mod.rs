@@ -44,6 +44,8 @@ pub use view::TaskView;
 pub struct Tablet {
     pub store: Store,
     pub blobs: BlobStore,
+    /// Names known without a server: the bundled demo data's in a demo
+    /// build. The directory the server sends comes first ([`Tablet::names`]).
     pub directory: Directory,
     dir: PathBuf,
     limits: PhotoLimits,
@@ -71,19 +73,42 @@ impl Tablet {
         &self.dir
     }
 
-    /// Who this tablet acts for, if it is enrolled (or a demo tablet).
+    /// The names of departments, teams and inspectors: the directory the
+    /// server last sent, then [`Tablet::directory`]'s.
+    pub fn names(&self) -> Result<Directory, AppError> {
+        Ok(match self.store.directory()? {
+            Some(snapshot) => Directory::from_snapshot(&snapshot).or(&self.directory),
+            None => self.directory.clone(),
+        })
+    }
+
+    /// Who this tablet acts for, if it is enrolled (or a demo tablet): names
+    /// from the server's directory, else those given at enrollment.
     pub fn identity(&self) -> Result<Option<Identity>, AppError> {
         let Some(person) = self.store.setting(keys::PERSON)? else {
             return Ok(None);
         };
         let team = self.store.setting(keys::TEAM)?;
-        let name = match self.store.setting(keys::PERSON_NAME)? {
-            Some(name) => name,
-            None => self.directory.inspector_name(&person),
+        let synced = self
+            .store
+            .directory()?
+            .map(|s| Directory::from_snapshot(&s))
+            .unwrap_or_default();
+        let name = match (
+            synced.find_inspector(&person),
+            self.store.setting(keys::PERSON_NAME)?,
+        ) {
+            (Some(name), _) => name.to_owned(),
+            (None, Some(name)) => name,
+            (None, None) => self.directory.inspector_name(&person),
         };
-        let team_name = match self.store.setting(keys::TEAM_NAME)? {
-            Some(name) => Some(name),
-            None => team.as_deref().and_then(|t| self.directory.team_name(t)),
+        let team_name = match (
+            team.as_deref().and_then(|t| synced.team_name(t)),
+            self.store.setting(keys::TEAM_NAME)?,
+        ) {
+            (Some(name), _) => Some(name),
+            (None, Some(name)) => Some(name),
+            (None, None) => team.as_deref().and_then(|t| self.directory.team_name(t)),
         };
         Ok(Some(Identity {
             name,
@@ -162,14 +187,11 @@ impl Tablet {
         let mut doc = self.store.open_task(task_id)?;
         let me = self.store.setting(keys::PERSON)?;
         let dirty = self.store.is_dirty(task_id)?;
-        let record = build_record(
-            &mut doc,
-            &self.directory,
-            me.as_deref(),
-            &self.verify_base()?,
-        )?;
+        let names = self.names()?;
+        let record = build_record(&mut doc, &names, me.as_deref(), &self.verify_base()?)?;
         Ok(TaskView {
             record,
+            known_departments: names.departments(),
             dirty,
             refused_edits: self.store.refused_edits(task_id)?,
         })

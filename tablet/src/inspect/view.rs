@@ -13,6 +13,9 @@ use ts_rs::TS;
 pub struct TaskView {
     #[serde(flatten)]
     pub record: RecordView,
+    /// Every department the tablet knows by name (the server's directory
+    /// first), to suggest where a lead may be transferred.
+    pub known_departments: Vec<fieldloop_core::record::DepartmentRef>,
     /// The tablet holds changes the server has not acknowledged.
     pub dirty: bool,
     /// Edits of this tablet the server refused (set aside, kept to be seen).

@@ -2,7 +2,7 @@
 //! answered, the feed cursor and the enrollment, each in one transaction so
 //! that a sync interrupted at any point resumes where it stopped.
 
-use fieldloop_core::sync::{self as wire, DocPull, DocPush, SyncResponse};
+use fieldloop_core::sync::{self as wire, DirectorySnapshot, DocPull, DocPush, SyncResponse};
 use fieldloop_core::{ErrorCode, TaskDoc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,8 @@ use ts_rs::TS;
 use super::{COMPACT_AFTER_CHUNKS, Store, StoreError, compact_in, load, write_index};
 
 const CURSOR: &str = "sync.cursor";
+/// The server's directory (JSON of [`DirectorySnapshot`], with its version).
+const DIRECTORY: &str = "directory.snapshot";
 
 /// What applying one answer did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,6 +28,8 @@ pub struct Applied {
     pub acked: usize,
     /// Tasks whose copy could not be applied and are asked for again whole.
     pub repairs: usize,
+    /// The answer brought a new directory.
+    pub directory: bool,
 }
 
 /// An edit the server refused, kept on the tablet.
@@ -312,12 +316,37 @@ impl Store {
         for pull in &response.docs {
             apply_pull(&tx, pull, now, &mut applied)?;
         }
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
-            params![CURSOR, response.cursor.to_string()],
-        )?;
+        let set = |key: &str, value: String| {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+                params![key, value],
+            )
+        };
+        set(CURSOR, response.cursor.to_string())?;
+        if let Some(directory) = &response.directory {
+            // Plain strings and numbers: serialising cannot fail.
+            set(
+                DIRECTORY,
+                serde_json::to_string(directory).unwrap_or_default(),
+            )?;
+            applied.directory = true;
+        }
         tx.commit()?;
         Ok(applied)
+    }
+
+    /// The version of the directory the server last sent (0: none yet).
+    pub fn directory_version(&self) -> Result<u64, StoreError> {
+        Ok(self.directory()?.map_or(0, |d| d.version))
+    }
+
+    /// The directory the server last sent, if any. A stored copy that cannot
+    /// be read counts as none (and its version as 0, so the next sync
+    /// fetches it again).
+    pub fn directory(&self) -> Result<Option<DirectorySnapshot>, StoreError> {
+        Ok(self
+            .setting(DIRECTORY)?
+            .and_then(|json| serde_json::from_str(&json).ok()))
     }
 }
 

@@ -21,6 +21,11 @@ import type { Window } from "./Window";
  */
 export type TaskView = { 
 /**
+ * Every department the tablet knows by name (the server's directory
+ * first), to suggest where a lead may be transferred.
+ */
+known_departments: Array<DepartmentRef>, 
+/**
  * The tablet holds changes the server has not acknowledged.
  */
 dirty: boolean, 

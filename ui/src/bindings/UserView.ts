@@ -8,4 +8,8 @@ export type UserView = { id: string, name: string,
 /**
  * `supervisor` or `admin`.
  */
-role: Role, teams: Array<string>, };
+role: Role, teams: Array<string>, 
+/**
+ * Departments whose tasks the supervisor sees whichever team does them.
+ */
+departments: Array<string>, };

@@ -108,6 +108,7 @@ export function taskView(fields: Partial<TaskView> & Pick<TaskView, "id">): Task
     editable: true,
     dirty: false,
     refused_edits: [],
+    known_departments: [],
     ...fields,
   };
 }

@@ -23,12 +23,15 @@ fn user_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<ConsoleUser>
     };
     let role: String = r.get(first + 2)?;
     let teams: String = r.get(first + 3)?;
+    let departments: String = r.get(first + 4)?;
     Ok(ConsoleUser {
         id: r.get(first)?,
         name: r.get(first + 1)?,
         role: role_from(&role).map_err(|e| conversion(first + 2, e))?,
         teams: serde_json::from_str(&teams)
             .map_err(|e| conversion(first + 3, StoreError::Invalid(e.to_string())))?,
+        departments: serde_json::from_str(&departments)
+            .map_err(|e| conversion(first + 4, StoreError::Invalid(e.to_string())))?,
     })
 }
 
@@ -40,14 +43,17 @@ pub(super) fn add_user(
 ) -> Result<(), StoreError> {
     let teams =
         serde_json::to_string(&user.teams).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let departments =
+        serde_json::to_string(&user.departments).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let inserted = conn.cached_exec(
-        "INSERT OR IGNORE INTO console_users (id, name, role, teams, password_hash, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR IGNORE INTO console_users (id, name, role, teams, departments, password_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             user.id,
             user.name,
             role_name(user.role)?,
             teams,
+            departments,
             password_hash,
             now
         ],
@@ -61,15 +67,15 @@ pub(super) fn add_user(
 pub(super) fn account(conn: &Connection, id: &str) -> Result<Option<ConsoleAccount>, StoreError> {
     Ok(conn
         .cached_row(
-            "SELECT id, name, role, teams, password_hash, failed_logins, locked_until
+            "SELECT id, name, role, teams, departments, password_hash, failed_logins, locked_until
              FROM console_users WHERE id = ?1",
             [id],
             |r| {
                 Ok(ConsoleAccount {
                     user: user_at(r, 0)?,
-                    password_hash: r.get(4)?,
-                    failed_logins: r.get(5)?,
-                    locked_until: r.get(6)?,
+                    password_hash: r.get(5)?,
+                    failed_logins: r.get(6)?,
+                    locked_until: r.get(7)?,
                 })
             },
         )
@@ -132,15 +138,15 @@ pub(super) fn session(
 ) -> Result<Option<ConsoleSessionRow>, StoreError> {
     Ok(conn
         .cached_row(
-            "SELECT u.id, u.name, u.role, u.teams, s.csrf, s.expires_at
+            "SELECT u.id, u.name, u.role, u.teams, u.departments, s.csrf, s.expires_at
              FROM console_sessions s JOIN console_users u ON u.id = s.user_id
              WHERE s.token_hash = ?1",
             [token_hash],
             |r| {
                 Ok(ConsoleSessionRow {
                     user: user_at(r, 0)?,
-                    csrf: r.get(4)?,
-                    expires_at: r.get(5)?,
+                    csrf: r.get(5)?,
+                    expires_at: r.get(6)?,
                 })
             },
         )

@@ -7,7 +7,7 @@ use rusqlite::{Connection, params};
 
 use super::Cached;
 use crate::console::{
-    ConsoleTaskRow, Dashboard, DepartmentCount, InspectionCount, RECTIFICATION_SOON_MS,
+    ConsoleTaskRow, Dashboard, DepartmentCount, InspectionCount, RECTIFICATION_SOON_MS, Scope,
     StatusCounts, TaskFilter, TaskIndex, TaskPage, TaskSort, is_overdue,
 };
 use crate::store::StoreError;
@@ -91,12 +91,24 @@ fn where_clause(filter: &TaskFilter, now: Millis) -> (String, Vec<Value>) {
         values.push(v);
         format!("?{}", values.len())
     };
-    if let Some(teams) = &filter.scope {
-        let list: Vec<String> = teams
-            .iter()
-            .map(|t| param(&mut values, Value::Text(t.clone())))
-            .collect();
-        clauses.push(format!("team IN ({})", list.join(", ")).replace("IN ()", "IN (NULL)"));
+    if let Some(scope) = &filter.scope {
+        let mut any: Vec<String> = Vec::new();
+        if !scope.teams.is_empty() {
+            let list: Vec<String> = scope
+                .teams
+                .iter()
+                .map(|t| param(&mut values, Value::Text(t.clone())))
+                .collect();
+            any.push(format!("team IN ({})", list.join(", ")));
+        }
+        for d in &scope.departments {
+            let p = param(&mut values, Value::Text(format!(" {d} ")));
+            any.push(format!("instr(departments, {p}) > 0"));
+        }
+        if any.is_empty() {
+            any.push("0".into());
+        }
+        clauses.push(format!("({})", any.join(" OR ")));
     }
     if !filter.statuses.is_empty() {
         let list: Vec<String> = filter
@@ -278,14 +290,14 @@ pub(super) fn export(
 /// with the matching filter (a test holds them to it).
 pub(super) fn dashboard(
     conn: &Connection,
-    scope: Option<&[String]>,
+    scope: Option<&Scope>,
     now: Millis,
     year: i32,
     year_start: Millis,
     year_end: Millis,
 ) -> Result<Dashboard, StoreError> {
     let scoped = TaskFilter {
-        scope: scope.map(<[String]>::to_vec),
+        scope: scope.cloned(),
         ..TaskFilter::default()
     };
     let (clause, values) = where_clause(&scoped, now);

@@ -76,5 +76,6 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up_with_hook(include_str!("migrations/v4.sql"), own_listed_blobs),
         M::up(include_str!("migrations/v5.sql")),
         M::up_with_hook(include_str!("migrations/v6.sql"), index_tasks),
+        M::up(include_str!("migrations/v7.sql")),
     ])
 }

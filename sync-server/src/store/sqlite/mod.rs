@@ -751,7 +751,7 @@ impl Store for SqliteStore {
 
     fn dashboard(
         &self,
-        scope: Option<&[String]>,
+        scope: Option<&crate::console::Scope>,
         now: i64,
         year: i32,
         (start, end): (i64, i64),
@@ -768,6 +768,17 @@ impl Store for SqliteStore {
                 Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn directory_version(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            let version: i64 = conn.cached_row(
+                "SELECT version FROM directory_version WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(version).unwrap_or(0))
         })
     }
 
@@ -796,6 +807,62 @@ impl Store for SqliteStore {
                 }
             }
             Ok(rows)
+        })
+    }
+
+    fn catalog_keys(
+        &self,
+        kind: crate::import::Kind,
+        text: &str,
+        limit: usize,
+    ) -> Result<(u64, Vec<String>), StoreError> {
+        use crate::import::Kind;
+        // Table, key and the columns searched: fixed strings, never input.
+        let (table, key, searched) = match kind {
+            Kind::Departments => (
+                "departments",
+                "code",
+                "instr(code, ?1) > 0 OR instr(name, ?1) > 0 OR instr(lower(name_en), lower(?1)) > 0",
+            ),
+            Kind::Industries => (
+                "industries",
+                "code",
+                "instr(code, ?1) > 0 OR instr(name, ?1) > 0 OR instr(lower(name_en), lower(?1)) > 0",
+            ),
+            Kind::Teams => ("teams", "id", "instr(id, ?1) > 0 OR instr(name, ?1) > 0"),
+            Kind::Inspectors => (
+                "inspectors",
+                "id",
+                "instr(id, ?1) > 0 OR instr(name, ?1) > 0 OR instr(badge_no, ?1) > 0",
+            ),
+            Kind::Subjects => (
+                "subjects",
+                "uscc",
+                "instr(uscc, upper(?1)) > 0 OR instr(name, ?1) > 0 OR instr(address, ?1) > 0",
+            ),
+            Kind::Items => ("items", "id", "instr(id, ?1) > 0 OR instr(title, ?1) > 0"),
+            Kind::Handbooks => (
+                "handbooks",
+                "industry",
+                "instr(industry, ?1) > 0 OR industry IN (SELECT code FROM industries WHERE instr(name, ?1) > 0)",
+            ),
+        };
+        let text = text.trim();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|conn| {
+            let filter = format!("(?1 = '' OR {searched})");
+            let total: i64 = conn.cached_row(
+                &format!("SELECT count(*) FROM {table} WHERE {filter}"),
+                [text],
+                |r| r.get(0),
+            )?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {key} FROM {table} WHERE {filter} ORDER BY {key} LIMIT ?2"
+            ))?;
+            let keys = stmt
+                .query_map(params![text, limit], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok((u64::try_from(total).unwrap_or(0), keys))
         })
     }
 

@@ -238,6 +238,7 @@ export function fixtureView(): TaskView {
     editable: true,
     dirty: true,
     refused_edits: [],
+    known_departments: [],
   };
 }
 

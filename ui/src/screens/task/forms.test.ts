@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { nextTick } from "vue";
 import { BackendError } from "../../backend/backend";
-import { DAY, NOW, PHOTO_KITCHEN, PHOTO_LICENCE, PHOTO_WITHDRAWN, TASK_ID } from "./fixture";
+import { DAY, fixtureView, NOW, PHOTO_KITCHEN, PHOTO_LICENCE, PHOTO_WITHDRAWN, TASK_ID } from "./fixture";
 import { allByTestId, byTestId, get, jpeg, mount, pickFiles, TaskBackend, type, unmount } from "./testkit";
 
 afterEach(unmount);
@@ -102,6 +102,18 @@ describe("findings", () => {
 });
 
 describe("lead transfers", () => {
+  it("suggests the departments of the directory the server sent, once synced", async () => {
+    const view = fixtureView();
+    view.known_departments = [{ code: "ZJ", name: "青溪县住房和城乡建设局（新名称）", name_en: "Housing" }];
+    const { el } = await mount({ backend: new TaskBackend(view) });
+    const dept = get<HTMLInputElement>(el, "transfer-dept");
+    const list = document.getElementById(dept.getAttribute("list")!)!;
+    const names = [...list.querySelectorAll("option")].map((o) => o.value);
+    expect(names).toContain("青溪县住房和城乡建设局（新名称）");
+    // The UI's own names are only for a tablet that has no directory yet.
+    expect(names).not.toContain("公安");
+  });
+
   it("suggests departments, sends what is typed, and clears the form", async () => {
     const { el, screen, backend } = await mount();
     const dept = get<HTMLInputElement>(el, "transfer-dept");
