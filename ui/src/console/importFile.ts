@@ -31,7 +31,7 @@ export function kindOf(name: string): ImportKind | null {
 }
 
 /** The CSV columns of each kind, as the server's importer names them (all required, any order). */
-export const IMPORT_HEADERS: Readonly<Record<ImportKind, readonly string[]>> = {
+export const IMPORT_HEADERS = {
   departments: ["code", "name", "name_en"],
   industries: ["code", "name", "name_en"],
   teams: ["id", "name", "kind", "departments"],
@@ -39,4 +39,4 @@ export const IMPORT_HEADERS: Readonly<Record<ImportKind, readonly string[]>> = {
   subjects: ["uscc", "name", "address", "industry", "risk_class", "lat", "lon", "legal_rep"],
   items: ["id", "department", "title", "legal_basis", "industries", "requires_evidence"],
   handbooks: ["industry", "departments", "lead_department", "items"],
-};
+} as const satisfies Readonly<Record<ImportKind, readonly string[]>>;

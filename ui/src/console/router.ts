@@ -16,6 +16,7 @@ export const ROUTES = {
   newTask: "new-task",
   inspectors: "inspectors",
   import: "import",
+  directory: "directory",
 } as const;
 
 export function createConsoleRouter(context: ConsoleContext, history: RouterHistory = createWebHashHistory()): Router {
@@ -37,6 +38,12 @@ export function createConsoleRouter(context: ConsoleContext, history: RouterHist
         path: "/import",
         name: ROUTES.import,
         component: () => import("./views/ImportView.vue"),
+        meta: { admin: true },
+      },
+      {
+        path: "/directory",
+        name: ROUTES.directory,
+        component: () => import("./views/DirectoryView.vue"),
         meta: { admin: true },
       },
       { path: "/:rest(.*)*", redirect: "/" },

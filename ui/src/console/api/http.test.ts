@@ -117,6 +117,9 @@ describe("ConsoleApi", () => {
       "http://127.0.0.1:7878/api/v1/console/tasks/export?status=submitted&overdue=true&format=csv",
     );
     expect(api.blobUrl("ab".repeat(32))).toBe(`http://127.0.0.1:7878/api/v1/console/blobs/${"ab".repeat(32)}`);
+    expect(api.blobUrl("ab".repeat(32), "t 1")).toBe(
+      `http://127.0.0.1:7878/api/v1/console/blobs/${"ab".repeat(32)}?task=t+1`,
+    );
   });
 
   it("turns an inspector off with the CSRF token, and reports a refusal", async () => {
@@ -184,5 +187,82 @@ describe("ConsoleApi", () => {
     expect(tooLarge).toBeInstanceOf(ConsoleApiError);
     expect(tooLarge).not.toBeInstanceOf(ImportRefusedError);
     expect((tooLarge as ConsoleApiError).code).toBe("http.too_large");
+  });
+
+  it("lists a directory: GET /catalog/{kind} with q and limit, and answers the page", async () => {
+    const page = {
+      total: 7,
+      list: { kind: "inspectors", rows: [{ id: "I-001", name: "张伟", badge_no: "33010620001", department: "SCJG", team: "T-DS-01" }] },
+    };
+    const { fetch, calls } = fakeFetch({ "GET /api/v1/console/catalog/inspectors": { body: page } });
+    const api = new ConsoleApi({ fetch });
+    api.csrf = "csrf-token-1";
+
+    await expect(api.catalog("inspectors", "张 伟&", 50)).resolves.toEqual(page);
+    expect(calls[0]?.method).toBe("GET");
+    expect(calls[0]?.url.pathname).toBe("/api/v1/console/catalog/inspectors");
+    expect([...(calls[0]?.url.searchParams.entries() ?? [])]).toEqual([
+      ["q", "张 伟&"],
+      ["limit", "50"],
+    ]);
+    expect(calls[0]?.headers["x-csrf-token"]).toBeUndefined();
+
+    // Neither given: the server's defaults.
+    await api.catalog("inspectors");
+    expect(calls[1]?.url.search).toBe("");
+    await api.catalog("inspectors", "", 500);
+    expect(calls[2]?.url.search).toBe("?limit=500");
+  });
+
+  it("reports a refused listing (an administrators' page)", async () => {
+    const { fetch } = fakeFetch({
+      "GET /api/v1/console/catalog/teams": {
+        status: 403,
+        body: { code: "console.forbidden", message: "只有管理员可以管理目录 (only an administrator may manage directories)" },
+      },
+    });
+    const error = await new ConsoleApi({ fetch }).catalog("teams").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConsoleApiError);
+    expect(error).toMatchObject({ code: "console.forbidden", status: 403 });
+  });
+
+  it("saves one entry as a one-element JSON array through the importer", async () => {
+    const { fetch, calls } = fakeFetch({
+      "POST /api/v1/console/import": { body: { kinds: [{ kind: "teams", added: 0, updated: 1, unchanged: 0 }] } },
+    });
+    const api = new ConsoleApi({ fetch });
+    api.csrf = "csrf-token-1";
+    const team = { id: "T-DS-01", name: "东山镇综合执法队", kind: "township_squad" as const, departments: ["SCJG", "XFJY"] };
+
+    const answer = await api.saveEntry("teams", team);
+    expect(answer.kinds).toEqual([{ kind: "teams", added: 0, updated: 1, unchanged: 0 }]);
+    expect(calls[0]?.method).toBe("POST");
+    expect(calls[0]?.url.pathname).toBe("/api/v1/console/import");
+    expect(calls[0]?.url.search).toBe("?kind=teams&format=json");
+    expect(calls[0]?.headers["content-type"]).toBe("application/json");
+    expect(calls[0]?.headers["x-csrf-token"]).toBe("csrf-token-1");
+    expect(JSON.parse(new TextDecoder().decode(calls[0]?.bytes ?? new Uint8Array()))).toEqual([team]);
+  });
+
+  it("throws the importer's refusal of a saved entry, with its problems", async () => {
+    const refusal = {
+      code: "console.import_invalid",
+      message: "1 处问题 (1 problem)",
+      count: 1,
+      problems: [{ line: null, index: 0, message: "统一社会信用代码校验位不正确 (bad check digit)" }],
+    };
+    const { fetch } = fakeFetch({ "POST /api/v1/console/import": { status: 422, body: refusal } });
+    const subject = {
+      uscc: "91330106MA28YYYYY3",
+      name: "东山超市",
+      address: "东山镇中街 9 号",
+      industry: "LS",
+      risk_class: "C" as const,
+      location: { lat: 30.31, lon: 120.21 },
+      legal_rep: "钱七",
+    };
+    const error = await new ConsoleApi({ fetch }).saveEntry("subjects", subject).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImportRefusedError);
+    expect((error as ImportRefusedError).refusal).toEqual(refusal);
   });
 });

@@ -8,6 +8,9 @@
 import { type TaskFilter, filterToParams } from "../tasks/filter";
 import type {
   ActiveRequest,
+  CatalogEntry,
+  CatalogKind,
+  CatalogPage,
   ConsoleDirectory,
   ConsoleRecord,
   Dashboard,
@@ -177,9 +180,14 @@ export class ConsoleApi {
     return this.#send("POST", `/tasks/${encodeURIComponent(id)}/review`, body);
   }
 
-  /** A blob: an original, or the thumbnail or display copy the tablet made (each a blob of its own). */
-  blobUrl(sha256: string): string {
-    return this.url(`/blobs/${encodeURIComponent(sha256)}`);
+  /**
+   * A blob: an original, or the thumbnail or display copy the tablet made (each a blob of its own).
+   * `task` names the record that shows it: a supervisor who sees the task through one of its
+   * departments (not its team) reads its evidence that way.
+   */
+  blobUrl(sha256: string, task?: string): string {
+    const params = task === undefined ? undefined : new URLSearchParams({ task });
+    return this.url(`/blobs/${encodeURIComponent(sha256)}`, params);
   }
 
   subjects(q: string): Promise<SubjectHit[]> {
@@ -212,6 +220,29 @@ export class ConsoleApi {
       const refusal = error instanceof ConsoleApiError && error.code === IMPORT_INVALID ? refusalOf(error.answer) : null;
       throw refusal === null ? error : new ImportRefusedError(refusal, (error as ConsoleApiError).status);
     }
+  }
+
+  /**
+   * One directory's entries (administrators only): those whose key or name
+   * holds `q` (for subjects also the USCC or address), at most `limit` of
+   * them (the server's default 200, at most 500); `total` counts them all.
+   */
+  catalog(kind: CatalogKind, q?: string, limit?: number): Promise<CatalogPage> {
+    const params = new URLSearchParams();
+    if (q !== undefined && q !== "") params.set("q", q);
+    if (limit !== undefined) params.set("limit", String(limit));
+    return this.#send("GET", `/catalog/${encodeURIComponent(kind)}`, undefined, params);
+  }
+
+  /**
+   * Adds or changes one directory entry: the importer gets a JSON array of
+   * just that entry, and replaces the row with the same key (code, id, USCC,
+   * handbook industry) or adds it. A refusal throws an `ImportRefusedError`
+   * whose problems all have index 0.
+   */
+  saveEntry<K extends CatalogKind>(kind: K, entry: CatalogEntry<K>): Promise<ImportAnswer> {
+    const body = new Blob([JSON.stringify([entry])], { type: IMPORT_CONTENT_TYPES.json });
+    return this.importDirectory(kind, "json", body);
   }
 
   async #send<T>(method: string, path: string, body?: unknown, params?: URLSearchParams): Promise<T> {

@@ -2,14 +2,18 @@
 
 import { type ConsoleApi, ConsoleApi as Api } from "../api/http";
 import type {
+  CatalogEntry,
+  CatalogKind,
   ConsoleDirectory,
   ConsoleRecord,
   ConsoleTaskRow,
+  Dashboard,
   RecordView,
   SessionView,
   TaskPage,
   TimelineEntry,
 } from "../api/types";
+import { CATALOG_KINDS } from "../api/types";
 import { type ConsoleContext, createConsole } from "../context";
 import { createI18n } from "../i18n";
 
@@ -242,8 +246,21 @@ export function taskPage(rows: ConsoleTaskRow[], total = rows.length): TaskPage 
   return { total, page: 1, per_page: 50, rows };
 }
 
+/** A dashboard with nothing on it, for pages reached through the dashboard. */
+export const EMPTY_DASHBOARD: Dashboard = {
+  year: 2026,
+  by_status: {},
+  by_department: [],
+  overdue: 0,
+  returned: 0,
+  rectification_due: 0,
+  joint: 0,
+  single: 0,
+  inspections_per_subject: [],
+};
+
 export function session(fields: Partial<SessionView["user"]> = {}): SessionView {
-  return { user: { id: "S-1", name: "陈主任", role: "supervisor", teams: ["T-DS-01"], ...fields }, csrf: "csrf-token-1" };
+  return { user: { id: "S-1", name: "陈主任", role: "supervisor", teams: ["T-DS-01"], departments: [], ...fields }, csrf: "csrf-token-1" };
 }
 
 /**
@@ -333,4 +350,91 @@ export function testConsole(
     api.csrf = "csrf-token-1";
   }
   return { context, api, calls };
+}
+
+/** Each directory's entries as the catalog lists them, named as in `directory()`. */
+export type CatalogRows = { [K in CatalogKind]: CatalogEntry<K>[] };
+
+/**
+ * Two departments, two industries, the two teams and four inspectors of
+ * `directory()`, two subjects, three items (two of market regulation, one of
+ * fire safety) and the catering handbook naming all three.
+ */
+export function catalog(): CatalogRows {
+  return {
+    departments: [
+      { code: "SCJG", name: "市场监管", name_en: "Market Regulation" },
+      { code: "XFJY", name: "消防救援", name_en: "Fire and Rescue" },
+    ],
+    industries: [
+      { code: "CY", name: "餐饮服务", name_en: "Catering" },
+      { code: "LS", name: "零售", name_en: "Retail" },
+    ],
+    teams: [
+      { id: "T-DS-01", name: "东山镇综合执法队", kind: "township_squad", departments: ["SCJG", "XFJY"] },
+      { id: "T-XS-02", name: "西山镇综合执法队", kind: "county_team", departments: ["SCJG"] },
+    ],
+    inspectors: directory().inspectors.map(({ id, name, badge_no, department, team }) => ({ id, name, badge_no, department, team })),
+    subjects: [
+      {
+        uscc: "92330106MA27XXXXX1",
+        name: "西湖区鲜味餐馆",
+        address: "杭州市西湖区文三路 1 号",
+        industry: "CY",
+        risk_class: "B",
+        location: { lat: 30.27, lon: 120.13 },
+        legal_rep: "王五",
+      },
+      {
+        uscc: "91330106MA28YYYYY2",
+        name: "东山便利店",
+        address: "东山镇中街 8 号",
+        industry: "LS",
+        risk_class: "D",
+        location: { lat: 30.3, lon: 120.2 },
+        legal_rep: "赵六",
+      },
+    ],
+    items: [
+      {
+        id: "SCJG-CY-001",
+        department: "SCJG",
+        title: "食品经营许可证在有效期内",
+        legal_basis: "《中华人民共和国食品安全法》第三十五条：国家对食品生产经营实行许可制度。从事食品生产、食品销售、餐饮服务，应当依法取得许可。",
+        industries: ["CY"],
+        requires_evidence: true,
+      },
+      {
+        id: "SCJG-CY-003",
+        department: "SCJG",
+        title: "冷藏设备温度符合要求",
+        legal_basis: "《食品经营过程卫生规范》",
+        industries: ["CY"],
+        requires_evidence: false,
+      },
+      { id: "XFJY-01", department: "XFJY", title: "疏散通道畅通", legal_basis: "《消防法》第二十八条", industries: [], requires_evidence: false },
+    ],
+    handbooks: [
+      { industry: "CY", departments: ["SCJG", "XFJY"], lead_department: "SCJG", items: ["SCJG-CY-001", "SCJG-CY-003", "XFJY-01"] },
+    ],
+  };
+}
+
+/**
+ * Routes answering `GET /catalog/{kind}` from `rows` as the server does: `q`
+ * keeps the entries whose JSON holds it (a rough stand-in for the server's
+ * key, name, USCC and address), `limit` (200 by default) cuts the list,
+ * `total` counts every match.
+ */
+export function catalogRoutes(rows: CatalogRows = catalog()): Record<string, FakeAnswer> {
+  const routes: Record<string, FakeAnswer> = {};
+  for (const kind of CATALOG_KINDS) {
+    routes[`GET /api/v1/console/catalog/${kind}`] = (call) => {
+      const q = call.url.searchParams.get("q") ?? "";
+      const limit = Number(call.url.searchParams.get("limit") ?? "200");
+      const found = (rows[kind] as readonly CatalogEntry[]).filter((entry) => JSON.stringify(entry).includes(q));
+      return { body: { total: found.length, list: { kind, rows: found.slice(0, limit) } } };
+    };
+  }
+  return routes;
 }

@@ -6,24 +6,12 @@ import { createMemoryHistory } from "vue-router";
 import App from "../App.vue";
 import { consoleProvides } from "../context";
 import { createConsoleRouter } from "../router";
-import { type FakeAnswer, session, testConsole } from "../testing/fixtures";
-
-const DASHBOARD = {
-  year: 2026,
-  by_status: {},
-  by_department: [],
-  overdue: 0,
-  returned: 0,
-  rectification_due: 0,
-  joint: 0,
-  single: 0,
-  inspections_per_subject: [],
-};
+import { type FakeAnswer, session, testConsole, EMPTY_DASHBOARD } from "../testing/fixtures";
 
 const IMPORT = "POST /api/v1/console/import";
 
 async function start(path: string, role: "supervisor" | "admin", routes: Record<string, FakeAnswer> = {}) {
-  const { context, calls } = testConsole({ "GET /api/v1/console/dashboard": { body: DASHBOARD }, ...routes });
+  const { context, calls } = testConsole({ "GET /api/v1/console/dashboard": { body: EMPTY_DASHBOARD }, ...routes });
   context.session.value = session({ role });
   const router = createConsoleRouter(context, createMemoryHistory());
   await router.push(path);

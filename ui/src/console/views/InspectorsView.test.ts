@@ -6,22 +6,10 @@ import { createMemoryHistory } from "vue-router";
 import App from "../App.vue";
 import { consoleProvides } from "../context";
 import { createConsoleRouter } from "../router";
-import { type FakeAnswer, directory, session, testConsole } from "../testing/fixtures";
-
-const DASHBOARD = {
-  year: 2026,
-  by_status: {},
-  by_department: [],
-  overdue: 0,
-  returned: 0,
-  rectification_due: 0,
-  joint: 0,
-  single: 0,
-  inspections_per_subject: [],
-};
+import { type FakeAnswer, directory, session, testConsole, EMPTY_DASHBOARD } from "../testing/fixtures";
 
 async function start(path: string, role: "supervisor" | "admin", routes: Record<string, FakeAnswer> = {}) {
-  const { context, calls } = testConsole({ "GET /api/v1/console/dashboard": { body: DASHBOARD }, ...routes });
+  const { context, calls } = testConsole({ "GET /api/v1/console/dashboard": { body: EMPTY_DASHBOARD }, ...routes });
   context.session.value = session({ role });
   const router = createConsoleRouter(context, createMemoryHistory());
   await router.push(path);

@@ -44,6 +44,10 @@ describe("ReviewView", () => {
     // Each piece of evidence once in the evidence list (withdrawn included), and again beside its item.
     expect(wrapper.findAll('[data-testid="record-photo"]').map((p) => p.attributes("data-sha256"))).toEqual([PHOTO, PHOTO_2]);
     expect(wrapper.findAll('[data-testid="item-photo"]').map((p) => p.attributes("data-sha256"))).toEqual([PHOTO]);
+    // Files are read through the task that shows them (a department's supervisor sees them that way).
+    const thumbs = wrapper.findAll('img[data-testid="record-photo"]').map((i) => i.attributes("src") ?? "");
+    expect(thumbs.length).toBeGreaterThan(0);
+    expect(thumbs.every((src) => src.endsWith("?task=T-1"))).toBe(true);
     expect(wrapper.find('[data-testid="record-map"]').exists()).toBe(true);
     const distances = wrapper.findAll('[data-testid="map-distance"]');
     expect(distances.map((d) => [d.attributes("data-inspector"), d.attributes("data-metres")])).toEqual([
