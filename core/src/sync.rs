@@ -44,10 +44,6 @@ fn no_bytes(b: &ByteBuf) -> bool {
     b.is_empty()
 }
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
 /// What a tablet sends (CBOR map `{v, c, d}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,9 +56,11 @@ pub struct SyncRequest {
     /// Documents the tablet changed (left out when none).
     #[serde(rename = "d", default, skip_serializing_if = "Vec::is_empty")]
     pub docs: Vec<DocPush>,
-    /// The version of the directory the tablet holds (0, left out: none).
-    #[serde(rename = "dv", default, skip_serializing_if = "is_zero")]
-    pub directory: u64,
+    /// The version of the directory the tablet holds (0: none yet). Left
+    /// out by a client that takes no directory (one older than `dv`): the
+    /// server then sends none, so its answers stay readable to it.
+    #[serde(rename = "dv", default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<u64>,
 }
 
 /// One document's changes, from the tablet (CBOR map `{i, h, c}`).
@@ -629,7 +627,7 @@ mod tests {
             v: PROTOCOL_VERSION,
             cursor: 42,
             docs: vec![push("t-1", &[hash], &[1, 2, 3]), push("t-2", &[hash], &[])],
-            directory: 0,
+            directory: None,
         };
         let bytes = encode(&request);
         let back: SyncRequest = decode(&bytes).expect("decode");
@@ -663,7 +661,7 @@ mod tests {
             v: 2,
             cursor: 5,
             docs: vec![push("t", &[ChangeHash([1; 32])], &[9])],
-            directory: 0,
+            directory: None,
         };
         let mut expected = vec![0xa3, 0x61, b'v', 0x02, 0x61, b'c', 0x05, 0x61, b'd', 0x81];
         expected.extend([0xa3, 0x61, b'i', 0x61, b't', 0x61, b'h', 0x81, 0x58, 0x20]);
@@ -674,7 +672,7 @@ mod tests {
             v: 2,
             cursor: 5,
             docs: vec![],
-            directory: 0,
+            directory: None,
         };
         assert_eq!(encode(&nothing), [0xa2, 0x61, b'v', 0x02, 0x61, b'c', 0x05]);
         let quiet = SyncResponse {
@@ -708,7 +706,7 @@ mod tests {
             v: 2,
             cursor: 5,
             docs: vec![],
-            directory: 7,
+            directory: Some(7),
         };
         assert_eq!(
             encode(&request),
@@ -717,6 +715,16 @@ mod tests {
             ]
         );
         assert_eq!(decode::<SyncRequest>(&encode(&request)).ok(), Some(request));
+        // A tablet with none yet says 0; an older client says nothing at all.
+        let none_yet = encode(&SyncRequest {
+            v: 2,
+            cursor: 5,
+            docs: vec![],
+            directory: Some(0),
+        });
+        assert_eq!(&none_yet[7..], [0x62, b'd', b'v', 0x00]);
+        let older = decode::<SyncRequest>(&[0xa2, 0x61, b'v', 0x02, 0x61, b'c', 0x05]);
+        assert_eq!(older.ok().and_then(|r| r.directory), None);
         // An answer carries a newer directory, with short keys, and reads back.
         let answer = SyncResponse {
             cursor: 5,
@@ -818,7 +826,7 @@ mod tests {
             v: PROTOCOL_VERSION,
             cursor: 1,
             docs: vec![],
-            directory: 0,
+            directory: None,
         });
         assert!(decode_request(&v2).is_ok());
         #[derive(Serialize)]
@@ -985,7 +993,7 @@ mod tests {
             v: PROTOCOL_VERSION,
             cursor: 123_456,
             docs: vec![],
-            directory: 0,
+            directory: None,
         });
         assert!(bytes.len() < 32, "{} bytes", bytes.len());
     }

@@ -342,8 +342,9 @@ fn seed_demo(store: &SqliteStore) -> anyhow::Result<()> {
         fieldloop_server::demo::seed(store, now_ms()).context("cannot load the demo data")?;
     say!("demo: data of 青溪县 imported, {created} new tasks for the township squad");
     say!(
-        "demo: console sign-in {} (supervisor) or {} (administrator), password {}",
+        "demo: console sign-in {} (supervisor of the squad), {} (supervisor for the market regulation bureau) or {} (administrator), password {}",
         fieldloop_server::demo::DEMO_SUPERVISOR,
+        fieldloop_server::demo::DEMO_DEPARTMENT_SUPERVISOR,
         fieldloop_server::demo::DEMO_ADMIN,
         fieldloop_server::demo::DEMO_SUPERVISOR_PASSWORD
     );

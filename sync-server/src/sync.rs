@@ -462,7 +462,11 @@ pub fn run(
         acks,
         ack_hash,
         docs: pulls,
-        directory: directory_for(store, device, request.directory)?,
+        directory: match request.directory {
+            Some(held) => directory_for(store, device, held)?,
+            // A client older than directories: an answer it can read.
+            None => None,
+        },
     })
 }
 

@@ -394,7 +394,7 @@ pub fn sync_now(
             v: PROTOCOL_VERSION,
             cursor: store.sync_cursor()?,
             docs,
-            directory: store.directory_version()?,
+            directory: Some(store.directory_version()?),
         };
         let body = wire::encode(&request);
         report.bytes_sent += body.len() as u64;

@@ -490,7 +490,7 @@ impl Tablet {
             v: PROTOCOL_VERSION,
             cursor: self.cursor,
             docs,
-            directory: 0,
+            directory: None,
         };
         let (answer, took, bytes) = exchange(client, url, &self.token, &request).await?;
         // An acknowledged push: the server holds the pushed heads.

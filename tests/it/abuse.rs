@@ -82,7 +82,7 @@ fn push(server: &ServerProcess, c: &Client, id: &str, changes: Vec<u8>) -> (u16,
             heads: wire::heads_to_wire(&heads),
             changes: ByteBuf::from(changes),
         }],
-        directory: 0,
+        directory: None,
     });
     let response = reqwest::blocking::Client::new()
         .post(format!("{}/api/v1/sync", server.url))

@@ -333,7 +333,7 @@ fn a_supervisors_token_is_not_a_device_credential() {
         v: fieldloop_core::sync::PROTOCOL_VERSION,
         cursor: 0,
         docs: vec![],
-        directory: 0,
+        directory: None,
     });
     let response = reqwest::blocking::Client::new()
         .post(format!("{}/api/v1/sync", server.url))

@@ -5,6 +5,7 @@
 //! time; the tablets get the names with their next sync, once.
 
 use fieldloop_core::Role;
+use fieldloop_core::sync as wire;
 use fieldloop_server::store::Store;
 use fieldloop_tests::{NOW, Tablet, TestServer};
 use serde_json::{Value, json};
@@ -199,6 +200,25 @@ fn administrators_edit_directory_entries_and_the_tablets_receive_the_names_once(
     // The first sync brings the directory: every department and team, and
     // the inspectors of the tablet's own team only.
     let mut tablet = Tablet::enroll(&server, "I-001");
+    // A client older than directories (no `dv`) gets answers it can read:
+    // without one. A tablet that holds none yet (`dv` 0) gets it.
+    let transport =
+        fieldloop_tablet::sync::HttpTransport::from_store(&tablet.store).expect("transport");
+    use fieldloop_tablet::sync::Transport as _;
+    let ask = |directory: Option<u64>| -> wire::SyncResponse {
+        let body = wire::encode(&wire::SyncRequest {
+            v: wire::PROTOCOL_VERSION,
+            cursor: 0,
+            docs: Vec::new(),
+            directory,
+        });
+        wire::decode(&transport.exchange(body).expect("exchange")).expect("answer")
+    };
+    assert_eq!(ask(None).directory, None);
+    let version = server.store.directory_version().expect("version");
+    assert_eq!(ask(Some(0)).directory.map(|d| d.version), Some(version));
+    assert_eq!(ask(Some(version)).directory, None);
+
     let report = tablet.sync().expect("sync");
     assert!(report.directory, "the first sync brings the directory");
     let held = tablet

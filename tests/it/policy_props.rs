@@ -168,7 +168,7 @@ fn exchange(
             heads: wire::heads_to_wire(&m.doc.get_heads()),
             changes: ByteBuf::from(changes),
         }],
-        directory: 0,
+        directory: None,
     };
     match fieldloop_server::sync::run(store, &m.device, &request, NOW, writes, limits) {
         Ok(_) => {

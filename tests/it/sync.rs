@@ -131,7 +131,7 @@ fn an_ack_counts_only_for_the_request_it_answers() {
             v: PROTOCOL_VERSION,
             cursor,
             docs,
-            directory: 0,
+            directory: None,
         });
         wire::decode(&transport.exchange(body).expect("exchange")).expect("answer")
     };
@@ -334,7 +334,7 @@ fn request_bytes(docs: Vec<fieldloop_core::sync::DocPush>) -> Vec<u8> {
         v: PROTOCOL_VERSION,
         cursor: 0,
         docs,
-        directory: 0,
+        directory: None,
     })
 }
 

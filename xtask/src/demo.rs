@@ -61,7 +61,7 @@ pub fn run() -> Result<()> {
     wait_until_ready(&mut server, addr)?;
     println!("    fieldloop-server answers on http://{LISTEN}");
     println!(
-        "    the supervisors' console: open http://{LISTEN}/ in a browser and sign in as S-001 (supervisor) or A-001 (administrator), password fieldloop-demo"
+        "    the supervisors' console: open http://{LISTEN}/ in a browser and sign in as S-001 (supervisor of the squad), S-002 (supervisor for the market regulation bureau) or A-001 (administrator), password fieldloop-demo"
     );
     let link = enrollment_link(&server_data)?;
     println!(
