@@ -297,6 +297,8 @@ struct Tablet {
     token: String,
     author: Author,
     cursor: u64,
+    /// The version of the directory it holds, sent as `dv` like a tablet's.
+    directory: u64,
     own_id: String,
     own: Option<OwnTask>,
     rng: Rng,
@@ -490,7 +492,7 @@ impl Tablet {
             v: PROTOCOL_VERSION,
             cursor: self.cursor,
             docs,
-            directory: None,
+            directory: Some(self.directory),
         };
         let (answer, took, bytes) = exchange(client, url, &self.token, &request).await?;
         // An acknowledged push: the server holds the pushed heads.
@@ -507,6 +509,9 @@ impl Tablet {
             }
         }
         self.cursor = answer.cursor;
+        if let Some(directory) = &answer.directory {
+            self.directory = directory.version;
+        }
         Ok(Sample {
             micros: took.as_micros() as u64,
             pulled: answer.docs.len() as u64,
@@ -579,6 +584,7 @@ async fn enroll_all(
                     Role::Inspector,
                 ),
                 cursor: 0,
+                directory: 0,
                 own_id,
                 own: None,
                 rng: Rng(0x5EED_0000 + n as u64),
