@@ -218,7 +218,7 @@ async fn sign(app: &App) {
     )
     .await;
     app.click("signature-save").await;
-    app.find("signature").await;
+    app.find("record-signature").await;
 }
 
 /// Records on the signatures tab that the business's representative refused to sign.
@@ -235,7 +235,7 @@ async fn refuse_for_the_business(app: &App) {
     app.click("signature-refuse").await;
     app.wait_until(
         "the refusal is listed",
-        "return document.querySelectorAll(\"[data-testid='signature']\").length >= 2;",
+        "return document.querySelectorAll(\"[data-testid='record-signature']\").length >= 2;",
     )
     .await;
 }

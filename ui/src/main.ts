@@ -1,6 +1,9 @@
 // Entry point of the web front end in the tablet app: picks the Backend, the
 // language and the task screen, and starts the shell (App.vue).
 
+// The tags of the shared record components (src/shared/record), with Element
+// Plus's colour variables; the tablet uses no other Element Plus component.
+import "element-plus/es/components/tag/style/css";
 import "./styles.css";
 import { createApp } from "vue";
 import App from "./App.vue";

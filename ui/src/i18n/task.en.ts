@@ -13,7 +13,6 @@ export const taskEn: TaskMessages = {
   "taskScreen.save": "Save",
   "taskScreen.statusUnknown": "Status unknown",
   "taskScreen.unknownPerson": "Unknown person",
-  "taskScreen.recordedBy": "{by} · {time}",
   "taskScreen.returned": "The task was returned. Reviewer's comment:",
 
   "taskScreen.readOnly.submitted": "The task has been submitted for review: the record can be viewed, not changed.",
@@ -132,7 +131,6 @@ export const taskEn: TaskMessages = {
   "taskScreen.evidence.reasonRequired": "Please give the reason for withdrawing.",
 
   "taskScreen.findings.title": "Findings",
-  "taskScreen.findings.empty": "No findings recorded.",
   "taskScreen.findings.new": "Record a finding",
   "taskScreen.findings.description": "What was found",
   "taskScreen.findings.descriptionPlaceholder": "Describe the violation found",
@@ -148,15 +146,11 @@ export const taskEn: TaskMessages = {
   "taskScreen.findings.orderAndDeadline": "A rectification order needs both the order and a deadline; without an order, leave both empty.",
   "taskScreen.findings.deadlineInvalid": "The deadline is not a valid date.",
   "taskScreen.findings.deadlinePast": "The deadline cannot be before today.",
-  "taskScreen.findings.forItem": "Item: {item}",
-  "taskScreen.findings.orderText": "Rectification order: {order}",
-  "taskScreen.findings.deadlineText": "(by {date})",
   "taskScreen.severity.minor": "Minor",
   "taskScreen.severity.major": "Major",
   "taskScreen.severity.critical": "Critical",
 
   "taskScreen.transfers.title": "Lead transfers",
-  "taskScreen.transfers.empty": "No leads transferred.",
   "taskScreen.transfers.new": "Transfer a lead",
   "taskScreen.transfers.dept": "Receiving department",
   "taskScreen.transfers.deptPlaceholder": "Pick or type a department",
@@ -168,12 +162,8 @@ export const taskEn: TaskMessages = {
   "taskScreen.transfers.add": "Transfer",
   "taskScreen.transfers.deptRequired": "Please name the receiving department.",
   "taskScreen.transfers.summaryRequired": "Please write a summary of the lead.",
-  "taskScreen.transfers.to": "To {dept}",
-  "taskScreen.transfers.criminalBadge": "Criminal referral",
-  "taskScreen.transfers.evidenceCount": "Evidence handed over: {count}",
 
   "taskScreen.signatures.title": "Signatures",
-  "taskScreen.signatures.empty": "Nobody has signed yet.",
   "taskScreen.signatures.new": "Sign on site",
   "taskScreen.signatures.role": "Signing as",
   "taskScreen.signatures.name": "Signer's name",
@@ -188,8 +178,6 @@ export const taskEn: TaskMessages = {
   "taskScreen.signatures.nameRequired": "Please give the signer's name.",
   "taskScreen.signatures.padEmpty": "The pad is empty. Please sign first.",
   "taskScreen.signatures.reasonRequired": "Please give the reason for refusing.",
-  "taskScreen.signatures.refused": "Refused to sign: {reason}",
-  "taskScreen.signatures.imageAlt": "Signature of {name}",
   "taskScreen.signerRole.inspector": "Inspector",
   "taskScreen.signerRole.enterprise": "Business representative",
 

@@ -13,7 +13,6 @@ export const taskZh = {
   "taskScreen.save": "保存",
   "taskScreen.statusUnknown": "状态未知",
   "taskScreen.unknownPerson": "未知人员",
-  "taskScreen.recordedBy": "{by} · {time}",
   "taskScreen.returned": "任务已被退回，审核意见：",
 
   "taskScreen.readOnly.submitted": "任务已提交审核，记录只能查看，不能修改。",
@@ -132,7 +131,6 @@ export const taskZh = {
   "taskScreen.evidence.reasonRequired": "请填写撤回原因。",
 
   "taskScreen.findings.title": "发现的问题",
-  "taskScreen.findings.empty": "暂未记录问题。",
   "taskScreen.findings.new": "记录问题",
   "taskScreen.findings.description": "问题描述",
   "taskScreen.findings.descriptionPlaceholder": "写明发现的违法违规事实",
@@ -148,15 +146,11 @@ export const taskZh = {
   "taskScreen.findings.orderAndDeadline": "责令整改须同时填写整改要求和整改期限；不责令整改请把两项都清空。",
   "taskScreen.findings.deadlineInvalid": "整改期限不是有效日期。",
   "taskScreen.findings.deadlinePast": "整改期限不能早于今天。",
-  "taskScreen.findings.forItem": "检查项：{item}",
-  "taskScreen.findings.orderText": "责令整改：{order}",
-  "taskScreen.findings.deadlineText": "（{date} 前完成）",
   "taskScreen.severity.minor": "一般",
   "taskScreen.severity.major": "较重",
   "taskScreen.severity.critical": "严重",
 
   "taskScreen.transfers.title": "线索移送",
-  "taskScreen.transfers.empty": "暂无移送的线索。",
   "taskScreen.transfers.new": "移送线索",
   "taskScreen.transfers.dept": "接收部门",
   "taskScreen.transfers.deptPlaceholder": "选择或输入部门名称",
@@ -168,12 +162,8 @@ export const taskZh = {
   "taskScreen.transfers.add": "移送",
   "taskScreen.transfers.deptRequired": "请填写接收部门。",
   "taskScreen.transfers.summaryRequired": "请填写线索摘要。",
-  "taskScreen.transfers.to": "移送至 {dept}",
-  "taskScreen.transfers.criminalBadge": "行刑衔接",
-  "taskScreen.transfers.evidenceCount": "随附证据 {count} 件",
 
   "taskScreen.signatures.title": "签名记录",
-  "taskScreen.signatures.empty": "还没有人签名。",
   "taskScreen.signatures.new": "现场签名",
   "taskScreen.signatures.role": "签名人身份",
   "taskScreen.signatures.name": "签名人姓名",
@@ -188,8 +178,6 @@ export const taskZh = {
   "taskScreen.signatures.nameRequired": "请填写签名人姓名。",
   "taskScreen.signatures.padEmpty": "签名板是空的，请先签名。",
   "taskScreen.signatures.reasonRequired": "请填写拒签原因。",
-  "taskScreen.signatures.refused": "拒签：{reason}",
-  "taskScreen.signatures.imageAlt": "{name} 的签名",
   "taskScreen.signerRole.inspector": "执法人员",
   "taskScreen.signerRole.enterprise": "企业负责人",
 

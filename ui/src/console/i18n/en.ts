@@ -224,6 +224,7 @@ export const en: Messages = {
   "record.transfers.to": "To {department}",
   "record.transfers.criminal": "Criminal referral",
   "record.transfers.none": "No transfers",
+  "record.transfers.evidence": "Evidence handed over: {count}",
   "record.conflicts.none": "No conflicts",
   "record.conflicts.value": "{person} on {at}",
   "record.conflicts.unknownPerson": "device {actor}",

@@ -228,6 +228,7 @@ export const zh = {
   "record.transfers.to": "移送至 {department}",
   "record.transfers.criminal": "行刑衔接",
   "record.transfers.none": "没有移送",
+  "record.transfers.evidence": "随附证据 {count} 件",
   "record.conflicts.none": "没有冲突",
   "record.conflicts.value": "{person} 于 {at} 填写",
   "record.conflicts.unknownPerson": "设备 {actor}",

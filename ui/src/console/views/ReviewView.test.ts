@@ -60,7 +60,7 @@ describe("ReviewView", () => {
     expect(conflict.text()).toContain("不合格");
     expect(conflict.text()).toContain("张伟");
     expect(conflict.text()).toContain("李娜");
-    expect(wrapper.get('[data-testid="transfer-criminal"]').text()).toBe("行刑衔接");
+    expect(wrapper.get('[data-testid="record-transfer-criminal"]').text()).toBe("行刑衔接");
   });
 
   it("offers a supervisor return, approve and cancel on a submitted record", async () => {

@@ -14,7 +14,7 @@ describe("findings", () => {
   it("lists the findings", async () => {
     const { el } = await mount();
     get(el, "tab-findings").click();
-    const findings = allByTestId(el, "finding");
+    const findings = allByTestId(el, "record-finding");
     expect(findings).toHaveLength(1);
     expect(findings[0]!.dataset.severity).toBe("minor");
     expect(findings[0]!.textContent).toContain("超过保质期的速冻水饺");
@@ -84,10 +84,10 @@ describe("findings", () => {
     expect(get<HTMLTextAreaElement>(el, "finding-description").value).toBe("");
     expect(get<HTMLSelectElement>(el, "finding-item").value).toBe("");
     expect(get<HTMLInputElement>(el, "finding-deadline").value).toBe("");
-    const added = allByTestId(el, "finding")[1]!;
+    const added = allByTestId(el, "record-finding")[1]!;
     expect(added.dataset.severity).toBe("major");
-    expect(get(added, "finding-order-text").textContent).toContain("更换或充装灭火器");
-    expect(get(added, "finding-order-text").textContent).toContain("2026年12月10日");
+    expect(get(added, "record-finding-order").textContent).toContain("更换或充装灭火器");
+    expect(get(added, "record-finding-deadline").textContent).toContain("2026年12月10日");
   });
 
   it("keeps the form when adding fails", async () => {
@@ -140,10 +140,11 @@ describe("lead transfers", () => {
     expect(backend.callsTo("addLeadTransfer")).toEqual([
       [TASK_ID, { to_department: "青溪县公安局治安大队", summary: "发现疑似非法储存液化石油气钢瓶 12 只", criminal: true, evidence: [PHOTO_KITCHEN] }],
     ]);
-    const transfers = allByTestId(el, "transfer");
+    const transfers = allByTestId(el, "record-transfer");
     expect(transfers).toHaveLength(1);
     expect(transfers[0]!.dataset.criminal).toBe("true");
     expect(transfers[0]!.textContent).toContain("行刑衔接");
+    expect(get(transfers[0]!, "record-transfer-evidence").textContent).toContain("随附证据 1 件");
     expect(dept.value).toBe("");
     expect(get<HTMLInputElement>(el, "transfer-criminal").checked).toBe(false);
     expect((allByTestId(el, "transfer-evidence") as HTMLInputElement[]).every((e) => !e.checked)).toBe(true);
@@ -186,10 +187,21 @@ describe("signatures", () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]!.slice(0, 3)).toEqual([TASK_ID, "inspector", "I-001"]);
     expect(calls[0]![3]).toBeInstanceOf(Uint8Array);
-    const signature = get(el, "signature");
+    const signature = get(el, "record-signature");
     expect(signature.dataset.role).toBe("inspector");
+    expect(signature.dataset.refused).toBe("false");
     expect(get(signature, "signature-signer").textContent).toBe("钟志强");
     expect(get(signature, "signature-image").getAttribute("src")).toMatch(/^blob:/);
+
+    // The signature opens in the full-screen viewer.
+    const sha = get(signature, "signature-image").dataset.sha256!;
+    get(signature, "signature-open").click();
+    await screen.settled();
+    const viewer = get(el, "evidence-viewer");
+    expect(viewer.hidden).toBe(false);
+    expect(viewer.dataset.sha).toBe(sha);
+    get(viewer, "evidence-close").click();
+    await nextTick();
 
     // The pad was cleared: saving again needs a new signature.
     get(el, "signature-save").click();
@@ -207,8 +219,9 @@ describe("signatures", () => {
     get(el, "signature-refuse").click();
     await screen.settled();
     expect(backend.callsTo("refuseToSign")).toEqual([[TASK_ID, "enterprise", "郭志明", "当事人对检查结果有异议，拒绝签字"]]);
-    const signature = get(el, "signature");
+    const signature = get(el, "record-signature");
     expect(signature.dataset.role).toBe("enterprise");
+    expect(signature.dataset.refused).toBe("true");
     expect(get(signature, "signature-refusal").textContent).toBe("拒签：当事人对检查结果有异议，拒绝签字");
     expect(get<HTMLTextAreaElement>(el, "refuse-reason").value).toBe("");
   });

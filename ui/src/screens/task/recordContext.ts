@@ -1,6 +1,6 @@
 // The tablet's answer to what the shared read-only record components need
 // (src/shared/record/context.ts): their `record.*` texts in the tablet's current
-// language, the tablet's own formats (device time in the device's zone, role
+// language, the tablet's own formats (dates and times in the device's zone, role
 // names, "unknown device"), department names from the task's view, and images
 // through BlobImage (the tablet reads blobs through its Backend: no addresses).
 
@@ -32,6 +32,8 @@ export function tabletRecordContext(ctx: TaskCtx, words: Words, view: Readonly<S
       const found = view.value?.departments.find((d) => d.code === code);
       return found === undefined ? code : ctx.deptName(found);
     },
+    date: (ms) => ctx.date(ms),
+    dateTime: (ms) => ctx.dateTime(ms),
     deviceTime: (ms) => ctx.dateTime(ms),
     roleName: (role) => ctx.t(`taskScreen.role.${role}`),
     unknownPerson: () => ctx.t("taskScreen.timeline.unknownDevice"),

@@ -5,6 +5,7 @@
 // members below where it shows things its own way.
 
 import { type Component, type InjectionKey, inject } from "vue";
+import { formatDate, formatDateTime } from "../format";
 import type { MessageKey, Params } from "../../console/i18n";
 import type { HistoryEntry } from "../../bindings/HistoryEntry";
 import type { Role } from "../../bindings/Role";
@@ -26,6 +27,10 @@ export interface RecordContext {
   blobImage?: Component<{ sha: string; mime: string }>;
   /** The department's name in the current language; the code when unknown. */
   departmentName(code: string): string;
+  /** Optional: a date as the app shows it (a rectification deadline); by default the Beijing date. */
+  date?(ms: number): string;
+  /** Optional: a time to the minute as the app shows it (when something was recorded); by default Beijing time. */
+  dateTime?(ms: number): string;
   /** Optional: a device time as the app shows it; by default Beijing time to the second. */
   deviceTime?(ms: number): string;
   /** Optional: the role's name in the current language; by default the role's code. */
@@ -54,6 +59,16 @@ export function peopleOf(record: Pick<RecordView, "inspectors">): ReadonlyMap<st
 export function personName(people: ReadonlyMap<string, string>, id: string | null | undefined): string {
   if (id === null || id === undefined) return "";
   return people.get(id) ?? id;
+}
+
+/** `ms` as a date: the app's way (`date`) when it has one, else the Beijing date. */
+export function dateOf(ctx: RecordContext, ms: number): string {
+  return ctx.date?.(ms) ?? formatDate(ms, ctx.locale());
+}
+
+/** `ms` as a time to the minute: the app's way (`dateTime`) when it has one, else Beijing time. */
+export function dateTimeOf(ctx: RecordContext, ms: number): string {
+  return ctx.dateTime?.(ms) ?? formatDateTime(ms, ctx.locale());
 }
 
 /** Whether a piece of evidence can be shown as a picture. */
