@@ -88,4 +88,16 @@ describe("EvidenceGrid", () => {
     expect(link?.getAttribute("href")).toBe(`/api/v1/console/blobs/${PHOTO}`);
     wrapper.unmount();
   });
+
+  it("captions a photo with what was typed, and a signature with its signer's name", () => {
+    const { context } = testConsole({});
+    const record = recordView();
+    const photo = record.evidence[0]!;
+    const signature = { ...photo, sha256: "d".repeat(64), kind: "signature" as const, caption: "I-002", mime: "image/png" };
+    const wrapper = mount(EvidenceGrid, {
+      props: { evidence: [photo, signature], people: new Map([["I-002", "李娜"]]) },
+      global: { provide: consoleProvides(context) },
+    });
+    expect(wrapper.findAll('[data-testid="evidence-caption"]').map((c) => c.text())).toEqual(["许可证", "李娜"]);
+  });
 });
