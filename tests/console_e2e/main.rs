@@ -503,6 +503,35 @@ fn a_supervisor_reviews_returns_approves_and_publishes_in_chromium() {
             corrected
         );
 
+        // A file with a bad row is refused whole, its problem listed by line.
+        let file = tmp.path().join("inspectors.csv");
+        std::fs::write(
+            &file,
+            "id,name,badge_no,department,team\nI-901,新同事,36073699001,SCJG,T-QX-01\nI-902,走错队伍,36073699002,SCJG,T-NOWHERE\n",
+        )
+        .expect("csv");
+        browser.click("nav-import").await;
+        browser
+            .find("import-file")
+            .await
+            .send_keys(file.to_str().expect("utf-8"))
+            .await
+            .expect("choose the file");
+        browser.find("import-format").await;
+        browser.click("import-submit").await;
+        browser.find("import-refusal").await;
+        let problems = browser.text("import-problems").await;
+        assert!(problems.contains('3') && problems.contains("T-NOWHERE"), "{problems}");
+        browser
+            .wait_until(
+                "the earlier notice gone",
+                "return document.querySelector('.el-message') === null;",
+            )
+            .await;
+        browser.shot("10-import").await;
+        let store = SqliteStore::open(&data).expect("store");
+        assert!(store.inspector("I-901").expect("read").is_none(), "nothing imported");
+
         browser.quit().await;
     });
 }

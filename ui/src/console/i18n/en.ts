@@ -282,6 +282,7 @@ export const en: Messages = {
   "import.col.added": "Added",
   "import.col.updated": "Updated",
   "import.col.unchanged": "Unchanged",
+  "import.refused.title": "The file was not imported",
   "import.refused.count": "{count} problems in all",
   "import.refused.nothing": "Nothing was imported: correct the file and import it again.",
   "import.refused.shown": "(only the first {shown} are listed)",

@@ -286,6 +286,7 @@ export const zh = {
   "import.col.added": "新增",
   "import.col.updated": "更新",
   "import.col.unchanged": "未变",
+  "import.refused.title": "文件未导入",
   "import.refused.count": "共 {count} 处问题",
   "import.refused.nothing": "未导入任何数据，请修改文件后重新导入。",
   "import.refused.shown": "（仅列出前 {shown} 处）",

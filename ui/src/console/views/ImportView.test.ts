@@ -172,7 +172,9 @@ describe("ImportView", () => {
 
     expect(imports(calls)).toHaveLength(1);
     const alert = wrapper.get('[data-testid="import-refusal"]').text();
-    expect(alert).toContain(refusal.message);
+    // The page's own words in the page's language, not the server's bilingual sentence.
+    expect(alert).toContain("文件未导入");
+    expect(alert).not.toContain(refusal.message);
     expect(alert).toContain("共 3 处问题");
     expect(alert).toContain("未导入任何数据");
     const rows = wrapper.findAll('[data-testid="import-problem"]');
