@@ -237,10 +237,13 @@ fn the_list_filters_sorts_and_pages_within_the_supervisors_teams_and_agrees_with
         by_status_sum += count;
     }
     assert_eq!(by_status_sum, own);
+    let year = board["year"].as_i64().expect("year");
     for (figure, query) in [
-        ("overdue", "overdue=true"),
-        ("returned", "returned=true"),
-        ("rectification_due", "rectification_due=true"),
+        ("overdue", "overdue=true".to_owned()),
+        ("returned", "returned=true".to_owned()),
+        ("rectification_due", "rectification_due=true".to_owned()),
+        ("joint", format!("joint=true&year={year}")),
+        ("single", format!("joint=false&year={year}")),
     ] {
         let (_, list) = supervisor.get(&format!("/api/v1/console/tasks?{query}"));
         assert_eq!(list["total"], board[figure], "{figure}");

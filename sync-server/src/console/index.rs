@@ -179,6 +179,9 @@ pub struct TaskFilter {
     /// A rectification deadline within [`RECTIFICATION_SOON_MS`].
     pub rectification_due: bool,
     pub joint: Option<bool>,
+    /// Tasks of this year: windows starting in it (Beijing time), the
+    /// cancelled aside — the dashboard's "this year".
+    pub year: Option<(Millis, Millis)>,
     /// What the reader acts for; `None`: everything (an administrator).
     pub scope: Option<Scope>,
 }

@@ -157,6 +157,16 @@ pub fn parse_query(raw: Option<&str>, export: bool) -> Result<ListQuery, ApiErro
             "rectification_due" => q.filter.rectification_due = parse_bool(&key, value)?,
             "joint" if !value.is_empty() => q.filter.joint = Some(parse_bool(&key, value)?),
             "joint" => {}
+            "year" if !value.is_empty() => {
+                let year: i32 = parse_number(&key, value)?;
+                if !(2000..=2100).contains(&year) {
+                    return Err(bad_query(format!(
+                        "年份 {year} 超出 2000–2100 (the year {year} is outside 2000–2100)"
+                    )));
+                }
+                q.filter.year = Some(year_range(year));
+            }
+            "year" => {}
             "sort" if !value.is_empty() => {
                 q.sort = serde_json::from_value(serde_json::Value::String(value.to_owned()))
                     .map_err(|_| {
@@ -249,6 +259,9 @@ pub(super) struct FilterParams {
     /// A rectification deadline within 14 days or past.
     rectification_due: Option<bool>,
     joint: Option<bool>,
+    /// Tasks whose window starts in this year (Beijing time), cancelled ones
+    /// aside: the dashboard's "this year". 2000 to 2100.
+    year: Option<i32>,
     sort: Option<TaskSort>,
 }
 
@@ -440,12 +453,17 @@ pub fn year_of(now: Millis) -> (i32, (Millis, Millis)) {
     let local = chrono::DateTime::from_timestamp_millis(now + CHINA_OFFSET_MS)
         .unwrap_or_default()
         .year();
+    (local, year_range(local))
+}
+
+/// The start of `year` and of the next, Beijing time.
+pub fn year_range(year: i32) -> (Millis, Millis) {
     let start = |year: i32| {
         Day::new(year, 1, 1)
             .map(Day::start_ms)
             .unwrap_or(Millis::MAX)
     };
-    (local, (start(local), start(local + 1)))
+    (start(year), start(year + 1))
 }
 
 /// `GET /api/v1/console/dashboard`.
@@ -817,6 +835,8 @@ mod tests {
             "overdue=yes",
             "due_from=tomorrow",
             "format=csv",
+            "year=1999",
+            "year=twenty",
         ] {
             let e = parse_query(Some(bad), false).expect_err("refused");
             assert_eq!(e.code, Code::ConsoleBadQuery, "{bad}");
@@ -828,6 +848,16 @@ mod tests {
             Some(ExportFormat::Json)
         );
         assert!(parse_query(Some("page=2"), true).is_err());
+        assert_eq!(
+            parse_query(Some("year=2027"), false)
+                .expect("a year")
+                .filter
+                .year,
+            Some((
+                Day::new(2027, 1, 1).expect("day").start_ms(),
+                Day::new(2028, 1, 1).expect("day").start_ms()
+            ))
+        );
         let long = format!("q={}", "a".repeat(MAX_QUERY_VALUE + 1));
         assert!(parse_query(Some(&long), false).is_err());
         let many = vec!["joint=true"; MAX_QUERY_PARAMS + 1].join("&");

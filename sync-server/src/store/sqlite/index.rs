@@ -174,6 +174,15 @@ fn where_clause(filter: &TaskFilter, now: Millis) -> (String, Vec<Value>) {
     if let Some(joint) = filter.joint {
         clauses.push(format!("joint = {}", i32::from(joint)));
     }
+    if let Some((start, end)) = filter.year {
+        let (s, e) = (
+            param(&mut values, Value::Integer(start)),
+            param(&mut values, Value::Integer(end)),
+        );
+        clauses.push(format!(
+            "window_start >= {s} AND window_start < {e} AND status IS NOT NULL AND status <> 'cancelled'"
+        ));
+    }
     (clauses.join(" AND "), values)
 }
 

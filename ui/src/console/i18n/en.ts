@@ -75,6 +75,7 @@ export const en: Messages = {
   "tasks.filter.joint": "Kind",
   "tasks.filter.jointYes": "Joint",
   "tasks.filter.jointNo": "Single-department",
+  "tasks.filter.year": "Starting in {year} (cancelled ones aside)",
   "tasks.filter.clear": "Clear filters",
   "tasks.search.placeholder": "Business name / USCC / inspection number",
   "tasks.totalLabel": "Total",

@@ -79,6 +79,7 @@ export const zh = {
   "tasks.filter.joint": "检查类型",
   "tasks.filter.jointYes": "联合检查",
   "tasks.filter.jointNo": "单部门检查",
+  "tasks.filter.year": "{year} 年内开始的任务（不含已取消）",
   "tasks.filter.clear": "清除筛选",
   "tasks.search.placeholder": "企业名称 / 统一社会信用代码 / 任务编号",
   "tasks.totalLabel": "合计",

@@ -22,6 +22,7 @@ describe("task filter ⇄ URL query", () => {
     expect(filterFromQuery({ rectification_due: "true" }).rectification_due).toBe(true);
     expect(filterFromQuery({ joint: "true" }).joint).toBe(true);
     expect(filterFromQuery({ joint: "false" }).joint).toBe(false);
+    expect(filterFromQuery({ joint: "true", year: "2026" })).toMatchObject({ joint: true, year: 2026 });
     expect(filterFromQuery({ department: "SCJG", status: "approved" })).toMatchObject({
       department: "SCJG",
       status: ["approved"],
@@ -34,13 +35,14 @@ describe("task filter ⇄ URL query", () => {
   });
 
   it("ignores values that make no sense", () => {
-    const f = filterFromQuery({ page: "0", per_page: "9999", sort: "price", due_from: "soon", joint: "maybe", overdue: "yes" });
+    const f = filterFromQuery({ page: "0", per_page: "9999", sort: "price", due_from: "soon", joint: "maybe", overdue: "yes", year: "1066" });
     expect(f.page).toBe(1);
     expect(f.per_page).toBe(200);
     expect(f.sort).toBeNull();
     expect(f.due_from).toBeNull();
     expect(f.joint).toBeNull();
     expect(f.overdue).toBe(false);
+    expect(f.year).toBeNull();
   });
 
   it("round-trips every field through the URL", () => {
@@ -57,6 +59,7 @@ describe("task filter ⇄ URL query", () => {
       returned: true,
       rectification_due: true,
       joint: false,
+      year: 2026,
       sort: "-due" as const,
       page: 4,
       per_page: 100,
@@ -74,6 +77,7 @@ describe("task filter ⇄ URL query", () => {
       returned: "true",
       rectification_due: "true",
       joint: "false",
+      year: "2026",
       sort: "-due",
       page: "4",
       per_page: "100",

@@ -42,6 +42,8 @@ export interface TaskFilter {
   rectification_due: boolean;
   /** true: joint tasks only; false: single-department only; null: both. */
   joint: boolean | null;
+  /** Tasks whose window starts in this year (Beijing time), cancelled ones aside: the dashboard's "this year". */
+  year: number | null;
   sort: SortKey | null;
   /** From 1. */
   page: number;
@@ -61,6 +63,7 @@ export function emptyFilter(): TaskFilter {
     returned: false,
     rectification_due: false,
     joint: null,
+    year: null,
     sort: null,
     page: 1,
     per_page: DEFAULT_PER_PAGE,
@@ -103,6 +106,8 @@ export function filterFromQuery(query: QueryLike): TaskFilter {
   filter.rectification_due = flag("rectification_due");
   const joint = one("joint");
   filter.joint = joint === "true" ? true : joint === "false" ? false : null;
+  const year = int("year");
+  filter.year = year !== null && year >= 2000 && year <= 2100 ? year : null;
   const sort = one("sort");
   filter.sort = SORT_KEYS.find((k) => k === sort) ?? null;
   const page = int("page");
@@ -139,6 +144,7 @@ export function filterToParams(filter: TaskFilter, paging: boolean): URLSearchPa
   if (filter.returned) params.set("returned", "true");
   if (filter.rectification_due) params.set("rectification_due", "true");
   if (filter.joint !== null) params.set("joint", String(filter.joint));
+  if (filter.year !== null) params.set("year", String(filter.year));
   if (filter.sort !== null) params.set("sort", filter.sort);
   if (paging || filter.page !== 1) params.set("page", String(filter.page));
   if (paging || filter.per_page !== DEFAULT_PER_PAGE) params.set("per_page", String(filter.per_page));

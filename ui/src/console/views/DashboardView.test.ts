@@ -58,8 +58,9 @@ describe("DashboardView", () => {
     expect(wrapper.get('[data-testid="dash-status-submitted"]').attributes("href")).toBe("/tasks?status=submitted");
     expect(wrapper.get('[data-testid="dash-overdue"]').attributes("href")).toBe("/tasks?overdue=true");
     expect(wrapper.get('[data-testid="dash-rectification-due"]').attributes("href")).toBe("/tasks?rectification_due=true");
-    expect(wrapper.get('[data-testid="dash-joint-share"]').attributes("href")).toBe("/tasks?joint=true");
-    expect(wrapper.get('[data-testid="dash-single"]').attributes("href")).toBe("/tasks?joint=false");
+    // "This year" in the figure, and in the list it opens.
+    expect(wrapper.get('[data-testid="dash-joint-share"]').attributes("href")).toBe("/tasks?joint=true&year=2026");
+    expect(wrapper.get('[data-testid="dash-single"]').attributes("href")).toBe("/tasks?joint=false&year=2026");
 
     await wrapper.get('[data-testid="dash-returned"]').trigger("click");
     await flushPromises();

@@ -63,6 +63,20 @@ describe("TaskListView", () => {
     expect(listCalls()[1]?.url.search).toBe("?status=submitted&status=returned&page=1&per_page=50");
   });
 
+  it("shows the dashboard's year as a filter of its own, which can be taken off", async () => {
+    const { wrapper, router, listCalls } = await mountAt("/tasks?joint=true&year=2026");
+    unmount = () => wrapper.unmount();
+    expect(listCalls()[0]?.url.search).toBe("?joint=true&year=2026&page=1&per_page=50");
+    const tag = wrapper.get('[data-testid="task-filter-year"]');
+    expect(tag.attributes("data-year")).toBe("2026");
+    expect(tag.text()).toContain("2026 年内开始");
+
+    await tag.get(".el-tag__close").trigger("click");
+    await flushPromises();
+    expect(router.currentRoute.value.query).toEqual({ joint: "true" });
+    expect(wrapper.find('[data-testid="task-filter-year"]').exists()).toBe(false);
+  });
+
   it("sorts on the server when a column header asks for it", async () => {
     const { wrapper, router, listCalls } = await mountAt("/tasks?q=%E9%B2%9C%E5%91%B3");
     unmount = () => wrapper.unmount();
