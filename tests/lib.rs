@@ -38,14 +38,26 @@ impl TestServer {
 
     /// A server with the demo people, the first `tasks` demo tasks, and `limits`.
     pub fn start(tasks: usize, limits: Limits) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(tempfile::tempdir().expect("tempdir"), tasks, limits, None)
+    }
+
+    /// [`TestServer::start`] in `dir`, over HTTPS with `tls`.
+    pub fn start_in(
+        dir: tempfile::TempDir,
+        tasks: usize,
+        limits: Limits,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
+        // The tests' own HTTP clients need a crypto provider too.
+        fieldloop_tablet::tls::install_crypto();
         let store = Arc::new(SqliteStore::open(dir.path()).expect("server store"));
         fieldloop_server::demo::seed_tasks(store.as_ref(), tasks, NOW).expect("demo");
         let blobs = BlobDir::open(dir.path().join("blobs")).expect("blobs");
         let state = AppState::new(store.clone(), blobs).with_limits(limits);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -58,7 +70,7 @@ impl TestServer {
                 let shutdown = async {
                     let _ = rx.await;
                 };
-                fieldloop_server::serve(listener, state, shutdown)
+                fieldloop_server::serve_with(listener, state, tls, shutdown)
                     .await
                     .expect("serve");
             });

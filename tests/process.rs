@@ -39,6 +39,8 @@ impl ServerProcess {
 
     /// [`ServerProcess::start`] with more `serve` arguments (limits, say).
     pub fn start_with(data: &Path, listen: &str, demo: bool, extra: &[&str]) -> Self {
+        // The tests' own HTTP clients need a crypto provider.
+        fieldloop_tablet::tls::install_crypto();
         let mut cmd = Command::new(target_binary("fieldloop-server"));
         cmd.args(["serve", "--listen", listen, "--data"]).arg(data);
         cmd.args(extra);

@@ -53,6 +53,7 @@ error_codes! {
     // The app shell and the UI's own.
     AppBadRequest = "app.bad_request";
     AppDataDir = "app.data_dir";
+    AppWipeFailed = "app.wipe_failed";
     AppStoreUnavailable = "app.store_unavailable";
     AppBadSignature = "app.bad_signature";
     AppBadStoredActor = "app.bad_stored_actor";
@@ -164,9 +165,13 @@ error_codes! {
     AuthMalformed = "auth.malformed";
     AuthBadToken = "auth.bad_token";
     AuthRevoked = "auth.revoked";
+    AuthExpired = "auth.expired";
     AuthInactive = "auth.inactive";
     AuthWrongRole = "auth.wrong_role";
     SyncNetwork = "sync.network";
+    SyncKeyMismatch = "sync.key_mismatch";
+    SyncPlainHttp = "sync.plain_http";
+    SyncTls = "sync.tls";
     SyncHttp = "sync.http";
     SyncNotEnrolled = "sync.not_enrolled";
     SyncBadAnswer = "sync.bad_answer";

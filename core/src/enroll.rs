@@ -2,9 +2,14 @@
 //! tablet reads back. One type writes it and reads it, through the `url`
 //! crate, so that a server address with `&`, `=` or spaces in it survives.
 //!
-//! `fieldloop://enroll?server=<percent-encoded URL>&code=<code>`; links
-//! written before the server address was encoded (`server=http://…`) read
-//! the same.
+//! `fieldloop://enroll?server=<percent-encoded URL>&code=<code>[&pin=sha256:<hex>…]`;
+//! links written before the server address was encoded (`server=http://…`)
+//! read the same.
+//!
+//! A `pin` is the SHA-256 of the server certificate's public key
+//! (SubjectPublicKeyInfo, as in RFC 7469): the tablet trusts the key it was
+//! enrolled with, and only it, from then on. The server's own key and a
+//! key announced in advance may both be given.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -19,6 +24,46 @@ pub struct EnrollTarget {
     /// The server, when the text names one.
     pub server: Option<String>,
     pub code: String,
+    /// The server keys the tablet will trust (`sha256:<hex>`), if any.
+    pub pins: Vec<String>,
+}
+
+/// The SHA-256 of a server's public key (its certificate's DER
+/// SubjectPublicKeyInfo): what a tablet pins at enrollment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyPin(pub [u8; 32]);
+
+/// Text that is not `sha256:` and 64 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "密钥指纹格式应为 sha256: 加 64 位十六进制数 (a key pin is `sha256:` and 64 hex digits): {0}"
+)]
+pub struct BadKeyPin(pub String);
+
+impl KeyPin {
+    /// The pin of a DER SubjectPublicKeyInfo.
+    pub fn of_spki(spki_der: &[u8]) -> Self {
+        use sha2::Digest as _;
+        Self(sha2::Sha256::digest(spki_der).into())
+    }
+}
+
+impl std::fmt::Display for KeyPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sha256:{}", hex::encode(self.0))
+    }
+}
+
+impl std::str::FromStr for KeyPin {
+    type Err = BadKeyPin;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || BadKeyPin(text.to_owned());
+        let digits = text.trim().strip_prefix("sha256:").ok_or_else(bad)?;
+        let mut pin = [0u8; 32];
+        hex::decode_to_slice(digits, &mut pin).map_err(|_| bad())?;
+        Ok(Self(pin))
+    }
 }
 
 /// A text that is neither an enrollment link nor a code.
@@ -29,11 +74,24 @@ pub struct NotAnEnrollText;
 impl EnrollTarget {
     /// The link for `server` and `code`.
     pub fn link(server: &str, code: &str) -> String {
-        let query = url::form_urlencoded::Serializer::new(String::new())
+        Self::pinned_link(server, code, &[])
+    }
+
+    /// The link for `server` and `code` that pins the server's `pins`.
+    pub fn pinned_link(server: &str, code: &str, pins: &[KeyPin]) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query
             .append_pair("server", server)
-            .append_pair("code", code)
-            .finish();
-        format!("{PREFIX}?{query}")
+            .append_pair("code", code);
+        for pin in pins {
+            query.append_pair("pin", &pin.to_string());
+        }
+        format!("{PREFIX}?{}", query.finish())
+    }
+
+    /// The pins the link carries, read.
+    pub fn key_pins(&self) -> Result<Vec<KeyPin>, BadKeyPin> {
+        self.pins.iter().map(|p| p.parse()).collect()
     }
 
     /// Reads an enrollment link, or a bare code typed by hand.
@@ -47,11 +105,18 @@ impl EnrollTarget {
             let mut target = Self {
                 server: None,
                 code: String::new(),
+                pins: Vec::new(),
             };
             for (key, value) in url.query_pairs() {
                 match &*key {
                     "server" if !value.is_empty() => target.server = Some(value.into_owned()),
                     "code" => target.code = value.trim().to_owned(),
+                    "pin" => {
+                        // A link with a damaged pin is refused whole: enrolling
+                        // without the pin would trust whoever answers.
+                        let pin: KeyPin = value.parse().map_err(|_| NotAnEnrollText)?;
+                        target.pins.push(pin.to_string());
+                    }
                     _ => {}
                 }
             }
@@ -66,6 +131,7 @@ impl EnrollTarget {
         Ok(Self {
             server: None,
             code: text.to_owned(),
+            pins: Vec::new(),
         })
     }
 }
@@ -87,7 +153,8 @@ mod tests {
                 EnrollTarget::parse(&link),
                 Ok(EnrollTarget {
                     server: Some(server.to_owned()),
-                    code: "K7P2M9QX4R".into()
+                    code: "K7P2M9QX4R".into(),
+                    pins: Vec::new(),
                 })
             );
         }
@@ -99,7 +166,8 @@ mod tests {
             EnrollTarget::parse(" fieldloop://enroll?server=http://10.0.0.2:7878&code=ABCD2345 "),
             Ok(EnrollTarget {
                 server: Some("http://10.0.0.2:7878".into()),
-                code: "ABCD2345".into()
+                code: "ABCD2345".into(),
+                pins: Vec::new(),
             })
         );
         assert_eq!(
@@ -113,6 +181,21 @@ mod tests {
             "fieldloop://enrollment?code=1",
         ] {
             assert_eq!(EnrollTarget::parse(junk), Err(NotAnEnrollText), "{junk}");
+        }
+    }
+
+    #[test]
+    fn pins_round_trip_and_a_damaged_pin_refuses_the_link() {
+        let pins = [KeyPin::of_spki(b"key one"), KeyPin::of_spki(b"key two")];
+        let link = EnrollTarget::pinned_link("https://10.0.0.2:7878", "K7P2M9QX4R", &pins);
+        let target = EnrollTarget::parse(&link).expect("pinned link");
+        assert_eq!(target.key_pins(), Ok(pins.to_vec()));
+        assert_eq!(target.pins[0], pins[0].to_string());
+        assert!(target.pins[0].starts_with("sha256:") && target.pins[0].len() == 71);
+        let cut = &link[..link.len() - 1];
+        assert_eq!(EnrollTarget::parse(cut), Err(NotAnEnrollText), "{cut}");
+        for bad in ["", "sha256:", "sha1:00", "sha256:zz"] {
+            assert!(bad.parse::<KeyPin>().is_err(), "{bad}");
         }
     }
 }

@@ -61,6 +61,10 @@ pub struct SyncRequest {
     /// server then sends none, so its answers stay readable to it.
     #[serde(rename = "dv", default, skip_serializing_if = "Option::is_none")]
     pub directory: Option<u64>,
+    /// The tablet takes a new device token in the answer (`tok`); left out
+    /// (false) by a client that cannot, which is then never sent one.
+    #[serde(rename = "rt", default, skip_serializing_if = "is_false")]
+    pub rotate: bool,
 }
 
 /// One document's changes, from the tablet (CBOR map `{i, h, c}`).
@@ -103,6 +107,11 @@ pub struct SyncResponse {
     /// `dv` (left out otherwise).
     #[serde(rename = "dir", default, skip_serializing_if = "Option::is_none")]
     pub directory: Option<DirectorySnapshot>,
+    /// A new device token replacing the one the request presented (only to
+    /// a request with `rt`): the tablet keeps it with this answer and sends
+    /// it from then on. The old one is accepted for a grace period.
+    #[serde(rename = "tok", default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// The names a tablet shows: every department and team, and the inspectors
@@ -624,6 +633,7 @@ mod tests {
     fn messages_round_trip_through_cbor() {
         let hash = ChangeHash([7; 32]);
         let request = SyncRequest {
+            rotate: false,
             v: PROTOCOL_VERSION,
             cursor: 42,
             docs: vec![push("t-1", &[hash], &[1, 2, 3]), push("t-2", &[hash], &[])],
@@ -637,6 +647,7 @@ mod tests {
             vec![hash]
         );
         let response = SyncResponse {
+            token: None,
             cursor: 7,
             more: true,
             acks: vec![1],
@@ -658,6 +669,7 @@ mod tests {
     fn the_wire_format_is_the_documented_one() {
         // docs/protocol.md: one-letter keys, defaults left out.
         let request = SyncRequest {
+            rotate: false,
             v: 2,
             cursor: 5,
             docs: vec![push("t", &[ChangeHash([1; 32])], &[9])],
@@ -669,6 +681,7 @@ mod tests {
         expected.extend([0x61, b'c', 0x41, 9]);
         assert_eq!(encode(&request), expected);
         let nothing = SyncRequest {
+            rotate: false,
             v: 2,
             cursor: 5,
             docs: vec![],
@@ -676,6 +689,7 @@ mod tests {
         };
         assert_eq!(encode(&nothing), [0xa2, 0x61, b'v', 0x02, 0x61, b'c', 0x05]);
         let quiet = SyncResponse {
+            token: None,
             cursor: 5,
             more: false,
             acks: vec![],
@@ -703,6 +717,7 @@ mod tests {
     fn the_directory_travels_only_when_the_tablet_lacks_it() {
         // A tablet that holds version 7 says so in three more bytes.
         let request = SyncRequest {
+            rotate: false,
             v: 2,
             cursor: 5,
             docs: vec![],
@@ -717,6 +732,7 @@ mod tests {
         assert_eq!(decode::<SyncRequest>(&encode(&request)).ok(), Some(request));
         // A tablet with none yet says 0; an older client says nothing at all.
         let none_yet = encode(&SyncRequest {
+            rotate: false,
             v: 2,
             cursor: 5,
             docs: vec![],
@@ -727,6 +743,7 @@ mod tests {
         assert_eq!(older.ok().and_then(|r| r.directory), None);
         // An answer carries a newer directory, with short keys, and reads back.
         let answer = SyncResponse {
+            token: None,
             cursor: 5,
             more: false,
             acks: vec![],
@@ -790,6 +807,7 @@ mod tests {
         let (h1, h2) = (ChangeHash([1; 32]), ChangeHash([2; 32]));
         let sent = vec![push("a", &[h1], &[1]), push("b", &[h1], &[1])];
         let answer = |docs: &[DocPush], acks: Vec<u32>| SyncResponse {
+            token: None,
             cursor: 0,
             more: false,
             ack_hash: ack_hash(docs, &acks).map(|h| ByteBuf::from(h.to_vec())),
@@ -823,6 +841,7 @@ mod tests {
     #[test]
     fn another_version_is_refused_as_such() {
         let v2 = encode(&SyncRequest {
+            rotate: false,
             v: PROTOCOL_VERSION,
             cursor: 1,
             docs: vec![],
@@ -990,6 +1009,7 @@ mod tests {
     #[test]
     fn an_empty_no_change_request_is_a_few_bytes() {
         let bytes = encode(&SyncRequest {
+            rotate: false,
             v: PROTOCOL_VERSION,
             cursor: 123_456,
             docs: vec![],

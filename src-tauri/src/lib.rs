@@ -50,6 +50,8 @@ pub fn run_app<R: Runtime>(builder: Builder<R>, startup: Startup) -> Builder<R> 
         device::enroll,
         device::sync_status,
         device::sync_now,
+        device::unsynced_work,
+        device::wipe_if_revoked,
     ]);
     match startup.data_dir.clone() {
         // A given directory is opened at once; the platform's once the app knows its name.

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use fieldloop_core::ErrorCode;
 use fieldloop_tablet::background::Background;
-use fieldloop_tablet::inspect::{AppError, Tablet};
+use fieldloop_tablet::inspect::{AppError, Tablet, UnsyncedWork};
 use fieldloop_tablet::sync::Schedule;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -175,6 +175,24 @@ impl AppStore {
             Some(running) => running.wake(),
             None => *sync = Some(Background::start(&dir, Schedule::default())),
         }
+    }
+
+    /// Erases the tablet's data if the server revoked it (the background
+    /// sync's last answer was `auth.revoked`): stops the sync, then wipes.
+    /// Answers the work that went with the data.
+    pub fn wipe_if_revoked(&self) -> Result<UnsyncedWork, CommandError> {
+        let revoked = self.with_sync(|sync| {
+            sync.is_some_and(|s| s.view_state().code == Some(ErrorCode::AuthRevoked))
+        });
+        if !revoked {
+            return Err(CommandError::new(
+                ErrorCode::AppBadRequest,
+                "this tablet was not revoked: nothing was erased",
+            ));
+        }
+        // The sync thread closes its connection when it stops.
+        drop(self.sync.lock().unwrap_or_else(|p| p.into_inner()).take());
+        self.with(Tablet::wipe)
     }
 
     /// Runs `f` on the background sync, if it runs.

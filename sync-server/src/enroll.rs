@@ -3,10 +3,10 @@
 //! token and its own Automerge actor id. Codes expire, are used once, and
 //! failed attempts are rate-limited per client address.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -40,11 +40,6 @@ fn normalise(code: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect()
-}
-
-/// What the enrollment QR code holds.
-pub fn enrollment_uri(server: &str, code: &str) -> String {
-    fieldloop_core::enroll::EnrollTarget::link(server, code)
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,11 +135,15 @@ pub fn router() -> axum::Router<AppState> {
 
 pub async fn enroll(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    addr: crate::peer::ClientAddr,
     Json(request): Json<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
     let now = now_ms();
-    if !state.throttle.allow(peer.ip()) {
+    let ip = addr
+        .0
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if !state.throttle.allow(ip) {
+        tracing::warn!(target: "fieldloop::auth", %addr, "enrollment refused: too many attempts");
         return Err(ApiError::new(
             Code::EnrollRateLimited,
             "尝试次数过多，请一分钟后再试 (too many attempts; wait a minute)",
@@ -172,7 +171,10 @@ pub async fn enroll(
         Ok::<_, StoreError>((device, person_name, team_name))
     })
     .await?;
-    let (device, person_name, team_name) = result?;
+    let (device, person_name, team_name) = result.inspect_err(|e| {
+        tracing::warn!(target: "fieldloop::auth", %addr, "enrollment refused: {e}");
+    })?;
+    tracing::info!(target: "fieldloop::auth", device = %device.id, person = %device.person, %addr, "device enrolled");
     Ok(Json(EnrollResponse {
         device_id,
         token,

@@ -50,7 +50,8 @@ codes! {
     AuthMissing = "auth.missing", UNAUTHORIZED, "no `Authorization: Bearer` token";
     AuthMalformed = "auth.malformed", UNAUTHORIZED, "the Authorization header is not `Bearer <token>`";
     AuthBadToken = "auth.bad_token", UNAUTHORIZED, "the token is unknown";
-    AuthRevoked = "auth.revoked", UNAUTHORIZED, "the device was revoked";
+    AuthRevoked = "auth.revoked", UNAUTHORIZED, "the device was revoked: the tablet erases its data";
+    AuthExpired = "auth.expired", UNAUTHORIZED, "the device token's lifetime passed (90 days without a sync by default), or a replaced token's grace period (7 days) ended: enroll again";
     AuthInactive = "auth.inactive", FORBIDDEN, "the device's inspector was deactivated";
     AuthWrongRole = "auth.wrong_role", FORBIDDEN, "this credential may not call this endpoint (a supervisor's token on `/sync`, a device's on the review API)";
     ConsoleNoSession = "console.no_session", UNAUTHORIZED, "no console session (no cookie, or an unknown one): sign in";

@@ -15,10 +15,12 @@ pub mod error;
 pub mod import;
 pub mod limits;
 pub mod net;
+pub mod peer;
 pub mod review;
 pub mod store;
 pub mod sync;
 pub mod tasks;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -93,18 +95,34 @@ pub fn now_ms() -> i64 {
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Body of `GET /healthz`.
+/// Body of `GET /healthz`: whether the server answers, and nothing an
+/// attacker could match against a list of vulnerable versions.
 #[derive(Debug, Serialize)]
 pub struct Health {
     pub status: &'static str,
-    pub version: &'static str,
 }
 
 async fn healthz() -> Json<Health> {
-    Json(Health {
-        status: "ok",
-        version: env!("CARGO_PKG_VERSION"),
-    })
+    Json(Health { status: "ok" })
+}
+
+/// Headers every answer carries: no MIME sniffing, no referrer sent on,
+/// and, unless the handler chose otherwise (static assets, evidence),
+/// `Cache-Control: no-store`, since most answers hold a token or a
+/// person's data.
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Answers a request turned away by load shedding.
@@ -153,6 +171,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .route("/healthz", get(healthz))
         .layer(axum::middleware::map_response(error::json_errors))
+        .layer(axum::middleware::map_response(security_headers))
 }
 
 /// Serves the router on `listener` until `shutdown` completes, then lets
@@ -160,6 +179,16 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(listener, state, None, shutdown).await
+}
+
+/// [`serve`], over HTTPS when given a TLS configuration (see [`tls`]).
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Uploads nobody finished are reclaimed now and then, and the query
@@ -185,7 +214,7 @@ pub async fn serve(
             }
         }
     });
-    let served = net::serve(listener, state, shutdown).await;
+    let served = net::serve(listener, state, tls, shutdown).await;
     sweeper.abort();
     served
 }

@@ -37,6 +37,15 @@ pub struct Limits {
     /// together may make the larger of this and
     /// [`crate::enroll::ATTEMPTS_IN_ALL`]).
     pub enrollments_per_address: u32,
+    /// How long a device token is accepted after it was issued.
+    pub token_lifetime: Duration,
+    /// A sync with a token older than this is answered with a new one.
+    pub token_rotate_after: Duration,
+    /// How long a replaced token is still accepted.
+    pub token_grace: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none by
+    /// default: the header is then ignored), see [`crate::peer`].
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// [`Limits::connections`] by default (kept below the open-file limit).
@@ -52,6 +61,15 @@ pub const IN_FLIGHT: usize = 256;
 /// [`Limits::device_in_flight`] by default: a tablet syncs and uploads one
 /// file at a time.
 pub const DEVICE_IN_FLIGHT: usize = 4;
+
+/// [`Limits::token_lifetime`] by default: a tablet that has not synced for
+/// this long (a device lost, or left in a drawer) must be enrolled again.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(45 * 24 * 3600);
+/// [`Limits::token_rotate_after`] by default: one new token a day of use.
+pub const TOKEN_ROTATE_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// [`Limits::token_grace`] by default: a week for an answer that carried a
+/// new token and was lost (the tablet then gets another one).
+pub const TOKEN_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// [`Limits::feed_page_docs`] by default.
 pub const FEED_PAGE_DOCS: usize = 200;
@@ -76,6 +94,10 @@ impl Default for Limits {
             in_flight: IN_FLIGHT,
             device_in_flight: DEVICE_IN_FLIGHT,
             enrollments_per_address: crate::enroll::ATTEMPTS_PER_ADDRESS,
+            token_lifetime: TOKEN_LIFETIME,
+            token_rotate_after: TOKEN_ROTATE_AFTER,
+            token_grace: TOKEN_GRACE,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -48,6 +48,14 @@ struct LimitArgs {
     /// one address, or a load test, may need more than the default).
     #[arg(long, default_value_t = fieldloop_server::enroll::ATTEMPTS_PER_ADDRESS, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     enroll_per_minute: u32,
+    /// Days a device token is accepted without a sync (each sync after a
+    /// day replaces the token).
+    #[arg(long, default_value_t = limits::TOKEN_LIFETIME.as_secs() / 86_400, value_parser = clap::value_parser!(u64).range(1..=3650))]
+    token_days: u64,
+    /// A reverse proxy (its address) whose X-Forwarded-For names the
+    /// client; repeat for several. Without one the header is ignored.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl From<LimitArgs> for Limits {
@@ -58,6 +66,8 @@ impl From<LimitArgs> for Limits {
             connections: args.max_connections as usize,
             header_timeout: std::time::Duration::from_secs(args.header_timeout),
             enrollments_per_address: args.enroll_per_minute,
+            token_lifetime: std::time::Duration::from_secs(args.token_days * 86_400),
+            trusted_proxies: args.trusted_proxies,
             ..Limits::default()
         }
     }
@@ -114,6 +124,16 @@ enum Command {
         /// The attribution the map shows under the tiles.
         #[arg(long)]
         tile_attribution: Option<String>,
+        /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+        #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Serve HTTPS with a self-signed certificate kept in DATA/tls/
+        /// (made on first run for these names or addresses, comma-separated).
+        #[arg(long, value_delimiter = ',', num_args = 0.., value_name = "HOSTS")]
+        tls_self_signed: Option<Vec<String>>,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -130,6 +150,14 @@ enum Command {
         /// Hours the code stays valid (1 to 720).
         #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(i64).range(1..=720))]
         hours: i64,
+        /// The certificate whose key the tablet pins (an https server
+        /// address needs one; by default DATA/tls/cert.pem).
+        #[arg(long)]
+        tls_cert: Option<PathBuf>,
+        /// Another key pin (sha256:…) the tablet also trusts: the next
+        /// key, announced before the server changes to it.
+        #[arg(long = "next-pin")]
+        next_pins: Vec<fieldloop_core::enroll::KeyPin>,
     },
     /// Create a supervisor credential (review API) and print its token once.
     Supervisor {
@@ -286,8 +314,14 @@ fn open_store(data: &Path) -> anyhow::Result<SqliteStore> {
         .with_context(|| format!("cannot open the database in {}", data.display()))
 }
 
-fn print_enrollment(data: &Path, inspector: &str, server: &str, code: &str) -> anyhow::Result<()> {
-    let uri = enroll::enrollment_uri(server, code);
+fn print_enrollment(
+    data: &Path,
+    inspector: &str,
+    server: &str,
+    code: &str,
+    pins: &[fieldloop_core::enroll::KeyPin],
+) -> anyhow::Result<()> {
+    let uri = fieldloop_core::enroll::EnrollTarget::pinned_link(server, code, pins);
     let qr = qrcode::QrCode::new(uri.as_bytes()).context("cannot make the QR code")?;
     let text = qr
         .render::<qrcode::render::unicode::Dense1x2>()
@@ -304,6 +338,9 @@ fn print_enrollment(data: &Path, inspector: &str, server: &str, code: &str) -> a
     say!("扫描上方二维码，或在平板上输入服务器地址 {server} 和注册码。");
     say!("(scan the QR code above, or type the server address and the code on the tablet)");
     say!("QR code image: {}", png_path.display());
+    if !pins.is_empty() {
+        say!("the link pins the server's key: {uri}");
+    }
     Ok(())
 }
 
@@ -371,6 +408,9 @@ async fn main() -> anyhow::Result<()> {
             demo,
             tile_url,
             tile_attribution,
+            tls_cert,
+            tls_key,
+            tls_self_signed,
             limits,
         } => {
             let store = open_store(&data)?;
@@ -384,12 +424,43 @@ async fn main() -> anyhow::Result<()> {
                     format!("cannot listen on {listen} (is another server running there?)")
                 })?;
             let addr = listener.local_addr()?;
+            let identity = match (tls_cert, tls_key, tls_self_signed) {
+                (Some(cert), Some(key), _) => {
+                    Some(fieldloop_server::tls::load(&cert, &key).context("cannot serve HTTPS")?)
+                }
+                (_, _, Some(mut hosts)) => {
+                    if hosts.is_empty() {
+                        hosts = vec!["localhost".into(), addr.ip().to_string()];
+                    }
+                    Some(
+                        fieldloop_server::tls::self_signed(&data, &hosts)
+                            .context("cannot serve HTTPS")?,
+                    )
+                }
+                _ => None,
+            };
+            let scheme = if identity.is_some() { "https" } else { "http" };
             say!(
-                "fieldloop-server listening on http://{addr} (data in {})",
+                "fieldloop-server listening on {scheme}://{addr} (data in {})",
                 data.display()
             );
+            match &identity {
+                Some(identity) => say!(
+                    "tablets pin the key {} (certificate {})",
+                    identity.pin,
+                    identity.cert_path.display()
+                ),
+                None if addr.ip().is_loopback() => {
+                    say!(
+                        "plain HTTP on loopback only: give --tls-self-signed or --tls-cert/--tls-key to serve tablets on a network"
+                    )
+                }
+                None => say!(
+                    "warning: plain HTTP on {addr}: tokens and records cross the network unencrypted; use --tls-cert/--tls-key, --tls-self-signed, or a TLS reverse proxy (docs/deploy.md)"
+                ),
+            }
             say!(
-                "enroll a tablet: fieldloop-server enroll --data {} --inspector I-001 --server http://{addr}",
+                "enroll a tablet: fieldloop-server enroll --data {} --inspector I-001 --server {scheme}://{addr}",
                 data.display()
             );
             let state = AppState::new(Arc::new(store), blobs)
@@ -398,7 +469,8 @@ async fn main() -> anyhow::Result<()> {
                     tile_url,
                     tile_attribution,
                 });
-            fieldloop_server::serve(listener, state, shutdown_signal())
+            let tls = identity.map(|i| i.config);
+            fieldloop_server::serve_with(listener, state, tls, shutdown_signal())
                 .await
                 .context("server failed")?;
         }
@@ -407,11 +479,27 @@ async fn main() -> anyhow::Result<()> {
             inspector,
             server,
             hours,
+            tls_cert,
+            next_pins,
         } => {
+            let mut pins = Vec::new();
+            if server.starts_with("https://") {
+                let cert = tls_cert
+                    .or_else(|| fieldloop_server::tls::self_signed_cert(&data))
+                    .with_context(|| {
+                        format!("{server} is HTTPS: give --tls-cert, the certificate the server serves, so that the tablet can pin its key")
+                    })?;
+                pins.push(fieldloop_server::tls::pin_of_file(&cert)?);
+            } else if !next_pins.is_empty() || tls_cert.is_some() {
+                anyhow::bail!(
+                    "key pins need an https server address (the tablet ignores them over plain HTTP)"
+                );
+            }
+            pins.extend(next_pins);
             let store = open_store(&data)?;
             let code = enroll::issue_code(&store, &inspector, now_ms(), hours * 3_600_000)
                 .with_context(|| format!("cannot enroll {inspector}"))?;
-            print_enrollment(&data, &inspector, &server, &code)?;
+            print_enrollment(&data, &inspector, &server, &code, &pins)?;
         }
         Command::User {
             command:

@@ -12,6 +12,9 @@
 //!   [`crate::router`].
 //! - An accept that fails for lack of file descriptors waits a moment
 //!   instead of spinning.
+//! - With TLS, the handshake must end within [`Limits::header_timeout`]
+//!   too, and runs on the connection's own task (a slow handshake holds up
+//!   nobody else).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -42,12 +45,15 @@ pub fn connection_cap(limits: &Limits) -> usize {
 }
 
 /// Serves the router on `listener` until `shutdown` completes, then lets
-/// requests in flight finish (for at most 20 seconds).
+/// requests in flight finish (for at most 20 seconds). With `tls`, every
+/// connection is HTTPS.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let limits = state.limits.clone();
     let app = crate::router(state);
     let cap = connection_cap(&limits);
@@ -84,15 +90,43 @@ pub async fn serve(
                 request
             },
         );
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, "connection ended: {e}");
+        let service = TowerToHyperService::new(service);
+        match &tls {
+            None => {
+                let connection =
+                    graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(%peer, "connection ended: {e}");
+                    }
+                    drop(slot);
+                });
             }
-            drop(slot);
-        });
+            Some(acceptor) => {
+                let handshake = acceptor.accept(stream);
+                let (http, watcher) = (http.clone(), graceful.watcher());
+                let deadline = limits.header_timeout;
+                tokio::spawn(async move {
+                    let stream = match tokio::time::timeout(deadline, handshake).await {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => {
+                            tracing::info!(%peer, "TLS handshake failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::info!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let connection =
+                        watcher.watch(http.serve_connection(TokioIo::new(stream), service));
+                    if let Err(e) = connection.await {
+                        tracing::debug!(%peer, "connection ended: {e}");
+                    }
+                    drop(slot);
+                });
+            }
+        }
     }
     drop(listener);
     tokio::select! {

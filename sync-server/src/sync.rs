@@ -40,6 +40,7 @@ pub fn router() -> axum::Router<AppState> {
 pub async fn sync(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
+    presented: Option<axum::Extension<crate::auth::Presented>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -71,14 +72,14 @@ pub async fn sync(
     let writes = state.writes.clone();
     let limits = state.limits.clone();
     let response = tokio::task::spawn_blocking(move || {
-        run(
-            store.as_ref(),
-            &device,
-            &request,
-            now_ms(),
-            &writes,
-            &limits,
-        )
+        let now = now_ms();
+        let mut response = run(store.as_ref(), &device, &request, now, &writes, &limits)?;
+        if request.rotate
+            && let Some(axum::Extension(presented)) = presented
+        {
+            response.token = rotate_token(store.as_ref(), &device, &presented, now, &limits)?;
+        }
+        Ok::<_, ApiError>(response)
     })
     .await??;
     Ok((
@@ -86,6 +87,37 @@ pub async fn sync(
         wire::encode(&response),
     )
         .into_response())
+}
+
+/// A new token for a device whose presented token is due for replacement
+/// (older than [`Limits::token_rotate_after`], or already replaced by one
+/// that never reached the tablet); `None` when it is not due, or another
+/// request replaced it meanwhile.
+fn rotate_token(
+    store: &dyn Store,
+    device: &Device,
+    presented: &crate::auth::Presented,
+    now: i64,
+    limits: &Limits,
+) -> Result<Option<String>, ApiError> {
+    let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let due = presented.usage.previous_until.is_some()
+        || now.saturating_sub(presented.usage.issued_at) >= ms(limits.token_rotate_after);
+    if !due {
+        return Ok(None);
+    }
+    let token = crate::auth::random_hex(32);
+    let replaced = store.rotate_device_token(
+        &device.id,
+        &presented.hash,
+        &crate::auth::secret_hash(&token),
+        now,
+        now.saturating_add(ms(limits.token_grace)),
+    )?;
+    if replaced {
+        tracing::info!(target: "fieldloop::auth", device = %device.id, "device token replaced");
+    }
+    Ok(replaced.then_some(token))
 }
 
 fn load(bytes: &[u8]) -> Result<AutoCommit, ApiError> {
@@ -467,6 +499,7 @@ pub fn run(
             // A client older than directories: an answer it can read.
             None => None,
         },
+        token: None,
     })
 }
 

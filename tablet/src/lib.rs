@@ -13,6 +13,7 @@ pub mod photo;
 pub mod qr;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod upload;
 
 pub use store::{Store, StoreError, TaskQuery, TaskRow};

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use fieldloop_core::ErrorCode;
+use fieldloop_core::enroll::KeyPin;
 use fieldloop_core::sync::{self as wire, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,9 @@ pub mod keys {
     /// The enrolled inspector's name and team name, as the server gave them.
     pub const PERSON_NAME: &str = "enroll.person_name";
     pub const TEAM_NAME: &str = "enroll.team_name";
+    /// The server keys the tablet trusts (`sha256:…`, space-separated);
+    /// absent for a server enrolled without a pin.
+    pub const PINS: &str = "enroll.pins";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +40,27 @@ pub enum SyncError {
         "无法连接服务器 {server}：{detail}（请检查网络，稍后会自动重试）(cannot reach the server)"
     )]
     Network { server: String, detail: String },
+    /// The server did not show the pinned key: someone else answered.
+    #[error(
+        "服务器 {server} 出示的密钥 {presented} 与注册时绑定的 {pinned} 不符，已拒绝连接。网络可能被劫持；如服务器确已更换密钥，请重新注册 (the server presented key {presented}, not the pinned {pinned}: refused; the network may be hostile, or enroll again if the server's key really changed)"
+    )]
+    KeyMismatch {
+        server: String,
+        pinned: String,
+        presented: String,
+    },
+    /// A pinned tablet could not make a secure connection (the server spoke
+    /// plain HTTP, or the handshake failed).
+    #[error(
+        "无法与服务器 {server} 建立加密连接（应出示密钥 {pinned}）：{detail} (no secure connection to the server, which must show key {pinned})"
+    )]
+    Insecure {
+        server: String,
+        pinned: String,
+        detail: String,
+    },
+    #[error(transparent)]
+    Client(#[from] crate::tls::ClientError),
     #[error("{message}")]
     Server {
         status: u16,
@@ -77,6 +102,10 @@ impl SyncError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Network { .. } => ErrorCode::SyncNetwork,
+            Self::KeyMismatch { .. } => ErrorCode::SyncKeyMismatch,
+            Self::Insecure { .. } => ErrorCode::SyncTls,
+            Self::Client(crate::tls::ClientError::PlainHttp { .. }) => ErrorCode::SyncPlainHttp,
+            Self::Client(crate::tls::ClientError::Setup(_)) => ErrorCode::SyncTls,
             Self::Server { code, .. } | Self::Refused { code, .. } => *code,
             Self::BadAnswer(_) => ErrorCode::SyncBadAnswer,
             Self::NotEnrolled => ErrorCode::SyncNotEnrolled,
@@ -108,6 +137,10 @@ impl SyncError {
 /// Carries one sync request to the server and back.
 pub trait Transport {
     fn exchange(&self, request: Vec<u8>) -> Result<Vec<u8>, SyncError>;
+
+    /// The server replaced the device's token (the new one is already
+    /// kept in the store): send it from now on.
+    fn token_rotated(&self, _token: &str) {}
 }
 
 /// `{code, message}` of an error answer, and for a refused change the task
@@ -170,49 +203,128 @@ fn server_error(status: u16, body: &[u8]) -> SyncError {
 }
 
 /// HTTP transport with the device's token.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct HttpTransport {
-    client: reqwest::blocking::Client,
+    client: crate::tls::Client,
     server: String,
-    token: String,
+    /// The device's token; replaced when the server rotates it.
+    token: std::sync::RwLock<String>,
 }
 
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap_or_default()
+/// The pins kept at enrollment.
+fn stored_pins(store: &Store) -> Result<Vec<KeyPin>, SyncError> {
+    let Some(text) = store.setting(keys::PINS)? else {
+        return Ok(Vec::new());
+    };
+    text.split_whitespace()
+        .map(|p| {
+            p.parse()
+                .map_err(|e: fieldloop_core::enroll::BadKeyPin| SyncError::BadAnswer(e.to_string()))
+        })
+        .collect()
+}
+
+/// The error of a failed request to `server` through `client`: a refused
+/// key or a failed handshake of a pinned client said as such.
+fn request_error(client: &crate::tls::Client, server: &str, e: &reqwest::Error) -> SyncError {
+    if let Some(presented) = client.refused_key() {
+        return SyncError::KeyMismatch {
+            server: server.to_owned(),
+            pinned: client.pins_text(),
+            presented: presented.to_string(),
+        };
+    }
+    if client.verifier.is_some() && is_tls_failure(e) {
+        return SyncError::Insecure {
+            server: server.to_owned(),
+            pinned: client.pins_text(),
+            detail: error_chain(e),
+        };
+    }
+    SyncError::Network {
+        server: server.to_owned(),
+        detail: error_chain(e),
+    }
+}
+
+/// Whether a TLS error is among the causes of `e`. An `io::Error` hides
+/// the error it wraps from `source()` (it answers that error's source), so
+/// its inner error is looked at through `get_ref`.
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.is::<rustls::Error>() {
+        return true;
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>()
+        && let Some(inner) = io.get_ref()
+        && is_tls_failure(inner)
+    {
+        return true;
+    }
+    e.source().is_some_and(is_tls_failure)
+}
+
+/// `e` and its causes, joined: reqwest's own message is often only "error
+/// sending request".
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(err) = cause {
+        let more = err.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = err.source();
+    }
+    text
 }
 
 impl HttpTransport {
-    pub fn new(server: &str, token: &str) -> Self {
-        Self {
-            client: client(),
-            server: server.trim_end_matches('/').to_owned(),
-            token: token.to_owned(),
-        }
+    /// A transport to `server` with `token`, trusting `pins` (see [`crate::tls`]).
+    pub fn new(server: &str, token: &str, pins: &[KeyPin]) -> Result<Self, SyncError> {
+        let server = server.trim_end_matches('/').to_owned();
+        Ok(Self {
+            client: crate::tls::Client::new(&server, pins)?,
+            server,
+            token: std::sync::RwLock::new(token.to_owned()),
+        })
     }
 
     /// The transport of the enrolled device.
     pub fn from_store(store: &Store) -> Result<Self, SyncError> {
         match (store.setting(keys::SERVER)?, store.setting(keys::TOKEN)?) {
-            (Some(server), Some(token)) => Ok(Self::new(&server, &token)),
+            (Some(server), Some(token)) => Self::new(&server, &token, &stored_pins(store)?),
             _ => Err(SyncError::NotEnrolled),
         }
+    }
+
+    fn token(&self) -> String {
+        self.token
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn error(&self, e: &reqwest::Error) -> SyncError {
+        request_error(&self.client, &self.server, e)
     }
 }
 
 impl Transport for HttpTransport {
+    fn token_rotated(&self, token: &str) {
+        *self
+            .token
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = token.to_owned();
+    }
+
     fn exchange(&self, request: Vec<u8>) -> Result<Vec<u8>, SyncError> {
-        let network = |e: reqwest::Error| SyncError::Network {
-            server: self.server.clone(),
-            detail: e.to_string(),
-        };
+        let network = |e: reqwest::Error| self.error(&e);
         let response = self
             .client
+            .http
             .post(format!("{}/api/v1/sync", self.server))
-            .bearer_auth(&self.token)
+            .bearer_auth(self.token())
             .header(reqwest::header::CONTENT_TYPE, wire::CONTENT_TYPE)
             .body(request)
             .send()
@@ -245,9 +357,9 @@ impl HttpTransport {
                 continue;
             };
             let outcome = crate::upload::upload_blob(
-                &self.client,
+                &self.client.http,
                 &self.server,
-                &self.token,
+                &self.token(),
                 blobs,
                 &id,
                 |_, _| {},
@@ -306,12 +418,23 @@ pub fn enroll(
     code: &str,
     device_name: &str,
 ) -> Result<Enrollment, SyncError> {
+    enroll_pinned(store, server, code, device_name, &[])
+}
+
+/// [`enroll`] with a server that must show one of `pins` (from the
+/// enrollment QR code); the tablet keeps them and trusts no other key.
+pub fn enroll_pinned(
+    store: &mut Store,
+    server: &str,
+    code: &str,
+    device_name: &str,
+    pins: &[KeyPin],
+) -> Result<Enrollment, SyncError> {
     let server = server.trim().trim_end_matches('/');
-    let network = |e: reqwest::Error| SyncError::Network {
-        server: server.to_owned(),
-        detail: e.to_string(),
-    };
-    let response = client()
+    let client = crate::tls::Client::new(server, pins)?;
+    let network = |e: reqwest::Error| request_error(&client, server, &e);
+    let response = client
+        .http
         .post(format!("{server}/api/v1/enroll"))
         .json(&serde_json::json!({ "code": code, "device_name": device_name }))
         .send()
@@ -332,6 +455,16 @@ pub fn enroll(
         (keys::DEVICE, &enrollment.device_id),
     ] {
         store.set_setting(key, value)?;
+    }
+    let pins_text = pins
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ");
+    if pins_text.is_empty() {
+        store.delete_setting(keys::PINS)?;
+    } else {
+        store.set_setting(keys::PINS, &pins_text)?;
     }
     for (key, value) in [
         (keys::PERSON_NAME, &enrollment.person_name),
@@ -395,6 +528,7 @@ pub fn sync_now(
             cursor: store.sync_cursor()?,
             docs,
             directory: Some(store.directory_version()?),
+            rotate: true,
         };
         let body = wire::encode(&request);
         report.bytes_sent += body.len() as u64;
@@ -429,6 +563,10 @@ pub fn sync_now(
         report.added += applied.added;
         report.repairs += applied.repairs;
         report.directory |= applied.directory;
+        if let Some(token) = &response.token {
+            // Kept with the answer; the next request carries it.
+            transport.token_rotated(token);
+        }
         progress(&report);
         // A task that stays unusable after several whole copies does not
         // hold up the others; it is reported once everything else is done.

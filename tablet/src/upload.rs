@@ -423,6 +423,7 @@ mod tests {
     }
 
     fn client() -> Client {
+        crate::tls::install_crypto();
         Client::builder().build().unwrap()
     }
 

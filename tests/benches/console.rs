@@ -126,6 +126,7 @@ fn main() {
         departments: Vec::new(),
     };
     console::add_user(server.store.as_ref(), &user, "bench password", NOW).expect("user");
+    fieldloop_tablet::tls::install_crypto();
     let client = Client::new();
     let login = client
         .post(format!("{}/api/v1/console/login", server.url))

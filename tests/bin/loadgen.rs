@@ -493,6 +493,8 @@ impl Tablet {
             cursor: self.cursor,
             docs,
             directory: Some(self.directory),
+            // Tokens of a load run are fresh: none is due for replacement.
+            rotate: false,
         };
         let (answer, took, bytes) = exchange(client, url, &self.token, &request).await?;
         // An acknowledged push: the server holds the pushed heads.
@@ -734,6 +736,7 @@ async fn main() -> Result<()> {
         server.url,
         options.tablets
     );
+    fieldloop_tablet::tls::install_crypto();
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(60))

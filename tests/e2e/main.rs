@@ -380,6 +380,7 @@ fn an_inspection_from_enrollment_to_resubmission_in_the_real_window() {
         let (_, token) =
             fieldloop_server::review::add_supervisor(&store, "S-001", &view.team, now_ms())
                 .expect("supervisor");
+        fieldloop_tablet::tls::install_crypto();
         let answer = reqwest::Client::new()
             .post(format!("{}/api/v1/tasks/{}/review", server.url, view.id))
             .bearer_auth(&token)
@@ -490,6 +491,57 @@ fn work_done_while_the_server_is_gone_is_kept_and_synced_when_it_is_back() {
             task.status_report().checked_in.contains(&me),
             "the offline check-in reached the server"
         );
+
+        // The tablet is reported lost: the administrator revokes it. An
+        // edit made meanwhile never reaches the server; the next contact
+        // erases the tablet, which first names that edit's task.
+        let device = {
+            let store = fieldloop_tablet::store::Store::open(&app_dir).expect("app store");
+            store
+                .setting(fieldloop_tablet::sync::keys::DEVICE)
+                .expect("read")
+                .expect("enrolled device")
+        };
+        let revoked = std::process::Command::new(fieldloop_tests::process::target_binary("fieldloop-server"))
+            .args(["revoke", "--data"])
+            .arg(&data)
+            .args(["--device", &device])
+            .output()
+            .expect("revoke");
+        assert!(revoked.status.success(), "{}", String::from_utf8_lossy(&revoked.stderr));
+        let sel = format!("[data-testid='item'][data-item-id='{second_dept}']");
+        app.click_css(&format!("{sel} [data-testid='outcome-fail']")).await;
+        app.find("task-dirty").await;
+        app.click("sync-now").await;
+        app.wait_attr("wipe-screen", "data-phase", "done").await;
+        let lost = app.text("wipe-lost").await;
+        assert!(lost.contains(&view.code), "the unsynced task is named: {lost}");
+        app.shot("10-wiped").await;
+        let subject = view.subject_name.clone();
+        let mut left = Vec::new();
+        for file in files_under(&app_dir) {
+            left.extend(std::fs::read(&file).unwrap_or_default());
+        }
+        assert!(
+            !left.windows(subject.len()).any(|w| w == subject.as_bytes()),
+            "the subject's name is gone from the tablet's data"
+        );
+        app.click("wipe-enroll").await;
+        app.find("enroll-screen").await;
         app.quit().await;
     });
+}
+
+/// Every file under `dir`.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

@@ -75,6 +75,7 @@ fn own_task(c: &Client) -> String {
 fn push(server: &ServerProcess, c: &Client, id: &str, changes: Vec<u8>) -> (u16, String) {
     let heads = c.store.open_task(id).expect("open").heads();
     let body = wire::encode(&SyncRequest {
+        rotate: false,
         v: wire::PROTOCOL_VERSION,
         cursor: 0,
         docs: vec![DocPush {

@@ -330,6 +330,7 @@ fn a_supervisors_token_is_not_a_device_credential() {
         fieldloop_server::review::add_supervisor(server.store.as_ref(), "S-001", "T-QX-01", NOW)
             .expect("supervisor");
     let body = fieldloop_core::sync::encode(&fieldloop_core::sync::SyncRequest {
+        rotate: false,
         v: fieldloop_core::sync::PROTOCOL_VERSION,
         cursor: 0,
         docs: vec![],

@@ -8,6 +8,7 @@ mod console_tasks;
 mod crash;
 mod paging;
 mod policy_props;
+mod security;
 mod server_crash;
 mod simulation;
 mod sync;

@@ -135,6 +135,7 @@ fn a_tablet_given_a_delta_it_cannot_apply_asks_for_the_task_again() {
     };
     heads.sort();
     let answer = wire::SyncResponse {
+        token: None,
         cursor: 0,
         more: false,
         acks: vec![],

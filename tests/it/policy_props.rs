@@ -161,6 +161,7 @@ fn exchange(
     writes: &std::sync::Mutex<()>,
 ) -> Option<u16> {
     let request = SyncRequest {
+        rotate: false,
         v: wire::PROTOCOL_VERSION,
         cursor: 0,
         docs: vec![DocPush {

@@ -128,6 +128,7 @@ fn an_ack_counts_only_for_the_request_it_answers() {
     let transport = HttpTransport::from_store(&a.store).expect("transport");
     let exchange = |docs: Vec<wire::DocPush>, cursor| -> wire::SyncResponse {
         let body = wire::encode(&SyncRequest {
+            rotate: false,
             v: PROTOCOL_VERSION,
             cursor,
             docs,
@@ -331,6 +332,7 @@ fn post(
 
 fn request_bytes(docs: Vec<fieldloop_core::sync::DocPush>) -> Vec<u8> {
     wire::encode(&SyncRequest {
+        rotate: false,
         v: PROTOCOL_VERSION,
         cursor: 0,
         docs,

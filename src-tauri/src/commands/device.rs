@@ -1,7 +1,7 @@
 //! The device: who it is, enrollment, and the sync status line.
 
 use fieldloop_tablet::background::SyncView;
-use fieldloop_tablet::inspect::Identity;
+use fieldloop_tablet::inspect::{Identity, UnsyncedWork};
 use fieldloop_tablet::qr::scan_image;
 use fieldloop_tablet::sync::EnrollTarget;
 use tauri::State;
@@ -64,4 +64,25 @@ pub async fn sync_status(store: State<'_, AppStore>) -> Result<SyncView, Command
 pub async fn sync_now(store: State<'_, AppStore>) -> Result<(), CommandError> {
     store.start_sync_if_enrolled();
     Ok(())
+}
+
+/// The work the server does not have yet (what a wipe would take with it).
+#[tauri::command]
+pub async fn unsynced_work(store: State<'_, AppStore>) -> Result<UnsyncedWork, CommandError> {
+    store.run(|t| t.unsynced_work()).await
+}
+
+/// Erases the tablet's data once the server has revoked it; answers the
+/// work that went with it.
+#[tauri::command]
+pub async fn wipe_if_revoked(store: State<'_, AppStore>) -> Result<UnsyncedWork, CommandError> {
+    let store = store.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || store.wipe_if_revoked())
+        .await
+        .map_err(|e| {
+            CommandError::new(
+                fieldloop_core::ErrorCode::AppStoreUnavailable,
+                e.to_string(),
+            )
+        })?
 }

@@ -108,3 +108,40 @@ fn parse_decimal(text: &str) -> Option<u64> {
     }
     text.parse().ok()
 }
+
+/// How evidence is cached: by the browser or tablet alone, and checked with
+/// the server (which checks the caller again) before each use; the answer
+/// to a check is an empty `304` when the caller's copy is current.
+pub const EVIDENCE_CACHE: &str = "private, no-cache";
+
+/// The `ETag` of a blob: its SHA-256, quoted.
+pub fn etag(id: &BlobId) -> String {
+    format!("\"{id}\"")
+}
+
+/// Whether `If-None-Match` names the blob's `ETag` (or `*`).
+pub fn not_modified(headers: &axum::http::HeaderMap, id: &BlobId) -> bool {
+    let tag = etag(id);
+    headers
+        .get_all(axum::http::header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == tag || t == "*")
+}
+
+/// The empty answer to a check of a current copy.
+pub fn not_modified_answer(id: &BlobId) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let mut response = axum::http::StatusCode::NOT_MODIFIED.into_response();
+    let headers = response.headers_mut();
+    if let Ok(tag) = axum::http::HeaderValue::try_from(etag(id)) {
+        headers.insert(axum::http::header::ETAG, tag);
+    }
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static(EVIDENCE_CACHE),
+    );
+    response
+}

@@ -332,6 +332,7 @@ async fn download(
     State(state): State<BlobState>,
     Extension(who): Extension<Uploader>,
     id: Result<Path<String>, PathRejection>,
+    request_headers: axum::http::HeaderMap,
 ) -> Result<Response, BlobApiError> {
     let id = path_id(id)?;
     let held = state.clone();
@@ -341,13 +342,16 @@ async fn download(
     if !allowed {
         return Err(BlobApiError::NotFound(id));
     }
+    if super::not_modified(&request_headers, &id) && state.dir.path_of(&id).exists() {
+        return Ok(super::not_modified_answer(&id));
+    }
     let file = match tokio::fs::File::open(state.dir.path_of(&id)).await {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobApiError::NotFound(id)),
         Err(e) => return Err(e.into()),
     };
     let length = file.metadata().await?.len();
-    let etag = HeaderValue::try_from(format!("\"{id}\""))
+    let etag = HeaderValue::try_from(super::etag(&id))
         .map_err(|e| BlobApiError::Io(io::Error::other(e)))?;
     Ok((
         StatusCode::OK,
@@ -360,7 +364,7 @@ async fn download(
             (header::ETAG, etag),
             (
                 header::CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=31536000, immutable"),
+                HeaderValue::from_static(super::EVIDENCE_CACHE),
             ),
         ],
         Body::from_stream(tokio_util::io::ReaderStream::new(file)),

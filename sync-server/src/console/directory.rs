@@ -283,6 +283,7 @@ pub(super) async fn blob(
     session: ConsoleSession,
     Path(text): Path<String>,
     RawQuery(raw): RawQuery,
+    request_headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let mut task = None;
     for (key, value) in url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
@@ -343,6 +344,9 @@ pub(super) async fn blob(
     if !visible {
         return Err(not_found());
     }
+    if crate::blobs::not_modified(&request_headers, &id) && state.blobs.path_of(&id).exists() {
+        return Ok(crate::blobs::not_modified_answer(&id));
+    }
     let mut file = match tokio::fs::File::open(state.blobs.path_of(&id)).await {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_found()),
@@ -363,8 +367,12 @@ pub(super) async fn blob(
             (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
             (header::CONTENT_LENGTH, HeaderValue::from(length)),
             (
+                header::ETAG,
+                HeaderValue::try_from(crate::blobs::etag(&id)).map_err(ApiError::internal)?,
+            ),
+            (
                 header::CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=31536000, immutable"),
+                HeaderValue::from_static(crate::blobs::EVIDENCE_CACHE),
             ),
             (
                 header::X_CONTENT_TYPE_OPTIONS,

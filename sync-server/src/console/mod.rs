@@ -130,18 +130,39 @@ pub fn router() -> axum::Router<AppState> {
         (status = 429, description = "locked after 5 failures in a row", body = ErrorAnswer)))]
 pub(super) async fn post_login(
     State(state): State<AppState>,
+    addr: crate::peer::ClientAddr,
     jar: CookieJar,
     Json(request): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     if request.password.len() > MAX_PASSWORD_BYTES || request.user.len() > 64 {
+        tracing::warn!(target: "fieldloop::auth", %addr, "console sign-in refused: oversized name or password");
         return Err(bad_login());
     }
     let store = state.store.clone();
     let now = now_ms();
+    // The name as typed, cut and without control characters, for the log.
+    let user: String = request
+        .user
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
     let outcome = tokio::task::spawn_blocking(move || {
         login(store.as_ref(), request.user.trim(), &request.password, now)
     })
     .await??;
+    match &outcome {
+        Login::Ok { .. } => {
+            tracing::info!(target: "fieldloop::auth", %user, %addr, "console sign-in");
+        }
+        Login::Refused => {
+            tracing::warn!(target: "fieldloop::auth", %user, %addr, "console sign-in refused: wrong name or password");
+        }
+        Login::Locked(_) => {
+            tracing::warn!(target: "fieldloop::auth", %user, %addr, "console sign-in refused: account locked");
+        }
+    }
     match outcome {
         Login::Ok { user, token, csrf } => {
             let body = SessionView {

@@ -230,8 +230,13 @@ impl FromRequestParts<AppState> for ConsoleSession {
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            // Compared as hashes: equal length, and no early exit on the secret.
-            if secret_hash(sent) != secret_hash(&row.csrf) || sent.is_empty() {
+            // In constant time, on hashes of equal length.
+            use subtle::ConstantTimeEq as _;
+            let same: bool = secret_hash(sent)
+                .as_bytes()
+                .ct_eq(secret_hash(&row.csrf).as_bytes())
+                .into();
+            if !same || sent.is_empty() {
                 return Err(ApiError::new(
                     Code::ConsoleCsrf,
                     "请求缺少有效的 CSRF 令牌，请刷新页面 (missing or wrong CSRF token: reload the page)",

@@ -26,6 +26,16 @@ pub struct Device {
     pub active: bool,
 }
 
+/// How a presented device token stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenUse {
+    /// When the device's current token was issued.
+    pub issued_at: i64,
+    /// The token presented is the one the current one replaced, accepted
+    /// until then.
+    pub previous_until: Option<i64>,
+}
+
 /// A person of the console: a supervisor or an administrator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsoleUser {
@@ -289,7 +299,22 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         now: i64,
     ) -> Result<(), StoreError>;
-    fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, StoreError>;
+    /// The device a token belongs to, and how the token stands.
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<(Device, TokenUse)>, StoreError>;
+    /// Replaces the device's token presented as `presented_hash` (its
+    /// current or its previous one) by `new_hash`, issued `now`. A current
+    /// token presented becomes the previous one, accepted until
+    /// `grace_until`; a previous one presented keeps its own deadline (the
+    /// token it was replaced by never reached the tablet). False when
+    /// `presented_hash` is neither any more (another request replaced it).
+    fn rotate_device_token(
+        &self,
+        device_id: &str,
+        presented_hash: &str,
+        new_hash: &str,
+        now: i64,
+        grace_until: i64,
+    ) -> Result<bool, StoreError>;
     fn revoke_device(&self, device_id: &str, now: i64) -> Result<(), StoreError>;
     /// Deactivates or reactivates an inspector: the devices of a
     /// deactivated one are refused at once.

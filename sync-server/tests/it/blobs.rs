@@ -252,6 +252,7 @@ fn forward_up(
 }
 
 fn http() -> Client {
+    fieldloop_tablet::tls::install_crypto();
     Client::builder().build().unwrap()
 }
 
@@ -847,6 +848,7 @@ fn as_(device: &'static str, team: &'static str) -> Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-device", device.parse().unwrap());
     headers.insert("x-team", team.parse().unwrap());
+    fieldloop_tablet::tls::install_crypto();
     Client::builder().default_headers(headers).build().unwrap()
 }
 

@@ -29,6 +29,10 @@ pub enum AppError {
     BadServerAddress(String),
     #[error("位置数据无效 (invalid position {lat}, {lon})")]
     BadPosition { lat: f64, lon: f64 },
+    #[error(
+        "本机数据未能全部清除：{0}（请卸载应用或恢复出厂设置）(the tablet's data could not all be erased: uninstall the app or reset the tablet)"
+    )]
+    WipeFailed(String),
 }
 
 impl From<TaskError> for AppError {
@@ -52,6 +56,7 @@ impl AppError {
             Self::ServerMissing => ErrorCode::AppServerMissing,
             Self::BadServerAddress(_) => ErrorCode::AppBadServerAddress,
             Self::BadPosition { .. } => ErrorCode::AppBadPosition,
+            Self::WipeFailed(_) => ErrorCode::AppWipeFailed,
         }
     }
 }

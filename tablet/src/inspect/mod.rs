@@ -30,6 +30,7 @@ pub use crate::photo::MAX_SIGNATURE_BYTES;
 mod error;
 mod forms;
 mod view;
+mod wipe;
 
 pub use error::AppError;
 pub use fieldloop_core::record::{
@@ -38,6 +39,7 @@ pub use fieldloop_core::record::{
 };
 pub use forms::{Fix, Identity, NewFinding, NewTransfer};
 pub use view::TaskView;
+pub use wipe::{UnsyncedTask, UnsyncedWork};
 
 /// The tablet: its store, its blobs and the directory, and the verbs.
 #[derive(Debug)]
@@ -178,7 +180,10 @@ impl Tablet {
         if !(server.starts_with("http://") || server.starts_with("https://")) {
             return Err(AppError::BadServerAddress(server));
         }
-        crate::sync::enroll(&mut self.store, &server, &target.code, device_name)?;
+        let pins = target
+            .key_pins()
+            .map_err(|_| crate::sync::SyncError::NotAnEnrollText)?;
+        crate::sync::enroll_pinned(&mut self.store, &server, &target.code, device_name, &pins)?;
         self.identity()?.ok_or(AppError::NotEnrolled)
     }
 

@@ -161,6 +161,17 @@ impl Store {
         Ok(Self { conn, path })
     }
 
+    /// An empty store in memory (in place of one being erased).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let mut conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        migrations::migrations().to_latest(&mut conn)?;
+        Ok(Self { conn, path })
+    }
+
     /// Where the database file is.
     pub fn path(&self) -> &Path {
         &self.path
@@ -337,6 +348,15 @@ impl Store {
     }
 
     /// Every task with changes the server has not acknowledged.
+    /// The code and subject of each task with unsynced changes, by code.
+    pub fn dirty_task_names(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT code, subject_name FROM task_index WHERE dirty = 1 ORDER BY code",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn dirty_tasks(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
             .conn

@@ -71,6 +71,12 @@ impl Store {
         Ok(())
     }
 
+    pub fn delete_setting(&mut self, key: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM settings WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
     /// Queues blobs for upload to the server (once each).
     pub fn queue_uploads(
         &mut self,
@@ -323,6 +329,11 @@ impl Store {
             )
         };
         set(CURSOR, response.cursor.to_string())?;
+        if let Some(token) = &response.token {
+            // In the answer's transaction: a crash cannot leave the tablet
+            // with the cursor of this answer and the token it replaced.
+            set(crate::sync::keys::TOKEN, token.clone())?;
+        }
         if let Some(directory) = &response.directory {
             // Plain strings and numbers: serialising cannot fail.
             set(

@@ -21,6 +21,7 @@ import type { SyncView } from "../bindings/SyncView";
 import type { TaskQuery } from "../bindings/TaskQuery";
 import type { TaskRow } from "../bindings/TaskRow";
 import type { TaskView } from "../bindings/TaskView";
+import type { UnsyncedWork } from "../bindings/UnsyncedWork";
 import { toErrorCode } from "../i18n/errors";
 
 export type {
@@ -40,6 +41,7 @@ export type {
   TaskQuery,
   TaskRow,
   TaskView,
+  UnsyncedWork,
 };
 
 /** What an answer changes; `null` fields are left as they are. */
@@ -89,6 +91,10 @@ export interface Backend {
   enroll(text: string, server: string | null, deviceName: string): Promise<Identity>;
   syncStatus(): Promise<SyncView>;
   syncNow(): Promise<void>;
+  /** The work the server does not have yet (what a wipe takes with it). */
+  unsyncedWork(): Promise<UnsyncedWork>;
+  /** Erases the tablet's data once the server has revoked it; answers the work that went with it. */
+  wipeIfRevoked(): Promise<UnsyncedWork>;
 }
 
 /**

@@ -37,6 +37,7 @@ import {
   type TaskQuery,
   type TaskRow,
   type TaskView,
+  type UnsyncedWork,
 } from "./backend";
 import type { Evidence } from "../bindings/Evidence";
 import type { ProblemView } from "../bindings/ProblemView";
@@ -67,6 +68,10 @@ export class MemoryBackend implements Backend {
   /** What `scanEnrollImage` reads; `null` finds no QR code. */
   scanned: EnrollTarget | null = null;
   sync: SyncView = syncView();
+  /** What `unsyncedWork` answers (and a wipe takes with it). */
+  unsynced: UnsyncedWork = { tasks: [], uploads: 0 };
+  /** A wipe ran. */
+  wiped = false;
   /** Every call received, in order. */
   readonly calls: Call[] = [];
   /** Every task query received, in order. */
@@ -318,6 +323,23 @@ export class MemoryBackend implements Backend {
 
   async syncNow(): Promise<void> {
     await this.#enter("syncNow");
+  }
+
+  async unsyncedWork(): Promise<UnsyncedWork> {
+    await this.#enter("unsyncedWork");
+    return { tasks: this.unsynced.tasks.map((t) => ({ ...t })), uploads: this.unsynced.uploads };
+  }
+
+  async wipeIfRevoked(): Promise<UnsyncedWork> {
+    await this.#enter("wipeIfRevoked");
+    if (this.sync.code !== "auth.revoked") throw new BackendError("app.bad_request", "this tablet was not revoked");
+    const work = await this.unsyncedWork();
+    this.enrolled = null;
+    this.rows = [];
+    this.unsynced = { tasks: [], uploads: 0 };
+    this.sync = syncView();
+    this.wiped = true;
+    return work;
   }
 
   /** Records the call, waits while calls are held, then fails it with the next `failNext` error for `method`, or with `failWith`. */

@@ -23,6 +23,7 @@ import {
   type TaskQuery,
   type TaskRow,
   type TaskView,
+  type UnsyncedWork,
 } from "./backend";
 
 /** Options of a call: the headers of a file-carrying command. */
@@ -147,6 +148,14 @@ export class TauriBackend implements Backend {
 
   async syncNow(): Promise<void> {
     await this.#call<null>("sync_now", {});
+  }
+
+  unsyncedWork(): Promise<UnsyncedWork> {
+    return this.#call<UnsyncedWork>("unsynced_work", {});
+  }
+
+  wipeIfRevoked(): Promise<UnsyncedWork> {
+    return this.#call<UnsyncedWork>("wipe_if_revoked", {});
   }
 
   async #call<T>(command: string, args: Record<string, unknown> | Uint8Array, options?: InvokeOptions): Promise<T> {

@@ -7,4 +7,8 @@ export type EnrollTarget = {
 /**
  * The server, when the text names one.
  */
-server: string | null, code: string, };
+server: string | null, code: string, 
+/**
+ * The server keys the tablet will trust (`sha256:<hex>`), if any.
+ */
+pins: Array<string>, };

@@ -15,6 +15,13 @@ export const en: Messages = {
   "app.error.title": "This tablet's enrollment could not be read",
   "app.retry": "Retry",
 
+  "wipe.title": "Your administrator has switched this tablet off",
+  "wipe.erasing": "Erasing the tasks, evidence and enrollment on this tablet…",
+  "wipe.done": "The tasks, evidence and enrollment on this tablet have been erased.",
+  "wipe.lost": "This work had not reached the server and was erased with the tablet's data:",
+  "wipe.uploads": "{count} evidence files had not been uploaded either.",
+  "wipe.nothingLost": "All work had reached the server: nothing was lost.",
+  "wipe.enroll": "Enroll again",
   "enroll.title": "Enroll this tablet",
   "enroll.intro": "Before first use, scan the enrollment QR code from your administrator, or type the enrollment code. Each code works once.",
   "enroll.code.label": "Enrollment link or code",

@@ -23,6 +23,13 @@ export const zh = {
   "app.error.title": "无法读取本设备的注册信息",
   "app.retry": "重试",
 
+  "wipe.title": "本设备已被管理员停用",
+  "wipe.erasing": "正在清除本机的任务、证据和注册信息…",
+  "wipe.done": "本机的任务、证据和注册信息已全部清除。",
+  "wipe.lost": "以下工作尚未同步到服务器，已随本机数据一并删除：",
+  "wipe.uploads": "另有 {count} 个证据文件未上传。",
+  "wipe.nothingLost": "所有工作均已同步到服务器，没有丢失。",
+  "wipe.enroll": "重新注册",
   "enroll.title": "注册本设备",
   "enroll.intro": "首次使用前，请扫描管理员提供的注册二维码，或输入注册码。每个注册码只能使用一次。",
   "enroll.code.label": "注册链接或注册码",

@@ -205,7 +205,7 @@ describe("enrollment screen", () => {
 
   it("reads a picture of the QR code into the code field", async () => {
     const backend = new MemoryBackend();
-    backend.scanned = { server: "http://10.0.0.2:7878", code: "K7P2M9QX4R" };
+    backend.scanned = { server: "http://10.0.0.2:7878", code: "K7P2M9QX4R", pins: [] };
     const { el, code, server, image, screen } = await mount(backend);
     pick(image, [0xff, 0xd8, 0xff, 0xe0]);
     await screen.settled();
@@ -219,7 +219,7 @@ describe("enrollment screen", () => {
 
   it("builds the link from the server field when the QR code holds only the code", async () => {
     const backend = new MemoryBackend();
-    backend.scanned = { server: null, code: "K7P2M9QX4R" };
+    backend.scanned = { server: null, code: "K7P2M9QX4R", pins: [] };
     const { code, server, image, screen } = await mount(backend);
     server.value = "http://10.0.0.9:7878";
     pick(image, [1, 2, 3]);
@@ -230,6 +230,18 @@ describe("enrollment screen", () => {
     pick(image, [1, 2, 3]);
     await screen.settled();
     expect(code.value).toBe("K7P2M9QX4R");
+  });
+
+  it("keeps the key pins of a scanned QR code in the link, so that the tablet pins the server", async () => {
+    const backend = new MemoryBackend();
+    const pin = `sha256:${"ab".repeat(32)}`;
+    backend.scanned = { server: "https://10.0.0.2:7878", code: "K7P2M9QX4R", pins: [pin] };
+    const { code, image, screen } = await mount(backend);
+    pick(image, [1, 2, 3]);
+    await screen.settled();
+    const link = new URL(code.value);
+    expect(link.searchParams.get("server")).toBe("https://10.0.0.2:7878");
+    expect(link.searchParams.getAll("pin")).toEqual([pin]);
   });
 
   it("keeps a server address holding & and ? whole in the link it builds", () => {

@@ -7,9 +7,15 @@ import { errorText, type I18n } from "../i18n";
 
 export const SERVER_PLACEHOLDER = "http://192.168.1.10:7878";
 
-/** The text an enrollment QR code holds, as the server writes it (core's `EnrollTarget::link`). */
-export function enrollLink(server: string, code: string): string {
-  return `fieldloop://enroll?${new URLSearchParams({ server, code }).toString()}`;
+/**
+ * The text an enrollment QR code holds, as the server writes it (core's
+ * `EnrollTarget::pinned_link`): the server, the code, and the server key
+ * pins the tablet will trust.
+ */
+export function enrollLink(server: string, code: string, pins: readonly string[] = []): string {
+  const query = new URLSearchParams({ server, code });
+  for (const pin of pins) query.append("pin", pin);
+  return `fieldloop://enroll?${query.toString()}`;
 }
 
 /** The UI's words for an enrollment failure: the screen's own for a few codes, else the app's sentence. */

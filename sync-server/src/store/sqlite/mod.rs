@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{
     CatalogCounts, CatalogRows, ConsoleAccount, ConsoleSessionRow, ConsoleUser, Device,
     DirectoryRows, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask, TaskCodes,
-    TaskDelta, TaskSince, TaskWrite,
+    TaskDelta, TaskSince, TaskWrite, TokenUse,
 };
 use crate::console::{ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
 
@@ -375,7 +375,7 @@ impl Store for SqliteStore {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             tx.cached_exec(
-                "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at) VALUES (?1, ?2, ?3, ?4, 'inspector', ?5, ?6, ?7)",
+                "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at, token_issued_at) VALUES (?1, ?2, ?3, ?4, 'inspector', ?5, ?6, ?7, ?7)",
                 params![device_id, token_hash, actor, person, team, name, now],
             )?;
             tx.commit()?;
@@ -397,7 +397,7 @@ impl Store for SqliteStore {
         };
         self.with(|conn| {
             conn.cached_exec(
-                "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at, token_issued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
                 params![device.id, token_hash, device.actor, device.person, role, device.team, name, now],
             )?;
             Ok(())
@@ -450,12 +450,47 @@ impl Store for SqliteStore {
         self.with(|conn| console::end_session(conn, token_hash, now))
     }
 
-    fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, StoreError> {
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<(Device, TokenUse)>, StoreError> {
         self.read(|conn| {
-            let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = ?1");
+            // Two lookups, each on its own unique index.
+            let sql = format!(
+                "SELECT {DEVICE_COLUMNS}, coalesce(token_issued_at, created_at), NULL FROM devices WHERE token_hash = ?1
+                 UNION ALL
+                 SELECT {DEVICE_COLUMNS}, coalesce(token_issued_at, created_at), prev_token_until FROM devices WHERE prev_token_hash = ?1"
+            );
             Ok(conn
-                .cached_row(&sql, [token_hash], device_from_row)
+                .cached_row(&sql, [token_hash], |r| {
+                    Ok((
+                        device_from_row(r)?,
+                        TokenUse {
+                            issued_at: r.get(7)?,
+                            previous_until: r.get(8)?,
+                        },
+                    ))
+                })
                 .optional()?)
+        })
+    }
+
+    fn rotate_device_token(
+        &self,
+        device_id: &str,
+        presented_hash: &str,
+        new_hash: &str,
+        now: i64,
+        grace_until: i64,
+    ) -> Result<bool, StoreError> {
+        self.with(|conn| {
+            let changed = conn.cached_exec(
+                "UPDATE devices SET
+                    prev_token_until = CASE WHEN token_hash = ?2 THEN ?5 ELSE prev_token_until END,
+                    prev_token_hash = CASE WHEN token_hash = ?2 THEN token_hash ELSE prev_token_hash END,
+                    token_hash = ?3,
+                    token_issued_at = ?4
+                 WHERE id = ?1 AND (token_hash = ?2 OR prev_token_hash = ?2)",
+                params![device_id, presented_hash, new_hash, now, grace_until],
+            )?;
+            Ok(changed == 1)
         })
     }
 

@@ -1,0 +1,60 @@
+//! Remote wipe: a tablet its administrator revoked erases what it holds
+//! (tasks, evidence, enrollment) once the server tells it so
+//! (`auth.revoked`), first listing the work that had not reached the
+//! server and goes with it.
+
+use super::*;
+
+/// A task whose latest edits had not reached the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct UnsyncedTask {
+    pub code: String,
+    pub subject_name: String,
+}
+
+/// The work on the tablet the server does not have yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct UnsyncedWork {
+    pub tasks: Vec<UnsyncedTask>,
+    /// Evidence files not uploaded yet.
+    pub uploads: u32,
+}
+
+impl Tablet {
+    /// What would be lost if the tablet's data went now.
+    pub fn unsynced_work(&self) -> Result<UnsyncedWork, AppError> {
+        let tasks = self
+            .store
+            .dirty_task_names()?
+            .into_iter()
+            .map(|(code, subject_name)| UnsyncedTask { code, subject_name })
+            .collect();
+        let uploads = u32::try_from(self.store.pending_uploads()?.len()).unwrap_or(u32::MAX);
+        Ok(UnsyncedWork { tasks, uploads })
+    }
+
+    /// Erases everything in the tablet's data folder (the store, its
+    /// journal, the evidence) and starts again empty and unenrolled.
+    /// Answers the work that went with it. Other connections to the store
+    /// (the background sync's) must be closed first where the platform
+    /// cannot remove open files.
+    pub fn wipe(&mut self) -> Result<UnsyncedWork, AppError> {
+        let work = self.unsynced_work()?;
+        // Our connection closes before its files go.
+        drop(std::mem::replace(&mut self.store, Store::open_in_memory()?));
+        let failed = |e: std::io::Error| AppError::WipeFailed(e.to_string());
+        for entry in std::fs::read_dir(&self.dir).map_err(failed)? {
+            let path = entry.map_err(failed)?.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).map_err(failed)?;
+            } else {
+                std::fs::remove_file(&path).map_err(failed)?;
+            }
+        }
+        self.store = Store::open(&self.dir)?;
+        self.blobs = BlobStore::open(self.dir.join("blobs"))?;
+        Ok(work)
+    }
+}
