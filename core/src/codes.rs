@@ -63,6 +63,8 @@ error_codes! {
     IpcFailed = "ipc.failed";
     // The tablet's database.
     StoreOpen = "store.open";
+    StoreKey = "store.key";
+    StoreWrongKey = "store.wrong_key";
     StoreSqlite = "store.sqlite";
     StoreMigration = "store.migration";
     StoreNotFound = "store.not_found";

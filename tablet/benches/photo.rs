@@ -10,7 +10,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fieldloop_tablet::photo::{PhotoLimits, process_photo};
+use fieldloop_tablet::blobs::BlobStore;
+use fieldloop_tablet::photo::{PhotoLimits, process_photo, store_photo};
 use image::{ImageEncoder, Rgb, RgbImage};
 
 /// A camera-like 4000×3000 JPEG, written to (and read back from) a temp file.
@@ -53,6 +54,32 @@ fn bench_photo(c: &mut Criterion) {
     group.bench_function("process_photo_4000x3000_jpeg", |b| {
         b.iter(|| process_photo(black_box(&jpeg), &limits).unwrap())
     });
+    // The whole pipeline into the evidence folder (three blobs written and
+    // made durable), encrypted as the app keeps them and plain, side by side.
+    let key = fieldloop_tablet::keystore::DataKey::random();
+    for (name, encrypted) in [
+        ("store_photo_encrypted", true),
+        ("store_photo_plain", false),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let dir = tempfile::tempdir().unwrap();
+                    let blobs = if encrypted {
+                        BlobStore::open_with_key(dir.path(), &key).unwrap()
+                    } else {
+                        BlobStore::open(dir.path()).unwrap()
+                    };
+                    (dir, blobs)
+                },
+                |(dir, blobs)| {
+                    store_photo(&blobs, black_box(&jpeg), &limits).unwrap();
+                    dir
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+    }
     group.finish();
 }
 

@@ -16,9 +16,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// The same figures for the encrypted store the app uses (SQLCipher) and
+/// for a plain one, side by side in one run.
 fn bench_store(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = Store::open(dir.path()).expect("store");
+    let encrypted = Store::open(dir.path()).expect("store");
+    bench_one(c, "store_5000", encrypted);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plain = Store::open_unencrypted_for_benchmarks(dir.path()).expect("store");
+    bench_one(c, "store_5000_plain", plain);
+}
+
+fn bench_one(c: &mut Criterion, name: &str, mut store: Store) {
     let started = Instant::now();
     fieldloop_tablet::demo::seed(&mut store, TASKS, NOW).expect("seed");
     eprintln!(
@@ -47,14 +56,14 @@ fn bench_store(c: &mut Criterion) {
         .collect();
     times.sort_by(f64::total_cmp);
     eprintln!(
-        "open+hydrate over {} tasks: p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+        "{name}: open+hydrate over {} tasks: p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
         times.len(),
         percentile(&times, 0.5),
         percentile(&times, 0.95),
         times[times.len() - 1]
     );
 
-    let mut group = c.benchmark_group("store_5000");
+    let mut group = c.benchmark_group(name);
     group.bench_function("list_all", |b| {
         b.iter(|| {
             store

@@ -173,7 +173,7 @@ impl Background {
             .name("fieldloop-sync".into())
             .spawn(move || {
                 let opened = Store::open(&dir).map_err(SyncError::from).and_then(|s| {
-                    let blobs = BlobStore::open(dir.join("blobs"))
+                    let blobs = BlobStore::open_for(&dir)
                         .map_err(|e| SyncError::BlobFolder(e.to_string()))?;
                     Ok((s, blobs))
                 });

@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 
 /// Name of the folder inside the store that holds files being written.
 const TMP_DIR: &str = "tmp";
+/// The evidence folder in a tablet's data folder.
+pub const BLOB_DIR: &str = "blobs";
 /// Prefix of every temporary file, so a sweep only removes our own files.
 const TMP_PREFIX: &str = ".blob-";
 /// Read buffer for streaming puts and verification.
@@ -97,19 +99,126 @@ impl From<BadBlobId> for BlobError {
     }
 }
 
-/// A folder of blobs named by their SHA-256.
+/// What an encrypted blob file begins with; a file without it is a plain
+/// blob written before evidence was encrypted, read as it is.
+const SEALED_MAGIC: &[u8; 4] = b"FLE1";
+/// XChaCha20-Poly1305's nonce and tag.
+const NONCE_BYTES: usize = 24;
+const TAG_BYTES: usize = 16;
+/// Bytes an encrypted file has beyond its blob.
+const SEALED_OVERHEAD: u64 = (SEALED_MAGIC.len() + NONCE_BYTES + TAG_BYTES) as u64;
+
+/// The evidence cipher: XChaCha20-Poly1305, a random nonce per file, the
+/// blob id as associated data (a file moved to another blob's place does
+/// not open).
+#[derive(Clone)]
+struct Sealer(std::sync::Arc<chacha20poly1305::XChaCha20Poly1305>);
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(XChaCha20-Poly1305)")
+    }
+}
+
+impl Sealer {
+    fn new(key: &crate::keystore::DataKey) -> Self {
+        use chacha20poly1305::KeyInit as _;
+        let key = key.derive("evidence");
+        Self(std::sync::Arc::new(
+            chacha20poly1305::XChaCha20Poly1305::new((&key).into()),
+        ))
+    }
+
+    fn seal(&self, id: &BlobId, plain: &[u8]) -> Vec<u8> {
+        use chacha20poly1305::aead::{Aead as _, AeadCore as _, OsRng, Payload};
+        let nonce = chacha20poly1305::XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let aad = id.to_string();
+        // Encryption of a slice in memory cannot fail.
+        let sealed = self
+            .0
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(plain.len() + SEALED_OVERHEAD as usize);
+        out.extend_from_slice(SEALED_MAGIC);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// The blob in a sealed file, `None` if it does not open with this key
+    /// (damaged, another tablet's, or moved from another blob's place).
+    fn open(&self, id: &BlobId, file: &[u8]) -> Option<Vec<u8>> {
+        use chacha20poly1305::aead::{Aead as _, Payload};
+        let rest = file.strip_prefix(SEALED_MAGIC)?;
+        if rest.len() < NONCE_BYTES + TAG_BYTES {
+            return None;
+        }
+        let (nonce, sealed) = rest.split_at(NONCE_BYTES);
+        let aad = id.to_string();
+        self.0
+            .decrypt(
+                chacha20poly1305::XNonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .ok()
+    }
+}
+
+/// A folder of blobs named by their SHA-256 (of the plain bytes), each
+/// file encrypted when the store has a key.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
+    sealer: Option<Sealer>,
 }
 
 impl BlobStore {
-    /// Opens the store in `dir`, creating the folder if needed.
+    /// Opens the store in `dir`, creating the folder if needed, without
+    /// encryption (the server's copies, tests of the folder's mechanics).
     pub fn open(dir: impl AsRef<Path>) -> Result<BlobStore, BlobError> {
         let root = dir.as_ref().to_path_buf();
         let tmp = root.join(TMP_DIR);
         fs::create_dir_all(&tmp).map_err(io_err("create the blob folder", &tmp))?;
-        Ok(BlobStore { root })
+        Ok(BlobStore { root, sealer: None })
+    }
+
+    /// The evidence of the tablet whose data folder is `data_dir`: its
+    /// `blobs/` folder, each file encrypted with the folder's key.
+    pub fn open_for(data_dir: &Path) -> Result<BlobStore, BlobError> {
+        let key = crate::keystore::key_for(data_dir).map_err(|e| BlobError::Io {
+            action: "read the key of",
+            path: data_dir.to_owned(),
+            source: io::Error::other(e.to_string()),
+        })?;
+        Self::open_with_key(data_dir.join(BLOB_DIR), &key)
+    }
+
+    /// The store in `dir`, each file encrypted with `key`.
+    pub fn open_with_key(
+        dir: impl AsRef<Path>,
+        key: &crate::keystore::DataKey,
+    ) -> Result<BlobStore, BlobError> {
+        let mut store = Self::open(dir)?;
+        store.sealer = Some(Sealer::new(key));
+        Ok(store)
+    }
+
+    /// The length of the file of a blob of `len` bytes.
+    fn file_len(&self, len: u64) -> u64 {
+        if self.sealer.is_some() {
+            len + SEALED_OVERHEAD
+        } else {
+            len
+        }
     }
 
     /// The store's folder.
@@ -135,8 +244,16 @@ impl BlobStore {
             return Ok(id);
         }
         let mut tmp = self.temp_file()?;
+        let sealed;
+        let on_disk = match &self.sealer {
+            Some(sealer) => {
+                sealed = sealer.seal(&id, bytes);
+                &sealed[..]
+            }
+            None => bytes,
+        };
         tmp.as_file_mut()
-            .write_all(bytes)
+            .write_all(on_disk)
             .map_err(io_err("write", tmp.path()))?;
         self.commit(tmp, &id)?;
         Ok(id)
@@ -145,6 +262,14 @@ impl BlobStore {
     /// Stores everything `reader` yields, hashing while writing, so a large
     /// file never has to be in memory at once.
     pub fn put_reader(&self, mut reader: impl Read) -> Result<BlobId, BlobError> {
+        if self.sealer.is_some() {
+            // One AEAD message per file: sealed whole, in memory.
+            let mut bytes = Vec::new();
+            reader
+                .read_to_end(&mut bytes)
+                .map_err(io_err("read the input for", &self.root))?;
+            return self.put(&bytes);
+        }
         let mut tmp = self.temp_file()?;
         let mut hasher = Sha256::new();
         let mut len = 0u64;
@@ -186,6 +311,15 @@ impl BlobStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::NotFound(*id)),
             Err(e) => return Err(io_err("read", &path)(e)),
         };
+        let bytes = match &self.sealer {
+            Some(sealer) if bytes.starts_with(SEALED_MAGIC) => {
+                sealer.open(id, &bytes).ok_or(BlobError::Corrupt {
+                    id: *id,
+                    actual: BlobId::of(&bytes),
+                })?
+            }
+            _ => bytes,
+        };
         let actual = BlobId::of(&bytes);
         if actual != *id {
             return Err(BlobError::Corrupt { id: *id, actual });
@@ -196,6 +330,9 @@ impl BlobStore {
     /// Checks that the blob `id` is present and intact without holding it
     /// in memory (for large files, before an upload).
     pub fn verify(&self, id: &BlobId) -> Result<u64, BlobError> {
+        if self.sealer.is_some() {
+            return self.get(id).map(|bytes| bytes.len() as u64);
+        }
         let path = self.path_of(id);
         let mut file = match File::open(&path) {
             Ok(file) => file,
@@ -244,7 +381,8 @@ impl BlobStore {
     /// Renames are atomic, so a file there is complete; the length check
     /// catches a file damaged by truncation, which a new put then repairs.
     fn is_intact_size(&self, id: &BlobId, len: u64) -> bool {
-        fs::metadata(self.path_of(id)).is_ok_and(|m| m.is_file() && m.len() == len)
+        let expected = self.file_len(len);
+        fs::metadata(self.path_of(id)).is_ok_and(|m| m.is_file() && m.len() == expected)
     }
 
     fn temp_file(&self) -> Result<tempfile::NamedTempFile, BlobError> {

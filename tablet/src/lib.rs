@@ -9,6 +9,7 @@ pub mod blobs;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod inspect;
+pub mod keystore;
 pub mod photo;
 pub mod qr;
 pub mod store;

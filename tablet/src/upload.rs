@@ -13,10 +13,6 @@
 //! damaged on the tablet's disk is reported here instead of being uploaded
 //! and rejected by the server.
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
-use std::path::Path;
-
 use fieldloop_core::ErrorCode;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -121,7 +117,10 @@ pub fn upload_blob(
     id: &BlobId,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<UploadOutcome, UploadError> {
-    let total = blobs.verify(id)?;
+    // The plain bytes, checked against the id (decrypted when the store
+    // encrypts its files): what the server must end up holding.
+    let content = blobs.get(id)?;
+    let total = content.len() as u64;
     let upload = Upload {
         client,
         url: format!("{}/api/v1/blobs/{id}", base_url.trim_end_matches('/')),
@@ -133,13 +132,11 @@ pub fn upload_blob(
     let already_present = offset == total && !created;
     progress(offset, total);
 
-    let path = blobs.path_of(id);
-    let mut file: Option<File> = None;
     let mut sent_bytes = 0u64;
     let mut setbacks = 0u32;
     while offset < total {
         let len = CHUNK_BYTES.min(total - offset);
-        let chunk = read_chunk(&mut file, &path, offset, len)?;
+        let chunk = chunk_of(&content, offset, len);
         let response = upload.send(
             upload
                 .client
@@ -309,27 +306,16 @@ fn header_u64(response: &Response, name: &str) -> Result<u64, UploadError> {
         .ok_or_else(|| UploadError::Protocol(format!("{name} is not a number: {value:?}")))
 }
 
-/// Reads `len` bytes at `offset` of the blob file, opening it on first use.
-fn read_chunk(
-    file: &mut Option<File>,
-    path: &Path,
-    offset: u64,
-    len: u64,
-) -> Result<Vec<u8>, UploadError> {
-    let io_err = |source: io::Error| BlobError::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = match file {
-        Some(file) => file,
-        None => file.insert(File::open(path).map_err(io_err)?),
-    };
-    file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
-    let len = usize::try_from(len).map_err(|e| io_err(io::Error::other(e)))?;
-    let mut chunk = vec![0u8; len];
-    file.read_exact(&mut chunk).map_err(io_err)?;
-    Ok(chunk)
+/// The `len` bytes of `content` from `offset` (within it: the loop keeps
+/// `offset + len <= total`).
+fn chunk_of(content: &[u8], offset: u64, len: u64) -> Vec<u8> {
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(content.len());
+    let end = usize::try_from(offset.saturating_add(len))
+        .unwrap_or(usize::MAX)
+        .min(content.len());
+    content[start..end].to_vec()
 }
 
 #[cfg(test)]
@@ -340,7 +326,7 @@ mod tests {
     //! answers, the server records the requests. The real server is driven
     //! by this client in `sync-server/tests/it/blobs.rs`.
 
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpListener;
     use std::sync::{Arc, Mutex};
     use std::thread;

@@ -83,8 +83,7 @@ fn main() {
     );
     tablet.enroll(&link, None, "平板").expect("enroll");
     let sync = |tablet: &mut Tablet| {
-        let blobs =
-            fieldloop_tablet::blobs::BlobStore::open(tablet.dir().join("blobs")).expect("blobs");
+        let blobs = fieldloop_tablet::blobs::BlobStore::open_for(tablet.dir()).expect("blobs");
         fieldloop_tablet::background::sync_tablet(&mut tablet.store, &blobs, &mut |_| {})
             .expect("sync");
     };

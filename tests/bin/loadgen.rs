@@ -24,9 +24,14 @@
 //! also go to `target/bench-loadgen.json`. Only 127.0.0.1 is contacted, and
 //! the server is stopped before the program ends.
 //!
+//! With `--tls` the server serves HTTPS with a self-signed certificate and
+//! every tablet pins its key, as enrolled tablets do; a first phase then
+//! opens fresh connections (a full handshake each) to measure handshakes per
+//! server CPU-second, and the figures go to `target/bench-loadgen-tls.json`.
+//!
 //! `cargo run --release -p fieldloop-tests --bin loadgen -- [--tablets N]
 //! [--rate SYNCS_PER_S] [--quiet-seconds S] [--seconds S] [--edit-percent P]
-//! [--max-requests N]`
+//! [--max-requests N] [--tls]`
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -61,6 +66,8 @@ struct Options {
     edit_percent: f64,
     /// At most this many syncs per phase.
     max_requests: u64,
+    /// HTTPS with a pinned self-signed key.
+    tls: bool,
 }
 
 impl Default for Options {
@@ -72,6 +79,7 @@ impl Default for Options {
             seconds: 20.0,
             edit_percent: 2.0,
             max_requests: 60_000,
+            tls: false,
         }
     }
 }
@@ -96,8 +104,9 @@ impl Options {
                 "--edit-percent" => o.edit_percent = value()?,
                 "--max-requests" => o.max_requests = value()? as u64,
                 "--bench" => {} // passed by `cargo bench`; harmless here
+                "--tls" => o.tls = true,
                 other => bail!(
-                    "unknown argument {other}; use --tablets, --rate, --quiet-seconds, --seconds, --edit-percent, --max-requests"
+                    "unknown argument {other}; use --tablets, --rate, --quiet-seconds, --seconds, --edit-percent, --max-requests, --tls"
                 ),
             }
         }
@@ -120,13 +129,18 @@ struct Server {
 }
 
 impl Server {
-    fn start(binary: &Path) -> Result<Self> {
+    fn start(binary: &Path, tls: bool) -> Result<Self> {
         let data = tempfile::tempdir().context("temp data folder")?;
         let data_dir = data.path().to_path_buf();
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        if tls {
+            command.args(["serve", "--tls-self-signed", "127.0.0.1"]);
+        } else {
+            command.arg("serve");
+        }
+        let mut child = command
             // Every tablet enrolls from 127.0.0.1: lift the per-address limit.
             .args([
-                "serve",
                 "--listen",
                 "127.0.0.1:0",
                 "--demo",
@@ -163,7 +177,10 @@ impl Server {
             data_dir,
         };
         match url {
-            Some(url) if url.starts_with("http://127.0.0.1:") => {
+            Some(url)
+                if url.starts_with("http://127.0.0.1:")
+                    || url.starts_with("https://127.0.0.1:") =>
+            {
                 server.url = url;
                 Ok(server)
             }
@@ -729,7 +746,7 @@ fn print_phase(p: &PhaseResult) {
 async fn main() -> Result<()> {
     let options = Options::parse()?;
     let binary = server_binary()?;
-    let server = Server::start(&binary)?;
+    let server = Server::start(&binary, options.tls)?;
     eprintln!(
         "loadgen: server pid {} at {}; enrolling {} tablets",
         server.pid(),
@@ -737,11 +754,35 @@ async fn main() -> Result<()> {
         options.tablets
     );
     fieldloop_tablet::tls::install_crypto();
-    let client = reqwest::Client::builder()
+    let pinned = |builder: reqwest::ClientBuilder| -> Result<reqwest::ClientBuilder> {
+        if !options.tls {
+            return Ok(builder);
+        }
+        // Trust exactly the server's key, as an enrolled tablet does.
+        let cert = server.data_dir.join("tls/cert.pem");
+        let pin = fieldloop_server::tls::pin_of_file(&cert)?;
+        let provider = rustls::crypto::ring::default_provider();
+        let verifier = Arc::new(fieldloop_tablet::tls::PinVerifier::new(
+            vec![pin],
+            &provider,
+        ));
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        Ok(builder.use_preconfigured_tls(config))
+    };
+    let client = pinned(reqwest::Client::builder())?
         .no_proxy()
         .timeout(Duration::from_secs(60))
         .build()
         .context("HTTP client")?;
+    let handshakes = if options.tls {
+        Some(measure_handshakes(&server, pinned(reqwest::Client::builder())?).await?)
+    } else {
+        None
+    };
     let setup = Instant::now();
     let tablets = enroll_all(&client, &server, &options).await?;
     eprintln!(
@@ -829,7 +870,19 @@ async fn main() -> Result<()> {
         println!("error: {e}");
     }
 
+    if let Some(h) = &handshakes {
+        println!(
+            "TLS: {} fresh connections (full handshake + GET /healthz), {:.0} per server CPU-second, p50 {:.1} ms",
+            h.count, h.per_cpu_second, h.p50_ms
+        );
+    }
     let json = serde_json::json!({
+        "tls": options.tls,
+        "handshakes": handshakes.as_ref().map(|h| serde_json::json!({
+            "connections": h.count,
+            "per_server_cpu_second": h.per_cpu_second,
+            "p50_ms": h.p50_ms,
+        })),
         "tablets": options.tablets,
         "offered_syncs_per_second": options.rate,
         "edit_percent": options.edit_percent,
@@ -841,10 +894,63 @@ async fn main() -> Result<()> {
         "goal_p99_ms": GOAL_P99_MS,
     });
     if let Some(target) = binary.parent().and_then(Path::parent) {
-        let path = target.join("bench-loadgen.json");
+        let path = target.join(if options.tls {
+            "bench-loadgen-tls.json"
+        } else {
+            "bench-loadgen.json"
+        });
         std::fs::write(&path, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("writing {}", path.display()))?;
         println!("figures written to {}", path.display());
     }
     Ok(())
+}
+
+/// Fresh connections and what they cost the server.
+#[derive(Debug)]
+struct Handshakes {
+    count: usize,
+    per_cpu_second: f64,
+    p50_ms: f64,
+}
+
+/// Opens `HANDSHAKES` connections, 16 at a time, each with a client that
+/// keeps none open (so each one is a full TLS handshake), and sends
+/// `GET /healthz` on each.
+async fn measure_handshakes(
+    server: &Server,
+    builder: reqwest::ClientBuilder,
+) -> Result<Handshakes> {
+    const HANDSHAKES: usize = 2_000;
+    const AT_ONCE: usize = 16;
+    let client = builder
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("HTTP client")?;
+    let url = format!("{}/healthz", server.url);
+    let cpu0 = server.cpu_seconds()?;
+    let mut times = Vec::with_capacity(HANDSHAKES);
+    for _ in 0..HANDSHAKES / AT_ONCE {
+        let batch = (0..AT_ONCE).map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let started = Instant::now();
+                let answer = client.get(&url).send().await?.error_for_status()?;
+                answer.bytes().await?;
+                Ok::<_, reqwest::Error>(started.elapsed().as_secs_f64() * 1e3)
+            }
+        });
+        for took in futures_util::future::join_all(batch).await {
+            times.push(took.context("a handshake failed")?);
+        }
+    }
+    let cpu = server.cpu_seconds()? - cpu0;
+    times.sort_by(f64::total_cmp);
+    Ok(Handshakes {
+        count: times.len(),
+        per_cpu_second: times.len() as f64 / cpu.max(1e-9),
+        p50_ms: times[times.len() / 2],
+    })
 }

@@ -57,8 +57,7 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 
 /// A document sync and the evidence upload that follows it.
 fn sync(tablet: &mut Tablet) -> Result<(), fieldloop_tablet::sync::SyncError> {
-    let blobs =
-        fieldloop_tablet::blobs::BlobStore::open(tablet.dir().join("blobs")).expect("blobs");
+    let blobs = fieldloop_tablet::blobs::BlobStore::open_for(tablet.dir()).expect("blobs");
     off_runtime(|| {
         fieldloop_tablet::background::sync_tablet(&mut tablet.store, &blobs, &mut |_| {})
             .map(|_| ())

@@ -87,8 +87,7 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 }
 
 fn sync(tablet: &mut Tablet) {
-    let blobs =
-        fieldloop_tablet::blobs::BlobStore::open(tablet.dir().join("blobs")).expect("blobs");
+    let blobs = fieldloop_tablet::blobs::BlobStore::open_for(tablet.dir()).expect("blobs");
     fieldloop_tablet::background::sync_tablet(&mut tablet.store, &blobs, &mut |_| {})
         .expect("sync");
 }

@@ -276,7 +276,7 @@ fn a_revoked_tablet_erases_itself_naming_the_work_that_goes() {
     tablet
         .enroll(&EnrollTarget::link(&server.url, &code), None, "平板")
         .expect("enroll");
-    let blobs = fieldloop_tablet::blobs::BlobStore::open(dir.path().join("blobs")).expect("blobs");
+    let blobs = fieldloop_tablet::blobs::BlobStore::open_for(dir.path()).expect("blobs");
     fieldloop_tablet::background::sync_tablet(&mut tablet.store, &blobs, &mut |_| {})
         .expect("first sync");
     let rows = tablet

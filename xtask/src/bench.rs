@@ -2,7 +2,8 @@
 //! sync's wire bytes and round trips, written to `target/bench-sync.json`),
 //! then `scripts/photo-compare.sh` (our photo pipeline against vipsthumbnail
 //! and ImageMagick) when it exists, then the load generator: 500 simulated
-//! tablets against the real server binary (`target/bench-loadgen.json`).
+//! tablets against the real server binary (`target/bench-loadgen.json`), and
+//! again over HTTPS with a pinned key (`target/bench-loadgen-tls.json`).
 //! `tests/benches/app.rs` drives the release tablet app in its window (cold
 //! start with 5,000 tasks, opening a big task, memory; `target/bench-app.json`),
 //! so the UI and the release app are built first.
@@ -48,12 +49,15 @@ pub fn run() -> Result<()> {
         "--features",
         "demo",
     ]))?;
-    exec::run(&mut exec::cargo(&[
-        "run",
-        "--release",
-        "-p",
-        "fieldloop-tests",
-        "--bin",
-        "loadgen",
-    ]))
+    // Plain HTTP, then the same over HTTPS with a pinned key (and the
+    // handshakes' cost).
+    for extra in [&[][..], &["--", "--tls"][..]] {
+        let args = [
+            &["run", "--release", "-p", "fieldloop-tests", "--bin", "loadgen"][..],
+            extra,
+        ]
+        .concat();
+        exec::run(&mut exec::cargo(&args))?;
+    }
+    Ok(())
 }

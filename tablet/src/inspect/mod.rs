@@ -57,7 +57,7 @@ impl Tablet {
     /// Opens (creating if need be) the tablet's data in `dir`.
     pub fn open(dir: &Path) -> Result<Self, AppError> {
         let store = Store::open(dir)?;
-        let blobs = BlobStore::open(dir.join("blobs"))?;
+        let blobs = BlobStore::open_for(dir)?;
         Ok(Self {
             store,
             blobs,

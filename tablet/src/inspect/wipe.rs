@@ -35,8 +35,10 @@ impl Tablet {
         Ok(UnsyncedWork { tasks, uploads })
     }
 
-    /// Erases everything in the tablet's data folder (the store, its
-    /// journal, the evidence) and starts again empty and unenrolled.
+    /// Erases the folder's key (which alone makes a copy of the encrypted
+    /// store and evidence unreadable), then everything in the tablet's data
+    /// folder (the store, its journal, the evidence), and starts again
+    /// empty and unenrolled with a new key.
     /// Answers the work that went with it. Other connections to the store
     /// (the background sync's) must be closed first where the platform
     /// cannot remove open files.
@@ -44,6 +46,7 @@ impl Tablet {
         let work = self.unsynced_work()?;
         // Our connection closes before its files go.
         drop(std::mem::replace(&mut self.store, Store::open_in_memory()?));
+        crate::keystore::forget(&self.dir).map_err(|e| AppError::WipeFailed(e.to_string()))?;
         let failed = |e: std::io::Error| AppError::WipeFailed(e.to_string());
         for entry in std::fs::read_dir(&self.dir).map_err(failed)? {
             let path = entry.map_err(failed)?.path();
@@ -54,7 +57,7 @@ impl Tablet {
             }
         }
         self.store = Store::open(&self.dir)?;
-        self.blobs = BlobStore::open(self.dir.join("blobs"))?;
+        self.blobs = BlobStore::open_for(&self.dir)?;
         Ok(work)
     }
 }

@@ -12,6 +12,7 @@
 //! The task index (code, subject, USCC, status, due date, departments,
 //! dirty flag) serves the task list and search without loading documents.
 
+mod cipher;
 mod migrations;
 mod sync;
 
@@ -59,6 +60,14 @@ pub enum StoreError {
     /// The server's answer named a change hash that is not one.
     #[error("服务器的答复无法读取：{0}（请更新应用）(unreadable answer from the server)")]
     Wire(#[from] fieldloop_core::sync::WireError),
+    #[error(transparent)]
+    Key(#[from] crate::keystore::KeyError),
+    /// The database is not readable with this tablet's key (copied from
+    /// another tablet, or its key was erased).
+    #[error(
+        "本机数据库 {0} 无法用本设备的密钥打开（数据来自其他设备，或密钥已被清除）(the local database cannot be opened with this tablet's key)"
+    )]
+    WrongKey(PathBuf),
 }
 
 impl From<TaskError> for StoreError {
@@ -80,6 +89,8 @@ impl StoreError {
             Self::Task(e) => e.code(),
             Self::NotSetAside(_) => ErrorCode::StoreNotSetAside,
             Self::Wire(e) => e.code(),
+            Self::Key(_) => ErrorCode::StoreKey,
+            Self::WrongKey(_) => ErrorCode::StoreWrongKey,
         }
     }
 }
@@ -139,8 +150,36 @@ fn like_pattern(text: &str) -> String {
 }
 
 impl Store {
-    /// Opens (creating and migrating if needed) the store in `data_dir`.
+    /// Opens (creating and migrating if needed) the store in `data_dir`,
+    /// encrypted with the folder's key (see [`crate::keystore`]).
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
+            path: data_dir.to_owned(),
+            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+        })?;
+        let key = crate::keystore::key_for(data_dir)?;
+        Self::open_with_key(data_dir, &key)
+    }
+
+    /// Opens the store in `data_dir` with `key`. A store written before
+    /// stores were encrypted is encrypted first, in place.
+    pub fn open_with_key(
+        data_dir: &Path,
+        key: &crate::keystore::DataKey,
+    ) -> Result<Self, StoreError> {
+        Self::open_inner(data_dir, Some(key))
+    }
+
+    /// The store in `data_dir` without encryption: only for benchmarks that
+    /// measure what encryption costs. The app never opens one.
+    pub fn open_unencrypted_for_benchmarks(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_inner(data_dir, None)
+    }
+
+    fn open_inner(
+        data_dir: &Path,
+        key: Option<&crate::keystore::DataKey>,
+    ) -> Result<Self, StoreError> {
         let path = data_dir.join(DB_FILE);
         let open_err = |source| StoreError::Open {
             path: path.clone(),
@@ -148,7 +187,16 @@ impl Store {
         };
         std::fs::create_dir_all(data_dir)
             .map_err(|e| open_err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let key_sql = key.map(cipher::key_literal);
+        if let Some(key_sql) = &key_sql
+            && cipher::is_plaintext(&path)
+        {
+            cipher::encrypt_in_place(&path, key_sql).map_err(open_err)?;
+        }
         let mut conn = Connection::open(&path).map_err(open_err)?;
+        if let Some(key_sql) = &key_sql {
+            cipher::unlock(&conn, key_sql, &path)?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "FULL")
@@ -161,7 +209,7 @@ impl Store {
         Ok(Self { conn, path })
     }
 
-    /// An empty store in memory (in place of one being erased).
+    /// An empty store in memory (in place of one being erased); not encrypted.
     pub fn open_in_memory() -> Result<Self, StoreError> {
         let path = PathBuf::from(":memory:");
         let mut conn = Connection::open_in_memory().map_err(|source| StoreError::Open {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod arbitrary;
+mod at_rest;
 mod inspect;
 mod photo;
 mod store;

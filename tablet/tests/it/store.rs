@@ -233,6 +233,13 @@ fn a_damaged_snapshot_is_reported_not_panicked_on() {
     drop(store);
     let conn =
         rusqlite::Connection::open(dir.path().join(fieldloop_tablet::store::DB_FILE)).unwrap();
+    // The store is encrypted: the damage is done with its key.
+    let key = fieldloop_tablet::keystore::key_for(dir.path()).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"x'{}'\";",
+        hex::encode(key.derive("store"))
+    ))
+    .unwrap();
     conn.execute("UPDATE documents SET snapshot = x'deadbeef'", [])
         .unwrap();
     drop(conn);

@@ -26,6 +26,8 @@ export const errorsEn: Readonly<Record<ErrorCode, string>> = {
 
   // The tablet's database.
   "store.open": "The database on this tablet could not be opened; check the free space and restart the app.",
+  "store.key": "The key that encrypts this tablet's data could not be read or kept; check the free space and the system keychain, then restart the app.",
+  "store.wrong_key": "The database on this tablet cannot be opened with this tablet's key (it came from another device, or the key was erased). Ask your administrator to enroll the tablet again.",
   "store.sqlite": "The database on this tablet failed; restart the app, and call your administrator if it happens again.",
   "store.migration": "The database on this tablet could not be upgraded; call your administrator.",
   "store.not_found": "This task is not on this tablet; sync first.",

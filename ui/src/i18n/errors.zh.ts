@@ -33,6 +33,8 @@ export const errorsZh: Readonly<Record<ErrorCode, string>> = {
 
   // The tablet's database.
   "store.open": "无法打开本机数据库，请检查存储空间后重启应用。",
+  "store.key": "无法读取或保存本机数据的加密密钥，请检查存储空间和系统钥匙串后重启应用。",
+  "store.wrong_key": "本机数据库无法用本设备的密钥打开（数据来自其他设备，或密钥已被清除）。请联系管理员重新注册本设备。",
   "store.sqlite": "本机数据库出错，请重启应用；如仍出错请联系管理员。",
   "store.migration": "本机数据库升级失败，请联系管理员。",
   "store.not_found": "本机没有该任务，请先同步。",
