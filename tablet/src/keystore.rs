@@ -81,6 +81,13 @@ pub enum KeyError {
     Io(String),
     #[error("本机密钥已损坏：{0} (the data key is damaged)")]
     Damaged(String),
+    /// The folder holds encrypted data but its key is nowhere to be found
+    /// (the keystore that holds it cannot be reached now): no new key is
+    /// made, which would lock that data away.
+    #[error(
+        "找不到本机数据的密钥（系统钥匙串不可用？）：{0}。请在登录后的桌面会话中重新打开应用 (the key of this tablet's data cannot be found; open the app again in a signed-in desktop session)"
+    )]
+    Missing(String),
 }
 
 /// The account name of a data folder in the keystore: a hash of its path.
@@ -118,9 +125,19 @@ pub fn key_for(data_dir: &Path) -> Result<DataKey, KeyError> {
     if let Some(key) = cache.get(data_dir) {
         return Ok(key.clone());
     }
-    let key = match platform::get_or_create(&account(data_dir)) {
-        Some(key) => key?,
-        None => file_key(data_dir)?,
+    // A key file, once made, stays the key: a keystore that appears later
+    // must not replace it.
+    let file = key_file(data_dir);
+    let key = if file.exists() {
+        file_key(data_dir)?
+    } else {
+        match platform::get_or_create(&account(data_dir), holds_encrypted_data(data_dir)) {
+            Some(key) => key?,
+            None if holds_encrypted_data(data_dir) => {
+                return Err(KeyError::Missing(data_dir.display().to_string()));
+            }
+            None => file_key(data_dir)?,
+        }
     };
     cache.insert(data_dir.to_owned(), key.clone());
     Ok(key)
@@ -148,6 +165,17 @@ pub fn forget(data_dir: &Path) -> Result<(), KeyError> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(KeyError::Io(format!("{}: {e}", file.display()))),
+    }
+}
+
+/// Whether `data_dir` holds a store that is not plain SQLite (so: one
+/// encrypted with a key made earlier).
+fn holds_encrypted_data(data_dir: &Path) -> bool {
+    use std::io::Read as _;
+    let mut header = [0u8; 16];
+    match std::fs::File::open(data_dir.join(crate::store::DB_FILE)) {
+        Ok(mut file) => file.read_exact(&mut header).is_ok() && &header != b"SQLite format 3\0",
+        Err(_) => false,
     }
 }
 
@@ -207,9 +235,10 @@ mod platform {
         !cfg!(target_os = "linux") || std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
     }
 
-    /// The key kept under `account`, made if there is none; `None` when the
-    /// keystore cannot be used.
-    pub fn get_or_create(account: &str) -> Option<Result<DataKey, KeyError>> {
+    /// The key kept under `account`, made if there is none (unless
+    /// `must_exist`: the folder's data was encrypted with a key made
+    /// earlier); `None` when the keystore cannot be used.
+    pub fn get_or_create(account: &str, must_exist: bool) -> Option<Result<DataKey, KeyError>> {
         if !available() {
             return None;
         }
@@ -219,6 +248,9 @@ mod platform {
                 DataKey::from_hex(&text)
                     .ok_or_else(|| KeyError::Damaged(format!("keystore entry {account}"))),
             ),
+            Err(keyring::Error::NoEntry) if must_exist => {
+                Some(Err(KeyError::Missing(format!("keystore entry {account}"))))
+            }
             Err(keyring::Error::NoEntry) => {
                 let key = DataKey::random();
                 entry.set_password(&key.to_hex()).ok()?;
@@ -252,7 +284,7 @@ mod platform {
         false
     }
 
-    pub fn get_or_create(_account: &str) -> Option<Result<DataKey, KeyError>> {
+    pub fn get_or_create(_account: &str, _must_exist: bool) -> Option<Result<DataKey, KeyError>> {
         None
     }
 
@@ -278,6 +310,22 @@ mod tests {
         assert_ne!(key.derive("store"), key.derive("blobs"));
         forget(&data).unwrap();
         assert_ne!(key_for(&data).unwrap(), key, "a new key after forgetting");
+        forget(&data).unwrap();
+    }
+
+    #[test]
+    fn no_new_key_is_made_for_data_encrypted_with_a_lost_one() {
+        let parent = tempfile::tempdir().unwrap();
+        let data = parent.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join(crate::store::DB_FILE), [7u8; 64]).unwrap();
+        let err = key_for(&data).expect_err("the key is gone");
+        assert!(matches!(err, KeyError::Missing(_)), "{err}");
+        // A plain store from before encryption gets a new key.
+        let mut plain = b"SQLite format 3\0".to_vec();
+        plain.resize(64, 0);
+        std::fs::write(data.join(crate::store::DB_FILE), plain).unwrap();
+        key_for(&data).expect("a key for a plain store");
         forget(&data).unwrap();
     }
 }

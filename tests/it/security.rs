@@ -355,3 +355,86 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn refused_credentials_are_logged_with_address_never_the_secret() {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+    fieldloop_tablet::tls::install_crypto();
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(fieldloop_tests::process::target_binary("fieldloop-server"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--data"])
+        .arg(data.path())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server");
+    let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut url = None;
+    for line in stdout.lines().map_while(Result::ok) {
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            url = rest.split_whitespace().next().map(str::to_owned);
+            break;
+        }
+    }
+    let url = url.expect("the server says where it listens");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = log.clone();
+    let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let mut log = sink.lock().unwrap_or_else(|p| p.into_inner());
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+
+    let client = reqwest::blocking::Client::new();
+    let secret = "c0ffee".repeat(10);
+    let refused = client
+        .post(format!("{url}/api/v1/sync"))
+        .bearer_auth(&secret)
+        .body(empty_request(true))
+        .send()
+        .expect("sync");
+    assert_eq!(refused.status(), 401);
+    let password = "not-the-password-123";
+    let refused = client
+        .post(format!("{url}/api/v1/console/login"))
+        .json(&serde_json::json!({ "user": "S-001", "password": password }))
+        .send()
+        .expect("login");
+    assert_eq!(refused.status(), 401);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if (text.contains("device credential refused") && text.contains("console sign-in refused"))
+            || std::time::Instant::now() > deadline
+        {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let device_line = text
+        .lines()
+        .find(|l| l.contains("device credential refused"))
+        .unwrap_or_else(|| panic!("no refusal logged:\n{text}"));
+    assert!(
+        device_line.contains("auth.bad_token") && device_line.contains("127.0.0.1"),
+        "{device_line}"
+    );
+    let login_line = text
+        .lines()
+        .find(|l| l.contains("console sign-in refused"))
+        .unwrap_or_else(|| panic!("no sign-in refusal logged:\n{text}"));
+    assert!(
+        login_line.contains("S-001") && login_line.contains("127.0.0.1"),
+        "{login_line}"
+    );
+    assert!(!text.contains(&secret), "the token is never logged");
+    assert!(!text.contains(password), "the password is never logged");
+}

@@ -53,7 +53,14 @@ pub fn run() -> Result<()> {
     // handshakes' cost).
     for extra in [&[][..], &["--", "--tls"][..]] {
         let args = [
-            &["run", "--release", "-p", "fieldloop-tests", "--bin", "loadgen"][..],
+            &[
+                "run",
+                "--release",
+                "-p",
+                "fieldloop-tests",
+                "--bin",
+                "loadgen",
+            ][..],
             extra,
         ]
         .concat();

@@ -59,7 +59,9 @@ pub fn run() -> Result<()> {
 
     let mut server = exec::start("fieldloop-server", &mut server_command(&server_data))?;
     wait_until_ready(&mut server, addr)?;
-    println!("    fieldloop-server answers on http://{LISTEN}");
+    println!(
+        "    fieldloop-server answers on http://{LISTEN} (plain HTTP on loopback only: this machine alone reaches it; to serve tablets on a network, see docs/deploy.md)"
+    );
     println!(
         "    the supervisors' console: open http://{LISTEN}/ in a browser and sign in as S-001 (supervisor of the squad), S-002 (supervisor for the market regulation bureau) or A-001 (administrator), password fieldloop-demo"
     );

@@ -16,7 +16,8 @@ pub const PACKAGES: &[&str] = &[
     "libwebkit2gtk-4.1-dev", // Tauri's webview; pulls the gtk3 and libsoup3 dev packages
     "build-essential",
     "pkg-config",
-    "libssl-dev",
+    "libssl-dev",    // SQLCipher (the tablet store) links libcrypto
+    "libdbus-1-dev", // the Secret Service keystore holding the tablet's data key
     "curl",
     "file",
     "xvfb",              // the app needs a display: headless runs use xvfb-run
