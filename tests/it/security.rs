@@ -32,6 +32,15 @@ fn empty_request(rotate: bool) -> Vec<u8> {
     })
 }
 
+/// Returns once the server's clock has moved past the current millisecond,
+/// so that a zero lifetime or grace period has surely passed.
+fn past_this_millisecond() {
+    let start = fieldloop_server::now_ms();
+    while fieldloop_server::now_ms() <= start {
+        std::thread::yield_now();
+    }
+}
+
 fn answer(bytes: &[u8]) -> SyncResponse {
     wire::decode(bytes).expect("a sync answer")
 }
@@ -182,7 +191,7 @@ fn tokens_are_replaced_on_sync_and_the_old_one_lapses() {
     tablet
         .sync()
         .expect("sync with the new token after the first answer");
-    std::thread::sleep(Duration::from_millis(5));
+    past_this_millisecond();
     let with_old = HttpTransport::new(&strict.url, &old, &[]).expect("transport");
     let err = with_old.exchange(empty_request(true)).expect_err("lapsed");
     assert_eq!(err.code(), ErrorCode::AuthExpired, "{err}");
@@ -196,7 +205,7 @@ fn tokens_are_replaced_on_sync_and_the_old_one_lapses() {
         },
     );
     let mut tablet = fieldloop_tests::Tablet::enroll(&short, "I-001");
-    std::thread::sleep(Duration::from_millis(5));
+    past_this_millisecond();
     let err = tablet.sync().expect_err("expired");
     assert_eq!(err.code(), ErrorCode::AuthExpired);
     assert!(err.to_string().contains("enroll"), "{err}");
@@ -318,7 +327,15 @@ fn a_revoked_tablet_erases_itself_naming_the_work_that_goes() {
     assert_eq!(err.code(), ErrorCode::AuthRevoked);
     drop(blobs);
 
+    // The web view keeps its own data in the same app folder on Linux.
+    let web_view = dir.path().join("WebKitCache");
+    std::fs::create_dir_all(&web_view).expect("web view folder");
+    std::fs::write(web_view.join("index"), b"web view state").expect("web view file");
     let work = tablet.wipe().expect("wiped");
+    assert!(
+        web_view.join("index").exists(),
+        "only Fieldloop's own files are erased"
+    );
     assert_eq!(work.tasks.len(), 1);
     assert_eq!(work.tasks[0].code, row.code);
     assert_eq!(work.tasks[0].subject_name, row.subject_name);

@@ -36,9 +36,10 @@ impl Tablet {
     }
 
     /// Erases the folder's key (which alone makes a copy of the encrypted
-    /// store and evidence unreadable), then everything in the tablet's data
-    /// folder (the store, its journal, the evidence), and starts again
-    /// empty and unenrolled with a new key.
+    /// store and evidence unreadable), then the store's files and the
+    /// evidence folder, and starts again empty and unenrolled with a new key.
+    /// Only Fieldloop's own files go: on Linux the web view keeps its data
+    /// in the same app folder, and must not lose it under the running app.
     /// Answers the work that went with it. Other connections to the store
     /// (the background sync's) must be closed first where the platform
     /// cannot remove open files.
@@ -48,14 +49,16 @@ impl Tablet {
         drop(std::mem::replace(&mut self.store, Store::open_in_memory()?));
         crate::keystore::forget(&self.dir).map_err(|e| AppError::WipeFailed(e.to_string()))?;
         let failed = |e: std::io::Error| AppError::WipeFailed(e.to_string());
-        for entry in std::fs::read_dir(&self.dir).map_err(failed)? {
-            let path = entry.map_err(failed)?.path();
-            if path.is_dir() {
-                std::fs::remove_dir_all(&path).map_err(failed)?;
-            } else {
-                std::fs::remove_file(&path).map_err(failed)?;
-            }
+        let gone = |r: std::io::Result<()>| match r {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(failed(e)),
+            _ => Ok(()),
+        };
+        for file in Store::files(&self.dir) {
+            gone(std::fs::remove_file(file))?;
         }
+        gone(std::fs::remove_dir_all(
+            self.dir.join(crate::blobs::BLOB_DIR),
+        ))?;
         self.store = Store::open(&self.dir)?;
         self.blobs = BlobStore::open_for(&self.dir)?;
         Ok(work)

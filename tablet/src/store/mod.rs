@@ -209,6 +209,15 @@ impl Store {
         Ok(Self { conn, path })
     }
 
+    /// Every file the store in `data_dir` may have: the database, its
+    /// journals, and the copy written while a plain store is encrypted.
+    pub fn files(data_dir: &Path) -> Vec<PathBuf> {
+        ["", "-wal", "-shm", "-journal", ".encrypting"]
+            .iter()
+            .map(|suffix| data_dir.join(format!("{DB_FILE}{suffix}")))
+            .collect()
+    }
+
     /// An empty store in memory (in place of one being erased); not encrypted.
     pub fn open_in_memory() -> Result<Self, StoreError> {
         let path = PathBuf::from(":memory:");
