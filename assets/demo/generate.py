@@ -709,6 +709,19 @@ class Gen:
         return ""
 
 
+# The township (乡镇) of each inspector's residence, in turn.
+RESIDENCES = ["青溪镇", "白鹭镇", "青溪镇", "梅林镇", "龙口镇", "青溪镇", "石门乡"]
+
+
+def township_of(address: str) -> str:
+    """The township an address lies in: one of TOWNS, else the county seat's."""
+    rest = address[len(COUNTY):]
+    for town, _, _ in TOWNS:
+        if rest.startswith(town):
+            return town
+    return "青溪镇"
+
+
 def build_subjects(rng: random.Random) -> list[dict]:
     gen = Gen(rng)
     drafts = []
@@ -908,9 +921,13 @@ def main() -> None:
             "badge_no": badge,
             "department": dept,
             "team": team,
+            # where the inspector lives, for recusal (回避) by township
+            "township": RESIDENCES[(idx - 1) % len(RESIDENCES)],
         })
 
     subjects = build_subjects(rng)
+    for s in subjects:
+        s["township"] = township_of(s["address"])
     items = build_items()
     handbooks = build_handbooks(items)
 

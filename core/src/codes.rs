@@ -161,6 +161,7 @@ error_codes! {
     ConsoleNotFound = "console.not_found";
     ConsoleForbidden = "console.forbidden";
     ConsoleBadInput = "console.bad_input";
+    ConsoleState = "console.state";
     ConsoleImportInvalid = "console.import_invalid";
     EnrollRateLimited = "enroll.rate_limited";
     AuthMissing = "auth.missing";

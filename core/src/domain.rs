@@ -108,6 +108,11 @@ pub struct Inspector {
     pub badge_no: String,
     pub department: String,
     pub team: String,
+    /// The township (乡镇) the inspector lives in, for recusal (回避) when a
+    /// plan asks for it. Personal: never published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub township: Option<String>,
 }
 
 /// An inspected business (监管对象 / 市场主体).
@@ -123,6 +128,10 @@ pub struct Subject {
     pub risk_class: RiskClass,
     pub location: GeoPoint,
     pub legal_rep: String,
+    /// The township (乡镇) of the subject's address, for plans' filters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub township: Option<String>,
 }
 
 /// One supervision item of a department's catalog (监管事项清单).

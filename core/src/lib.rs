@@ -11,6 +11,7 @@ pub mod conflict;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod domain;
+pub mod draw;
 pub mod enroll;
 pub mod error;
 pub mod history;

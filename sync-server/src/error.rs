@@ -63,7 +63,8 @@ codes! {
     ConsoleNotFound = "console.not_found", NOT_FOUND, "no such task, item or file among those of the signed-in user's teams";
     ConsoleForbidden = "console.forbidden", FORBIDDEN, "the signed-in user does not act for that team";
     ConsoleImportInvalid = "console.import_invalid", UNPROCESSABLE_ENTITY, "a directory file has problems (each listed by line); nothing was imported";
-    ConsoleBadInput = "console.bad_input", UNPROCESSABLE_ENTITY, "the new task cannot be made as asked (the message says why)";
+    ConsoleBadInput = "console.bad_input", UNPROCESSABLE_ENTITY, "the new task, plan, entropy or conflict cannot be taken as sent (the message names the field)";
+    ConsoleState = "console.state", CONFLICT, "the plan is not in the state the action needs (a fixed plan cannot be edited, a drawn one not drawn again, entropy is typed in once and by someone other than who fixed the plan), or it changed meanwhile: reload";
     EnrollBadCode = "enroll.bad_code", BAD_REQUEST, "the enrollment code is wrong, used or expired (not told apart)";
     EnrollRateLimited = "enroll.rate_limited", TOO_MANY_REQUESTS, "too many enrollment attempts from this address (10 a minute) or in all (300); wait a minute";
     SyncContentType = "sync.content_type", UNSUPPORTED_MEDIA_TYPE, "a sync body must be `application/cbor`";
@@ -225,6 +226,7 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownInspector(_) | StoreError::UnknownDevice(_) => {
                 Self::new(Code::ServerNotFound, e.to_string())
             }
+            StoreError::PlanChanged(_) => Self::new(Code::ConsoleState, e.to_string()),
             other => Self::internal(other),
         }
     }

@@ -10,12 +10,14 @@ pub mod blobs;
 pub mod console;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod draws;
 pub mod enroll;
 pub mod error;
 pub mod import;
 pub mod limits;
 pub mod net;
 pub mod peer;
+pub mod public;
 pub mod review;
 pub mod store;
 pub mod sync;
@@ -159,6 +161,7 @@ pub fn router(state: AppState) -> Router {
         .merge(enroll::router())
         .merge(review::router())
         .merge(console::router())
+        .merge(public::router().route_layer(gate()))
         .with_state(state)
         .merge(console::pages())
         .merge(blob_routes)

@@ -46,6 +46,10 @@ pub struct Limits {
     /// Reverse proxies whose `X-Forwarded-For` names the client (none by
     /// default: the header is then ignored), see [`crate::peer`].
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Inspections a year a subject may have before a random draw leaves
+    /// it out, by class A–D (the over-inspection guard; a special plan
+    /// with its reason is exempt).
+    pub yearly_limits: [u32; 4],
 }
 
 /// [`Limits::connections`] by default (kept below the open-file limit).
@@ -98,6 +102,7 @@ impl Default for Limits {
             token_rotate_after: TOKEN_ROTATE_AFTER,
             token_grace: TOKEN_GRACE,
             trusted_proxies: Vec::new(),
+            yearly_limits: crate::draws::YEARLY_LIMITS,
         }
     }
 }

@@ -56,6 +56,10 @@ struct LimitArgs {
     /// client; repeat for several. Without one the header is ignored.
     #[arg(long = "trusted-proxy", value_name = "IP")]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Inspections a year a subject may have before random draws leave it
+    /// out, per credit-risk class (any subset of A=1,B=2,C=3,D=4).
+    #[arg(long, value_name = "LIMITS", value_parser = fieldloop_server::draws::parse_yearly_limits, default_value = "A=1,B=2,C=3,D=4")]
+    yearly_limit: [u32; 4],
 }
 
 impl From<LimitArgs> for Limits {
@@ -68,6 +72,7 @@ impl From<LimitArgs> for Limits {
             enrollments_per_address: args.enroll_per_minute,
             token_lifetime: std::time::Duration::from_secs(args.token_days * 86_400),
             trusted_proxies: args.trusted_proxies,
+            yearly_limits: args.yearly_limit,
             ..Limits::default()
         }
     }
@@ -214,6 +219,25 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Random draws (双随机).
+    Draw {
+        #[command(subcommand)]
+        command: DrawCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DrawCommand {
+    /// Recompute a published draw record (from the public page) and say
+    /// whether it matches; needs no database. With the pools (from the
+    /// console) the drawn subjects and inspectors are recomputed too.
+    Verify {
+        /// The record, `record-<id>.json`.
+        record: PathBuf,
+        /// The pools of the draw's plans, `pools-<id>.json`.
+        #[arg(long)]
+        pools: Option<PathBuf>,
     },
 }
 
@@ -642,6 +666,55 @@ async fn main() -> anyhow::Result<()> {
                     say!("  核验页 verify URL path: {}", task.verify_path());
                 }
                 Err(e) => refuse(&format!("任务未创建 (no task was created): {e}")),
+            }
+        }
+        Command::Draw {
+            command: DrawCommand::Verify { record, pools },
+        } => {
+            /// Record and pools files larger than this are refused.
+            const MAX_FILE: u64 = 1 << 30;
+            let read = |path: &PathBuf| -> anyhow::Result<String> {
+                let len = std::fs::metadata(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?
+                    .len();
+                anyhow::ensure!(len <= MAX_FILE, "{} is larger than 1 GiB", path.display());
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))
+            };
+            let text = read(&record)?;
+            let parsed: fieldloop_core::draw::DrawRecord = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a draw record", record.display()))?;
+            let pools: Option<Vec<fieldloop_core::draw::PlanPools>> = match &pools {
+                Some(path) => Some(
+                    serde_json::from_str(&read(path)?)
+                        .with_context(|| format!("{} is not a draw's pools", path.display()))?,
+                ),
+                None => None,
+            };
+            match fieldloop_core::draw::verify(&parsed, pools.as_deref()) {
+                Ok(report) => {
+                    say!(
+                        "抽取记录 {} 复算一致 (the draw record {} matches): {} plans, {} subjects drawn, {} tasks",
+                        parsed.id,
+                        parsed.id,
+                        report.plans,
+                        report.selected,
+                        report.tasks
+                    );
+                    if report.recomputed {
+                        say!(
+                            "recomputed from the pools: pool hashes, every drawn subject, every joint visit and every inspector"
+                        );
+                    } else {
+                        say!(
+                            "without --pools: commitments, seeds, quotas and the record's structure were checked; give the pools to recompute the subjects and inspectors"
+                        );
+                    }
+                }
+                Err(mismatch) => anyhow::bail!(
+                    "抽取记录 {} 与复算不符 (the draw record does not match) at {mismatch}",
+                    parsed.id
+                ),
             }
         }
         Command::Audit {

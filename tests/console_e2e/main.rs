@@ -534,3 +534,215 @@ fn a_supervisor_reviews_returns_approves_and_publishes_in_chromium() {
         browser.quit().await;
     });
 }
+
+/// Fills the new-plan form as a supervisor: one department, the catering
+/// handbook's items of it, the squad, the default window and ratios.
+async fn new_plan(browser: &Browser, name: &str, department: &str) {
+    browser.click("nav-plans").await;
+    browser.click("plan-new").await;
+    browser.find("plan-form").await;
+    browser.type_into("plan-name", name).await;
+    browser
+        .click_css(&format!(
+            "[data-testid='plan-departments'] [data-department='{department}']"
+        ))
+        .await;
+    browser.type_into("plan-handbook", "catering").await;
+    browser.click("plan-handbook-load").await;
+    browser.find("plan-handbook-note").await;
+    browser
+        .click_css("[data-testid='plan-teams'] [data-team-id='T-QX-01']")
+        .await;
+    browser
+        .type_into(
+            "plan-entropy-source-0",
+            "中国福利彩票3D 开奖号码（锁定后的下一期）",
+        )
+        .await;
+    browser.click("plan-save").await;
+    browser
+        .find_css(&format!(
+            "[data-testid='plan-row'][data-plan-name='{name}'][data-state='draft']"
+        ))
+        .await;
+}
+
+#[test]
+fn a_supervisor_plans_draws_a_joint_visit_that_reaches_the_tablet_and_verifies_in_chromium() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("server");
+    let server = ServerProcess::start(&data, "127.0.0.1:0", true);
+    let mut a = tablet(&tmp.path().join("a"), &server, &data, "I-001");
+    let before: std::collections::BTreeSet<String> = a
+        .store
+        .list_tasks(&Default::default())
+        .expect("list")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    const MARKET: &str = "市场监管双随机抽查";
+    const FIRE: &str = "消防安全双随机抽查";
+
+    let draw_id = runtime().block_on(async {
+        let browser = Browser::launch().await;
+        let url = &server.url;
+        sign_in(&browser, url, SUPERVISOR).await;
+        new_plan(&browser, MARKET, "SCJG").await;
+        new_plan(&browser, FIRE, "XFJY").await;
+        browser.shot("11-plans").await;
+        for name in [MARKET, FIRE] {
+            browser
+                .click_css(&format!(
+                    "[data-testid='plan-row'][data-plan-name='{name}'] [data-testid='plan-fix']"
+                ))
+                .await;
+            browser.click("fix-dialog-confirm").await;
+            browser
+                .find_css(&format!(
+                    "[data-testid='plan-row'][data-plan-name='{name}'][data-state='fixed'] [data-testid='plan-commitment']"
+                ))
+                .await;
+        }
+        // The commitments are public before the entropy exists.
+        let announced: serde_json::Value = reqwest::get(format!("{url}/api/v1/public/draws"))
+            .await
+            .expect("public")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(announced["announced"].as_array().map(Vec::len), Some(2));
+
+        // The second person types in the entropy.
+        browser.click("logout").await;
+        browser.find("login-user").await;
+        sign_in(&browser, url, ADMIN).await;
+        browser.click("nav-plans").await;
+        for (name, value) in [(MARKET, "3 8 1"), (FIRE, "0 7 2")] {
+            browser
+                .click_css(&format!(
+                    "[data-testid='plan-row'][data-plan-name='{name}'] [data-testid='plan-entropy']"
+                ))
+                .await;
+            browser.type_into("entropy-value-0", value).await;
+            browser.click("entropy-submit").await;
+            browser
+                .find_css(&format!(
+                    "[data-testid='plan-row'][data-plan-name='{name}'] [data-testid='plan-entropy-state'][data-entered='true']"
+                ))
+                .await;
+        }
+
+        // Preview: the joint visits are shown; commit.
+        browser.click("nav-draws").await;
+        for name in [MARKET, FIRE] {
+            browser
+                .click_css(&format!(
+                    "[data-testid='draw-plan'][data-plan-name='{name}'][data-ready='true']"
+                ))
+                .await;
+        }
+        browser.click("draw-preview").await;
+        browser.find("draw-result").await;
+        let joint = browser
+            .find_css("[data-testid='draw-task'][data-joint='true']")
+            .await;
+        let plans = joint.text().await.expect("text");
+        assert!(plans.contains(MARKET) && plans.contains(FIRE), "{plans}");
+        browser.shot("12-draw-preview").await;
+        browser.click("draw-commit").await;
+        browser.click("commit-dialog-confirm").await;
+        let done = browser.find("draw-done").await;
+        let draw_id = done
+            .attr("data-draw-id")
+            .await
+            .expect("attr")
+            .expect("a draw id");
+        let href = browser
+            .find("draw-public-link")
+            .await
+            .attr("href")
+            .await
+            .expect("attr")
+            .expect("href");
+        assert!(href.ends_with(&format!("/public/draws/{draw_id}")), "{href}");
+        browser.shot("13-draw-done").await;
+
+        // The public page, as a phone would see it.
+        browser.goto(&format!("{url}/public/draws/{draw_id}")).await;
+        let page = browser.text_css("main").await;
+        assert!(page.contains(MARKET) && page.contains("3 8 1"), "{page}");
+        assert!(!page.contains("risk_class"));
+        browser.shot("14-public-draw").await;
+        browser.quit().await;
+        draw_id
+    });
+
+    // The downloaded record verifies with the real binary, against the pools.
+    let record = reqwest::blocking::get(format!(
+        "{}/api/v1/public/draws/{draw_id}/record.json",
+        server.url
+    ))
+    .expect("record")
+    .text()
+    .expect("text");
+    let store = SqliteStore::open(&data).expect("store");
+    let pools = store.draw_pools(&draw_id).expect("read").expect("pools");
+    let record_path = tmp.path().join(format!("record-{draw_id}.json"));
+    let pools_path = tmp.path().join(format!("pools-{draw_id}.json"));
+    std::fs::write(&record_path, &record).expect("write");
+    std::fs::write(&pools_path, &pools).expect("write");
+    let verify =
+        std::process::Command::new(fieldloop_tests::process::target_binary("fieldloop-server"))
+            .args(["draw", "verify"])
+            .arg(&record_path)
+            .arg("--pools")
+            .arg(&pools_path)
+            .output()
+            .expect("draw verify");
+    let said = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(said.contains("recomputed from the pools"), "{said}");
+    // One subject swapped: refused, the place named.
+    let mut forged: serde_json::Value = serde_json::from_str(&record).expect("json");
+    let selected = forged["plans"][0]["selected"]
+        .as_array_mut()
+        .expect("selected");
+    selected[0] = serde_json::json!("91360736MA00000000");
+    std::fs::write(&record_path, forged.to_string()).expect("write");
+    let refused =
+        std::process::Command::new(fieldloop_tests::process::target_binary("fieldloop-server"))
+            .args(["draw", "verify"])
+            .arg(&record_path)
+            .arg("--pools")
+            .arg(&pools_path)
+            .output()
+            .expect("draw verify");
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(why.contains("plans[0].selected[0]"), "{why}");
+
+    // The squad's tablet receives the joint task with both departments' items.
+    sync(&mut a).expect("sync");
+    let joint = a
+        .store
+        .list_tasks(&Default::default())
+        .expect("list")
+        .into_iter()
+        .filter(|r| !before.contains(&r.id))
+        .map(|r| a.task_view(&r.id).expect("view"))
+        .find(|v| v.groups.len() == 2)
+        .expect("a joint task from the draw on the tablet");
+    let departments: std::collections::BTreeSet<&str> = joint
+        .groups
+        .iter()
+        .map(|g| g.department.code.as_str())
+        .collect();
+    assert_eq!(
+        departments,
+        std::collections::BTreeSet::from(["SCJG", "XFJY"])
+    );
+}

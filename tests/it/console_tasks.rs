@@ -112,6 +112,20 @@ impl Console {
         (status, answer.json().unwrap_or(Value::Null))
     }
 
+    /// Any method, with the CSRF token and a JSON body.
+    pub(crate) fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+        let answer = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .header(CSRF_HEADER, &self.csrf)
+            .json(body)
+            .send()
+            .expect("request");
+        let status = answer.status().as_u16();
+        (status, answer.json().unwrap_or(Value::Null))
+    }
+
     pub(crate) fn decide(&self, id: &str, action: &str, comment: Option<&str>) -> (u16, Value) {
         self.post(
             &format!("/api/v1/console/tasks/{id}/review"),

@@ -6,6 +6,7 @@ mod console;
 mod console_directory;
 mod console_tasks;
 mod crash;
+mod draws;
 mod paging;
 mod policy_props;
 mod security;

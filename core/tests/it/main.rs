@@ -1,6 +1,7 @@
 //! Integration tests of the task document: flows, conflicts, property tests.
 
 mod conflicts;
+mod draw;
 mod flow;
 mod policy;
 mod properties;

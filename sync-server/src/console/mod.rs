@@ -16,6 +16,7 @@ mod import;
 mod index;
 mod openapi;
 mod pages;
+mod plans;
 mod session;
 mod tasks;
 
@@ -29,6 +30,10 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::{Deserialize, Serialize};
 
+pub use plans::{
+    ConflictKey, ConflictList, ConflictRequest, DrawList, EntropyRequest, MAX_CONFLICT_REASON,
+    MAX_IMPORT_PLANS, PlanImportAnswer, PlanList,
+};
 pub use session::{
     AddUserError, COOKIE, CSRF_HEADER, ConsoleSession, LOCK_MS, Login, MAX_FAILED_LOGINS,
     MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, PasswordError, SESSION_LIFETIME_MS, add_user,
@@ -49,7 +54,7 @@ pub use index::{
 pub use tasks::{
     ConsoleRecord, DEFAULT_PER_PAGE, Decision, DecisionRequest, FlagView, MAX_COMMENT_CHARS,
     MAX_EXPORT_ROWS, MAX_PER_PAGE, NewTaskAnswer, NewTaskRequest, TimelineEntry, console_actor,
-    parse_query, year_of,
+    parse_query, year_of, year_range,
 };
 
 use crate::error::{ApiError, Code, ErrorAnswer};
@@ -119,6 +124,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(tasks::router())
         .merge(directory::router())
+        .merge(plans::router())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_CONSOLE_BODY))
         .merge(import::router())
 }

@@ -7,7 +7,7 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{directory, tasks};
+use super::{directory, plans, tasks};
 use crate::error::ErrorAnswer;
 
 /// The session cookie as a security scheme.
@@ -52,6 +52,22 @@ impl Modify for SessionCookie {
         directory::set_active,
         directory::catalog,
         super::import::import,
+        plans::list,
+        plans::create,
+        plans::import,
+        plans::get_plan,
+        plans::update,
+        plans::delete,
+        plans::fix,
+        plans::entropy,
+        plans::pools,
+        plans::preview,
+        plans::commit,
+        plans::draws_list,
+        plans::draw_pools,
+        plans::conflicts,
+        plans::declare,
+        plans::withdraw,
     ),
     components(schemas(ErrorAnswer)),
     modifiers(&SessionCookie),
@@ -59,6 +75,7 @@ impl Modify for SessionCookie {
         (name = "session", description = "signing in and out"),
         (name = "tasks", description = "the task list, export, dashboard, records and decisions"),
         (name = "directory", description = "people, subjects, handbooks, files, settings"),
+        (name = "plans", description = "plans, verifiable draws and joint visits, declared conflicts"),
     )
 )]
 pub struct ConsoleApi;

@@ -94,6 +94,14 @@ impl Kind {
         }
     }
 
+    /// Columns a CSV file may leave out.
+    pub fn optional_columns(self) -> &'static [&'static str] {
+        match self {
+            Self::Inspectors | Self::Subjects => &["township"],
+            _ => &[],
+        }
+    }
+
     /// The kind a file holds, by its name: `subjects.csv`, `subjects-2026.json`.
     pub fn of_path(path: &Path) -> Option<Kind> {
         let stem = path.file_stem()?.to_str()?.to_ascii_lowercase();

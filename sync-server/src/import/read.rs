@@ -202,7 +202,9 @@ impl ImportSet {
         let at_header = || Origin::line(file, 1);
         for (i, name) in header.iter().enumerate() {
             let name = name.trim().to_ascii_lowercase();
-            if !expected.contains(&name.as_str()) {
+            if !expected.contains(&name.as_str())
+                && !T::KIND.optional_columns().contains(&name.as_str())
+            {
                 self.problems.push(Problem {
                     at: at_header(),
                     error: DataError::UnknownColumn {

@@ -53,6 +53,13 @@ impl Cells<'_> {
         self.get(column).to_owned()
     }
 
+    /// A cell that may be empty or whose column may be missing.
+    fn optional(&self, column: &str) -> Option<String> {
+        Some(self.get(column))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    }
+
     fn list(&self, column: &str) -> Vec<String> {
         self.get(column)
             .split([';', '；'])
@@ -229,6 +236,7 @@ impl Record for Inspector {
             badge_no: c.text("badge_no"),
             department: c.text("department"),
             team: c.text("team"),
+            township: c.optional("township"),
         })
     }
     fn check(&self) -> Vec<DataError> {
@@ -290,6 +298,7 @@ impl Record for Subject {
                 risk_class,
                 location,
                 legal_rep,
+                township: c.optional("township"),
             }),
             _ => {
                 // The rest of the row is checked too, so one run reports all.

@@ -214,6 +214,105 @@ pub enum StoreError {
     ConsoleUserTaken(String),
     #[error("数据不一致 (inconsistent data): {0}")]
     Invalid(String),
+    #[error("计划 {0} 的状态已被他人改变，请刷新 (plan {0} was changed meanwhile; reload)")]
+    PlanChanged(String),
+}
+
+/// Where a plan stands.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    ts_rs::TS,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanState {
+    /// Being written; may change or be deleted.
+    Draft,
+    /// Parameters, pools and commitment frozen; waiting for its entropy and the draw.
+    Fixed,
+    /// Drawn: its tasks exist.
+    Drawn,
+}
+
+impl PlanState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Fixed => "fixed",
+            Self::Drawn => "drawn",
+        }
+    }
+}
+
+/// What fixing a plan froze.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS, utoipa::ToSchema,
+)]
+pub struct FixedPlan {
+    pub params: fieldloop_core::draw::PlanParams,
+    pub pool_hashes: fieldloop_core::draw::PoolHashes,
+    pub pool_sizes: fieldloop_core::draw::PoolSizes,
+    pub commitment: String,
+    pub fixed_by: String,
+    pub fixed_at: i64,
+}
+
+/// A plan as stored (without its pools, which are read on their own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRow {
+    pub id: String,
+    pub spec: fieldloop_core::draw::PlanSpec,
+    pub state: PlanState,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub fixed: Option<FixedPlan>,
+    pub entropy: Option<fieldloop_core::draw::EntropyValues>,
+    pub draw: Option<String>,
+}
+
+/// A declared conflict of interest (回避).
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS, utoipa::ToSchema,
+)]
+#[ts(export)]
+pub struct ConflictRow {
+    pub inspector: String,
+    pub uscc: String,
+    pub reason: String,
+    pub declared_by: String,
+    pub declared_at: i64,
+}
+
+/// A committed draw: its public record, its pools and the tasks it made.
+#[derive(Debug, Clone)]
+pub struct DrawWrite<'a> {
+    pub record: &'a fieldloop_core::draw::DrawRecord,
+    pub pools: &'a [fieldloop_core::draw::PlanPools],
+    /// JSON of the public summary.
+    pub summary: String,
+    pub tasks: Vec<(TaskWrite, TaskCodes)>,
+}
+
+/// A published task's result, for the public page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedRow {
+    pub code: String,
+    pub subject_name: String,
+    pub uscc: String,
+    pub departments: Vec<String>,
+    pub window_start: i64,
+    pub due: i64,
+    pub findings: u32,
+    pub rectification: bool,
+    pub published_at: i64,
+    pub draw: Option<String>,
 }
 
 /// Reference data to write in one transaction: plain rows, checked by the
@@ -472,6 +571,45 @@ pub trait Store: Send + Sync + 'static {
         usccs: &[String],
         year_range: (i64, i64),
     ) -> Result<Vec<u64>, StoreError>;
+
+    // Plans and draws.
+    /// Every subject, in USCC order.
+    fn all_subjects(&self) -> Result<Vec<Subject>, StoreError>;
+    /// Inspections (tasks not cancelled) per subject with a window starting
+    /// in `year_range`, for subjects that have any.
+    fn inspection_counts(
+        &self,
+        year_range: (i64, i64),
+    ) -> Result<std::collections::HashMap<String, u64>, StoreError>;
+    fn plans(&self) -> Result<Vec<PlanRow>, StoreError>;
+    fn plan(&self, id: &str) -> Result<Option<PlanRow>, StoreError>;
+    fn plan_pools(&self, id: &str) -> Result<Option<fieldloop_core::draw::PlanPools>, StoreError>;
+    /// Writes `row` (and its pools, when given): a new plan if `expect` is
+    /// `None`, else only if the stored plan is still in state `expect`
+    /// ([`StoreError::PlanChanged`] otherwise).
+    fn save_plan(
+        &self,
+        row: &PlanRow,
+        pools: Option<&fieldloop_core::draw::PlanPools>,
+        expect: Option<PlanState>,
+    ) -> Result<(), StoreError>;
+    /// Deletes a draft plan; `false` if there is no such draft.
+    fn delete_plan(&self, id: &str) -> Result<bool, StoreError>;
+    fn conflicts(&self) -> Result<Vec<ConflictRow>, StoreError>;
+    fn put_conflict(&self, row: &ConflictRow) -> Result<(), StoreError>;
+    fn delete_conflict(&self, inspector: &str, uscc: &str) -> Result<bool, StoreError>;
+    /// In one transaction: every plan of the record from `fixed` to
+    /// `drawn` ([`StoreError::PlanChanged`] if one is not fixed any more),
+    /// the tasks with their codes, and the draw.
+    fn commit_draw(&self, draw: &DrawWrite<'_>, now: i64) -> Result<(), StoreError>;
+    /// Every draw's id, time and public summary (JSON), newest first.
+    fn draws(&self) -> Result<Vec<(String, i64, String)>, StoreError>;
+    fn draw_record(&self, id: &str) -> Result<Option<String>, StoreError>;
+    fn draw_pools(&self, id: &str) -> Result<Option<String>, StoreError>;
+    /// The highest number in use among codes starting with `prefix`.
+    fn highest_code(&self, prefix: &str) -> Result<u64, StoreError>;
+    /// Published tasks, newest publication first, at most `limit`.
+    fn published(&self, limit: usize) -> Result<Vec<PublishedRow>, StoreError>;
 }
 
 /// Where the receipt log's hash chain breaks.

@@ -3,4 +3,9 @@
 /**
  * An enforcement officer (执法人员) with a badge number (执法证号).
  */
-export type Inspector = { id: string, name: string, badge_no: string, department: string, team: string, };
+export type Inspector = { id: string, name: string, badge_no: string, department: string, team: string, 
+/**
+ * The township (乡镇) the inspector lives in, for recusal (回避) when a
+ * plan asks for it. Personal: never published.
+ */
+township?: string, };

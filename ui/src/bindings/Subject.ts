@@ -5,4 +5,8 @@ import type { RiskClass } from "./RiskClass";
 /**
  * An inspected business (监管对象 / 市场主体).
  */
-export type Subject = { uscc: string, name: string, address: string, industry: string, risk_class: RiskClass, location: GeoPoint, legal_rep: string, };
+export type Subject = { uscc: string, name: string, address: string, industry: string, risk_class: RiskClass, location: GeoPoint, legal_rep: string, 
+/**
+ * The township (乡镇) of the subject's address, for plans' filters.
+ */
+township?: string, };

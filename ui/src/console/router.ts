@@ -17,6 +17,8 @@ export const ROUTES = {
   inspectors: "inspectors",
   import: "import",
   directory: "directory",
+  plans: "plans",
+  draws: "draws",
 } as const;
 
 export function createConsoleRouter(context: ConsoleContext, history: RouterHistory = createWebHashHistory()): Router {
@@ -28,6 +30,8 @@ export function createConsoleRouter(context: ConsoleContext, history: RouterHist
       { path: "/tasks", name: ROUTES.tasks, component: () => import("./views/TaskListView.vue") },
       { path: "/tasks/:id", name: ROUTES.review, component: () => import("./views/ReviewView.vue"), props: true },
       { path: "/new", name: ROUTES.newTask, component: () => import("./views/NewTaskView.vue") },
+      { path: "/plans", name: ROUTES.plans, component: () => import("./views/PlansView.vue") },
+      { path: "/draws", name: ROUTES.draws, component: () => import("./views/DrawsView.vue") },
       {
         path: "/inspectors",
         name: ROUTES.inspectors,

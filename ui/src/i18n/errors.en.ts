@@ -129,6 +129,7 @@ export const errorsEn: Readonly<Record<ErrorCode, string>> = {
   "console.bad_query": "The list's filter has a value the server does not understand. Reset the filter.",
   "console.not_found": "That task or file is not among your teams' records. It may have been moved to another team.",
   "console.forbidden": "You do not act for that team. Ask an administrator to add it to your account.",
+  "console.state": "The plan was changed meanwhile, or is not in a state that allows this. Reload and look again.",
   "console.bad_input": "The task cannot be made as entered. Check the subject, items, team, inspectors and dates.",
   "console.import_invalid": "The file has problems (listed by line); nothing was imported. Fix them and import it again.",
   "enroll.rate_limited": "Too many attempts. Wait a minute, then try again.",

@@ -136,6 +136,7 @@ export const errorsZh: Readonly<Record<ErrorCode, string>> = {
   "console.bad_query": "列表筛选条件有服务器无法识别的值，请重置筛选。",
   "console.not_found": "该任务或文件不属于您所在队伍的记录，可能已移交其他队伍。",
   "console.forbidden": "您不负责该队伍，请联系管理员为您的账户添加。",
+  "console.state": "计划已被他人改变，或当前状态不允许此操作。请刷新后再看。",
   "console.bad_input": "无法按所填内容创建任务，请检查监管对象、检查事项、队伍、执法人员和日期。",
   "console.import_invalid": "文件中有问题（已按行列出），未导入任何数据，请改正后重新导入。",
   "enroll.rate_limited": "尝试次数过多，请等待一分钟后再试。",

@@ -158,7 +158,7 @@ pub(super) fn write_team(conn: &Connection, t: &Team) -> Result<(), StoreError> 
 pub(super) fn read_inspector(conn: &Connection, id: &str) -> Result<Option<Inspector>, StoreError> {
     Ok(conn
         .cached_row(
-            "SELECT id, name, badge_no, department, team FROM inspectors WHERE id = ?1",
+            "SELECT id, name, badge_no, department, team, township FROM inspectors WHERE id = ?1",
             [id],
             |r| {
                 Ok(Inspector {
@@ -167,6 +167,7 @@ pub(super) fn read_inspector(conn: &Connection, id: &str) -> Result<Option<Inspe
                     badge_no: r.get(2)?,
                     department: r.get(3)?,
                     team: r.get(4)?,
+                    township: r.get::<_, Option<String>>(5)?.filter(|t| !t.is_empty()),
                 })
             },
         )
@@ -175,39 +176,67 @@ pub(super) fn read_inspector(conn: &Connection, id: &str) -> Result<Option<Inspe
 
 pub(super) fn write_inspector(conn: &Connection, i: &Inspector) -> Result<(), StoreError> {
     conn.cached_exec(
-        "INSERT INTO inspectors (id, name, badge_no, department, team) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO inspectors (id, name, badge_no, department, team, township)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, badge_no = excluded.badge_no,
-             department = excluded.department, team = excluded.team",
-        params![i.id, i.name, i.badge_no, i.department, i.team],
+             department = excluded.department, team = excluded.team,
+             township = excluded.township",
+        params![
+            i.id,
+            i.name,
+            i.badge_no,
+            i.department,
+            i.team,
+            i.township.as_deref().unwrap_or("")
+        ],
     )?;
     Ok(())
 }
 
 pub(super) fn read_subject(conn: &Connection, uscc: &str) -> Result<Option<Subject>, StoreError> {
-    type Columns = (String, String, String, String, String, f64, f64, String);
-    let row: Option<Columns> = conn
-        .cached_row(
-            "SELECT uscc, name, address, industry, risk_class, lat, lon, legal_rep
-             FROM subjects WHERE uscc = ?1",
-            [uscc],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((uscc, name, address, industry, risk_class, lat, lon, legal_rep)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(Subject {
+    conn.cached_row(
+        &format!("SELECT {SUBJECT_COLUMNS} FROM subjects WHERE uscc = ?1"),
+        [uscc],
+        subject_row,
+    )
+    .optional()?
+    .map(subject_from)
+    .transpose()
+}
+
+/// The columns [`subject_row`] reads, in its order.
+pub(super) const SUBJECT_COLUMNS: &str =
+    "uscc, name, address, industry, risk_class, lat, lon, legal_rep, township";
+
+pub(super) type SubjectColumns = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    f64,
+    f64,
+    String,
+    String,
+);
+
+pub(super) fn subject_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SubjectColumns> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+pub(super) fn subject_from(row: SubjectColumns) -> Result<Subject, StoreError> {
+    let (uscc, name, address, industry, risk_class, lat, lon, legal_rep, township) = row;
+    Ok(Subject {
         uscc: Uscc::parse(&uscc).map_err(|e| StoreError::Invalid(format!("{uscc}: {e}")))?,
         name,
         address,
@@ -215,16 +244,18 @@ pub(super) fn read_subject(conn: &Connection, uscc: &str) -> Result<Option<Subje
         risk_class: risk_class_from(&risk_class)?,
         location: GeoPoint { lat, lon },
         legal_rep,
-    }))
+        township: Some(township).filter(|t| !t.is_empty()),
+    })
 }
 
 pub(super) fn write_subject(conn: &Connection, s: &Subject) -> Result<(), StoreError> {
     conn.cached_exec(
-        "INSERT INTO subjects (uscc, name, address, industry, risk_class, lat, lon, legal_rep)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO subjects (uscc, name, address, industry, risk_class, lat, lon, legal_rep, township)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, address = excluded.address,
              industry = excluded.industry, risk_class = excluded.risk_class,
-             lat = excluded.lat, lon = excluded.lon, legal_rep = excluded.legal_rep",
+             lat = excluded.lat, lon = excluded.lon, legal_rep = excluded.legal_rep,
+             township = excluded.township",
         params![
             s.uscc.as_str(),
             s.name,
@@ -233,7 +264,8 @@ pub(super) fn write_subject(conn: &Connection, s: &Subject) -> Result<(), StoreE
             s.risk_class.to_string(),
             s.location.lat,
             s.location.lon,
-            s.legal_rep
+            s.legal_rep,
+            s.township.as_deref().unwrap_or("")
         ],
     )?;
     Ok(())

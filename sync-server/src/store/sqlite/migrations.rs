@@ -78,5 +78,6 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up_with_hook(include_str!("migrations/v6.sql"), index_tasks),
         M::up(include_str!("migrations/v7.sql")),
         M::up(include_str!("migrations/v8.sql")),
+        M::up(include_str!("migrations/v9.sql")),
     ])
 }

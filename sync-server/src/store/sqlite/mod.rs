@@ -23,6 +23,7 @@ mod catalog;
 mod console;
 mod index;
 mod migrations;
+mod plans;
 
 use catalog::*;
 use migrations::migrations;
@@ -926,6 +927,78 @@ impl Store for SqliteStore {
         (start, end): (i64, i64),
     ) -> Result<Vec<u64>, StoreError> {
         self.read(|conn| index::inspections_in(conn, usccs, start, end))
+    }
+
+    fn all_subjects(&self) -> Result<Vec<Subject>, StoreError> {
+        self.read(|conn| plans::all_subjects(conn))
+    }
+
+    fn inspection_counts(
+        &self,
+        (start, end): (i64, i64),
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        self.read(|conn| plans::inspection_counts(conn, start, end))
+    }
+
+    fn plans(&self) -> Result<Vec<super::PlanRow>, StoreError> {
+        self.read(|conn| plans::plans(conn))
+    }
+
+    fn plan(&self, id: &str) -> Result<Option<super::PlanRow>, StoreError> {
+        self.read(|conn| plans::plan(conn, id))
+    }
+
+    fn plan_pools(&self, id: &str) -> Result<Option<fieldloop_core::draw::PlanPools>, StoreError> {
+        self.read(|conn| plans::plan_pools(conn, id))
+    }
+
+    fn save_plan(
+        &self,
+        row: &super::PlanRow,
+        pools: Option<&fieldloop_core::draw::PlanPools>,
+        expect: Option<super::PlanState>,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| plans::save_plan(conn, row, pools, expect))
+    }
+
+    fn delete_plan(&self, id: &str) -> Result<bool, StoreError> {
+        self.with(|conn| plans::delete_plan(conn, id))
+    }
+
+    fn conflicts(&self) -> Result<Vec<super::ConflictRow>, StoreError> {
+        self.read(|conn| plans::conflicts(conn))
+    }
+
+    fn put_conflict(&self, row: &super::ConflictRow) -> Result<(), StoreError> {
+        self.with(|conn| plans::put_conflict(conn, row))
+    }
+
+    fn delete_conflict(&self, inspector: &str, uscc: &str) -> Result<bool, StoreError> {
+        self.with(|conn| plans::delete_conflict(conn, inspector, uscc))
+    }
+
+    fn commit_draw(&self, draw: &super::DrawWrite<'_>, now: i64) -> Result<(), StoreError> {
+        self.with(|conn| plans::commit_draw(conn, draw, now))
+    }
+
+    fn draws(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
+        self.read(|conn| plans::draws(conn))
+    }
+
+    fn draw_record(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| plans::draw_column(conn, id, false))
+    }
+
+    fn draw_pools(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| plans::draw_column(conn, id, true))
+    }
+
+    fn highest_code(&self, prefix: &str) -> Result<u64, StoreError> {
+        self.read(|conn| plans::highest_code(conn, prefix))
+    }
+
+    fn published(&self, limit: usize) -> Result<Vec<super::PublishedRow>, StoreError> {
+        self.read(|conn| plans::published(conn, limit))
     }
 
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {

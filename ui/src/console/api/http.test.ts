@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { fakeFetch, session } from "../testing/fixtures";
 import { ConsoleApi, ConsoleApiError, ImportRefusedError, NETWORK_ERROR } from "./http";
 import { emptyFilter } from "../tasks/filter";
-import { consoleRecord } from "../testing/fixtures";
+import { consoleRecord, planSpec } from "../testing/fixtures";
 
 describe("ConsoleApi", () => {
   it("signs in, keeps the CSRF token and sends it with every request but GETs", async () => {
@@ -264,5 +264,43 @@ describe("ConsoleApi", () => {
     const error = await new ConsoleApi({ fetch }).saveEntry("subjects", subject).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImportRefusedError);
     expect((error as ImportRefusedError).refusal).toEqual(refusal);
+  });
+
+  it("calls the plan, draw and conflict endpoints with their methods, and links the public pages outside the console API", async () => {
+    const { fetch, calls } = fakeFetch({
+      "PUT /api/v1/console/plans/P 1": { body: {} },
+      "DELETE /api/v1/console/plans/P 1": { status: 204 },
+      "POST /api/v1/console/plans/P 1/fix": { body: {} },
+      "POST /api/v1/console/plans/P 1/entropy": { body: {} },
+      "POST /api/v1/console/draws/preview": { body: {} },
+      "POST /api/v1/console/draws": { status: 201, body: {} },
+      "POST /api/v1/console/conflicts/delete": { status: 204 },
+    });
+    const api = new ConsoleApi({ fetch, baseUrl: "http://server:7878/" });
+    api.csrf = "csrf-token-1";
+    await api.updatePlan("P 1", planSpec());
+    await api.deletePlan("P 1");
+    await api.fixPlan("P 1");
+    await api.enterEntropy("P 1", ["a", "b"]);
+    await api.previewDraw({ plans: ["P 1"], split: [] });
+    await api.commitDraw({ plans: ["P 1"], split: ["92330106MA27XXXXX1"] });
+    await api.withdrawConflict({ inspector: "I-1", uscc: "92330106MA27XXXXX1" });
+    expect(calls.map((c) => `${c.method} ${c.url.pathname}`)).toEqual([
+      "PUT /api/v1/console/plans/P%201",
+      "DELETE /api/v1/console/plans/P%201",
+      "POST /api/v1/console/plans/P%201/fix",
+      "POST /api/v1/console/plans/P%201/entropy",
+      "POST /api/v1/console/draws/preview",
+      "POST /api/v1/console/draws",
+      "POST /api/v1/console/conflicts/delete",
+    ]);
+    expect(calls.every((c) => c.headers["x-csrf-token"] === "csrf-token-1")).toBe(true);
+    expect(calls[3]?.body).toEqual({ values: ["a", "b"] });
+    expect(calls[6]?.body).toEqual({ inspector: "I-1", uscc: "92330106MA27XXXXX1" });
+
+    expect(api.planPoolsUrl("P-1")).toBe("http://server:7878/api/v1/console/plans/P-1/pools");
+    expect(api.drawPoolsUrl("D-1")).toBe("http://server:7878/api/v1/console/draws/D-1/pools");
+    expect(api.publicDrawUrl("D-1")).toBe("http://server:7878/public/draws/D-1");
+    expect(api.publicRecordUrl("D-1")).toBe("http://server:7878/api/v1/public/draws/D-1/record.json");
   });
 });

@@ -11,11 +11,20 @@ import type {
   CatalogEntry,
   CatalogKind,
   CatalogPage,
+  ConflictKey,
+  ConflictList,
+  ConflictRequest,
+  ConflictRow,
   ConsoleDirectory,
   ConsoleRecord,
   Dashboard,
   Decision,
   DecisionRequest,
+  DrawList,
+  DrawPreview,
+  DrawRequest,
+  DrawSummary,
+  EntropyRequest,
   HandbookView,
   ImportAnswer,
   ImportFormat,
@@ -24,6 +33,10 @@ import type {
   MapConfig,
   NewTaskAnswer,
   NewTaskRequest,
+  PlanImportAnswer,
+  PlanList,
+  PlanSpec,
+  PlanView,
   SessionView,
   SubjectHit,
   TaskPage,
@@ -243,6 +256,98 @@ export class ConsoleApi {
   saveEntry<K extends CatalogKind>(kind: K, entry: CatalogEntry<K>): Promise<ImportAnswer> {
     const body = new Blob([JSON.stringify([entry])], { type: IMPORT_CONTENT_TYPES.json });
     return this.importDirectory(kind, "json", body);
+  }
+
+  // ── Plans, draws and declared conflicts (双随机、一公开) ─────────────────────
+
+  /** The plans the user may see, newest first. */
+  plans(): Promise<PlanList> {
+    return this.#send("GET", "/plans");
+  }
+
+  plan(id: string): Promise<PlanView> {
+    return this.#send("GET", `/plans/${encodeURIComponent(id)}`);
+  }
+
+  /** A new draft plan. */
+  createPlan(spec: PlanSpec): Promise<PlanView> {
+    return this.#send("POST", "/plans", spec);
+  }
+
+  /** Changes a draft (409 `console.state` once the plan is fixed). */
+  updatePlan(id: string, spec: PlanSpec): Promise<PlanView> {
+    return this.#send("PUT", `/plans/${encodeURIComponent(id)}`, spec);
+  }
+
+  /** Deletes a draft (409 `console.state` once the plan is fixed). */
+  async deletePlan(id: string): Promise<void> {
+    await this.#send<null>("DELETE", `/plans/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * A file of plans (a JSON array of `PlanSpec`, its bytes as they are) made
+   * into drafts, all or none: a 422 `console.bad_input` names the plan's number and field.
+   */
+  importPlans(file: Blob): Promise<PlanImportAnswer> {
+    return this.#send("POST", "/plans/import", new RawBody(file, IMPORT_CONTENT_TYPES.json));
+  }
+
+  /** Locks a draft: its pools are snapshotted and its commitment made. */
+  fixPlan(id: string): Promise<PlanView> {
+    return this.#send("POST", `/plans/${encodeURIComponent(id)}/fix`);
+  }
+
+  /** The entropy of a fixed plan, one value per named source, typed in by someone other than who fixed it. */
+  enterEntropy(id: string, values: string[]): Promise<PlanView> {
+    const body: EntropyRequest = { values };
+    return this.#send("POST", `/plans/${encodeURIComponent(id)}/entropy`, body);
+  }
+
+  /** The download address of a fixed plan's pools (restricted: each subject's risk class). */
+  planPoolsUrl(id: string): string {
+    return this.url(`/plans/${encodeURIComponent(id)}/pools`);
+  }
+
+  /** What a draw over fixed plans would do, with the subjects in `split` visited by each plan alone. */
+  previewDraw(request: DrawRequest): Promise<DrawPreview> {
+    return this.#send("POST", "/draws/preview", request);
+  }
+
+  /** Commits a draw: its tasks are created and assigned, its plans become drawn. */
+  commitDraw(request: DrawRequest): Promise<DrawSummary> {
+    return this.#send("POST", "/draws", request);
+  }
+
+  draws(): Promise<DrawList> {
+    return this.#send("GET", "/draws");
+  }
+
+  /** The download address of a committed draw's pools (restricted), for `draw verify --pools`. */
+  drawPoolsUrl(id: string): string {
+    return this.url(`/draws/${encodeURIComponent(id)}/pools`);
+  }
+
+  /** The public page of a committed draw (no sign-in; outside the console API). */
+  publicDrawUrl(id: string): string {
+    return `${this.baseUrl}/public/draws/${encodeURIComponent(id)}`;
+  }
+
+  /** The public record of a committed draw (RECORD.json, no sign-in), for anyone to verify. */
+  publicRecordUrl(id: string): string {
+    return `${this.baseUrl}/api/v1/public/draws/${encodeURIComponent(id)}/record.json`;
+  }
+
+  /** The declared conflicts of interest (回避) of the user's inspectors. */
+  conflicts(): Promise<ConflictList> {
+    return this.#send("GET", "/conflicts");
+  }
+
+  declareConflict(request: ConflictRequest): Promise<ConflictRow> {
+    return this.#send("POST", "/conflicts", request);
+  }
+
+  async withdrawConflict(key: ConflictKey): Promise<void> {
+    await this.#send<null>("POST", "/conflicts/delete", key);
   }
 
   async #send<T>(method: string, path: string, body?: unknown, params?: URLSearchParams): Promise<T> {

@@ -8,6 +8,11 @@ import type {
   ConsoleRecord,
   ConsoleTaskRow,
   Dashboard,
+  DrawPreview,
+  DrawSummary,
+  FixedPlan,
+  PlanSpec,
+  PlanView,
   RecordView,
   SessionView,
   TaskPage,
@@ -437,4 +442,147 @@ export function catalogRoutes(rows: CatalogRows = catalog()): Record<string, Fak
     };
   }
   return routes;
+}
+
+/** A joint plan of market regulation (lead) and fire safety: catering, 3 %/5 %/10 %/100 %, next week. */
+export function planSpec(fields: Partial<PlanSpec> = {}): PlanSpec {
+  return {
+    name: "2027 年第一季度餐饮联合抽查",
+    departments: ["SCJG", "XFJY"],
+    lead_department: "SCJG",
+    items: ["SCJG-CY-001", "XFJY-01"],
+    filter: { industries: ["CY"], townships: [], classes: [] },
+    ratios: { A: 300, B: 500, C: 1000, D: 10000 },
+    inspectors_per_task: 2,
+    teams: ["T-DS-01"],
+    window: { start: "2026-12-07", due: "2027-01-06" },
+    special_reason: null,
+    recuse_same_township: false,
+    entropy_sources: ["中国福利彩票双色球 2026年第142期（12月10日）开奖号码", "深圳证券交易所 2026-12-10 成份指数收盘点数"],
+    ...fields,
+  };
+}
+
+export const COMMITMENT = "ab12".repeat(16);
+
+/** What fixing `spec` froze (by the supervisor S-2: S-1, who signs in in the tests, may enter the entropy). */
+export function fixedPlan(id: string, spec: PlanSpec, fields: Partial<FixedPlan> = {}): FixedPlan {
+  return {
+    params: { id, spec, catalog: [] },
+    pool_hashes: { A: "1".repeat(64), B: "2".repeat(64), C: "3".repeat(64), D: "4".repeat(64), inspectors: "5".repeat(64), recusals: "6".repeat(64) },
+    pool_sizes: { A: 4, B: 12, C: 30, D: 6, inspectors: 9, excluded: 2 },
+    commitment: COMMITMENT,
+    fixed_by: "S-2",
+    fixed_at: NOW - DAY,
+    ...fields,
+  };
+}
+
+/** A draft plan (`state: "fixed"` also fills `fixed`, without entropy). */
+export function planView(id: string, fields: Partial<PlanView> = {}): PlanView {
+  const spec = fields.spec ?? planSpec();
+  const state = fields.state ?? "draft";
+  return {
+    id,
+    spec,
+    state,
+    created_by: "S-1",
+    created_at: NOW - 2 * DAY,
+    updated_at: NOW - 2 * DAY,
+    fixed: state === "draft" ? null : fixedPlan(id, spec),
+    entropy: null,
+    draw: null,
+    ...fields,
+  };
+}
+
+/**
+ * A preview of two plans: P-1 (market regulation and fire safety) and P-2
+ * (market regulation) both drew the restaurant, visited jointly; P-2 alone
+ * drew the shop; P-1's second subject found no team.
+ */
+export function drawPreview(fields: Partial<DrawPreview> = {}): DrawPreview {
+  const window = { start: "2026-12-07", due: "2027-01-06" };
+  return {
+    plans: [
+      {
+        id: "P-1",
+        name: "餐饮联合抽查",
+        sizes: { A: 4, B: 12, C: 30, D: 6, inspectors: 9, excluded: 2 },
+        quotas: { A: 1, B: 1, C: 3, D: 6 },
+        seed: "5e".repeat(32),
+        excluded: [
+          { uscc: "91330106MA2AAAAA11", name: "老街面馆", inspections: 2, limit: 2 },
+          { uscc: "91330106MA2BBBBB22", name: "东山茶楼", inspections: 3, limit: 3 },
+        ],
+        saved_visits: 0,
+      },
+      {
+        id: "P-2",
+        name: "食品经营专项",
+        sizes: { A: 2, B: 8, C: 20, D: 1, inspectors: 5, excluded: 0 },
+        quotas: { A: 1, B: 1, C: 2, D: 1 },
+        seed: "7f".repeat(32),
+        excluded: [],
+        saved_visits: 1,
+      },
+    ],
+    tasks: [
+      {
+        uscc: "92330106MA27XXXXX1",
+        name: "西湖区鲜味餐馆",
+        plans: ["P-1", "P-2"],
+        departments: ["SCJG", "XFJY"],
+        lead_department: "SCJG",
+        items: ["SCJG-CY-001", "XFJY-01", "SCJG-CY-003"],
+        window,
+        team: "T-DS-01",
+        inspectors: ["I-001", "I-002"],
+      },
+      {
+        uscc: "91330106MA28YYYYY2",
+        name: "东山便利店",
+        plans: ["P-2"],
+        departments: ["SCJG"],
+        lead_department: "SCJG",
+        items: ["SCJG-CY-003"],
+        window,
+        team: "T-XS-02",
+        inspectors: ["I-004", "I-001"],
+      },
+    ],
+    unstaffed: [{ uscc: "91330106MA2CCCCC33", name: "西山农家乐", plans: ["P-1"], eligible: 1, needed: 2 }],
+    selections: 4,
+    visits: 2,
+    split: [],
+    ...fields,
+  };
+}
+
+/** What committing `drawPreview()` answers. */
+export function drawSummary(id: string, fields: Partial<DrawSummary> = {}): DrawSummary {
+  const preview = drawPreview();
+  return {
+    id,
+    at: NOW,
+    by: "S-1",
+    plans: preview.plans.map((p) => ({
+      id: p.id,
+      name: p.name,
+      departments: ["SCJG"],
+      window: { start: "2026-12-07", due: "2027-01-06" },
+      sizes: p.sizes,
+      quotas: p.quotas,
+      seed: p.seed,
+      commitment: COMMITMENT,
+      pool_hashes: fixedPlan(p.id, planSpec()).pool_hashes,
+      entropy_sources: ["双色球 2026142"],
+      entropy_values: ["03 08 15 21 27 33 + 09"],
+      special_reason: null,
+    })),
+    tasks: 2,
+    unstaffed: 1,
+    saved_visits: 1,
+    ...fields,
+  };
 }
