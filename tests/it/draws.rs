@@ -232,12 +232,17 @@ fn two_department_plans_are_drawn_into_joint_visits_that_reach_the_tablets_and_v
                 })
         })
         .count();
-    let excluded: usize = preview["plans"][0]["excluded"]
+    // The preview lists plans by id, which the server makes at random.
+    let market_preview = preview["plans"]
         .as_array()
-        .expect("list")
-        .len();
+        .expect("plans")
+        .iter()
+        .find(|p| p["id"] == ids[0].as_str())
+        .expect("the market plan in the preview")
+        .clone();
+    let excluded: usize = market_preview["excluded"].as_array().expect("list").len();
     assert_eq!(
-        preview["plans"][0]["sizes"]
+        market_preview["sizes"]
             .as_object()
             .map(|s| ["A", "B", "C", "D"]
                 .iter()
@@ -246,7 +251,7 @@ fn two_department_plans_are_drawn_into_joint_visits_that_reach_the_tablets_and_v
         Some(in_town - excluded),
         "every subject of the township the items apply to is in the pool or left out by the guard"
     );
-    for e in preview["plans"][0]["excluded"].as_array().expect("list") {
+    for e in market_preview["excluded"].as_array().expect("list") {
         assert!(e["inspections"].as_u64() >= e["limit"].as_u64(), "{e}");
         assert!(
             !tasks.iter().any(|t| t["uscc"] == e["uscc"]),
@@ -331,15 +336,20 @@ fn two_department_plans_are_drawn_into_joint_visits_that_reach_the_tablets_and_v
     );
     // A record with one subject swapped is caught, with its place named.
     let mut forged = record.clone();
+    let p = forged
+        .plans
+        .iter()
+        .position(|p| !p.selected.is_empty())
+        .expect("a plan drew someone");
     let outsider = data
         .subjects
         .iter()
         .map(|s| s.uscc.to_string())
-        .find(|u| !forged.plans[0].selected.contains(u))
+        .find(|u| !forged.plans[p].selected.contains(u))
         .expect("a subject not drawn");
-    forged.plans[0].selected[0] = outsider;
+    forged.plans[p].selected[0] = outsider;
     let mismatch = draw::verify(&forged, Some(&pools)).expect_err("forged");
-    assert_eq!(mismatch.place, "plans[0].selected[0]");
+    assert_eq!(mismatch.place, format!("plans[{p}].selected[0]"));
 
     // Every visit: ≥ 2 inspectors of the team certified for its departments,
     // nobody living in the township (the plans recuse by it), I-001 never
