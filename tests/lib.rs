@@ -17,6 +17,9 @@ use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_tablet::store::Store as TabletStore;
 use fieldloop_tablet::sync::{Enrollment, HttpTransport, SyncReport, enroll, sync_now};
 
+/// The file in a test server's folder whose milliseconds move its clock.
+pub const CLOCK_FILE: &str = "clock-offset-ms";
+
 /// Demo time: 2026-06-01.
 pub const NOW: i64 = 1_780_272_000_000;
 
@@ -53,7 +56,12 @@ impl TestServer {
         let store = Arc::new(SqliteStore::open(dir.path()).expect("server store"));
         fieldloop_server::demo::seed_tasks(store.as_ref(), tasks, NOW).expect("demo");
         let blobs = BlobDir::open(dir.path().join("blobs")).expect("blobs");
-        let state = AppState::new(store.clone(), blobs).with_limits(limits);
+        // The server's clock moves by the offset in `dir/clock-offset-ms`
+        // ([`TestServer::move_clock`]); no file: real time.
+        let clock = fieldloop_server::clock::Clock::offset_file(dir.path().join(CLOCK_FILE));
+        let state = AppState::new(store.clone(), blobs)
+            .with_limits(limits)
+            .with_clock(clock);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -82,6 +90,12 @@ impl TestServer {
             shutdown: Some(tx),
             thread: Some(thread),
         }
+    }
+
+    /// Moves the server's clock `ms` milliseconds ahead of real time (the
+    /// in-process form of `FIELDLOOP_CLOCK_FILE`).
+    pub fn move_clock(&self, ms: i64) {
+        std::fs::write(self.dir.path().join(CLOCK_FILE), ms.to_string()).expect("clock file");
     }
 
     /// A one-time enrollment code for `inspector`, valid for an hour from `now`.

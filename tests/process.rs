@@ -39,11 +39,24 @@ impl ServerProcess {
 
     /// [`ServerProcess::start`] with more `serve` arguments (limits, say).
     pub fn start_with(data: &Path, listen: &str, demo: bool, extra: &[&str]) -> Self {
+        Self::start_with_env(data, listen, demo, extra, &[])
+    }
+
+    /// [`ServerProcess::start_with`] with environment variables set for the
+    /// server alone (`FIELDLOOP_CLOCK_FILE`, say).
+    pub fn start_with_env(
+        data: &Path,
+        listen: &str,
+        demo: bool,
+        extra: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Self {
         // The tests' own HTTP clients need a crypto provider.
         fieldloop_tablet::tls::install_crypto();
         let mut cmd = Command::new(target_binary("fieldloop-server"));
         cmd.args(["serve", "--listen", listen, "--data"]).arg(data);
         cmd.args(extra);
+        cmd.envs(env.iter().copied());
         if demo {
             cmd.arg("--demo");
         }

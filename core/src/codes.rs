@@ -96,6 +96,8 @@ error_codes! {
     TaskNotAConflictingValue = "task.not_a_conflicting_value";
     TaskValueDoesNotFit = "task.value_does_not_fit";
     TaskDemoData = "task.demo_data";
+    /// A 笔录 field too long, a recorder not on the task, an end before the start.
+    TaskRecordNotes = "task.record_notes";
     // Status transitions (core's status rules, on the tablet and the server).
     StatusRoleNotAllowed = "status.role_not_allowed";
     StatusNotOnTask = "status.not_on_task";
@@ -142,6 +144,24 @@ error_codes! {
     QrTooLong = "qr.too_long";
     QrRenderFailed = "qr.render_failed";
     QrNotFound = "qr.not_found";
+    // The signed claim of 亮码检查 and the public verification page.
+    ClaimTampered = "claim.tampered";
+    ClaimExpired = "claim.expired";
+    ClaimNotYetValid = "claim.not_yet_valid";
+    ClaimMalformed = "claim.malformed";
+    ClaimUnknownKey = "claim.unknown_key";
+    VerifyUnknown = "verify.unknown";
+    VerifyRevoked = "verify.revoked";
+    VerifyExpired = "verify.expired";
+    VerifyRateLimited = "verify.rate_limited";
+    FeedbackDuplicate = "feedback.duplicate";
+    FeedbackClosed = "feedback.closed";
+    FeedbackBadInput = "feedback.bad_input";
+    // Leads (案源线索) from outside channels, and evidence packages.
+    LeadBadKey = "lead.bad_key";
+    LeadNotFound = "lead.not_found";
+    LeadBadInput = "lead.bad_input";
+    LeadRateLimited = "lead.rate_limited";
     // Unified social credit codes (统一社会信用代码).
     UsccLength = "uscc.length";
     UsccCharacter = "uscc.character";
@@ -162,6 +182,8 @@ error_codes! {
     ConsoleForbidden = "console.forbidden";
     ConsoleBadInput = "console.bad_input";
     ConsoleState = "console.state";
+    /// A re-check is open for the rectification, or it is closed.
+    RectifyState = "rectify.state";
     ConsoleImportInvalid = "console.import_invalid";
     EnrollRateLimited = "enroll.rate_limited";
     AuthMissing = "auth.missing";
@@ -205,6 +227,11 @@ error_codes! {
     ServerNotFound = "server.not_found";
     ServerBusy = "server.busy";
     ServerInternal = "server.internal";
+    // Printed records (fieldloop-print), on the tablet and the server.
+    PrintFontsMissing = "print.fonts_missing";
+    PrintMissingGlyph = "print.missing_glyph";
+    PrintTooLarge = "print.too_large";
+    PrintFailed = "print.failed";
     /// An answer with a code this version of the app does not know (a newer
     /// server); the message says what the server said.
     ServerUnknown = "server.unknown";

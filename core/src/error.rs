@@ -70,6 +70,9 @@ pub enum TaskError {
     ValueDoesNotFit(String),
     #[error("演示数据无效 (the demo data is not usable): {0}")]
     DemoData(String),
+    /// The 笔录 fields fail their checks (see [`crate::RecordNotes::validate`]).
+    #[error("{0}")]
+    RecordNotes(Box<crate::task::RecordNotesError>),
     /// The write policy refused the edit (see [`crate::policy`]).
     #[error("{0}")]
     Refused(Box<crate::policy::Refusal>),
@@ -106,6 +109,7 @@ impl TaskError {
             Self::NotAConflictingValue(_) => ErrorCode::TaskNotAConflictingValue,
             Self::ValueDoesNotFit(_) => ErrorCode::TaskValueDoesNotFit,
             Self::DemoData(_) => ErrorCode::TaskDemoData,
+            Self::RecordNotes(_) => ErrorCode::TaskRecordNotes,
             Self::Refused(r) => r.code(),
         }
     }

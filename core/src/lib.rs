@@ -6,6 +6,7 @@
 //! always passed in as [`Millis`].
 
 pub mod blob;
+pub mod claim;
 pub mod codes;
 pub mod conflict;
 #[cfg(feature = "demo")]
@@ -34,7 +35,8 @@ pub use history::HistoryEntry;
 pub use status::{Anomaly, Event, EventKind, Rejection, Role, Status, StatusReport};
 pub use task::{
     Answer, Author, ChecklistItem, DepartmentNames, Evidence, EvidenceKind, Finding, LeadTransfer,
-    Millis, Names, NewEvidence, Outcome, Severity, Signature, SignerRole, SubmitProblem, Task,
-    TaskDoc, TaskSpec, TaskSummary, TracePoint, Window,
+    MAX_RECORD_NOTE_CHARS, Millis, Names, NewEvidence, Outcome, PrintedRecord, RecheckOf,
+    RecheckPhoto, RecordNoteEdit, RecordNotes, RecordNotesError, Severity, Signature, SignerRole,
+    SubmitProblem, Task, TaskDoc, TaskSpec, TaskSummary, TracePoint, Window,
 };
 pub use uscc::{Uscc, UsccError};

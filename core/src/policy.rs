@@ -50,8 +50,8 @@ use crate::blob::BlobId;
 use crate::codes::ErrorCode;
 use crate::status::{self, Event, EventKind, Rejection, Role, Status};
 use crate::task::{
-    ActorInfo, Evidence, Finding, LeadTransfer, Signature, SignerRole, SubmitProblem, TaskDoc,
-    TracePoint,
+    ActorInfo, Evidence, Finding, LeadTransfer, PRINT_FIELDS, PrintedRecord, RECORD_NOTE_FIELDS,
+    RecordNotes, RecordNotesError, Signature, SignerRole, SubmitProblem, TaskDoc, TracePoint,
 };
 
 /// The longest text one value may hold, in UTF-8 bytes (a note, a caption,
@@ -96,6 +96,8 @@ pub enum Rule {
     Transition(Rejection),
     /// A submission whose record fails the submit checks.
     SubmitProblems(Vec<SubmitProblem>),
+    /// The 笔录 fields fail [`RecordNotes::validate`] (the tablet's own check).
+    RecordNotes(Box<RecordNotesError>),
 }
 
 impl Rule {
@@ -113,6 +115,7 @@ impl Rule {
             Self::EventNotAllowed(_) => ErrorCode::PolicyEventNotAllowed,
             Self::Transition(_) => ErrorCode::StatusTransition,
             Self::SubmitProblems(_) => ErrorCode::StatusSubmitProblems,
+            Self::RecordNotes(_) => ErrorCode::TaskRecordNotes,
         }
     }
 }
@@ -189,6 +192,8 @@ enum Node {
     Record(Records),
     /// The evidence list of a lead transfer.
     TransferEvidence,
+    /// The 笔录 fields (`record_notes`), written field by field by inspectors.
+    RecordNotes,
     Unknown(String),
 }
 
@@ -200,6 +205,8 @@ enum Records {
     Findings,
     LeadTransfers,
     Signatures,
+    /// Prints of the record (`prints`).
+    Prints,
 }
 
 impl Records {
@@ -210,6 +217,7 @@ impl Records {
             "findings" => Self::Findings,
             "lead_transfers" => Self::LeadTransfers,
             "signatures" => Self::Signatures,
+            "prints" => Self::Prints,
             _ => return None,
         })
     }
@@ -239,6 +247,7 @@ impl Records {
                 "at",
             ],
             Self::Signatures => &["role", "signer", "image", "refused_reason", "by", "at"],
+            Self::Prints => PRINT_FIELDS,
         }
     }
 }
@@ -271,6 +280,7 @@ impl Node {
                 "actors" => Node::Actors,
                 "checklist" => Node::Checklist,
                 "evidence" => Node::EvidenceMap,
+                "record_notes" => Node::RecordNotes,
                 _ => match Records::of(key) {
                     Some(r) => Node::Records(r),
                     None => Node::Fixed(key.to_owned()),
@@ -312,9 +322,11 @@ impl Node {
                 Records::Findings => "findings",
                 Records::LeadTransfers => "lead_transfers",
                 Records::Signatures => "signatures",
+                Records::Prints => "prints",
             }
             .into(),
             Node::TransferEvidence => "lead_transfers/evidence".into(),
+            Node::RecordNotes => "record_notes".into(),
         }
     }
 }
@@ -359,6 +371,7 @@ fn refuse(rule: Rule, change: ChangeHash, path: impl Into<String>, why: &str) ->
         Rule::Transition(r) => {
             format!("状态变更在此处不适用 (this status change does not apply here): {r}")
         }
+        Rule::RecordNotes(e) => e.to_string(),
         Rule::SubmitProblems(problems) => format!(
             "服务器上的记录尚不能提交 (the record on the server cannot be submitted yet): {}",
             problems
@@ -412,6 +425,8 @@ struct Check<'a> {
     ranges: Vec<(u64, u64)>,
     /// The task's inspectors before the batch.
     inspectors: Vec<String>,
+    /// The last change of the batch that wrote a 笔录 field.
+    notes_written: Option<ChangeHash>,
 }
 
 impl Check<'_> {
@@ -530,6 +545,7 @@ pub fn check(doc: &mut AutoCommit, new: &[Change], writer: &Writer) -> Result<Ve
         answered: Vec::new(),
         ranges,
         inspectors: inspectors.clone(),
+        notes_written: None,
     };
     let mut verdict = Verdict::default();
 
@@ -544,6 +560,7 @@ pub fn check(doc: &mut AutoCommit, new: &[Change], writer: &Writer) -> Result<Ve
         walk(&mut check, change)?;
     }
     records(&mut check)?;
+    record_notes(&mut check)?;
     for (item, change) in std::mem::take(&mut check.answered) {
         certification(&mut check, &item, change, &mut verdict);
     }
@@ -686,6 +703,7 @@ fn walk(check: &mut Check<'_>, change: &Change) -> Result<(), Refusal> {
                         (Node::EvidenceEntry(_), Some(k)) => {
                             k == "caption" || WITHDRAWAL_FIELDS.contains(&k)
                         }
+                        (Node::RecordNotes, Some(k)) => RECORD_NOTE_FIELDS.contains(&k),
                         _ => false,
                     };
                 let remains = || match (&op.obj, key) {
@@ -791,6 +809,41 @@ fn walk(check: &mut Check<'_>, change: &Change) -> Result<(), Refusal> {
             (Node::EvidenceEntry(_), true, A::Make(ObjType::Map), Some("location")) => {
                 made(check, Node::Point)?;
             }
+            // The 笔录 fields, one key at a time; the map itself only where
+            // a document from before the notes has none.
+            (Node::Root, false, A::Make(ObjType::Map), Some("record_notes")) if inspector => {
+                if held_before(check, &ObjId::Root, "record_notes") {
+                    return Err(refuse(
+                        Rule::AppendOnly,
+                        hash,
+                        place,
+                        "(the record's notes exist already: write their fields)",
+                    ));
+                }
+                made(check, Node::RecordNotes)?;
+                check.notes_written = Some(hash);
+            }
+            (Node::RecordNotes, _, A::Put(v), Some(k))
+                if inspector && RECORD_NOTE_FIELDS.contains(&k) =>
+            {
+                let fits = match k {
+                    "started_at" | "ended_at" => {
+                        matches!(v, ScalarValue::Int(_) | ScalarValue::Null)
+                    }
+                    _ => matches!(v, ScalarValue::Str(_)),
+                };
+                if !fits {
+                    return bad("(a text, or a time in milliseconds)");
+                }
+                check.notes_written = Some(hash);
+            }
+            // The list of prints, where a document from before prints has none.
+            (Node::Root, false, A::Make(ObjType::List), Some("prints")) if inspector => {
+                if held_before(check, &ObjId::Root, "prints") {
+                    return Err(refuse(Rule::AppendOnly, hash, place, ""));
+                }
+                made(check, Node::Records(Records::Prints))?;
+            }
             // The device's own entry in `actors`.
             (Node::Actors, false, A::Make(ObjType::Map), Some(k)) => {
                 if k != check.writer.actor.to_hex_string() {
@@ -814,7 +867,7 @@ fn walk(check: &mut Check<'_>, change: &Change) -> Result<(), Refusal> {
             }
             (Node::ActorEntry, true, A::Put(_), Some("person" | "role")) => {}
             // A new record appended to a record list.
-            (Node::Records(kind), false, A::Make(ObjType::Map), None) => {
+            (Node::Records(kind), _, A::Make(ObjType::Map), None) => {
                 if !inspector && *kind != Records::Events {
                     return forbidden();
                 }
@@ -1010,6 +1063,13 @@ fn records(check: &mut Check<'_>) -> Result<(), Refusal> {
                 let t = LeadTransfer::hydrate_map(&*check.doc, obj).map_err(|e| bad(&e))?;
                 mine(&t.by, *change, &path)?;
             }
+            Node::Record(Records::Prints) => {
+                let p = PrintedRecord::hydrate_map(&*check.doc, obj).map_err(|e| bad(&e))?;
+                mine(&p.by, *change, &path)?;
+                if BlobId::parse(&p.sha256).is_err() {
+                    return Err(bad(&"a print names its PDF by SHA-256"));
+                }
+            }
             Node::Record(Records::Signatures) => {
                 let s = Signature::hydrate_map(&*check.doc, obj).map_err(|e| bad(&e))?;
                 mine(&s.by, *change, &path)?;
@@ -1031,6 +1091,22 @@ fn records(check: &mut Check<'_>) -> Result<(), Refusal> {
         }
     }
     Ok(())
+}
+
+/// The 笔录 fields as the batch leaves them pass the tablet's own checks.
+fn record_notes(check: &mut Check<'_>) -> Result<(), Refusal> {
+    let Some(change) = check.notes_written else {
+        return Ok(());
+    };
+    let notes: autosurgeon::MaybeMissing<Option<RecordNotes>> =
+        autosurgeon::hydrate_prop(&*check.doc, ROOT, "record_notes")
+            .map_err(|e| refuse(Rule::BadValue, change, "record_notes", &format!("({e})")))?;
+    match notes {
+        autosurgeon::MaybeMissing::Present(Some(notes)) => notes
+            .validate(&check.inspectors)
+            .map_err(|e| refuse(Rule::RecordNotes(Box::new(e)), change, "record_notes", "")),
+        _ => Ok(()),
+    }
 }
 
 /// Flags an answer to an item of a department its author is not certified for.

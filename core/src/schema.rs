@@ -14,11 +14,12 @@ use crate::status::{Event, EventKind, Role, Status, transition};
 /// Keys of these maps are ids (of items, evidence, actors, people,
 /// departments), not field names:
 /// the schema shows them as a placeholder.
-const KEYED_MAPS: [(&str, &str); 5] = [
+const KEYED_MAPS: [(&str, &str); 6] = [
     ("checklist", "<item id>"),
     ("evidence", "<sha256>"),
     ("actors", "<actor hex>"),
     ("names.inspectors", "<inspector id>"),
+    ("names.badges", "<inspector id>"),
     ("names.departments", "<department code>"),
 ];
 

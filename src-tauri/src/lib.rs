@@ -25,7 +25,7 @@ pub fn run() {
 
 /// Fieldloop on `builder`: the commands, and the local store (see [`Startup`]).
 pub fn run_app<R: Runtime>(builder: Builder<R>, startup: Startup) -> Builder<R> {
-    use commands::{device, evidence, record, tasks};
+    use commands::{device, evidence, notes, record, tasks};
     let builder = builder.invoke_handler(tauri::generate_handler![
         tasks::list_tasks,
         tasks::task_view,
@@ -41,6 +41,8 @@ pub fn run_app<R: Runtime>(builder: Builder<R>, startup: Startup) -> Builder<R> 
         record::refuse_to_sign,
         record::resolve_conflict,
         record::submit,
+        notes::edit_record_notes,
+        notes::print_record,
         evidence::add_photo,
         evidence::sign,
         evidence::blob,

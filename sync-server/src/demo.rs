@@ -120,10 +120,11 @@ pub fn create_tasks(
         .task_specs(count, now)
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
     let mut created = 0;
-    for spec in specs {
+    for mut spec in specs {
         if store.task(&spec.id)?.is_some() {
             continue;
         }
+        crate::claims::sign_spec(store, &mut spec, now)?;
         let team = spec.team.clone();
         let codes = TaskCodes {
             code: spec.code.clone(),

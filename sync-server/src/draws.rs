@@ -812,6 +812,7 @@ fn spec_of(
     t: &DrawTask,
     subject: Subject,
     code: String,
+    now: Millis,
 ) -> Result<TaskSpec, PlanError> {
     let start: Day = t.window.start.parse().map_err(PlanError::Invalid)?;
     let due: Day = t.window.due.parse().map_err(PlanError::Invalid)?;
@@ -831,7 +832,7 @@ fn spec_of(
         .map(|i| look.inspector(i))
         .collect::<Result<Vec<_>, _>>()?;
     let team = look.team(&t.team)?;
-    let spec = TaskSpec {
+    let mut spec = TaskSpec {
         id: uuid::Uuid::new_v4().to_string(),
         code,
         subject,
@@ -846,7 +847,16 @@ fn spec_of(
         lead_department: t.lead_department.clone(),
         items,
         names: Names::of(&team.name, &people, &departments),
+        claim: None,
     };
+    // The signed claim of 亮码检查, with the badge numbers read above.
+    if let Some(key) = look.store.claim_key() {
+        let badges = people
+            .iter()
+            .map(|i| (i.id.clone(), i.badge_no.clone()))
+            .collect();
+        spec.claim = Some(key.sign(&fieldloop_core::claim::Claim::of_spec(&spec, &badges, now)));
+    }
     Ok(spec)
 }
 
@@ -953,7 +963,7 @@ pub fn commit(
         };
         *n += 1;
         let code = format!("{prefix}{:06}", *n);
-        specs.push(spec_of(&mut look, t, subject, code)?);
+        specs.push(spec_of(&mut look, t, subject, code, now)?);
     }
     // Making the documents is most of a commit's time: on every core.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

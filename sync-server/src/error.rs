@@ -65,6 +65,10 @@ codes! {
     ConsoleImportInvalid = "console.import_invalid", UNPROCESSABLE_ENTITY, "a directory file has problems (each listed by line); nothing was imported";
     ConsoleBadInput = "console.bad_input", UNPROCESSABLE_ENTITY, "the new task, plan, entropy or conflict cannot be taken as sent (the message names the field)";
     ConsoleState = "console.state", CONFLICT, "the plan is not in the state the action needs (a fixed plan cannot be edited, a drawn one not drawn again, entropy is typed in once and by someone other than who fixed the plan), or it changed meanwhile: reload";
+    LeadBadKey = "lead.bad_key", UNAUTHORIZED, "no channel key, or an unknown or revoked one (`Authorization: Bearer <key>` on `/api/v1/leads`); nothing was stored";
+    LeadNotFound = "lead.not_found", NOT_FOUND, "no such lead from the key's channel";
+    LeadBadInput = "lead.bad_input", UNPROCESSABLE_ENTITY, "the lead cannot be taken as sent (the message names the field); nothing was stored";
+    LeadRateLimited = "lead.rate_limited", TOO_MANY_REQUESTS, "too many leads with this key (60 a minute) or wrong keys from this address (10 a minute); wait a minute";
     EnrollBadCode = "enroll.bad_code", BAD_REQUEST, "the enrollment code is wrong, used or expired (not told apart)";
     EnrollRateLimited = "enroll.rate_limited", TOO_MANY_REQUESTS, "too many enrollment attempts from this address (10 a minute) or in all (300); wait a minute";
     SyncContentType = "sync.content_type", UNSUPPORTED_MEDIA_TYPE, "a sync body must be `application/cbor`";
@@ -90,6 +94,8 @@ codes! {
     PolicyEventNotAllowed = "policy.event_not_allowed", FORBIDDEN, "the role may not record this kind of event";
     StatusTransition = "status.transition", CONFLICT, "an event does not apply where it lands (wrong status, not on the task, comment missing)";
     StatusSubmitProblems = "status.submit_problems", CONFLICT, "a submission whose record fails the submit checks";
+    TaskRecordNotes = "task.record_notes", UNPROCESSABLE_ENTITY, "the 笔录 fields as the change leaves them fail the tablet's checks: a text over 2,000 characters, a recorder who is not an inspector of the task, or an end before the start";
+    RectifyState = "rectify.state", CONFLICT, "the rectification has an open re-check task, or was re-checked and closed: no other re-check can be started";
     ReviewNotFound = "review.not_found", NOT_FOUND, "no such task in the supervisor's team";
     BlobTusVersion = "blob.tus_version", PRECONDITION_FAILED, "no `Tus-Resumable: 1.0.0` header";
     BlobBadId = "blob.bad_id", BAD_REQUEST, "the blob id is not 64 lowercase hex digits";
@@ -105,6 +111,13 @@ codes! {
     BlobHashMismatch = "blob.hash_mismatch", UNPROCESSABLE_ENTITY, "the uploaded bytes do not hash to the blob id; discarded";
     BlobQuota = "blob.quota", TOO_MANY_REQUESTS, "the device's uploads in progress (64) or bytes a day (8 GiB) are used up";
     BlobIo = "blob.io", INTERNAL_SERVER_ERROR, "the server could not read or write its blob folder";
+    VerifyUnknown = "verify.unknown", NOT_FOUND, "no task has this verify code (`/v/{code}`): the inspection is not registered or the code is mistyped";
+    VerifyRevoked = "verify.revoked", GONE, "the verify code was revoked by a supervisor";
+    VerifyExpired = "verify.expired", GONE, "the verify code expired: the window's end plus the feedback period (30 days by default) has passed";
+    VerifyRateLimited = "verify.rate_limited", TOO_MANY_REQUESTS, "too many lookups (30 a minute) or feedback posts (5 a minute, 5 a day) from this address";
+    FeedbackDuplicate = "feedback.duplicate", CONFLICT, "the task already has feedback (once per task); nothing changed";
+    FeedbackClosed = "feedback.closed", CONFLICT, "feedback is taken from the window's start until the code expires, and not for a cancelled task";
+    FeedbackBadInput = "feedback.bad_input", UNPROCESSABLE_ENTITY, "the rating is not 1 to 5, or the comment is longer than 500 characters";
     HttpNotFound = "http.not_found", NOT_FOUND, "no such endpoint";
     HttpMethodNotAllowed = "http.method_not_allowed", METHOD_NOT_ALLOWED, "the endpoint does not take this method";
     HttpContentType = "http.content_type", UNSUPPORTED_MEDIA_TYPE, "the body must be `application/json`";
@@ -115,6 +128,10 @@ codes! {
     ServerNotFound = "server.not_found", NOT_FOUND, "an inspector or device named in the request does not exist";
     ServerBusy = "server.busy", SERVICE_UNAVAILABLE, "the server is busy (too many requests, or the same tasks changed by others meanwhile); retry after `Retry-After` seconds";
     ServerInternal = "server.internal", INTERNAL_SERVER_ERROR, "an error inside the server; retry later";
+    PrintFontsMissing = "print.fonts_missing", SERVICE_UNAVAILABLE, "the server has no Chinese fonts to print with: install the Debian package fonts-noto-cjk (or set `FIELDLOOP_FONT_DIR`); no restart needed";
+    PrintMissingGlyph = "print.missing_glyph", UNPROCESSABLE_ENTITY, "a character of the record is in none of the fonts (the message names it, its code point and its field); nothing is printed rather than a blank box";
+    PrintTooLarge = "print.too_large", UNPROCESSABLE_ENTITY, "a field or list of the record is over the printer's bound (20,000 characters a field, 2,000 entries a list)";
+    PrintFailed = "print.failed", INTERNAL_SERVER_ERROR, "typesetting failed (a fault of the print templates); the server logs the detail";
 }
 
 /// What a refusal of a pushed change concerns, so that the tablet can show
@@ -226,7 +243,9 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownInspector(_) | StoreError::UnknownDevice(_) => {
                 Self::new(Code::ServerNotFound, e.to_string())
             }
-            StoreError::PlanChanged(_) => Self::new(Code::ConsoleState, e.to_string()),
+            StoreError::PlanChanged(_) | StoreError::LeadChanged(_) => {
+                Self::new(Code::ConsoleState, e.to_string())
+            }
             other => Self::internal(other),
         }
     }
@@ -261,7 +280,13 @@ pub async fn json_errors(response: Response) -> Response {
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if status.as_u16() < 400 || is_json {
+    // Public pages answer errors as pages (`/v/{code}`: 404, 410).
+    let is_html = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if status.as_u16() < 400 || is_json || is_html {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -7,6 +7,8 @@
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+pub mod claims;
+pub mod clock;
 pub mod console;
 #[cfg(feature = "demo")]
 pub mod demo;
@@ -14,15 +16,18 @@ pub mod draws;
 pub mod enroll;
 pub mod error;
 pub mod import;
+pub mod leads;
 pub mod limits;
 pub mod net;
 pub mod peer;
 pub mod public;
+pub mod rectify;
 pub mod review;
 pub mod store;
 pub mod sync;
 pub mod tasks;
 pub mod tls;
+pub mod verify;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -54,6 +59,16 @@ pub struct AppState {
     pub device_slots: Arc<auth::DeviceSlots>,
     /// The console map's base layer.
     pub map: Arc<console::MapConfig>,
+    /// The server's clock ([`AppState::now`]); real time unless
+    /// `FIELDLOOP_CLOCK_FILE` moves it (test-only, see [`clock`]).
+    pub clock: Arc<clock::Clock>,
+    /// The printer of 笔录 and notices, loaded on first use
+    /// ([`console::PrinterSlot`]).
+    pub printer: Arc<console::PrinterSlot>,
+    /// The lead endpoints' rate limits and the evidence package's printer.
+    pub leads: Arc<leads::LeadsState>,
+    /// 亮码检查: per-address limits and the feedback period.
+    pub verify: Arc<verify::VerifyState>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -72,7 +87,42 @@ impl AppState {
             limits: Arc::default(),
             device_slots: Arc::default(),
             map: Arc::default(),
+            clock: Arc::new(clock::Clock::from_env()),
+            printer: Arc::default(),
+            leads: Arc::default(),
+            verify: Arc::default(),
         }
+    }
+
+    /// The same state with another feedback period (days after the window's
+    /// end a verify code still answers; `serve --feedback-days`).
+    pub fn with_feedback_days(mut self, days: u32) -> Self {
+        self.verify = Arc::new(verify::VerifyState::new(days));
+        self
+    }
+
+    /// The same state with a printer for the evidence package's `record.pdf`.
+    pub fn with_record_printer(mut self, printer: Arc<dyn leads::RecordPrinter>) -> Self {
+        self.leads = Arc::new(leads::LeadsState::default().with_printer(printer));
+        self
+    }
+
+    /// The same state with another printer (e.g. fonts from another folder).
+    pub fn with_printer(mut self, printer: console::PrinterSlot) -> Self {
+        self.printer = Arc::new(printer);
+        self
+    }
+
+    /// The same state with another clock.
+    pub fn with_clock(mut self, clock: clock::Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The server's time, milliseconds since the epoch: real time, moved by
+    /// the test-only offset file if one is configured.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
     }
 
     /// The same state with the console map's base layer.
@@ -161,7 +211,9 @@ pub fn router(state: AppState) -> Router {
         .merge(enroll::router())
         .merge(review::router())
         .merge(console::router())
+        .merge(leads::router())
         .merge(public::router().route_layer(gate()))
+        .merge(verify::router().route_layer(gate()))
         .with_state(state)
         .merge(console::pages())
         .merge(blob_routes)

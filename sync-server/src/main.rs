@@ -60,6 +60,10 @@ struct LimitArgs {
     /// out, per credit-risk class (any subset of A=1,B=2,C=3,D=4).
     #[arg(long, value_name = "LIMITS", value_parser = fieldloop_server::draws::parse_yearly_limits, default_value = "A=1,B=2,C=3,D=4")]
     yearly_limit: [u32; 4],
+    /// Days after a task's window ends that its verify code (亮码检查,
+    /// `/v/{code}`) still answers and takes the business's feedback.
+    #[arg(long, default_value_t = fieldloop_server::claims::FEEDBACK_DAYS, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    feedback_days: u32,
 }
 
 impl From<LimitArgs> for Limits {
@@ -224,6 +228,42 @@ enum Command {
     Draw {
         #[command(subcommand)]
         command: DrawCommand,
+    },
+    /// Keys of the outside channels that send leads (12345, 互联网+监管, …).
+    ChannelKey {
+        #[command(subcommand)]
+        command: ChannelKeyCommand,
+    },
+    /// Evidence packages (行刑衔接).
+    Package {
+        #[command(subcommand)]
+        command: PackageCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ChannelKeyCommand {
+    /// Make a key for a channel; the key is printed once, only its hash is kept.
+    Create {
+        #[arg(long)]
+        data: PathBuf,
+        /// hotline_12345, internet_plus, grid, association or media.
+        #[arg(long)]
+        channel: String,
+        /// Who makes it (recorded with the key).
+        #[arg(long, default_value = "S-ADMIN")]
+        by: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PackageCommand {
+    /// Check an evidence package offline: every file against the manifest,
+    /// the manifest against its hash, the receipt entries against the chain
+    /// head. Prints OK or the first mismatch; exit code 0 or 1.
+    Verify {
+        /// The package, `package-<lead>.zip`.
+        package: PathBuf,
     },
 }
 
@@ -493,12 +533,21 @@ async fn main() -> anyhow::Result<()> {
                 "enroll a tablet: fieldloop-server enroll --data {} --inspector I-001 --server {scheme}://{addr}",
                 data.display()
             );
+            let feedback_days = limits.feedback_days;
             let state = AppState::new(Arc::new(store), blobs)
                 .with_limits(limits.into())
+                .with_feedback_days(feedback_days)
                 .with_map(fieldloop_server::console::MapConfig {
                     tile_url,
                     tile_attribution,
                 });
+            // Evidence packages carry the 笔录 as PDF, printed like the console's.
+            let package_printer = fieldloop_server::console::PackagePrinter::new(
+                state.printer.clone(),
+                state.store.clone(),
+                format!("{scheme}://{addr}"),
+            );
+            let state = state.with_record_printer(Arc::new(package_printer));
             let tls = identity.map(|i| i.config);
             fieldloop_server::serve_with(listener, state, tls, shutdown_signal())
                 .await
@@ -715,6 +764,49 @@ async fn main() -> anyhow::Result<()> {
                     "抽取记录 {} 与复算不符 (the draw record does not match) at {mismatch}",
                     parsed.id
                 ),
+            }
+        }
+        Command::ChannelKey {
+            command: ChannelKeyCommand::Create { data, channel, by },
+        } => {
+            use fieldloop_server::leads::Channel;
+            let Some(channel) = Channel::parse(&channel).filter(|c| c.is_outside()) else {
+                refuse(&format!(
+                    "没有外部渠道 “{channel}” (no outside channel '{channel}'): hotline_12345, internet_plus, grid, association or media"
+                ));
+            };
+            let store = open_store(&data)?;
+            let (row, key) =
+                fieldloop_server::leads::create_channel_key(&store, channel, by.trim(), now_ms())
+                    .context("cannot store the key")?;
+            say!("channel key {} for {} created", row.id, row.channel);
+            say!("key (shown once; send it as Authorization: Bearer <key>): {key}");
+        }
+        Command::Package {
+            command: PackageCommand::Verify { package },
+        } => {
+            use fieldloop_server::leads::package;
+            let file = std::fs::File::open(&package)
+                .with_context(|| format!("cannot read {}", package.display()))?;
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            if len > package::MAX_VERIFY_BYTES {
+                refuse(&format!(
+                    "MISMATCH {}: larger than {} bytes",
+                    package.display(),
+                    package::MAX_VERIFY_BYTES
+                ));
+            }
+            match package::verify(std::io::BufReader::new(file)) {
+                Ok(done) => say!(
+                    "OK {}: lead {}, task {}, {} files and {} receipt entries match, chain head {}",
+                    package.display(),
+                    done.manifest.lead,
+                    done.manifest.task.as_deref().unwrap_or("-"),
+                    done.manifest.files.len(),
+                    done.receipts,
+                    done.manifest.receipt_chain_head.as_deref().unwrap_or("-")
+                ),
+                Err(mismatch) => refuse(&format!("MISMATCH {}: {mismatch}", package.display())),
             }
         }
         Command::Audit {

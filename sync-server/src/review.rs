@@ -10,11 +10,11 @@ use axum::extract::{Path, State};
 use fieldloop_core::{ActorId, Author, EventKind, Role, Status, TaskDoc, TaskError};
 use serde::{Deserialize, Serialize};
 
+use crate::AppState;
 use crate::auth::DeviceAuth;
 use crate::console::TaskIndex;
 use crate::error::{ApiError, Code};
 use crate::store::TaskWrite;
-use crate::{AppState, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -86,10 +86,10 @@ pub(crate) fn record_decision(
     kind: EventKind,
     comment: Option<&str>,
     device_id: &str,
+    now: i64,
 ) -> Result<TaskDoc, ApiError> {
     let mut doc = TaskDoc::load(&stored.doc).map_err(ApiError::internal)?;
     let before = doc.heads();
-    let now = now_ms();
     doc.decide(author, now, kind, comment)
         .map_err(|e| decision_refused(&stored.id, e))?;
     let new_changes: Vec<ChangeHash> = doc
@@ -109,6 +109,9 @@ pub(crate) fn record_decision(
         index: Some(TaskIndex::of(doc.automerge()).map_err(ApiError::internal)?),
     };
     store.commit_sync(std::slice::from_ref(&write), device_id, now)?;
+    // An approval records the task's rectification orders; a re-check
+    // task's approval or cancellation settles its rectification.
+    crate::rectify::after_decision(store, now);
     Ok(doc)
 }
 
@@ -137,6 +140,7 @@ pub async fn review(
     let author = Author::new(actor_of(&device.actor)?, device.person.clone(), device.role);
     let store = state.store.clone();
     let writes = state.writes.clone();
+    let now = state.now();
     let status = tokio::task::spawn_blocking(move || {
         let _guard = writes.lock().unwrap_or_else(|p| p.into_inner());
         let stored = store
@@ -155,6 +159,7 @@ pub async fn review(
             kind,
             request.comment.as_deref(),
             &device.id,
+            now,
         )?;
         doc.status().map_err(ApiError::internal)
     })

@@ -157,6 +157,7 @@ pub fn refused(task: &str, refusal: Refusal) -> ApiError {
         Rule::EventNotAllowed(_) => Code::PolicyEventNotAllowed,
         Rule::Transition(_) => Code::StatusTransition,
         Rule::SubmitProblems(_) => Code::StatusSubmitProblems,
+        Rule::RecordNotes(_) => Code::TaskRecordNotes,
     };
     ApiError::new(code, format!("任务 {task}：{}", refusal.message)).concerning(Concerns {
         task: Some(task.to_owned()),

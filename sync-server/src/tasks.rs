@@ -260,6 +260,18 @@ pub fn create_within(
     scope: Option<&crate::console::Scope>,
     now: Millis,
 ) -> Result<CreatedTask, CreateError> {
+    create_recheck(store, new, scope, None, now)
+}
+
+/// [`create_within`], for a re-check task (复查) when `recheck_of` is given:
+/// the document carries the finding it follows up from its first change.
+pub fn create_recheck(
+    store: &dyn Store,
+    new: &NewTask,
+    scope: Option<&crate::console::Scope>,
+    recheck_of: Option<&fieldloop_core::RecheckOf>,
+    now: Millis,
+) -> Result<CreatedTask, CreateError> {
     if new.due < new.start {
         return Err(CreateError::DueBeforeStart {
             start: new.start,
@@ -368,7 +380,8 @@ pub fn create_within(
         {
             return Err(CreateError::OutOfScope(team.id.clone()));
         }
-        let mut doc = TaskDoc::create(spec, &author, now)?;
+        crate::claims::sign_spec(store, &mut spec, now)?;
+        let mut doc = TaskDoc::create_recheck(spec, &author, now, recheck_of.cloned())?;
         let heads = doc.heads();
         let index = crate::console::TaskIndex::of(doc.automerge())?;
         let write = TaskWrite {

@@ -151,6 +151,9 @@ pub fn sync_tablet(
     report.uploaded = report.uploads_left;
     report.uploads_left = 0;
     report.upload_bytes = sent;
+    // The original photos of re-check tasks; one that cannot be fetched now
+    // is asked for again at the next sync (the screen marks it missing).
+    report.downloaded = crate::recheck::fetch_photos(store, blobs, &transport).unwrap_or(0);
     Ok(report)
 }
 

@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod keystore;
 pub mod photo;
 pub mod qr;
+pub mod recheck;
 pub mod store;
 pub mod sync;
 pub mod tls;

@@ -156,6 +156,20 @@ pub fn verify_qr_svg(base: &str, verify_code: &str) -> Result<String, QrError> {
     Ok(QrMatrix::encode(&verify_url(base, verify_code))?.to_svg(PNG_MODULE_PX))
 }
 
+/// The link a task's QR code carries: `{base}/v/{verify_code}`, followed by
+/// `#FL1:…`, the server-signed claim, when the task has one (亮码检查: the
+/// business's phone checks it with no network).
+pub use fieldloop_core::record::signed_verify_url;
+
+/// [`verify_qr_svg`] with the task's signed claim in the link's fragment.
+pub fn signed_verify_qr_svg(
+    base: &str,
+    verify_code: &str,
+    claim: Option<&str>,
+) -> Result<String, QrError> {
+    Ok(QrMatrix::encode(&signed_verify_url(base, verify_code, claim))?.to_svg(PNG_MODULE_PX))
+}
+
 /// The task's verification QR code as PNG, [`PNG_MODULE_PX`] pixels per module.
 pub fn verify_qr_png(base: &str, verify_code: &str) -> Result<Vec<u8>, QrError> {
     QrMatrix::encode(&verify_url(base, verify_code))?.to_png(PNG_MODULE_PX)
@@ -168,6 +182,57 @@ mod tests {
     use super::*;
 
     const BASE: &str = "https://fieldloop.example.gov.cn";
+
+    #[test]
+    fn the_signed_claim_rides_in_the_fragment_and_scans_back() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+        let claim = fieldloop_core::claim::Claim {
+            v: fieldloop_core::claim::CLAIM_VERSION,
+            task_code: "JX-2026-000001".into(),
+            verify_code: CODE.into(),
+            subject_uscc: "92360736MA36XJ6832".into(),
+            inspectors: vec![
+                fieldloop_core::claim::ClaimInspector {
+                    name: "王磊".into(),
+                    badge: "36070012345".into(),
+                },
+                fieldloop_core::claim::ClaimInspector {
+                    name: "李娜".into(),
+                    badge: "36070012346".into(),
+                },
+            ],
+            departments: vec![fieldloop_core::claim::ClaimDepartment {
+                code: "SCJG".into(),
+                name: "市场监督管理局".into(),
+            }],
+            nbf: 0,
+            exp: 10,
+            iat: 0,
+        };
+        let text = fieldloop_core::claim::sign(&key, &claim);
+        let url = signed_verify_url(BASE, CODE, Some(&text));
+        assert!(url.starts_with(&format!("{BASE}/v/{CODE}#FL1:")), "{url}");
+        assert!(!url.contains(' '), "{url}");
+        assert_eq!(signed_verify_url(BASE, CODE, None), verify_url(BASE, CODE));
+        let fragment = url.split_once('#').unwrap().1;
+        let decoded = percent_encoding::percent_decode_str(fragment)
+            .decode_utf8()
+            .unwrap();
+        assert_eq!(
+            fieldloop_core::claim::verify(&decoded, &key.verifying_key(), 5).unwrap(),
+            claim
+        );
+        let svg = signed_verify_qr_svg(BASE, CODE, Some(&text)).unwrap();
+        assert!(svg.starts_with("<?xml") || svg.contains("<svg"), "svg");
+        let png = QrMatrix::encode(&url)
+            .unwrap()
+            .to_png(PNG_MODULE_PX)
+            .unwrap();
+        let image = image::load_from_memory(&png).unwrap().to_luma8();
+        let mut prepared = rqrr::PreparedImage::prepare(image);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids[0].decode().unwrap().1, url);
+    }
     const CODE: &str = "k7Qm2xVt9pLw4RzN";
 
     /// Finds and decodes the one QR code in a grey image.

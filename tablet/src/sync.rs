@@ -340,6 +340,45 @@ impl Transport for HttpTransport {
 }
 
 impl HttpTransport {
+    /// Downloads blob `id` the device's team may read (`GET
+    /// /api/v1/blobs/{id}`); `None` when the server has none it may see.
+    /// The bytes are checked against the id by whoever stores them.
+    pub fn download_blob(
+        &self,
+        id: &crate::blobs::BlobId,
+        max_bytes: u64,
+    ) -> Result<Option<Vec<u8>>, SyncError> {
+        let network = |e: reqwest::Error| self.error(&e);
+        let response = self
+            .client
+            .http
+            .get(format!("{}/api/v1/blobs/{id}", self.server))
+            .bearer_auth(self.token())
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .map_err(network)?;
+        let status = response.status().as_u16();
+        if status == 404 {
+            return Ok(None);
+        }
+        if status != 200 {
+            let body = response.bytes().map_err(network)?;
+            return Err(server_error(status, &body));
+        }
+        if response.content_length().is_some_and(|n| n > max_bytes) {
+            return Err(SyncError::BadAnswer(format!(
+                "blob {id} is larger than {max_bytes} bytes"
+            )));
+        }
+        let body = response.bytes().map_err(network)?;
+        if body.len() as u64 > max_bytes {
+            return Err(SyncError::BadAnswer(format!(
+                "blob {id} is larger than {max_bytes} bytes"
+            )));
+        }
+        Ok(Some(body.to_vec()))
+    }
+
     /// Uploads every queued evidence blob, oldest first; each one leaves the
     /// queue once the server holds it, so a cut upload resumes at the next
     /// sync. `progress(done, left, bytes_sent)` follows each blob.
@@ -510,6 +549,8 @@ pub struct SyncReport {
     pub upload_bytes: u64,
     /// The server sent a new directory (names of departments, teams and inspectors).
     pub directory: bool,
+    /// Photos of re-checked findings downloaded (see [`crate::recheck`]).
+    pub downloaded: usize,
 }
 
 /// Syncs until both sides are quiet: nothing left to push, no more feed.

@@ -11,6 +11,7 @@
 //!
 //! Needs `chromium` and `chromium-driver` (`cargo xtask setup`).
 
+mod after_visit;
 mod browser;
 
 use std::path::Path;

@@ -126,6 +126,25 @@ impl Console {
         (status, answer.json().unwrap_or(Value::Null))
     }
 
+    /// A POST without a body, answered with bytes (a download) and its
+    /// `X-Package-Sha256` header, if any.
+    pub(crate) fn post_raw(&self, path: &str) -> (u16, Vec<u8>, Option<String>) {
+        let answer = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .header(CSRF_HEADER, &self.csrf)
+            .send()
+            .expect("post");
+        let status = answer.status().as_u16();
+        let sha = answer
+            .headers()
+            .get("x-package-sha256")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (status, answer.bytes().expect("bytes").to_vec(), sha)
+    }
+
     pub(crate) fn decide(&self, id: &str, action: &str, comment: Option<&str>) -> (u16, Value) {
         self.post(
             &format!("/api/v1/console/tasks/{id}/review"),

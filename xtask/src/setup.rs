@@ -25,7 +25,8 @@ pub const PACKAGES: &[&str] = &[
     "webkit2gtk-driver", // WebKitWebDriver, for tests of the real window
     "chromium",          // the console's tests run in headless Chromium …
     "chromium-driver",   // … through chromedriver
-    "fonts-noto-cjk",    // the UI is Chinese
+    "fonts-noto-cjk",    // the UI is Chinese; the printed records embed it (fieldloop-print)
+    "poppler-utils",     // pdftotext, pdffonts, pdfinfo: the printed records' tests read the PDFs
 ];
 
 /// Installs what is missing: [`PACKAGES`] and `extra_packages`, the rustfmt

@@ -8,7 +8,8 @@ use ts_rs::TS;
 use crate::task::Window;
 use crate::{
     Answer, Conflict, Event, EventKind, Evidence, Finding, GeoPoint, LeadTransfer, Millis,
-    RiskClass, Signature, Status, SubmitProblem, Task, TaskDoc, TaskError, TracePoint,
+    PrintedRecord, RecordNotes, RiskClass, Signature, Status, SubmitProblem, Task, TaskDoc,
+    TaskError, TracePoint,
 };
 
 mod directory;
@@ -21,6 +22,31 @@ pub fn verify_url(base: &str, verify_code: &str) -> String {
     let segment: String = percent_encoding::utf8_percent_encode(verify_code, SEGMENT).collect();
     format!("{}/v/{segment}", base.trim_end_matches('/'))
 }
+
+/// [`verify_url`] with the task's signed claim (亮码检查, see
+/// [`crate::claim`]) as the fragment, `{base}/v/{verify_code}#FL1:…`, when
+/// the task has one. The fragment never reaches the server; the page checks
+/// it on the phone. Base45's space and `%` are percent-encoded.
+pub fn signed_verify_url(base: &str, verify_code: &str, claim: Option<&str>) -> String {
+    let url = verify_url(base, verify_code);
+    match claim {
+        Some(claim) => {
+            let fragment: String = percent_encoding::utf8_percent_encode(claim, FRAGMENT).collect();
+            format!("{url}#{fragment}")
+        }
+        None => url,
+    }
+}
+
+/// What a fragment escapes (of base45's alphabet: the space and `%`).
+const FRAGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'#')
+    .add(b'%');
 
 /// What a path segment escapes: everything but the unreserved characters.
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -121,6 +147,14 @@ pub struct RecordView {
     pub verify_url: String,
     /// The person the record was built for (`me`) may change it now.
     pub editable: bool,
+    /// The 笔录 fields (empty ones in documents made before they existed).
+    pub record_notes: RecordNotes,
+    /// Prints of the record, oldest first.
+    pub prints: Vec<PrintedRecord>,
+    /// Inspector id → badge number (执法证号), as the task was created.
+    pub badges: std::collections::BTreeMap<String, String>,
+    /// For a re-check task (复查): the original finding and its photos.
+    pub recheck_of: Option<crate::task::RecheckOf>,
 }
 
 /// Builds the record of a task document for the inspector `me` (`None`:
@@ -271,5 +305,13 @@ pub fn build_record(
         events: task.events.clone(),
         verify_url: verify_url(verify_base, &task.verify_code),
         editable,
+        record_notes: task.record_notes.clone().unwrap_or_default(),
+        prints: task.prints.clone().unwrap_or_default(),
+        badges: task
+            .names
+            .as_ref()
+            .and_then(|n| n.badges.clone())
+            .unwrap_or_default(),
+        recheck_of: task.recheck_of.clone(),
     })
 }

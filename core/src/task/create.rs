@@ -7,8 +7,8 @@ use automerge::transaction::CommitOptions;
 use autosurgeon::reconcile;
 
 use super::{
-    ActorInfo, Answer, Author, ChecklistItem, MIN_CHECKED_IN, Millis, SCHEMA, Task, TaskDoc,
-    TaskKind, TaskSpec, TaskSubject,
+    ActorInfo, Answer, Author, ChecklistItem, MIN_CHECKED_IN, Millis, RecordNotes, SCHEMA, Task,
+    TaskDoc, TaskKind, TaskSpec, TaskSubject,
 };
 use crate::error::TaskError;
 use crate::status::{Event, EventKind, Role};
@@ -16,6 +16,17 @@ use crate::status::{Event, EventKind, Role};
 impl TaskDoc {
     /// Creates a task. Only a supervisor or an administrator may.
     pub fn create(spec: TaskSpec, author: &Author, at: Millis) -> Result<Self, TaskError> {
+        Self::create_recheck(spec, author, at, None)
+    }
+
+    /// [`TaskDoc::create`], for a re-check task (复查) when `recheck_of` is
+    /// given: the finding it follows up is written in the same change.
+    pub fn create_recheck(
+        spec: TaskSpec,
+        author: &Author,
+        at: Millis,
+        recheck_of: Option<super::RecheckOf>,
+    ) -> Result<Self, TaskError> {
         if !matches!(author.role, Role::Supervisor | Role::Admin) {
             return Err(TaskError::CreateNotAllowed);
         }
@@ -101,6 +112,12 @@ impl TaskDoc {
                 comment: None,
                 location: None,
             }],
+            // Created empty with the task so that every tablet edits the
+            // same map (field-level merge) rather than racing to create it.
+            record_notes: Some(RecordNotes::default()),
+            prints: Some(Vec::new()),
+            recheck_of,
+            claim: spec.claim,
         };
         let mut doc = AutoCommit::new().with_actor(author.actor.clone());
         reconcile(&mut doc, &task)?;

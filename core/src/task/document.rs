@@ -295,6 +295,102 @@ pub struct Signature {
     pub at: Millis,
 }
 
+/// Longest text accepted in one field of the 现场检查笔录 (characters).
+pub const MAX_RECORD_NOTE_CHARS: usize = 2_000;
+
+/// What the 现场检查笔录 says besides the checklist: where and when, who was
+/// present, the scripted notices with the party's answers, and the party's
+/// statement. Written by the task's inspectors on the tablet; each field is
+/// its own key, so two tablets editing different fields both keep theirs.
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hydrate,
+    Reconcile,
+    TS,
+    utoipa::ToSchema,
+)]
+pub struct RecordNotes {
+    /// 检查地点 (the tablet pre-fills the subject's address).
+    pub place: String,
+    /// 检查时间 from.
+    pub started_at: Option<Millis>,
+    /// 检查时间 to.
+    pub ended_at: Option<Millis>,
+    /// 现场负责人 / 被检查人 present.
+    pub party_present: String,
+    /// His or her role (职务).
+    pub party_role: String,
+    /// 法定代表人（负责人）.
+    pub legal_representative: String,
+    /// 记录人: an inspector id of the task.
+    pub recorder: String,
+    /// 见证人 name, "" when none.
+    pub witness: String,
+    /// Answer to “出示执法证件，你是否看清楚？”.
+    pub credentials_answer: String,
+    /// Answer to the notice of the right to state and defend and the duty to answer truthfully.
+    pub rights_answer: String,
+    /// Answer to “你是否申请回避？”.
+    pub recusal_answer: String,
+    /// 当事人的陈述和申辩.
+    pub party_statement: String,
+}
+
+/// What a re-check task (复查) re-checks: the finding of an earlier task
+/// whose rectification order it follows up, with that finding's photos.
+/// Written by the server when it creates the re-check; tablets never write it.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
+pub struct RecheckOf {
+    /// The server's rectification record this re-check closes.
+    pub rectification: String,
+    pub task_id: String,
+    pub task_code: String,
+    /// The original finding as it was recorded.
+    pub finding: Finding,
+    /// The title of the finding's checklist item, if it has one.
+    pub item_title: Option<String>,
+    /// The original photos of the finding (evidence on its item, not withdrawn).
+    pub photos: Vec<RecheckPhoto>,
+}
+
+/// One photo of the original finding: its blob and its smaller copies.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
+pub struct RecheckPhoto {
+    pub sha256: String,
+    pub thumb_sha256: Option<String>,
+    pub display_sha256: Option<String>,
+    pub mime: String,
+    pub caption: Option<String>,
+    pub taken_at: Millis,
+}
+
+/// A print of the record on a tablet (or the server): which document, the
+/// file's name and the SHA-256 of its bytes, who printed it and when. The
+/// PDFs are deterministic, so the hash identifies what was handed over.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile, TS, utoipa::ToSchema,
+)]
+pub struct PrintedRecord {
+    /// SHA-256 of the PDF, lowercase hex.
+    pub sha256: String,
+    /// Which document: `inspection_record` (现场检查笔录).
+    pub document: String,
+    /// The file's name, e.g. `T-2026-0001-1a2b3c4d.pdf`.
+    pub file: String,
+    pub by: String,
+    pub at: Millis,
+}
+
 /// Names as the server knew them when it created the task, so that a
 /// tablet shows people, departments and the team by name without a
 /// directory of its own. Written once, with the task; codes it does not
@@ -319,6 +415,12 @@ pub struct Names {
     pub inspectors: BTreeMap<String, String>,
     /// Department code → its names.
     pub departments: BTreeMap<String, DepartmentNames>,
+    /// Inspector id → badge number (执法证号), for the printed record;
+    /// `None` in documents made before badges were written into tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    #[autosurgeon(missing = "Default::default")]
+    pub badges: Option<BTreeMap<String, String>>,
 }
 
 impl Names {
@@ -328,10 +430,18 @@ impl Names {
         inspectors: impl IntoIterator<Item = &'a crate::domain::Inspector>,
         departments: impl IntoIterator<Item = &'a crate::domain::Department>,
     ) -> Self {
+        let inspectors: Vec<&crate::domain::Inspector> = inspectors.into_iter().collect();
         Self {
             team: team_name.to_owned(),
+            badges: Some(
+                inspectors
+                    .iter()
+                    .filter(|i| !i.badge_no.is_empty())
+                    .map(|i| (i.id.clone(), i.badge_no.clone()))
+                    .collect(),
+            ),
             inspectors: inspectors
-                .into_iter()
+                .iter()
                 .map(|i| (i.id.clone(), i.name.clone()))
                 .collect(),
             departments: departments
@@ -386,6 +496,21 @@ pub struct Task {
     pub lead_transfers: Vec<LeadTransfer>,
     pub signatures: Vec<Signature>,
     pub events: Vec<Event>,
+    /// The 笔录 fields; `None` in documents made before they existed.
+    #[autosurgeon(missing = "Default::default")]
+    pub record_notes: Option<RecordNotes>,
+    /// Prints of the record with their hashes (append-only); `None` in
+    /// documents made before prints were recorded.
+    #[autosurgeon(missing = "Default::default")]
+    pub prints: Option<Vec<PrintedRecord>>,
+    /// For a re-check task (复查): the finding it follows up. Server-written.
+    #[autosurgeon(missing = "Default::default")]
+    pub recheck_of: Option<RecheckOf>,
+    /// The server-signed claim of 亮码检查 (`FL1:<base45>`, see
+    /// [`crate::claim`]) that the tablet's QR code carries. Server-written;
+    /// `None` in documents made before claims existed or without a key.
+    #[autosurgeon(missing = "Default::default")]
+    pub claim: Option<String>,
 }
 
 impl Task {

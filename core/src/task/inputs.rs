@@ -45,6 +45,9 @@ pub struct TaskSpec {
     /// Names written into the task (see [`Names`](super::Names)); the
     /// creator fills them from its directory.
     pub names: super::Names,
+    /// The signed claim written into the task (see [`crate::claim`]); the
+    /// server signs it once the rest of the spec is final.
+    pub claim: Option<String>,
 }
 
 impl TaskSpec {
@@ -85,6 +88,7 @@ impl TaskSpec {
             lead_department: handbook.lead_department.clone(),
             items,
             names: super::Names::default(),
+            claim: None,
         })
     }
 }

@@ -29,6 +29,7 @@ mod events;
 mod evidence;
 mod findings;
 mod inputs;
+mod notes;
 mod replica;
 mod signatures;
 mod submit;
@@ -37,10 +38,14 @@ mod view;
 
 pub use document::{
     ActorInfo, Answer, ChecklistItem, DepartmentNames, Evidence, EvidenceKind, Finding,
-    LeadTransfer, Names, Outcome, Severity, Signature, SignerRole, Task, TaskKind, TaskSubject,
-    TracePoint, Window,
+    LeadTransfer, MAX_RECORD_NOTE_CHARS, Names, Outcome, PrintedRecord, RecheckOf, RecheckPhoto,
+    RecordNotes, Severity, Signature, SignerRole, Task, TaskKind, TaskSubject, TracePoint, Window,
 };
 pub use inputs::{Author, NewEvidence, TaskSpec};
+pub use notes::{
+    INSPECTION_RECORD, PRINT_FIELDS, RECORD_NOTE_FIELDS, RecordNoteEdit, RecordNotesError,
+    record_note_label,
+};
 pub use submit::SubmitProblem;
 pub use view::TaskSummary;
 

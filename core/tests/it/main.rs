@@ -3,6 +3,7 @@
 mod conflicts;
 mod draw;
 mod flow;
+mod notes;
 mod policy;
 mod properties;
 mod robust;

@@ -256,3 +256,58 @@ fn the_policy_matrix_of_change_by_role_by_status() {
     }
     assert_eq!(checked, 7 * 3 * ACTS.len());
 }
+
+/// The signed claim (亮码检查) is the server's: an inspector on the task,
+/// or a supervisor's device, may neither set nor change it.
+#[test]
+fn a_tablet_may_not_write_the_signed_claim() {
+    let mut spec = spec();
+    spec.claim = Some("FL1:SERVER".into());
+    let mut doc = TaskDoc::create(spec, &supervisor(), T0).expect("task");
+    assert_eq!(
+        doc.task().expect("task").claim.as_deref(),
+        Some("FL1:SERVER")
+    );
+    for who in [inspector(1), supervisor()] {
+        let mut copy = doc.fork();
+        let am = copy.automerge();
+        am.set_actor(who.actor.clone());
+        register(am, &who);
+        am.put(ROOT, "claim", "FL1:FORGED").expect("put");
+        let hash = am
+            .commit_with(CommitOptions::default().with_message("forge"))
+            .expect("a change");
+        let change = am.get_change_by_hash(&hash).expect("change");
+        let writer = Writer {
+            actor: who.actor.clone(),
+            person: who.person.clone(),
+            role: who.role,
+            certified: None,
+        };
+        let verdict = policy::check(am, &[change], &writer).map_err(|r| r.code().as_str());
+        assert_eq!(verdict, Err("policy.forbidden_field"), "{}", who.person);
+    }
+    // Nor may a task made without a claim be given one by a tablet.
+    let mut plain = new_task();
+    let mut copy = plain.fork();
+    let who = inspector(1);
+    let am = copy.automerge();
+    am.set_actor(who.actor.clone());
+    register(am, &who);
+    am.put(ROOT, "claim", "FL1:FORGED").expect("put");
+    let hash = am
+        .commit_with(CommitOptions::default().with_message("forge"))
+        .expect("a change");
+    let change = am.get_change_by_hash(&hash).expect("change");
+    let writer = Writer {
+        actor: who.actor.clone(),
+        person: who.person.clone(),
+        role: who.role,
+        certified: None,
+    };
+    assert_eq!(
+        policy::check(am, &[change], &writer).map_err(|r| r.code().as_str()),
+        Err("policy.forbidden_field")
+    );
+    assert_eq!(plain.task().expect("task").claim, None);
+}

@@ -87,6 +87,28 @@ fn full_task() -> TaskDoc {
     image.mime = "image/png".into();
     doc.sign(&who, T0, SignerRole::Inspector, "I-001", image)
         .expect("sign");
+    doc.edit_record_notes(
+        &who,
+        T0,
+        &[
+            fieldloop_core::RecordNoteEdit::Place("后厨".into()),
+            fieldloop_core::RecordNoteEdit::StartedAt(Some(T0)),
+            fieldloop_core::RecordNoteEdit::EndedAt(Some(T0 + 60_000)),
+        ],
+    )
+    .expect("record notes");
+    doc.add_print(
+        &who,
+        T0,
+        fieldloop_core::PrintedRecord {
+            sha256: sha(4),
+            document: "inspection_record".into(),
+            file: "T-1-00000000.pdf".into(),
+            by: String::new(),
+            at: 0,
+        },
+    )
+    .expect("print");
     doc.decide(&supervisor(), T0, EventKind::Cancelled, Some("企业已注销"))
         .expect("cancel");
     doc

@@ -5,6 +5,7 @@
 
 pub mod device;
 pub mod evidence;
+pub mod notes;
 pub mod record;
 pub mod tasks;
 

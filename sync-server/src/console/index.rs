@@ -66,6 +66,9 @@ pub struct TaskIndex {
     pub evidence: u32,
     pub findings: u32,
     pub rectification_due: Option<Millis>,
+    /// The task's lead transfers: each becomes a lead when the task is
+    /// written (see `crate::leads::transfer_leads`); not an index column.
+    pub lead_transfers: Vec<fieldloop_core::LeadTransfer>,
 }
 
 fn count(n: usize) -> u32 {
@@ -114,6 +117,7 @@ impl TaskIndex {
                 .filter(|f| f.rectification_order.is_some())
                 .filter_map(|f| f.rectification_deadline)
                 .min(),
+            lead_transfers: task.lead_transfers,
         })
     }
 

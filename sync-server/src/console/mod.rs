@@ -12,16 +12,20 @@
 //! - `POST /api/v1/console/logout` (with `X-CSRF-Token`): ends the session.
 
 mod directory;
+mod feedback;
 mod import;
 mod index;
 mod openapi;
 mod pages;
 mod plans;
+mod print;
 mod session;
 mod tasks;
 
+pub use feedback::{FeedbackList, FeedbackView, RevokeRequest, TaskVerify};
 pub use openapi::{ConsoleApi, openapi_json};
-pub use pages::router as pages;
+pub use pages::{router as pages, verify_script};
+pub use print::{CONTENT_SHA256_HEADER, MAX_FINDING_ID_BYTES, PackagePrinter, PrinterSlot};
 
 use axum::Json;
 use axum::extract::State;
@@ -54,7 +58,7 @@ pub use index::{
 pub use tasks::{
     ConsoleRecord, DEFAULT_PER_PAGE, Decision, DecisionRequest, FlagView, MAX_COMMENT_CHARS,
     MAX_EXPORT_ROWS, MAX_PER_PAGE, NewTaskAnswer, NewTaskRequest, TimelineEntry, console_actor,
-    parse_query, year_of, year_range,
+    parse_query, scope, year_of, year_range,
 };
 
 use crate::error::{ApiError, Code, ErrorAnswer};
@@ -123,8 +127,11 @@ pub fn router() -> axum::Router<AppState> {
         .route("/api/v1/console/logout", post(post_logout))
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(tasks::router())
+        .merge(feedback::router())
         .merge(directory::router())
         .merge(plans::router())
+        .merge(print::router())
+        .merge(crate::rectify::router())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_CONSOLE_BODY))
         .merge(import::router())
 }

@@ -23,6 +23,12 @@ impl Modify for SessionCookie {
                 "the console session (POST /api/v1/console/login); every request that is not GET or HEAD also carries X-CSRF-Token",
             ))),
         );
+        components.add_security_scheme(
+            "channel_key",
+            SecurityScheme::Http(utoipa::openapi::security::Http::new(
+                utoipa::openapi::security::HttpAuthScheme::Bearer,
+            )),
+        );
     }
 }
 
@@ -44,6 +50,11 @@ impl Modify for SessionCookie {
         tasks::record,
         tasks::review,
         tasks::create,
+        super::print::record_pdf,
+        super::print::notice_pdf,
+        super::feedback::list,
+        super::feedback::verify,
+        super::feedback::revoke,
         directory::directory,
         directory::subjects,
         directory::handbook,
@@ -68,14 +79,32 @@ impl Modify for SessionCookie {
         plans::conflicts,
         plans::declare,
         plans::withdraw,
+        crate::leads::console::list,
+        crate::leads::console::create,
+        crate::leads::console::get_lead,
+        crate::leads::console::post_step,
+        crate::leads::console::start_task,
+        crate::leads::console::package,
+        crate::leads::console::package_received,
+        crate::leads::console::package_accepted,
+        crate::leads::console::keys,
+        crate::leads::console::create_key,
+        crate::leads::console::revoke_key,
+        crate::leads::api::post_lead,
+        crate::leads::api::get_lead,
+        crate::rectify::get_list,
+        crate::rectify::post_recheck,
     ),
     components(schemas(ErrorAnswer)),
     modifiers(&SessionCookie),
     tags(
         (name = "session", description = "signing in and out"),
         (name = "tasks", description = "the task list, export, dashboard, records and decisions"),
+        (name = "feedback", description = "亮码检查: the businesses' feedback, verify codes and their revocation"),
         (name = "directory", description = "people, subjects, handbooks, files, settings"),
         (name = "plans", description = "plans, verifiable draws and joint visits, declared conflicts"),
+        (name = "leads", description = "leads (案源线索): the inbox, steps, tasks from leads, evidence packages, channel keys; and the outside channels' API (`Authorization: Bearer <channel key>`)"),
+        (name = "rectifications", description = "整改复查: rectification orders past their deadline and their re-check tasks"),
     )
 )]
 pub struct ConsoleApi;

@@ -57,6 +57,12 @@ fn file(path: &str) -> Option<Response> {
     Some(response)
 }
 
+/// The public verification pages' script (`ui/dist/verify/verify.js`,
+/// built by `npm run build`), if built.
+pub fn verify_script() -> Option<Vec<u8>> {
+    Pages::get("verify/verify.js").map(|f| f.data.into_owned())
+}
+
 async fn index() -> Response {
     file("console.html").unwrap_or_else(|| {
         // 200: an error status would be rewritten into the API's JSON error.

@@ -690,6 +690,7 @@ pub(super) async fn review(
     let device = format!("console:{}", session.user.id);
     let store = state.store.clone();
     let writes = state.writes.clone();
+    let now = state.now();
     let record = blocking(move || {
         let _guard = writes.lock().unwrap_or_else(|p| p.into_inner());
         let stored = visible_task(store.as_ref(), &session.user, &id)?;
@@ -700,6 +701,7 @@ pub(super) async fn review(
             request.action.kind(),
             comment.as_deref(),
             &device,
+            now,
         )?;
         console_record(store.as_ref(), &id, doc)
     })
@@ -776,17 +778,18 @@ pub(super) async fn create(
     };
     let store = state.store.clone();
     let scope = scope(&session.user);
+    let now = state.now();
     let created = blocking(move || {
-        crate::tasks::create_within(store.as_ref(), &new, scope.as_ref(), now_ms()).map_err(|e| {
-            match e {
+        crate::tasks::create_within(store.as_ref(), &new, scope.as_ref(), now).map_err(
+            |e| match e {
                 CreateError::Store(e) => ApiError::from(e),
                 CreateError::Task(e) => ApiError::internal(e),
                 e @ CreateError::OutOfScope(_) => {
                     ApiError::new(Code::ConsoleForbidden, e.to_string())
                 }
                 other => bad(other.to_string()),
-            }
-        })
+            },
+        )
     })
     .await?;
     Ok(Json(NewTaskAnswer {

@@ -216,6 +216,8 @@ pub enum StoreError {
     Invalid(String),
     #[error("计划 {0} 的状态已被他人改变，请刷新 (plan {0} was changed meanwhile; reload)")]
     PlanChanged(String),
+    #[error("线索 {0} 已被他人改变，请刷新 (lead {0} was changed meanwhile; reload)")]
+    LeadChanged(String),
 }
 
 /// Where a plan stands.
@@ -352,6 +354,20 @@ pub struct CatalogCounts {
     pub subjects: Counts,
     pub items: Counts,
     pub handbooks: Counts,
+}
+
+/// A key of an outside channel as stored: only a hash of the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelKeyRow {
+    /// The key's public part (`ck_…`, before the dot).
+    pub id: String,
+    /// The channel's wire name (`hotline_12345`, …).
+    pub channel: String,
+    /// SHA-256 (hex) of the whole key.
+    pub key_hash: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
 }
 
 /// What the server stores.
@@ -610,6 +626,125 @@ pub trait Store: Send + Sync + 'static {
     fn highest_code(&self, prefix: &str) -> Result<u64, StoreError>;
     /// Published tasks, newest publication first, at most `limit`.
     fn published(&self, limit: usize) -> Result<Vec<PublishedRow>, StoreError>;
+
+    // Leads (see `crate::leads`).
+    /// Records a new lead with its `received` event and gives it the next
+    /// id; when the draft asks, links it as a duplicate of the oldest open
+    /// lead with the same USCC and a department in common (state
+    /// `duplicate`, with a `duplicate_linked` event by `system`).
+    fn insert_lead(
+        &self,
+        draft: &crate::leads::LeadDraft,
+        now: i64,
+    ) -> Result<crate::leads::Lead, StoreError>;
+    fn lead(&self, id: &str) -> Result<Option<crate::leads::Lead>, StoreError>;
+    /// A lead's events, oldest first.
+    fn lead_events(&self, id: &str) -> Result<Vec<crate::leads::LeadEvent>, StoreError>;
+    /// Leads, newest first, at most `limit`: in `state` if given, and with
+    /// one of `departments` if given.
+    fn list_leads(
+        &self,
+        state: Option<crate::leads::LeadState>,
+        departments: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<crate::leads::Lead>, StoreError>;
+    /// Stores a step, the lead as `after` and its event, if the stored lead
+    /// is still `before` ([`StoreError::LeadChanged`], nothing written, otherwise).
+    fn save_lead_step(
+        &self,
+        before: &crate::leads::Lead,
+        after: &crate::leads::Lead,
+        event: &crate::leads::LeadEvent,
+    ) -> Result<(), StoreError>;
+    fn add_channel_key(&self, row: &ChannelKeyRow) -> Result<(), StoreError>;
+    fn channel_key(&self, id: &str) -> Result<Option<ChannelKeyRow>, StoreError>;
+    fn channel_keys(&self) -> Result<Vec<ChannelKeyRow>, StoreError>;
+    /// `false` if there is no such key not yet revoked.
+    fn revoke_channel_key(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+    /// The receipt log from the first entry of `task_id` to its end, read
+    /// at one instant; empty if the task has none, `None` if that is more
+    /// than `limit` entries.
+    fn receipts_since_task(
+        &self,
+        task_id: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<Receipt>>, StoreError>;
+
+    // 亮码检查, see `crate::claims`.
+    /// The county's claim-signing key, kept with the store's data (none:
+    /// tasks are made without a signed claim).
+    fn claim_key(&self) -> Option<std::sync::Arc<crate::claims::ClaimKey>> {
+        None
+    }
+    /// The task whose verify code is `code`.
+    fn task_by_verify_code(&self, code: &str) -> Result<Option<String>, StoreError>;
+    /// Revokes a task's verify code; `false` (nothing changed) if it was already.
+    fn revoke_verify_code(
+        &self,
+        task_id: &str,
+        revocation: &crate::claims::Revocation,
+    ) -> Result<bool, StoreError>;
+    fn verify_revocation(
+        &self,
+        task_id: &str,
+    ) -> Result<Option<crate::claims::Revocation>, StoreError>;
+    /// Stores a business's feedback, in one transaction: refused (nothing
+    /// changed) when the task has one, or when the address gave
+    /// `per_address_per_day` in the last 24 hours.
+    fn add_feedback(
+        &self,
+        row: &crate::claims::FeedbackRow,
+        per_address_per_day: usize,
+    ) -> Result<crate::claims::FeedbackAdded, StoreError>;
+    fn feedback_for_task(
+        &self,
+        task_id: &str,
+    ) -> Result<Option<crate::claims::FeedbackRow>, StoreError>;
+    /// Feedback, newest first, at most `limit`.
+    fn feedback_list(&self, limit: usize) -> Result<Vec<crate::claims::FeedbackRow>, StoreError>;
+
+    // Rectification follow-up (整改复查), see `crate::rectify`.
+    /// Approved or published tasks with a rectification deadline whose
+    /// findings were not looked at yet, at most `limit`.
+    fn unscanned_rectification_tasks(&self, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// In one transaction: the rectifications of an approved task (those
+    /// already recorded are kept as they are) and the mark that it was looked at.
+    fn record_rectifications(
+        &self,
+        task_id: &str,
+        rows: &[crate::rectify::Rectification],
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Rectifications being re-checked whose re-check task is approved,
+    /// published or cancelled: (rectification, re-check task, its status).
+    fn finished_rechecks(&self) -> Result<Vec<(String, String, String)>, StoreError>;
+    /// Rectifications stored in one of `states` (empty: all), as stored.
+    fn rectifications(
+        &self,
+        states: &[crate::rectify::RectState],
+    ) -> Result<Vec<crate::rectify::Rectification>, StoreError>;
+    fn rectification(&self, id: &str) -> Result<Option<crate::rectify::Rectification>, StoreError>;
+    /// In one transaction: links re-check task `task_id` to the `ordered`
+    /// rectification `id` and lets `team` read the blobs `photos`; `false`
+    /// (nothing changed) when it is not `ordered`.
+    fn start_recheck(
+        &self,
+        id: &str,
+        task_id: &str,
+        task_code: &str,
+        team: &str,
+        photos: &[String],
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Closes a rectification being re-checked as `state` (rectified or
+    /// not), or with `Ordered` frees it for another re-check; `false` when
+    /// it was not being re-checked.
+    fn finish_recheck(
+        &self,
+        id: &str,
+        state: crate::rectify::RectState,
+        now: i64,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Where the receipt log's hash chain breaks.

@@ -29,6 +29,10 @@ pub enum AppError {
     BadServerAddress(String),
     #[error("位置数据无效 (invalid position {lat}, {lon})")]
     BadPosition { lat: f64, lon: f64 },
+    #[error(transparent)]
+    Print(fieldloop_print::PrintError),
+    #[error("无法保存打印的笔录：{0}（请检查存储空间）(the printed record could not be saved)")]
+    PrintFile(String),
     #[error(
         "本机数据未能全部清除：{0}（请卸载应用或恢复出厂设置）(the tablet's data could not all be erased: uninstall the app or reset the tablet)"
     )]
@@ -57,6 +61,8 @@ impl AppError {
             Self::BadServerAddress(_) => ErrorCode::AppBadServerAddress,
             Self::BadPosition { .. } => ErrorCode::AppBadPosition,
             Self::WipeFailed(_) => ErrorCode::AppWipeFailed,
+            Self::Print(e) => e.code().parse().unwrap_or(ErrorCode::PrintFailed),
+            Self::PrintFile(_) => ErrorCode::PrintFailed,
         }
     }
 }

@@ -19,7 +19,7 @@ use ts_rs::TS;
 
 use crate::blobs::{BlobError, BlobId, BlobStore};
 use crate::photo::{PhotoError, PhotoLimits, store_photo};
-use crate::qr::{QrError, verify_qr_svg};
+use crate::qr::{QrError, signed_verify_qr_svg};
 use crate::store::{Store, StoreError};
 use crate::sync::{SyncError, keys};
 
@@ -29,6 +29,8 @@ pub use crate::photo::MAX_SIGNATURE_BYTES;
 
 mod error;
 mod forms;
+mod notes;
+mod print;
 mod view;
 mod wipe;
 
@@ -38,6 +40,7 @@ pub use fieldloop_core::record::{
     build_record,
 };
 pub use forms::{Fix, Identity, NewFinding, NewTransfer};
+pub use print::{FONTS_DIR, PRINTS_DIR, PrintedFile};
 pub use view::TaskView;
 pub use wipe::{UnsyncedTask, UnsyncedWork};
 
@@ -51,6 +54,8 @@ pub struct Tablet {
     pub directory: Directory,
     dir: PathBuf,
     limits: PhotoLimits,
+    /// Loaded on the first print (the fonts are large).
+    printer: std::sync::OnceLock<fieldloop_print::Printer>,
 }
 
 impl Tablet {
@@ -67,6 +72,7 @@ impl Tablet {
             directory: Directory::default(),
             dir: dir.to_owned(),
             limits: PhotoLimits::default(),
+            printer: std::sync::OnceLock::new(),
         })
     }
 
@@ -210,7 +216,11 @@ impl Tablet {
     /// The verification QR code as SVG, drawn offline.
     pub fn verify_qr(&self, task_id: &str) -> Result<String, AppError> {
         let task = self.store.open_task(task_id)?.task()?;
-        Ok(verify_qr_svg(&self.verify_base()?, &task.verify_code)?)
+        Ok(signed_verify_qr_svg(
+            &self.verify_base()?,
+            &task.verify_code,
+            task.claim.as_deref(),
+        )?)
     }
 
     /// Where verification links point: the enrolled server, else the default.

@@ -6,4 +6,5 @@ mod arbitrary;
 mod at_rest;
 mod inspect;
 mod photo;
+mod print;
 mod store;

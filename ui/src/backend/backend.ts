@@ -15,6 +15,8 @@ import type { Identity } from "../bindings/Identity";
 import type { NewFinding } from "../bindings/NewFinding";
 import type { NewTransfer } from "../bindings/NewTransfer";
 import type { Outcome } from "../bindings/Outcome";
+import type { PrintedFile } from "../bindings/PrintedFile";
+import type { RecordNoteEdit } from "../bindings/RecordNoteEdit";
 import type { Resolution } from "../bindings/Resolution";
 import type { SignerRole } from "../bindings/SignerRole";
 import type { SyncView } from "../bindings/SyncView";
@@ -35,6 +37,8 @@ export type {
   NewFinding,
   NewTransfer,
   Outcome,
+  PrintedFile,
+  RecordNoteEdit,
   Resolution,
   SignerRole,
   SyncView,
@@ -78,6 +82,10 @@ export interface Backend {
   refuseToSign(task: string, role: SignerRole, signer: string, reason: string): Promise<TaskView>;
   resolveConflict(task: string, path: string[], resolution: Resolution): Promise<TaskView>;
   submit(task: string): Promise<TaskView>;
+  /** Writes the 笔录 fields the edits name (and only those). */
+  editRecordNotes(task: string, edits: RecordNoteEdit[]): Promise<TaskView>;
+  /** Prints the 现场检查笔录 on the tablet, with no network; answers where the PDF was saved. */
+  printRecord(task: string): Promise<PrintedFile>;
   /** The bytes of a thumbnail, display copy or signature image. */
   blob(sha256: string): Promise<Uint8Array>;
 

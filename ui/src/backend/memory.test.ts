@@ -181,6 +181,36 @@ describe("MemoryBackend", () => {
   });
 });
 
+describe("MemoryBackend: the 笔录 and its print", () => {
+  it("writes the fields the edits name and refuses what core's checks refuse", async () => {
+    const memory = backend();
+    const view = await memory.editRecordNotes("1", [
+      { field: "place", value: " 后厨 " },
+      { field: "started_at", value: NOW },
+    ]);
+    expect(view.record_notes.place).toBe("后厨");
+    expect(view.record_notes.started_at).toBe(NOW);
+    expect(view.record_notes.party_statement).toBe("");
+    await expect(memory.editRecordNotes("1", [{ field: "party_statement", value: "字".repeat(2001) }])).rejects.toMatchObject({
+      code: "task.record_notes",
+    });
+    await expect(memory.editRecordNotes("1", [{ field: "recorder", value: "I-999" }])).rejects.toMatchObject({ code: "task.record_notes" });
+    await expect(memory.editRecordNotes("1", [{ field: "ended_at", value: NOW - 1 }])).rejects.toMatchObject({ code: "task.record_notes" });
+    expect((await memory.taskView("1")).record_notes.place).toBe("后厨");
+  });
+
+  it("prints the same record to the same file, recorded once", async () => {
+    const memory = backend();
+    const first = await memory.printRecord("1");
+    const again = await memory.printRecord("1");
+    expect(again.sha256).toBe(first.sha256);
+    expect(first.recorded).toBe(true);
+    expect(again.recorded).toBe(false);
+    expect(first.path).toMatch(/^\/data\/prints\/.+-[0-9a-f]{8}\.pdf$/);
+    expect((await memory.taskView("1")).prints).toHaveLength(1);
+  });
+});
+
 describe("unavailableBackend", () => {
   it("rejects every call with a transport error", async () => {
     const backend = unavailableBackend();

@@ -31,6 +31,8 @@ import {
   type NewFinding,
   type NewTransfer,
   type Outcome,
+  type PrintedFile,
+  type RecordNoteEdit,
   type Resolution,
   type SignerRole,
   type SyncView,
@@ -44,6 +46,9 @@ import type { ProblemView } from "../bindings/ProblemView";
 import { identity, syncView } from "../testing/views";
 
 export type Method = keyof Backend;
+
+/** Longest text of one 笔录 field (core's MAX_RECORD_NOTE_CHARS). */
+export const MAX_RECORD_NOTE_CHARS = 2000;
 
 export interface Call {
   method: Method;
@@ -80,6 +85,8 @@ export class MemoryBackend implements Backend {
   failWith: BackendError | null = null;
   /** The clock of recorded changes. */
   now: () => number = Date.now;
+  /** Where `printRecord` says the PDFs go. */
+  printsDir = "/data/prints";
 
   readonly #failures = new Map<Method, BackendError[]>();
   #gate: Promise<void> | null = null;
@@ -232,6 +239,46 @@ export class MemoryBackend implements Backend {
     return this.#change(task, (view) => {
       view.lead_transfers.push({ id: `L-${view.lead_transfers.length + 1}`, ...transfer, by: this.#me(), at: this.now() });
     });
+  }
+
+  async editRecordNotes(task: string, edits: RecordNoteEdit[]): Promise<TaskView> {
+    await this.#enter("editRecordNotes", task, edits);
+    return this.#change(task, (view) => {
+      const notes = { ...view.record_notes };
+      for (const edit of edits) {
+        if (edit.field === "started_at" || edit.field === "ended_at") notes[edit.field] = edit.value;
+        else notes[edit.field] = edit.value.trim();
+      }
+      // The checks of core's RecordNotes::validate.
+      for (const [field, value] of Object.entries(notes)) {
+        if (typeof value === "string" && [...value].length > MAX_RECORD_NOTE_CHARS) {
+          throw new BackendError("task.record_notes", `the record's ${field} is over ${MAX_RECORD_NOTE_CHARS} characters`);
+        }
+      }
+      if (notes.recorder !== "" && !view.inspectors.some((i) => i.id === notes.recorder)) {
+        throw new BackendError("task.record_notes", `the recorder ${notes.recorder} is not an inspector of this task`);
+      }
+      if (notes.started_at !== null && notes.ended_at !== null && notes.ended_at < notes.started_at) {
+        throw new BackendError("task.record_notes", "the inspection ends before it starts");
+      }
+      view.record_notes = notes;
+    });
+  }
+
+  async printRecord(task: string): Promise<PrintedFile> {
+    await this.#enter("printRecord", task);
+    const view = this.#view(task);
+    // A made-up PDF hash that follows the record's content, as the real PDFs are deterministic.
+    const sha256 = this.#contentHash(JSON.stringify([view.record_notes, view.groups, view.findings, view.signatures]));
+    const file = `${view.code}-${sha256.slice(0, 8)}.pdf`;
+    const known = view.prints.some((p) => p.sha256 === sha256);
+    const recorded = view.editable && !known;
+    if (recorded) {
+      this.#change(task, (v) => {
+        v.prints.push({ sha256, document: "inspection_record", file, by: this.#me(), at: this.now() });
+      });
+    }
+    return { path: `${this.printsDir}/${file}`, file, sha256, bytes: 1024, recorded };
   }
 
   async sign(task: string, role: SignerRole, signer: string, png: Uint8Array): Promise<TaskView> {
@@ -443,6 +490,13 @@ export class MemoryBackend implements Backend {
 
   #me(): string {
     return this.enrolled?.person ?? "I-001";
+  }
+
+  /** A made-up SHA-256 (64 hex digits) of `text`: the same text, the same hash. */
+  #contentHash(text: string): string {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    return h.toString(16).padStart(8, "0").repeat(8);
   }
 
   /** A made-up SHA-256 (64 hex digits), different each time. */

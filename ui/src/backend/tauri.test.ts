@@ -82,6 +82,8 @@ describe("TauriBackend", () => {
     await backend.addTrace(TASK, fixes);
     await backend.addFinding(TASK, finding);
     await backend.addLeadTransfer(TASK, transfer);
+    await backend.editRecordNotes(TASK, [{ field: "place", value: "后厨" }]);
+    await backend.printRecord(TASK);
     await backend.refuseToSign(TASK, "enterprise", "李四", "不同意结论");
     await backend.resolveConflict(TASK, ["checklist", "X", "answer", "result"], resolution);
     await backend.submit(TASK);
@@ -98,6 +100,8 @@ describe("TauriBackend", () => {
       { command: "add_trace", args: { task: TASK, fixes } },
       { command: "add_finding", args: { task: TASK, finding } },
       { command: "add_lead_transfer", args: { task: TASK, transfer } },
+      { command: "edit_record_notes", args: { task: TASK, edits: [{ field: "place", value: "后厨" }] } },
+      { command: "print_record", args: { task: TASK } },
       { command: "refuse_to_sign", args: { task: TASK, role: "enterprise", signer: "李四", reason: "不同意结论" } },
       { command: "resolve_conflict", args: { task: TASK, path: ["checklist", "X", "answer", "result"], resolution } },
       { command: "submit", args: { task: TASK } },

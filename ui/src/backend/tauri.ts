@@ -17,6 +17,8 @@ import {
   type Identity,
   type NewFinding,
   type NewTransfer,
+  type PrintedFile,
+  type RecordNoteEdit,
   type Resolution,
   type SignerRole,
   type SyncView,
@@ -98,6 +100,14 @@ export class TauriBackend implements Backend {
 
   addLeadTransfer(task: string, transfer: NewTransfer): Promise<TaskView> {
     return this.#call<TaskView>("add_lead_transfer", { task, transfer });
+  }
+
+  editRecordNotes(task: string, edits: RecordNoteEdit[]): Promise<TaskView> {
+    return this.#call<TaskView>("edit_record_notes", { task, edits });
+  }
+
+  printRecord(task: string): Promise<PrintedFile> {
+    return this.#call<PrintedFile>("print_record", { task });
   }
 
   sign(task: string, role: SignerRole, signer: string, png: Uint8Array): Promise<TaskView> {

@@ -8,7 +8,10 @@ import type { GeoPoint } from "./GeoPoint";
 import type { InspectorView } from "./InspectorView";
 import type { ItemGroup } from "./ItemGroup";
 import type { LeadTransfer } from "./LeadTransfer";
+import type { PrintedRecord } from "./PrintedRecord";
 import type { ProblemView } from "./ProblemView";
+import type { RecheckOf } from "./RecheckOf";
+import type { RecordNotes } from "./RecordNotes";
 import type { RiskClass } from "./RiskClass";
 import type { Signature } from "./Signature";
 import type { Status } from "./Status";
@@ -39,4 +42,20 @@ verify_url: string,
 /**
  * The person the record was built for (`me`) may change it now.
  */
-editable: boolean, };
+editable: boolean, 
+/**
+ * The 笔录 fields (empty ones in documents made before they existed).
+ */
+record_notes: RecordNotes, 
+/**
+ * Prints of the record, oldest first.
+ */
+prints: Array<PrintedRecord>, 
+/**
+ * Inspector id → badge number (执法证号), as the task was created.
+ */
+badges: { [key in string]: string }, 
+/**
+ * For a re-check task (复查): the original finding and its photos.
+ */
+recheck_of: RecheckOf | null, };

@@ -19,6 +19,8 @@ export const ROUTES = {
   directory: "directory",
   plans: "plans",
   draws: "draws",
+  rectifications: "rectifications",
+  leads: "leads",
 } as const;
 
 export function createConsoleRouter(context: ConsoleContext, history: RouterHistory = createWebHashHistory()): Router {
@@ -32,6 +34,8 @@ export function createConsoleRouter(context: ConsoleContext, history: RouterHist
       { path: "/new", name: ROUTES.newTask, component: () => import("./views/NewTaskView.vue") },
       { path: "/plans", name: ROUTES.plans, component: () => import("./views/PlansView.vue") },
       { path: "/draws", name: ROUTES.draws, component: () => import("./views/DrawsView.vue") },
+      { path: "/rectifications", name: ROUTES.rectifications, component: () => import("./views/RectificationsView.vue") },
+      { path: "/leads", name: ROUTES.leads, component: () => import("./views/LeadsView.vue") },
       {
         path: "/inspectors",
         name: ROUTES.inspectors,

@@ -60,6 +60,7 @@ export const errorsEn: Readonly<Record<ErrorCode, string>> = {
   "task.not_a_conflicting_value": "The chosen value is not one of the conflicting values; choose again.",
   "task.value_does_not_fit": "This value does not fit here; enter or choose another one.",
   "task.demo_data": "The demo data cannot be used; reinstall the app or call your administrator.",
+  "task.record_notes": "The record's fields need correcting: at most 2,000 characters each, the recorder must be an inspector of this task, and the end may not be before the start.",
 
   // Status changes.
   "status.role_not_allowed": "Your role cannot take this step.",
@@ -111,6 +112,22 @@ export const errorsEn: Readonly<Record<ErrorCode, string>> = {
   "qr.too_long": "The link is too long for a QR code; ask your administrator for a shorter server address.",
   "qr.render_failed": "The QR code could not be drawn; try again, and call your administrator if it keeps failing.",
   "qr.not_found": "No QR code could be read in the picture; take a sharper picture, or type the enrollment code.",
+  "claim.tampered": "The signature does not match: the claim was tampered with. Do not trust this code.",
+  "claim.expired": "The claim expired: the inspection window has ended.",
+  "claim.not_yet_valid": "The claim is not valid yet: the inspection window has not started.",
+  "claim.malformed": "This is not a valid claim; scan the code again.",
+  "claim.unknown_key": "The claim was not signed by this county's server. Do not trust it.",
+  "verify.unknown": "No such verification code; check it and try again.",
+  "verify.revoked": "This verification code was revoked.",
+  "verify.expired": "This verification code has expired.",
+  "verify.rate_limited": "Too many lookups; try again in a minute.",
+  "feedback.duplicate": "Feedback for this inspection was already given; only once per inspection.",
+  "feedback.closed": "Feedback cannot be given now (the inspection has not started, or the code is no longer valid).",
+  "feedback.bad_input": "The feedback cannot be taken as sent; check the rating and the comment's length.",
+  "lead.bad_key": "The channel key is missing, unknown or revoked. Ask the county's administrator for a key.",
+  "lead.not_found": "There is no such lead from this channel; check the lead number.",
+  "lead.bad_input": "The lead cannot be taken as sent; the message names the field.",
+  "lead.rate_limited": "Too many requests with this key or from this address; wait a minute.",
 
   // Unified social credit codes.
   "uscc.length": "A unified social credit code has 18 characters; check it and type it again.",
@@ -130,6 +147,7 @@ export const errorsEn: Readonly<Record<ErrorCode, string>> = {
   "console.not_found": "That task or file is not among your teams' records. It may have been moved to another team.",
   "console.forbidden": "You do not act for that team. Ask an administrator to add it to your account.",
   "console.state": "The plan was changed meanwhile, or is not in a state that allows this. Reload and look again.",
+  "rectify.state": "This rectification already has an open re-check task, or was re-checked and closed. Reload and look again.",
   "console.bad_input": "The task cannot be made as entered. Check the subject, items, team, inspectors and dates.",
   "console.import_invalid": "The file has problems (listed by line); nothing was imported. Fix them and import it again.",
   "enroll.rate_limited": "Too many attempts. Wait a minute, then try again.",
@@ -177,4 +195,10 @@ export const errorsEn: Readonly<Record<ErrorCode, string>> = {
   "server.busy": "The server is busy; try again in a moment.",
   "server.internal": "Something went wrong on the server; try again later, and call your administrator if it persists.",
   "server.unknown": "The server answered with an error this app does not know; update the app and try again.",
+
+  // Printed records (笔录, 责令改正通知书).
+  "print.fonts_missing": "No Chinese fonts to print with: ask your administrator to install the fonts-noto-cjk package.",
+  "print.missing_glyph": "The record holds a character the fonts cannot draw; rewrite it as the message says and print again.",
+  "print.too_large": "The record is too long to print; shorten it and try again.",
+  "print.failed": "Typesetting failed; call your administrator.",
 };

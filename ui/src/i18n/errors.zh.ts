@@ -67,6 +67,7 @@ export const errorsZh: Readonly<Record<ErrorCode, string>> = {
   "task.not_a_conflicting_value": "所选的值不在冲突的取值之中，请重新选择。",
   "task.value_does_not_fit": "该值不适用于此项，请重新填写或选择。",
   "task.demo_data": "演示数据无法使用，请重新安装应用或联系管理员。",
+  "task.record_notes": "笔录填写有误：每项最多 2000 字，记录人须是本任务的执法人员，结束时间不能早于开始时间。请修改后再保存。",
 
   // Status changes.
   "status.role_not_allowed": "您的角色不能进行这一步操作。",
@@ -118,6 +119,22 @@ export const errorsZh: Readonly<Record<ErrorCode, string>> = {
   "qr.too_long": "链接过长，无法生成二维码，请联系管理员改用较短的服务器地址。",
   "qr.render_failed": "无法生成二维码，请重试；如仍失败请联系管理员。",
   "qr.not_found": "图片中没有可识别的二维码，请换一张更清晰的图片，或直接输入注册码。",
+  "claim.tampered": "签名无效：核验码内容已被篡改，请勿相信该检查码。",
+  "claim.expired": "核验码已过期：检查期限已过。",
+  "claim.not_yet_valid": "核验码尚未生效：检查期限还未开始。",
+  "claim.malformed": "不是有效的核验码，请重新扫描。",
+  "claim.unknown_key": "核验码不是本县服务器签发的，请勿相信。",
+  "verify.unknown": "没有这个核验码，请核对后重试。",
+  "verify.revoked": "该核验码已被撤销。",
+  "verify.expired": "该核验码已过期。",
+  "verify.rate_limited": "查询过于频繁，请稍后再试。",
+  "feedback.duplicate": "该次检查已提交过评价，每次检查只能评价一次。",
+  "feedback.closed": "该次检查现在不能评价（尚未开始，或核验码已失效）。",
+  "feedback.bad_input": "评价内容有误，请检查评分和意见长度。",
+  "lead.bad_key": "渠道密钥缺失、无效或已吊销，请向县级管理员申请密钥。",
+  "lead.not_found": "本渠道没有这条线索，请核对线索编号。",
+  "lead.bad_input": "线索内容有误，请按提示修改对应字段。",
+  "lead.rate_limited": "该密钥或该地址请求过于频繁，请等待一分钟后再试。",
 
   // Unified social credit codes.
   "uscc.length": "统一社会信用代码应为 18 位，请核对后重新输入。",
@@ -137,6 +154,7 @@ export const errorsZh: Readonly<Record<ErrorCode, string>> = {
   "console.not_found": "该任务或文件不属于您所在队伍的记录，可能已移交其他队伍。",
   "console.forbidden": "您不负责该队伍，请联系管理员为您的账户添加。",
   "console.state": "计划已被他人改变，或当前状态不允许此操作。请刷新后再看。",
+  "rectify.state": "该整改已有进行中的复查任务，或已复查完毕，不能再发起复查。请刷新后再看。",
   "console.bad_input": "无法按所填内容创建任务，请检查监管对象、检查事项、队伍、执法人员和日期。",
   "console.import_invalid": "文件中有问题（已按行列出），未导入任何数据，请改正后重新导入。",
   "enroll.rate_limited": "尝试次数过多，请等待一分钟后再试。",
@@ -184,4 +202,10 @@ export const errorsZh: Readonly<Record<ErrorCode, string>> = {
   "server.busy": "服务器繁忙，请稍后重试。",
   "server.internal": "服务器内部出错，请稍后重试；如仍出错请联系管理员。",
   "server.unknown": "服务器返回了本应用无法识别的错误，请更新应用后重试。",
+
+  // Printed records (笔录, 责令改正通知书).
+  "print.fonts_missing": "缺少中文字体，无法打印：请管理员安装 fonts-noto-cjk 字体包。",
+  "print.missing_glyph": "记录中有字体无法显示的字符，无法打印：请按提示改用常用字写法后重试。",
+  "print.too_large": "记录内容过长，超出打印上限，请精简后重试。",
+  "print.failed": "排版出错，无法打印，请联系管理员。",
 };

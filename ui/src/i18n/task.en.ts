@@ -1,6 +1,7 @@
 // The task screen's texts, in English. Same keys as task.zh.ts (the type enforces it).
 
 import type { TaskMessages } from "./task.zh";
+import { notesEn } from "./notes.en";
 
 export const taskEn: TaskMessages = {
   "taskScreen.back": "Back",
@@ -130,6 +131,20 @@ export const taskEn: TaskMessages = {
   "taskScreen.evidence.withdrawConfirm": "Withdraw",
   "taskScreen.evidence.reasonRequired": "Please give the reason for withdrawing.",
 
+  "taskScreen.recheck.title": "Re-check: the original finding",
+  "taskScreen.recheck.original": "Original task {code}",
+  "taskScreen.recheck.finding": "Problem",
+  "taskScreen.recheck.item": "Item",
+  "taskScreen.recheck.order": "Order",
+  "taskScreen.recheck.deadline": "Deadline",
+  "taskScreen.recheck.severity.minor": "minor",
+  "taskScreen.recheck.severity.major": "major",
+  "taskScreen.recheck.severity.critical": "critical",
+  "taskScreen.recheck.photoAlt": "Original photo, taken {time}",
+  "taskScreen.recheck.missingHint": "Blank photos are not downloaded yet; they appear after the next sync.",
+  "taskScreen.recheck.noPhotos": "The original finding has no photos.",
+  "taskScreen.recheck.rule": "The outcome: the item answered compliant with no new finding means rectified; non-compliant, or any finding recorded, means not rectified.",
+
   "taskScreen.findings.title": "Findings",
   "taskScreen.findings.new": "Record a finding",
   "taskScreen.findings.description": "What was found",
@@ -222,4 +237,5 @@ export const taskEn: TaskMessages = {
   "taskScreen.role.inspector": "Inspector",
   "taskScreen.role.supervisor": "Reviewer",
   "taskScreen.role.admin": "Administrator",
+  ...notesEn,
 };

@@ -2,6 +2,8 @@
 // them into the app's catalog; task.en.ts has exactly the same keys.
 // Placeholders are {name}; every key starts with `taskScreen.`.
 
+import { notesZh } from "./notes.zh";
+
 export const taskZh = {
   "taskScreen.back": "返回",
   "taskScreen.backLabel": "返回任务列表",
@@ -130,6 +132,20 @@ export const taskZh = {
   "taskScreen.evidence.withdrawConfirm": "确认撤回",
   "taskScreen.evidence.reasonRequired": "请填写撤回原因。",
 
+  "taskScreen.recheck.title": "复查：原发现的问题",
+  "taskScreen.recheck.original": "原检查任务 {code}",
+  "taskScreen.recheck.finding": "问题",
+  "taskScreen.recheck.item": "检查项",
+  "taskScreen.recheck.order": "整改要求",
+  "taskScreen.recheck.deadline": "整改期限",
+  "taskScreen.recheck.severity.minor": "轻微",
+  "taskScreen.recheck.severity.major": "一般",
+  "taskScreen.recheck.severity.critical": "严重",
+  "taskScreen.recheck.photoAlt": "原检查照片，拍摄于 {time}",
+  "taskScreen.recheck.missingHint": "显示为空白的照片尚未下载，联网同步后显示。",
+  "taskScreen.recheck.noPhotos": "原问题没有附照片。",
+  "taskScreen.recheck.rule": "复查结论：该检查项填“合格”且未记录新问题，即认定已整改；填“不合格”或记录了问题，即认定未整改。",
+
   "taskScreen.findings.title": "发现的问题",
   "taskScreen.findings.new": "记录问题",
   "taskScreen.findings.description": "问题描述",
@@ -222,6 +238,7 @@ export const taskZh = {
   "taskScreen.role.inspector": "执法人员",
   "taskScreen.role.supervisor": "审核人员",
   "taskScreen.role.admin": "管理员",
+  ...notesZh,
 } as const;
 
 export type TaskKey = keyof typeof taskZh;

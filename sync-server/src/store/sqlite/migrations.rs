@@ -68,6 +68,24 @@ fn index_tasks(tx: &rusqlite::Transaction<'_>) -> HookResult {
     Ok(())
 }
 
+/// V10's data step: the lead transfers recorded in tasks before V10
+/// become leads, as every task write makes them from then on.
+fn lead_transfers_before_v10(tx: &rusqlite::Transaction<'_>) -> HookResult {
+    let tasks: Vec<(String, Vec<u8>)> = tx
+        .prepare("SELECT id, doc FROM tasks")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let now = crate::now_ms();
+    for (id, doc) in tasks {
+        let index = TaskDoc::load(&doc)
+            .and_then(|mut d| crate::console::TaskIndex::of(d.automerge()))
+            .map_err(|e| HookError::Hook(format!("task {id}: {e}")))?;
+        super::leads::record_transfers(tx, &index, now)
+            .map_err(|e| HookError::Hook(format!("task {id}: {e}")))?;
+    }
+    Ok(())
+}
+
 pub(super) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/v1.sql")),
@@ -79,5 +97,11 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/v7.sql")),
         M::up(include_str!("migrations/v8.sql")),
         M::up(include_str!("migrations/v9.sql")),
+        M::up_with_hook(
+            include_str!("migrations/v10.sql"),
+            lead_transfers_before_v10,
+        ),
+        M::up(include_str!("migrations/v11.sql")),
+        M::up(include_str!("migrations/v12.sql")),
     ])
 }

@@ -20,10 +20,13 @@ use super::{
 use crate::console::{ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
 
 mod catalog;
+mod claims;
 mod console;
 mod index;
+mod leads;
 mod migrations;
 mod plans;
+mod rectify;
 
 use catalog::*;
 use migrations::migrations;
@@ -70,6 +73,8 @@ pub struct SqliteStore {
     /// The one connection that writes.
     conn: Mutex<Connection>,
     readers: Readers,
+    /// The claim-signing key of 亮码检查, kept beside the database.
+    claim_key: std::sync::Arc<crate::claims::ClaimKey>,
 }
 
 /// A role as stored; anything else is damage, never silently an inspector.
@@ -131,9 +136,12 @@ impl SqliteStore {
             .min_idle(Some(0))
             .connection_timeout(READER_WAIT)
             .build(SqliteConnectionManager::file(&path).with_init(init_reader))?;
+        let claim_key = crate::claims::ClaimKey::load_or_create(dir)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         Ok(Self {
             conn: Mutex::new(conn),
             readers,
+            claim_key: std::sync::Arc::new(claim_key),
         })
     }
 
@@ -242,6 +250,8 @@ fn write_task(
     }
     if let Some(index) = &w.index {
         index::write_index(tx, index, now)?;
+        // A lead transfer recorded in the task becomes a lead, in the same transaction.
+        leads::record_transfers(tx, index, now)?;
     }
     append_receipts(tx, &w.id, &w.new_changes, device_id, now)
 }
@@ -999,6 +1009,155 @@ impl Store for SqliteStore {
 
     fn published(&self, limit: usize) -> Result<Vec<super::PublishedRow>, StoreError> {
         self.read(|conn| plans::published(conn, limit))
+    }
+
+    fn claim_key(&self) -> Option<std::sync::Arc<crate::claims::ClaimKey>> {
+        Some(self.claim_key.clone())
+    }
+
+    fn task_by_verify_code(&self, code: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| claims::task_by_verify_code(conn, code))
+    }
+
+    fn revoke_verify_code(
+        &self,
+        task_id: &str,
+        revocation: &crate::claims::Revocation,
+    ) -> Result<bool, StoreError> {
+        self.with(|conn| claims::revoke(conn, task_id, revocation))
+    }
+
+    fn verify_revocation(
+        &self,
+        task_id: &str,
+    ) -> Result<Option<crate::claims::Revocation>, StoreError> {
+        self.read(|conn| claims::revocation(conn, task_id))
+    }
+
+    fn add_feedback(
+        &self,
+        row: &crate::claims::FeedbackRow,
+        per_address_per_day: usize,
+    ) -> Result<crate::claims::FeedbackAdded, StoreError> {
+        self.with(|conn| claims::add_feedback(conn, row, per_address_per_day))
+    }
+
+    fn feedback_for_task(
+        &self,
+        task_id: &str,
+    ) -> Result<Option<crate::claims::FeedbackRow>, StoreError> {
+        self.read(|conn| claims::feedback_of(conn, task_id))
+    }
+
+    fn feedback_list(&self, limit: usize) -> Result<Vec<crate::claims::FeedbackRow>, StoreError> {
+        self.read(|conn| claims::feedback_list(conn, limit))
+    }
+
+    fn unscanned_rectification_tasks(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| rectify::unscanned(conn, limit))
+    }
+
+    fn record_rectifications(
+        &self,
+        task_id: &str,
+        rows: &[crate::rectify::Rectification],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| rectify::record(conn, task_id, rows, now))
+    }
+
+    fn finished_rechecks(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        self.read(|conn| rectify::finished_rechecks(conn))
+    }
+
+    fn rectifications(
+        &self,
+        states: &[crate::rectify::RectState],
+    ) -> Result<Vec<crate::rectify::Rectification>, StoreError> {
+        self.read(|conn| rectify::list(conn, states))
+    }
+
+    fn rectification(&self, id: &str) -> Result<Option<crate::rectify::Rectification>, StoreError> {
+        self.read(|conn| rectify::one(conn, id))
+    }
+
+    fn start_recheck(
+        &self,
+        id: &str,
+        task_id: &str,
+        task_code: &str,
+        team: &str,
+        photos: &[String],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.with(|conn| rectify::start_recheck(conn, id, task_id, task_code, team, photos, now))
+    }
+
+    fn finish_recheck(
+        &self,
+        id: &str,
+        state: crate::rectify::RectState,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.with(|conn| rectify::finish_recheck(conn, id, state, now))
+    }
+
+    fn insert_lead(
+        &self,
+        draft: &crate::leads::LeadDraft,
+        now: i64,
+    ) -> Result<crate::leads::Lead, StoreError> {
+        self.with(|conn| leads::insert_lead(conn, draft, now))
+    }
+
+    fn lead(&self, id: &str) -> Result<Option<crate::leads::Lead>, StoreError> {
+        self.read(|conn| leads::lead(conn, id))
+    }
+
+    fn lead_events(&self, id: &str) -> Result<Vec<crate::leads::LeadEvent>, StoreError> {
+        self.read(|conn| leads::lead_events(conn, id))
+    }
+
+    fn list_leads(
+        &self,
+        state: Option<crate::leads::LeadState>,
+        departments: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<crate::leads::Lead>, StoreError> {
+        self.read(|conn| leads::list_leads(conn, state, departments, limit))
+    }
+
+    fn save_lead_step(
+        &self,
+        before: &crate::leads::Lead,
+        after: &crate::leads::Lead,
+        event: &crate::leads::LeadEvent,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| leads::save_step(conn, before, after, event))
+    }
+
+    fn add_channel_key(&self, row: &super::ChannelKeyRow) -> Result<(), StoreError> {
+        self.with(|conn| leads::add_channel_key(conn, row))
+    }
+
+    fn channel_key(&self, id: &str) -> Result<Option<super::ChannelKeyRow>, StoreError> {
+        self.read(|conn| leads::channel_key(conn, id))
+    }
+
+    fn channel_keys(&self) -> Result<Vec<super::ChannelKeyRow>, StoreError> {
+        self.read(|conn| leads::channel_keys(conn))
+    }
+
+    fn revoke_channel_key(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        self.with(|conn| leads::revoke_channel_key(conn, id, now))
+    }
+
+    fn receipts_since_task(
+        &self,
+        task_id: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<Receipt>>, StoreError> {
+        self.read(|conn| leads::receipts_since_task(conn, task_id, limit))
     }
 
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {

@@ -41,6 +41,19 @@ import type {
   SubjectHit,
   TaskPage,
 } from "./types";
+import type { RecheckAnswer, RecheckRequest, RectificationList, RectFilter } from "../rectifications";
+import type { FeedbackList, RevokeRequest, TaskVerify } from "../feedback";
+import type {
+  LeadAction,
+  LeadFilter,
+  LeadList,
+  LeadPackage,
+  LeadStepRequest,
+  LeadTaskAnswer,
+  LeadTaskRequest,
+  LeadView,
+  NewLeadRequest,
+} from "../leads";
 
 export class ConsoleApiError extends Error {
   readonly code: string;
@@ -184,6 +197,22 @@ export class ConsoleApi {
     return this.#send("GET", "/dashboard");
   }
 
+  /** The businesses' feedback (亮码检查) on the tasks the user sees, newest first. */
+  feedback(): Promise<FeedbackList> {
+    return this.#send("GET", "/feedback");
+  }
+
+  /** A task's verify code: expiry, revocation, feedback. */
+  taskVerify(id: string): Promise<TaskVerify> {
+    return this.#send("GET", `/tasks/${encodeURIComponent(id)}/verify`);
+  }
+
+  /** Revokes a task's verify code (the public page then says so). */
+  revokeVerifyCode(id: string, reason: string): Promise<TaskVerify> {
+    const body: RevokeRequest = { reason };
+    return this.#send("POST", `/tasks/${encodeURIComponent(id)}/verify-code/revoke`, body);
+  }
+
   record(id: string): Promise<ConsoleRecord> {
     return this.#send("GET", `/tasks/${encodeURIComponent(id)}`);
   }
@@ -201,6 +230,16 @@ export class ConsoleApi {
   blobUrl(sha256: string, task?: string): string {
     const params = task === undefined ? undefined : new URLSearchParams({ task });
     return this.url(`/blobs/${encodeURIComponent(sha256)}`, params);
+  }
+
+  /** The task's 现场检查笔录 as PDF (the same record always gives the same bytes). */
+  recordPdfUrl(id: string): string {
+    return this.url(`/tasks/${encodeURIComponent(id)}/record.pdf`);
+  }
+
+  /** The 责令改正通知书 of one finding with a rectification order, as PDF. */
+  noticePdfUrl(id: string, finding: string): string {
+    return this.url(`/tasks/${encodeURIComponent(id)}/notice.pdf`, new URLSearchParams({ finding }));
   }
 
   subjects(q: string): Promise<SubjectHit[]> {
@@ -348,6 +387,69 @@ export class ConsoleApi {
 
   async withdrawConflict(key: ConflictKey): Promise<void> {
     await this.#send<null>("POST", "/conflicts/delete", key);
+  }
+
+  /** Rectifications (整改复查) the user follows up, in one state or all. */
+  rectifications(state: RectFilter = "all"): Promise<RectificationList> {
+    const params = new URLSearchParams(state === "all" ? {} : { state });
+    return this.#send("GET", "/rectifications", undefined, params);
+  }
+
+  /** Starts the re-check (复查) task of a rectification. */
+  recheck(id: string, request: RecheckRequest = {}): Promise<RecheckAnswer> {
+    return this.#send("POST", `/rectifications/${encodeURIComponent(id)}/recheck`, request);
+  }
+
+  /** The leads inbox (案源线索) of the user's departments, in one state or all. */
+  leads(state: LeadFilter = "all"): Promise<LeadList> {
+    const params = new URLSearchParams(state === "all" ? {} : { state });
+    return this.#send("GET", "/leads", undefined, params);
+  }
+
+  /** One lead, its events and the steps it allows. */
+  lead(id: string): Promise<LeadView> {
+    return this.#send("GET", `/leads/${encodeURIComponent(id)}`);
+  }
+
+  /** A lead typed in on the console. */
+  createLead(request: NewLeadRequest): Promise<LeadView> {
+    return this.#send("POST", "/leads", request);
+  }
+
+  /** A step of a lead (dispatch, transfer, verify, handle, answer, duplicate; package receipt and acceptance). */
+  leadStep(id: string, action: LeadAction, request: LeadStepRequest = {}): Promise<LeadView> {
+    const path =
+      action === "package_received" || action === "package_accepted"
+        ? `/leads/${encodeURIComponent(id)}/package/${action === "package_received" ? "received" : "accepted"}`
+        : `/leads/${encodeURIComponent(id)}/${action}`;
+    return this.#send("POST", path, request);
+  }
+
+  /** Starts a task from a lead: its subject, the chosen items. */
+  leadTask(id: string, request: LeadTaskRequest): Promise<LeadTaskAnswer> {
+    return this.#send("POST", `/leads/${encodeURIComponent(id)}/task`, request);
+  }
+
+  /** Builds the evidence package of a criminal lead (a ZIP; recorded as sent with its SHA-256). */
+  async leadPackage(id: string): Promise<LeadPackage> {
+    const headers: Record<string, string> = { Accept: "application/zip" };
+    if (this.#csrf !== null) headers["X-CSRF-Token"] = this.#csrf;
+    const target = [this.baseUrl, PREFIX, `/leads/${encodeURIComponent(id)}/package`].join("");
+    let response: Response;
+    try {
+      response = await this.#fetch(target, { method: "POST", headers, credentials: "same-origin" });
+    } catch (cause) {
+      throw new ConsoleApiError(NETWORK_ERROR, 0, cause instanceof Error ? cause.message : String(cause));
+    }
+    if (!response.ok) {
+      const error = await errorOf(response);
+      if (error.sessionLost) {
+        this.#csrf = null;
+        this.onSessionLost?.(error);
+      }
+      throw error;
+    }
+    return { blob: await response.blob(), sha256: response.headers.get("X-Package-Sha256") ?? "" };
   }
 
   async #send<T>(method: string, path: string, body?: unknown, params?: URLSearchParams): Promise<T> {

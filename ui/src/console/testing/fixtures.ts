@@ -187,6 +187,23 @@ export function recordView(fields: Partial<RecordView> = {}): RecordView {
     events: [],
     verify_url: "https://verify.example/v/K7P2M9",
     editable: false,
+    recheck_of: null,
+    record_notes: {
+      place: "",
+      started_at: null,
+      ended_at: null,
+      party_present: "",
+      party_role: "",
+      legal_representative: "",
+      recorder: "",
+      witness: "",
+      credentials_answer: "",
+      rights_answer: "",
+      recusal_answer: "",
+      party_statement: "",
+    },
+    prints: [],
+    badges: {},
     ...fields,
   };
 }

@@ -229,6 +229,47 @@ describe("ReviewView", () => {
     });
   });
 
+  it("links the printed record and a rectification notice per finding with an order", async () => {
+    const finding = (id: string, order: string | null) => ({
+      id,
+      item_id: null,
+      description: `问题 ${id}`,
+      severity: "minor" as const,
+      rectification_order: order,
+      rectification_deadline: order === null ? null : NOW,
+      by: "I-001",
+      at: NOW,
+    });
+    const { wrapper } = await open({
+      "GET /api/v1/console/tasks/T-1": {
+        body: consoleRecord({ findings: [finding("F-1", "三日内维修冷藏设备"), finding("F-2", null), finding("F/3", "清理过期食品")] }),
+      },
+    });
+    cleanup = () => wrapper.unmount();
+    const record = wrapper.get('[data-testid="print-record"]');
+    expect(record.element.tagName).toBe("A");
+    expect(record.attributes("href")).toBe("/api/v1/console/tasks/T-1/record.pdf");
+    expect(record.attributes("download")).toBeDefined();
+    expect(record.text()).toContain("打印笔录");
+    // Only findings with an order get a notice; numbered as the findings are.
+    const notices = wrapper.findAll('[data-testid="print-notice"]');
+    expect(notices.map((n) => n.attributes("data-finding-id"))).toEqual(["F-1", "F/3"]);
+    expect(notices.map((n) => n.attributes("href"))).toEqual([
+      "/api/v1/console/tasks/T-1/notice.pdf?finding=F-1",
+      "/api/v1/console/tasks/T-1/notice.pdf?finding=F%2F3",
+    ]);
+    expect(notices[0]?.text()).toContain("责令改正通知书 1");
+    expect(notices[1]?.text()).toContain("责令改正通知书 3");
+    expect(notices[1]?.attributes("title")).toBe("下载问题 3 的责令改正通知书（PDF）");
+  });
+
+  it("offers no notice when no finding has an order", async () => {
+    const { wrapper } = await open({ "GET /api/v1/console/tasks/T-1": { body: consoleRecord({ findings: [] }) } });
+    cleanup = () => wrapper.unmount();
+    expect(wrapper.find('[data-testid="print-record"]').exists()).toBe(true);
+    expect(wrapper.find('[data-testid="print-notice"]').exists()).toBe(false);
+  });
+
   it("says why the record cannot be shown", async () => {
     const { context } = testConsole({
       "GET /api/v1/console/config": { body: { tile_url: null, tile_attribution: null } },

@@ -12,7 +12,7 @@ import type { BlobUrls } from "./blobs";
 import type { GeoStatus } from "./location";
 import type { Tr } from "./texts";
 
-export const TABS = ["overview", "checklist", "evidence", "findings", "signatures", "submit", "timeline"] as const;
+export const TABS = ["overview", "checklist", "evidence", "findings", "record", "signatures", "submit", "timeline"] as const;
 export type TabName = (typeof TABS)[number];
 
 export interface PhotoProgress {
