@@ -21,7 +21,8 @@ use serde_json::json;
 const SUBJECTS: usize = 50_000;
 const INSPECTORS: usize = 500;
 const TEAMS: usize = 10;
-const PAGE_RUNS: usize = 30;
+/// Requests per page timed: under the 亮码 page's lookup limit per address.
+const PAGE_RUNS: usize = 25;
 const GOAL_PREVIEW_S: f64 = 1.0;
 const GOAL_COMMIT_S: f64 = 10.0;
 const GOAL_PAGE_MS: f64 = 100.0;
@@ -192,6 +193,24 @@ fn main() {
     let list = timed("/public");
     let json_page = timed(&format!("/api/v1/public/draws/{}", record.id));
     let record_download = timed(&format!("/api/v1/public/draws/{}/record.json", record.id));
+    // 亮码检查: the phone page of one drawn task, under its lookup limit
+    // (fieldloop_server::verify::LOOKUPS_PER_MINUTE a minute per address).
+    let page_of_task = store
+        .list_tasks(
+            &Default::default(),
+            Default::default(),
+            1,
+            1,
+            fieldloop_server::now_ms(),
+        )
+        .expect("list");
+    let task_id = &page_of_task.rows.first().expect("a drawn task").id;
+    let stored = store.task(task_id).expect("read").expect("the task");
+    let verify_code = fieldloop_core::TaskDoc::load(&stored.doc)
+        .and_then(|d| d.task())
+        .expect("task")
+        .verify_code;
+    let verify_page = timed(&format!("/v/{verify_code}"));
     let mut sorted = previews.clone();
     let preview_median = percentile(&mut sorted, 0.5);
     let fix_mean = fix_s.iter().sum::<f64>() / fix_s.len() as f64;
@@ -219,6 +238,7 @@ fn main() {
         ("public draw page (HTML)", page),
         ("public list (HTML)", list),
         ("public draw (JSON)", json_page),
+        ("亮码检查 page /v/{code} (HTML)", verify_page),
         ("record download", record_download),
     ] {
         println!("  {name:<38} p50 {p50:>7.2} ms  p95 {p95:>7.2} ms  {bytes} bytes");
@@ -240,6 +260,8 @@ fn main() {
         "public_list_ms_p50": list.0,
         "public_json_ms_p50": json_page.0,
         "record_ms_p50": record_download.0,
+        "verify_page_ms_p50": verify_page.0,
+        "verify_page_ms_p95": verify_page.1,
         "record_bytes": record_download.2,
         "goals": {"preview_s": GOAL_PREVIEW_S, "commit_s": GOAL_COMMIT_S, "page_ms": GOAL_PAGE_MS},
     });
