@@ -141,6 +141,40 @@ fn bare_task() -> TaskDoc {
     doc
 }
 
+/// A re-check task (复查) made by the server: the finding it follows up
+/// with a photo, and the server's signed claim; with `full` false, every
+/// optional part of the finding and photo left out.
+fn recheck_task(full: bool) -> TaskDoc {
+    let some = |s: &str| full.then(|| s.to_owned());
+    let mut spec = spec();
+    spec.claim = Some("FL1:EXAMPLE".into());
+    let of = fieldloop_core::RecheckOf {
+        rectification: "R-1".into(),
+        task_id: "T-0".into(),
+        task_code: "JX-2026-000001".into(),
+        finding: Finding {
+            id: "F-1".into(),
+            item_id: some("SCJG-SP-001"),
+            description: "无证经营".into(),
+            severity: Severity::Major,
+            rectification_order: Some("办理许可证".into()),
+            rectification_deadline: Some(T0 + 86_400_000),
+            by: "I-001".into(),
+            at: T0,
+        },
+        item_title: some("是否持证经营"),
+        photos: vec![fieldloop_core::RecheckPhoto {
+            sha256: sha(5),
+            thumb_sha256: some(&sha(6)),
+            display_sha256: some(&sha(7)),
+            mime: "image/jpeg".into(),
+            caption: some("门头"),
+            taken_at: T0,
+        }],
+    };
+    TaskDoc::create_recheck(spec, &supervisor(), T0, Some(of)).expect("re-check task")
+}
+
 fn docs_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/schema.md")
 }
@@ -153,7 +187,14 @@ fn splice(text: &str, name: &str, body: &str) -> String {
 fn docs_schema_md_matches_the_documents_and_the_status_rules() {
     let mut full = full_task();
     let mut bare = bare_task();
-    let paths = schema::paths_table(&[full.automerge(), bare.automerge()]);
+    let mut recheck = recheck_task(true);
+    let mut recheck_bare = recheck_task(false);
+    let paths = schema::paths_table(&[
+        full.automerge(),
+        bare.automerge(),
+        recheck.automerge(),
+        recheck_bare.automerge(),
+    ]);
     let transitions = schema::transitions_table();
     let path = docs_file();
     let text = std::fs::read_to_string(&path).expect("docs/schema.md");
