@@ -15,6 +15,7 @@ pub mod domain;
 pub mod draw;
 pub mod enroll;
 pub mod error;
+pub mod faults;
 pub mod history;
 pub mod policy;
 pub mod record;
