@@ -3,6 +3,7 @@
 //! harness they share: a real server on a port-0 socket and real tablet
 //! stores in temp dirs.
 
+pub mod crash_points;
 pub mod process;
 pub mod sim;
 

@@ -1,266 +1,369 @@
-//! A deterministic, seeded simulation of a squad syncing over a bad network.
+//! A deterministic, seeded simulation of a squad syncing over a bad network,
+//! in one thread of one process.
 //!
-//! Several tablets (real stores on disk) and the server (a real SQLite
-//! store, driven through the same `sync::run` the HTTP handler calls) talk
-//! through a network that drops requests and answers, delivers requests
-//! twice, delivers old requests late and hands tablets stale answers; either
-//! side restarts (stores closed and reopened from disk); tablet clocks are
-//! skewed by days. Every edit adds a uniquely-stamped trace point. After the
-//! storm, a reliable network must bring every replica to the same document
-//! within a bounded number of rounds, with no edit lost.
+//! Two or three tablets (the real [`fieldloop_tablet::store::Store`] and
+//! [`fieldloop_tablet::sync::sync_now`]) and the server (the real
+//! [`fieldloop_server::sync::run`] on the real `SqliteStore`) talk through a
+//! simulated network that drops requests and answers, delivers requests
+//! twice and late (after newer ones: reordered), hands tablets stale
+//! answers and cuts tablets off for a while (partitions that heal). Every
+//! database is a named SQLite `memdb` kept alive by a keeper connection, so
+//! a restart (drop the store, open it again) keeps what was committed and
+//! rolls back what was not. Either side restarts at any step, and crashes in
+//! the middle of its writes: the crash-point hook
+//! ([`fieldloop_core::faults`]) unwinds from a random hit of any point, the
+//! unwinding rolls back the open transaction, and the side restarts. Tablet
+//! clocks are skewed by up to ±7 days and move. No threads, no sockets, no
+//! disk: one seed takes about a millisecond in a release build.
 //!
-//! Everything random comes from one seed, so a failure is reproduced by its
-//! seed: `cargo xtask soak --seeds N` runs seeds 0..N.
+//! After every step, the invariants that must hold then are checked: no
+//! edit a tablet saw acknowledged (its `edit()` returned) is missing from
+//! it; every change of a task a tablet holds as synced has a receipt on the
+//! server; the receipt chain verifies. After the storm, a reliable network
+//! must bring every replica to the same heads, task, status and conflicts
+//! within [`HEAL_PASSES`] passes of bounded rounds, with every acknowledged
+//! edit on the server and nothing there that no tablet made.
+//!
+//! Everything random comes from the seed, so a failure prints one line that
+//! reproduces it (`SIM_SEED=<n> cargo test -p fieldloop-tests --test it
+//! simulation -- --nocapture`, or `cargo xtask soak --seed <n>`).
 
-use std::path::{Path, PathBuf};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::rc::Rc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
+use automerge::{AutoCommit, ChangeHash};
+use fieldloop_core::faults;
 use fieldloop_core::sync::{self as wire, SyncRequest};
-use fieldloop_core::{ActorId, Author, GeoPoint, Outcome, Role};
+use fieldloop_core::{ActorId, Author, GeoPoint, Outcome as ItemOutcome, Role};
+use fieldloop_server::claims::ClaimKey;
+use fieldloop_server::limits::Limits;
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_server::store::{Device, Store};
-use fieldloop_tablet::store::{Store as TabletStore, TaskQuery};
+use fieldloop_tablet::store::Store as TabletStore;
 use fieldloop_tablet::sync::{SyncError, Transport, sync_now};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rusqlite::Connection;
 
 const DAY: i64 = 86_400_000;
-const START: i64 = 1_780_272_000_000;
-/// Steps of the storm.
-const STEPS: usize = 40;
+/// Simulated time starts at the demo date (2026-06-01).
+const START: i64 = crate::NOW;
+/// Steps of the storm, each one action of one side.
+pub const STEPS: usize = 16;
 /// Full passes of the reliable network allowed to converge.
-const HEAL_PASSES: usize = 3;
+pub const HEAL_PASSES: usize = 3;
+/// Tasks on the server (small ones: a few checklist items each).
+pub const TASKS: usize = 2;
+/// Checklist items per task.
+pub const ITEMS: usize = 3;
+/// Tablets at most (two or three per seed).
+pub const TABLETS: usize = 3;
+/// A tablet clock is off by up to this much either way.
+pub const MAX_SKEW_MS: i64 = 7 * DAY;
+/// A crash point crashes its side at one hit in this many during the storm.
+pub const CRASH_ONE_IN: u32 = 25;
+/// Old requests kept for late delivery, and old answers per tablet kept for
+/// stale delivery.
+const KEEP_OLD: usize = 8;
+/// Longest partition, in steps.
+const MAX_PARTITION_STEPS: usize = 6;
+/// Rounds one reliable `sync_now` may take while healing: the feed pages
+/// (one task per page at the smallest) plus the push and the last answer.
+const HEAL_ROUNDS_PER_SYNC: usize = TASKS + 3;
+/// The claim key's seed: the same server key for every seed.
+const CLAIM_SEED: [u8; 32] = [0x51; 32];
 
-/// How a simulation ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome_ {
+/// How one seed went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
     pub seed: u64,
-    /// Exchanges that reached the server.
+    /// Edits acknowledged to the tablet (`edit()` returned).
+    pub edits: u32,
+    /// Requests that reached the server (late and duplicate ones too).
     pub delivered: u32,
-    /// Requests or answers the network lost.
+    /// Requests or answers the network lost (partitions included).
     pub lost: u32,
+    /// Requests delivered twice.
+    pub duplicates: u32,
+    /// Old requests delivered late.
+    pub late: u32,
+    /// Stale answers handed to a tablet.
+    pub stale: u32,
+    /// Restarts of either side, planned or after a crash.
     pub restarts: u32,
+    /// Crashes at a crash point (each also a restart).
+    pub crashes: u32,
+    /// Distinct crash points reached in the storm.
+    pub points: BTreeSet<&'static str>,
+    /// Partitions made (each heals).
+    pub partitions: u32,
     /// Reliable passes needed to converge.
     pub heal_passes: usize,
-    pub edits: u32,
+    /// Rounds those passes took.
+    pub heal_rounds: usize,
 }
 
-/// The server "process": its store, reopened on restart.
-struct Server {
-    dir: PathBuf,
-    store: Option<SqliteStore>,
-    writes: std::sync::Mutex<()>,
-    limits: fieldloop_server::limits::Limits,
+/// Totals over many seeds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub seeds: u64,
+    pub edits: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+    pub late: u64,
+    pub stale: u64,
+    pub restarts: u64,
+    pub crashes: u64,
+    pub partitions: u64,
+    /// Every crash point reached, with its crash count.
+    pub points: BTreeSet<&'static str>,
+    pub worst_heal_passes: usize,
+    pub worst_heal_rounds: usize,
+    pub elapsed: Duration,
+    pub threads: usize,
+    /// Thread time by part of a seed (heal includes converged).
+    pub profile: [Duration; PARTS],
 }
 
-impl Server {
-    fn store(&mut self) -> &SqliteStore {
-        self.store
-            .get_or_insert_with(|| SqliteStore::open(&self.dir).expect("server store reopens"))
+impl Totals {
+    fn add(&mut self, o: &Outcome) {
+        self.seeds += 1;
+        self.edits += u64::from(o.edits);
+        self.delivered += u64::from(o.delivered);
+        self.lost += u64::from(o.lost);
+        self.duplicates += u64::from(o.duplicates);
+        self.late += u64::from(o.late);
+        self.stale += u64::from(o.stale);
+        self.restarts += u64::from(o.restarts);
+        self.crashes += u64::from(o.crashes);
+        self.partitions += u64::from(o.partitions);
+        self.points.extend(o.points.iter().copied());
+        self.worst_heal_passes = self.worst_heal_passes.max(o.heal_passes);
+        self.worst_heal_rounds = self.worst_heal_rounds.max(o.heal_rounds);
     }
 
-    fn restart(&mut self) {
-        self.store = None;
+    fn merge(&mut self, other: &Totals) {
+        self.seeds += other.seeds;
+        self.edits += other.edits;
+        self.delivered += other.delivered;
+        self.lost += other.lost;
+        self.duplicates += other.duplicates;
+        self.late += other.late;
+        self.stale += other.stale;
+        self.restarts += other.restarts;
+        self.crashes += other.crashes;
+        self.partitions += other.partitions;
+        self.points.extend(other.points.iter().copied());
+        self.worst_heal_passes = self.worst_heal_passes.max(other.worst_heal_passes);
+        self.worst_heal_rounds = self.worst_heal_rounds.max(other.worst_heal_rounds);
+        for (sum, part) in self.profile.iter_mut().zip(other.profile) {
+            *sum += part;
+        }
     }
 
-    fn exchange(
-        &mut self,
-        device: &Device,
-        request: &[u8],
-        now: i64,
-    ) -> Result<Vec<u8>, SyncError> {
-        let request: SyncRequest =
-            wire::decode(request).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
-        let store = self
-            .store
-            .get_or_insert_with(|| SqliteStore::open(&self.dir).expect("server store reopens"));
-        match fieldloop_server::sync::run(store, device, &request, now, &self.writes, &self.limits)
+    /// Where the time went: microseconds per seed by part.
+    pub fn profile_line(&self) -> String {
+        let parts = [
+            Part::Setup,
+            Part::Edit,
+            Part::Sync,
+            Part::Restart,
+            Part::Other,
+            Part::CheckTablet,
+            Part::CheckServer,
+            Part::Heal,
+            Part::Converged,
+        ];
+        let per_seed = |d: Duration| d.as_secs_f64() * 1e6 / self.seeds.max(1) as f64;
+        parts
+            .iter()
+            .map(|p| format!("{p:?} {:.0} µs", per_seed(self.profile[*p as usize])))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Seeds per second of wall time.
+    pub fn per_second(&self) -> f64 {
+        self.seeds as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+impl std::fmt::Display for Totals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} seeds in {:.1} s on {} threads: {:.0} seeds/s ({:.0}/s per thread); \
+             {} edits, {} delivered, {} lost, {} duplicated, {} late, {} stale answers, \
+             {} partitions, {} restarts of which {} crashes at {} distinct points; \
+             at most {} reliable passes ({} rounds) to converge",
+            self.seeds,
+            self.elapsed.as_secs_f64(),
+            self.threads,
+            self.per_second(),
+            self.per_second() / self.threads.max(1) as f64,
+            self.edits,
+            self.delivered,
+            self.lost,
+            self.duplicates,
+            self.late,
+            self.stale,
+            self.partitions,
+            self.restarts,
+            self.crashes,
+            self.points.len(),
+            self.worst_heal_passes,
+            self.worst_heal_rounds,
+        )
+    }
+}
+
+/// The one line that reproduces a seed.
+pub fn reproduce(seed: u64) -> String {
+    format!(
+        "SIM_SEED={seed} cargo test -p fieldloop-tests --test it simulation -- --nocapture   (or: cargo xtask soak --seed {seed})"
+    )
+}
+
+/// A named in-memory database and the connection that keeps it alive.
+struct Db {
+    name: String,
+    keeper: Connection,
+}
+
+fn uri(name: &str) -> String {
+    format!("file:/{name}?vfs=memdb")
+}
+
+impl Db {
+    /// A new, empty database with a name no other in this process has.
+    fn new(what: &str) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "fieldloop-sim-{}-{what}",
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let keeper = Connection::open(uri(&name)).expect("memdb keeper opens");
+        Self { name, keeper }
+    }
+
+    /// A new database holding a copy of this one.
+    fn copy(&self, what: &str) -> Self {
+        let mut copy = Self::new(what);
         {
-            Ok(response) => Ok(wire::encode(&response)),
-            Err(e) => Err(SyncError::from_answer(
-                e.status().as_u16(),
-                e.code.as_str().to_owned(),
-                e.message,
-                e.concerns.task,
-                e.concerns.change,
-            )),
+            let backup = rusqlite::backup::Backup::new(&self.keeper, &mut copy.keeper)
+                .expect("backup starts");
+            let done = backup.step(-1).expect("backup step");
+            assert_eq!(
+                done,
+                rusqlite::backup::StepResult::Done,
+                "backup copies all"
+            );
         }
+        copy
     }
 }
 
-/// One tablet: its store (reopened on restart), device and clock skew.
-struct Tablet {
-    dir: PathBuf,
-    store: Option<TabletStore>,
-    device: Device,
-    author: Author,
-    skew: i64,
-    /// Answers this tablet received, for stale delivery.
-    answers: Vec<Vec<u8>>,
+/// A task of the template, as the simulation needs it.
+#[derive(Debug, Clone)]
+struct TaskInfo {
+    id: String,
+    items: Vec<String>,
+    inspectors: Vec<String>,
 }
 
-impl Tablet {
-    fn store(&mut self) -> &mut TabletStore {
-        self.store
-            .get_or_insert_with(|| TabletStore::open(&self.dir).expect("tablet store reopens"))
-    }
+/// The databases every seed starts from: the server with the demo people,
+/// [`TASKS`] small tasks and [`TABLETS`] enrolled devices, and each
+/// tablet after its first sync. Made once per thread; each seed copies it.
+struct Template {
+    server: Db,
+    tablets: Vec<(Db, Device, Author)>,
+    tasks: Vec<TaskInfo>,
 }
 
-/// The network between one tablet and the server, for one sync.
-struct Link<'a> {
-    rng: std::cell::RefCell<&'a mut StdRng>,
-    server: std::cell::RefCell<&'a mut Server>,
+thread_local! {
+    static TEMPLATE: std::cell::OnceCell<Template> = const { std::cell::OnceCell::new() };
+}
+
+/// A transport straight to a server store (the template's first syncs).
+struct Direct<'a> {
+    store: &'a SqliteStore,
     device: &'a Device,
-    now: i64,
-    reliable: bool,
-    /// Old requests from anyone, which may arrive late.
-    late: std::cell::RefCell<&'a mut Vec<(Device, Vec<u8>)>>,
-    answers: std::cell::RefCell<&'a mut Vec<Vec<u8>>>,
-    stats: std::cell::RefCell<&'a mut (u32, u32)>,
+    writes: Mutex<()>,
 }
 
-impl Transport for Link<'_> {
+impl Transport for Direct<'_> {
     fn exchange(&self, request: Vec<u8>) -> Result<Vec<u8>, SyncError> {
-        let lost = || SyncError::Network {
-            server: "sim".into(),
-            detail: "lost".into(),
-        };
-        let mut server = self.server.borrow_mut();
-        if self.reliable {
-            self.stats.borrow_mut().0 += 1;
-            return server.exchange(self.device, &request, self.now);
-        }
-        let mut rng = self.rng.borrow_mut();
-        // An old request from somebody arrives now.
-        if rng.random_bool(0.15) {
-            let mut late = self.late.borrow_mut();
-            if !late.is_empty() {
-                let i = rng.random_range(0..late.len());
-                let (device, old) = late.swap_remove(i);
-                let _ = server.exchange(&device, &old, self.now);
-            }
-        }
-        self.late
-            .borrow_mut()
-            .push((self.device.clone(), request.clone()));
-        if rng.random_bool(0.2) {
-            self.stats.borrow_mut().1 += 1;
-            return Err(lost());
-        }
-        self.stats.borrow_mut().0 += 1;
-        let mut answer = server.exchange(self.device, &request, self.now);
-        if rng.random_bool(0.1) {
-            // Delivered twice; the tablet sees the second answer.
-            answer = server.exchange(self.device, &request, self.now);
-        }
-        let answer = answer?;
-        self.answers.borrow_mut().push(answer.clone());
-        if rng.random_bool(0.15) {
-            self.stats.borrow_mut().1 += 1;
-            return Err(lost());
-        }
-        if rng.random_bool(0.1) {
-            // A stale answer to an earlier request arrives instead.
-            let answers = self.answers.borrow();
-            return Ok(answers[rng.random_range(0..answers.len())].clone());
-        }
-        Ok(answer)
+        serve(
+            self.store,
+            self.device,
+            &request,
+            START,
+            &self.writes,
+            &Limits::default(),
+        )
     }
 }
 
-const SERVER_DB: &str = "fieldloop-server.sqlite3";
-
-/// A server database with the demo people and two tasks, made once per
-/// process and copied for each seed (importing the demo data is the
-/// slowest part of a seed otherwise).
-fn template() -> &'static Path {
-    static TEMPLATE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    TEMPLATE
-        .get_or_init(|| {
-            let dir = tempfile::Builder::new()
-                .prefix("fieldloop-sim-template-")
-                .tempdir_in(tmp_root())
-                .expect("tempdir");
-            let store = SqliteStore::open(dir.path()).expect("template store");
-            fieldloop_server::demo::seed_tasks(&store, 2, START).expect("demo tasks");
-            // Closing checkpoints the WAL into the database file.
-            drop(store);
-            dir
-        })
-        .path()
-}
-
-/// Where scratch stores go: memory (`/dev/shm`) where there is one.
-pub fn tmp_root() -> PathBuf {
-    // fsync is free on tmpfs, which keeps thousands of seeds fast; the
-    // SQLite code paths are the same.
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    }
-}
-
-fn sync_once(
-    tablet: &mut Tablet,
-    server: &mut Server,
-    rng: &mut StdRng,
-    late: &mut Vec<(Device, Vec<u8>)>,
+/// One exchange with the server's sync, as the HTTP handler makes it.
+fn serve(
+    store: &SqliteStore,
+    device: &Device,
+    request: &[u8],
     now: i64,
-    reliable: bool,
-    stats: &mut (u32, u32),
-) -> Result<(), SyncError> {
-    let mut answers = std::mem::take(&mut tablet.answers);
-    let device = tablet.device.clone();
-    let at = now + tablet.skew;
-    let result = {
-        let link = Link {
-            rng: std::cell::RefCell::new(rng),
-            server: std::cell::RefCell::new(server),
-            device: &device,
-            now,
-            reliable,
-            late: std::cell::RefCell::new(late),
-            answers: std::cell::RefCell::new(&mut answers),
-            stats: std::cell::RefCell::new(stats),
-        };
-        sync_now(tablet.store(), &link, at, |_| {}).map(|_| ())
-    };
-    tablet.answers = answers;
-    result
+    writes: &Mutex<()>,
+    limits: &Limits,
+) -> Result<Vec<u8>, SyncError> {
+    let request: SyncRequest =
+        wire::decode(request).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
+    match fieldloop_server::sync::run(store, device, &request, now, writes, limits) {
+        Ok(response) => Ok(wire::encode(&response)),
+        Err(e) => Err(SyncError::from_answer(
+            e.status().as_u16(),
+            e.code.as_str().to_owned(),
+            e.message,
+            e.concerns.task,
+            e.concerns.change,
+        )),
+    }
 }
 
-/// Runs one seed; panics with the seed in the message on any violation.
-pub fn run(seed: u64) -> Outcome_ {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let root = tempfile::Builder::new()
-        .prefix("fieldloop-sim-")
-        .tempdir_in(tmp_root())
-        .expect("tempdir");
-    let mut server = Server {
-        dir: root.path().join("server"),
-        store: None,
-        writes: std::sync::Mutex::default(),
-        // Small feed pages make every sync page through the feed.
-        limits: fieldloop_server::limits::Limits {
-            feed_page_docs: rng.random_range(1..=3),
-            ..Default::default()
-        },
-    };
-    std::fs::create_dir_all(&server.dir).expect("server dir");
-    std::fs::copy(template().join(SERVER_DB), server.dir.join(SERVER_DB)).expect("copy template");
-
-    let inspectors = ["I-001", "I-002", "I-003"];
-    let count = rng.random_range(2..=3);
-    let mut tablets: Vec<Tablet> = inspectors[..count]
-        .iter()
+fn make_template() -> Template {
+    let server = Db::new("template-server");
+    let store = SqliteStore::open_memdb(&server.name, ClaimKey::from_seed(CLAIM_SEED))
+        .expect("template server store");
+    let mut data = fieldloop_server::demo::import_demo(&store).expect("demo people");
+    // Small documents: a few items per task keeps a seed cheap, and the
+    // sync paths are the same.
+    for handbook in &mut data.handbooks {
+        handbook.items.truncate(ITEMS);
+    }
+    fieldloop_server::demo::create_tasks(&store, &data, TASKS, START).expect("demo tasks");
+    let tasks: Vec<TaskInfo> = data
+        .task_specs(TASKS, START)
+        .expect("specs")
+        .into_iter()
+        .map(|spec| TaskInfo {
+            id: spec.id,
+            items: spec.items.into_iter().map(|i| i.id).collect(),
+            inspectors: spec.inspectors,
+        })
+        .collect();
+    let people: BTreeSet<&String> = tasks.iter().flat_map(|t| &t.inspectors).collect();
+    let tablets = people
+        .into_iter()
+        .take(TABLETS)
         .enumerate()
         .map(|(n, person)| {
-            let code = fieldloop_server::enroll::issue_code(server.store(), person, START, DAY)
-                .expect("code");
-            let actor = format!("{:032x}", seed.wrapping_mul(31).wrapping_add(n as u64 + 1));
-            let device = server
-                .store()
+            let code = fieldloop_server::enroll::issue_code(&store, person, START, DAY)
+                .expect("enrollment code");
+            let actor = format!("{:032x}", 0x5153_u128 << 64 | (n as u128 + 1));
+            let device = store
                 .redeem_enrollment(
                     &fieldloop_server::auth::secret_hash(&code),
                     START,
@@ -272,244 +375,894 @@ pub fn run(seed: u64) -> Outcome_ {
                 .expect("enroll");
             let author = Author::new(
                 actor.parse::<ActorId>().expect("actor hex"),
-                *person,
+                person.as_str(),
                 Role::Inspector,
             );
-            let dir = root.path().join(format!("tablet-{n}"));
-            let skew = rng.random_range(-3..=3) * DAY;
-            Tablet {
-                dir,
-                store: None,
-                device,
-                author,
-                skew,
-                answers: Vec::new(),
-            }
+            let db = Db::new("template-tablet");
+            let mut tablet = TabletStore::open_memdb(&db.name).expect("template tablet store");
+            let direct = Direct {
+                store: &store,
+                device: &device,
+                writes: Mutex::default(),
+            };
+            sync_now(&mut tablet, &direct, START, |_| {}).expect("first sync");
+            (db, device, author)
         })
         .collect();
+    Template {
+        server,
+        tablets,
+        tasks,
+    }
+}
 
-    let mut late = Vec::new();
-    let mut stats = (0u32, 0u32);
-    let mut restarts = 0;
-    let mut edits = 0u32;
-    let mut now = START;
-    for step in 0..STEPS {
-        now += rng.random_range(1..60_000);
-        let t = rng.random_range(0..tablets.len());
-        match rng.random_range(0..10) {
-            0..=4 => {
-                // An edit on a task this tablet's inspector works on.
-                let tablet = &mut tablets[t];
-                let author = tablet.author.clone();
-                let at = now + tablet.skew;
-                let store = tablet.store();
-                let tasks: Vec<String> = store
-                    .list_tasks(&TaskQuery {
-                        limit: Some(5),
-                        ..Default::default()
+/// The crash-point hook's state: crashes only while armed (the storm).
+struct Faults {
+    rng: StdRng,
+    armed: bool,
+    points: BTreeSet<&'static str>,
+}
+
+/// Installs the hook for one seed; removes it when dropped.
+struct HookGuard;
+
+impl HookGuard {
+    fn install(faults: Rc<RefCell<Faults>>) -> Self {
+        faults::set_hook(Box::new(move |name| {
+            let crash = {
+                let mut f = faults.borrow_mut();
+                if !f.armed {
+                    return;
+                }
+                f.points.insert(name);
+                f.rng.random_ratio(1, CRASH_ONE_IN)
+            };
+            if crash {
+                faults::crash(name);
+            }
+        }));
+        Self
+    }
+}
+
+impl Drop for HookGuard {
+    fn drop(&mut self) {
+        faults::clear_hook();
+    }
+}
+
+/// The server "process".
+struct Server {
+    db: Db,
+    store: Option<SqliteStore>,
+    writes: Mutex<()>,
+    limits: Limits,
+}
+
+impl Server {
+    fn store(&mut self) -> &SqliteStore {
+        let name = &self.db.name;
+        self.store.get_or_insert_with(|| {
+            SqliteStore::open_memdb(name, ClaimKey::from_seed(CLAIM_SEED))
+                .expect("server store reopens")
+        })
+    }
+
+    /// Drops the store (open transactions roll back) and the lock a crash
+    /// may have poisoned; the next use opens it again.
+    fn restart(&mut self) {
+        self.store = None;
+        self.writes = Mutex::default();
+    }
+
+    /// One request delivered; a crash at a server point restarts the server
+    /// and looks to the tablet like a broken connection.
+    fn exchange(
+        &mut self,
+        device: &Device,
+        request: &[u8],
+        now: i64,
+        stats: &mut Outcome,
+    ) -> Result<Vec<u8>, SyncError> {
+        stats.delivered += 1;
+        let answer = catch_unwind(AssertUnwindSafe(|| {
+            self.store();
+            let store = self.store.as_ref().expect("opened");
+            serve(store, device, request, now, &self.writes, &self.limits)
+        }));
+        match answer {
+            Ok(answer) => answer,
+            Err(payload) => match faults::crashed_at(payload.as_ref()) {
+                Some(point) => {
+                    stats.crashes += 1;
+                    stats.restarts += 1;
+                    self.restart();
+                    Err(SyncError::Network {
+                        server: "sim".into(),
+                        detail: format!("server crashed at {point}"),
                     })
-                    .expect("list")
-                    .into_iter()
-                    .map(|r| r.id)
-                    .filter(|id| {
-                        store
-                            .open_task(id)
-                            .expect("open")
-                            .task()
-                            .expect("task")
-                            .inspectors
-                            .contains(&author.person)
-                    })
-                    .collect();
-                if !tasks.is_empty() {
-                    let id = tasks[rng.random_range(0..tasks.len())].clone();
-                    let stamp = (seed as i64) * 1_000_000 + step as i64 * 10 + t as i64;
-                    let item_pick = rng.random_range(0..3usize);
-                    let outcome = [Outcome::Pass, Outcome::Fail, Outcome::NotApplicable]
-                        [rng.random_range(0..3usize)];
-                    let result = store.edit(&id, at, |doc| {
-                        let items: Vec<String> = doc
-                            .task()?
-                            .items_in_order()
-                            .into_iter()
-                            .map(|(i, _)| i.clone())
-                            .collect();
-                        doc.add_trace(
-                            &author,
-                            at,
-                            &[(
-                                stamp,
-                                GeoPoint {
-                                    lat: 25.6,
-                                    lon: 115.3,
-                                },
-                                5.0,
-                            )],
-                        )?;
-                        doc.record_answer(
-                            &author,
-                            at,
-                            &items[item_pick % items.len()],
-                            Some(outcome),
-                            None,
-                            None,
-                        )
-                    });
-                    if result.is_ok() {
-                        edits += 1;
+                }
+                None => resume_unwind(payload),
+            },
+        }
+    }
+}
+
+/// One tablet "process".
+struct Tablet {
+    db: Db,
+    store: Option<TabletStore>,
+    device: Device,
+    author: Author,
+    skew: i64,
+    /// Answers this tablet received, for stale delivery.
+    answers: Vec<Vec<u8>>,
+    /// Cut off from the server until this step.
+    partitioned_until: usize,
+    /// Per task, the heads after this tablet's last acknowledged edit: the
+    /// edit and every earlier one of this tablet are their ancestors.
+    acked: BTreeMap<String, Vec<ChangeHash>>,
+    /// Trace stamps of acknowledged edits, and of edits cut short by a crash
+    /// (which may or may not have been kept).
+    stamps: BTreeSet<i64>,
+    maybe: BTreeSet<i64>,
+    /// Tasks this tablet's inspector works on.
+    tasks: Vec<usize>,
+    /// The database's `data_version` when its acknowledged edits were last
+    /// found all there: until it changes (something committed), they still
+    /// are.
+    checked: Option<i64>,
+}
+
+impl Tablet {
+    fn store(&mut self) -> &mut TabletStore {
+        let name = &self.db.name;
+        self.store
+            .get_or_insert_with(|| TabletStore::open_memdb(name).expect("tablet store reopens"))
+    }
+}
+
+/// The unreliable network between one tablet and the server, for one sync.
+struct Link<'a> {
+    inner: RefCell<LinkInner<'a>>,
+}
+
+struct LinkInner<'a> {
+    rng: &'a mut StdRng,
+    server: &'a mut Server,
+    device: &'a Device,
+    now: i64,
+    reliable: bool,
+    partitioned: bool,
+    late: &'a mut Vec<(Device, Vec<u8>)>,
+    answers: &'a mut Vec<Vec<u8>>,
+    stats: &'a mut Outcome,
+}
+
+fn lost() -> SyncError {
+    SyncError::Network {
+        server: "sim".into(),
+        detail: "lost".into(),
+    }
+}
+
+fn keep(list: &mut Vec<Vec<u8>>, item: Vec<u8>, rng: &mut StdRng) {
+    if list.len() >= KEEP_OLD {
+        let i = rng.random_range(0..list.len());
+        list.swap_remove(i);
+    }
+    list.push(item);
+}
+
+impl Transport for Link<'_> {
+    fn exchange(&self, request: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+        let mut guard = self.inner.borrow_mut();
+        let l = &mut *guard;
+        if l.reliable {
+            return l.server.exchange(l.device, &request, l.now, l.stats);
+        }
+        if l.partitioned {
+            l.stats.lost += 1;
+            return Err(lost());
+        }
+        // An old request from somebody arrives now.
+        if !l.late.is_empty() && l.rng.random_bool(0.1) {
+            let i = l.rng.random_range(0..l.late.len());
+            let (device, old) = l.late.swap_remove(i);
+            l.stats.late += 1;
+            let _ = l.server.exchange(&device, &old, l.now, l.stats);
+        }
+        // This one may arrive again, later.
+        if l.rng.random_bool(0.2) {
+            if l.late.len() >= KEEP_OLD {
+                let i = l.rng.random_range(0..l.late.len());
+                l.late.swap_remove(i);
+            }
+            l.late.push((l.device.clone(), request.clone()));
+        }
+        if l.rng.random_bool(0.15) {
+            l.stats.lost += 1;
+            return Err(lost());
+        }
+        let mut answer = l.server.exchange(l.device, &request, l.now, l.stats);
+        if l.rng.random_bool(0.08) {
+            // Delivered twice at once; the tablet sees either answer.
+            l.stats.duplicates += 1;
+            let second = l.server.exchange(l.device, &request, l.now, l.stats);
+            if l.rng.random_bool(0.5) {
+                answer = second;
+            }
+        }
+        let answer = answer?;
+        keep(l.answers, answer.clone(), l.rng);
+        if l.rng.random_bool(0.12) {
+            l.stats.lost += 1;
+            return Err(lost());
+        }
+        if l.rng.random_bool(0.08) {
+            // A stale answer to an earlier request arrives instead.
+            l.stats.stale += 1;
+            let i = l.rng.random_range(0..l.answers.len());
+            return Ok(l.answers[i].clone());
+        }
+        Ok(answer)
+    }
+}
+
+/// One seed's world.
+struct World {
+    seed: u64,
+    rng: StdRng,
+    step: usize,
+    now: i64,
+    server: Server,
+    tablets: Vec<Tablet>,
+    tasks: Vec<TaskInfo>,
+    late: Vec<(Device, Vec<u8>)>,
+    stats: Outcome,
+    faults: Rc<RefCell<Faults>>,
+}
+
+/// What a step did, for the invariants to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Touched {
+    Nothing,
+    Tablet(usize),
+    Server,
+    Both(usize),
+}
+
+impl World {
+    fn new(seed: u64, faults: Rc<RefCell<Faults>>) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        TEMPLATE.with(|cell| {
+            let template = cell.get_or_init(make_template);
+            let server = Server {
+                db: template.server.copy("server"),
+                store: None,
+                writes: Mutex::default(),
+                // Small feed pages make syncs page through the feed.
+                limits: Limits {
+                    feed_page_docs: rng.random_range(1..=TASKS),
+                    ..Limits::default()
+                },
+            };
+            let count = rng.random_range(2..=template.tablets.len());
+            let tablets = template.tablets[..count]
+                .iter()
+                .map(|(db, device, author)| Tablet {
+                    db: db.copy("tablet"),
+                    store: None,
+                    device: device.clone(),
+                    author: author.clone(),
+                    skew: rng.random_range(-MAX_SKEW_MS..=MAX_SKEW_MS),
+                    answers: Vec::new(),
+                    partitioned_until: 0,
+                    acked: BTreeMap::new(),
+                    stamps: BTreeSet::new(),
+                    maybe: BTreeSet::new(),
+                    tasks: template
+                        .tasks
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, t)| t.inspectors.contains(&author.person))
+                        .map(|(i, _)| i)
+                        .collect(),
+                    checked: None,
+                })
+                .collect();
+            Self {
+                seed,
+                rng,
+                step: 0,
+                now: START,
+                server,
+                tablets,
+                tasks: template.tasks.clone(),
+                late: Vec::new(),
+                stats: Outcome {
+                    seed,
+                    ..Outcome::default()
+                },
+                faults,
+            }
+        })
+    }
+
+    fn fail(&self, what: impl std::fmt::Display) -> ! {
+        panic!(
+            "simulation seed {} failed at step {}: {what}",
+            self.seed, self.step
+        )
+    }
+
+    /// Runs `action` as tablet `t`'s process: a crash at a tablet point
+    /// restarts the tablet. `None`: it crashed.
+    fn as_tablet<T>(&mut self, t: usize, action: impl FnOnce(&mut Self) -> T) -> Option<T> {
+        match catch_unwind(AssertUnwindSafe(|| action(self))) {
+            Ok(value) => Some(value),
+            Err(payload) => match faults::crashed_at(payload.as_ref()) {
+                Some(_) => {
+                    self.stats.crashes += 1;
+                    self.stats.restarts += 1;
+                    self.tablets[t].store = None;
+                    None
+                }
+                None => resume_unwind(payload),
+            },
+        }
+    }
+
+    fn edit(&mut self, t: usize) -> Touched {
+        if self.tablets[t].tasks.is_empty() {
+            return Touched::Nothing;
+        }
+        let task = self.tablets[t].tasks[self.rng.random_range(0..self.tablets[t].tasks.len())];
+        let id = self.tasks[task].id.clone();
+        let item =
+            self.tasks[task].items[self.rng.random_range(0..self.tasks[task].items.len())].clone();
+        let result = [
+            ItemOutcome::Pass,
+            ItemOutcome::Fail,
+            ItemOutcome::NotApplicable,
+        ][self.rng.random_range(0..3usize)];
+        // Unique within the seed: the step and the tablet.
+        let stamp = (self.step * TABLETS + t) as i64;
+        let at = self.now + self.tablets[t].skew;
+        let author = self.tablets[t].author.clone();
+        let done = self.as_tablet(t, |w| {
+            w.tablets[t].store().edit(&id, at, |doc| {
+                let point = GeoPoint {
+                    lat: 25.6,
+                    lon: 115.3,
+                };
+                doc.add_trace(&author, at, &[(stamp, point, 5.0)])?;
+                doc.record_answer(&author, at, &item, Some(result), None, None)?;
+                Ok(doc.heads())
+            })
+        });
+        let tablet = &mut self.tablets[t];
+        match done {
+            Some(Ok(heads)) => {
+                tablet.acked.insert(id, heads);
+                tablet.stamps.insert(stamp);
+                self.stats.edits += 1;
+            }
+            Some(Err(e)) => self.fail(format!("tablet {t}: an edit failed: {e}")),
+            None => {
+                tablet.maybe.insert(stamp);
+            }
+        }
+        Touched::Tablet(t)
+    }
+
+    /// One sync of tablet `t`; `Some(rounds)` when it ended well.
+    fn sync(&mut self, t: usize, reliable: bool) -> Option<usize> {
+        let at = self.now + self.tablets[t].skew;
+        let partitioned = !reliable && self.tablets[t].partitioned_until > self.step;
+        let result = self.as_tablet(t, |w| {
+            let tablet = &mut w.tablets[t];
+            let store = tablet.store.get_or_insert_with(|| {
+                TabletStore::open_memdb(&tablet.db.name).expect("tablet store reopens")
+            });
+            let link = Link {
+                inner: RefCell::new(LinkInner {
+                    rng: &mut w.rng,
+                    server: &mut w.server,
+                    device: &tablet.device,
+                    now: w.now,
+                    reliable,
+                    partitioned,
+                    late: &mut w.late,
+                    answers: &mut tablet.answers,
+                    stats: &mut w.stats,
+                }),
+            };
+            sync_now(store, &link, at, |_| {})
+        });
+        match result {
+            Some(Ok(report)) => {
+                if !report.refused.is_empty() {
+                    self.fail(format!(
+                        "tablet {t}: the server refused edits a tablet may make: {:?}",
+                        report.refused
+                    ));
+                }
+                Some(report.rounds as usize)
+            }
+            Some(Err(SyncError::Refused { code, message, .. })) => self.fail(format!(
+                "tablet {t}: the server refused an edit a tablet may make: {message} ({code:?})"
+            )),
+            Some(Err(e)) if reliable => self.fail(format!(
+                "tablet {t}: a reliable sync failed: {e} ({:?})",
+                e.code()
+            )),
+            Some(Err(_)) | None => None,
+        }
+    }
+
+    /// One step of the storm.
+    fn storm_step(&mut self) -> Touched {
+        self.now += self.rng.random_range(1..120_000);
+        let t = self.rng.random_range(0..self.tablets.len());
+        match self.rng.random_range(0..100) {
+            0..35 => timed(Part::Edit, || self.edit(t)),
+            35..70 => {
+                timed(Part::Sync, || self.sync(t, false));
+                Touched::Both(t)
+            }
+            70..76 => {
+                timed(Part::Restart, || self.tablets[t].store = None);
+                self.stats.restarts += 1;
+                Touched::Tablet(t)
+            }
+            76..81 => {
+                timed(Part::Restart, || self.server.restart());
+                self.stats.restarts += 1;
+                Touched::Server
+            }
+            81..87 => {
+                // An old request arrives on its own.
+                if !self.late.is_empty() {
+                    let i = self.rng.random_range(0..self.late.len());
+                    let (device, old) = self.late.swap_remove(i);
+                    self.stats.late += 1;
+                    let _ = self
+                        .server
+                        .exchange(&device, &old, self.now, &mut self.stats);
+                }
+                Touched::Server
+            }
+            87..93 => {
+                // Cut off for a while; it heals by itself.
+                self.tablets[t].partitioned_until =
+                    self.step + self.rng.random_range(1..=MAX_PARTITION_STEPS);
+                self.stats.partitions += 1;
+                Touched::Nothing
+            }
+            93..97 => {
+                self.tablets[t].skew = self.rng.random_range(-MAX_SKEW_MS..=MAX_SKEW_MS);
+                Touched::Nothing
+            }
+            _ => {
+                // The tablet folds a task's chunks into a new snapshot.
+                let task = self.rng.random_range(0..self.tasks.len());
+                let id = self.tasks[task].id.clone();
+                let done = timed(Part::Other, || {
+                    self.as_tablet(t, |w| w.tablets[t].store().compact(&id))
+                });
+                if let Some(Err(e)) = done {
+                    self.fail(format!("tablet {t}: compaction failed: {e}"));
+                }
+                Touched::Tablet(t)
+            }
+        }
+    }
+
+    /// The invariants that hold after every step.
+    fn check(&mut self, touched: Touched) {
+        match touched {
+            Touched::Nothing => {}
+            Touched::Tablet(t) => timed(Part::CheckTablet, || self.check_tablet(t)),
+            Touched::Server => timed(Part::CheckServer, || self.check_server(None)),
+            Touched::Both(t) => {
+                timed(Part::CheckTablet, || self.check_tablet(t));
+                timed(Part::CheckServer, || self.check_server(Some(t)));
+            }
+        }
+    }
+
+    /// Every edit tablet `t` saw acknowledged is in its copy.
+    fn check_tablet(&mut self, t: usize) {
+        let tablet = &self.tablets[t];
+        let version = tablet
+            .db
+            .keeper
+            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            .unwrap_or_else(|e| self.fail(format!("tablet {t}: data_version: {e}")));
+        if tablet.checked == Some(version) {
+            return;
+        }
+        for (task, heads) in &tablet.acked {
+            let mut doc = tablet_doc(&tablet.db.keeper, task)
+                .unwrap_or_else(|e| self.fail(format!("tablet {t}: task {task} unreadable: {e}")));
+            if let Some(h) = heads.iter().find(|h| doc.get_change_by_hash(h).is_none()) {
+                self.fail(format!(
+                    "tablet {t}: an acknowledged edit of task {task} is lost (change {h})"
+                ));
+            }
+        }
+        self.tablets[t].checked = Some(version);
+    }
+
+    /// The receipt chain verifies, and every edit of a task a tablet holds
+    /// as synced (not dirty) has a receipt. With `Some(t)`, only tablet `t`
+    /// (the others did not change).
+    fn check_server(&mut self, only: Option<usize>) {
+        let receipts = self
+            .server
+            .store()
+            .receipts()
+            .unwrap_or_else(|e| self.fail(format!("server: receipts unreadable: {e}")));
+        if let Err(e) = fieldloop_server::store::verify_receipts(&receipts) {
+            self.fail(format!("server: the receipt chain does not verify: {e}"));
+        }
+        let received: BTreeSet<&str> = receipts.iter().map(|r| r.change_hash.as_str()).collect();
+        for (t, tablet) in self.tablets.iter().enumerate() {
+            if only.is_some_and(|o| o != t) || tablet.acked.is_empty() {
+                continue;
+            }
+            let dirty = dirty_tasks(&tablet.db.keeper)
+                .unwrap_or_else(|e| self.fail(format!("tablet {t}: index unreadable: {e}")));
+            for (task, heads) in &tablet.acked {
+                if dirty.contains(task) {
+                    continue;
+                }
+                for h in heads {
+                    if !received.contains(h.to_string().as_str()) {
+                        self.fail(format!(
+                            "tablet {t} holds task {task} as synced, but the server has no receipt for its acknowledged change {h}"
+                        ));
                     }
                 }
             }
-            5..=7 => {
-                let tablet = &mut tablets[t];
-                let _ = sync_once(
-                    tablet,
-                    &mut server,
-                    &mut rng,
-                    &mut late,
-                    now,
-                    false,
-                    &mut stats,
-                );
-            }
-            8 => {
-                tablets[t].store = None;
-                restarts += 1;
-            }
-            _ => {
-                server.restart();
-                restarts += 1;
-            }
         }
     }
 
-    // Heal: a reliable network until everything is the same everywhere.
-    let mut passes = 0;
-    loop {
-        passes += 1;
-        for tablet in &mut tablets {
-            sync_once(
-                tablet,
-                &mut server,
-                &mut rng,
-                &mut late,
-                now,
-                true,
-                &mut stats,
-            )
-            .unwrap_or_else(|e| panic!("seed {seed}: reliable sync failed: {e} ({})", e.code()));
+    /// A reliable network, no crashes, until everything is the same
+    /// everywhere; then the final checks.
+    fn heal(&mut self) {
+        self.faults.borrow_mut().armed = false;
+        loop {
+            self.stats.heal_passes += 1;
+            for t in 0..self.tablets.len() {
+                let rounds = self.sync(t, true).expect("no crash while healing");
+                if rounds > HEAL_ROUNDS_PER_SYNC {
+                    self.fail(format!(
+                        "tablet {t}: a reliable sync took {rounds} rounds (at most {HEAL_ROUNDS_PER_SYNC})"
+                    ));
+                }
+                self.stats.heal_rounds += rounds;
+                self.check(Touched::Both(t));
+            }
+            if self.same_heads() {
+                break;
+            }
+            if self.stats.heal_passes >= HEAL_PASSES {
+                self.fail(format!(
+                    "not converged after {} reliable passes",
+                    self.stats.heal_passes
+                ));
+            }
         }
-        if converged(&mut tablets, &mut server, seed) {
-            break;
-        }
-        assert!(
-            passes < HEAL_PASSES,
-            "seed {seed}: not converged after {passes} reliable passes"
-        );
+        timed(Part::Converged, || self.check_converged());
     }
-    check_nothing_lost(&mut tablets, &mut server, seed, edits);
-    Outcome_ {
-        seed,
-        delivered: stats.0,
-        lost: stats.1,
-        restarts,
-        heal_passes: passes,
-        edits,
+
+    fn same_heads(&mut self) -> bool {
+        for task in &self.tasks {
+            let Some(stored) = self.server.store().task(&task.id).ok().flatten() else {
+                self.fail(format!("server: task {} missing", task.id));
+            };
+            let mut on_server = AutoCommit::load(&stored.doc)
+                .unwrap_or_else(|e| self.fail(format!("server: task {} unreadable: {e}", task.id)));
+            let heads = sorted(on_server.get_heads());
+            for (t, tablet) in self.tablets.iter().enumerate() {
+                let mut doc = tablet_doc(&tablet.db.keeper, &task.id).unwrap_or_else(|e| {
+                    self.fail(format!("tablet {t}: task {} unreadable: {e}", task.id))
+                });
+                if sorted(doc.get_heads()) != heads {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Once quiet: same task, status and conflicts everywhere, the index
+    /// agrees, every acknowledged edit is on the server, nothing there that
+    /// no tablet made.
+    fn check_converged(&mut self) {
+        let mut stamps = BTreeSet::new();
+        // Heads are the same everywhere (checked before): the same changes,
+        // hence the same document. One tablet, a different one each seed,
+        // has its content read and compared in full; every tablet's index.
+        let full = self.rng.random_range(0..self.tablets.len());
+        for task in self.tasks.clone() {
+            let stored = self
+                .server
+                .store()
+                .task(&task.id)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| self.fail(format!("server: task {} missing", task.id)));
+            let on_server = fieldloop_core::TaskDoc::load(&stored.doc)
+                .unwrap_or_else(|e| self.fail(format!("server: task {} unreadable: {e}", task.id)));
+            let server_task = on_server
+                .task()
+                .unwrap_or_else(|e| self.fail(format!("server: task {}: {e}", task.id)));
+            let status = on_server.status().unwrap_or_else(|e| self.fail(e));
+            let conflicts = on_server.conflicts().unwrap_or_else(|e| self.fail(e));
+            stamps.extend(server_task.trace.iter().map(|p| p.t));
+            for t in 0..self.tablets.len() {
+                let store = self.tablets[t].store();
+                let Ok(rows) = store.list_tasks(&Default::default()) else {
+                    self.fail(format!("tablet {t}: task list unreadable"));
+                };
+                if t == full {
+                    let Ok(doc) = store.open_task(&task.id) else {
+                        self.fail(format!("tablet {t}: task {} unreadable", task.id));
+                    };
+                    let on_tablet = doc.task().unwrap_or_else(|e| self.fail(e));
+                    if on_tablet != server_task {
+                        self.fail(format!(
+                            "tablet {t}: task {} has the server's heads but not its content",
+                            task.id
+                        ));
+                    }
+                    if doc.conflicts().unwrap_or_else(|e| self.fail(e)) != conflicts {
+                        self.fail(format!(
+                            "tablet {t}: task {} shows other conflicts",
+                            task.id
+                        ));
+                    }
+                }
+                let row = rows.iter().find(|r| r.id == task.id);
+                if row.map(|r| (r.status, r.dirty)) != Some((status, false)) {
+                    self.fail(format!(
+                        "tablet {t}: the index row of task {} is {row:?}, not {status:?} and synced",
+                        task.id
+                    ));
+                }
+            }
+            let mut on_server = on_server;
+            for (t, tablet) in self.tablets.iter().enumerate() {
+                if let Some(heads) = tablet.acked.get(&task.id)
+                    && let Some(h) = heads
+                        .iter()
+                        .find(|h| on_server.automerge().get_change_by_hash(h).is_none())
+                {
+                    self.fail(format!(
+                        "tablet {t}: an acknowledged edit of task {} is not on the server (change {h})",
+                        task.id
+                    ));
+                }
+            }
+        }
+        let acked: BTreeSet<i64> = self
+            .tablets
+            .iter()
+            .flat_map(|t| &t.stamps)
+            .copied()
+            .collect();
+        let maybe: BTreeSet<i64> = self
+            .tablets
+            .iter()
+            .flat_map(|t| &t.maybe)
+            .copied()
+            .collect();
+        if let Some(missing) = acked.difference(&stamps).next() {
+            self.fail(format!(
+                "the trace point of acknowledged edit {missing} is not on the server"
+            ));
+        }
+        if let Some(extra) = stamps
+            .iter()
+            .find(|s| !acked.contains(s) && !maybe.contains(s))
+        {
+            self.fail(format!(
+                "the server has trace point {extra}, which no tablet made"
+            ));
+        }
     }
 }
 
-fn converged(tablets: &mut [Tablet], server: &mut Server, seed: u64) -> bool {
-    let store = server.store();
-    for tablet in tablets.iter_mut() {
-        let rows = tablet
-            .store()
-            .list_tasks(&TaskQuery {
-                limit: Some(1000),
-                ..Default::default()
+fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
+    heads.sort();
+    heads
+}
+
+/// A tablet's copy of a task read through the keeper connection: the
+/// snapshot and its chunks, as committed.
+fn tablet_doc(keeper: &Connection, task: &str) -> rusqlite::Result<AutoCommit> {
+    let snapshot: Vec<u8> = keeper
+        .prepare_cached("SELECT snapshot FROM documents WHERE task_id = ?1")?
+        .query_row([task], |r| r.get(0))?;
+    let mut doc = AutoCommit::load(&snapshot)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let mut stmt = keeper.prepare_cached(
+        "SELECT bytes FROM doc_chunks WHERE task_id = ?1 AND seq > \
+         (SELECT snapshot_seq FROM documents WHERE task_id = ?1) ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([task])?;
+    // Applied in one call, as the store does: Automerge indexes once.
+    let mut chunks = Vec::new();
+    while let Some(row) = rows.next()? {
+        chunks.extend_from_slice(row.get_ref(0)?.as_blob()?);
+    }
+    if !chunks.is_empty() {
+        doc.load_incremental(&chunks)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    }
+    Ok(doc)
+}
+
+/// The tasks a tablet holds changes of that the server has not acknowledged.
+fn dirty_tasks(keeper: &Connection) -> rusqlite::Result<BTreeSet<String>> {
+    let mut stmt = keeper.prepare_cached("SELECT task_id FROM task_index WHERE dirty")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Runs one seed; panics with the seed and step on any violation.
+pub fn run(seed: u64) -> Outcome {
+    faults::quiet_crashes();
+    let state = Rc::new(RefCell::new(Faults {
+        rng: StdRng::seed_from_u64(seed ^ 0x5eed_c4a5_4000_0000),
+        armed: false,
+        points: BTreeSet::new(),
+    }));
+    let mut world = timed(Part::Setup, || World::new(seed, state.clone()));
+    let _hook = HookGuard::install(state.clone());
+    state.borrow_mut().armed = true;
+    for step in 0..STEPS {
+        world.step = step;
+        let touched = world.storm_step();
+        // Checks read without writing: no crash point is reached.
+        world.check(touched);
+    }
+    world.step = STEPS;
+    timed(Part::Heal, || world.heal());
+    let mut stats = std::mem::take(&mut world.stats);
+    stats.points = std::mem::take(&mut state.borrow_mut().points);
+    stats
+}
+
+/// Runs seeds `seeds` on `threads` threads (each takes every
+/// `threads`-th seed). On the first failing seed it stops, prints the line
+/// that reproduces it and panics with its message.
+pub fn run_many(seeds: std::ops::Range<u64>, threads: usize) -> Totals {
+    run_many_with(seeds, threads, run)
+}
+
+/// [`run_many`] with another runner of one seed (to test the harness).
+pub fn run_many_with(
+    seeds: std::ops::Range<u64>,
+    threads: usize,
+    run: fn(u64) -> Outcome,
+) -> Totals {
+    faults::quiet_crashes();
+    let threads = threads.max(1);
+    let started = Instant::now();
+    let stop = AtomicBool::new(false);
+    let done = AtomicU64::new(0);
+    let total = seeds.end.saturating_sub(seeds.start);
+    let failure: Mutex<Option<(u64, String)>> = Mutex::new(None);
+    let mut totals = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads as u64)
+            .map(|k| {
+                let (stop, done, failure, seeds) = (&stop, &done, &failure, seeds.clone());
+                scope.spawn(move || {
+                    let mut totals = Totals::default();
+                    let last_report = Cell::new(Instant::now());
+                    for seed in seeds.filter(|s| s % threads as u64 == k) {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        match catch_unwind(|| run(seed)) {
+                            Ok(outcome) => totals.add(&outcome),
+                            Err(payload) => {
+                                let message = payload
+                                    .downcast_ref::<String>()
+                                    .cloned()
+                                    .or_else(|| {
+                                        payload.downcast_ref::<&str>().map(|s| (*s).to_owned())
+                                    })
+                                    .unwrap_or_else(|| "a panic".to_owned());
+                                stop.store(true, Ordering::Relaxed);
+                                let mut first = failure.lock().unwrap_or_else(|p| p.into_inner());
+                                if first.as_ref().is_none_or(|(s, _)| seed < *s) {
+                                    *first = Some((seed, message));
+                                }
+                                break;
+                            }
+                        }
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if k == 0 && last_report.get().elapsed() >= PROGRESS_EVERY {
+                            last_report.set(Instant::now());
+                            let secs = started.elapsed().as_secs_f64();
+                            eprintln!(
+                                "sim: {n}/{total} seeds, {:.0} seeds/s",
+                                n as f64 / secs.max(1e-9)
+                            );
+                        }
+                    }
+                    totals.profile = take_profile();
+                    totals
+                })
             })
-            .expect("list");
-        if !tablet.store().dirty_tasks().expect("dirty").is_empty() {
-            return false;
-        }
-        for row in rows {
-            let stored = store
-                .task(&row.id)
-                .expect("read")
-                .unwrap_or_else(|| panic!("seed {seed}: {} missing on server", row.id));
-            let mut on_server = fieldloop_core::TaskDoc::load(&stored.doc).expect("server doc");
-            let mut on_tablet = tablet.store().open_task(&row.id).expect("tablet doc");
-            if on_server.heads() != on_tablet.heads() {
-                return false;
+            .collect();
+        let mut totals = Totals::default();
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => totals.merge(&part),
+                Err(payload) => resume_unwind(payload),
             }
-            assert_eq!(
-                on_server.task().expect("t"),
-                on_tablet.task().expect("t"),
-                "seed {seed}: same heads, different task"
-            );
-            assert_eq!(
-                row.status,
-                on_server.status().expect("status"),
-                "seed {seed}: index status"
-            );
-            assert_eq!(
-                on_server.conflicts().expect("c"),
-                on_tablet.conflicts().expect("c"),
-                "seed {seed}"
-            );
         }
+        totals
+    });
+    totals.elapsed = started.elapsed();
+    totals.threads = threads;
+    if let Some((seed, message)) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        eprintln!("sim: seed {seed} FAILED; reproduce: {}", reproduce(seed));
+        panic!("{message}\nreproduce: {}", reproduce(seed));
     }
-    true
+    totals
 }
 
-fn check_nothing_lost(tablets: &mut [Tablet], server: &mut Server, seed: u64, edits: u32) {
-    let store = server.store();
-    let mut stamps = 0u32;
-    let rows = tablets[0]
-        .store()
-        .list_tasks(&TaskQuery {
-            limit: Some(1000),
-            ..Default::default()
-        })
-        .expect("list");
-    for row in rows {
-        let stored = store.task(&row.id).expect("read").expect("task");
-        let task = fieldloop_core::TaskDoc::load(&stored.doc)
-            .expect("doc")
-            .task()
-            .expect("task");
-        stamps += task.trace.len() as u32;
-    }
-    assert_eq!(
-        stamps, edits,
-        "seed {seed}: every edit's trace point is on the server"
-    );
-    let receipts = store.receipts().expect("receipts");
-    assert!(
-        fieldloop_server::store::verify_receipts(&receipts).is_ok(),
-        "seed {seed}: receipt chain"
-    );
+/// Where a thread's time went, by part of a seed (`SIM_PROFILE=1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Part {
+    Setup,
+    Edit,
+    Sync,
+    Restart,
+    Other,
+    CheckTablet,
+    CheckServer,
+    Heal,
+    Converged,
 }
 
-/// Runs the seeds on every core; panics on the first failing seed.
-pub fn run_many(seeds: std::ops::Range<u64>) -> Vec<Outcome_> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1) as u64;
-    let handles: Vec<_> = (0..threads)
-        .map(|k| {
-            let seeds = seeds.clone();
-            std::thread::spawn(move || {
-                seeds
-                    .filter(|s| s % threads == k)
-                    .map(run)
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let mut all: Vec<Outcome_> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-        .collect();
-    all.sort_by_key(|o| o.seed);
-    all
+const PARTS: usize = 9;
+
+thread_local! {
+    static PROFILE: RefCell<[Duration; PARTS]> = const { RefCell::new([Duration::ZERO; PARTS]) };
+}
+
+/// Times `f` as `part` of this thread's profile.
+fn timed<T>(part: Part, f: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let value = f();
+    let took = started.elapsed();
+    PROFILE.with(|p| p.borrow_mut()[part as usize] += took);
+    value
+}
+
+/// This thread's profile so far, and resets it.
+fn take_profile() -> [Duration; PARTS] {
+    PROFILE.with(|p| std::mem::take(&mut *p.borrow_mut()))
+}
+
+/// How often a long run prints its progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
+/// Where scratch stores of other tests go: memory (`/dev/shm`) where there
+/// is one (fsync is free on tmpfs; the SQLite code paths are the same).
+pub fn tmp_root() -> std::path::PathBuf {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
 }

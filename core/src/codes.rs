@@ -232,6 +232,18 @@ error_codes! {
     PrintMissingGlyph = "print.missing_glyph";
     PrintTooLarge = "print.too_large";
     PrintFailed = "print.failed";
+    // Checkpoints of the receipt log and the tablet's check of its own
+    // receipts (`fieldloop_tablet::audit`), and the server's answers.
+    AuditNoCheckpoint = "audit.no_checkpoint";
+    AuditBadQuery = "audit.bad_query";
+    AuditRateLimited = "audit.rate_limited";
+    AuditMalformed = "audit.malformed";
+    AuditBadSignature = "audit.bad_signature";
+    AuditWentBack = "audit.went_back";
+    AuditCutShort = "audit.cut_short";
+    AuditRewritten = "audit.rewritten";
+    AuditUnreceipted = "audit.unreceipted";
+    AuditTooLong = "audit.too_long";
     /// An answer with a code this version of the app does not know (a newer
     /// server); the message says what the server said.
     ServerUnknown = "server.unknown";

@@ -139,7 +139,7 @@ mod tests {
             }
         }));
         point("a");
-        let caught = std::panic::catch_unwind(|| point("b")).unwrap_err();
+        let caught = std::panic::catch_unwind(|| point("b")).expect_err("the hook crashed at b");
         assert_eq!(crashed_at(caught.as_ref()), Some("b"));
         // The hook survives the crash it made.
         point("c");

@@ -6,6 +6,7 @@
 //! always passed in as [`Millis`].
 
 pub mod blob;
+pub mod checkpoint;
 pub mod claim;
 pub mod codes;
 pub mod conflict;

@@ -53,6 +53,7 @@ pub fn run_app<R: Runtime>(builder: Builder<R>, startup: Startup) -> Builder<R> 
         device::sync_status,
         device::sync_now,
         device::unsynced_work,
+        device::audit_check,
         device::wipe_if_revoked,
     ]);
     match startup.data_dir.clone() {

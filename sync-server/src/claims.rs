@@ -126,6 +126,18 @@ impl ClaimKey {
         claim::sign(&self.signing, claim)
     }
 
+    /// Signs a checkpoint of the receipt log: entry `seq` has hash `head`
+    /// (see [`fieldloop_core::checkpoint`]).
+    pub fn sign_checkpoint(
+        &self,
+        seq: i64,
+        head: &str,
+        at: Millis,
+    ) -> Result<fieldloop_core::checkpoint::Checkpoint, fieldloop_core::checkpoint::CheckpointError>
+    {
+        fieldloop_core::checkpoint::Checkpoint::sign(&self.signing, seq, head, at)
+    }
+
     /// A keyed hash of a client address: the same address gives the same
     /// hash on this server, and nobody without the key can tell which
     /// address it was (IPv4 is small enough to try every address).

@@ -118,6 +118,9 @@ codes! {
     FeedbackDuplicate = "feedback.duplicate", CONFLICT, "the task already has feedback (once per task); nothing changed";
     FeedbackClosed = "feedback.closed", CONFLICT, "feedback is taken from the window's start until the code expires, and not for a cancelled task";
     FeedbackBadInput = "feedback.bad_input", UNPROCESSABLE_ENTITY, "the rating is not 1 to 5, or the comment is longer than 500 characters";
+    AuditNoCheckpoint = "audit.no_checkpoint", NOT_FOUND, "no checkpoint of the receipt log yet, or none at the `seq` asked for";
+    AuditBadQuery = "audit.bad_query", BAD_REQUEST, "`seq`, `after`, `from` or `to` is missing where needed or not a whole number, or the span is backwards or longer than 1,000 entries";
+    AuditRateLimited = "audit.rate_limited", TOO_MANY_REQUESTS, "too many checkpoint requests from this address (60 a minute)";
     HttpNotFound = "http.not_found", NOT_FOUND, "no such endpoint";
     HttpMethodNotAllowed = "http.method_not_allowed", METHOD_NOT_ALLOWED, "the endpoint does not take this method";
     HttpContentType = "http.content_type", UNSUPPORTED_MEDIA_TYPE, "the body must be `application/json`";

@@ -44,6 +44,33 @@ use crate::store::Store;
 pub const MAX_SYNC_BODY: usize = 32 * 1024 * 1024;
 /// Largest blob accepted.
 pub const MAX_BLOB_BYTES: u64 = 200 * 1024 * 1024;
+/// The shortest period of the checkpoint tick, whatever the limits say.
+pub const MIN_CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Every crash point of the server's sync commit and blob upload
+/// ([`fieldloop_core::faults::point`]), in the order a write reaches them.
+/// docs/design.md ("Crash points") says what each one leaves on disk; the
+/// crash-point suite crashes at each of them.
+pub const CRASH_POINTS: &[&str] = &[
+    "server.enroll.before_commit",
+    "server.enroll.after_commit",
+    "server.sync.before_commit",
+    "server.sync.after_commit",
+    "server.token.before_commit",
+    "server.token.after_commit",
+    "server.checkpoint.before_commit",
+    "server.checkpoint.after_commit",
+    "server.upload.length_synced",
+    "server.upload.created",
+    "server.upload.chunk_written",
+    "server.upload.chunk_synced",
+    "server.upload.verified",
+    "server.upload.renamed",
+    "server.upload.dir_synced",
+    "server.upload.finished",
+    "server.upload.owner_before_commit",
+    "server.upload.owner_after_commit",
+];
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -69,6 +96,8 @@ pub struct AppState {
     pub leads: Arc<leads::LeadsState>,
     /// 亮码检查: per-address limits and the feedback period.
     pub verify: Arc<verify::VerifyState>,
+    /// The public checkpoint route's per-address limit.
+    pub audit: Arc<audit::AuditState>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -91,6 +120,7 @@ impl AppState {
             printer: Arc::default(),
             leads: Arc::default(),
             verify: Arc::default(),
+            audit: Arc::default(),
         }
     }
 
@@ -214,6 +244,7 @@ pub fn router(state: AppState) -> Router {
         .merge(leads::router())
         .merge(public::router().route_layer(gate()))
         .merge(verify::router().route_layer(gate()))
+        .merge(audit::router().route_layer(gate()))
         .with_state(state)
         .merge(console::pages())
         .merge(blob_routes)
@@ -269,8 +300,31 @@ pub async fn serve_with(
             }
         }
     });
+    // A checkpoint of the receipt log whenever anything is new (syncs
+    // make one after every `checkpoint_every` receipts as well).
+    let ticking = state.clone();
+    let checkpoints = tokio::spawn(async move {
+        let period = ticking
+            .limits
+            .checkpoint_interval
+            .max(MIN_CHECKPOINT_INTERVAL);
+        let mut every = tokio::time::interval(period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let held = ticking.clone();
+            let made = tokio::task::spawn_blocking(move || {
+                audit::make_checkpoint(held.store.as_ref(), held.now())
+            })
+            .await;
+            if let Ok(Err(e)) = made {
+                tracing::warn!(target: audit::LOG_TARGET, "making a checkpoint failed: {e}");
+            }
+        }
+    });
     let served = net::serve(listener, state, tls, shutdown).await;
     sweeper.abort();
+    checkpoints.abort();
     served
 }
 

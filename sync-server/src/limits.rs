@@ -50,6 +50,12 @@ pub struct Limits {
     /// it out, by class A–D (the over-inspection guard; a special plan
     /// with its reason is exempt).
     pub yearly_limits: [u32; 4],
+    /// A sync that leaves this many receipts or more after the latest
+    /// checkpoint makes a new one (`serve --checkpoint-every`).
+    pub checkpoint_every: u64,
+    /// How often the server makes a checkpoint when anything was received
+    /// since the latest one (`serve --checkpoint-interval`).
+    pub checkpoint_interval: Duration,
 }
 
 /// [`Limits::connections`] by default (kept below the open-file limit).
@@ -74,6 +80,11 @@ pub const TOKEN_ROTATE_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// [`Limits::token_grace`] by default: a week for an answer that carried a
 /// new token and was lost (the tablet then gets another one).
 pub const TOKEN_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// [`Limits::checkpoint_every`] by default.
+pub const CHECKPOINT_EVERY: u64 = 1000;
+/// [`Limits::checkpoint_interval`] by default.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// [`Limits::feed_page_docs`] by default.
 pub const FEED_PAGE_DOCS: usize = 200;
@@ -103,6 +114,8 @@ impl Default for Limits {
             token_grace: TOKEN_GRACE,
             trusted_proxies: Vec::new(),
             yearly_limits: crate::draws::YEARLY_LIMITS,
+            checkpoint_every: CHECKPOINT_EVERY,
+            checkpoint_interval: CHECKPOINT_INTERVAL,
         }
     }
 }

@@ -64,6 +64,13 @@ struct LimitArgs {
     /// `/v/{code}`) still answers and takes the business's feedback.
     #[arg(long, default_value_t = fieldloop_server::claims::FEEDBACK_DAYS, value_parser = clap::value_parser!(u32).range(0..=3650))]
     feedback_days: u32,
+    /// Receipts after which a sync makes a signed checkpoint of the
+    /// receipt log (published at /api/v1/audit/checkpoint and logged).
+    #[arg(long, default_value_t = limits::CHECKPOINT_EVERY, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    checkpoint_every: u64,
+    /// Seconds between checkpoints made when anything is new.
+    #[arg(long, default_value_t = limits::CHECKPOINT_INTERVAL.as_secs(), value_parser = clap::value_parser!(u64).range(1..=30 * 86_400))]
+    checkpoint_interval: u64,
 }
 
 impl From<LimitArgs> for Limits {
@@ -77,6 +84,8 @@ impl From<LimitArgs> for Limits {
             token_lifetime: std::time::Duration::from_secs(args.token_days * 86_400),
             trusted_proxies: args.trusted_proxies,
             yearly_limits: args.yearly_limit,
+            checkpoint_every: args.checkpoint_every,
+            checkpoint_interval: std::time::Duration::from_secs(args.checkpoint_interval),
             ..Limits::default()
         }
     }
@@ -313,10 +322,21 @@ enum TaskCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain of the receipt log.
+    /// Check the hash chain of the receipt log; with --against, also that
+    /// the log still holds a signed checkpoint's head at its entry (a log
+    /// cut short or rewritten after the fact fails, naming the entry).
     Verify {
         #[arg(long)]
         data: PathBuf,
+        /// A checkpoint kept earlier (the JSON of GET /api/v1/audit/checkpoint,
+        /// or copied from the server log).
+        #[arg(long, value_name = "CHECKPOINT.json")]
+        against: Option<PathBuf>,
+        /// The server's public key (64 hex digits, or a file holding them or
+        /// the JSON of GET /api/v1/public/claim-key); by default the data
+        /// folder's own key.
+        #[arg(long, requires = "against", value_name = "HEX|FILE")]
+        key: Option<String>,
     },
     /// A task's history: who, the device's time, what, and the server's receipt.
     Trail {
@@ -408,6 +428,47 @@ fn print_enrollment(
     Ok(())
 }
 
+/// A checkpoint from its JSON file.
+fn read_checkpoint(path: &Path) -> anyhow::Result<fieldloop_core::checkpoint::Checkpoint> {
+    use fieldloop_core::checkpoint::{Checkpoint, MAX_CHECKPOINT_BYTES};
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    anyhow::ensure!(
+        len <= MAX_CHECKPOINT_BYTES as u64,
+        "{} is larger than {MAX_CHECKPOINT_BYTES} bytes: not a checkpoint",
+        path.display()
+    );
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Checkpoint::from_json(&bytes).with_context(|| format!("{} is not a checkpoint", path.display()))
+}
+
+/// A public key: 64 hex digits, or a file holding them or the JSON of
+/// `GET /api/v1/public/claim-key` (`public_key`).
+fn read_public_key(text: &str) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
+    use fieldloop_core::checkpoint::{MAX_CHECKPOINT_BYTES, key_from_hex};
+    if let Ok(key) = key_from_hex(text) {
+        return Ok(key);
+    }
+    let path = Path::new(text);
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("--key {text}: neither 64 hex digits nor a readable file"))?
+        .len();
+    anyhow::ensure!(
+        len <= MAX_CHECKPOINT_BYTES as u64,
+        "{text} is larger than {MAX_CHECKPOINT_BYTES} bytes: not a key"
+    );
+    let content = std::fs::read_to_string(path).with_context(|| format!("cannot read {text}"))?;
+    let hex = match serde_json::from_str::<serde_json::Value>(&content) {
+        Ok(json) => json["public_key"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("{text} has no public_key"))?,
+        Err(_) => content.trim().to_owned(),
+    };
+    key_from_hex(&hex).with_context(|| format!("{text} does not hold an Ed25519 public key"))
+}
+
 /// Ends a command that was refused for its input: the reason, no backtrace, exit status 1.
 fn refuse(message: &str) -> ! {
     eprintln!("{message}");
@@ -468,7 +529,13 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::builder()
                 .with_default_directive(tracing_subscriber::filter::LevelFilter::WARN.into())
-                .from_env_lossy(),
+                .from_env_lossy()
+                // Checkpoints of the receipt log are always written to the log.
+                .add_directive(
+                    format!("{}=info", fieldloop_server::audit::LOG_TARGET)
+                        .parse()
+                        .context("the audit log directive")?,
+                ),
         )
         .init();
     match Cli::parse().command {
@@ -810,12 +877,37 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Audit {
-            command: AuditCommand::Verify { data },
+            command: AuditCommand::Verify { data, against, key },
         } => {
-            let receipts = open_store(&data)?.receipts()?;
-            match verify_receipts(&receipts) {
-                Ok(n) => say!("receipt log intact: {n} entries"),
-                Err(problem) => anyhow::bail!("receipt log damaged: {problem}"),
+            let store = open_store(&data)?;
+            let receipts = store.receipts()?;
+            match against {
+                None => match verify_receipts(&receipts) {
+                    Ok(n) => say!("receipt log intact: {n} entries"),
+                    Err(problem) => anyhow::bail!("receipt log damaged: {problem}"),
+                },
+                Some(path) => {
+                    let checkpoint = read_checkpoint(&path)?;
+                    let key = match key {
+                        Some(text) => read_public_key(&text)?,
+                        None => store
+                            .claim_key()
+                            .context("the data folder has no key: give --key")?
+                            .verifying_key(),
+                    };
+                    match fieldloop_server::audit::verify_against(&receipts, &checkpoint, &key) {
+                        Ok(n) => say!(
+                            "receipt log intact: {n} entries; entry {} carries the checkpoint's head {} (signed {})",
+                            checkpoint.seq,
+                            checkpoint.head,
+                            utc(checkpoint.at)
+                        ),
+                        Err(problem) => refuse(&format!(
+                            "接收记录与检查点不符 (the receipt log does not match the checkpoint {}): {problem}",
+                            path.display()
+                        )),
+                    }
+                }
             }
         }
         Command::Audit {

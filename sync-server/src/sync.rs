@@ -74,6 +74,13 @@ pub async fn sync(
     let response = tokio::task::spawn_blocking(move || {
         let now = now_ms();
         let mut response = run(store.as_ref(), &device, &request, now, &writes, &limits)?;
+        // A checkpoint of the receipt log once enough is new; the sync is
+        // committed whatever becomes of it.
+        if let Err(e) =
+            crate::audit::checkpoint_if_due(store.as_ref(), limits.checkpoint_every, now)
+        {
+            tracing::warn!(target: crate::audit::LOG_TARGET, "making a checkpoint failed: {e}");
+        }
         if request.rotate
             && let Some(axum::Extension(presented)) = presented
         {

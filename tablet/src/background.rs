@@ -154,6 +154,10 @@ pub fn sync_tablet(
     // The original photos of re-check tasks; one that cannot be fetched now
     // is asked for again at the next sync (the screen marks it missing).
     report.downloaded = crate::recheck::fetch_photos(store, blobs, &transport).unwrap_or(0);
+    // The tablet's new receipts and the latest checkpoint of the server's
+    // receipt log, for `crate::audit::check`; a failure here (the server
+    // busy, or a checkpoint that went back) is found again by the check.
+    let _ = crate::audit::fetch(store, &transport);
     Ok(report)
 }
 

@@ -16,7 +16,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use fieldloop_core::ErrorCode;
+use fieldloop_core::{ErrorCode, faults};
 use sha2::{Digest, Sha256};
 
 /// Name of the folder inside the store that holds files being written.
@@ -395,9 +395,12 @@ impl BlobStore {
 
     /// Makes the temporary file durable and moves it to the blob's place.
     fn commit(&self, tmp: tempfile::NamedTempFile, id: &BlobId) -> Result<(), BlobError> {
+        // Written, not yet on disk for sure.
+        faults::point("tablet.blob.temp_written");
         tmp.as_file()
             .sync_all()
             .map_err(io_err("flush to disk", tmp.path()))?;
+        faults::point("tablet.blob.temp_synced");
         let dest = self.path_of(id);
         let shard = dest.parent().unwrap_or(&self.root).to_path_buf();
         let shard_is_new = !shard.is_dir();
@@ -409,10 +412,13 @@ impl BlobStore {
             path: dest.clone(),
             source: e.error,
         })?;
+        // In place, the folder's new entry not yet on disk for sure.
+        faults::point("tablet.blob.renamed");
         sync_dir(&shard)?;
         if shard_is_new {
             sync_dir(&self.root)?;
         }
+        faults::point("tablet.blob.dir_synced");
         Ok(())
     }
 }

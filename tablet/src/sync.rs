@@ -340,6 +340,44 @@ impl Transport for HttpTransport {
 }
 
 impl HttpTransport {
+    /// `GET {server}{path}` (path with its query), with the device's token
+    /// when `signed`: the status and at most `max_bytes` of the body (a
+    /// longer body is [`SyncError::BadAnswer`]).
+    pub fn get(
+        &self,
+        path: &str,
+        signed: bool,
+        max_bytes: usize,
+    ) -> Result<(u16, Vec<u8>), SyncError> {
+        let network = |e: reqwest::Error| self.error(&e);
+        let mut request = self.client.http.get(format!("{}{path}", self.server));
+        if signed {
+            request = request.bearer_auth(self.token());
+        }
+        let response = request.send().map_err(network)?;
+        let status = response.status().as_u16();
+        if response
+            .content_length()
+            .is_some_and(|n| n > max_bytes as u64)
+        {
+            return Err(SyncError::BadAnswer(format!(
+                "{path}: longer than {max_bytes} bytes"
+            )));
+        }
+        let body = response.bytes().map_err(network)?;
+        if body.len() > max_bytes {
+            return Err(SyncError::BadAnswer(format!(
+                "{path}: longer than {max_bytes} bytes"
+            )));
+        }
+        Ok((status, body.to_vec()))
+    }
+
+    /// The error an answer with `status` and `body` stands for.
+    pub fn answer_error(status: u16, body: &[u8]) -> SyncError {
+        server_error(status, body)
+    }
+
     /// Downloads blob `id` the device's team may read (`GET
     /// /api/v1/blobs/{id}`); `None` when the server has none it may see.
     /// The bytes are checked against the id by whoever stores them.
@@ -485,34 +523,34 @@ pub fn enroll_pinned(
     }
     let enrollment: Enrollment =
         serde_json::from_slice(&body).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
-    for (key, value) in [
-        (keys::SERVER, server),
-        (keys::TOKEN, &enrollment.token),
-        (keys::ACTOR, &enrollment.actor),
-        (keys::PERSON, &enrollment.person),
-        (keys::TEAM, &enrollment.team),
-        (keys::DEVICE, &enrollment.device_id),
-    ] {
-        store.set_setting(key, value)?;
-    }
     let pins_text = pins
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(" ");
-    if pins_text.is_empty() {
-        store.delete_setting(keys::PINS)?;
-    } else {
-        store.set_setting(keys::PINS, &pins_text)?;
-    }
+    // In one transaction: a crash leaves the tablet enrolled or as it was,
+    // never with a server and no token, or a token and no identity.
+    let mut settings = vec![
+        (keys::SERVER, Some(server)),
+        (keys::TOKEN, Some(enrollment.token.as_str())),
+        (keys::ACTOR, Some(enrollment.actor.as_str())),
+        (keys::PERSON, Some(enrollment.person.as_str())),
+        (keys::TEAM, Some(enrollment.team.as_str())),
+        (keys::DEVICE, Some(enrollment.device_id.as_str())),
+        (
+            keys::PINS,
+            (!pins_text.is_empty()).then_some(pins_text.as_str()),
+        ),
+    ];
     for (key, value) in [
         (keys::PERSON_NAME, &enrollment.person_name),
         (keys::TEAM_NAME, &enrollment.team_name),
     ] {
         if let Some(value) = value {
-            store.set_setting(key, value)?;
+            settings.push((key, Some(value.as_str())));
         }
     }
+    store.set_settings(&settings)?;
     Ok(enrollment)
 }
 

@@ -2,15 +2,18 @@
 
 mod abuse;
 mod attacks;
+mod audit;
 mod claim;
 mod console;
 mod console_directory;
 mod console_tasks;
 mod crash;
+mod crash_points;
 mod draws;
 mod leads;
 mod paging;
 mod policy_props;
+mod powercut;
 mod print;
 mod rectify;
 mod security;

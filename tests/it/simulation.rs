@@ -1,23 +1,89 @@
-//! The seeded network simulation (see `fieldloop_tests::sim`): `SIM_SEEDS`
-//! seeds on all cores — 100 for a plain `cargo test` (about 20 s on two
-//! cores), a fixed sample of 500 in `cargo xtask test`, and as many as asked
-//! in `cargo xtask soak --seeds N`.
+//! The deterministic simulation (see `fieldloop_tests::sim`).
+//!
+//! - `SIM_SEED=<n>`: that one seed, with its outcome printed (the line a
+//!   failing seed prints to reproduce it).
+//! - `SIM_SEEDS=<n>`: seeds `0..n` (default [`DEFAULT_SEEDS`]; `cargo xtask
+//!   test` runs a fixed sample, `cargo xtask soak --seeds N` as many as asked,
+//!   in a release build) on `SIM_THREADS` threads (default: one per core).
+
+/// Seeds of a plain `cargo test`.
+const DEFAULT_SEEDS: u64 = 100;
+
+fn env_number(name: &str) -> Option<u64> {
+    let value = std::env::var(name).ok()?;
+    Some(
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value} is not a number")),
+    )
+}
 
 #[test]
-fn replicas_converge_whatever_the_network_does() {
-    let seeds: u64 = std::env::var("SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
-    let outcomes = fieldloop_tests::sim::run_many(0..seeds);
-    assert_eq!(outcomes.len() as u64, seeds);
-    let lost: u32 = outcomes.iter().map(|o| o.lost).sum();
-    let restarts: u32 = outcomes.iter().map(|o| o.restarts).sum();
-    let edits: u32 = outcomes.iter().map(|o| o.edits).sum();
-    let worst = outcomes.iter().map(|o| o.heal_passes).max().unwrap_or(0);
-    eprintln!(
-        "{seeds} seeds: {edits} edits, {lost} lost messages, {restarts} restarts, at most {worst} reliable passes to converge"
+fn replicas_converge_whatever_the_network_and_crashes_do() {
+    if let Some(seed) = env_number("SIM_SEED") {
+        let outcome = fieldloop_tests::sim::run(seed);
+        eprintln!("seed {seed}: {outcome:?}");
+        return;
+    }
+    let seeds = env_number("SIM_SEEDS").unwrap_or(DEFAULT_SEEDS);
+    let threads = env_number("SIM_THREADS").map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
     );
-    // The storm really was one: messages were lost and processes restarted.
-    assert!(lost > seeds as u32 && restarts > seeds as u32 / 2);
+    let totals = fieldloop_tests::sim::run_many(0..seeds, threads);
+    eprintln!("sim: {totals}");
+    eprintln!("sim: time per seed: {}", totals.profile_line());
+    eprintln!("sim: crash points reached: {:?}", totals.points);
+    assert_eq!(totals.seeds, seeds);
+    // The storm really was one: messages were lost, duplicated, delivered
+    // late and stale, processes restarted and crashed at crash points.
+    if seeds >= 100 {
+        assert!(
+            totals.lost > seeds && totals.restarts > seeds / 2,
+            "{totals}"
+        );
+        assert!(totals.duplicates > 0 && totals.late > 0 && totals.stale > 0);
+        assert!(
+            totals.partitions > 0 && totals.crashes > seeds / 10,
+            "{totals}"
+        );
+    }
+}
+
+/// The same seed runs the same way: a failure's seed reproduces it.
+#[test]
+fn a_seed_runs_the_same_way_twice() {
+    for seed in [3, 17] {
+        assert_eq!(
+            fieldloop_tests::sim::run(seed),
+            fieldloop_tests::sim::run(seed)
+        );
+    }
+}
+
+/// A failing seed stops the run and names itself with the line that
+/// reproduces it.
+#[test]
+fn a_failing_seed_prints_its_reproduction() {
+    fn fails_at_seven(seed: u64) -> fieldloop_tests::sim::Outcome {
+        assert_ne!(seed, 7, "an invariant broke");
+        fieldloop_tests::sim::Outcome {
+            seed,
+            ..Default::default()
+        }
+    }
+    let failure =
+        std::panic::catch_unwind(|| fieldloop_tests::sim::run_many_with(0..20, 2, fails_at_seven))
+            .expect_err("seed 7 fails");
+    let message = failure.downcast_ref::<String>().expect("a message").clone();
+    assert!(message.contains("an invariant broke"), "{message}");
+    assert!(
+        message.contains(&fieldloop_tests::sim::reproduce(7)),
+        "{message}"
+    );
+    assert!(message.contains("SIM_SEED=7 cargo test"), "{message}");
+    assert_eq!(
+        fieldloop_tests::sim::run_many_with(0..7, 2, fails_at_seven).seeds,
+        7
+    );
 }

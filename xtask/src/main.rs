@@ -37,12 +37,20 @@ enum Task {
     Demo,
     /// Run the Rust benchmarks, then scripts/photo-compare.sh if present.
     Bench,
-    /// Run the seeded sync simulation (lossy, duplicating, reordering
-    /// network; restarts; skewed clocks) for seeds 0..N.
+    /// Run the deterministic sync simulation (lossy, duplicating,
+    /// reordering network; partitions; restarts and crashes at crash points;
+    /// skewed clocks) for seeds 0..N in a release build, one thread per core;
+    /// prints seeds/s and totals.
     Soak {
         /// How many seeds to run.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 10_000, conflicts_with = "seed")]
         seeds: u64,
+        /// Run only this seed (the reproduction a failing seed prints).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
     },
 }
 
@@ -53,21 +61,36 @@ fn main() -> Result<()> {
         Task::Bindings => bindings::regenerate(),
         Task::Demo => demo::run(),
         Task::Bench => bench::run(),
-        Task::Soak { seeds } => soak(seeds),
+        Task::Soak {
+            seeds,
+            seed,
+            threads,
+        } => soak(seeds, seed, threads),
     }
 }
 
-/// `cargo xtask soak --seeds N`: the simulation test with `SIM_SEEDS=N`.
-fn soak(seeds: u64) -> Result<()> {
+/// `cargo xtask soak --seeds N`: the simulation test in a release build
+/// with `SIM_SEEDS=N` on one thread per core (`SIM_THREADS`); `--seed S`
+/// runs that one seed (`SIM_SEED=S`).
+fn soak(seeds: u64, seed: Option<u64>, threads: Option<usize>) -> Result<()> {
     let mut cmd = exec::cargo(&[
         "test",
+        "--release",
         "-p",
         "fieldloop-tests",
         "--test",
         "it",
-        "simulation",
+        "simulation::replicas_converge",
         "--",
         "--nocapture",
     ]);
-    exec::run(cmd.env("SIM_SEEDS", seeds.to_string()))
+    match seed {
+        Some(seed) => cmd.env("SIM_SEED", seed.to_string()),
+        None => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            cmd.env("SIM_SEEDS", seeds.to_string())
+                .env("SIM_THREADS", threads.unwrap_or(cores).to_string())
+        }
+    };
+    exec::run(&mut cmd)
 }

@@ -11,8 +11,9 @@ use crate::{bindings, exec, repo, setup};
 
 /// Proptest cases per property unless `PROPTEST_CASES` says otherwise.
 const PROPTEST_CASES: &str = "256";
-/// Simulation seeds unless `SIM_SEEDS` says otherwise: a fixed sample (the
-/// soak, `cargo xtask soak`, runs as many as asked).
+/// Simulation seeds unless `SIM_SEEDS` says otherwise: a fixed sample, well
+/// under a minute in the debug test build on two cores (the soak, `cargo
+/// xtask soak`, runs as many as asked in a release build).
 const SIM_SEEDS: &str = "500";
 
 /// Runs every check, then prints the summary (also after a failure) and,

@@ -66,6 +66,15 @@ pub async fn sync_now(store: State<'_, AppStore>) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// Checks the server's receipt log against this tablet's receipts and the
+/// checkpoints it took (see `fieldloop_tablet::audit`).
+#[tauri::command]
+pub async fn audit_check(
+    store: State<'_, AppStore>,
+) -> Result<fieldloop_tablet::audit::AuditView, CommandError> {
+    store.run(|t| t.audit_check()).await
+}
+
 /// The work the server does not have yet (what a wipe would take with it).
 #[tauri::command]
 pub async fn unsynced_work(store: State<'_, AppStore>) -> Result<UnsyncedWork, CommandError> {

@@ -1,6 +1,7 @@
 //! The app's commands through Tauri's IPC, on the mock runtime (no window):
 //! real stores in temp dirs, the same `run_app` as the real app.
 
+mod audit;
 mod notes;
 mod record;
 mod tasks;

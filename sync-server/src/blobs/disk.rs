@@ -94,6 +94,12 @@ impl BlobDir {
         self.sessions(owner).join(format!("{}.len", id.to_hex()))
     }
 
+    /// Where an upload keeps how many of its bytes are known to be on disk
+    /// (8 bytes, big-endian), written after each chunk's fsync.
+    pub(super) fn offset_path(&self, owner: &Owner, id: &BlobId) -> PathBuf {
+        self.sessions(owner).join(format!("{}.off", id.to_hex()))
+    }
+
     /// Waits for the lock of blob `id`.
     pub(super) async fn lock(self: &Arc<Self>, id: BlobId) -> BlobGuard {
         let lock = {

@@ -69,8 +69,9 @@ fn a_crash_after_the_last_append_is_finished_on_the_next_look() {
         }
     );
     assert!(!created.resumed);
-    // All bytes on disk, but the rename never happened.
+    // All bytes on disk and recorded, but the rename never happened.
     fs::write(dir.partial_path(&me, &id), b"abc").unwrap();
+    dir.record_offset(&me, &id, 3).unwrap();
     assert_eq!(
         dir.session(&me, &id).unwrap(),
         Session::Finished { length: 3 }
@@ -78,6 +79,32 @@ fn a_crash_after_the_last_append_is_finished_on_the_next_look() {
     assert_eq!(fs::read(dir.path_of(&id)).unwrap(), b"abc");
     assert!(!dir.length_path(&me, &id).exists());
     assert!(!dir.partial_path(&me, &id).exists());
+    assert!(!dir.offset_path(&me, &id).exists());
+}
+
+#[test]
+fn bytes_past_the_synced_offset_are_not_counted_and_are_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = BlobDir::open(tmp.path()).unwrap();
+    let (me, id) = (owner("D-1"), BlobId::of(b"abcdef"));
+    dir.create(&me, &id, 6).unwrap();
+    dir.append(&me, &id, 0, b"abc").unwrap();
+    // A power cut after the next chunk's write: the file's size moved, its
+    // data did not reach the disk (zeros), and the offset was not recorded.
+    fs::write(dir.partial_path(&me, &id), b"abc\0\0").unwrap();
+    assert_eq!(
+        dir.session(&me, &id).unwrap(),
+        Session::Partial {
+            offset: 3,
+            length: 6
+        }
+    );
+    // The tablet resumes from 3; the leftovers are overwritten.
+    assert_eq!(
+        dir.append(&me, &id, 3, b"def").unwrap(),
+        Session::Finished { length: 6 }
+    );
+    assert_eq!(fs::read(dir.path_of(&id)).unwrap(), b"abcdef");
 }
 
 #[test]
@@ -87,6 +114,7 @@ fn a_full_upload_with_wrong_bytes_is_dropped_and_can_start_over() {
     let (me, id) = (owner("D-1"), BlobId::of(b"abc"));
     dir.create(&me, &id, 3).unwrap();
     fs::write(dir.partial_path(&me, &id), b"abd").unwrap();
+    dir.record_offset(&me, &id, 3).unwrap();
     let created = dir.create(&me, &id, 3).unwrap();
     assert!(!created.resumed);
     assert_eq!(
@@ -219,7 +247,11 @@ fn uploads_nobody_touched_are_reclaimed() {
     );
     // Two hours later, as far as the files can tell.
     let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
-    for path in [dir.partial_path(&me, &id), dir.length_path(&me, &id)] {
+    for path in [
+        dir.partial_path(&me, &id),
+        dir.length_path(&me, &id),
+        dir.offset_path(&me, &id),
+    ] {
         File::options()
             .write(true)
             .open(path)
@@ -230,7 +262,7 @@ fn uploads_nobody_touched_are_reclaimed() {
     assert_eq!(
         dir.reclaim_stale(std::time::Duration::from_secs(3600))
             .unwrap(),
-        2
+        3
     );
     assert_eq!(dir.session(&me, &id).unwrap(), Session::Absent);
     assert!(!dir.sessions(&me).exists());

@@ -2,8 +2,9 @@
 //! to, verified and moved into place, or discarded.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
+use fieldloop_core::faults;
 use sha2::{Digest, Sha256};
 
 use super::disk::{file_len, remove_if_present, sync_dir, write_durably};
@@ -90,7 +91,15 @@ impl BlobDir {
         let Some(length) = self.declared_length(owner, id)? else {
             return Ok(Session::Absent);
         };
-        let offset = file_len(&self.partial_path(owner, id))?.unwrap_or(0);
+        let on_disk = file_len(&self.partial_path(owner, id))?.unwrap_or(0);
+        // After a power cut the file can be longer than what reached the
+        // disk (its size moved, its data did not): only the bytes recorded
+        // as synced count, and the next chunk overwrites the rest. An upload
+        // begun before offsets were recorded trusts its file's length.
+        let offset = match self.synced_offset(owner, id)? {
+            Some(synced) => synced.min(on_disk),
+            None => on_disk,
+        };
         if offset < length {
             return Ok(Session::Partial { offset, length });
         }
@@ -100,6 +109,31 @@ impl BlobDir {
             Err(BlobApiError::HashMismatch { .. }) => Ok(Session::Absent),
             Err(e) => Err(e),
         }
+    }
+
+    /// How many bytes of the upload were fsynced, as last recorded; `None`
+    /// when nothing is recorded.
+    fn synced_offset(&self, owner: &Owner, id: &BlobId) -> io::Result<Option<u64>> {
+        match fs::read(self.offset_path(owner, id)) {
+            Ok(bytes) => Ok(<[u8; 8]>::try_from(bytes.as_slice())
+                .ok()
+                .map(u64::from_be_bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records that `offset` bytes of the upload are on disk: 8 bytes
+    /// rewritten in place (within one sector, so a power cut leaves the old
+    /// value or the new one) and fsynced.
+    pub(super) fn record_offset(&self, owner: &Owner, id: &BlobId, offset: u64) -> io::Result<()> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.offset_path(owner, id))?;
+        file.write_all(&offset.to_be_bytes())?;
+        file.sync_data()
     }
 
     fn declared_length(&self, owner: &Owner, id: &BlobId) -> io::Result<Option<u64>> {
@@ -160,8 +194,12 @@ impl BlobDir {
         let tmp = dir.join(format!("{}.len.tmp", id.to_hex()));
         write_durably(&tmp, length.to_string().as_bytes())?;
         File::create(self.partial_path(owner, id))?.sync_all()?;
+        self.record_offset(owner, id, 0)?;
+        // The files durable, the length not yet under its name.
+        faults::point("server.upload.length_synced");
         fs::rename(&tmp, self.length_path(owner, id))?;
         sync_dir(&dir)?;
+        faults::point("server.upload.created");
         let session = if length == 0 {
             self.finish(owner, id, 0)?;
             Session::Finished { length }
@@ -203,11 +241,24 @@ impl BlobDir {
         }
         self.charge(owner, size)?;
         let path = self.partial_path(owner, id);
-        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        // Bytes past the synced offset (a power cut's leftovers) go.
+        if file.metadata()?.len() != current {
+            file.set_len(current)?;
+        }
+        file.seek(SeekFrom::Start(current))?;
         file.write_all(chunk)?;
+        faults::point("server.upload.chunk_written");
         file.sync_data()?;
+        // On disk, not yet recorded as such: a crash here re-sends this chunk.
+        faults::point("server.upload.chunk_synced");
         drop(file);
         let new_offset = current + size;
+        self.record_offset(owner, id, new_offset)?;
         if new_offset == length {
             self.finish(owner, id, length)?;
             return Ok(Session::Finished { length });
@@ -249,24 +300,32 @@ impl BlobDir {
         }
         file.sync_all()?;
         drop(file);
+        // Verified and durable, still under partial/.
+        faults::point("server.upload.verified");
         let shard = dest.parent().unwrap_or(&self.root).to_path_buf();
         let shard_is_new = !shard.is_dir();
         if shard_is_new {
             fs::create_dir_all(&shard)?;
         }
         fs::rename(&path, &dest)?;
+        // In place, the folder's new entry not yet on disk for sure.
+        faults::point("server.upload.renamed");
         sync_dir(&shard)?;
         if shard_is_new {
             sync_dir(&self.root)?;
         }
+        faults::point("server.upload.dir_synced");
         remove_if_present(&self.length_path(owner, id))?;
+        remove_if_present(&self.offset_path(owner, id))?;
         sync_dir(&self.sessions(owner))?;
+        faults::point("server.upload.finished");
         Ok(())
     }
 
     /// Deletes an upload in progress.
     fn discard(&self, owner: &Owner, id: &BlobId) -> io::Result<()> {
         remove_if_present(&self.length_path(owner, id))?;
+        remove_if_present(&self.offset_path(owner, id))?;
         remove_if_present(&self.partial_path(owner, id))?;
         sync_dir(&self.sessions(owner))
     }

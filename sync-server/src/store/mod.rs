@@ -177,20 +177,14 @@ pub struct Receipt {
 impl Receipt {
     /// The hash this entry must carry given its fields and `prev`.
     pub fn expected_hash(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for field in [
+        fieldloop_core::checkpoint::receipt_hash(
             &self.prev,
-            &self.seq.to_string(),
+            self.seq,
             &self.change_hash,
             &self.task_id,
             &self.device_id,
-        ] {
-            h.update(field.as_bytes());
-            h.update([0u8]);
-        }
-        h.update(self.received_at.to_be_bytes());
-        hex::encode(h.finalize())
+            self.received_at,
+        )
     }
 }
 
@@ -512,6 +506,31 @@ pub trait Store: Send + Sync + 'static {
 
     /// The whole receipt log, in order.
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError>;
+
+    // Checkpoints of the receipt log, see `crate::audit`.
+    /// The log's last entry: its seq and hash (`None`: the log is empty).
+    fn receipt_head(&self) -> Result<Option<(i64, String)>, StoreError>;
+    /// The entries `from..=to`, in order, at most `limit`.
+    fn receipt_span(&self, from: i64, to: i64, limit: usize) -> Result<Vec<Receipt>, StoreError>;
+    /// `device_id`'s receipts after `after`, in order, at most `limit`.
+    fn device_receipts(
+        &self,
+        device_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Receipt>, StoreError>;
+    /// Keeps a signed checkpoint, in one transaction, if the log's entry
+    /// at its seq still has its head; `false` (nothing stored) when there
+    /// is one at that seq already or the entry differs.
+    fn add_checkpoint(
+        &self,
+        checkpoint: &fieldloop_core::checkpoint::Checkpoint,
+    ) -> Result<bool, StoreError>;
+    /// The checkpoint at `seq`, or the latest one (`None`).
+    fn checkpoint(
+        &self,
+        seq: Option<i64>,
+    ) -> Result<Option<fieldloop_core::checkpoint::Checkpoint>, StoreError>;
 
     /// Whether a device of `team` uploaded the blob.
     fn blob_visible(&self, team: &str, sha256: &str) -> Result<bool, StoreError>;

@@ -15,6 +15,9 @@ pub enum AppError {
     Sync(#[from] SyncError),
     #[error(transparent)]
     Qr(#[from] QrError),
+    /// The check of the server's receipt log ([`crate::audit::check`]).
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     #[error("本设备尚未注册，请先扫描注册二维码 (this tablet is not enrolled yet)")]
     NotEnrolled,
     #[error("签名图片无效：{0}（请重新签名）(the signature image is not a valid PNG)")]
@@ -54,6 +57,7 @@ impl AppError {
             Self::Blob(e) => e.code(),
             Self::Sync(e) => e.code(),
             Self::Qr(e) => e.code(),
+            Self::Audit(e) => e.code(),
             Self::NotEnrolled => ErrorCode::SyncNotEnrolled,
             Self::BadSignature(_) => ErrorCode::AppBadSignature,
             Self::BadStoredActor(_) => ErrorCode::AppBadStoredActor,

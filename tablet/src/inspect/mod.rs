@@ -63,6 +63,9 @@ impl Tablet {
     pub fn open(dir: &Path) -> Result<Self, AppError> {
         let store = Store::open(dir)?;
         let blobs = BlobStore::open_for(dir)?;
+        // At start nothing is being stored yet: temporary files are what
+        // puts cut short by a crash left behind.
+        blobs.remove_stale_temp_files()?;
         Ok(Self {
             store,
             blobs,
@@ -299,17 +302,17 @@ impl Tablet {
             display_sha256: Some(photo.display.sha256.to_string()),
             item: item_id.map(str::to_owned),
         };
-        self.store
-            .edit(task_id, now, |doc| doc.add_evidence(&author, now, new))?;
-        self.store.queue_uploads(
-            task_id,
-            &[
-                photo.original_sha256,
-                photo.display.sha256,
-                photo.thumbnail.sha256,
-            ],
-            now,
-        )?;
+        // The evidence and its three files' place in the upload queue in
+        // one transaction: a crash between them would keep the photo in
+        // the task and never send it.
+        let files = [
+            photo.original_sha256,
+            photo.display.sha256,
+            photo.thumbnail.sha256,
+        ];
+        self.store.edit_queueing(task_id, now, &files, |doc| {
+            doc.add_evidence(&author, now, new)
+        })?;
         self.task_view(task_id)
     }
 
@@ -439,10 +442,9 @@ impl Tablet {
             display_sha256: None,
             item: None,
         };
-        self.store.edit(task_id, now, |doc| {
+        self.store.edit_queueing(task_id, now, &[id], |doc| {
             doc.sign(&author, now, role, signer, image)
         })?;
-        self.store.queue_uploads(task_id, &[id], now)?;
         self.task_view(task_id)
     }
 

@@ -84,8 +84,34 @@ CREATE TABLE refused_edits (
 ) STRICT;
 ";
 
+/// Version 5: the audit of the server's receipt log (see `crate::audit`):
+/// this tablet's own receipts as the server gave them, and the last signed
+/// checkpoint it took.
+const V5: &str = "
+CREATE TABLE audit_receipts (
+    seq         INTEGER PRIMARY KEY NOT NULL,
+    change_hash TEXT NOT NULL,
+    task_id     TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    prev        TEXT NOT NULL,
+    hash        TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX audit_receipts_by_change ON audit_receipts (task_id, change_hash);
+
+CREATE TABLE audit_checkpoint (
+    id   INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    seq  INTEGER NOT NULL,
+    head TEXT NOT NULL,
+    at   INTEGER NOT NULL,
+    kid  TEXT NOT NULL,
+    sig  TEXT NOT NULL
+) STRICT;
+";
+
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! The task index (code, subject, USCC, status, due date, departments,
 //! dirty flag) serves the task list and search without loading documents.
 
+mod audit;
 mod cipher;
 mod migrations;
 mod sync;
@@ -21,6 +22,7 @@ pub use sync::RefusedEdit;
 use std::path::{Path, PathBuf};
 
 use fieldloop_core::ErrorCode;
+use fieldloop_core::faults;
 use fieldloop_core::{Status, TaskDoc, TaskError, TaskSummary};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
@@ -193,7 +195,7 @@ impl Store {
         {
             cipher::encrypt_in_place(&path, key_sql).map_err(open_err)?;
         }
-        let mut conn = Connection::open(&path).map_err(open_err)?;
+        let mut conn = open_connection(&path).map_err(open_err)?;
         if let Some(key_sql) = &key_sql {
             cipher::unlock(&conn, key_sql, &path)?;
         }
@@ -229,6 +231,37 @@ impl Store {
         Ok(Self { conn, path })
     }
 
+    /// The store in the named in-memory database `name` (SQLite's `memdb`
+    /// VFS, `file:/<name>?vfs=memdb`), for the deterministic simulation:
+    /// every connection of this process opened on the same name shares it,
+    /// so dropping the store and opening it again is a restart that keeps
+    /// what was committed, as long as another connection (the test's
+    /// keeper) holds the database open. Not encrypted; test builds only.
+    #[cfg(feature = "faults")]
+    pub fn open_memdb(name: &str) -> Result<Self, StoreError> {
+        let path = PathBuf::from(format!("file:/{name}?vfs=memdb"));
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let mut conn = Connection::open(&path).map_err(open_err)?;
+        // The rollback journal in memory too; nothing to sync.
+        conn.execute_batch(
+            "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(open_err)?;
+        migrations::migrations().to_latest(&mut conn)?;
+        Ok(Self { conn, path })
+    }
+
+    /// SQLite's check of the whole database file: `["ok"]` when intact,
+    /// else what is damaged, one finding per line.
+    pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let lines = stmt.query_map([], |r| r.get(0))?;
+        Ok(lines.collect::<Result<_, _>>()?)
+    }
+
     /// Where the database file is.
     pub fn path(&self) -> &Path {
         &self.path
@@ -262,7 +295,9 @@ impl Store {
             return Err(StoreError::Exists(summary.id));
         }
         write_index(&tx, &summary, dirty, now)?;
+        faults::point("tablet.insert.before_commit");
         tx.commit()?;
+        faults::point("tablet.insert.after_commit");
         Ok(summary)
     }
 
@@ -279,6 +314,19 @@ impl Store {
         &mut self,
         task_id: &str,
         now: i64,
+        edit: impl FnOnce(&mut TaskDoc) -> Result<T, TaskError>,
+    ) -> Result<T, StoreError> {
+        self.edit_queueing(task_id, now, &[], edit)
+    }
+
+    /// [`Store::edit`] that also queues `uploads` (the files the edit
+    /// records) for upload, in the same transaction: a crash leaves the
+    /// edit and its files' place in the queue, or neither.
+    pub fn edit_queueing<T>(
+        &mut self,
+        task_id: &str,
+        now: i64,
+        uploads: &[crate::blobs::BlobId],
         edit: impl FnOnce(&mut TaskDoc) -> Result<T, TaskError>,
     ) -> Result<T, StoreError> {
         let tx = self
@@ -307,7 +355,10 @@ impl Store {
                 compact_in(&tx, task_id, &mut doc, seq)?;
             }
         }
+        sync::queue_in(&tx, task_id, uploads, now)?;
+        faults::point("tablet.edit.before_commit");
         tx.commit()?;
+        faults::point("tablet.edit.after_commit");
         Ok(value)
     }
 
@@ -318,7 +369,9 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (mut doc, last_seq) = load(&tx, task_id)?;
         compact_in(&tx, task_id, &mut doc, last_seq)?;
+        faults::point("tablet.compact.before_commit");
         tx.commit()?;
+        faults::point("tablet.compact.after_commit");
         Ok(())
     }
 
@@ -423,6 +476,28 @@ impl Store {
     }
 }
 
+#[cfg(feature = "faults")]
+thread_local! {
+    static TEST_VFS: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// Test builds only (`faults`): the stores this thread opens from now on
+/// (`Store::open*` on a folder) use the SQLite VFS registered as `vfs`, such
+/// as the power-cut VFS of the crash tests; `None` goes back to the default.
+#[cfg(feature = "faults")]
+pub fn set_test_vfs(vfs: Option<&'static str>) {
+    TEST_VFS.with(|v| v.set(vfs));
+}
+
+/// The store's connection to `path`, on the test VFS if one is set.
+fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    #[cfg(feature = "faults")]
+    if let Some(vfs) = TEST_VFS.with(std::cell::Cell::get) {
+        return Connection::open_with_flags_and_vfs(path, rusqlite::OpenFlags::default(), vfs);
+    }
+    Connection::open(path)
+}
+
 /// Bound parameters of a query being built, named `?1`, `?2`, … in order.
 #[derive(Default)]
 struct SqlArgs(Vec<Box<dyn rusqlite::ToSql>>);
@@ -478,6 +553,9 @@ fn compact_in(
         "UPDATE documents SET snapshot = ?2, snapshot_seq = ?3 WHERE task_id = ?1",
         params![task_id, doc.save(), up_to],
     )?;
+    // Inside the caller's transaction: the new snapshot is written, the
+    // chunks it folds in are not yet dropped.
+    faults::point("tablet.compact.snapshot_written");
     conn.execute(
         "DELETE FROM doc_chunks WHERE task_id = ?1 AND seq <= ?2",
         params![task_id, up_to],

@@ -3,7 +3,7 @@
 //! that a sync interrupted at any point resumes where it stopped.
 
 use fieldloop_core::sync::{self as wire, DirectorySnapshot, DocPull, DocPush, SyncResponse};
-use fieldloop_core::{ErrorCode, TaskDoc};
+use fieldloop_core::{ErrorCode, TaskDoc, faults};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -64,20 +64,50 @@ impl Store {
     }
 
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        // One statement: its own transaction.
+        faults::point("tablet.setting.before_commit");
         self.conn.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
             params![key, value],
         )?;
+        faults::point("tablet.setting.after_commit");
+        Ok(())
+    }
+
+    /// Sets (`Some`) or deletes (`None`) several settings in one
+    /// transaction: a crash leaves all of them or none (an enrollment's
+    /// server, token and identity belong together).
+    pub fn set_settings(&mut self, settings: &[(&str, Option<&str>)]) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (key, value) in settings {
+            match value {
+                Some(value) => tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+                    params![key, value],
+                )?,
+                None => tx.execute("DELETE FROM settings WHERE key = ?1", [key])?,
+            };
+        }
+        faults::point("tablet.setting.before_commit");
+        tx.commit()?;
+        faults::point("tablet.setting.after_commit");
         Ok(())
     }
 
     pub fn delete_setting(&mut self, key: &str) -> Result<(), StoreError> {
+        faults::point("tablet.setting.before_commit");
         self.conn
             .execute("DELETE FROM settings WHERE key = ?1", [key])?;
+        faults::point("tablet.setting.after_commit");
         Ok(())
     }
 
-    /// Queues blobs for upload to the server (once each).
+    /// Queues blobs for upload to the server (once each), on their own.
+    /// The app queues the files of an edit with the edit
+    /// ([`Store::edit_queueing`]), so that a crash cannot keep a photo in a
+    /// task and out of the queue.
     pub fn queue_uploads(
         &mut self,
         task_id: &str,
@@ -85,12 +115,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        for id in blobs {
-            tx.execute(
-                "INSERT INTO blob_uploads (sha256, task_id, queued_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                params![id.to_string(), task_id, now],
-            )?;
-        }
+        queue_in(&tx, task_id, blobs, now)?;
         tx.commit()?;
         Ok(())
     }
@@ -106,8 +131,11 @@ impl Store {
 
     /// The server holds this blob now.
     pub fn upload_done(&mut self, sha256: &str) -> Result<(), StoreError> {
+        // One statement: its own transaction.
+        faults::point("tablet.upload_done.before_commit");
         self.conn
             .execute("DELETE FROM blob_uploads WHERE sha256 = ?1", [sha256])?;
+        faults::point("tablet.upload_done.after_commit");
         Ok(())
     }
 
@@ -256,7 +284,9 @@ impl Store {
             "UPDATE task_index SET dirty = ?2 WHERE task_id = ?1",
             params![task_id, dirty],
         )?;
+        faults::point("tablet.set_aside.before_commit");
         tx.commit()?;
+        faults::point("tablet.set_aside.after_commit");
         Ok(aside.len())
     }
 
@@ -342,7 +372,9 @@ impl Store {
             )?;
             applied.directory = true;
         }
+        faults::point("tablet.sync_apply.before_commit");
         tx.commit()?;
+        faults::point("tablet.sync_apply.after_commit");
         Ok(applied)
     }
 
@@ -362,6 +394,22 @@ impl Store {
 }
 
 /// Whether a merged copy holds every change it refers to and reads as a task.
+/// Queues `blobs` of `task_id` for upload in the caller's transaction.
+pub(super) fn queue_in(
+    conn: &rusqlite::Connection,
+    task_id: &str,
+    blobs: &[crate::blobs::BlobId],
+    now: i64,
+) -> Result<(), StoreError> {
+    for id in blobs {
+        conn.execute(
+            "INSERT INTO blob_uploads (sha256, task_id, queued_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![id.to_string(), task_id, now],
+        )?;
+    }
+    Ok(())
+}
+
 fn complete(doc: &mut TaskDoc) -> bool {
     doc.automerge().get_missing_deps(&[]).is_empty() && doc.summary().is_ok()
 }

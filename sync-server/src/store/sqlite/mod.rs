@@ -19,6 +19,7 @@ use super::{
 };
 use crate::console::{ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
 
+mod audit;
 mod catalog;
 mod claims;
 mod console;
@@ -72,7 +73,9 @@ type Readers = r2d2::Pool<SqliteConnectionManager>;
 pub struct SqliteStore {
     /// The one connection that writes.
     conn: Mutex<Connection>,
-    readers: Readers,
+    /// None in a store on an in-memory database ([`SqliteStore::open_memdb`]):
+    /// reads go through the writing connection.
+    readers: Option<Readers>,
     /// The claim-signing key of 亮码检查, kept beside the database.
     claim_key: std::sync::Arc<crate::claims::ClaimKey>,
 }
@@ -117,7 +120,13 @@ impl SqliteStore {
     /// Opens (creating and migrating) `dir/fieldloop-server.sqlite3`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join("fieldloop-server.sqlite3");
-        let mut conn = Connection::open(&path)?;
+        let vfs = test_vfs();
+        let mut conn = match vfs {
+            Some(vfs) => {
+                Connection::open_with_flags_and_vfs(&path, rusqlite::OpenFlags::default(), vfs)?
+            }
+            None => Connection::open(&path)?,
+        };
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -135,12 +144,43 @@ impl SqliteStore {
             .max_size((2 * cores).clamp(4, 16) as u32)
             .min_idle(Some(0))
             .connection_timeout(READER_WAIT)
-            .build(SqliteConnectionManager::file(&path).with_init(init_reader))?;
+            .build(
+                match vfs {
+                    // Readers are opened on the pool's threads: the test
+                    // VFS goes with them in the file name.
+                    Some(vfs) => SqliteConnectionManager::file(vfs_uri(&path, vfs)),
+                    None => SqliteConnectionManager::file(&path),
+                }
+                .with_init(init_reader),
+            )?;
         let claim_key = crate::claims::ClaimKey::load_or_create(dir)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         Ok(Self {
             conn: Mutex::new(conn),
-            readers,
+            readers: Some(readers),
+            claim_key: std::sync::Arc::new(claim_key),
+        })
+    }
+
+    /// The store in the named in-memory database `name` (SQLite's `memdb`
+    /// VFS, `file:/<name>?vfs=memdb`), for the deterministic simulation:
+    /// every connection of this process opened on the same name shares it,
+    /// so dropping the store and opening it again is a restart that keeps
+    /// what was committed, as long as another connection (the test's
+    /// keeper) holds the database open. One connection, no reader pool (no
+    /// threads); the claim key is given. Test builds only.
+    #[cfg(feature = "faults")]
+    pub fn open_memdb(name: &str, claim_key: crate::claims::ClaimKey) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(format!("file:/{name}?vfs=memdb"))?;
+        // The rollback journal in memory too; nothing to sync.
+        conn.execute_batch(
+            "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;",
+        )?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        migrations().to_latest(&mut conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            readers: None,
             claim_key: std::sync::Arc::new(claim_key),
         })
     }
@@ -163,9 +203,55 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.readers.get()?;
-        f(&mut conn)
+        match &self.readers {
+            Some(readers) => {
+                let mut conn = readers.get()?;
+                f(&mut conn)
+            }
+            None => self.with(f),
+        }
     }
+}
+
+#[cfg(feature = "faults")]
+thread_local! {
+    static TEST_VFS: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// Test builds only (`faults`): the stores this thread opens from now on
+/// use the SQLite VFS registered as `vfs` (such as the power-cut VFS of the
+/// crash tests), their readers too; `None` goes back to the default.
+#[cfg(feature = "faults")]
+pub fn set_test_vfs(vfs: Option<&'static str>) {
+    TEST_VFS.with(|v| v.set(vfs));
+}
+
+/// The VFS a test set for this thread's stores, if any.
+fn test_vfs() -> Option<&'static str> {
+    #[cfg(feature = "faults")]
+    {
+        TEST_VFS.with(std::cell::Cell::get)
+    }
+    #[cfg(not(feature = "faults"))]
+    {
+        None
+    }
+}
+
+/// `path` on the VFS `vfs` as an SQLite `file:` URI.
+fn vfs_uri(path: &Path, vfs: &str) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?vfs=");
+    uri.push_str(vfs);
+    uri
 }
 
 /// Makes a new pooled connection one that only reads (the file is already
@@ -389,7 +475,10 @@ impl Store for SqliteStore {
                 "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at, token_issued_at) VALUES (?1, ?2, ?3, ?4, 'inspector', ?5, ?6, ?7, ?7)",
                 params![device_id, token_hash, actor, person, team, name, now],
             )?;
+            fieldloop_core::faults::point("server.enroll.before_commit");
             tx.commit()?;
+            // The code is spent; the answer with the token is not sent yet.
+            fieldloop_core::faults::point("server.enroll.after_commit");
             Ok(Device { id: device_id.to_owned(), actor: actor.to_owned(), person, role: Role::Inspector, team, revoked: false, active: true })
         })
     }
@@ -492,6 +581,8 @@ impl Store for SqliteStore {
         grace_until: i64,
     ) -> Result<bool, StoreError> {
         self.with(|conn| {
+            // One statement: its own transaction.
+            fieldloop_core::faults::point("server.token.before_commit");
             let changed = conn.cached_exec(
                 "UPDATE devices SET
                     prev_token_until = CASE WHEN token_hash = ?2 THEN ?5 ELSE prev_token_until END,
@@ -501,6 +592,8 @@ impl Store for SqliteStore {
                  WHERE id = ?1 AND (token_hash = ?2 OR prev_token_hash = ?2)",
                 params![device_id, presented_hash, new_hash, now, grace_until],
             )?;
+            // The new token is stored; the answer carrying it is not sent yet.
+            fieldloop_core::faults::point("server.token.after_commit");
             Ok(changed == 1)
         })
     }
@@ -609,7 +702,10 @@ impl Store for SqliteStore {
             for w in writes {
                 write_task(&tx, w, true, device_id, now)?;
             }
+            fieldloop_core::faults::point("server.sync.before_commit");
             tx.commit()?;
+            // Durable; the answer that acknowledges it is not sent yet.
+            fieldloop_core::faults::point("server.sync.after_commit");
             Ok(())
         })
     }
@@ -739,10 +835,12 @@ impl Store for SqliteStore {
         now: i64,
     ) -> Result<(), StoreError> {
         self.with(|conn| {
+            fieldloop_core::faults::point("server.upload.owner_before_commit");
             conn.cached_exec(
                 "INSERT OR IGNORE INTO blob_owners (sha256, team, device_id, uploaded_at) VALUES (?1, ?2, ?3, ?4)",
                 params![sha256, team, device_id, now],
             )?;
+            fieldloop_core::faults::point("server.upload.owner_after_commit");
             Ok(())
         })
     }
@@ -1158,6 +1256,37 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Option<Vec<Receipt>>, StoreError> {
         self.read(|conn| leads::receipts_since_task(conn, task_id, limit))
+    }
+
+    fn receipt_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        self.read(|conn| audit::receipt_head(conn))
+    }
+
+    fn receipt_span(&self, from: i64, to: i64, limit: usize) -> Result<Vec<Receipt>, StoreError> {
+        self.read(|conn| audit::receipt_span(conn, from, to, limit))
+    }
+
+    fn device_receipts(
+        &self,
+        device_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Receipt>, StoreError> {
+        self.read(|conn| audit::device_receipts(conn, device_id, after, limit))
+    }
+
+    fn add_checkpoint(
+        &self,
+        checkpoint: &fieldloop_core::checkpoint::Checkpoint,
+    ) -> Result<bool, StoreError> {
+        self.with(|conn| audit::add_checkpoint(conn, checkpoint))
+    }
+
+    fn checkpoint(
+        &self,
+        seq: Option<i64>,
+    ) -> Result<Option<fieldloop_core::checkpoint::Checkpoint>, StoreError> {
+        self.read(|conn| audit::checkpoint(conn, seq))
     }
 
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {
