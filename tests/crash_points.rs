@@ -99,10 +99,10 @@ fn install_hook() {
 /// the crash hook.
 #[derive(Debug)]
 pub struct Server {
+    /// First, so that the server stops before anything else goes.
+    _serving: crate::Serving,
     pub url: String,
     pub store: Arc<SqliteStore>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -111,43 +111,12 @@ impl Server {
         let store = Arc::new(SqliteStore::open(dir).expect("server store opens"));
         let blobs = BlobDir::open(dir.join("blobs")).expect("server blob folder");
         let state = AppState::new(store.clone(), blobs).with_limits(limits);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(2).enable_all();
-            if hooked {
-                builder.on_thread_start(install_hook);
-            }
-            let runtime = builder.build().expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let shutdown = async {
-                    let _ = rx.await;
-                };
-                fieldloop_server::serve_with(listener, state, None, shutdown)
-                    .await
-                    .expect("serve");
-            });
-        });
+        let hook: Option<crate::ThreadStart> = hooked.then(|| Arc::new(install_hook) as _);
+        let serving = crate::Serving::start(state, None, hook);
         Self {
-            url,
+            url: serving.url.clone(),
+            _serving: serving,
             store,
-            shutdown: Some(tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }

@@ -24,14 +24,81 @@ pub const CLOCK_FILE: &str = "clock-offset-ms";
 /// Demo time: 2026-06-01.
 pub const NOW: i64 = 1_780_272_000_000;
 
+/// Something each thread of a server's runtime runs first (a test's crash
+/// hook, say).
+pub type ThreadStart = Arc<dyn Fn() + Send + Sync>;
+
+/// `state` served by the real router on a real port-0 socket, from a
+/// runtime on its own thread; stopped and joined when dropped.
+pub struct Serving {
+    pub url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Serving {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serving").field("url", &self.url).finish()
+    }
+}
+
+impl Serving {
+    /// Serves `state` (over HTTPS with `tls`); every thread of the runtime
+    /// (workers and blocking pool) runs `on_thread_start` first.
+    pub fn start(
+        state: AppState,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        on_thread_start: Option<ThreadStart>,
+    ) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(2).enable_all();
+            if let Some(start) = on_thread_start {
+                builder.on_thread_start(move || start());
+            }
+            let runtime = builder.build().expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let shutdown = async {
+                    let _ = rx.await;
+                };
+                fieldloop_server::serve_with(listener, state, tls, shutdown)
+                    .await
+                    .expect("serve");
+            });
+        });
+        Self {
+            url,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// The real router on a real socket, on its own runtime thread.
 #[derive(Debug)]
 pub struct TestServer {
+    /// First, so that the server stops before its folder goes.
+    _serving: Serving,
     pub url: String,
     pub store: Arc<SqliteStore>,
     pub dir: tempfile::TempDir,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -63,33 +130,12 @@ impl TestServer {
         let state = AppState::new(store.clone(), blobs)
             .with_limits(limits)
             .with_clock(clock);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        let url = format!("{scheme}://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let shutdown = async {
-                    let _ = rx.await;
-                };
-                fieldloop_server::serve_with(listener, state, tls, shutdown)
-                    .await
-                    .expect("serve");
-            });
-        });
+        let serving = Serving::start(state, tls, None);
         Self {
-            url,
+            url: serving.url.clone(),
+            _serving: serving,
             store,
             dir,
-            shutdown: Some(tx),
-            thread: Some(thread),
         }
     }
 
@@ -109,17 +155,6 @@ impl TestServer {
     pub fn task(&self, id: &str) -> fieldloop_core::TaskDoc {
         let stored = self.store.task(id).expect("read").expect("task on server");
         fieldloop_core::TaskDoc::load(&stored.doc).expect("load")
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -1214,18 +1214,19 @@ fn on_upload_point(
     faults::crash(name);
 }
 
-/// The real router on a real port over a server folder, its store on
-/// `power`, every runtime thread given `hook` at its start.
-struct HttpServer {
-    url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+type ThreadHook = fieldloop_tests::ThreadStart;
 
-type ThreadHook = std::sync::Arc<dyn Fn() + Send + Sync>;
+/// The real router on a real port over a server folder, its store on the
+/// power-cut VFS when `power` is given, every runtime thread given `hook`
+/// at its start.
+struct HttpServer;
 
 impl HttpServer {
-    fn start(dir: &Path, power: Option<PowerCut>, hook: Option<ThreadHook>) -> Self {
+    fn start(
+        dir: &Path,
+        power: Option<PowerCut>,
+        hook: Option<ThreadHook>,
+    ) -> fieldloop_tests::Serving {
         fieldloop_tablet::tls::install_crypto();
         fieldloop_server::store::sqlite::set_test_vfs(power.map(|p| p.name()));
         let store = SqliteStore::open(dir);
@@ -1233,43 +1234,7 @@ impl HttpServer {
         let store = std::sync::Arc::new(store.expect("server store"));
         let blobs = fieldloop_server::blobs::BlobDir::open(dir.join("blobs")).expect("blobs");
         let state = fieldloop_server::AppState::new(store, blobs);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(2).enable_all();
-            if let Some(hook) = hook {
-                builder.on_thread_start(move || hook());
-            }
-            let runtime = builder.build().expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let shutdown = async {
-                    let _ = rx.await;
-                };
-                fieldloop_server::serve_with(listener, state, None, shutdown)
-                    .await
-                    .expect("serve");
-            });
-        });
-        Self {
-            url,
-            shutdown: Some(tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        fieldloop_tests::Serving::start(state, None, hook)
     }
 }
 

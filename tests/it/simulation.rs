@@ -4,7 +4,8 @@
 //!   failing seed prints to reproduce it).
 //! - `SIM_SEEDS=<n>`: seeds `0..n` (default [`DEFAULT_SEEDS`]; `cargo xtask
 //!   test` runs a fixed sample, `cargo xtask soak --seeds N` as many as asked,
-//!   in a release build) on `SIM_THREADS` threads (default: one per core).
+//!   in a release build) on `SIM_THREADS` threads (default: one per core);
+//!   `SIM_FROM=<f>` starts at seed `f` instead (seeds `f..f+n`).
 
 /// Seeds of a plain `cargo test`.
 const DEFAULT_SEEDS: u64 = 100;
@@ -30,7 +31,8 @@ fn replicas_converge_whatever_the_network_and_crashes_do() {
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |n| n as usize,
     );
-    let totals = fieldloop_tests::sim::run_many(0..seeds, threads);
+    let from = env_number("SIM_FROM").unwrap_or(0);
+    let totals = fieldloop_tests::sim::run_many(from..from.saturating_add(seeds), threads);
     eprintln!("sim: {totals}");
     eprintln!("sim: time per seed: {}", totals.profile_line());
     eprintln!("sim: crash points reached: {:?}", totals.points);

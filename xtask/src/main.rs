@@ -39,7 +39,7 @@ enum Task {
     Bench,
     /// Run the deterministic sync simulation (lossy, duplicating,
     /// reordering network; partitions; restarts and crashes at crash points;
-    /// skewed clocks) for seeds 0..N in a release build, one thread per core;
+    /// skewed clocks) for seeds F..F+N in a release build, one thread per core;
     /// prints seeds/s and totals.
     Soak {
         /// How many seeds to run.
@@ -48,6 +48,10 @@ enum Task {
         /// Run only this seed (the reproduction a failing seed prints).
         #[arg(long)]
         seed: Option<u64>,
+        /// The first seed (so that a long soak can be run in parts:
+        /// `--from 500000 --seeds 500000`).
+        #[arg(long, default_value_t = 0, conflicts_with = "seed")]
+        from: u64,
         /// Threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
@@ -64,15 +68,17 @@ fn main() -> Result<()> {
         Task::Soak {
             seeds,
             seed,
+            from,
             threads,
-        } => soak(seeds, seed, threads),
+        } => soak(seeds, seed, from, threads),
     }
 }
 
-/// `cargo xtask soak --seeds N`: the simulation test in a release build
-/// with `SIM_SEEDS=N` on one thread per core (`SIM_THREADS`); `--seed S`
-/// runs that one seed (`SIM_SEED=S`).
-fn soak(seeds: u64, seed: Option<u64>, threads: Option<usize>) -> Result<()> {
+/// `cargo xtask soak --seeds N [--from F]`: the simulation test in a
+/// release build with `SIM_SEEDS=N` (seeds F..F+N, `SIM_FROM=F`) on one
+/// thread per core (`SIM_THREADS`); `--seed S` runs that one seed
+/// (`SIM_SEED=S`).
+fn soak(seeds: u64, seed: Option<u64>, from: u64, threads: Option<usize>) -> Result<()> {
     let mut cmd = exec::cargo(&[
         "test",
         "--release",
@@ -89,6 +95,7 @@ fn soak(seeds: u64, seed: Option<u64>, threads: Option<usize>) -> Result<()> {
         None => {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             cmd.env("SIM_SEEDS", seeds.to_string())
+                .env("SIM_FROM", from.to_string())
                 .env("SIM_THREADS", threads.unwrap_or(cores).to_string())
         }
     };
