@@ -6,9 +6,12 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::Cached;
 use crate::store::{Receipt, StoreError};
 
-const RECEIPT_COLUMNS: &str = "seq, change_hash, task_id, device_id, received_at, prev, hash";
+/// The columns [`receipt_from_row`] reads, in its order.
+pub(super) const RECEIPT_COLUMNS: &str =
+    "seq, change_hash, task_id, device_id, received_at, prev, hash";
 
-fn receipt_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Receipt> {
+/// One receipt-log row, selected as [`RECEIPT_COLUMNS`].
+pub(super) fn receipt_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Receipt> {
     Ok(Receipt {
         seq: r.get(0)?,
         change_hash: r.get(1)?,

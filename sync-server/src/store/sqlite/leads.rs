@@ -302,20 +302,11 @@ pub(super) fn receipts_since_task(
     if usize::try_from(last - first + 1).unwrap_or(usize::MAX) > limit {
         return Ok(None);
     }
-    let mut stmt = tx.prepare_cached(
-        "SELECT seq, change_hash, task_id, device_id, received_at, prev, hash FROM receipts WHERE seq >= ?1 ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([first], |r| {
-        Ok(Receipt {
-            seq: r.get(0)?,
-            change_hash: r.get(1)?,
-            task_id: r.get(2)?,
-            device_id: r.get(3)?,
-            received_at: r.get(4)?,
-            prev: r.get(5)?,
-            hash: r.get(6)?,
-        })
-    })?;
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {} FROM receipts WHERE seq >= ?1 ORDER BY seq",
+        super::audit::RECEIPT_COLUMNS
+    ))?;
+    let rows = stmt.query_map([first], super::audit::receipt_from_row)?;
     let receipts = rows.collect::<Result<Vec<_>, _>>()?;
     drop(stmt);
     tx.commit()?;

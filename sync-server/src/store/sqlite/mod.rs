@@ -1291,20 +1291,11 @@ impl Store for SqliteStore {
 
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, change_hash, task_id, device_id, received_at, prev, hash FROM receipts ORDER BY seq",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(Receipt {
-                    seq: r.get(0)?,
-                    change_hash: r.get(1)?,
-                    task_id: r.get(2)?,
-                    device_id: r.get(3)?,
-                    received_at: r.get(4)?,
-                    prev: r.get(5)?,
-                    hash: r.get(6)?,
-                })
-            })?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {} FROM receipts ORDER BY seq",
+                audit::RECEIPT_COLUMNS
+            ))?;
+            let rows = stmt.query_map([], audit::receipt_from_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
