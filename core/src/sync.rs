@@ -65,6 +65,12 @@ pub struct SyncRequest {
     /// (false) by a client that cannot, which is then never sent one.
     #[serde(rename = "rt", default, skip_serializing_if = "is_false")]
     pub rotate: bool,
+    /// The paged-through mark of the last answer (its `cd`): besides every
+    /// feed entry up to `c`, the tablet holds every task whose latest entry
+    /// is at or before it. Left out by a client older than `cd`: the server
+    /// then pages by the first entry after `c` and sends no `cd`.
+    #[serde(rename = "cd", default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<u64>,
 }
 
 /// One document's changes, from the tablet (CBOR map `{i, h, c}`).
@@ -112,6 +118,12 @@ pub struct SyncResponse {
     /// it from then on. The old one is accepted for a grace period.
     #[serde(rename = "tok", default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// Only to a request with `cd`: the tablet now also holds, whole, every
+    /// task whose latest feed entry is at or before this mark (it sends it
+    /// back as the next request's `cd`). A page that holds everything
+    /// answers `c` = `cd` = the feed's end.
+    #[serde(rename = "cd", default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<u64>,
 }
 
 /// The names a tablet shows: every department and team, and the inspectors
@@ -634,6 +646,7 @@ mod tests {
         let hash = ChangeHash([7; 32]);
         let request = SyncRequest {
             rotate: false,
+            done: None,
             v: PROTOCOL_VERSION,
             cursor: 42,
             docs: vec![push("t-1", &[hash], &[1, 2, 3]), push("t-2", &[hash], &[])],
@@ -647,6 +660,7 @@ mod tests {
             vec![hash]
         );
         let response = SyncResponse {
+            done: None,
             token: None,
             cursor: 7,
             more: true,
@@ -670,6 +684,7 @@ mod tests {
         // docs/protocol.md: one-letter keys, defaults left out.
         let request = SyncRequest {
             rotate: false,
+            done: None,
             v: 2,
             cursor: 5,
             docs: vec![push("t", &[ChangeHash([1; 32])], &[9])],
@@ -682,6 +697,7 @@ mod tests {
         assert_eq!(encode(&request), expected);
         let nothing = SyncRequest {
             rotate: false,
+            done: None,
             v: 2,
             cursor: 5,
             docs: vec![],
@@ -689,6 +705,7 @@ mod tests {
         };
         assert_eq!(encode(&nothing), [0xa2, 0x61, b'v', 0x02, 0x61, b'c', 0x05]);
         let quiet = SyncResponse {
+            done: None,
             token: None,
             cursor: 5,
             more: false,
@@ -718,6 +735,7 @@ mod tests {
         // A tablet that holds version 7 says so in three more bytes.
         let request = SyncRequest {
             rotate: false,
+            done: None,
             v: 2,
             cursor: 5,
             docs: vec![],
@@ -733,6 +751,7 @@ mod tests {
         // A tablet with none yet says 0; an older client says nothing at all.
         let none_yet = encode(&SyncRequest {
             rotate: false,
+            done: None,
             v: 2,
             cursor: 5,
             docs: vec![],
@@ -743,6 +762,7 @@ mod tests {
         assert_eq!(older.ok().and_then(|r| r.directory), None);
         // An answer carries a newer directory, with short keys, and reads back.
         let answer = SyncResponse {
+            done: None,
             token: None,
             cursor: 5,
             more: false,
@@ -807,6 +827,7 @@ mod tests {
         let (h1, h2) = (ChangeHash([1; 32]), ChangeHash([2; 32]));
         let sent = vec![push("a", &[h1], &[1]), push("b", &[h1], &[1])];
         let answer = |docs: &[DocPush], acks: Vec<u32>| SyncResponse {
+            done: None,
             token: None,
             cursor: 0,
             more: false,
@@ -842,6 +863,7 @@ mod tests {
     fn another_version_is_refused_as_such() {
         let v2 = encode(&SyncRequest {
             rotate: false,
+            done: None,
             v: PROTOCOL_VERSION,
             cursor: 1,
             docs: vec![],
@@ -1010,6 +1032,7 @@ mod tests {
     fn an_empty_no_change_request_is_a_few_bytes() {
         let bytes = encode(&SyncRequest {
             rotate: false,
+            done: None,
             v: PROTOCOL_VERSION,
             cursor: 123_456,
             docs: vec![],

@@ -482,14 +482,26 @@ pub fn run(
         )
     })?;
 
-    let page = feed_page(
-        store,
-        &device.team,
-        request.cursor,
-        answered_up_to,
-        &pushed,
-        limits,
-    )?;
+    let page = match request.done {
+        Some(done) => feed_page_done(
+            store,
+            &device.team,
+            request.cursor,
+            done,
+            answered_up_to,
+            &pushed,
+            limits,
+        )?,
+        // A client older than `cd`.
+        None => feed_page(
+            store,
+            &device.team,
+            request.cursor,
+            answered_up_to,
+            &pushed,
+            limits,
+        )?,
+    };
     pulls.extend(page.pulls);
     let ack_hash = if acks.is_empty() {
         None
@@ -497,6 +509,7 @@ pub fn run(
         wire::ack_hash(&request.docs, &acks).map(|h| ByteBuf::from(h.to_vec()))
     };
     Ok(SyncResponse {
+        done: request.done.map(|_| page.done),
         cursor: page.cursor,
         more: page.more,
         acks,
@@ -564,6 +577,9 @@ struct FeedPage {
     pulls: Vec<DocPull>,
     /// The cursor to hand back: the device holds every feed entry up to it.
     cursor: u64,
+    /// The paged-through mark to hand back (a request with `cd`): the
+    /// device also holds every task whose latest entry is at or before it.
+    done: u64,
     more: bool,
 }
 
@@ -607,22 +623,97 @@ fn feed_page(
             return Ok(FeedPage {
                 pulls,
                 cursor: task.first - 1,
+                done: task.first - 1,
                 more: true,
             });
         }
-        // Tasks are never deleted: a feed entry without its task is damage.
-        let since = store.task_since(&task.id, cursor)?.ok_or_else(|| {
-            ApiError::internal(format!("feed entry of a missing task {}", task.id))
-        })?;
-        let pull = pull_since(task.id, since)?;
+        let pull = pull_from(store, task.id, cursor)?;
         bytes += pull.changes.len();
         pulls.push(pull);
     }
     Ok(FeedPage {
         pulls,
         cursor: end,
+        done: end,
         more: false,
     })
+}
+
+/// [`feed_page`] for a device that sends its paged-through mark `done`:
+/// it holds every entry up to `cursor`, and whole every task whose latest
+/// entry is at or before `done`.
+///
+/// The tasks it lacks are those with an entry after `cursor` and their
+/// latest entry after `done`. They come in the order of that latest entry,
+/// each with everything it gained after `cursor`; a page that stops early
+/// keeps `cursor` and moves `done` to the latest entry of the last task it
+/// carried (or passed over as answered with the push). Every task whose
+/// latest entry is at or before the new mark was either held before or is
+/// on this page, and no task is sent twice while paging: a fresh tablet of
+/// a team with many tasks edited in turn takes one page per
+/// `feed_page_docs` tasks, where [`feed_page`] (whose cursor may only move
+/// to just before the first entry of the first task it left out) sends the
+/// same tasks again on every page their later entries reach. A page that
+/// holds everything ends at `end` (both marks), read before the tasks
+/// were: an entry committed later is sent again next time, never skipped.
+/// The mark never passes `end` either, so an entry committed while this
+/// page was read can never be counted as held.
+fn feed_page_done(
+    store: &dyn Store,
+    team: &str,
+    cursor: u64,
+    done: u64,
+    end: u64,
+    pushed: &HashSet<String>,
+    limits: &Limits,
+) -> Result<FeedPage, ApiError> {
+    let cursor = cursor.min(end);
+    // A mark behind the cursor means nothing more than the cursor; one
+    // beyond the feed's end (a server restored from a backup) is brought
+    // back to it.
+    let done = done.clamp(cursor, end);
+    let unsent =
+        store.unsent_since(team, cursor, done, limits.feed_page_docs + pushed.len() + 1)?;
+    let mut pulls = Vec::new();
+    let mut bytes = 0usize;
+    let mut through = done;
+    for task in unsent {
+        if pushed.contains(&task.id) && task.last <= end {
+            // Answered with the push, whole up to `end`.
+            through = through.max(task.last);
+            continue;
+        }
+        let page_full = pulls.len() >= limits.feed_page_docs
+            || (bytes >= limits.feed_page_bytes && !pulls.is_empty());
+        if page_full {
+            return Ok(FeedPage {
+                pulls,
+                cursor,
+                done: through,
+                more: true,
+            });
+        }
+        let last = task.last;
+        let pull = pull_from(store, task.id, cursor)?;
+        bytes += pull.changes.len();
+        pulls.push(pull);
+        through = through.max(last.min(end));
+    }
+    Ok(FeedPage {
+        pulls,
+        cursor: end,
+        done: end,
+        more: false,
+    })
+}
+
+/// Task `id` as a device that holds it as of `cursor` lacks it.
+fn pull_from(store: &dyn Store, id: String, cursor: u64) -> Result<DocPull, ApiError> {
+    // Tasks are never deleted: a feed entry without its task is damage.
+    let since = store
+        .task_since(&id, cursor)?
+        .ok_or_else(|| ApiError::internal(format!("feed entry of a missing task {id}")))?;
+    pull_since(id, since)
 }
 
 /// What the device lacks of a task it held as of the cursor: the changes

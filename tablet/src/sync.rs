@@ -608,6 +608,7 @@ pub fn sync_now(
             docs,
             directory: Some(store.directory_version()?),
             rotate: true,
+            done: Some(store.feed_done()?),
         };
         let body = wire::encode(&request);
         report.bytes_sent += body.len() as u64;

@@ -512,6 +512,7 @@ impl Tablet {
             directory: Some(self.directory),
             // Tokens of a load run are fresh: none is due for replacement.
             rotate: false,
+            done: None,
         };
         let (answer, took, bytes) = exchange(client, url, &self.token, &request).await?;
         // An acknowledged push: the server holds the pushed heads.

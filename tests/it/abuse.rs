@@ -76,6 +76,7 @@ fn push(server: &ServerProcess, c: &Client, id: &str, changes: Vec<u8>) -> (u16,
     let heads = c.store.open_task(id).expect("open").heads();
     let body = wire::encode(&SyncRequest {
         rotate: false,
+        done: None,
         v: wire::PROTOCOL_VERSION,
         cursor: 0,
         docs: vec![DocPush {

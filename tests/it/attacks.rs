@@ -331,6 +331,7 @@ fn a_supervisors_token_is_not_a_device_credential() {
             .expect("supervisor");
     let body = fieldloop_core::sync::encode(&fieldloop_core::sync::SyncRequest {
         rotate: false,
+        done: None,
         v: fieldloop_core::sync::PROTOCOL_VERSION,
         cursor: 0,
         docs: vec![],

@@ -208,6 +208,7 @@ fn administrators_edit_directory_entries_and_the_tablets_receive_the_names_once(
     let ask = |directory: Option<u64>| -> wire::SyncResponse {
         let body = wire::encode(&wire::SyncRequest {
             rotate: false,
+            done: None,
             v: wire::PROTOCOL_VERSION,
             cursor: 0,
             docs: Vec::new(),

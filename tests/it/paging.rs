@@ -135,6 +135,7 @@ fn a_tablet_given_a_delta_it_cannot_apply_asks_for_the_task_again() {
     };
     heads.sort();
     let answer = wire::SyncResponse {
+        done: None,
         token: None,
         cursor: 0,
         more: false,
@@ -174,22 +175,59 @@ struct Direct<'a> {
     device: &'a Device,
     limits: &'a Limits,
     writes: &'a std::sync::Mutex<()>,
+    /// Speaks as a client older than `cd`: the mark is taken out of every
+    /// request (the server then pages by the cursor alone and sends none).
+    legacy: bool,
+    /// Change bytes of every DocPull received, by task.
+    received: std::cell::RefCell<BTreeMap<String, usize>>,
+}
+
+impl<'a> Direct<'a> {
+    fn new(
+        store: &'a SqliteStore,
+        device: &'a Device,
+        limits: &'a Limits,
+        writes: &'a std::sync::Mutex<()>,
+        legacy: bool,
+    ) -> Self {
+        Self {
+            store,
+            device,
+            limits,
+            writes,
+            legacy,
+            received: Default::default(),
+        }
+    }
 }
 
 impl Transport for Direct<'_> {
     fn exchange(&self, request: Vec<u8>) -> Result<Vec<u8>, SyncError> {
-        let request: SyncRequest =
+        let mut request: SyncRequest =
             wire::decode(&request).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
-        fieldloop_server::sync::run(
+        if self.legacy {
+            request.done = None;
+        }
+        let answer = fieldloop_server::sync::run(
             self.store,
             self.device,
             &request,
             NOW,
             self.writes,
             self.limits,
-        )
-        .map(|answer| wire::encode(&answer))
-        .map_err(|e| {
+        );
+        if let Ok(answer) = &answer {
+            assert_eq!(
+                answer.done.is_some(),
+                !self.legacy,
+                "`cd` is answered exactly to a request with `cd`"
+            );
+            let mut received = self.received.borrow_mut();
+            for pull in &answer.docs {
+                *received.entry(pull.id.clone()).or_default() += pull.changes.len();
+            }
+        }
+        answer.map(|answer| wire::encode(&answer)).map_err(|e| {
             SyncError::from_answer(
                 e.status().as_u16(),
                 e.code.as_str().to_owned(),
@@ -206,6 +244,8 @@ struct Member {
     store: TabletStore,
     device: Device,
     author: Author,
+    /// Speaks the protocol as a client older than `cd`.
+    legacy: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -231,6 +271,8 @@ fn member(server: &SqliteStore, person: &str, n: usize) -> Member {
             Role::Inspector,
         ),
         device,
+        // Every other member: both pagings are exercised side by side.
+        legacy: n % 2 == 1,
         _dir: dir,
     }
 }
@@ -315,7 +357,7 @@ proptest! {
                 Step::Sync(m) => {
                     let count = members.len();
                     let m = &mut members[m % count];
-                    let link = Direct { store: &store, device: &m.device, limits: &limits, writes: &writes };
+                    let link = Direct::new(&store, &m.device, &limits, &writes, m.legacy);
                     let report = sync_now(&mut m.store, &link, NOW, |_| {}).expect("sync");
                     prop_assert_eq!(report.repairs, 0, "every page could be applied");
                 }
@@ -325,12 +367,22 @@ proptest! {
                 }
             }
         }
+        // A fresh tablet that sends `cd` takes one page per `page` tasks
+        // and is sent each task once.
+        let fresh = member(&store, PEOPLE[0], 2 * members.len());
+        let mut fresh_store = fresh.store;
+        let link = Direct::new(&store, &fresh.device, &limits, &writes, false);
+        let report = sync_now(&mut fresh_store, &link, NOW, |_| {}).expect("fresh sync");
+        prop_assert_eq!(report.rounds as usize, created.div_ceil(page).max(1), "{:?}", report);
+        prop_assert_eq!(link.received.borrow().len(), created);
+        drop(link);
+        prop_assert_eq!(&tablet_heads(&fresh_store), &server_heads(&store), "the fresh tablet");
         // Once everyone (and a fresh tablet) has synced twice, all hold the server's heads.
         let n = members.len();
         members.push(member(&store, PEOPLE[n % PEOPLE.len()], n));
         for _ in 0..2 {
             for m in &mut members {
-                let link = Direct { store: &store, device: &m.device, limits: &limits, writes: &writes };
+                let link = Direct::new(&store, &m.device, &limits, &writes, m.legacy);
                 let report = sync_now(&mut m.store, &link, NOW, |_| {}).expect("sync");
                 prop_assert_eq!(report.repairs, 0, "every page could be applied");
             }
@@ -342,4 +394,97 @@ proptest! {
             prop_assert!(m.store.dirty_tasks().expect("dirty").is_empty());
         }
     }
+}
+
+/// Tasks edited in turn while a tablet was away: a tablet that sends `cd`
+/// gets each task once, one page per `feed_page_docs` tasks; a client
+/// older than `cd` (paged by its cursor alone) is sent the same tasks again
+/// on every page their later entries reach, and still ends whole.
+#[test]
+fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
+    let dir = scratch();
+    let store = SqliteStore::open(dir.path()).expect("server");
+    let limits = Limits {
+        feed_page_docs: 1,
+        ..Limits::default()
+    };
+    let writes = std::sync::Mutex::new(());
+    let data = fieldloop_server::demo::import_demo(&store).expect("people");
+    fieldloop_server::demo::create_tasks(&store, &data, 8, NOW).expect("tasks");
+    let mut editor = member(&store, PEOPLE[0], 0);
+    let mut away = member(&store, PEOPLE[0], 2);
+    let mut old = member(&store, PEOPLE[0], 1);
+    assert!(old.legacy && !away.legacy);
+    for m in [&mut editor, &mut away, &mut old] {
+        let link = Direct::new(&store, &m.device, &limits, &writes, m.legacy);
+        sync_now(&mut m.store, &link, NOW, |_| {}).expect("first sync");
+    }
+    // Three rounds of edits, each task in turn, each pushed at once: the
+    // feed interleaves the tasks' entries.
+    let who = editor.author.clone();
+    let mine: Vec<String> = task_ids(&editor.store)
+        .into_iter()
+        .filter(|id| {
+            let task = editor
+                .store
+                .open_task(id)
+                .expect("open")
+                .task()
+                .expect("task");
+            task.inspectors.contains(&who.person)
+        })
+        .take(3)
+        .collect();
+    assert!(mine.len() >= 2, "I-001 works on several tasks: {mine:?}");
+    let mut stamp = 0;
+    for _ in 0..3 {
+        for id in &mine {
+            stamp += 1;
+            let point = (
+                stamp,
+                GeoPoint {
+                    lat: 27.0,
+                    lon: 115.0,
+                },
+                5.0,
+            );
+            editor
+                .store
+                .edit(id, NOW, |d| d.add_trace(&who, NOW, &[point]))
+                .expect("edit");
+            let link = Direct::new(&store, &editor.device, &limits, &writes, false);
+            sync_now(&mut editor.store, &link, NOW, |_| {}).expect("push");
+        }
+    }
+
+    let link = Direct::new(&store, &away.device, &limits, &writes, false);
+    let report = sync_now(&mut away.store, &link, NOW, |_| {}).expect("back");
+    assert_eq!(
+        report.rounds as usize,
+        mine.len(),
+        "one page a task: {report:?}"
+    );
+    assert_eq!(report.updated, mine.len(), "{report:?}");
+    let once = link.received.borrow().clone();
+    assert_eq!(once.keys().collect::<Vec<_>>().len(), mine.len());
+
+    let link = Direct::new(&store, &old.device, &limits, &writes, true);
+    let legacy = sync_now(&mut old.store, &link, NOW, |_| {}).expect("old client");
+    assert_eq!(
+        legacy.rounds as usize,
+        3 * mine.len(),
+        "one page an entry: {legacy:?}"
+    );
+    let again = link.received.borrow().clone();
+    for id in &mine {
+        assert!(
+            again[id] > once[id],
+            "the old paging sends task {id} again: {} bytes against {}",
+            again[id],
+            once[id]
+        );
+    }
+    let expected = server_heads(&store);
+    assert_eq!(tablet_heads(&away.store), expected);
+    assert_eq!(tablet_heads(&old.store), expected);
 }

@@ -162,6 +162,7 @@ fn exchange(
 ) -> Option<u16> {
     let request = SyncRequest {
         rotate: false,
+        done: None,
         v: wire::PROTOCOL_VERSION,
         cursor: 0,
         docs: vec![DocPush {

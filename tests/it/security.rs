@@ -29,6 +29,7 @@ fn empty_request(rotate: bool) -> Vec<u8> {
         docs: Vec::new(),
         directory: None,
         rotate,
+        done: None,
     })
 }
 

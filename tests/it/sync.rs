@@ -129,6 +129,7 @@ fn an_ack_counts_only_for_the_request_it_answers() {
     let exchange = |docs: Vec<wire::DocPush>, cursor| -> wire::SyncResponse {
         let body = wire::encode(&SyncRequest {
             rotate: false,
+            done: None,
             v: PROTOCOL_VERSION,
             cursor,
             docs,
@@ -333,6 +334,7 @@ fn post(
 fn request_bytes(docs: Vec<fieldloop_core::sync::DocPush>) -> Vec<u8> {
     wire::encode(&SyncRequest {
         rotate: false,
+        done: None,
         v: PROTOCOL_VERSION,
         cursor: 0,
         docs,

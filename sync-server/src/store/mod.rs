@@ -497,6 +497,18 @@ pub trait Store: Send + Sync + 'static {
         cursor: u64,
         limit: usize,
     ) -> Result<Vec<FeedTask>, StoreError>;
+    /// Tasks of `team` with feed entries after `cursor` whose latest entry
+    /// is after `done` (`done` ≥ `cursor`), ordered by that latest entry, at
+    /// most `limit`. Ordering by the latest entry is what lets a page say
+    /// "every task whose latest entry is at or before here is held" and
+    /// never send a task twice while paging (see `sync::feed_page_done`).
+    fn unsent_since(
+        &self,
+        team: &str,
+        cursor: u64,
+        done: u64,
+        limit: usize,
+    ) -> Result<Vec<FeedTask>, StoreError>;
     /// A task's heads as of feed position `cursor` (`None`: it did not exist then).
     fn heads_at(&self, task_id: &str, cursor: u64) -> Result<Option<Vec<ChangeHash>>, StoreError>;
     /// What a task gained after feed position `cursor`, its heads and the

@@ -12,6 +12,8 @@ use ts_rs::TS;
 use super::{COMPACT_AFTER_CHUNKS, Store, StoreError, compact_in, load, write_index};
 
 const CURSOR: &str = "sync.cursor";
+/// The paged-through mark of the last answer (the protocol's `cd`).
+const FEED_DONE: &str = "sync.done";
 /// The server's directory (JSON of [`DirectorySnapshot`], with its version).
 const DIRECTORY: &str = "directory.snapshot";
 
@@ -145,6 +147,18 @@ impl Store {
             .setting(CURSOR)?
             .and_then(|c| c.parse().ok())
             .unwrap_or(0))
+    }
+
+    /// The paged-through mark of the last answer: besides every feed entry
+    /// up to the cursor, the tablet holds every task whose latest entry is
+    /// at or before it. Never behind the cursor.
+    pub fn feed_done(&self) -> Result<u64, StoreError> {
+        let cursor = self.sync_cursor()?;
+        let done = self
+            .setting(FEED_DONE)?
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(cursor);
+        Ok(done.max(cursor))
     }
 
     /// Pushes for tasks with changes the server has not acknowledged, as
@@ -359,6 +373,11 @@ impl Store {
             )
         };
         set(CURSOR, response.cursor.to_string())?;
+        // A server older than `cd` pages by the cursor alone.
+        set(
+            FEED_DONE,
+            response.done.unwrap_or(response.cursor).to_string(),
+        )?;
         if let Some(token) = &response.token {
             // In the answer's transaction: a crash cannot leave the tablet
             // with the cursor of this answer and the token it replaced.

@@ -745,6 +745,33 @@ impl Store for SqliteStore {
         })
     }
 
+    fn unsent_since(
+        &self,
+        team: &str,
+        cursor: u64,
+        done: u64,
+        limit: usize,
+    ) -> Result<Vec<FeedTask>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT task_id, min(seq), max(seq) AS last FROM feed WHERE team = ?1 AND seq > ?2
+                 GROUP BY task_id HAVING max(seq) > ?3 ORDER BY last LIMIT ?4",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(
+                params![team, seq_param(cursor), seq_param(done), limit],
+                |r| {
+                    Ok(FeedTask {
+                        id: r.get(0)?,
+                        first: r.get::<_, i64>(1)?.unsigned_abs(),
+                        last: r.get::<_, i64>(2)?.unsigned_abs(),
+                    })
+                },
+            )?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
     fn heads_at(&self, task_id: &str, cursor: u64) -> Result<Option<Vec<ChangeHash>>, StoreError> {
         self.read(|conn| {
             let blob: Option<Vec<u8>> = conn
