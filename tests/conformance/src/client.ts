@@ -112,18 +112,40 @@ export type TaskDoc = A.Doc<Record<string, any>>;
 const MAX_PUSHES = 500; // docs/protocol.md: "at most 500" DocPushes per request
 const MAX_ROUNDS = 1000;
 
+export interface ReplicaOptions {
+  /**
+   * Send the paged-through mark `cd` (default true). False behaves as a
+   * client older than `cd`: its requests carry no `cd`, so the server pages
+   * it by `c` alone and answers no `cd` (docs/protocol.md, "Sync").
+   */
+  sendMark?: boolean;
+}
+
 export class Replica {
   readonly docs = new Map<string, TaskDoc>();
   /** heads the server is known to hold, per document */
   readonly known = new Map<string, Heads>();
   /** documents that may hold changes the server lacks */
   readonly dirty = new Set<string>();
+  /** `c`: the feed position up to which every answer was applied */
   cursor = 0;
+  /**
+   * `cd`: the paged-through mark — besides every feed entry up to `cursor`,
+   * this replica holds whole every document whose latest feed entry is at or
+   * before it. Set together with `cursor`, from one answer (its `cd`, or its
+   * `c` when it has none).
+   */
+  done = 0;
+  /** whether requests carry `cd` */
+  readonly sendMark: boolean;
 
   constructor(
     readonly server: string,
     readonly enrollment: Enrollment,
-  ) {}
+    options: ReplicaOptions = {},
+  ) {
+    this.sendMark = options.sendMark ?? true;
+  }
 
   get actor(): string {
     return this.enrollment.actor;
@@ -197,6 +219,7 @@ export class Replica {
       pushes.push({ i: id, h: A.getHeads(doc).map(hexToBytes), c });
     }
     const request: SyncRequest = { v: PROTOCOL_VERSION, c: this.cursor };
+    if (this.sendMark) request.cd = this.done;
     if (pushes.length > 0) request.d = pushes;
     return request;
   }
@@ -215,7 +238,10 @@ export class Replica {
     }
     for (const pull of answer.d) this.applyPull(pull);
     for (const id of [...this.dirty]) this.markCleanIfSynced(id);
+    // `c` and `cd` only ever move together, from one answer; a server that
+    // sent no `cd` (an answer to a request without it) pages by `c` alone.
     this.cursor = answer.c;
+    this.done = answer.cd ?? answer.c;
     return { acked, ackHashOk };
   }
 
@@ -270,7 +296,7 @@ export class Replica {
   }
 }
 
-/** The request a client with nothing to push sends, encoded. */
-export function idleRequestBytes(cursor: number): Uint8Array {
-  return encodeRequest({ v: PROTOCOL_VERSION, c: cursor });
+/** The request a client with nothing to push sends, encoded (`done`: its `cd`, if it sends one). */
+export function idleRequestBytes(cursor: number, done?: number): Uint8Array {
+  return encodeRequest(done === undefined ? { v: PROTOCOL_VERSION, c: cursor } : { v: PROTOCOL_VERSION, c: cursor, cd: done });
 }

@@ -21,6 +21,11 @@ export interface SyncRequest {
   /** feed position up to which every answer was applied */
   c: number;
   d?: DocPush[];
+  /**
+   * the paged-through mark of the last answer (its `cd`; `c` at first);
+   * left out by a client older than `cd`, which is then paged by `c` alone
+   */
+  cd?: number;
 }
 
 export interface DocPull {
@@ -33,6 +38,8 @@ export interface DocPull {
 
 export interface SyncAnswer {
   c: number;
+  /** the new paged-through mark; only in an answer to a request with `cd` */
+  cd: number | undefined;
   m: boolean;
   a: number[];
   ah: Uint8Array | undefined;
@@ -51,6 +58,7 @@ export function encodeCbor(value: unknown): Uint8Array {
 
 export function encodeRequest(req: SyncRequest): Uint8Array {
   const body: Record<string, unknown> = { v: req.v, c: req.c };
+  if (req.cd !== undefined) body.cd = req.cd;
   if (req.d && req.d.length > 0) {
     body.d = req.d.map((p) => {
       const push: Record<string, unknown> = { i: p.i, h: p.h };
@@ -64,16 +72,14 @@ export function encodeRequest(req: SyncRequest): Uint8Array {
 /** Thrown when an answer does not have the documented shape. */
 export class WireError extends Error {}
 
-const ANSWER_KEYS = new Set(["c", "m", "a", "ah", "d"]);
+const ANSWER_KEYS = new Set(["c", "cd", "m", "a", "ah", "d"]);
 const PULL_KEYS = new Set(["i", "h", "c", "f", "r"]);
 
 export function decodeAnswer(bytes: Uint8Array): SyncAnswer {
   const raw: unknown = cborDecode(bytes);
   const obj = asMap(raw, "answer", ANSWER_KEYS);
-  const c = obj.c;
-  if (typeof c !== "number" || !Number.isInteger(c) || c < 0) {
-    throw new WireError(`answer.c must be a uint, got ${String(c)}`);
-  }
+  const c = asUint(obj.c, "answer.c");
+  const cd = obj.cd === undefined ? undefined : asUint(obj.cd, "answer.cd");
   const a = optArray(obj.a, "answer.a").map((x) => {
     if (typeof x !== "number" || !Number.isInteger(x) || x < 0) {
       throw new WireError(`answer.a holds a non-uint ${String(x)}`);
@@ -86,6 +92,7 @@ export function decodeAnswer(bytes: Uint8Array): SyncAnswer {
   }
   return {
     c,
+    cd,
     m: optBool(obj.m, "answer.m"),
     a,
     ah,
@@ -121,6 +128,13 @@ function asMap(raw: unknown, where: string, allowed: Set<string>): Record<string
     if (!allowed.has(key)) throw new WireError(`${where} has an unknown key ${JSON.stringify(key)}`);
   }
   return obj;
+}
+
+function asUint(raw: unknown, where: string): number {
+  if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 0) {
+    throw new WireError(`${where} must be a uint, got ${String(raw)}`);
+  }
+  return raw;
 }
 
 function asBytes(raw: unknown, where: string): Uint8Array {

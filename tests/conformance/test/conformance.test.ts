@@ -10,6 +10,7 @@ import {
   bytesToHex,
   enroll,
   hexToBytes,
+  idleRequestBytes,
   postSync,
   decodeAnswer,
   encodeCbor,
@@ -19,6 +20,7 @@ import {
   type SyncRequest,
   type SyncStats,
   type TaskDoc,
+  WireError,
 } from "../src/client.js";
 import { appendRecord, f64, int, str } from "../src/task.js";
 import { REPO_DIR, issueCode, startServer, type RunningServer } from "./server.js";
@@ -228,20 +230,34 @@ describe("2. a fresh device syncs every task in pages", () => {
 // --- Scenario 3 ------------------------------------------------------------
 
 describe("3. nothing to push, nothing new", () => {
-  it("is one round trip of the documented bytes", async () => {
+  it("is one round trip of the documented bytes (a client older than `cd`)", async () => {
+    // docs/protocol.md, "Examples": {"v": 2, "c": N} and {"c": N}
     const replica = await device("I-001");
     const cursor = replica.cursor;
+    const request = [0xa2, 0x61, 0x76, 0x02, 0x61, 0x63, ...cborUint(cursor)];
+    const answer = [0xa1, 0x61, 0x63, ...cborUint(cursor)];
+    const body = await postSync(server.url, replica.enrollment.token, new Uint8Array(request));
+    expect([...body]).toEqual(answer);
+    expect([...idleRequestBytes(cursor)]).toEqual(request);
+  });
+
+  it("is one round trip of {v, c, cd} and {c, cd} with the mark", async () => {
+    const replica = await device("I-001");
+    const cursor = replica.cursor;
+    expect(replica.done, "after a sync with m = false, cd equals c").toBe(cursor);
     const stats = await replica.sync();
     expect(stats.rounds).toBe(1);
     const [round] = stats.log;
-    // docs/protocol.md, "Examples": {"v": 2, "c": N} and {"c": N}
-    const request = [0xa2, 0x61, 0x76, 0x02, 0x61, 0x63, ...cborUint(cursor)];
-    const answer = [0xa1, 0x61, 0x63, ...cborUint(cursor)];
+    // {"v": 2, "c": N, "cd": N}: the keys as this client writes them
+    const request = [0xa3, 0x61, 0x76, 0x02, 0x61, 0x63, ...cborUint(cursor), 0x62, 0x63, 0x64, ...cborUint(cursor)];
     expect([...round!.requestBody]).toEqual(request);
-    expect([...round!.answerBody]).toEqual(answer);
+    // {"c": N, "cd": N}, keys in any order
+    expect(round!.answer).toMatchObject({ c: cursor, cd: cursor, m: false, a: [], d: [] });
+    const n = cborUint(cursor).length;
+    expect(round!.answerBytes).toBe(1 + (2 + n) + (3 + n));
     expect(stats.bytesSent).toBe(request.length);
-    expect(stats.bytesReceived).toBe(answer.length);
     expect(replica.cursor).toBe(cursor);
+    expect(replica.done).toBe(cursor);
   });
 
   it("matches the byte example at feed position 5 exactly", () => {
@@ -627,9 +643,199 @@ describe("7. acks of several pushes, and recovery with `r`", () => {
   });
 });
 
-// --- Scenario 8 (last: it blocks enrollment from this address for a minute) --
+// --- Scenario 8 ------------------------------------------------------------
 
-describe("8. enrollment rate limit", () => {
+/**
+ * The pages docs/protocol.md ("What the server does", steps 5-6) prescribes
+ * for a client whose `c` and `cd` are at `start`, when the feed after it is
+ * `feed` (task ids, one entry each, in feed order) and nothing else changes.
+ */
+function expectedPages(feed: readonly string[], page: number, withMark: boolean): string[][] {
+  // a document's first entry at index >= from, for each document with one
+  const firstFrom = (from: number): Map<string, number> => {
+    const first = new Map<string, number>();
+    for (let k = from; k < feed.length; k++) if (!first.has(feed[k]!)) first.set(feed[k]!, k);
+    return first;
+  };
+  const latest = new Map<string, number>();
+  feed.forEach((id, k) => latest.set(id, k));
+  const inOrder = (entries: Map<string, number>): string[] =>
+    [...entries.entries()].sort((x, y) => x[1] - y[1]).map(([id]) => id);
+
+  const pages: string[][] = [];
+  let c = 0; // feed[0..c) is at or before the cursor
+  let cd = 0; // feed[0..cd) is at or before the mark
+  for (;;) {
+    const order = withMark
+      ? inOrder(new Map([...latest].filter(([, k]) => k >= Math.max(c, cd)))) // by latest entry after cd
+      : inOrder(firstFrom(c)); // by first entry after c
+    const taken = order.slice(0, page);
+    pages.push(taken);
+    if (order.length <= page) return pages;
+    if (withMark) cd = latest.get(taken.at(-1)!)! + 1; // c stays
+    else c = firstFrom(c).get(order[page]!)!; // just before the first left out
+  }
+}
+
+describe("8. paging by the paged-through mark `cd`", () => {
+  const PASSES = 2;
+  let editor: Replica;
+  let withMark: Replica;
+  let withoutMark: Replica;
+  let tasks: string[];
+  let start: { c: number; cd: number };
+  /** the task of each feed entry the edits added, in order */
+  const feed: string[] = [];
+  const editRounds: Round[] = [];
+  let marked: SyncStats;
+  let unmarked: SyncStats;
+
+  /** every round: `cd` in the answer exactly when the request had it */
+  function expectMarkEchoed(rounds: readonly Round[], sent: boolean): void {
+    for (const [k, round] of rounds.entries()) {
+      expect(round.request.cd !== undefined, `round ${k}: request cd`).toBe(sent);
+      expect(round.answer.cd !== undefined, `round ${k}: answer cd`).toBe(sent);
+    }
+  }
+
+  it("decodes an answer's `cd` only as a uint, and still refuses unknown keys", () => {
+    expect(decodeAnswer(encodeCbor({ c: 7, cd: 5 }))).toMatchObject({ c: 7, cd: 5 });
+    expect(decodeAnswer(encodeCbor({ c: 7 })).cd).toBeUndefined();
+    for (const bad of [-1, 1.5, "5", new Uint8Array([5]), true, null, [5]]) {
+      expect(() => decodeAnswer(encodeCbor({ c: 7, cd: bad })), `cd = ${String(bad)}`).toThrow(WireError);
+    }
+    expect(() => decodeAnswer(encodeCbor({ c: 7, cd: 5, x: 1 }))).toThrow(WireError);
+    // a request carries `cd` only when the client has one
+    expect(bytesToHex(encodeRequest({ v: 2, c: 5, cd: 5 }))).toBe("a3617602616305626364" + "05");
+  });
+
+  it("pages a fresh device with `cd`: `c` stays at 0 until the last page, each task once", async () => {
+    editor = await device("I-001");
+    const reader = (await device("I-002")).enrollment;
+    // Two more replicas of the I-002 device (they only read): one pages by the
+    // mark, one behaves as a client older than `cd`.
+    withMark = new Replica(server.url, reader);
+    withoutMark = new Replica(server.url, reader, { sendMark: false });
+    const fresh = await withMark.sync();
+    await withoutMark.sync();
+    await editor.sync();
+
+    expectMarkEchoed(fresh.log, true);
+    expect(fresh.rounds).toBe(Math.ceil(DEMO_TASKS / FEED_PAGE));
+    const pulls = fresh.log.flatMap((r) => r.pulls);
+    expect(pulls).toHaveLength(DEMO_TASKS);
+    expect(new Set(pulls.map((p) => p.i)).size).toBe(DEMO_TASKS);
+    for (const round of fresh.log.slice(0, -1)) {
+      expect(round.answer.m).toBe(true);
+      expect(round.answer.c, "c stays put while m is true").toBe(0);
+      expect(round.answer.cd!).toBeGreaterThan(round.request.cd!);
+    }
+    const last = fresh.log.at(-1)!;
+    expect(last.answer.m).toBe(false);
+    expect(last.answer.cd, "cd equals c when m is false").toBe(last.answer.c);
+    expect(withMark.cursor).toBe(editor.cursor);
+    expect(withMark.done).toBe(withMark.cursor);
+    expect(withoutMark.cursor).toBe(editor.cursor);
+    start = { c: withMark.cursor, cd: withMark.done };
+  });
+
+  it("edits tasks in turn, each edit pushed at once (the feed interleaves them)", async () => {
+    const person = editor.enrollment.person;
+    tasks = openTasks(editor, [person]).slice(0, 2 * FEED_PAGE + 1);
+    expect(tasks.length, "open tasks of I-001").toBeGreaterThan(FEED_PAGE);
+    for (let pass = 0; pass < PASSES; pass++) {
+      for (const [k, task] of tasks.entries()) {
+        // an inspector may append trace points (docs/schema.md, "Who may write what")
+        editor.change(task, (d: any) => {
+          if (!d.actors[editor.actor]) {
+            d.actors[editor.actor] = { person: str(person), role: str("inspector") };
+          }
+          appendRecord(d.trace, {
+            t: int(Date.now()),
+            lat: f64(30 + pass / 100),
+            lon: f64(118 + k / 100),
+            accuracy: f64(5),
+            by: str(person),
+          });
+        });
+        const stats = await editor.sync();
+        expect(stats.rounds).toBe(1);
+        const round = stats.log[0]!;
+        expect(round.acked).toEqual([task]);
+        expect(round.pulls, "nothing else changed meanwhile").toEqual([]);
+        expect(round.answer.cd).toBe(round.answer.c);
+        editRounds.push(round);
+        feed.push(task);
+      }
+    }
+    expectMarkEchoed(editRounds, true);
+    for (const task of tasks) expect(schemaViolations(editor.doc(task), schema), task).toEqual([]);
+  });
+
+  it("sends a device back with `cd` each task once, one page per feed page", async () => {
+    expect(withMark.cursor).toBe(start.c);
+    marked = await withMark.sync();
+    expectMarkEchoed(marked.log, true);
+    expect(marked.rounds).toBe(Math.ceil(tasks.length / FEED_PAGE));
+    expect(marked.log.map((r) => r.pulls.map((p) => p.i))).toEqual(expectedPages(feed, FEED_PAGE, true));
+
+    const pulls = marked.log.flatMap((r) => r.pulls);
+    expect(pulls.map((p) => p.i).sort()).toEqual([...tasks].sort());
+    for (const pull of pulls) {
+      expect(pull.f, `${pull.i}: a delta`).toBe(false);
+      expect(sorted(pull.h.map(bytesToHex)), pull.i).toEqual(sorted(editor.heads(pull.i)));
+    }
+    for (const [k, round] of marked.log.entries()) {
+      expect(round.request.c, "the request sends the last answer's c").toBe(start.c);
+      if (k > 0) expect(round.request.cd).toBe(marked.log[k - 1]!.answer.cd);
+      if (round.answer.m) {
+        expect(round.answer.c, `round ${k}: c stays put while m is true`).toBe(start.c);
+        expect(round.answer.cd!, `round ${k}: cd moves on`).toBeGreaterThan(round.request.cd!);
+        expect(round.answer.cd!).toBeLessThanOrEqual(editor.cursor);
+      }
+    }
+    const last = marked.log.at(-1)!;
+    expect(last.answer.m).toBe(false);
+    expect(last.answer.c).toBe(editor.cursor);
+    expect(last.answer.cd).toBe(last.answer.c);
+    expect(withMark.done).toBe(withMark.cursor);
+    for (const task of tasks) expect(sorted(withMark.heads(task)), task).toEqual(sorted(editor.heads(task)));
+  });
+
+  it("sends a device older than `cd` the same heads, but tasks again on later pages", async () => {
+    expect(withoutMark.cursor).toBe(start.c);
+    unmarked = await withoutMark.sync();
+    expectMarkEchoed(unmarked.log, false);
+    expect(unmarked.log.map((r) => r.pulls.map((p) => p.i))).toEqual(expectedPages(feed, FEED_PAGE, false));
+    expect(unmarked.rounds).toBeGreaterThan(marked.rounds);
+
+    const pulls = unmarked.log.flatMap((r) => r.pulls);
+    expect(new Set(pulls.map((p) => p.i))).toEqual(new Set(tasks));
+    expect(pulls.length, "some task is sent again").toBeGreaterThan(tasks.length);
+    for (const pull of pulls) expect(pull.f, `${pull.i}: a delta`).toBe(false);
+    // the cursor moves on with each page
+    for (const round of unmarked.log.slice(0, -1)) {
+      expect(round.answer.m).toBe(true);
+      expect(round.answer.c).toBeGreaterThan(round.request.c);
+    }
+    expect(unmarked.log.at(-1)!.answer.m).toBe(false);
+    expect(withoutMark.cursor).toBe(editor.cursor);
+    for (const task of tasks) expect(sorted(withoutMark.heads(task)), task).toEqual(sorted(editor.heads(task)));
+  });
+
+  it("leaves both with nothing new", async () => {
+    for (const replica of [withMark, withoutMark]) {
+      const stats = await replica.sync();
+      expect(stats.rounds).toBe(1);
+      expect(stats.log[0]!.pulls).toEqual([]);
+      expect(stats.log[0]!.answer.c).toBe(editor.cursor);
+    }
+  });
+});
+
+// --- Scenario 9 (last: it blocks enrollment from this address for a minute) --
+
+describe("9. enrollment rate limit", () => {
   it("answers 429 enroll.rate_limited within ten attempts in a minute, as JSON", async () => {
     // docs/protocol.md: every attempt counts, ten per address per minute. The
     // enrollments of the earlier scenarios (one per device, plus scenario 1's
