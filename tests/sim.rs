@@ -512,6 +512,8 @@ struct Tablet {
     /// found all there: until it changes (something committed), they still
     /// are.
     checked: Option<i64>,
+    /// Its tasks as last read through the keeper connection.
+    read: BTreeMap<String, ReadDoc>,
 }
 
 impl Tablet {
@@ -669,6 +671,7 @@ impl World {
                         .map(|(i, _)| i)
                         .collect(),
                     checked: None,
+                    read: BTreeMap::new(),
                 })
                 .collect();
             Self {
@@ -883,14 +886,25 @@ impl World {
         if tablet.checked == Some(version) {
             return;
         }
+        let tablet = &mut self.tablets[t];
+        let mut lost = None;
         for (task, heads) in &tablet.acked {
-            let mut doc = tablet_doc(&tablet.db.keeper, task)
-                .unwrap_or_else(|e| self.fail(format!("tablet {t}: task {task} unreadable: {e}")));
+            let doc = match tablet_doc(&tablet.db.keeper, &mut tablet.read, task) {
+                Ok(doc) => doc,
+                Err(e) => {
+                    lost = Some(format!("tablet {t}: task {task} unreadable: {e}"));
+                    break;
+                }
+            };
             if let Some(h) = heads.iter().find(|h| doc.get_change_by_hash(h).is_none()) {
-                self.fail(format!(
+                lost = Some(format!(
                     "tablet {t}: an acknowledged edit of task {task} is lost (change {h})"
                 ));
+                break;
             }
+        }
+        if let Some(lost) = lost {
+            self.fail(lost);
         }
         self.tablets[t].checked = Some(version);
     }
@@ -958,19 +972,23 @@ impl World {
         timed(Part::Converged, || self.check_converged());
     }
 
+    /// Whether every tablet has the server's heads of every task (the
+    /// server's as its feed records them: [`World::check_converged`] then
+    /// checks that its stored document has them).
     fn same_heads(&mut self) -> bool {
-        for task in &self.tasks {
-            let Some(stored) = self.server.store().task(&task.id).ok().flatten() else {
+        for task in self.tasks.clone() {
+            let Some(heads) = self.server.store().latest_heads(&task.id).ok().flatten() else {
                 self.fail(format!("server: task {} missing", task.id));
             };
-            let mut on_server = AutoCommit::load(&stored.doc)
-                .unwrap_or_else(|e| self.fail(format!("server: task {} unreadable: {e}", task.id)));
-            let heads = sorted(on_server.get_heads());
-            for (t, tablet) in self.tablets.iter().enumerate() {
-                let mut doc = tablet_doc(&tablet.db.keeper, &task.id).unwrap_or_else(|e| {
-                    self.fail(format!("tablet {t}: task {} unreadable: {e}", task.id))
-                });
-                if sorted(doc.get_heads()) != heads {
+            let heads = sorted(heads);
+            for t in 0..self.tablets.len() {
+                let tablet = &mut self.tablets[t];
+                let mine = tablet_doc(&tablet.db.keeper, &mut tablet.read, &task.id)
+                    .map(|doc| sorted(doc.get_heads()))
+                    .unwrap_or_else(|e| {
+                        self.fail(format!("tablet {t}: task {} unreadable: {e}", task.id))
+                    });
+                if mine != heads {
                     return false;
                 }
             }
@@ -995,8 +1013,15 @@ impl World {
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| self.fail(format!("server: task {} missing", task.id)));
-            let on_server = fieldloop_core::TaskDoc::load(&stored.doc)
+            let mut on_server = fieldloop_core::TaskDoc::load(&stored.doc)
                 .unwrap_or_else(|e| self.fail(format!("server: task {} unreadable: {e}", task.id)));
+            let fed = self.server.store().latest_heads(&task.id).ok().flatten();
+            if fed.map(sorted) != Some(sorted(on_server.heads())) {
+                self.fail(format!(
+                    "server: the feed's heads of task {} are not its document's",
+                    task.id
+                ));
+            }
             let server_task = on_server
                 .task()
                 .unwrap_or_else(|e| self.fail(format!("server: task {}: {e}", task.id)));
@@ -1034,7 +1059,6 @@ impl World {
                     ));
                 }
             }
-            let mut on_server = on_server;
             for (t, tablet) in self.tablets.iter().enumerate() {
                 if let Some(heads) = tablet.acked.get(&task.id)
                     && let Some(h) = heads
@@ -1081,29 +1105,77 @@ fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
     heads
 }
 
+/// A task as a tablet's store last had it committed, read through the
+/// keeper connection: its snapshot bytes, the chunk bytes applied after it,
+/// the last chunk's number, and the document they make.
+struct ReadDoc {
+    snapshot: Vec<u8>,
+    chunks: Vec<u8>,
+    last: i64,
+    doc: AutoCommit,
+}
+
 /// A tablet's copy of a task read through the keeper connection: the
-/// snapshot and its chunks, as committed.
-fn tablet_doc(keeper: &Connection, task: &str) -> rusqlite::Result<AutoCommit> {
-    let snapshot: Vec<u8> = keeper
-        .prepare_cached("SELECT snapshot FROM documents WHERE task_id = ?1")?
-        .query_row([task], |r| r.get(0))?;
-    let mut doc = AutoCommit::load(&snapshot)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+/// snapshot and its chunks, as committed. The snapshot and every chunk are
+/// read each time and compared byte for byte with what was read before;
+/// only chunks added since are applied to the document read then, so the
+/// answer is that of loading it all again, without the cost.
+fn tablet_doc<'a>(
+    keeper: &Connection,
+    read: &'a mut BTreeMap<String, ReadDoc>,
+    task: &str,
+) -> rusqlite::Result<&'a mut AutoCommit> {
+    let damaged =
+        |e: automerge::AutomergeError| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
+    let (snapshot, snapshot_seq): (Vec<u8>, i64) = keeper
+        .prepare_cached("SELECT snapshot, snapshot_seq FROM documents WHERE task_id = ?1")?
+        .query_row([task], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut stmt = keeper.prepare_cached(
-        "SELECT bytes FROM doc_chunks WHERE task_id = ?1 AND seq > \
-         (SELECT snapshot_seq FROM documents WHERE task_id = ?1) ORDER BY seq",
+        "SELECT seq, bytes FROM doc_chunks WHERE task_id = ?1 AND seq > ?2 ORDER BY seq",
     )?;
-    let mut rows = stmt.query([task])?;
-    // Applied in one call, as the store does: Automerge indexes once.
+    let mut rows = stmt.query(rusqlite::params![task, snapshot_seq])?;
     let mut chunks = Vec::new();
+    let mut ends = Vec::new();
+    let mut last = snapshot_seq;
     while let Some(row) = rows.next()? {
-        chunks.extend_from_slice(row.get_ref(0)?.as_blob()?);
+        last = row.get(0)?;
+        chunks.extend_from_slice(row.get_ref(1)?.as_blob()?);
+        ends.push((last, chunks.len()));
     }
-    if !chunks.is_empty() {
-        doc.load_incremental(&chunks)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let reuse = read.get(task).is_some_and(|before| {
+        before.snapshot == snapshot
+            && chunks.starts_with(&before.chunks)
+            && before.last <= last
+            && (before.chunks.is_empty()
+                || ends
+                    .iter()
+                    .any(|&(seq, end)| seq == before.last && end == before.chunks.len()))
+    });
+    if reuse {
+        let before = read.get_mut(task).expect("checked above");
+        let new = &chunks[before.chunks.len()..];
+        if !new.is_empty() {
+            // Applied in one call, as the store does: Automerge indexes once.
+            before.doc.load_incremental(new).map_err(damaged)?;
+        }
+        before.chunks = chunks;
+        before.last = last;
+    } else {
+        let mut doc = AutoCommit::load(&snapshot).map_err(damaged)?;
+        if !chunks.is_empty() {
+            doc.load_incremental(&chunks).map_err(damaged)?;
+        }
+        read.insert(
+            task.to_owned(),
+            ReadDoc {
+                snapshot,
+                chunks,
+                last,
+                doc,
+            },
+        );
     }
-    Ok(doc)
+    Ok(&mut read.get_mut(task).expect("just kept").doc)
 }
 
 /// The tasks a tablet holds changes of that the server has not acknowledged.

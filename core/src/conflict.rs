@@ -153,11 +153,13 @@ pub fn conflicts<D: ReadDoc>(
             continue;
         }
         let mut children = Vec::new();
-        for prop in props(doc, &obj, ty) {
+        // One pass over the object's visible values, which say whether
+        // they are conflicted: only those are looked at again.
+        for (prop, child, conflicted) in entries(doc, &obj, ty) {
             let mut here = path.clone();
             here.push(prop_name(&prop));
-            let all = doc.get_all(&obj, prop.clone())?;
-            if all.len() > 1 {
+            if conflicted {
+                let all = doc.get_all(&obj, prop)?;
                 let values: Vec<ConflictValue> = all
                     .iter()
                     .filter_map(|(v, id)| match v {
@@ -182,7 +184,7 @@ pub fn conflicts<D: ReadDoc>(
                     });
                 }
             }
-            if let Some((Value::Object(child_ty), child)) = doc.get(&obj, prop)? {
+            if let Some((child, child_ty)) = child {
                 children.push((child, child_ty, here));
             }
         }
@@ -191,10 +193,31 @@ pub fn conflicts<D: ReadDoc>(
     Ok(found)
 }
 
-fn props<D: ReadDoc>(doc: &D, obj: &ObjId, ty: ObjType) -> Vec<Prop> {
+/// An object's visible entries: the key or index, the object there (if
+/// the visible value is one) and whether concurrent edits left it several
+/// values.
+type Entry = (Prop, Option<(ObjId, ObjType)>, bool);
+
+fn entries<D: ReadDoc>(doc: &D, obj: &ObjId, ty: ObjType) -> Vec<Entry> {
+    let child = |value: &automerge::ValueRef<'_>, id: ObjId| match value {
+        automerge::ValueRef::Object(t) => Some((id, *t)),
+        automerge::ValueRef::Scalar(_) => None,
+    };
     match ty {
-        ObjType::Map | ObjType::Table => doc.keys(obj).map(Prop::Map).collect(),
-        ObjType::List | ObjType::Text => (0..doc.length(obj)).map(Prop::Seq).collect(),
+        ObjType::Map | ObjType::Table => doc
+            .map_range(obj, ..)
+            .map(|item| {
+                let at = child(&item.value, item.id());
+                (Prop::Map(item.key.into_owned()), at, item.conflict)
+            })
+            .collect(),
+        ObjType::List | ObjType::Text => doc
+            .list_range(obj, ..)
+            .map(|item| {
+                let at = child(&item.value, item.id());
+                (Prop::Seq(item.index), at, item.conflict)
+            })
+            .collect(),
     }
 }
 

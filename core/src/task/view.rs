@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use automerge::ROOT;
-use autosurgeon::{hydrate, hydrate_prop};
+use autosurgeon::{Hydrate, hydrate, hydrate_prop};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{ActorInfo, Millis, Task, TaskDoc};
+use super::{ActorInfo, Millis, Task, TaskDoc, TaskSubject, Window};
 use crate::error::TaskError;
 use crate::status::{self, Event, Status, StatusReport};
 
@@ -22,6 +22,19 @@ pub struct TaskSummary {
     pub status: Status,
     pub due: Millis,
     pub departments: Vec<String>,
+}
+
+/// The parts of a task its summary is made of (autosurgeon reads only the
+/// keys named here).
+#[derive(Hydrate)]
+struct SummaryFields {
+    id: String,
+    code: String,
+    subject: TaskSubject,
+    departments: Vec<String>,
+    inspectors: Vec<String>,
+    window: Window,
+    events: Vec<Event>,
 }
 
 impl TaskDoc {
@@ -43,20 +56,22 @@ impl TaskDoc {
             .ok_or_else(|| TaskError::Malformed("no valid “assigned” event".into()))
     }
 
+    /// What the task index needs. Reads only those parts of the document
+    /// (not its evidence, trace or answers), so it costs the same however
+    /// much was recorded; [`TaskDoc::task`] is what checks the whole.
     pub fn summary(&self) -> Result<TaskSummary, TaskError> {
-        let task = self.task()?;
-        let status = task
-            .status_report()
+        let head: SummaryFields = hydrate(&self.doc)?;
+        let status = status::fold(&head.events, &head.inspectors)
             .status
             .ok_or_else(|| TaskError::Malformed("no valid “assigned” event".into()))?;
         Ok(TaskSummary {
-            id: task.id,
-            code: task.code,
-            subject_name: task.subject.name,
-            uscc: task.subject.uscc,
+            id: head.id,
+            code: head.code,
+            subject_name: head.subject.name,
+            uscc: head.subject.uscc,
             status,
-            due: task.window.due,
-            departments: task.departments,
+            due: head.window.due,
+            departments: head.departments,
         })
     }
 

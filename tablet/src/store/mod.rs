@@ -13,6 +13,7 @@
 //! dirty flag) serves the task list and search without loading documents.
 
 mod audit;
+mod cache;
 mod cipher;
 mod migrations;
 mod sync;
@@ -137,6 +138,8 @@ pub struct TaskRow {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Documents last read or written through `conn`, as committed.
+    cache: std::cell::RefCell<cache::DocCache>,
 }
 
 fn departments_column(departments: &[String]) -> String {
@@ -208,7 +211,11 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
         migrations::migrations().to_latest(&mut conn)?;
-        Ok(Self { conn, path })
+        Ok(Self {
+            conn,
+            path,
+            cache: Default::default(),
+        })
     }
 
     /// Every file the store in `data_dir` may have: the database, its
@@ -228,7 +235,11 @@ impl Store {
             source,
         })?;
         migrations::migrations().to_latest(&mut conn)?;
-        Ok(Self { conn, path })
+        Ok(Self {
+            conn,
+            path,
+            cache: Default::default(),
+        })
     }
 
     /// The store in the named in-memory database `name` (SQLite's `memdb`
@@ -251,7 +262,11 @@ impl Store {
         )
         .map_err(open_err)?;
         migrations::migrations().to_latest(&mut conn)?;
-        Ok(Self { conn, path })
+        Ok(Self {
+            conn,
+            path,
+            cache: Default::default(),
+        })
     }
 
     /// SQLite's check of the whole database file: `["ok"]` when intact,
@@ -303,7 +318,7 @@ impl Store {
 
     /// Loads a task: its snapshot and the chunks after it.
     pub fn open_task(&self, task_id: &str) -> Result<TaskDoc, StoreError> {
-        let (doc, _) = load(&self.conn, task_id)?;
+        let (doc, _) = self.cache.borrow_mut().copy(&self.conn, task_id)?;
         Ok(doc)
     }
 
@@ -332,7 +347,8 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (mut doc, last_seq) = load(&tx, task_id)?;
+        let cache = self.cache.get_mut();
+        let (mut doc, mut last_seq) = cache.take(&tx, task_id)?;
         let before = doc.heads();
         let value = edit(&mut doc)?;
         // Not `save_incremental`: after a load Automerge's save cursor is
@@ -354,10 +370,12 @@ impl Store {
             if seq - snapshot_seq >= COMPACT_AFTER_CHUNKS {
                 compact_in(&tx, task_id, &mut doc, seq)?;
             }
+            last_seq = seq;
         }
         sync::queue_in(&tx, task_id, uploads, now)?;
         faults::point("tablet.edit.before_commit");
         tx.commit()?;
+        cache.keep(task_id, doc, last_seq);
         faults::point("tablet.edit.after_commit");
         Ok(value)
     }
@@ -367,10 +385,12 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (mut doc, last_seq) = load(&tx, task_id)?;
+        let cache = self.cache.get_mut();
+        let (mut doc, last_seq) = cache.take(&tx, task_id)?;
         compact_in(&tx, task_id, &mut doc, last_seq)?;
         faults::point("tablet.compact.before_commit");
         tx.commit()?;
+        cache.keep(task_id, doc, last_seq);
         faults::point("tablet.compact.after_commit");
         Ok(())
     }
@@ -522,7 +542,8 @@ pub(crate) fn load(conn: &Connection, task_id: &str) -> Result<(TaskDoc, u32), S
         id: task_id.to_owned(),
         source: Box::new(source),
     };
-    let mut doc = TaskDoc::load(&snapshot).map_err(damaged)?;
+    // Checked as a task when it arrived (`insert_task`, a sync answer).
+    let mut doc = TaskDoc::load_checked_before(&snapshot).map_err(damaged)?;
     let mut stmt =
         conn.prepare_cached("SELECT seq, bytes FROM doc_chunks WHERE task_id = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([task_id])?;

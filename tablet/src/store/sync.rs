@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use ts_rs::TS;
 
-use super::{COMPACT_AFTER_CHUNKS, Store, StoreError, compact_in, load, write_index};
+use super::{COMPACT_AFTER_CHUNKS, Store, StoreError, compact_in, write_index};
 
 const CURSOR: &str = "sync.cursor";
 /// The paged-through mark of the last answer (the protocol's `cd`).
@@ -182,8 +182,8 @@ impl Store {
             if pushes.len() >= max_docs {
                 return Ok(pushes);
             }
-            let push = match load(&self.conn, &id) {
-                Ok((mut doc, _)) => self.push_of(id, &mut doc)?,
+            let push = match self.push_of(&id) {
+                Ok(push) => push,
                 Err(StoreError::NotFound(_)) => DocPush {
                     id,
                     heads: Vec::new(),
@@ -203,8 +203,7 @@ impl Store {
             if pushes.len() >= max_docs || (bytes >= max_bytes && !pushes.is_empty()) {
                 break;
             }
-            let (mut doc, _) = load(&self.conn, &id)?;
-            let push = self.push_of(id, &mut doc)?;
+            let push = self.push_of(&id)?;
             bytes += push.changes.len();
             pushes.push(push);
         }
@@ -213,17 +212,19 @@ impl Store {
 
     /// A task's push: its heads and what the server lacks of it as far as
     /// the tablet knows (`save_after` of the heads the server last held).
-    fn push_of(&self, id: String, doc: &mut TaskDoc) -> Result<DocPush, StoreError> {
-        let known: Vec<u8> = self.conn.query_row(
-            "SELECT server_heads FROM documents WHERE task_id = ?1",
-            [&id],
-            |r| r.get(0),
-        )?;
-        let known = fieldloop_core::sync::heads_from_bytes(&known);
-        Ok(DocPush {
-            changes: ByteBuf::from(doc.save_after(&known)),
-            heads: wire::heads_to_wire(&doc.heads()),
-            id,
+    fn push_of(&self, id: &str) -> Result<DocPush, StoreError> {
+        self.cache.borrow_mut().with(&self.conn, id, |doc| {
+            let known: Vec<u8> = self.conn.query_row(
+                "SELECT server_heads FROM documents WHERE task_id = ?1",
+                [id],
+                |r| r.get(0),
+            )?;
+            let known = fieldloop_core::sync::heads_from_bytes(&known);
+            Ok(DocPush {
+                changes: ByteBuf::from(doc.save_after(&known)),
+                heads: wire::heads_to_wire(&doc.heads()),
+                id: id.to_owned(),
+            })
         })
     }
 
@@ -248,7 +249,9 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (mut doc, last_seq) = load(&tx, task_id)?;
+        let cache = self.cache.get_mut();
+        // Rebuilt below: whatever the outcome, the cached copy is stale.
+        let (mut doc, last_seq) = cache.take(&tx, task_id)?;
         let known: Vec<u8> = tx.query_row(
             "SELECT server_heads FROM documents WHERE task_id = ?1",
             [task_id],
@@ -357,14 +360,18 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut applied = Applied::default();
+        let cache = self.cache.get_mut();
+        cache.check(&tx)?;
+        // Documents as this transaction leaves them, kept once it commits.
+        let mut kept = Vec::new();
         // Acks first: an entry for the same document later in the answer
         // (the server lists each document once, but an answer is not
         // trusted to) then has the last word.
         for push in response.acked(pushed) {
-            apply_ack(&tx, push, &mut applied)?;
+            apply_ack(&tx, cache, &mut kept, push, &mut applied)?;
         }
         for pull in &response.docs {
-            apply_pull(&tx, pull, now, &mut applied)?;
+            apply_pull(&tx, cache, &mut kept, pull, now, &mut applied)?;
         }
         let set = |key: &str, value: String| {
             tx.execute(
@@ -393,6 +400,9 @@ impl Store {
         }
         faults::point("tablet.sync_apply.before_commit");
         tx.commit()?;
+        for (id, doc, seq) in kept {
+            cache.keep(&id, doc, seq);
+        }
         faults::point("tablet.sync_apply.after_commit");
         Ok(applied)
     }
@@ -430,7 +440,9 @@ pub(super) fn queue_in(
 }
 
 fn complete(doc: &mut TaskDoc) -> bool {
-    doc.automerge().get_missing_deps(&[]).is_empty() && doc.summary().is_ok()
+    // The whole document is read as a task here, where it arrives: the
+    // store loads what it keeps without reading it through again.
+    doc.automerge().get_missing_deps(&[]).is_empty() && doc.task().is_ok()
 }
 
 /// Asks the server for `id` again whole at the next exchange (the stored
@@ -453,6 +465,8 @@ fn ask_repair(
 /// The server holds `push` exactly: its heads are what the server has.
 fn apply_ack(
     tx: &rusqlite::Transaction<'_>,
+    cache: &mut super::cache::DocCache,
+    kept: &mut Vec<(String, TaskDoc, u32)>,
     push: &DocPush,
     applied: &mut Applied,
 ) -> Result<(), StoreError> {
@@ -467,9 +481,10 @@ fn apply_ack(
     if !exists {
         return Ok(());
     }
-    let (mut doc, _) = load(tx, &push.id)?;
+    let (mut doc, seq) = take(tx, cache, kept, &push.id)?;
     // Still dirty if the tablet changed the document after building the push.
     let dirty = !doc.save_after(&heads).is_empty();
+    kept.push((push.id.clone(), doc, seq));
     tx.execute(
         "UPDATE documents SET server_heads = ?2 WHERE task_id = ?1",
         params![push.id, fieldloop_core::sync::heads_to_bytes(&heads)],
@@ -484,6 +499,8 @@ fn apply_ack(
 
 fn apply_pull(
     tx: &rusqlite::Transaction<'_>,
+    cache: &mut super::cache::DocCache,
+    kept: &mut Vec<(String, TaskDoc, u32)>,
     pull: &DocPull,
     now: i64,
     applied: &mut Applied,
@@ -512,9 +529,11 @@ fn apply_pull(
         write_index(tx, &summary, false, now)?;
         tx.execute("DELETE FROM repairs WHERE task_id = ?1", [&pull.id])?;
         applied.added += 1;
+        kept.push((pull.id.clone(), doc, 0));
         return Ok(());
     }
-    let (mut doc, last_seq) = load(tx, &pull.id)?;
+    // Left out of the cache if it cannot be merged: the stored copy stays.
+    let (mut doc, mut last_seq) = take(tx, cache, kept, &pull.id)?;
     let before = doc.heads();
     let merged = if pull.full {
         TaskDoc::load(&pull.changes).and_then(|mut theirs| doc.merge(&mut theirs))
@@ -545,6 +564,7 @@ fn apply_pull(
         if last_seq + 1 - snapshot_seq >= COMPACT_AFTER_CHUNKS {
             compact_in(tx, &pull.id, &mut doc, last_seq + 1)?;
         }
+        last_seq += 1;
     }
     let known = if pull.resend {
         Vec::new()
@@ -565,5 +585,23 @@ fn apply_pull(
         "UPDATE task_index SET dirty = ?2 WHERE task_id = ?1",
         params![pull.id, dirty],
     )?;
+    kept.push((pull.id.clone(), doc, last_seq));
     Ok(())
+}
+
+/// Task `id`'s document as this transaction has it so far: from what it
+/// already changed, the cache, or the database.
+fn take(
+    tx: &rusqlite::Transaction<'_>,
+    cache: &mut super::cache::DocCache,
+    kept: &mut Vec<(String, TaskDoc, u32)>,
+    id: &str,
+) -> Result<(TaskDoc, u32), StoreError> {
+    match kept.iter().rposition(|(task, ..)| task == id) {
+        Some(at) => {
+            let (_, doc, seq) = kept.remove(at);
+            Ok((doc, seq))
+        }
+        None => cache.take(tx, id),
+    }
 }

@@ -277,3 +277,63 @@ fn pushes_are_paged_by_count_and_size() {
         doc.heads()
     );
 }
+
+/// The store keeps the documents it last read or wrote in memory. What it
+/// then shows is always what is committed: an edit that failed after
+/// changing its copy leaves nothing behind, and another store opened on the
+/// same file (the background sync's, say) sees this one's edits and is seen.
+#[test]
+fn documents_kept_in_memory_are_always_what_is_committed() {
+    let (dir, mut a) = seeded(2);
+    let id = a.list_tasks(&TaskQuery::default()).unwrap()[0].id.clone();
+    let who = inspector(&a, &id, 0);
+    a.edit(&id, NOW, |doc| doc.check_in(&who, NOW, None))
+        .unwrap();
+    let after_check_in = a.open_task(&id).unwrap().heads();
+
+    // An edit that changes the document, then fails: nothing stays, in
+    // the database or in memory.
+    let item = a
+        .open_task(&id)
+        .unwrap()
+        .task()
+        .unwrap()
+        .checklist
+        .into_keys()
+        .next()
+        .unwrap();
+    let err = a.edit(&id, NOW, |doc| {
+        doc.record_answer(&who, NOW, &item, Some(Outcome::Pass), None, None)?;
+        doc.record_answer(&who, NOW, "NOPE", Some(Outcome::Pass), None, None)
+    });
+    assert_eq!(err.unwrap_err().code(), "task.unknown_item");
+    assert_eq!(a.open_task(&id).unwrap().heads(), after_check_in);
+    assert!(a.pending_pushes().unwrap()[0].heads.len() == 1);
+
+    // A second store on the same file edits the task.
+    let mut b = Store::open(dir.path()).unwrap();
+    assert_eq!(b.open_task(&id).unwrap().heads(), after_check_in);
+    b.edit(&id, NOW + 1, |doc| {
+        doc.record_answer(&who, NOW + 1, &item, Some(Outcome::Fail), None, None)
+    })
+    .unwrap();
+    let by_b = b.open_task(&id).unwrap().heads();
+    assert_ne!(by_b, after_check_in);
+    // The first store sees it, and builds on it.
+    assert_eq!(a.open_task(&id).unwrap().heads(), by_b);
+    a.edit(&id, NOW + 2, |doc| {
+        doc.record_answer(&who, NOW + 2, &item, Some(Outcome::Pass), None, None)
+    })
+    .unwrap();
+    let mut by_a = a.open_task(&id).unwrap();
+    assert_eq!(by_a.heads().len(), 1, "one line of edits, no fork");
+    assert!(by_a.automerge().get_change_by_hash(&by_b[0]).is_some());
+    // And the second store sees that in turn, also after compaction.
+    a.compact(&id).unwrap();
+    let mut seen_by_b = b.open_task(&id).unwrap();
+    assert_eq!(seen_by_b.heads(), by_a.heads());
+    assert_eq!(
+        b.pending_pushes().unwrap()[0].heads,
+        a.pending_pushes().unwrap()[0].heads
+    );
+}
