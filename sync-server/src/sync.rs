@@ -617,9 +617,7 @@ fn feed_page(
         if pushed.contains(&task.id) && task.last <= end {
             continue;
         }
-        let page_full = pulls.len() >= limits.feed_page_docs
-            || (bytes >= limits.feed_page_bytes && !pulls.is_empty());
-        if page_full {
+        if page_full(&pulls, bytes, limits) {
             return Ok(FeedPage {
                 pulls,
                 cursor: task.first - 1,
@@ -683,9 +681,7 @@ fn feed_page_done(
             through = through.max(task.last);
             continue;
         }
-        let page_full = pulls.len() >= limits.feed_page_docs
-            || (bytes >= limits.feed_page_bytes && !pulls.is_empty());
-        if page_full {
+        if page_full(&pulls, bytes, limits) {
             return Ok(FeedPage {
                 pulls,
                 cursor,
@@ -705,6 +701,12 @@ fn feed_page_done(
         done: end,
         more: false,
     })
+}
+
+/// Whether a page holding `pulls` (`bytes` of changes) takes no more: a
+/// single larger document still goes alone.
+fn page_full(pulls: &[DocPull], bytes: usize, limits: &Limits) -> bool {
+    pulls.len() >= limits.feed_page_docs || (bytes >= limits.feed_page_bytes && !pulls.is_empty())
 }
 
 /// Task `id` as a device that holds it as of `cursor` lacks it.
