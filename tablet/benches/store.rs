@@ -111,6 +111,38 @@ fn bench_one(c: &mut Criterion, name: &str, mut store: Store) {
         .inspectors[0]
         .clone();
     let who = Author::new(ActorId::from(vec![3u8; 16]), person, Role::Inspector);
+    // p50/p95 of one appended edit, each a durable commit (criterion's
+    // mean below hides the slow ones: checkpoints).
+    let append = |store: &mut Store, n: i64| {
+        let note = format!("备注 {n}");
+        store
+            .edit(&id, NOW + n, |doc| {
+                let first = doc
+                    .task()?
+                    .checklist
+                    .keys()
+                    .next()
+                    .cloned()
+                    .unwrap_or_default();
+                doc.record_answer(&who, NOW + n, &first, None, None, Some(&note))
+            })
+            .expect("edit")
+    };
+    let mut times: Vec<f64> = (0..400)
+        .map(|n| {
+            let t = Instant::now();
+            append(&mut store, n - 1_000);
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    eprintln!(
+        "{name}: append one edit over {} edits: p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+        times.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        times[times.len() - 1]
+    );
     group.bench_function("append_one_edit", |b| {
         let mut n = 0i64;
         b.iter(|| {

@@ -589,6 +589,10 @@ pub struct SyncReport {
     pub directory: bool,
     /// Photos of re-checked findings downloaded (see [`crate::recheck`]).
     pub downloaded: usize,
+    /// Time spent on the tablet itself (building requests, decoding and
+    /// applying answers, updating the index), in microseconds: the whole
+    /// sync less the waits for the server.
+    pub tablet_micros: u64,
 }
 
 /// Syncs until both sides are quiet: nothing left to push, no more feed.
@@ -599,6 +603,12 @@ pub fn sync_now(
     mut progress: impl FnMut(&SyncReport),
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
+    let started = std::time::Instant::now();
+    let mut waited = std::time::Duration::ZERO;
+    let tablet_time = |report: &mut SyncReport, waited: std::time::Duration| {
+        let spent = started.elapsed().saturating_sub(waited);
+        report.tablet_micros = u64::try_from(spent.as_micros()).unwrap_or(u64::MAX);
+    };
     while report.rounds < MAX_ROUNDS {
         let docs = store.pending_pushes()?;
         report.pushed += docs.len();
@@ -612,7 +622,10 @@ pub fn sync_now(
         };
         let body = wire::encode(&request);
         report.bytes_sent += body.len() as u64;
-        let answer = match transport.exchange(body) {
+        let asked = std::time::Instant::now();
+        let exchanged = transport.exchange(body);
+        waited += asked.elapsed();
+        let answer = match exchanged {
             // An edit the server refused is set aside, kept for the
             // inspector to see, and the rest goes on.
             Err(SyncError::Refused {
@@ -647,12 +660,14 @@ pub fn sync_now(
             // Kept with the answer; the next request carries it.
             transport.token_rotated(token);
         }
+        tablet_time(&mut report, waited);
         progress(&report);
         // A task that stays unusable after several whole copies does not
         // hold up the others; it is reported once everything else is done.
         let stuck = store.stuck_repairs()?;
         let repairing = store.repairs()?.len() > stuck.len();
         if !response.more && store.dirty_tasks()?.is_empty() && !repairing {
+            tablet_time(&mut report, waited);
             return if stuck.is_empty() {
                 Ok(report)
             } else {

@@ -1,8 +1,9 @@
 //! Wire cost of sync against the real server on a loopback port, with a
 //! real tablet store: a fresh tablet receiving every task of its squad, a
 //! no-change check of those tasks, and one sync after three edits on each
-//! of 1,000 tasks. Measures round trips and bytes, not time, against the
-//! goals of the sync issue; prints a table and writes
+//! of 1,000 tasks, then a second tablet receiving those 1,000 changed tasks.
+//! Measures round trips and bytes against the goals of the sync issue, and
+//! the time the receiving tablet itself spends (issue #17); prints a table and writes
 //! `target/bench-sync.json`.
 //!
 //! Bytes are counted twice: the CBOR bodies the sync client reports, and
@@ -35,6 +36,8 @@ const GOAL_QUIET_ROUNDS: u32 = 1;
 const GOAL_QUIET_BYTES: u64 = 2_000;
 const GOAL_EDIT_RATIO: f64 = 1.15;
 const GOAL_EDIT_ROUNDS: u32 = 2;
+/// Issue #17: the tablet's own time to take in 1,000 changed tasks.
+const GOAL_PULL_TABLET_SECONDS: f64 = 2.0;
 
 /// Bytes relayed towards the server and back.
 #[derive(Debug, Default)]
@@ -224,6 +227,14 @@ fn main() {
         .map(|id| tablet.store.open_task(id).expect("open").save().len() as u64)
         .sum();
 
+    // A second tablet of the squad, up to date before the edits below; it
+    // later receives them (scenario 4).
+    let mut other = Tablet::enroll(&server, INSPECTOR);
+    let t = Instant::now();
+    let other_fresh = other.sync().expect("second tablet's first sync");
+    let other_fresh_seconds = t.elapsed().as_secs_f64();
+    assert_eq!(other_fresh.added, received, "{other_fresh:?}");
+
     // 2. Nothing changed: one cheap round trip.
     let t = Instant::now();
     let report = tablet.sync().expect("no-change sync");
@@ -300,6 +311,21 @@ fn main() {
             "the server holds every edit of {id}"
         );
     }
+
+    // 4. The other tablet receives the 1,000 changed tasks: the time the
+    // tablet itself spends (decoding, applying, updating its index).
+    let t = Instant::now();
+    let pulled = other.sync().expect("the other tablet's sync");
+    let pulled_seconds = t.elapsed().as_secs_f64();
+    assert_eq!(pulled.updated, before.len(), "{pulled:?}");
+    for id in before.keys() {
+        assert_eq!(
+            server.task(id).heads(),
+            other.store.open_task(id).expect("open").heads(),
+            "the other tablet holds every edit of {id}"
+        );
+    }
+    let pulled_tablet = pulled.tablet_micros as f64 / 1e6;
 
     // The table.
     let fresh_ratio = ratio(fresh.http(), snapshots);
@@ -383,6 +409,30 @@ fn main() {
         "≤ 2",
         verdict(edits.rounds <= GOAL_EDIT_ROUNDS),
     );
+    row(
+        &format!("{n} changed tasks received"),
+        "tablet-side time (s)",
+        format!("{pulled_tablet:.3}"),
+        String::new(),
+        "≤ 2",
+        verdict(pulled_tablet <= GOAL_PULL_TABLET_SECONDS),
+    );
+    row(
+        "",
+        "whole sync (s) / round trips",
+        format!("{pulled_seconds:.3}"),
+        pulled.rounds.to_string(),
+        "",
+        "",
+    );
+    row(
+        &format!("fresh tablet, {received} tasks"),
+        "tablet-side time (s)",
+        format!("{:.3}", other_fresh.tablet_micros as f64 / 1e6),
+        format!("{other_fresh_seconds:.3}"),
+        "",
+        "",
+    );
     let per_task = |bytes: u64| bytes as f64 / n.max(1) as f64;
     let framing_up = per_task(edits.body_sent.saturating_sub(deltas));
     let answer_down = per_task(edits.body_received);
@@ -417,6 +467,16 @@ fn main() {
             "goal_round_trips": GOAL_QUIET_ROUNDS,
             "goal_bytes": GOAL_QUIET_BYTES,
             "ok": quiet_ok,
+        },
+        "received_changes": {
+            "tasks": before.len(),
+            "rounds": pulled.rounds,
+            "seconds": pulled_seconds,
+            "tablet_seconds": pulled_tablet,
+            "goal_tablet_seconds": GOAL_PULL_TABLET_SECONDS,
+            "ok": pulled_tablet <= GOAL_PULL_TABLET_SECONDS,
+            "fresh_tablet_seconds": other_fresh.tablet_micros as f64 / 1e6,
+            "fresh_seconds": other_fresh_seconds,
         },
         "edits": {
             "tasks": n,
