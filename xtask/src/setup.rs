@@ -27,6 +27,8 @@ pub const PACKAGES: &[&str] = &[
     "chromium-driver",   // … through chromedriver
     "fonts-noto-cjk",    // the UI is Chinese; the printed records embed it (fieldloop-print)
     "poppler-utils",     // pdftotext, pdffonts, pdfinfo: the printed records' tests read the PDFs
+    "cmake",             // builds libjpeg-turbo, which the turbojpeg crate bundles (photo pipeline)
+    "nasm",              // libjpeg-turbo's SIMD code
 ];
 
 /// Installs what is missing: [`PACKAGES`] and `extra_packages`, the rustfmt

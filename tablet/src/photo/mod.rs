@@ -18,13 +18,16 @@
 //! JPEG must be complete up to its end-of-image marker (the JPEG decoder
 //! would otherwise fill a truncated photo with grey and accept it).
 //!
-//! Cost: one full-size 8-bit buffer is alive at a time. It is resized with
-//! `fast_image_resize` (SIMD) straight to display size and dropped; the
+//! Cost: a JPEG (what cameras write) is decoded by libjpeg-turbo at the
+//! smallest multiple of 1/8 of its size that still covers the display copy
+//! ([`jpeg`]): a 4000×3000 photo is decoded at 2500×1875, never at full
+//! size. Other formats (and JPEGs that path does not take) are decoded
+//! whole by `image`. One decoded buffer is alive at a time. It is resized
+//! with `fast_image_resize` (SIMD) straight to display size and dropped; the
 //! thumbnail is resized from the display copy; the orientation is applied to
-//! the two small images only; both are encoded by `jpeg-encoder` with 4:2:0
-//! chroma, as cameras do (a third smaller than `image`'s 4:4:4 encoder, and
-//! faster). A 12-megapixel JPEG takes about 0.2 s and 70 MiB in a release
-//! build (`scripts/photo-compare.sh`, `benches/photo.rs`).
+//! the two small images only; both are encoded by libjpeg-turbo with 4:2:0
+//! chroma, as cameras do (a third smaller than 4:4:4). Figures:
+//! `scripts/photo-compare.sh` against vipsthumbnail, and `benches/photo.rs`.
 
 use std::io::Cursor;
 
@@ -36,6 +39,7 @@ mod camera;
 mod decode;
 mod derived;
 mod error;
+mod jpeg;
 mod signature;
 #[cfg(test)]
 mod tests;
@@ -47,6 +51,7 @@ use decode::{check_jpeg_complete, map_image_error};
 pub use derived::DerivedJpeg;
 use derived::{Pixels, fit_within};
 pub use error::PhotoError;
+pub use jpeg::MAX_PROGRESSIVE_SCANS;
 pub use signature::{BadSignature, MAX_SIGNATURE_BYTES, check_signature_png};
 
 /// Longest side of the display copy, in pixels.
@@ -141,12 +146,25 @@ pub fn process_photo(bytes: &[u8], limits: &PhotoLimits) -> Result<ProcessedPhot
     let gps = exif.as_ref().and_then(gps);
     drop(exif);
 
-    let decoded =
-        DynamicImage::from_decoder(decoder).map_err(|e| map_image_error(e, format, limits))?;
-    let full = Pixels::from_image(decoded);
+    // A JPEG is decoded at the smallest DCT scale that still covers the
+    // display size; anything that path does not take is decoded whole.
+    let scaled = match format {
+        PhotoFormat::Jpeg => jpeg::decode_scaled(bytes, DISPLAY_LONG_SIDE, limits)
+            .filter(|s| (s.full_width, s.full_height) == (width, height)),
+        _ => None,
+    };
+    let decoded = match scaled {
+        Some(scaled) => {
+            drop(decoder);
+            scaled.pixels
+        }
+        None => Pixels::from_image(
+            DynamicImage::from_decoder(decoder).map_err(|e| map_image_error(e, format, limits))?,
+        ),
+    };
 
-    let (dw, dh) = fit_within(full.width, full.height, DISPLAY_LONG_SIDE);
-    let display = full.resized(dw, dh)?;
+    let (dw, dh) = fit_within(width, height, DISPLAY_LONG_SIDE);
+    let display = decoded.resized(dw, dh)?;
     // The full-size buffer ends here (or was moved into `display`).
     let (tw, th) = fit_within(display.width, display.height, THUMB_LONG_SIDE);
     let thumbnail = display.clone_resized(tw, th)?;

@@ -2,6 +2,7 @@
 
 use super::decode::check_jpeg_complete;
 use super::derived::{fit_within, flatten_alpha};
+use super::jpeg::scale_for;
 use super::{PhotoError, TakenAt};
 use crate::blobs::{BlobError, BlobId};
 
@@ -75,4 +76,42 @@ fn error_codes_are_stable() {
     );
     let store = PhotoError::from(BlobError::NotFound(BlobId::of(b"")));
     assert_eq!(store.code(), "blob.not_found");
+}
+
+#[test]
+fn the_dct_scale_is_the_smallest_that_covers_the_display_size() {
+    let scale = |w, h| {
+        let f = scale_for(w, h, 2048);
+        (f.num(), f.denom())
+    };
+    assert_eq!(scale(4000, 3000), (5, 8)); // 2500×1875
+    assert_eq!(scale(3000, 4000), (5, 8));
+    assert_eq!(scale(6000, 4000), (3, 8)); // 2250×1500
+    assert_eq!(scale(16000, 900), (1, 4)); // 4000×225
+    assert_eq!(scale(16384, 16384), (1, 8)); // 2048×2048
+    assert_eq!(scale(2049, 1000), (1, 1)); // 7/8 would be 1793
+    assert_eq!(scale(2048, 1536), (1, 1));
+    assert_eq!(scale(640, 480), (1, 1));
+}
+
+#[test]
+fn a_camera_jpeg_is_decoded_at_five_eighths_never_at_full_size() {
+    let image = image::RgbImage::from_fn(4000, 3000, |x, y| {
+        image::Rgb([(x / 16) as u8, (y / 12) as u8, 90])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&image)
+        .unwrap();
+    let scaled = super::jpeg::decode_scaled(&jpeg, 2048, &super::PhotoLimits::default()).unwrap();
+    assert_eq!((scaled.full_width, scaled.full_height), (4000, 3000));
+    assert_eq!((scaled.pixels.width, scaled.pixels.height), (2500, 1875));
+    // A buffer that would not fit the limit is not decoded this way.
+    let tight = super::PhotoLimits {
+        max_decode_bytes: 2500 * 1875 * 3 - 1,
+        ..super::PhotoLimits::default()
+    };
+    assert!(super::jpeg::decode_scaled(&jpeg, 2048, &tight).is_none());
+    // Not a JPEG libjpeg-turbo can read: left to the caller.
+    assert!(super::jpeg::decode_scaled(b"\xFF\xD8 not really", 2048, &tight).is_none());
 }

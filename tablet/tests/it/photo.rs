@@ -596,3 +596,102 @@ fn grey_and_16_bit_images_are_accepted() {
     assert_eq!((photo.width, photo.height), (70, 50));
     check_derived(&photo);
 }
+
+/// The mean absolute difference per sample between two images of one size.
+fn mean_difference(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+#[test]
+fn a_camera_sized_jpeg_is_decoded_at_reduced_scale_and_keeps_its_picture() {
+    // 4000×3000, as a 12-megapixel camera writes it; the JPEG path decodes
+    // it at 5/8 (2500×1875) and resizes to 2048×1536.
+    let source = RgbImage::from_fn(4000, 3000, |x, y| {
+        let wave = ((x as f32 / 4000.0 * 12.0).sin() * 90.0 + 128.0) as u8;
+        Rgb([(x * 255 / 4000) as u8, (y * 255 / 3000) as u8, wave])
+    });
+    let photo = process(&jpeg(&source, None));
+    assert_eq!((photo.width, photo.height), (4000, 3000));
+    assert_eq!((photo.display.width, photo.display.height), (2048, 1536));
+    assert_eq!((photo.thumbnail.width, photo.thumbnail.height), (320, 240));
+    check_derived(&photo);
+    // The same picture as resizing the full-size source straight to display
+    // size, up to JPEG noise.
+    let expected =
+        image::imageops::resize(&source, 2048, 1536, image::imageops::FilterType::Triangle);
+    let display = decode(&photo.display.jpeg);
+    let diff = mean_difference(&display, &expected);
+    assert!(diff < 3.0, "mean difference {diff:.2} per sample");
+}
+
+#[test]
+fn every_dct_scale_gives_the_exact_display_size() {
+    // Long sides just above 2048 and far above it, both orientations, odd
+    // sizes: the scaled decode is resized to exactly what fit_within says.
+    for (w, h, display) in [
+        (2049, 1000, (2048, 1000)),
+        (2600, 1950, (2048, 1536)),
+        (4001, 2999, (2048, 1535)),
+        (1999, 6000, (682, 2048)),
+        (16000, 900, (2048, 115)),
+    ] {
+        let photo = process(&jpeg(&picture(w, h), None));
+        assert_eq!((photo.width, photo.height), (w, h));
+        assert_eq!(
+            (photo.display.width, photo.display.height),
+            display,
+            "{w}×{h}"
+        );
+        check_derived(&photo);
+    }
+}
+
+#[test]
+fn a_big_grey_jpeg_stays_grey() {
+    let grey = image::GrayImage::from_fn(3000, 2000, |x, _| image::Luma([(x / 12) as u8]));
+    let photo = process(&encode(grey, image::ImageFormat::Jpeg));
+    assert_eq!((photo.display.width, photo.display.height), (2048, 1365));
+    check_derived(&photo);
+    let display = decode(&photo.display.jpeg);
+    let p = display.get_pixel(1024, 700);
+    assert!(
+        p[0].abs_diff(p[1]) <= 2 && p[1].abs_diff(p[2]) <= 2,
+        "{p:?}"
+    );
+    assert!(display.get_pixel(10, 10)[0] < 10);
+    assert!(display.get_pixel(2040, 10)[0] > 235);
+}
+
+#[test]
+fn damaged_entropy_data_is_read_or_refused_never_a_panic() {
+    let good = jpeg(&picture(2400, 1800), None);
+    let sos = good.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let mut refused = 0;
+    for step in 0..40usize {
+        let mut bytes = good.clone();
+        // Flip bytes inside the entropy-coded data, never the markers.
+        let at = sos + 20 + step * (good.len() - sos - 40) / 40;
+        bytes[at] ^= 0x5A;
+        if good[at] == 0xFF || bytes[at] == 0xFF || bytes[at - 1] == 0xFF {
+            continue;
+        }
+        match process_photo(&bytes, &PhotoLimits::default()) {
+            Ok(photo) => {
+                assert_eq!((photo.display.width, photo.display.height), (2048, 1536));
+                check_derived(&photo);
+            }
+            Err(err) => {
+                refused += 1;
+                assert_eq!(err.code(), "photo.corrupt", "{err}");
+            }
+        }
+    }
+    assert!(refused < 40, "a damaged scan is decoded as far as it goes");
+}
