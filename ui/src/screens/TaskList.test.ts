@@ -38,6 +38,38 @@ function taskListScreen(deps: Deps & { searchDelayMs: number; onOpen?: (taskId: 
 
 type TaskListScreen = ReturnType<typeof taskListScreen>;
 
+/**
+ * The list in a scroller 600 px high, as the shell's outlet holds it. happy-dom
+ * lays nothing out: the scroller's height is stubbed, and rows keep their
+ * estimated heights. `scrollTo` scrolls it as a finger would.
+ */
+function scrolledListScreen(backend: MemoryBackend) {
+  const deps = withDeps({ backend, i18n: new I18n(), now: () => NOW, timeZone: TZ });
+  const scroller = deps.attachTo as HTMLElement;
+  scroller.style.overflowY = "auto";
+  Object.defineProperty(scroller, "clientHeight", { configurable: true, value: 600 });
+  const mounted = mountComponent(TaskList, { props: { searchDelayMs: 0 }, ...deps });
+  wrapper = mounted;
+  const vm = mounted.vm;
+  return {
+    element: mounted.element as HTMLElement,
+    refresh: () => vm.refresh(),
+    settled: () => vm.settled(),
+    async scrollTo(top: number) {
+      scroller.scrollTop = top;
+      scroller.dispatchEvent(new Event("scroll"));
+      await nextTick();
+    },
+  };
+}
+
+/** The ids of the rows in the page, and whether they run on without a gap. */
+function inPage(root: ParentNode) {
+  const ids = allByTestId(root, "task-row").map((r) => r.dataset.taskId);
+  const consecutive = ids.every((id, i) => i === 0 || Number(id) === Number(ids[i - 1]) + 1);
+  return { ids, consecutive };
+}
+
 async function mount(backend: MemoryBackend, i18n = new I18n(), onOpen?: (taskId: string) => void) {
   const screen = taskListScreen({
     backend,
@@ -432,35 +464,56 @@ describe("task list", () => {
     expect(allByTestId(el, "task-open")).toHaveLength(0);
   });
 
-  it("shows the first rows of a long list at once and then the rest, in order", async () => {
+  it("shows a long list from its first rows, with only the rows near the view in the page", async () => {
     const many = Array.from({ length: 1_000 }, (_, i) => row({ id: String(i + 1), due: NOW + (i + 1) * 60_000 }));
-    const screen = taskListScreen({ backend: new MemoryBackend(many), i18n: new I18n(), now: () => NOW, timeZone: TZ, searchDelayMs: 0 });
-    // The rows on screen when they first appear (a mutation observer runs before
-    // the next slice's timer, however fast this machine renders).
-    let first: { rows: number; ids: (string | undefined)[]; count: string | null | undefined } | null = null;
+    const screen = scrolledListScreen(new MemoryBackend(many));
+    // The rows on screen when they first appear.
+    let first: { ids: (string | undefined)[]; count: string | null | undefined } | null = null;
     const observer = new MutationObserver(() => {
-      const rows = allByTestId(screen.element, "task-row").length;
-      if (first === null && rows > 0) {
-        first = { rows, ids: rowIds(screen.element).slice(0, 3), count: byTestId(screen.element, "task-count")?.textContent };
+      if (first === null && allByTestId(screen.element, "task-row").length > 0) {
+        first = { ids: rowIds(screen.element).slice(0, 3), count: byTestId(screen.element, "task-count")?.textContent };
       }
     });
     observer.observe(screen.element, { childList: true, subtree: true, characterData: true });
-    await vi.waitFor(() => expect(first).not.toBeNull());
-    observer.disconnect();
-    expect(first!.rows).toBeLessThan(1_000);
-    expect(first!.ids).toEqual(["1", "2", "3"]);
-    expect(first!.count).toBe("共 1000 项任务");
-
     await screen.settled();
-    expect(rowIds(screen.element)).toEqual(many.map((r) => r.id));
+    observer.disconnect();
+    expect(first).toEqual({ ids: ["1", "2", "3"], count: "共 1000 项任务" });
+
+    const top = inPage(screen.element);
+    expect(top.ids[0]).toBe("1");
+    expect(top.ids.length).toBeGreaterThan(3);
+    expect(top.ids.length).toBeLessThan(100);
+    expect(top.consecutive).toBe(true);
+    const firstRow = allByTestId(screen.element, "task-row")[0]!;
+    expect(firstRow.getAttribute("aria-posinset")).toBe("1");
+    expect(firstRow.getAttribute("aria-setsize")).toBe("1000");
+
+    // To the end: the last rows, the ones above stood in for by the list's padding.
+    await screen.scrollTo(1_000_000);
+    const end = inPage(screen.element);
+    expect(end.ids.at(-1)).toBe("1000");
+    expect(end.ids.length).toBeLessThan(100);
+    expect(end.consecutive).toBe(true);
+    expect(allByTestId(screen.element, "task-row").at(-1)?.getAttribute("aria-posinset")).toBe("1000");
+    expect(parseFloat(byTestId(screen.element, "task-rows")!.style.paddingTop)).toBeGreaterThan(0);
+
+    // And back.
+    await screen.scrollTo(0);
+    expect(inPage(screen.element).ids).toEqual(top.ids);
   });
 
-  it("keeps a long list whole on screen while it reloads", async () => {
+  it("keeps a long list on screen, where it was, while it reloads", async () => {
     const many = Array.from({ length: 1_000 }, (_, i) => row({ id: String(i + 1), due: NOW + (i + 1) * 60_000 }));
     const backend = new MemoryBackend(many);
-    const screen = taskListScreen({ backend, i18n: new I18n(), now: () => NOW, timeZone: TZ, searchDelayMs: 0 });
+    const screen = scrolledListScreen(backend);
     await screen.settled();
-    expect(allByTestId(screen.element, "task-row")).toHaveLength(1_000);
+    await screen.scrollTo(50_000);
+    const before = inPage(screen.element);
+    expect(before.ids).not.toContain("1");
+    expect(before.ids.length).toBeGreaterThan(0);
+    expect(before.ids.length).toBeLessThan(100);
+    const list = byTestId(screen.element, "task-rows")!;
+    const height = [list.style.paddingTop, list.style.paddingBottom];
 
     // A sync marked every task unsynced: the reload brings new rows.
     backend.rows = many.map((r) => ({ ...r, dirty: true }));
@@ -470,7 +523,11 @@ describe("task list", () => {
     await screen.refresh();
     observer.disconnect();
     expect(seen.length).toBeGreaterThan(0);
-    expect(Math.min(...seen)).toBe(1_000);
-    expect(allByTestId(screen.element, "task-dirty")).toHaveLength(1_000);
+    expect(Math.min(...seen)).toBeGreaterThan(0);
+    expect(inPage(screen.element).ids).toEqual(before.ids);
+    expect([list.style.paddingTop, list.style.paddingBottom]).toEqual(height);
+    const shown = allByTestId(screen.element, "task-row");
+    expect(shown.map((r) => r.dataset.dirty)).toEqual(shown.map(() => "true"));
+    expect(allByTestId(screen.element, "task-dirty")).toHaveLength(shown.length);
   });
 });
