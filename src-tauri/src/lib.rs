@@ -9,6 +9,7 @@
 pub mod commands;
 mod error;
 mod store;
+pub mod webview;
 
 pub use error::CommandError;
 pub use store::{AppStore, Startup};

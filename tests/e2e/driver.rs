@@ -43,6 +43,9 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The app's switch to keep WebKit's GPU compositing (see [`App::launch`]).
+const GPU_ENV: &str = "FIELDLOOP_WEBVIEW_GPU";
+
 /// The app under `tauri-driver` on a virtual display, and a WebDriver session to it.
 pub struct App {
     pub client: Client,
@@ -55,6 +58,13 @@ pub struct App {
 
 impl App {
     /// Starts the app binary of this build with `env` (data dir, …).
+    ///
+    /// Unless `env` says otherwise, with `FIELDLOOP_WEBVIEW_GPU=1`: WebKit
+    /// composites the page as it does by default, because WebKitWebDriver's
+    /// screenshots never come back from a page WebKit draws itself, which
+    /// the app asks for on Linux (`src-tauri/src/webview.rs`). The app as it
+    /// ships is launched with `("FIELDLOOP_WEBVIEW_GPU", "0")` (the app
+    /// benchmark, and the E2E test of that choice), without screenshots.
     pub async fn launch(env: &[(&str, &str)]) -> App {
         let app = fieldloop_tests::process::target_binary("fieldloop-app");
         let tauri_driver = tauri_driver_path().expect(
@@ -102,6 +112,7 @@ impl App {
                 &native.to_string(),
             ])
             .envs(env.iter().copied())
+            .envs((!env.iter().any(|(k, _)| *k == GPU_ENV)).then_some((GPU_ENV, "1")))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             // Its own process group, so that Xvfb, the driver and the app end together.

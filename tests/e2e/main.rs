@@ -3,7 +3,8 @@
 //! answers of two departments, a real JPEG through the file input, a
 //! signature), resolves a conflict made by a second tablet of the squad,
 //! submits, is returned by the supervisor, fixes and resubmits; and the
-//! same work done with the server gone is kept and synced once it is back.
+//! same work done with the server gone is kept and synced once it is back;
+//! and the app as it ships on Linux draws its pages without compositing.
 //!
 //! Needs Xvfb, `WebKitWebDriver` and `tauri-driver` (`cargo xtask setup`).
 //! The scenarios run one at a time: each starts a display and a webview.
@@ -543,4 +544,98 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+/// The environment of the running app whose `FIELDLOOP_DATA_DIR` is `dir`.
+fn app_environment(dir: &Path) -> Vec<String> {
+    let app = fieldloop_tests::process::target_binary("fieldloop-app");
+    let wanted = format!("FIELDLOOP_DATA_DIR={}", dir.display());
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let exe = std::fs::read_link(entry.path().join("exe")).unwrap_or_default();
+        if exe != app {
+            continue;
+        }
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let vars: Vec<String> = environ
+            .split(|b| *b == 0)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        if vars.contains(&wanted) {
+            return vars;
+        }
+    }
+    panic!("no running app with {wanted}");
+}
+
+#[test]
+fn the_app_as_shipped_draws_without_compositing_and_shows_its_tasks() {
+    let _window = WINDOW.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let app_dir = tmp.path().join("app");
+    {
+        let mut tablet = Tablet::open(&app_dir).expect("tablet");
+        fieldloop_tablet::demo::seed(&mut tablet.store, 40, now_ms()).expect("seed");
+        let first = tablet
+            .store
+            .list_tasks(&Default::default())
+            .expect("list")
+            .remove(0);
+        let task = tablet
+            .store
+            .open_task(&first.id)
+            .expect("open")
+            .task()
+            .expect("task");
+        let keys = fieldloop_tablet::sync::keys::PERSON;
+        tablet
+            .store
+            .set_setting(keys, &task.inspectors[0])
+            .expect("person");
+        let actor = fieldloop_core::ActorId::random().to_hex_string();
+        tablet
+            .store
+            .set_setting(fieldloop_tablet::sync::keys::ACTOR, &actor)
+            .expect("actor");
+    }
+    runtime().block_on(async {
+        let app = App::launch(&[
+            ("FIELDLOOP_DATA_DIR", app_dir.to_str().expect("utf-8")),
+            ("FIELDLOOP_WEBVIEW_GPU", "0"),
+        ])
+        .await;
+        app.find("task-row").await;
+        // The app started itself again with WebKit's switch set.
+        let env = app_environment(&app_dir);
+        assert!(
+            env.iter().any(|v| v == "WEBKIT_DISABLE_COMPOSITING_MODE=1"),
+            "{env:?}"
+        );
+        // The list is virtualised: 40 tasks, fewer rows in the page, and
+        // the last one there once the list is scrolled to its end.
+        let count = app.find("task-count").await.text().await.expect("count");
+        assert!(count.contains("40"), "{count}");
+        let rows = app
+            .client
+            .execute(
+                "return document.querySelectorAll(\"[data-testid='task-row']\").length;",
+                vec![],
+            )
+            .await
+            .expect("rows");
+        let rows = rows.as_u64().expect("a count");
+        assert!((1..40).contains(&rows), "{rows} rows in the page");
+        app.client
+            .execute(
+                "const list = document.querySelector(\"[data-testid='task-rows']\"); let el = list.parentElement; while (el && !/auto|scroll/.test(getComputedStyle(el).overflowY)) el = el.parentElement; (el || document.scrollingElement).scrollTop = 1e9;",
+                vec![],
+            )
+            .await
+            .expect("scroll");
+        app.wait_until(
+            "the last task in the page",
+            "return [...document.querySelectorAll(\"[data-testid='task-row']\")].some(r => r.getAttribute('aria-posinset') === '40');",
+        )
+        .await;
+        app.quit().await;
+    });
 }
