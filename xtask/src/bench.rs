@@ -6,6 +6,7 @@
 //! again over HTTPS with a pinned key (`target/bench-loadgen-tls.json`).
 //! `tests/benches/app.rs` drives the release tablet app in its window (cold
 //! start with 5,000 tasks, opening a big task, memory; `target/bench-app.json`),
+//! and again on one core (`taskset -c 0`; `target/bench-app-one-core.json`),
 //! so the UI and the release app are built first.
 
 use anyhow::Result;
@@ -34,6 +35,20 @@ pub fn run() -> Result<()> {
     ]))?;
     // Only bench targets: the crates that have some, not the Tauri app.
     exec::run(&mut exec::cargo(&["bench", "--workspace", "--benches"]))?;
+    // The app again on one core: the cheap tablet's case (#17).
+    exec::run(&mut exec::command(
+        "taskset",
+        [
+            "-c",
+            "0",
+            "cargo",
+            "bench",
+            "-p",
+            "fieldloop-tests",
+            "--bench",
+            "app",
+        ],
+    ))?;
     if repo::root().join(PHOTO_COMPARE).exists() {
         exec::run(&mut exec::command("bash", [PHOTO_COMPARE]))?;
     } else {
