@@ -5,8 +5,9 @@
 //! Mesa's llvmpipe: the web process then keeps every composited layer as a
 //! software texture. Measured with 5,000 tasks listed and a task of 60
 //! items and 40 photos open, the web process held 427 MiB resident (225 MiB
-//! its own), and 252 MiB (77 MiB) with WebKit drawing the page itself
-//! (`tests/benches/app.rs`). Fieldloop's screens are forms and lists, which
+//! its own), and 245 MiB (72 MiB) with WebKit drawing the page itself and
+//! the list virtualised (`tests/benches/app.rs`; 138 MiB of the difference
+//! is compositing). Fieldloop's screens are forms and lists, which
 //! WebKit draws without compositing at no visible cost, so the app asks for
 //! that; `FIELDLOOP_WEBVIEW_GPU=1` keeps WebKit's default (a machine whose
 //! GPU composites cheaply). Other platforms' web views decide for themselves.
