@@ -300,32 +300,41 @@ pub async fn serve_with(
             }
         }
     });
-    // A checkpoint of the receipt log whenever anything is new (syncs
-    // make one after every `checkpoint_every` receipts as well).
+    // A checkpoint of the receipt log of anything new since the last one:
+    // once before the first request is served (so that it never races a
+    // sync's own and the log's head is published at start), then every
+    // `checkpoint_interval` (syncs make one after every `checkpoint_every`
+    // receipts as well).
+    checkpoint_now(state.clone()).await;
     let ticking = state.clone();
     let checkpoints = tokio::spawn(async move {
         let period = ticking
             .limits
             .checkpoint_interval
             .max(MIN_CHECKPOINT_INTERVAL);
-        let mut every = tokio::time::interval(period);
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            let held = ticking.clone();
-            let made = tokio::task::spawn_blocking(move || {
-                audit::make_checkpoint(held.store.as_ref(), held.now())
-            })
-            .await;
-            if let Ok(Err(e)) = made {
-                tracing::warn!(target: audit::LOG_TARGET, "making a checkpoint failed: {e}");
-            }
+            checkpoint_now(ticking.clone()).await;
         }
     });
     let served = net::serve(listener, state, tls, shutdown).await;
     sweeper.abort();
     checkpoints.abort();
     served
+}
+
+/// Signs a checkpoint of the receipt log if anything is new since the
+/// last one; a failure is logged (the server goes on).
+async fn checkpoint_now(state: AppState) {
+    let made = tokio::task::spawn_blocking(move || {
+        audit::make_checkpoint(state.store.as_ref(), state.now())
+    })
+    .await;
+    if let Ok(Err(e)) = made {
+        tracing::warn!(target: audit::LOG_TARGET, "making a checkpoint failed: {e}");
+    }
 }
 
 #[cfg(test)]
