@@ -575,27 +575,8 @@ fn the_app_as_shipped_draws_without_compositing_and_shows_its_tasks() {
     {
         let mut tablet = Tablet::open(&app_dir).expect("tablet");
         fieldloop_tablet::demo::seed(&mut tablet.store, 40, now_ms()).expect("seed");
-        let first = tablet
-            .store
-            .list_tasks(&Default::default())
-            .expect("list")
-            .remove(0);
-        let task = tablet
-            .store
-            .open_task(&first.id)
-            .expect("open")
-            .task()
-            .expect("task");
-        let keys = fieldloop_tablet::sync::keys::PERSON;
-        tablet
-            .store
-            .set_setting(keys, &task.inspectors[0])
-            .expect("person");
-        let actor = fieldloop_core::ActorId::random().to_hex_string();
-        tablet
-            .store
-            .set_setting(fieldloop_tablet::sync::keys::ACTOR, &actor)
-            .expect("actor");
+        // Acts for the first inspector of those tasks, as FIELDLOOP_DEMO does.
+        tablet.adopt_demo_identity().expect("identity");
     }
     runtime().block_on(async {
         let app = App::launch(&[
