@@ -294,19 +294,11 @@ thread_local! {
 struct Direct<'a> {
     store: &'a SqliteStore,
     device: &'a Device,
-    writes: Mutex<()>,
 }
 
 impl Transport for Direct<'_> {
     fn exchange(&self, request: Vec<u8>) -> Result<Vec<u8>, SyncError> {
-        serve(
-            self.store,
-            self.device,
-            &request,
-            START,
-            &self.writes,
-            &Limits::default(),
-        )
+        serve(self.store, self.device, &request, START, &Limits::default())
     }
 }
 
@@ -316,12 +308,11 @@ fn serve(
     device: &Device,
     request: &[u8],
     now: i64,
-    writes: &Mutex<()>,
     limits: &Limits,
 ) -> Result<Vec<u8>, SyncError> {
     let request: SyncRequest =
         wire::decode(request).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
-    match fieldloop_server::sync::run(store, device, &request, now, writes, limits) {
+    match fieldloop_server::sync::run(store, device, &request, now, limits) {
         Ok(response) => Ok(wire::encode(&response)),
         Err(e) => Err(SyncError::from_answer(
             e.status().as_u16(),
@@ -383,7 +374,6 @@ fn make_template() -> Template {
             let direct = Direct {
                 store: &store,
                 device: &device,
-                writes: Mutex::default(),
             };
             sync_now(&mut tablet, &direct, START, |_| {}).expect("first sync");
             (db, device, author)
@@ -435,7 +425,6 @@ impl Drop for HookGuard {
 struct Server {
     db: Db,
     store: Option<SqliteStore>,
-    writes: Mutex<()>,
     limits: Limits,
 }
 
@@ -452,7 +441,6 @@ impl Server {
     /// may have poisoned; the next use opens it again.
     fn restart(&mut self) {
         self.store = None;
-        self.writes = Mutex::default();
     }
 
     /// One request delivered; a crash at a server point restarts the server
@@ -468,7 +456,7 @@ impl Server {
         let answer = catch_unwind(AssertUnwindSafe(|| {
             self.store();
             let store = self.store.as_ref().expect("opened");
-            serve(store, device, request, now, &self.writes, &self.limits)
+            serve(store, device, request, now, &self.limits)
         }));
         match answer {
             Ok(answer) => answer,
@@ -642,7 +630,6 @@ impl World {
             let server = Server {
                 db: template.server.copy("server"),
                 store: None,
-                writes: Mutex::default(),
                 // Small feed pages make syncs page through the feed.
                 limits: Limits {
                     feed_page_docs: rng.random_range(1..=TASKS),

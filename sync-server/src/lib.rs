@@ -78,9 +78,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub throttle: Arc<enroll::Throttle>,
     pub blobs: Arc<blobs::BlobDir>,
-    /// Held while a request reads, merges and writes task documents, so
-    /// that two writers never overwrite each other's merge.
-    pub writes: Arc<std::sync::Mutex<()>>,
     pub limits: Arc<limits::Limits>,
     /// Requests in flight per device.
     pub device_slots: Arc<auth::DeviceSlots>,
@@ -112,7 +109,6 @@ impl AppState {
             store,
             throttle: Arc::default(),
             blobs: Arc::new(blobs),
-            writes: Arc::default(),
             limits: Arc::default(),
             device_slots: Arc::default(),
             map: Arc::default(),

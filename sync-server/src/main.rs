@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fieldloop_server::import::{self, ImportCounts, ImportError, Kind};
 use fieldloop_server::limits::{self, Limits};
+use fieldloop_server::store::postgres::PgStore;
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_server::store::{Store, verify_receipts};
 use fieldloop_server::tasks::{self, Day, NewTask};
@@ -27,6 +28,29 @@ macro_rules! say {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// Where the records are kept: SQLite in the data folder by default, or a
+/// PostgreSQL database shared by several instances.
+#[derive(Debug, Clone, clap::Args)]
+struct DatabaseArgs {
+    /// A PostgreSQL database, postgres://user:password@host:port/name, for
+    /// several server instances; without it, SQLite in the data folder.
+    /// The data folder still holds blobs, TLS files and the claim key,
+    /// which every instance must share (docs/deploy.md).
+    #[arg(
+        long,
+        global = true,
+        env = "FIELDLOOP_DATABASE",
+        hide_env_values = true
+    )]
+    database: Option<String>,
+    /// Connections each instance keeps to PostgreSQL at most.
+    #[arg(long, global = true, default_value_t = fieldloop_server::store::postgres::DEFAULT_POOL_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    database_pool: u32,
 }
 
 /// The server's bounds (`fieldloop_server::limits`), each with its default.
@@ -228,6 +252,12 @@ enum Command {
         #[command(subcommand)]
         command: TaskCommand,
     },
+    /// Create or bring the database's tables up to date and exit (`serve`
+    /// does it too; run this once before starting several instances).
+    Migrate {
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Audit commands.
     Audit {
         #[command(subcommand)]
@@ -391,11 +421,39 @@ fn read_password() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn open_store(data: &Path) -> anyhow::Result<SqliteStore> {
+/// The database given (`--database`), else SQLite in `data`.
+static DATABASE: std::sync::OnceLock<DatabaseArgs> = std::sync::OnceLock::new();
+
+fn open_store(data: &Path) -> anyhow::Result<Arc<dyn Store>> {
     std::fs::create_dir_all(data)
         .with_context(|| format!("cannot create data folder {}", data.display()))?;
-    SqliteStore::open(data)
-        .with_context(|| format!("cannot open the database in {}", data.display()))
+    match DATABASE
+        .get()
+        .and_then(|d| d.database.as_deref().map(|url| (url, d.database_pool)))
+    {
+        Some((url, pool)) => {
+            let key = fieldloop_server::claims::ClaimKey::load_or_create(data)
+                .context("cannot read the claim key")?;
+            let store = PgStore::open(url, pool, key)
+                .with_context(|| format!("cannot open the PostgreSQL database {}", redact(url)))?;
+            Ok(Arc::new(store))
+        }
+        None => Ok(Arc::new(SqliteStore::open(data).with_context(|| {
+            format!("cannot open the database in {}", data.display())
+        })?)),
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(an unreadable URL)".to_owned(),
+    }
 }
 
 fn print_enrollment(
@@ -499,7 +557,7 @@ fn print_import_summary(counts: &ImportCounts) {
 
 /// `serve --demo`: imports the demo county and creates its tasks.
 #[cfg(feature = "demo")]
-fn seed_demo(store: &SqliteStore) -> anyhow::Result<()> {
+fn seed_demo(store: &dyn Store) -> anyhow::Result<()> {
     let created =
         fieldloop_server::demo::seed(store, now_ms()).context("cannot load the demo data")?;
     say!("demo: data of 青溪县 imported, {created} new tasks for the township squad");
@@ -515,7 +573,7 @@ fn seed_demo(store: &SqliteStore) -> anyhow::Result<()> {
 
 /// A build without the `demo` feature has no demo data to load.
 #[cfg(not(feature = "demo"))]
-fn seed_demo(_store: &SqliteStore) -> anyhow::Result<()> {
+fn seed_demo(_store: &dyn Store) -> anyhow::Result<()> {
     anyhow::bail!(
         "--demo: this server was built without demo data; build it with `--features demo` (as `cargo xtask demo` does)"
     )
@@ -538,7 +596,9 @@ async fn main() -> anyhow::Result<()> {
                 ),
         )
         .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let _ = DATABASE.set(cli.database.clone());
+    match cli.command {
         Command::Serve {
             data,
             listen,
@@ -552,7 +612,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let store = open_store(&data)?;
             if demo {
-                seed_demo(&store)?;
+                seed_demo(store.as_ref())?;
             }
             let blobs = BlobDir::open(data.join("blobs")).context("cannot open the blob folder")?;
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -601,7 +661,7 @@ async fn main() -> anyhow::Result<()> {
                 data.display()
             );
             let feedback_days = limits.feedback_days;
-            let state = AppState::new(Arc::new(store), blobs)
+            let state = AppState::new(store, blobs)
                 .with_limits(limits.into())
                 .with_feedback_days(feedback_days)
                 .with_map(fieldloop_server::console::MapConfig {
@@ -619,6 +679,17 @@ async fn main() -> anyhow::Result<()> {
             fieldloop_server::serve_with(listener, state, tls, shutdown_signal())
                 .await
                 .context("server failed")?;
+        }
+        Command::Migrate { data } => {
+            let store = open_store(&data)?;
+            say!(
+                "database up to date: {}",
+                match DATABASE.get().and_then(|d| d.database.as_deref()) {
+                    Some(url) => redact(url),
+                    None => data.join("fieldloop-server.sqlite3").display().to_string(),
+                }
+            );
+            drop(store);
         }
         Command::Enroll {
             data,
@@ -643,7 +714,7 @@ async fn main() -> anyhow::Result<()> {
             }
             pins.extend(next_pins);
             let store = open_store(&data)?;
-            let code = enroll::issue_code(&store, &inspector, now_ms(), hours * 3_600_000)
+            let code = enroll::issue_code(store.as_ref(), &inspector, now_ms(), hours * 3_600_000)
                 .with_context(|| format!("cannot enroll {inspector}"))?;
             print_enrollment(&data, &inspector, &server, &code, &pins)?;
         }
@@ -691,14 +762,14 @@ async fn main() -> anyhow::Result<()> {
                 teams,
                 departments,
             };
-            fieldloop_server::console::add_user(&store, &user, &password, now_ms())
+            fieldloop_server::console::add_user(store.as_ref(), &user, &password, now_ms())
                 .with_context(|| format!("cannot add console user {id}"))?;
             say!("console user {} ({}) added", user.id, user.name);
         }
         Command::Supervisor { data, id, team } => {
             let store = open_store(&data)?;
             let (device, token) =
-                fieldloop_server::review::add_supervisor(&store, &id, &team, now_ms())
+                fieldloop_server::review::add_supervisor(store.as_ref(), &id, &team, now_ms())
                     .with_context(|| format!("cannot add supervisor {id}"))?;
             say!(
                 "supervisor {id} (credential {}) reviews team {team}",
@@ -734,7 +805,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Import { data, kind, files } => {
             let store = open_store(&data)?;
-            match import::import_files(&store, &files, kind) {
+            match import::import_files(store.as_ref(), &files, kind) {
                 Ok(counts) => print_import_summary(&counts),
                 Err(ImportError::Invalid(problems)) => {
                     eprintln!(
@@ -773,7 +844,7 @@ async fn main() -> anyhow::Result<()> {
                 by,
                 items: None,
             };
-            match tasks::create(&store, &new, now_ms()) {
+            match tasks::create(store.as_ref(), &new, now_ms()) {
                 Ok(task) => {
                     say!("任务已创建 (task created)");
                     say!("  任务编号 code:          {}", task.code);
@@ -843,9 +914,13 @@ async fn main() -> anyhow::Result<()> {
                 ));
             };
             let store = open_store(&data)?;
-            let (row, key) =
-                fieldloop_server::leads::create_channel_key(&store, channel, by.trim(), now_ms())
-                    .context("cannot store the key")?;
+            let (row, key) = fieldloop_server::leads::create_channel_key(
+                store.as_ref(),
+                channel,
+                by.trim(),
+                now_ms(),
+            )
+            .context("cannot store the key")?;
             say!("channel key {} for {} created", row.id, row.channel);
             say!("key (shown once; send it as Authorization: Bearer <key>): {key}");
         }
@@ -914,7 +989,7 @@ async fn main() -> anyhow::Result<()> {
             command: AuditCommand::Trail { data, task },
         } => {
             let store = open_store(&data)?;
-            let Some(trail) = fieldloop_server::audit::trail(&store, &task)? else {
+            let Some(trail) = fieldloop_server::audit::trail(store.as_ref(), &task)? else {
                 anyhow::bail!("没有任务 {task} (no task {task})");
             };
             say!(

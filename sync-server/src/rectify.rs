@@ -595,9 +595,7 @@ pub async fn get_list(
     let wanted = parse_state(raw.as_deref())?;
     let now = state.now();
     let store = state.store.clone();
-    let writes = state.writes.clone();
     let rows = tokio::task::spawn_blocking(move || {
-        let _guard = writes.lock().unwrap_or_else(|p| p.into_inner());
         let scope = crate::console::scope(&session.user);
         list(store.as_ref(), scope.as_ref(), wanted, now)
     })
@@ -620,9 +618,7 @@ pub async fn post_recheck(
     let request = body.map(|Json(b)| b).unwrap_or_default();
     let now = state.now();
     let store = state.store.clone();
-    let writes = state.writes.clone();
     let answer = tokio::task::spawn_blocking(move || {
-        let _guard = writes.lock().unwrap_or_else(|p| p.into_inner());
         let scope = crate::console::scope(&session.user);
         start_recheck(
             store.as_ref(),

@@ -75,44 +75,65 @@ pub(crate) fn decision_refused(id: &str, e: TaskError) -> ApiError {
     }
 }
 
+/// How many times a decision is merged again when the task moved on
+/// between reading it and committing (another instance's or request's write).
+const DECISION_ATTEMPTS: usize = 4;
+
 /// Records a supervisor's decision on a stored task as one change by
 /// `author`, received from `device_id`, and commits it with its feed entry,
-/// receipt and index row. The caller holds the write lock. Answers the
-/// task as it now is.
+/// receipt and index row, by compare-and-set on the heads `load` read (read
+/// again, and decided again, when another writer committed meanwhile).
+/// Answers the task as it now is.
 pub(crate) fn record_decision(
     store: &dyn crate::store::Store,
-    stored: crate::store::StoredTask,
+    load: &dyn Fn() -> Result<crate::store::StoredTask, ApiError>,
     author: &Author,
     kind: EventKind,
     comment: Option<&str>,
     device_id: &str,
     now: i64,
 ) -> Result<TaskDoc, ApiError> {
-    let mut doc = TaskDoc::load(&stored.doc).map_err(ApiError::internal)?;
-    let before = doc.heads();
-    doc.decide(author, now, kind, comment)
-        .map_err(|e| decision_refused(&stored.id, e))?;
-    let new_changes: Vec<ChangeHash> = doc
-        .automerge()
-        .get_changes(&before)
-        .iter()
-        .map(|c| c.hash())
-        .collect();
-    let write = TaskWrite {
-        id: stored.id,
-        team: stored.team,
-        doc: doc.save(),
-        heads: doc.heads(),
-        new_changes,
-        added: Some(doc.automerge().save_after(&before)),
-        flags: Vec::new(),
-        index: Some(TaskIndex::of(doc.automerge()).map_err(ApiError::internal)?),
-    };
-    store.commit_sync(std::slice::from_ref(&write), device_id, now)?;
-    // An approval records the task's rectification orders; a re-check
-    // task's approval or cancellation settles its rectification.
-    crate::rectify::after_decision(store, now);
-    Ok(doc)
+    for _ in 0..DECISION_ATTEMPTS {
+        let stored = load()?;
+        let mut doc = TaskDoc::load(&stored.doc).map_err(ApiError::internal)?;
+        let before = doc.heads();
+        doc.decide(author, now, kind, comment)
+            .map_err(|e| decision_refused(&stored.id, e))?;
+        let new_changes: Vec<ChangeHash> = doc
+            .automerge()
+            .get_changes(&before)
+            .iter()
+            .map(|c| c.hash())
+            .collect();
+        let write = TaskWrite {
+            id: stored.id,
+            team: stored.team,
+            doc: doc.save(),
+            heads: doc.heads(),
+            new_changes,
+            added: Some(doc.automerge().save_after(&before)),
+            flags: Vec::new(),
+            index: Some(TaskIndex::of(doc.automerge()).map_err(ApiError::internal)?),
+        };
+        let base = crate::store::TaskBase {
+            id: &write.id,
+            heads: &before,
+        };
+        match store.commit_sync(&[base], std::slice::from_ref(&write), device_id, now)? {
+            crate::store::SyncCommit::Done { .. } => {
+                // An approval records the task's rectification orders; a
+                // re-check task's approval or cancellation settles its
+                // rectification.
+                crate::rectify::after_decision(store, now);
+                return Ok(doc);
+            }
+            crate::store::SyncCommit::Moved => continue,
+        }
+    }
+    Err(ApiError::new(
+        Code::ServerBusy,
+        "任务正被同时修改，请稍后重试 (this task is being changed by others right now; try again shortly)",
+    ))
 }
 
 /// `POST /api/v1/tasks/{id}/review`.
@@ -139,22 +160,22 @@ pub async fn review(
     };
     let author = Author::new(actor_of(&device.actor)?, device.person.clone(), device.role);
     let store = state.store.clone();
-    let writes = state.writes.clone();
     let now = state.now();
     let status = tokio::task::spawn_blocking(move || {
-        let _guard = writes.lock().unwrap_or_else(|p| p.into_inner());
-        let stored = store
-            .task(&id)?
-            .filter(|t| t.team == device.team)
-            .ok_or_else(|| {
-                ApiError::new(
-                    Code::ReviewNotFound,
-                    format!("没有任务 {id} (no task {id})"),
-                )
-            })?;
+        let load = || {
+            store
+                .task(&id)?
+                .filter(|t| t.team == device.team)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        Code::ReviewNotFound,
+                        format!("没有任务 {id} (no task {id})"),
+                    )
+                })
+        };
         let doc = record_decision(
             store.as_ref(),
-            stored,
+            &load,
             &author,
             kind,
             request.comment.as_deref(),

@@ -23,7 +23,9 @@ use crate::auth::DeviceAuth;
 use crate::console::TaskIndex;
 use crate::error::{ApiError, Code, Concerns};
 use crate::limits::Limits;
-use crate::store::{Device, Store, TaskDelta, TaskSince, TaskWrite};
+use crate::store::{
+    Device, Store, SyncCommit, TaskBase, TaskDelta, TaskSince, TaskWrite, same_heads,
+};
 use crate::{AppState, now_ms};
 
 /// Documents one request may push.
@@ -69,11 +71,10 @@ pub async fn sync(
     }
     let request = wire::decode_request(&body)?;
     let store = state.store.clone();
-    let writes = state.writes.clone();
     let limits = state.limits.clone();
     let response = tokio::task::spawn_blocking(move || {
         let now = now_ms();
-        let mut response = run(store.as_ref(), &device, &request, now, &writes, &limits)?;
+        let mut response = run(store.as_ref(), &device, &request, now, &limits)?;
         // A checkpoint of the receipt log once enough is new; the sync is
         // committed whatever becomes of it.
         if let Err(e) =
@@ -344,36 +345,33 @@ fn prepare(
     Ok(prepared)
 }
 
-/// Under the write lock, briefly: if no pushed task changed since it was
-/// read, stores the writes durably and answers each push; `None` if one
-/// did (nothing is stored then). Inside the lock the entries after the
-/// feed's end read here are this request's own, and the pushed documents'
-/// answers hold them, so the device may move past them.
+/// If no pushed task changed since it was read, stores the writes durably
+/// and answers each push; `None` if one did (nothing is stored then). The
+/// store checks the bases and commits in one transaction
+/// ([`Store::commit_sync`]); the entries between the feed's end before and
+/// after it are this request's own, and the pushed documents' answers hold
+/// them, so the device may move past them.
 fn commit(
     store: &dyn Store,
     device: &Device,
     now: i64,
-    writes: &std::sync::Mutex<()>,
     prepared: Vec<Prepared>,
     tablet_heads: &[Vec<ChangeHash>],
 ) -> Result<Option<Committed>, ApiError> {
-    let guard = (!prepared.is_empty()).then(|| writes.lock().unwrap_or_else(|p| p.into_inner()));
-    let feed_end = store.feed_end()?;
-    for p in &prepared {
-        let latest = store.latest_heads(&p.id)?.unwrap_or_default();
-        if !same_heads(&latest, &p.base) {
-            return Ok(None);
-        }
-    }
+    let bases: Vec<TaskBase<'_>> = prepared
+        .iter()
+        .map(|p| TaskBase {
+            id: &p.id,
+            heads: &p.base,
+        })
+        .collect();
     let to_store: Vec<TaskWrite> = prepared.iter().filter_map(|p| p.write.clone()).collect();
     // Durable before the answer acknowledges anything.
-    store.commit_sync(&to_store, &device.id, now)?;
-    let answered_up_to = if to_store.is_empty() {
-        feed_end
-    } else {
-        store.feed_end()?
+    let answered_up_to = match store.commit_sync(&bases, &to_store, &device.id, now)? {
+        SyncCommit::Done { feed_end } => feed_end,
+        SyncCommit::Moved => return Ok(None),
     };
-    drop(guard);
+    drop(bases);
     Ok(Some(answer_pushes(prepared, tablet_heads, answered_up_to)))
 }
 
@@ -427,14 +425,14 @@ fn answer_pushes(
     }
 }
 
-/// One sync exchange for `device`. `writes` serialises the read-merge-write
-/// of pushed documents between requests; answering from the feed needs no lock.
+/// One sync exchange for `device`. Pushed documents are merged optimistically
+/// and committed by compare-and-set on their heads, again when another
+/// writer got there first; answering from the feed needs no lock.
 pub fn run(
     store: &dyn Store,
     device: &Device,
     request: &SyncRequest,
     now: i64,
-    writes: &std::sync::Mutex<()>,
     limits: &Limits,
 ) -> Result<SyncResponse, ApiError> {
     if request.docs.len() > MAX_PUSH_DOCS {
@@ -463,9 +461,10 @@ pub fn run(
     };
     let mut committed = None;
     for _ in 0..COMMIT_ATTEMPTS {
-        // Decoding and checking untrusted bytes happens outside the lock.
+        // Decoding, merging and checking untrusted bytes happen before the
+        // store's transaction, which only compares heads and writes.
         let prepared = prepare(store, device, request, writer.as_ref(), limits)?;
-        if let Some(done) = commit(store, device, now, writes, prepared, &all_heads)? {
+        if let Some(done) = commit(store, device, now, prepared, &all_heads)? {
             committed = Some(done);
             break;
         }
@@ -745,15 +744,4 @@ fn pull_since(id: String, since: TaskSince) -> Result<DocPull, ApiError> {
         full,
         resend: false,
     })
-}
-
-/// The same set of heads, in whatever order they were listed.
-fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
-    let mut a = a.to_vec();
-    let mut b = b.to_vec();
-    a.sort_unstable();
-    a.dedup();
-    b.sort_unstable();
-    b.dedup();
-    a == b
 }

@@ -103,7 +103,7 @@ fn fill(server: &TestServer) {
             .collect();
         server
             .store
-            .commit_sync(&writes, "bench", NOW)
+            .commit_sync(&[], &writes, "bench", NOW)
             .expect("commit");
         n += BATCH;
     }

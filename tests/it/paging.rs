@@ -174,7 +174,6 @@ struct Direct<'a> {
     store: &'a SqliteStore,
     device: &'a Device,
     limits: &'a Limits,
-    writes: &'a std::sync::Mutex<()>,
     /// Speaks as a client older than `cd`: the mark is taken out of every
     /// request (the server then pages by the cursor alone and sends none).
     legacy: bool,
@@ -183,18 +182,11 @@ struct Direct<'a> {
 }
 
 impl<'a> Direct<'a> {
-    fn new(
-        store: &'a SqliteStore,
-        device: &'a Device,
-        limits: &'a Limits,
-        writes: &'a std::sync::Mutex<()>,
-        legacy: bool,
-    ) -> Self {
+    fn new(store: &'a SqliteStore, device: &'a Device, limits: &'a Limits, legacy: bool) -> Self {
         Self {
             store,
             device,
             limits,
-            writes,
             legacy,
             received: Default::default(),
         }
@@ -208,14 +200,8 @@ impl Transport for Direct<'_> {
         if self.legacy {
             request.done = None;
         }
-        let answer = fieldloop_server::sync::run(
-            self.store,
-            self.device,
-            &request,
-            NOW,
-            self.writes,
-            self.limits,
-        );
+        let answer =
+            fieldloop_server::sync::run(self.store, self.device, &request, NOW, self.limits);
         if let Ok(answer) = &answer {
             assert_eq!(
                 answer.done.is_some(),
@@ -323,7 +309,6 @@ proptest! {
         let dir = scratch();
         let store = SqliteStore::open(dir.path()).expect("server");
         let limits = Limits { feed_page_docs: page, ..Limits::default() };
-        let writes = std::sync::Mutex::new(());
         let mut created = 2;
         let data = fieldloop_server::demo::import_demo(&store).expect("people");
         fieldloop_server::demo::create_tasks(&store, &data, created, NOW).expect("tasks");
@@ -357,7 +342,7 @@ proptest! {
                 Step::Sync(m) => {
                     let count = members.len();
                     let m = &mut members[m % count];
-                    let link = Direct::new(&store, &m.device, &limits, &writes, m.legacy);
+                    let link = Direct::new(&store, &m.device, &limits, m.legacy);
                     let report = sync_now(&mut m.store, &link, NOW, |_| {}).expect("sync");
                     prop_assert_eq!(report.repairs, 0, "every page could be applied");
                 }
@@ -371,7 +356,7 @@ proptest! {
         // and is sent each task once.
         let fresh = member(&store, PEOPLE[0], 2 * members.len());
         let mut fresh_store = fresh.store;
-        let link = Direct::new(&store, &fresh.device, &limits, &writes, false);
+        let link = Direct::new(&store, &fresh.device, &limits, false);
         let report = sync_now(&mut fresh_store, &link, NOW, |_| {}).expect("fresh sync");
         prop_assert_eq!(report.rounds as usize, created.div_ceil(page).max(1), "{:?}", report);
         prop_assert_eq!(link.received.borrow().len(), created);
@@ -382,7 +367,7 @@ proptest! {
         members.push(member(&store, PEOPLE[n % PEOPLE.len()], n));
         for _ in 0..2 {
             for m in &mut members {
-                let link = Direct::new(&store, &m.device, &limits, &writes, m.legacy);
+                let link = Direct::new(&store, &m.device, &limits, m.legacy);
                 let report = sync_now(&mut m.store, &link, NOW, |_| {}).expect("sync");
                 prop_assert_eq!(report.repairs, 0, "every page could be applied");
             }
@@ -408,7 +393,6 @@ fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
         feed_page_docs: 1,
         ..Limits::default()
     };
-    let writes = std::sync::Mutex::new(());
     let data = fieldloop_server::demo::import_demo(&store).expect("people");
     fieldloop_server::demo::create_tasks(&store, &data, 8, NOW).expect("tasks");
     let mut editor = member(&store, PEOPLE[0], 0);
@@ -416,7 +400,7 @@ fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
     let mut old = member(&store, PEOPLE[0], 1);
     assert!(old.legacy && !away.legacy);
     for m in [&mut editor, &mut away, &mut old] {
-        let link = Direct::new(&store, &m.device, &limits, &writes, m.legacy);
+        let link = Direct::new(&store, &m.device, &limits, m.legacy);
         sync_now(&mut m.store, &link, NOW, |_| {}).expect("first sync");
     }
     // Three rounds of edits, each task in turn, each pushed at once: the
@@ -452,12 +436,12 @@ fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
                 .store
                 .edit(id, NOW, |d| d.add_trace(&who, NOW, &[point]))
                 .expect("edit");
-            let link = Direct::new(&store, &editor.device, &limits, &writes, false);
+            let link = Direct::new(&store, &editor.device, &limits, false);
             sync_now(&mut editor.store, &link, NOW, |_| {}).expect("push");
         }
     }
 
-    let link = Direct::new(&store, &away.device, &limits, &writes, false);
+    let link = Direct::new(&store, &away.device, &limits, false);
     let report = sync_now(&mut away.store, &link, NOW, |_| {}).expect("back");
     assert_eq!(
         report.rounds as usize,
@@ -468,7 +452,7 @@ fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
     let once = link.received.borrow().clone();
     assert_eq!(once.keys().collect::<Vec<_>>().len(), mine.len());
 
-    let link = Direct::new(&store, &old.device, &limits, &writes, true);
+    let link = Direct::new(&store, &old.device, &limits, true);
     let legacy = sync_now(&mut old.store, &link, NOW, |_| {}).expect("old client");
     assert_eq!(
         legacy.rounds as usize,

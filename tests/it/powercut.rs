@@ -116,7 +116,6 @@ type Published = std::rc::Rc<RefCell<Option<(i64, String)>>>;
 /// without a socket.
 struct Server {
     store: SqliteStore,
-    writes: std::sync::Mutex<()>,
     limits: Limits,
     /// The power-cut VFS it runs on, if any.
     power: Option<PowerCut>,
@@ -134,7 +133,6 @@ impl Server {
         fieldloop_server::store::sqlite::set_test_vfs(None);
         Ok(Self {
             store: store.map_err(|e| format!("server store: {e}"))?,
-            writes: std::sync::Mutex::default(),
             power,
             published: published.clone(),
             // Small feed pages: a sync takes several rounds.
@@ -160,14 +158,7 @@ impl Transport for Server {
         let request: SyncRequest =
             wire::decode(&request).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
         let device = &template().1;
-        match fieldloop_server::sync::run(
-            &self.store,
-            device,
-            &request,
-            NOW,
-            &self.writes,
-            &self.limits,
-        ) {
+        match fieldloop_server::sync::run(&self.store, device, &request, NOW, &self.limits) {
             Ok(response) => {
                 // As the handler: a failed checkpoint leaves the sync done.
                 if let Ok(Some(made)) =

@@ -689,14 +689,12 @@ pub(super) async fn review(
     );
     let device = format!("console:{}", session.user.id);
     let store = state.store.clone();
-    let writes = state.writes.clone();
     let now = state.now();
     let record = blocking(move || {
-        let _guard = writes.lock().unwrap_or_else(|p| p.into_inner());
-        let stored = visible_task(store.as_ref(), &session.user, &id)?;
+        let load = || visible_task(store.as_ref(), &session.user, &id);
         let doc = crate::review::record_decision(
             store.as_ref(),
-            stored,
+            &load,
             &author,
             request.action.kind(),
             comment.as_deref(),

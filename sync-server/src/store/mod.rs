@@ -1,11 +1,14 @@
-//! The server's storage, behind the [`Store`] trait: SQLite now
-//! ([`sqlite::SqliteStore`]); PostgreSQL later, so the trait speaks of what
-//! the server needs, not of SQL.
+//! The server's storage, behind the [`Store`] trait: one SQLite file by
+//! default ([`sqlite::SqliteStore`]), PostgreSQL for several instances
+//! ([`postgres::PgStore`]); the trait speaks of what the server needs, not of SQL.
 //!
 //! Every write that precedes an acknowledgement is committed durably before
 //! the method returns.
 
+pub mod postgres;
 pub mod sqlite;
+#[cfg(test)]
+mod suite;
 
 use crate::console::{ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
 use automerge::ChangeHash;
@@ -109,6 +112,35 @@ pub struct TaskWrite {
     pub index: Option<crate::console::TaskIndex>,
 }
 
+/// A task's heads as a writer read them before merging into it.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskBase<'a> {
+    pub id: &'a str,
+    pub heads: &'a [ChangeHash],
+}
+
+/// What [`Store::commit_sync`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncCommit {
+    /// Committed durably (or nothing to write and every base held). The
+    /// feed ended at `feed_end` just after the commit, and every entry
+    /// after the feed's end just before it is this commit's own.
+    Done { feed_end: u64 },
+    /// A task moved on since its base was read: nothing was stored.
+    Moved,
+}
+
+/// Whether two sets of heads are the same set.
+pub fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort_unstable();
+    a.dedup();
+    b.sort_unstable();
+    b.dedup();
+    a == b
+}
+
 /// A task with feed entries after a cursor: its first and latest entry after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedTask {
@@ -196,6 +228,10 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("数据库连接不可用 (no database connection available): {0}")]
     Pool(#[from] r2d2::Error),
+    #[error("PostgreSQL 错误 (PostgreSQL error): {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("PostgreSQL 数据库升级失败 (PostgreSQL migration failed): {0}")]
+    PgMigration(#[from] refinery::Error),
     #[error("注册码无效、已使用或已过期 (the enrollment code is wrong, used or expired)")]
     BadEnrollmentCode,
     #[error("没有执法人员 {0} (no inspector {0})")]
@@ -476,13 +512,20 @@ pub trait Store: Send + Sync + 'static {
     fn task(&self, id: &str) -> Result<Option<StoredTask>, StoreError>;
     /// The codes of all tasks whose code starts with `prefix`.
     fn task_codes(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
-    /// Commits a sync's documents, feed entries and receipts in one transaction.
+    /// Commits a sync's documents, feed entries and receipts in one
+    /// transaction, if and only if every task in `bases` still has the
+    /// heads given there (the heads its merge started from; empty: no such
+    /// task yet). This compare-and-set is what keeps two writers, in this
+    /// process or in another instance, from overwriting each other's merge:
+    /// on [`SyncCommit::Moved`] nothing is stored and the caller merges
+    /// again from what is stored now.
     fn commit_sync(
         &self,
+        bases: &[TaskBase<'_>],
         writes: &[TaskWrite],
         device_id: &str,
         now: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<SyncCommit, StoreError>;
     /// A task's heads as of its latest feed entry (`None`: no such task).
     fn latest_heads(&self, task_id: &str) -> Result<Option<Vec<ChangeHash>>, StoreError>;
     /// The current end of the feed.

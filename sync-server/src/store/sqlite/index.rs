@@ -13,7 +13,7 @@ use crate::console::{
 use crate::store::StoreError;
 
 /// `[a, b]` as ` a b `, so that `instr(column, ' a ')` finds a whole code.
-fn spaced(values: &[String]) -> String {
+pub(in crate::store) fn spaced(values: &[String]) -> String {
     let mut s = String::from(" ");
     for v in values {
         s.push_str(v);
@@ -22,7 +22,8 @@ fn spaced(values: &[String]) -> String {
     s
 }
 
-fn unspaced(s: &str) -> Vec<String> {
+/// The values [`spaced`] wrote.
+pub(in crate::store) fn unspaced(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_owned).collect()
 }
 

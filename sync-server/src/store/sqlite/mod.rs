@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     CatalogCounts, CatalogRows, ConsoleAccount, ConsoleSessionRow, ConsoleUser, Device,
-    DirectoryRows, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask, TaskCodes,
-    TaskDelta, TaskSince, TaskWrite, TokenUse,
+    DirectoryRows, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask, SyncCommit,
+    TaskBase, TaskCodes, TaskDelta, TaskSince, TaskWrite, TokenUse,
 };
 use crate::console::{ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
 
@@ -23,10 +23,10 @@ mod audit;
 mod catalog;
 mod claims;
 mod console;
-mod index;
+pub(in crate::store) mod index;
 mod leads;
 mod migrations;
-mod plans;
+pub(in crate::store) mod plans;
 mod rectify;
 
 use catalog::*;
@@ -261,6 +261,32 @@ fn init_reader(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "query_only", "ON")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
+}
+
+/// The feed's end as `conn` sees it.
+fn feed_end_in(conn: &Connection) -> Result<u64, StoreError> {
+    let end: i64 = conn.cached_row("SELECT coalesce(max(seq), 0) FROM feed", [], |r| r.get(0))?;
+    Ok(end.unsigned_abs())
+}
+
+/// Whether every task in `bases` still has its base heads.
+fn bases_hold(conn: &Connection, bases: &[TaskBase<'_>]) -> Result<bool, StoreError> {
+    for base in bases {
+        let latest: Option<Vec<u8>> = conn
+            .cached_row(
+                "SELECT heads FROM feed WHERE task_id = ?1 ORDER BY seq DESC LIMIT 1",
+                [base.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let latest = latest
+            .map(|b| fieldloop_core::sync::heads_from_bytes(&b))
+            .unwrap_or_default();
+        if !super::same_heads(&latest, base.heads) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Appends receipts for `changes` to the hash chain.
@@ -690,23 +716,40 @@ impl Store for SqliteStore {
 
     fn commit_sync(
         &self,
+        bases: &[TaskBase<'_>],
         writes: &[TaskWrite],
         device_id: &str,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<SyncCommit, StoreError> {
         if writes.is_empty() {
-            return Ok(());
+            // Nothing to write: one read transaction (a snapshot) checks
+            // the bases against the feed's end.
+            return self.read(|conn| {
+                let tx = conn.transaction()?;
+                let feed_end = feed_end_in(&tx)?;
+                if !bases_hold(&tx, bases)? {
+                    return Ok(SyncCommit::Moved);
+                }
+                Ok(SyncCommit::Done { feed_end })
+            });
         }
         self.with(|conn| {
+            // IMMEDIATE: the write lock of the file, taken before the bases
+            // are read, so no other writer (this process's or another's on
+            // the same file) commits between the check and the commit.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if !bases_hold(&tx, bases)? {
+                return Ok(SyncCommit::Moved);
+            }
             for w in writes {
                 write_task(&tx, w, true, device_id, now)?;
             }
+            let feed_end = feed_end_in(&tx)?;
             fieldloop_core::faults::point("server.sync.before_commit");
             tx.commit()?;
             // Durable; the answer that acknowledges it is not sent yet.
             fieldloop_core::faults::point("server.sync.after_commit");
-            Ok(())
+            Ok(SyncCommit::Done { feed_end })
         })
     }
 
@@ -715,11 +758,7 @@ impl Store for SqliteStore {
     }
 
     fn feed_end(&self) -> Result<u64, StoreError> {
-        self.read(|conn| {
-            let end: i64 =
-                conn.cached_row("SELECT coalesce(max(seq), 0) FROM feed", [], |r| r.get(0))?;
-            Ok(end.unsigned_abs())
-        })
+        self.read(|conn| feed_end_in(conn))
     }
 
     fn changed_since(

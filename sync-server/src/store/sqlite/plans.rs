@@ -10,15 +10,21 @@ use super::catalog::{SUBJECT_COLUMNS, subject_from, subject_row};
 use super::{Cached, write_task};
 use crate::store::{ConflictRow, DrawWrite, PlanRow, PlanState, PublishedRow, StoreError};
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+/// `value` as JSON text.
+pub(in crate::store) fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("JSON: {e}")))
 }
 
-fn parsed<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
+/// `text` parsed as JSON; `what` names it in the error.
+pub(in crate::store) fn parsed<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: &str,
+) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Invalid(format!("{what}: {e}")))
 }
 
-fn state_from(s: &str) -> Result<PlanState, StoreError> {
+/// A plan state as stored; anything else is damage.
+pub(in crate::store) fn state_from(s: &str) -> Result<PlanState, StoreError> {
     match s {
         "draft" => Ok(PlanState::Draft),
         "fixed" => Ok(PlanState::Fixed),

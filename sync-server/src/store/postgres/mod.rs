@@ -1,0 +1,1358 @@
+//! [`Store`] on PostgreSQL, for several server instances behind a load
+//! balancer: a pool of connections (r2d2), versioned SQL migrations
+//! (refinery, `migrations/V*.sql`), and the same tables and columns as the
+//! SQLite store's (see `migrations/V1__schema.sql` for how types map).
+//!
+//! Every commit that extends the feed or the receipt chain first takes the
+//! row lock of `feed_state`: commits that write the feed are serialised
+//! across all instances, so feed positions and receipt numbers are handed
+//! out in commit order and a reader's snapshot always holds a prefix of the
+//! feed (docs/protocol.md, "Several instances").
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use automerge::ChangeHash;
+use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Role, Subject, Team, Uscc};
+use postgres::{GenericClient, IsolationLevel, NoTls, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+
+use super::{
+    CatalogCounts, CatalogRows, ConsoleAccount, ConsoleSessionRow, ConsoleUser, Device,
+    DirectoryRows, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask, SyncCommit,
+    TaskBase, TaskCodes, TaskDelta, TaskSince, TaskWrite, TokenUse,
+};
+use crate::console::{ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
+
+mod audit;
+mod catalog;
+mod claims;
+pub mod cluster;
+mod console;
+mod index;
+mod leads;
+mod plans;
+mod rectify;
+
+refinery::embed_migrations!("src/store/postgres/migrations");
+
+/// How long a request waits for a pooled connection when all are lent out.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// Connections per instance (named default; `serve --database-pool`).
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// The store on a PostgreSQL database.
+pub struct PgStore {
+    pool: Pool,
+    claim_key: Arc<crate::claims::ClaimKey>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("connections", &self.pool.state().connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`), with at most
+    /// `pool_size` connections, and brings the schema up to date. The claim
+    /// key of 亮码检查 is given: every instance must sign with the same one.
+    pub fn open(
+        url: &str,
+        pool_size: u32,
+        claim_key: crate::claims::ClaimKey,
+    ) -> Result<Self, StoreError> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e: postgres::Error| StoreError::Invalid(format!("database URL: {e}")))?;
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(POOL_WAIT)
+            .build(manager)?;
+        let store = Self {
+            pool,
+            claim_key: Arc::new(claim_key),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Applies the migrations not yet applied (`fieldloop-server migrate`).
+    /// Two instances starting at once: refinery takes no lock, so the
+    /// migration runs under an advisory lock of its own.
+    pub fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+        let result = migrations::runner().run(&mut *conn);
+        conn.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+        result?;
+        Ok(())
+    }
+
+    /// Runs `f` on a pooled connection, outside any transaction.
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` in a transaction (read committed), committed when `f`
+    /// returns `Ok` and rolled back otherwise.
+    fn tx<T>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.transaction()?;
+        let value = f(&mut tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` in a read-only snapshot (repeatable read): every statement
+    /// sees the same committed state.
+    fn snapshot<T>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let value = f(&mut tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+/// The feed's and the receipt chain's ends, read under `feed_state`'s row
+/// lock: the transaction that holds it is the only one extending either
+/// until it commits or rolls back.
+struct FeedLock {
+    feed_end: i64,
+    receipts_end: i64,
+    /// The last receipt's hash (the chain's head).
+    head: String,
+}
+
+impl FeedLock {
+    /// Takes the lock (waiting for the transaction that holds it).
+    fn take(tx: &mut Transaction<'_>) -> Result<Self, StoreError> {
+        let row = tx.query_one(
+            "SELECT feed_end, receipts_end FROM feed_state FOR UPDATE",
+            &[],
+        )?;
+        let receipts_end: i64 = row.try_get(1)?;
+        let head =
+            match tx.query_opt("SELECT hash FROM receipts WHERE seq = $1", &[&receipts_end])? {
+                Some(row) => row.try_get(0)?,
+                None => "0".repeat(64),
+            };
+        Ok(Self {
+            feed_end: row.try_get(0)?,
+            receipts_end,
+            head,
+        })
+    }
+
+    /// Writes the new ends; the lock goes with the transaction.
+    fn release(self, tx: &mut Transaction<'_>) -> Result<u64, StoreError> {
+        tx.execute(
+            "UPDATE feed_state SET feed_end = $1, receipts_end = $2",
+            &[&self.feed_end, &self.receipts_end],
+        )?;
+        Ok(self.feed_end.unsigned_abs())
+    }
+}
+
+/// A role as stored; anything else is damage, never silently an inspector.
+fn role_from(name: &str) -> Result<Role, StoreError> {
+    match name {
+        "inspector" => Ok(Role::Inspector),
+        "supervisor" => Ok(Role::Supervisor),
+        "admin" => Ok(Role::Admin),
+        other => Err(StoreError::Invalid(format!("unknown role “{other}”"))),
+    }
+}
+
+/// The role's stored name.
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Inspector => "inspector",
+        Role::Supervisor => "supervisor",
+        Role::Admin => "admin",
+    }
+}
+
+/// A device, and whether its person is active (people other than
+/// inspectors are not in the directory and count as active).
+const DEVICE_COLUMNS: &str = "id, actor, person, role, team, revoked_at,
+    coalesce((SELECT active FROM inspectors WHERE inspectors.id = devices.person), 1)";
+
+fn device_from_row(r: &postgres::Row) -> Result<Device, StoreError> {
+    let role: String = r.try_get(3)?;
+    let revoked: Option<i64> = r.try_get(5)?;
+    let active: i64 = r.try_get(6)?;
+    Ok(Device {
+        id: r.try_get(0)?,
+        actor: r.try_get(1)?,
+        person: r.try_get(2)?,
+        role: role_from(&role)?,
+        team: r.try_get(4)?,
+        revoked: revoked.is_some(),
+        active: active != 0,
+    })
+}
+
+/// Feed positions are BIGINTs; a cursor past the end is clamped.
+fn seq_param(cursor: u64) -> i64 {
+    i64::try_from(cursor).unwrap_or(i64::MAX)
+}
+
+/// Whether every task in `bases` still has its base heads.
+fn bases_hold(c: &mut impl GenericClient, bases: &[TaskBase<'_>]) -> Result<bool, StoreError> {
+    for base in bases {
+        let latest = c
+            .query_opt(
+                "SELECT heads FROM feed WHERE task_id = $1 ORDER BY seq DESC LIMIT 1",
+                &[&base.id],
+            )?
+            .map(|r| r.try_get::<_, Vec<u8>>(0))
+            .transpose()?
+            .map(|b| fieldloop_core::sync::heads_from_bytes(&b))
+            .unwrap_or_default();
+        if !super::same_heads(&latest, base.heads) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Appends receipts for `changes` to the hash chain, under the feed lock.
+fn append_receipts(
+    tx: &mut Transaction<'_>,
+    lock: &mut FeedLock,
+    task_id: &str,
+    changes: &[ChangeHash],
+    device_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    for change in changes {
+        lock.receipts_end += 1;
+        let mut receipt = Receipt {
+            seq: lock.receipts_end,
+            change_hash: change.to_string(),
+            task_id: task_id.to_owned(),
+            device_id: device_id.to_owned(),
+            received_at: now,
+            prev: std::mem::take(&mut lock.head),
+            hash: String::new(),
+        };
+        receipt.hash = receipt.expected_hash();
+        tx.execute(
+            "INSERT INTO receipts (seq, change_hash, task_id, device_id, received_at, prev, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &receipt.seq,
+                &receipt.change_hash,
+                &receipt.task_id,
+                &receipt.device_id,
+                &receipt.received_at,
+                &receipt.prev,
+                &receipt.hash,
+            ],
+        )?;
+        lock.head = receipt.hash;
+    }
+    Ok(())
+}
+
+/// Writes a task, its feed entry (with the changes it added when
+/// `keep_added` and known) and its receipts, under the feed lock.
+fn write_task(
+    tx: &mut Transaction<'_>,
+    lock: &mut FeedLock,
+    w: &TaskWrite,
+    keep_added: bool,
+    device_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO tasks (id, team, doc) VALUES ($1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+        &[&w.id, &w.team, &w.doc],
+    )?;
+    lock.feed_end += 1;
+    tx.execute(
+        "INSERT INTO feed (seq, task_id, team, heads) VALUES ($1, $2, $3, $4)",
+        &[
+            &lock.feed_end,
+            &w.id,
+            &w.team,
+            &fieldloop_core::sync::heads_to_bytes(&w.heads),
+        ],
+    )?;
+    if keep_added && let Some(added) = &w.added {
+        tx.execute(
+            "INSERT INTO feed_changes (seq, changes) VALUES ($1, $2)",
+            &[&lock.feed_end, added],
+        )?;
+    }
+    for flag in &w.flags {
+        let json =
+            serde_json::to_string(flag).map_err(|e| StoreError::Invalid(format!("flag: {e}")))?;
+        tx.execute(
+            "INSERT INTO change_flags (task_id, flag, device_id, received_at) VALUES ($1, $2, $3, $4)",
+            &[&w.id, &json, &device_id, &now],
+        )?;
+    }
+    if let Some(index) = &w.index {
+        index::write_index(tx, index, now)?;
+        // A lead transfer recorded in the task becomes a lead, in the same transaction.
+        leads::record_transfers(tx, index, now)?;
+    }
+    append_receipts(tx, lock, &w.id, &w.new_changes, device_id, now)
+}
+
+impl Store for PgStore {
+    fn write_catalog(&self, rows: &CatalogRows<'_>) -> Result<CatalogCounts, StoreError> {
+        use catalog::*;
+        self.tx(|tx| {
+            Ok(CatalogCounts {
+                departments: upsert(
+                    tx,
+                    &rows.departments,
+                    |d| d.code.clone(),
+                    read_department,
+                    write_department,
+                )?,
+                industries: upsert(
+                    tx,
+                    &rows.industries,
+                    |i| i.code.clone(),
+                    read_industry,
+                    write_industry,
+                )?,
+                teams: upsert(tx, &rows.teams, |t| t.id.clone(), read_team, write_team)?,
+                inspectors: upsert(
+                    tx,
+                    &rows.inspectors,
+                    |i| i.id.clone(),
+                    read_inspector,
+                    write_inspector,
+                )?,
+                subjects: upsert(
+                    tx,
+                    &rows.subjects,
+                    |s| s.uscc.to_string(),
+                    read_subject,
+                    write_subject,
+                )?,
+                items: upsert(tx, &rows.items, |i| i.id.clone(), read_item, write_item)?,
+                handbooks: upsert(
+                    tx,
+                    &rows.handbooks,
+                    |h| h.industry.clone(),
+                    read_handbook,
+                    write_handbook,
+                )?,
+            })
+        })
+    }
+
+    fn department(&self, code: &str) -> Result<Option<Department>, StoreError> {
+        self.with(|c| catalog::read_department(c, code))
+    }
+
+    fn industry(&self, code: &str) -> Result<Option<Industry>, StoreError> {
+        self.with(|c| catalog::read_industry(c, code))
+    }
+
+    fn team(&self, id: &str) -> Result<Option<Team>, StoreError> {
+        self.with(|c| catalog::read_team(c, id))
+    }
+
+    fn inspector(&self, id: &str) -> Result<Option<Inspector>, StoreError> {
+        self.with(|c| catalog::read_inspector(c, id))
+    }
+
+    fn subject(&self, uscc: &Uscc) -> Result<Option<Subject>, StoreError> {
+        self.with(|c| catalog::read_subject(c, uscc.as_str()))
+    }
+
+    fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        self.with(|c| catalog::read_item(c, id))
+    }
+
+    fn handbook(&self, industry: &str) -> Result<Option<Handbook>, StoreError> {
+        self.with(|c| catalog::read_handbook(c, industry))
+    }
+
+    fn inspector_team(&self, inspector: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            c.query_opt("SELECT team FROM inspectors WHERE id = $1", &[&inspector])?
+                .map(|r| r.try_get(0))
+                .transpose()
+                .map_err(StoreError::from)
+        })
+    }
+
+    fn create_enrollment(
+        &self,
+        code_hash: &str,
+        inspector: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        if self.inspector_team(inspector)?.is_none() {
+            return Err(StoreError::UnknownInspector(inspector.to_owned()));
+        }
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO enrollments (code_hash, inspector, expires_at) VALUES ($1, $2, $3)",
+                &[&code_hash, &inspector, &expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn redeem_enrollment(
+        &self,
+        code_hash: &str,
+        now: i64,
+        device_id: &str,
+        token_hash: &str,
+        actor: &str,
+        name: &str,
+    ) -> Result<Device, StoreError> {
+        self.tx(|tx| {
+            // Conditional: of two instances redeeming one code at once, the
+            // second finds it used once the first commits.
+            let used = tx.execute(
+                "UPDATE enrollments SET used_at = $2
+                 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                &[&code_hash, &now],
+            )?;
+            if used != 1 {
+                return Err(StoreError::BadEnrollmentCode);
+            }
+            let row = tx.query_one(
+                "SELECT i.id, i.team FROM enrollments e JOIN inspectors i ON i.id = e.inspector
+                 WHERE e.code_hash = $1",
+                &[&code_hash],
+            )?;
+            let (person, team): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            tx.execute(
+                "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at, token_issued_at)
+                 VALUES ($1, $2, $3, $4, 'inspector', $5, $6, $7, $7)",
+                &[&device_id, &token_hash, &actor, &person, &team, &name, &now],
+            )?;
+            fieldloop_core::faults::point("server.enroll.before_commit");
+            Ok(Device {
+                id: device_id.to_owned(),
+                actor: actor.to_owned(),
+                person,
+                role: Role::Inspector,
+                team,
+                revoked: false,
+                active: true,
+            })
+        })
+        .inspect(|_| fieldloop_core::faults::point("server.enroll.after_commit"))
+    }
+
+    fn add_device(
+        &self,
+        device: &Device,
+        token_hash: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at, token_issued_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                &[
+                    &device.id,
+                    &token_hash,
+                    &device.actor,
+                    &device.person,
+                    &role_name(device.role),
+                    &device.team,
+                    &name,
+                    &now,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn add_console_user(
+        &self,
+        user: &ConsoleUser,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|c| console::add_user(c, user, password_hash, now))
+    }
+
+    fn console_account(&self, id: &str) -> Result<Option<ConsoleAccount>, StoreError> {
+        self.with(|c| console::account(c, id))
+    }
+
+    fn record_login_failure(
+        &self,
+        id: &str,
+        now: i64,
+        max: u32,
+        lock_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        self.with(|c| console::record_failure(c, id, now, max, lock_ms))
+    }
+
+    fn clear_login_failures(&self, id: &str) -> Result<(), StoreError> {
+        self.with(|c| console::clear_failures(c, id))
+    }
+
+    fn create_console_session(
+        &self,
+        token_hash: &str,
+        user: &str,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|c| console::create_session(c, token_hash, user, csrf, now, expires_at))
+    }
+
+    fn console_session(&self, token_hash: &str) -> Result<Option<ConsoleSessionRow>, StoreError> {
+        self.with(|c| console::session(c, token_hash))
+    }
+
+    fn end_console_session(&self, token_hash: &str, now: i64) -> Result<(), StoreError> {
+        self.with(|c| console::end_session(c, token_hash, now))
+    }
+
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<(Device, TokenUse)>, StoreError> {
+        self.with(|c| {
+            // Two lookups, each on its own unique index.
+            let sql = format!(
+                "SELECT {DEVICE_COLUMNS}, coalesce(token_issued_at, created_at), NULL::BIGINT FROM devices WHERE token_hash = $1
+                 UNION ALL
+                 SELECT {DEVICE_COLUMNS}, coalesce(token_issued_at, created_at), prev_token_until FROM devices WHERE prev_token_hash = $1
+                 LIMIT 1"
+            );
+            c.query_opt(&sql, &[&token_hash])?
+                .map(|r| {
+                    Ok((
+                        device_from_row(&r)?,
+                        TokenUse {
+                            issued_at: r.try_get(7)?,
+                            previous_until: r.try_get(8)?,
+                        },
+                    ))
+                })
+                .transpose()
+        })
+    }
+
+    fn rotate_device_token(
+        &self,
+        device_id: &str,
+        presented_hash: &str,
+        new_hash: &str,
+        now: i64,
+        grace_until: i64,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            // One statement: its own transaction; a concurrent rotation
+            // waits for the row and then finds the presented token gone.
+            fieldloop_core::faults::point("server.token.before_commit");
+            let changed = c.execute(
+                "UPDATE devices SET
+                    prev_token_until = CASE WHEN token_hash = $2 THEN $5 ELSE prev_token_until END,
+                    prev_token_hash = CASE WHEN token_hash = $2 THEN token_hash ELSE prev_token_hash END,
+                    token_hash = $3,
+                    token_issued_at = $4
+                 WHERE id = $1 AND (token_hash = $2 OR prev_token_hash = $2)",
+                &[&device_id, &presented_hash, &new_hash, &now, &grace_until],
+            )?;
+            // The new token is stored; the answer carrying it is not sent yet.
+            fieldloop_core::faults::point("server.token.after_commit");
+            Ok(changed == 1)
+        })
+    }
+
+    fn set_inspector_active(&self, inspector: &str, active: bool) -> Result<(), StoreError> {
+        self.with(|c| {
+            let changed = c.execute(
+                "UPDATE inspectors SET active = $2 WHERE id = $1",
+                &[&inspector, &i64::from(active)],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::UnknownInspector(inspector.to_owned()));
+            }
+            Ok(())
+        })
+    }
+
+    fn revoke_device(&self, device_id: &str, now: i64) -> Result<(), StoreError> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1",
+                &[&device_id, &now],
+            )?;
+            if n == 0 {
+                Err(StoreError::UnknownDevice(device_id.to_owned()))
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    fn insert_task(
+        &self,
+        write: &TaskWrite,
+        codes: &TaskCodes,
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.tx(|tx| {
+            // The feed lock first: it also serialises the codes' check.
+            let mut lock = FeedLock::take(tx)?;
+            let taken = tx.query_opt(
+                "SELECT code, verify_code FROM task_codes
+                 WHERE (code = $1 OR verify_code = $2) AND task_id <> $3",
+                &[&codes.code, &codes.verify_code, &write.id],
+            )?;
+            if let Some(row) = taken {
+                let code: String = row.try_get(0)?;
+                if code == codes.code {
+                    return Err(StoreError::TaskCodeTaken(code));
+                }
+                return Err(StoreError::Invalid(
+                    "another task has the same verify code".into(),
+                ));
+            }
+            write_task(tx, &mut lock, write, false, device_id, now)?;
+            tx.execute(
+                "INSERT INTO task_codes (task_id, code, verify_code) VALUES ($1, $2, $3)
+                 ON CONFLICT (task_id) DO UPDATE SET code = excluded.code, verify_code = excluded.verify_code",
+                &[&write.id, &codes.code, &codes.verify_code],
+            )?;
+            lock.release(tx)?;
+            Ok(())
+        })
+    }
+
+    fn task(&self, id: &str) -> Result<Option<StoredTask>, StoreError> {
+        self.with(|c| {
+            c.query_opt("SELECT id, team, doc FROM tasks WHERE id = $1", &[&id])?
+                .map(|r| {
+                    Ok(StoredTask {
+                        id: r.try_get(0)?,
+                        team: r.try_get(1)?,
+                        doc: r.try_get(2)?,
+                    })
+                })
+                .transpose()
+        })
+    }
+
+    fn task_codes(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            c.query(
+                "SELECT code FROM task_codes WHERE starts_with(code, $1) ORDER BY code COLLATE \"C\"",
+                &[&prefix],
+            )?
+            .iter()
+            .map(|r| r.try_get(0).map_err(StoreError::from))
+            .collect()
+        })
+    }
+
+    fn commit_sync(
+        &self,
+        bases: &[TaskBase<'_>],
+        writes: &[TaskWrite],
+        device_id: &str,
+        now: i64,
+    ) -> Result<SyncCommit, StoreError> {
+        if writes.is_empty() {
+            // Nothing to write: one snapshot checks the bases against the
+            // feed's end.
+            return self.snapshot(|tx| {
+                let feed_end: i64 = tx
+                    .query_one("SELECT feed_end FROM feed_state", &[])?
+                    .try_get(0)?;
+                if !bases_hold(tx, bases)? {
+                    return Ok(SyncCommit::Moved);
+                }
+                Ok(SyncCommit::Done {
+                    feed_end: feed_end.unsigned_abs(),
+                })
+            });
+        }
+        let done = self.tx(|tx| {
+            // The lock before the bases are read: whoever held it has
+            // committed, and nobody commits to the feed until this does.
+            let mut lock = FeedLock::take(tx)?;
+            if !bases_hold(tx, bases)? {
+                return Ok(SyncCommit::Moved);
+            }
+            for w in writes {
+                write_task(tx, &mut lock, w, true, device_id, now)?;
+            }
+            let feed_end = lock.release(tx)?;
+            fieldloop_core::faults::point("server.sync.before_commit");
+            Ok(SyncCommit::Done { feed_end })
+        })?;
+        if matches!(done, SyncCommit::Done { .. }) {
+            // Durable; the answer that acknowledges it is not sent yet.
+            fieldloop_core::faults::point("server.sync.after_commit");
+        }
+        Ok(done)
+    }
+
+    fn latest_heads(&self, task_id: &str) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        self.heads_at(task_id, u64::MAX)
+    }
+
+    fn feed_end(&self) -> Result<u64, StoreError> {
+        self.with(|c| {
+            let end: i64 = c
+                .query_one("SELECT feed_end FROM feed_state", &[])?
+                .try_get(0)?;
+            Ok(end.unsigned_abs())
+        })
+    }
+
+    fn changed_since(
+        &self,
+        team: &str,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Vec<FeedTask>, StoreError> {
+        self.with(|c| {
+            c.query(
+                "SELECT task_id, min(seq) AS first, max(seq) FROM feed WHERE team = $1 AND seq > $2
+                 GROUP BY task_id ORDER BY first LIMIT $3",
+                &[&team, &seq_param(cursor), &limit_param(limit)],
+            )?
+            .iter()
+            .map(feed_task)
+            .collect()
+        })
+    }
+
+    fn unsent_since(
+        &self,
+        team: &str,
+        cursor: u64,
+        done: u64,
+        limit: usize,
+    ) -> Result<Vec<FeedTask>, StoreError> {
+        self.with(|c| {
+            c.query(
+                "SELECT task_id, min(seq), max(seq) AS last FROM feed WHERE team = $1 AND seq > $2
+                 GROUP BY task_id HAVING max(seq) > $3 ORDER BY last LIMIT $4",
+                &[
+                    &team,
+                    &seq_param(cursor),
+                    &seq_param(done),
+                    &limit_param(limit),
+                ],
+            )?
+            .iter()
+            .map(feed_task)
+            .collect()
+        })
+    }
+
+    fn heads_at(&self, task_id: &str, cursor: u64) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        self.with(|c| heads_at(c, task_id, cursor))
+    }
+
+    fn task_since(&self, task_id: &str, cursor: u64) -> Result<Option<TaskSince>, StoreError> {
+        // One snapshot: the entries, heads and document agree.
+        self.snapshot(|tx| {
+            let base = heads_at(tx, task_id, cursor)?;
+            let mut latest: Option<Vec<u8>> = None;
+            // `None` once an entry lacks its changes.
+            let mut changes: Option<Vec<u8>> = Some(Vec::new());
+            for row in tx.query(
+                "SELECT f.heads, c.changes FROM feed f LEFT JOIN feed_changes c ON c.seq = f.seq
+                 WHERE f.task_id = $1 AND f.seq > $2 ORDER BY f.seq",
+                &[&task_id, &seq_param(cursor)],
+            )? {
+                latest = Some(row.try_get(0)?);
+                let added: Option<&[u8]> = row.try_get(1)?;
+                match (&mut changes, added) {
+                    (Some(all), Some(added)) => all.extend_from_slice(added),
+                    _ => changes = None,
+                }
+            }
+            let heads = match (latest, &base) {
+                (Some(latest), _) => fieldloop_core::sync::heads_from_bytes(&latest),
+                (None, Some(base)) => base.clone(),
+                (None, None) => return Ok(None),
+            };
+            let delta = match (changes, base) {
+                (Some(changes), Some(_)) => TaskDelta::Changes(changes),
+                (_, base) => {
+                    let Some(row) =
+                        tx.query_opt("SELECT doc FROM tasks WHERE id = $1", &[&task_id])?
+                    else {
+                        return Ok(None);
+                    };
+                    TaskDelta::Whole {
+                        doc: row.try_get(0)?,
+                        base,
+                    }
+                }
+            };
+            Ok(Some(TaskSince { heads, delta }))
+        })
+    }
+
+    fn blob_visible(&self, team: &str, sha256: &str) -> Result<bool, StoreError> {
+        self.with(|c| {
+            Ok(c.query_opt(
+                "SELECT 1 FROM blob_owners WHERE sha256 = $1 AND team = $2 LIMIT 1",
+                &[&sha256, &team],
+            )?
+            .is_some())
+        })
+    }
+
+    fn record_blob_owner(
+        &self,
+        sha256: &str,
+        team: &str,
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            fieldloop_core::faults::point("server.upload.owner_before_commit");
+            c.execute(
+                "INSERT INTO blob_owners (sha256, team, device_id, uploaded_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT DO NOTHING",
+                &[&sha256, &team, &device_id, &now],
+            )?;
+            fieldloop_core::faults::point("server.upload.owner_after_commit");
+            Ok(())
+        })
+    }
+
+    fn flags(&self, task_id: &str) -> Result<Vec<StoredFlag>, StoreError> {
+        self.with(|c| {
+            c.query(
+                "SELECT flag, device_id, received_at FROM change_flags WHERE task_id = $1 ORDER BY seq",
+                &[&task_id],
+            )?
+            .iter()
+            .map(|r| {
+                let json: String = r.try_get(0)?;
+                let flag = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Invalid(format!("stored flag: {e}")))?;
+                Ok(StoredFlag {
+                    flag,
+                    device_id: r.try_get(1)?,
+                    received_at: r.try_get(2)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn list_tasks(
+        &self,
+        filter: &TaskFilter,
+        sort: TaskSort,
+        page: u32,
+        per_page: u32,
+        now: i64,
+    ) -> Result<TaskPage, StoreError> {
+        self.with(|c| index::list(c, filter, sort, page, per_page, now))
+    }
+
+    fn export_tasks(
+        &self,
+        filter: &TaskFilter,
+        sort: TaskSort,
+        limit: usize,
+        now: i64,
+        each: &mut dyn FnMut(ConsoleTaskRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.with(|c| index::export(c, filter, sort, limit, now, each))
+    }
+
+    fn refresh_statistics(&self) -> Result<(), StoreError> {
+        // autovacuum keeps statistics too; this is the hourly nudge the
+        // trait asks for, on the tables the console's list reads.
+        self.with(|c| Ok(c.batch_execute("ANALYZE task_index; ANALYZE feed;")?))
+    }
+
+    fn dashboard(
+        &self,
+        scope: Option<&crate::console::Scope>,
+        now: i64,
+        year: i32,
+        (start, end): (i64, i64),
+    ) -> Result<Dashboard, StoreError> {
+        self.with(|c| index::dashboard(c, scope, now, year, start, end))
+    }
+
+    fn receipt_times(&self, task_id: &str) -> Result<HashMap<String, (String, i64)>, StoreError> {
+        self.with(|c| {
+            c.query(
+                "SELECT change_hash, device_id, received_at FROM receipts WHERE task_id = $1",
+                &[&task_id],
+            )?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
+            .collect()
+        })
+    }
+
+    fn directory_version(&self) -> Result<u64, StoreError> {
+        self.with(|c| {
+            let version: i64 = c
+                .query_one("SELECT version FROM directory_version WHERE id = 1", &[])?
+                .try_get(0)?;
+            Ok(u64::try_from(version).unwrap_or(0))
+        })
+    }
+
+    fn directory(&self) -> Result<DirectoryRows, StoreError> {
+        self.snapshot(|tx| {
+            let ids = |tx: &mut Transaction<'_>, sql: &str| -> Result<Vec<String>, StoreError> {
+                tx.query(sql, &[])?
+                    .iter()
+                    .map(|r| r.try_get(0).map_err(StoreError::from))
+                    .collect()
+            };
+            let mut rows = DirectoryRows::default();
+            for code in ids(
+                tx,
+                "SELECT code FROM departments ORDER BY code COLLATE \"C\"",
+            )? {
+                rows.departments
+                    .extend(catalog::read_department(tx, &code)?);
+            }
+            for id in ids(tx, "SELECT id FROM teams ORDER BY id COLLATE \"C\"")? {
+                rows.teams.extend(catalog::read_team(tx, &id)?);
+            }
+            for id in ids(tx, "SELECT id FROM inspectors ORDER BY id COLLATE \"C\"")? {
+                let active: i64 = tx
+                    .query_one("SELECT active FROM inspectors WHERE id = $1", &[&id])?
+                    .try_get(0)?;
+                if let Some(inspector) = catalog::read_inspector(tx, &id)? {
+                    rows.inspectors.push((inspector, active != 0));
+                }
+            }
+            Ok(rows)
+        })
+    }
+
+    fn catalog_keys(
+        &self,
+        kind: crate::import::Kind,
+        text: &str,
+        limit: usize,
+    ) -> Result<(u64, Vec<String>), StoreError> {
+        use crate::import::Kind;
+        // Table, key and the columns searched: fixed strings, never input.
+        let (table, key, searched) = match kind {
+            Kind::Departments => (
+                "departments",
+                "code",
+                "strpos(code, $1) > 0 OR strpos(name, $1) > 0 OR strpos(lower(name_en), lower($1)) > 0",
+            ),
+            Kind::Industries => (
+                "industries",
+                "code",
+                "strpos(code, $1) > 0 OR strpos(name, $1) > 0 OR strpos(lower(name_en), lower($1)) > 0",
+            ),
+            Kind::Teams => ("teams", "id", "strpos(id, $1) > 0 OR strpos(name, $1) > 0"),
+            Kind::Inspectors => (
+                "inspectors",
+                "id",
+                "strpos(id, $1) > 0 OR strpos(name, $1) > 0 OR strpos(badge_no, $1) > 0",
+            ),
+            Kind::Subjects => (
+                "subjects",
+                "uscc",
+                "strpos(uscc, upper($1)) > 0 OR strpos(name, $1) > 0 OR strpos(address, $1) > 0",
+            ),
+            Kind::Items => ("items", "id", "strpos(id, $1) > 0 OR strpos(title, $1) > 0"),
+            Kind::Handbooks => (
+                "handbooks",
+                "industry",
+                "strpos(industry, $1) > 0 OR industry IN (SELECT code FROM industries WHERE strpos(name, $1) > 0)",
+            ),
+        };
+        let text = text.trim();
+        self.snapshot(|tx| {
+            let filter = format!("($1::TEXT = '' OR {searched})");
+            let total: i64 = tx
+                .query_one(&format!("SELECT count(*) FROM {table} WHERE {filter}"), &[&text])?
+                .try_get(0)?;
+            let keys = tx
+                .query(
+                    &format!(
+                        "SELECT {key} FROM {table} WHERE {filter} ORDER BY {key} COLLATE \"C\" LIMIT $2"
+                    ),
+                    &[&text, &limit_param(limit)],
+                )?
+                .iter()
+                .map(|r| r.try_get(0).map_err(StoreError::from))
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok((u64::try_from(total).unwrap_or(0), keys))
+        })
+    }
+
+    fn search_subjects(&self, text: &str, limit: usize) -> Result<Vec<Subject>, StoreError> {
+        self.snapshot(|tx| {
+            let usccs: Vec<String> = tx
+                .query(
+                    "SELECT uscc FROM subjects
+                     WHERE strpos(name, $1) > 0 OR strpos(uscc, upper($1)) > 0 OR strpos(address, $1) > 0
+                     ORDER BY name COLLATE \"C\" LIMIT $2",
+                    &[&text.trim(), &limit_param(limit)],
+                )?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            let mut subjects = Vec::with_capacity(usccs.len());
+            for uscc in usccs {
+                subjects.extend(catalog::read_subject(tx, &uscc)?);
+            }
+            Ok(subjects)
+        })
+    }
+
+    fn inspections_in(
+        &self,
+        usccs: &[String],
+        (start, end): (i64, i64),
+    ) -> Result<Vec<u64>, StoreError> {
+        self.with(|c| index::inspections_in(c, usccs, start, end))
+    }
+
+    fn all_subjects(&self) -> Result<Vec<Subject>, StoreError> {
+        self.snapshot(|tx| plans::all_subjects(tx))
+    }
+
+    fn inspection_counts(
+        &self,
+        (start, end): (i64, i64),
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        self.with(|c| plans::inspection_counts(c, start, end))
+    }
+
+    fn plans(&self) -> Result<Vec<super::PlanRow>, StoreError> {
+        self.with(plans::plans)
+    }
+
+    fn plan(&self, id: &str) -> Result<Option<super::PlanRow>, StoreError> {
+        self.with(|c| plans::plan(c, id))
+    }
+
+    fn plan_pools(&self, id: &str) -> Result<Option<fieldloop_core::draw::PlanPools>, StoreError> {
+        self.with(|c| plans::plan_pools(c, id))
+    }
+
+    fn save_plan(
+        &self,
+        row: &super::PlanRow,
+        pools: Option<&fieldloop_core::draw::PlanPools>,
+        expect: Option<super::PlanState>,
+    ) -> Result<(), StoreError> {
+        self.with(|c| plans::save_plan(c, row, pools, expect))
+    }
+
+    fn delete_plan(&self, id: &str) -> Result<bool, StoreError> {
+        self.with(|c| plans::delete_plan(c, id))
+    }
+
+    fn conflicts(&self) -> Result<Vec<super::ConflictRow>, StoreError> {
+        self.with(plans::conflicts)
+    }
+
+    fn put_conflict(&self, row: &super::ConflictRow) -> Result<(), StoreError> {
+        self.with(|c| plans::put_conflict(c, row))
+    }
+
+    fn delete_conflict(&self, inspector: &str, uscc: &str) -> Result<bool, StoreError> {
+        self.with(|c| plans::delete_conflict(c, inspector, uscc))
+    }
+
+    fn commit_draw(&self, draw: &super::DrawWrite<'_>, now: i64) -> Result<(), StoreError> {
+        self.with(|c| plans::commit_draw(c, draw, now))
+    }
+
+    fn draws(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
+        self.with(plans::draws)
+    }
+
+    fn draw_record(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| plans::draw_column(c, id, false))
+    }
+
+    fn draw_pools(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| plans::draw_column(c, id, true))
+    }
+
+    fn highest_code(&self, prefix: &str) -> Result<u64, StoreError> {
+        self.with(|c| plans::highest_code(c, prefix))
+    }
+
+    fn published(&self, limit: usize) -> Result<Vec<super::PublishedRow>, StoreError> {
+        self.with(|c| plans::published(c, limit))
+    }
+
+    fn claim_key(&self) -> Option<Arc<crate::claims::ClaimKey>> {
+        Some(self.claim_key.clone())
+    }
+
+    fn task_by_verify_code(&self, code: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| claims::task_by_verify_code(c, code))
+    }
+
+    fn revoke_verify_code(
+        &self,
+        task_id: &str,
+        revocation: &crate::claims::Revocation,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| claims::revoke(c, task_id, revocation))
+    }
+
+    fn verify_revocation(
+        &self,
+        task_id: &str,
+    ) -> Result<Option<crate::claims::Revocation>, StoreError> {
+        self.with(|c| claims::revocation(c, task_id))
+    }
+
+    fn add_feedback(
+        &self,
+        row: &crate::claims::FeedbackRow,
+        per_address_per_day: usize,
+    ) -> Result<crate::claims::FeedbackAdded, StoreError> {
+        self.with(|c| claims::add_feedback(c, row, per_address_per_day))
+    }
+
+    fn feedback_for_task(
+        &self,
+        task_id: &str,
+    ) -> Result<Option<crate::claims::FeedbackRow>, StoreError> {
+        self.with(|c| claims::feedback_of(c, task_id))
+    }
+
+    fn feedback_list(&self, limit: usize) -> Result<Vec<crate::claims::FeedbackRow>, StoreError> {
+        self.with(|c| claims::feedback_list(c, limit))
+    }
+
+    fn unscanned_rectification_tasks(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.with(|c| rectify::unscanned(c, limit))
+    }
+
+    fn record_rectifications(
+        &self,
+        task_id: &str,
+        rows: &[crate::rectify::Rectification],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|c| rectify::record(c, task_id, rows, now))
+    }
+
+    fn finished_rechecks(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        self.with(rectify::finished_rechecks)
+    }
+
+    fn rectifications(
+        &self,
+        states: &[crate::rectify::RectState],
+    ) -> Result<Vec<crate::rectify::Rectification>, StoreError> {
+        self.with(|c| rectify::list(c, states))
+    }
+
+    fn rectification(&self, id: &str) -> Result<Option<crate::rectify::Rectification>, StoreError> {
+        self.with(|c| rectify::one(c, id))
+    }
+
+    fn start_recheck(
+        &self,
+        id: &str,
+        task_id: &str,
+        task_code: &str,
+        team: &str,
+        photos: &[String],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| rectify::start_recheck(c, id, task_id, task_code, team, photos, now))
+    }
+
+    fn finish_recheck(
+        &self,
+        id: &str,
+        state: crate::rectify::RectState,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| rectify::finish_recheck(c, id, state, now))
+    }
+
+    fn insert_lead(
+        &self,
+        draft: &crate::leads::LeadDraft,
+        now: i64,
+    ) -> Result<crate::leads::Lead, StoreError> {
+        self.with(|c| leads::insert_lead(c, draft, now))
+    }
+
+    fn lead(&self, id: &str) -> Result<Option<crate::leads::Lead>, StoreError> {
+        self.with(|c| leads::lead(c, id))
+    }
+
+    fn lead_events(&self, id: &str) -> Result<Vec<crate::leads::LeadEvent>, StoreError> {
+        self.with(|c| leads::lead_events(c, id))
+    }
+
+    fn list_leads(
+        &self,
+        state: Option<crate::leads::LeadState>,
+        departments: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<crate::leads::Lead>, StoreError> {
+        self.with(|c| leads::list_leads(c, state, departments, limit))
+    }
+
+    fn save_lead_step(
+        &self,
+        before: &crate::leads::Lead,
+        after: &crate::leads::Lead,
+        event: &crate::leads::LeadEvent,
+    ) -> Result<(), StoreError> {
+        self.with(|c| leads::save_step(c, before, after, event))
+    }
+
+    fn add_channel_key(&self, row: &super::ChannelKeyRow) -> Result<(), StoreError> {
+        self.with(|c| leads::add_channel_key(c, row))
+    }
+
+    fn channel_key(&self, id: &str) -> Result<Option<super::ChannelKeyRow>, StoreError> {
+        self.with(|c| leads::channel_key(c, id))
+    }
+
+    fn channel_keys(&self) -> Result<Vec<super::ChannelKeyRow>, StoreError> {
+        self.with(leads::channel_keys)
+    }
+
+    fn revoke_channel_key(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        self.with(|c| leads::revoke_channel_key(c, id, now))
+    }
+
+    fn receipts_since_task(
+        &self,
+        task_id: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<Receipt>>, StoreError> {
+        self.snapshot(|tx| leads::receipts_since_task(tx, task_id, limit))
+    }
+
+    fn receipt_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        self.with(audit::receipt_head)
+    }
+
+    fn receipt_span(&self, from: i64, to: i64, limit: usize) -> Result<Vec<Receipt>, StoreError> {
+        self.with(|c| audit::receipt_span(c, from, to, limit))
+    }
+
+    fn device_receipts(
+        &self,
+        device_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Receipt>, StoreError> {
+        self.with(|c| audit::device_receipts(c, device_id, after, limit))
+    }
+
+    fn add_checkpoint(
+        &self,
+        checkpoint: &fieldloop_core::checkpoint::Checkpoint,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| audit::add_checkpoint(c, checkpoint))
+    }
+
+    fn checkpoint(
+        &self,
+        seq: Option<i64>,
+    ) -> Result<Option<fieldloop_core::checkpoint::Checkpoint>, StoreError> {
+        self.with(|c| audit::checkpoint(c, seq))
+    }
+
+    fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {
+        self.with(|c| {
+            c.query(
+                &format!(
+                    "SELECT {} FROM receipts ORDER BY seq",
+                    audit::RECEIPT_COLUMNS
+                ),
+                &[],
+            )?
+            .iter()
+            .map(audit::receipt_from_row)
+            .collect()
+        })
+    }
+}
+
+/// A feed row of `changed_since` / `unsent_since`.
+fn feed_task(r: &postgres::Row) -> Result<FeedTask, StoreError> {
+    Ok(FeedTask {
+        id: r.try_get(0)?,
+        first: r.try_get::<_, i64>(1)?.unsigned_abs(),
+        last: r.try_get::<_, i64>(2)?.unsigned_abs(),
+    })
+}
+
+/// A task's heads as of its latest entry at or before `cursor`.
+fn heads_at(
+    c: &mut impl GenericClient,
+    task_id: &str,
+    cursor: u64,
+) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+    let blob: Option<Vec<u8>> = c
+        .query_opt(
+            "SELECT heads FROM feed WHERE task_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1",
+            &[&task_id, &seq_param(cursor)],
+        )?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+    Ok(blob.map(|b| fieldloop_core::sync::heads_from_bytes(&b)))
+}
+
+/// The advisory lock key that serialises migrations between instances.
+const MIGRATION_LOCK: i64 = 0x4669_656c_646c_6f6f; // "Fieldloo"
+
+/// A `usize` limit as a SQL `BIGINT`.
+pub(super) fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Whether `e` is PostgreSQL's unique violation (23505).
+pub(super) fn is_unique_violation(e: &postgres::Error) -> bool {
+    e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+}
