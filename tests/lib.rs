@@ -97,8 +97,55 @@ pub struct TestServer {
     /// First, so that the server stops before its folder goes.
     _serving: Serving,
     pub url: String,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database the records are in; `None`: SQLite in `dir`.
+    pub database: Option<String>,
+}
+
+/// Set (to anything but `sqlite`) by `cargo xtask test`'s PostgreSQL pass:
+/// every [`TestServer`] keeps its records in a fresh database of one
+/// throwaway PostgreSQL cluster for the test process, instead of SQLite.
+pub const STORE_ENV: &str = "FIELDLOOP_TEST_STORE";
+
+/// A fresh PostgreSQL database's URL when [`STORE_ENV`] says `postgres`
+/// (on the test process's throwaway cluster); `None` for SQLite.
+pub fn test_database() -> Option<String> {
+    match std::env::var(STORE_ENV).as_deref() {
+        Ok("postgres") => {
+            let cluster = fieldloop_server::store::postgres::cluster::TestCluster::shared()
+                .unwrap_or_else(|e| panic!("{STORE_ENV}=postgres: no PostgreSQL cluster: {e}"));
+            Some(cluster.create_database().expect("a test database"))
+        }
+        Ok("sqlite") | Err(_) => None,
+        Ok(other) => panic!("{STORE_ENV}={other}: say sqlite or postgres"),
+    }
+}
+
+/// The store a test server keeps its records in: SQLite in `dir`, or the
+/// PostgreSQL database `database`.
+pub fn open_store(dir: &std::path::Path, database: Option<&str>) -> Arc<dyn Store> {
+    match database {
+        Some(url) => {
+            let key = fieldloop_server::claims::ClaimKey::load_or_create(dir).expect("claim key");
+            Arc::new(
+                fieldloop_server::store::postgres::PgStore::open(url, 8, key)
+                    .expect("server store on PostgreSQL"),
+            )
+        }
+        None => Arc::new(SqliteStore::open(dir).expect("server store")),
+    }
+}
+
+/// The `fieldloop-server` binary as a command on the database `database`
+/// (`FIELDLOOP_DATABASE`), or on SQLite in whatever `--data` it is given.
+pub fn server_command(database: Option<&str>) -> std::process::Command {
+    let mut command = std::process::Command::new(process::target_binary("fieldloop-server"));
+    match database {
+        Some(url) => command.env("FIELDLOOP_DATABASE", url),
+        None => command.env_remove("FIELDLOOP_DATABASE"),
+    };
+    command
 }
 
 impl TestServer {
@@ -121,7 +168,18 @@ impl TestServer {
     ) -> Self {
         // The tests' own HTTP clients need a crypto provider too.
         fieldloop_tablet::tls::install_crypto();
-        let store = Arc::new(SqliteStore::open(dir.path()).expect("server store"));
+        Self::start_with(dir, tasks, limits, tls, test_database())
+    }
+
+    fn start_with(
+        dir: tempfile::TempDir,
+        tasks: usize,
+        limits: Limits,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        database: Option<String>,
+    ) -> Self {
+        fieldloop_tablet::tls::install_crypto();
+        let store = open_store(dir.path(), database.as_deref());
         fieldloop_server::demo::seed_tasks(store.as_ref(), tasks, NOW).expect("demo");
         let blobs = BlobDir::open(dir.path().join("blobs")).expect("blobs");
         // The server's clock moves by the offset in `dir/clock-offset-ms`
@@ -136,7 +194,56 @@ impl TestServer {
             _serving: serving,
             store,
             dir,
+            database,
         }
+    }
+
+    /// A second instance of this server: its own folder, port and runtime,
+    /// the same PostgreSQL database and the same claim key (as every
+    /// instance of one deployment must have). Panics on SQLite, whose file
+    /// one instance owns.
+    pub fn second_instance(&self, limits: Limits) -> TestServer {
+        let database = self
+            .database
+            .clone()
+            .expect("a second instance needs the records in PostgreSQL");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = fieldloop_server::claims::CLAIM_KEY_DIR;
+        std::fs::create_dir_all(dir.path().join(key)).expect("claim key dir");
+        let file = std::path::Path::new(key).join(fieldloop_server::claims::CLAIM_KEY_FILE);
+        std::fs::copy(self.dir.path().join(&file), dir.path().join(&file)).expect("claim key");
+        let store = open_store(dir.path(), Some(&database));
+        let blobs = BlobDir::open(dir.path().join("blobs")).expect("blobs");
+        let state = AppState::new(store.clone(), blobs).with_limits(limits);
+        let serving = Serving::start(state, None, None);
+        TestServer {
+            url: serving.url.clone(),
+            _serving: serving,
+            store,
+            dir,
+            database: Some(database),
+        }
+    }
+
+    /// A server like [`TestServer::start`] whose records are in a fresh
+    /// PostgreSQL database, whatever [`STORE_ENV`] says.
+    pub fn start_on_postgres(tasks: usize, limits: Limits) -> Self {
+        let cluster = fieldloop_server::store::postgres::cluster::TestCluster::shared()
+            .unwrap_or_else(|e| panic!("no PostgreSQL cluster: {e}"));
+        let database = cluster.create_database().expect("a test database");
+        Self::start_with(
+            tempfile::tempdir().expect("tempdir"),
+            tasks,
+            limits,
+            None,
+            Some(database),
+        )
+    }
+
+    /// `fieldloop-server` as a command on this server's records (its
+    /// `--data` is still to be given).
+    pub fn cli(&self) -> std::process::Command {
+        server_command(self.database.as_deref())
     }
 
     /// Moves the server's clock `ms` milliseconds ahead of real time (the
@@ -232,6 +339,31 @@ impl Tablet {
                 d.refuse_to_sign(&who, NOW, SignerRole::Enterprise, "王五", "不同意检查结论")
             })
             .expect("refusal");
+    }
+
+    /// The ids of the tasks this tablet holds (at most 1,000) on which every
+    /// one of `people` is an inspector.
+    pub fn tasks_of_all(&self, people: &[&str]) -> Vec<String> {
+        self.store
+            .list_tasks(&fieldloop_tablet::store::TaskQuery {
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .expect("list")
+            .into_iter()
+            .map(|r| r.id)
+            .filter(|id| {
+                let task = self
+                    .store
+                    .open_task(id)
+                    .expect("open")
+                    .task()
+                    .expect("task");
+                people
+                    .iter()
+                    .all(|p| task.inspectors.iter().any(|i| i == p))
+            })
+            .collect()
     }
 
     /// The author this tablet edits as.

@@ -579,8 +579,10 @@ fn seed_demo(_store: &dyn Store) -> anyhow::Result<()> {
     )
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// No runtime around the commands: the stores' clients block (PostgreSQL's
+/// runs a runtime of its own, which cannot start inside another), so only
+/// `serve` builds one, after the store is open and seeded.
+fn main() -> anyhow::Result<()> {
     // Warnings by default (refused credentials among them); RUST_LOG adds more.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -615,8 +617,13 @@ async fn main() -> anyhow::Result<()> {
                 seed_demo(store.as_ref())?;
             }
             let blobs = BlobDir::open(data.join("blobs")).context("cannot open the blob folder")?;
-            let listener = tokio::net::TcpListener::bind(&listen)
-                .await
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the server's runtime")?;
+            let _entered = runtime.enter();
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind(&listen))
                 .with_context(|| {
                     format!("cannot listen on {listen} (is another server running there?)")
                 })?;
@@ -676,8 +683,13 @@ async fn main() -> anyhow::Result<()> {
             );
             let state = state.with_record_printer(Arc::new(package_printer));
             let tls = identity.map(|i| i.config);
-            fieldloop_server::serve_with(listener, state, tls, shutdown_signal())
-                .await
+            runtime
+                .block_on(fieldloop_server::serve_with(
+                    listener,
+                    state,
+                    tls,
+                    shutdown_signal(),
+                ))
                 .context("server failed")?;
         }
         Command::Migrate { data } => {

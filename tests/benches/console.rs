@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use fieldloop_core::{Role, Status};
 use fieldloop_server::console::{self, TaskIndex};
-use fieldloop_server::store::{ConsoleUser, Store, TaskWrite};
+use fieldloop_server::store::{ConsoleUser, TaskWrite};
 use fieldloop_tests::{NOW, TestServer};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};

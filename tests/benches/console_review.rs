@@ -17,7 +17,7 @@ use browser::Browser;
 use fieldloop_core::demo::DemoData;
 use fieldloop_core::{ActorId, Author, Role, TaskDoc};
 use fieldloop_server::console::TaskIndex;
-use fieldloop_server::store::{ConsoleUser, Store, TaskCodes, TaskWrite};
+use fieldloop_server::store::{ConsoleUser, TaskCodes, TaskWrite};
 use fieldloop_tablet::background::now_ms;
 use fieldloop_tablet::inspect::Tablet;
 use fieldloop_tests::TestServer;

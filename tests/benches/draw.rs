@@ -14,7 +14,7 @@ use std::time::Instant;
 use fieldloop_core::demo::DemoData;
 use fieldloop_core::{GeoPoint, Inspector, RiskClass, Role, Subject, Team, TeamKind, Uscc};
 use fieldloop_server::draws::{self, DrawRequest};
-use fieldloop_server::store::{CatalogRows, ConsoleUser, Store};
+use fieldloop_server::store::{CatalogRows, ConsoleUser};
 use fieldloop_tests::TestServer;
 use serde_json::json;
 

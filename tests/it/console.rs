@@ -5,7 +5,7 @@
 
 use fieldloop_core::Role;
 use fieldloop_server::console::{self, CSRF_HEADER, MAX_FAILED_LOGINS};
-use fieldloop_server::store::{ConsoleUser, Store};
+use fieldloop_server::store::ConsoleUser;
 use fieldloop_tests::TestServer;
 use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};

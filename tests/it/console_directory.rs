@@ -6,7 +6,6 @@
 
 use fieldloop_core::Role;
 use fieldloop_core::sync as wire;
-use fieldloop_server::store::Store;
 use fieldloop_tests::{NOW, Tablet, TestServer};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

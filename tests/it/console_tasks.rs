@@ -8,7 +8,7 @@
 
 use fieldloop_core::{Role, Status};
 use fieldloop_server::console::{self, CSRF_HEADER};
-use fieldloop_server::store::{ConsoleUser, Store};
+use fieldloop_server::store::ConsoleUser;
 use fieldloop_tests::{NOW, Tablet, TestServer};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};

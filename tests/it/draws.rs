@@ -15,7 +15,6 @@ use fieldloop_core::demo::DemoData;
 use fieldloop_core::draw::{self, DrawRecord, PlanPools};
 use fieldloop_core::task::TaskKind;
 use fieldloop_core::{Role, Status};
-use fieldloop_server::store::Store;
 use fieldloop_tests::{Tablet, TestServer};
 use reqwest::Method;
 use serde_json::{Value, json};

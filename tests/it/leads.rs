@@ -11,7 +11,6 @@
 use std::process::Command;
 
 use fieldloop_core::{LeadTransfer, Role};
-use fieldloop_server::store::Store;
 use fieldloop_tests::{NOW, Tablet, TestServer};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
@@ -67,7 +66,8 @@ fn server_binary() -> std::path::PathBuf {
 
 /// `fieldloop-server channel-key create` on the running server's data: the key it prints.
 fn cli_key(server: &TestServer, channel: &str) -> String {
-    let out = Command::new(server_binary())
+    let out = server
+        .cli()
         .args(["channel-key", "create", "--channel", channel, "--data"])
         .arg(server.dir.path())
         .output()

@@ -10,6 +10,7 @@ mod console_tasks;
 mod crash;
 mod crash_points;
 mod draws;
+mod instances;
 mod leads;
 mod paging;
 mod policy_props;

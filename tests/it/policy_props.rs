@@ -158,7 +158,6 @@ fn exchange(
     id: &str,
     changes: Vec<u8>,
     limits: &Limits,
-    writes: &std::sync::Mutex<()>,
 ) -> Option<u16> {
     let request = SyncRequest {
         rotate: false,
@@ -172,7 +171,7 @@ fn exchange(
         }],
         directory: None,
     };
-    match fieldloop_server::sync::run(store, &m.device, &request, NOW, writes, limits) {
+    match fieldloop_server::sync::run(store, &m.device, &request, NOW, limits) {
         Ok(_) => {
             let stored = store.task(id).expect("read").expect("task");
             m.doc = AutoCommit::load(&stored.doc).expect("load");
@@ -315,21 +314,20 @@ proptest! {
         };
         let item = oracle.created.items_in_order()[0].0.clone();
         let limits = Limits::default();
-        let writes = std::sync::Mutex::new(());
         for (n, (who, what)) in steps.into_iter().enumerate() {
             let m = &mut members[who];
             let status = match what {
                 Try::Garbage(seed) => {
                     let garbage: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(seed).wrapping_add(seed)).collect();
-                    exchange(&store, m, &id, garbage, &limits, &writes)
+                    exchange(&store, m, &id, garbage, &limits)
                 }
-                Try::Pull => exchange(&store, m, &id, Vec::new(), &limits, &writes),
+                Try::Pull => exchange(&store, m, &id, Vec::new(), &limits),
                 _ => {
                     if !make(m, what, &item, n as u64) {
                         continue;
                     }
                     let changes = m.doc.save_after(&m.known);
-                    exchange(&store, m, &id, changes, &limits, &writes)
+                    exchange(&store, m, &id, changes, &limits)
                 }
             };
             if let Some(status) = status {

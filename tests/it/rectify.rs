@@ -9,7 +9,6 @@
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ROOT, ReadDoc};
 use fieldloop_core::{EvidenceKind, Finding, NewEvidence, Role, Severity, Status};
-use fieldloop_server::store::Store;
 use fieldloop_tablet::blobs::BlobStore;
 use fieldloop_tablet::store::TaskQuery;
 use fieldloop_tablet::sync::HttpTransport;

@@ -8,7 +8,6 @@ use fieldloop_core::ErrorCode;
 use fieldloop_core::enroll::{EnrollTarget, KeyPin};
 use fieldloop_core::sync::{self as wire, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 use fieldloop_server::limits::Limits;
-use fieldloop_server::store::Store as _;
 use fieldloop_tablet::store::Store as TabletStore;
 use fieldloop_tablet::sync::{HttpTransport, Transport, enroll_pinned, keys};
 use fieldloop_tests::{NOW, TestServer};

@@ -557,7 +557,6 @@ fn enrollment_codes_are_one_time_expire_and_are_rate_limited() {
     )
     .expect("first use");
     assert_eq!(enrolled.person, "I-002");
-    use fieldloop_server::store::Store as _;
     let inspector = server
         .store
         .inspector("I-002")
@@ -954,25 +953,9 @@ fn three_tablets_converge_whatever_order_they_sync_in() {
         t.sync().expect("first sync");
     }
     let id = tablets[0]
-        .store
-        .list_tasks(&TaskQuery {
-            limit: Some(1000),
-            ..Default::default()
-        })
-        .expect("list")
+        .tasks_of_all(&["I-002", "I-003", "I-004"])
         .into_iter()
-        .map(|r| r.id)
-        .find(|id| {
-            let task = tablets[0]
-                .store
-                .open_task(id)
-                .expect("open")
-                .task()
-                .expect("task");
-            ["I-002", "I-003", "I-004"]
-                .iter()
-                .all(|p| task.inspectors.contains(&p.to_string()))
-        })
+        .next()
         .expect("a task of all three");
     let items: Vec<String> = tablets[0]
         .store

@@ -29,6 +29,7 @@ pub const PACKAGES: &[&str] = &[
     "poppler-utils",     // pdftotext, pdffonts, pdfinfo: the printed records' tests read the PDFs
     "cmake",             // builds libjpeg-turbo, which the turbojpeg crate bundles (photo pipeline)
     "nasm",              // libjpeg-turbo's SIMD code
+    "postgresql",        // the PostgreSQL store's tests start throwaway clusters (initdb, pg_ctl)
 ];
 
 /// Installs what is missing: [`PACKAGES`] and `extra_packages`, the rustfmt

@@ -29,6 +29,33 @@ pub fn run() -> Result<()> {
     result
 }
 
+/// The end-to-end test modules whose servers are `TestServer`s (the rest
+/// open SQLite stores of their own: crash, power-cut and simulation tests).
+const TEST_SERVER_MODULES: &[&str] = &[
+    "attacks::",
+    "audit::",
+    "claim::",
+    "console",
+    "draws::",
+    "instances::",
+    "leads::",
+    "paging::",
+    "print::",
+    "rectify::",
+    "security::",
+    "sync::",
+];
+
+/// End-to-end tests that rewrite the server's SQLite file behind its back
+/// (the audit's tamper cases): they run on SQLite only.
+const SQLITE_FILE_TESTS: &[&str] = &[
+    "audit::a_checkpoint_that_goes_back_is_not_taken",
+    "audit::audit_verify_against_a_checkpoint_catches_a_log_cut_short_or_rewritten",
+    "audit::the_tablet_check_catches_a_log_cut_short",
+    "audit::the_tablet_check_catches_an_acknowledged_change_without_a_receipt",
+    "audit::the_tablet_check_passes_then_catches_a_log_rewritten_after_the_fact",
+];
+
 /// The sum of cargo test's `test result:` lines.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Tally {
@@ -113,6 +140,25 @@ fn run_steps(steps: &mut Steps, tally: &mut Tally) -> Result<()> {
             cmd.env("SIM_SEEDS", SIM_SEEDS);
         }
         exec::run_watching(bindings::export_to_ui(&mut cmd), |line| tally.add(line))
+    })?;
+    // The end-to-end tests again with every test server's records in
+    // PostgreSQL (a fresh database each, on one throwaway cluster per test
+    // process), but for those that edit the SQLite file by hand.
+    steps.time("cargo test (PostgreSQL)", || {
+        let mut cmd = exec::cargo(&["test", "--locked", "-p", "fieldloop-tests", "--test", "it"]);
+        cmd.arg("--");
+        cmd.args(TEST_SERVER_MODULES);
+        for test in SQLITE_FILE_TESTS {
+            cmd.args(["--skip", test]);
+        }
+        cmd.env("FIELDLOOP_TEST_STORE", "postgres");
+        if env::var_os("PROPTEST_CASES").is_none() {
+            cmd.env("PROPTEST_CASES", PROPTEST_CASES);
+        }
+        if env::var_os("SIM_SEEDS").is_none() {
+            cmd.env("SIM_SEEDS", SIM_SEEDS);
+        }
+        exec::run_watching(&mut cmd, |line| tally.add(line))
     })?;
     // A second client of the sync protocol, written from docs/ alone, against
     // the server binary `cargo test` built.

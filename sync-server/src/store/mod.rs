@@ -5,6 +5,7 @@
 //! Every write that precedes an acknowledgement is committed durably before
 //! the method returns.
 
+mod codec;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
@@ -401,7 +402,7 @@ pub struct ChannelKeyRow {
 }
 
 /// What the server stores.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Writes checked reference data (see [`crate::import`]) in one
     /// transaction: all of it or, on any error, nothing. Each row is
     /// inserted or replaces the row with the same key (department and

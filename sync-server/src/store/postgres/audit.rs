@@ -4,7 +4,7 @@
 use fieldloop_core::checkpoint::Checkpoint;
 use postgres::GenericClient;
 
-use super::limit_param;
+use crate::store::codec::limit_param;
 use crate::store::{Receipt, StoreError};
 
 /// The columns [`receipt_from_row`] reads, in its order.

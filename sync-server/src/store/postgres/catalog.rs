@@ -3,39 +3,11 @@
 //! and written whole, and the import's upsert that counts what changed.
 //! The PostgreSQL form of `sqlite/catalog.rs`.
 
-use fieldloop_core::{
-    Department, GeoPoint, Handbook, Industry, Inspector, Item, RiskClass, Subject, Team, TeamKind,
-    Uscc,
-};
+use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Subject, Team};
 use postgres::GenericClient;
 
 use super::StoreError;
-use crate::store::Counts;
-
-/// The stored name of a team kind.
-pub(super) fn team_kind_name(kind: TeamKind) -> &'static str {
-    match kind {
-        TeamKind::TownshipSquad => "township_squad",
-        TeamKind::CountyTeam => "county_team",
-    }
-}
-
-/// A team kind from its stored name; anything else is damage.
-pub(super) fn team_kind_from(name: &str) -> Result<TeamKind, StoreError> {
-    match name {
-        "township_squad" => Ok(TeamKind::TownshipSquad),
-        "county_team" => Ok(TeamKind::CountyTeam),
-        other => Err(StoreError::Invalid(format!("unknown team kind {other}"))),
-    }
-}
-
-/// A risk class from its stored letter; anything else is damage.
-pub(super) fn risk_class_from(name: &str) -> Result<RiskClass, StoreError> {
-    RiskClass::ALL
-        .into_iter()
-        .find(|c| c.to_string() == name)
-        .ok_or_else(|| StoreError::Invalid(format!("unknown risk class {name}")))
-}
+use crate::store::codec::{SubjectColumns, subject_from, team_kind_from, team_kind_name};
 
 /// The values of a list table (`SELECT value … WHERE owner = $1 ORDER BY position`).
 pub(super) fn list(
@@ -234,19 +206,6 @@ pub(super) fn read_subject(
 pub(super) const SUBJECT_COLUMNS: &str =
     "uscc, name, address, industry, risk_class, lat, lon, legal_rep, township";
 
-/// A subject's columns as stored, before they are checked.
-pub(super) type SubjectColumns = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    f64,
-    f64,
-    String,
-    String,
-);
-
 /// One subjects row, selected as [`SUBJECT_COLUMNS`].
 pub(super) fn subject_row(r: &postgres::Row) -> Result<SubjectColumns, StoreError> {
     Ok((
@@ -260,21 +219,6 @@ pub(super) fn subject_row(r: &postgres::Row) -> Result<SubjectColumns, StoreErro
         r.try_get(7)?,
         r.try_get(8)?,
     ))
-}
-
-/// A subject from its stored columns (an empty township is none).
-pub(super) fn subject_from(row: SubjectColumns) -> Result<Subject, StoreError> {
-    let (uscc, name, address, industry, risk_class, lat, lon, legal_rep, township) = row;
-    Ok(Subject {
-        uscc: Uscc::parse(&uscc).map_err(|e| StoreError::Invalid(format!("{uscc}: {e}")))?,
-        name,
-        address,
-        industry,
-        risk_class: risk_class_from(&risk_class)?,
-        location: GeoPoint { lat, lon },
-        legal_rep,
-        township: Some(township).filter(|t| !t.is_empty()),
-    })
 }
 
 /// Adds or replaces a subject (no township is stored as empty).
@@ -410,31 +354,4 @@ pub(super) fn write_handbook(c: &mut impl GenericClient, h: &Handbook) -> Result
         &h.industry,
         &h.items,
     )
-}
-
-/// Writes the rows of one table that differ from what is stored, counting
-/// what it added, updated and left unchanged. The client is a named type
-/// parameter (not `impl GenericClient`) because `read` and `write` take it.
-pub(super) fn upsert<T: PartialEq, C: GenericClient>(
-    c: &mut C,
-    rows: &[&T],
-    key: impl Fn(&T) -> String,
-    read: impl Fn(&mut C, &str) -> Result<Option<T>, StoreError>,
-    write: impl Fn(&mut C, &T) -> Result<(), StoreError>,
-) -> Result<Counts, StoreError> {
-    let mut counts = Counts::default();
-    for &value in rows {
-        match read(c, &key(value))? {
-            Some(stored) if stored == *value => counts.unchanged += 1,
-            stored => {
-                write(c, value)?;
-                if stored.is_none() {
-                    counts.added += 1;
-                } else {
-                    counts.updated += 1;
-                }
-            }
-        }
-    }
-    Ok(counts)
 }

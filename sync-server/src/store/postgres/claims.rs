@@ -6,6 +6,7 @@ use postgres::GenericClient;
 use super::is_unique_violation;
 use crate::claims::{FeedbackAdded, FeedbackRow, Revocation};
 use crate::store::StoreError;
+use crate::store::codec::{feedback_from, limit_param, list_json};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -94,8 +95,7 @@ pub(super) fn add_feedback(
     if usize::try_from(from_address).unwrap_or(usize::MAX) >= per_address_per_day {
         return Ok(FeedbackAdded::TooMany);
     }
-    let departments =
-        serde_json::to_string(&row.departments).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let departments = list_json(&row.departments)?;
     let inserted = tx.execute(
         "INSERT INTO task_feedback (task_id, team, departments, rating, badge_shown, rights_told,
             money_asked, comment, address_hash, received_at, task_code, subject_name)
@@ -133,25 +133,16 @@ const COLUMNS: &str = "task_id, team, departments, rating, badge_shown, rights_t
 /// One feedback row, selected as [`COLUMNS`].
 fn feedback_row(r: &postgres::Row) -> Result<FeedbackRow, StoreError> {
     let task_id: String = r.try_get(0)?;
-    let departments: String = r.try_get(2)?;
     let rating: i64 = r.try_get(3)?;
+    let rating = u8::try_from(rating)
+        .map_err(|_| StoreError::Invalid(format!("feedback on {task_id}: rating {rating}")))?;
     let flag = |i: usize| -> Result<bool, StoreError> { Ok(r.try_get::<_, i64>(i)? != 0) };
-    Ok(FeedbackRow {
-        team: r.try_get(1)?,
-        departments: serde_json::from_str(&departments)
-            .map_err(|e| StoreError::Invalid(format!("feedback departments: {e}")))?,
-        rating: u8::try_from(rating)
-            .map_err(|_| StoreError::Invalid(format!("feedback on {task_id}: rating {rating}")))?,
-        badge_shown: flag(4)?,
-        rights_told: flag(5)?,
-        money_asked: flag(6)?,
-        comment: r.try_get(7)?,
-        address_hash: r.try_get(8)?,
-        received_at: r.try_get(9)?,
-        task_code: r.try_get(10)?,
-        subject_name: r.try_get(11)?,
-        task_id,
-    })
+    feedback_from((
+        (task_id, r.try_get(1)?, r.try_get(2)?),
+        (rating, flag(4)?, flag(5)?, flag(6)?),
+        (r.try_get(7)?, r.try_get(8)?, r.try_get(9)?),
+        (r.try_get(10)?, r.try_get(11)?),
+    ))
 }
 
 /// The feedback on `task_id`, if any was given.
@@ -179,7 +170,7 @@ pub(super) fn feedback_list(
             "SELECT {COLUMNS} FROM task_feedback
              ORDER BY received_at DESC, task_id COLLATE \"C\" LIMIT $1"
         ),
-        &[&super::limit_param(limit)],
+        &[&limit_param(limit)],
     )?
     .iter()
     .map(feedback_row)

@@ -131,6 +131,53 @@ impl TestCluster {
         }
     }
 
+    /// One cluster for the whole test process, started on first use. A
+    /// static is never dropped, so a watchdog process stops the server and
+    /// removes its directory once this process has exited, however it ends.
+    pub fn shared() -> Result<&'static TestCluster, String> {
+        static SHARED: OnceLock<Result<TestCluster, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                let cluster = Self::start().map_err(|e| e.to_string())?;
+                cluster
+                    .watch(std::process::id())
+                    .map_err(|e| e.to_string())?;
+                Ok(cluster)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Starts a process that waits for process `pid` to end, then stops
+    /// this cluster's server at once and removes its directory.
+    fn watch(&self, pid: u32) -> Result<(), ClusterError> {
+        let stop = format!(
+            "{}'{}' -D '{}' -m immediate -w stop",
+            if self.owner.is_some() {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
+            self.bin.join("pg_ctl").display(),
+            self.data_dir().display()
+        );
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf '{}'",
+            self.dir.display()
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map(drop)
+            .map_err(|source| ClusterError::Io {
+                what: "starting the cluster's watchdog".into(),
+                source,
+            })
+    }
+
     /// The URL of `database` on this cluster, as the superuser `postgres`.
     pub fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)

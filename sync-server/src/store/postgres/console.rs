@@ -1,31 +1,10 @@
 //! The console's users and sessions on PostgreSQL (the form of
 //! `sqlite/console.rs`).
 
-use fieldloop_core::Role;
 use postgres::GenericClient;
 
+use crate::store::codec::{console_role_name, list_from, list_json, role_from};
 use crate::store::{ConsoleAccount, ConsoleSessionRow, ConsoleUser, StoreError};
-
-/// The stored name of a console user's role; an inspector is none.
-fn role_name(role: Role) -> Result<&'static str, StoreError> {
-    match role {
-        Role::Supervisor => Ok("supervisor"),
-        Role::Admin => Ok("admin"),
-        Role::Inspector => Err(StoreError::Invalid(
-            "an inspector is not a console user".into(),
-        )),
-    }
-}
-
-/// A role as stored; anything else is damage, never silently an inspector.
-fn role_from(name: &str) -> Result<Role, StoreError> {
-    match name {
-        "inspector" => Ok(Role::Inspector),
-        "supervisor" => Ok(Role::Supervisor),
-        "admin" => Ok(Role::Admin),
-        other => Err(StoreError::Invalid(format!("unknown role “{other}”"))),
-    }
-}
 
 /// A user from `id, name, role, teams, departments` at `first`.
 fn user_at(r: &postgres::Row, first: usize) -> Result<ConsoleUser, StoreError> {
@@ -36,9 +15,8 @@ fn user_at(r: &postgres::Row, first: usize) -> Result<ConsoleUser, StoreError> {
         id: r.try_get(first)?,
         name: r.try_get(first + 1)?,
         role: role_from(&role)?,
-        teams: serde_json::from_str(&teams).map_err(|e| StoreError::Invalid(e.to_string()))?,
-        departments: serde_json::from_str(&departments)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        teams: list_from(&teams)?,
+        departments: list_from(&departments)?,
     })
 }
 
@@ -50,10 +28,8 @@ pub(super) fn add_user(
     password_hash: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let teams =
-        serde_json::to_string(&user.teams).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let departments =
-        serde_json::to_string(&user.departments).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let teams = list_json(&user.teams)?;
+    let departments = list_json(&user.departments)?;
     let inserted = c.execute(
         "INSERT INTO console_users (id, name, role, teams, departments, password_hash, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -61,7 +37,7 @@ pub(super) fn add_user(
         &[
             &user.id,
             &user.name,
-            &role_name(user.role)?,
+            &console_role_name(user.role)?,
             &teams,
             &departments,
             &password_hash,

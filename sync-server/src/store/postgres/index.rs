@@ -15,11 +15,11 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 
 use crate::console::{
-    ConsoleTaskRow, Dashboard, DepartmentCount, InspectionCount, RECTIFICATION_SOON_MS, Scope,
-    StatusCounts, TaskFilter, TaskIndex, TaskPage, TaskSort, is_overdue,
+    ConsoleTaskRow, Dashboard, RECTIFICATION_SOON_MS, Scope, TaskFilter, TaskIndex, TaskPage,
+    TaskSort, is_overdue,
 };
 use crate::store::StoreError;
-use crate::store::sqlite::index::{spaced, unspaced};
+use crate::store::codec::{DashboardTally, limit_param, spaced, unspaced};
 
 /// Parameters of a statement built at run time, numbered `$1`, `$2`, … in
 /// the order pushed.
@@ -304,7 +304,7 @@ pub(super) fn export(
     each: &mut dyn FnMut(ConsoleTaskRow) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let (clause, mut values) = where_clause(filter, now);
-    let limit = param(&mut values, super::limit_param(limit));
+    let limit = param(&mut values, limit_param(limit));
     let sql = format!(
         "SELECT {COLUMNS} FROM task_index WHERE {clause} ORDER BY {} LIMIT {limit}",
         order_by(sort),
@@ -340,12 +340,7 @@ pub(super) fn dashboard(
         ),
         values,
     )?;
-    let mut by_status = StatusCounts::new();
-    let mut departments: std::collections::BTreeMap<String, StatusCounts> = Default::default();
-    let (mut overdue, mut returned, mut rectification_due, mut joint, mut single) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
-    let mut per_subject: std::collections::HashMap<String, u64> = Default::default();
-    let soon = now + RECTIFICATION_SOON_MS;
+    let mut tally = DashboardTally::new(now, year_start, year_end);
     while let Some(r) = rows.next()? {
         let status: Option<String> = r.try_get(0)?;
         let status = status.as_deref().and_then(Status::parse);
@@ -353,63 +348,12 @@ pub(super) fn dashboard(
         let Some(status) = status else {
             continue;
         };
-        let deadline: Option<Millis> = r.try_get(3)?;
-        if deadline.is_some_and(|d| d <= soon) && status != Status::Cancelled {
-            rectification_due += 1;
-        }
-        *by_status.entry(status).or_default() += 1;
         let listed: &str = r.try_get(1)?;
-        for d in listed.split_whitespace() {
-            *departments
-                .entry(d.to_owned())
-                .or_default()
-                .entry(status)
-                .or_default() += 1;
-        }
-        if is_overdue(Some(status), due, now) {
-            overdue += 1;
-        }
-        if status == Status::Returned {
-            returned += 1;
-        }
-        let start: Millis = r.try_get(5)?;
-        if status != Status::Cancelled && (year_start..year_end).contains(&start) {
-            if r.try_get::<_, i64>(4)? != 0 {
-                joint += 1;
-            } else {
-                single += 1;
-            }
-            *per_subject.entry(r.try_get(6)?).or_default() += 1;
+        if tally.add(status, due, r.try_get(3)?, listed, r.try_get(5)?) {
+            tally.add_of_year(r.try_get::<_, i64>(4)? != 0, r.try_get(6)?);
         }
     }
-    let mut histogram: std::collections::BTreeMap<u64, u64> = Default::default();
-    for n in per_subject.into_values() {
-        *histogram.entry(n).or_default() += 1;
-    }
-    Ok(Dashboard {
-        year,
-        by_status,
-        by_department: departments
-            .into_iter()
-            .map(|(code, by_status)| DepartmentCount {
-                code,
-                total: by_status.values().sum(),
-                by_status,
-            })
-            .collect(),
-        overdue,
-        returned,
-        rectification_due,
-        joint,
-        single,
-        inspections_per_subject: histogram
-            .into_iter()
-            .map(|(inspections, subjects)| InspectionCount {
-                inspections,
-                subjects,
-            })
-            .collect(),
-    })
+    Ok(tally.finish(year))
 }
 
 /// How often each subject (by USCC) was inspected in the year

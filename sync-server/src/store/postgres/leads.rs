@@ -5,29 +5,16 @@
 //! duplicate check are taken under a lock of their own ([`lock_numbering`])
 //! instead of SQLite's single writer.
 
-use chrono::Datelike;
 use postgres::GenericClient;
 
 use crate::console::TaskIndex;
-use crate::leads::{Lead, LeadDraft, LeadEvent, LeadEventKind, LeadState};
+use crate::leads::{Lead, LeadDraft, LeadEvent, LeadState};
+use crate::store::codec::{json, lead_from, limit_param, link_duplicate, parsed, received_lead};
 use crate::store::{ChannelKeyRow, Receipt, StoreError};
-
-/// Beijing time, for the year in a lead's id.
-const CHINA_OFFSET_MS: i64 = 8 * 3_600_000;
 
 /// The transaction-scoped advisory lock under which leads are numbered
 /// ("XS-leads"; distinct from the migration lock).
 const LEAD_NUMBER_LOCK: i64 = 0x5853_2d6c_6561_6473;
-
-/// `value` as JSON text.
-fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("JSON: {e}")))
-}
-
-/// A lead from its stored JSON body.
-fn lead_from(body: &str) -> Result<Lead, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError::Invalid(format!("stored lead: {e}")))
-}
 
 /// Waits until no other transaction numbers leads, and keeps others waiting
 /// until this one ends. Taken again by the same transaction, it just stacks.
@@ -113,26 +100,13 @@ pub(super) fn insert(
     let seq: i64 = c
         .query_one("SELECT coalesce(max(seq), 0) + 1 FROM leads", &[])?
         .try_get(0)?;
-    let year =
-        chrono::DateTime::from_timestamp_millis(draft.received_at.saturating_add(CHINA_OFFSET_MS))
-            .map_or(1970, |d| d.year());
-    let id = format!("XS-{year}-{seq:06}");
-    let mut lead = draft.clone().into_lead(id, now);
-    let mut events = vec![LeadEvent::new(LeadEventKind::Received, &draft.by, now)];
-    if let Some(first) = events.first_mut() {
-        first.departments = lead.departments.clone();
-        first.task = lead.source_task.clone();
-    }
+    let (mut lead, mut events) = received_lead(draft, seq, now);
     if draft.detect_duplicates
         && let Some(uscc) = &lead.uscc
         && !lead.departments.is_empty()
         && let Some(of) = open_duplicate(c, uscc, &lead.departments)?
     {
-        lead.state = LeadState::Duplicate;
-        lead.duplicate_of = Some(of.clone());
-        let mut linked = LeadEvent::new(LeadEventKind::DuplicateLinked, crate::leads::SYSTEM, now);
-        linked.duplicate_of = Some(of);
-        events.push(linked);
+        link_duplicate(&mut lead, &mut events, of, now);
     }
     c.execute(
         "INSERT INTO leads (seq, id, source, state, uscc, received_at, updated_at, source_task, source_transfer, body)
@@ -220,8 +194,7 @@ pub(super) fn lead_events(
     )?;
     rows.iter()
         .map(|row| -> Result<LeadEvent, StoreError> {
-            serde_json::from_str(&row.try_get::<_, String>(0)?)
-                .map_err(|e| StoreError::Invalid(format!("lead event: {e}")))
+            parsed("lead event", &row.try_get::<_, String>(0)?)
         })
         .collect()
 }
@@ -241,7 +214,7 @@ pub(super) fn list_leads(
            AND ($2::TEXT[] IS NULL OR id IN (SELECT lead_id FROM lead_departments
                                              WHERE department = ANY($2::TEXT[])))
          ORDER BY seq DESC LIMIT $3",
-        &[&state, &departments, &super::limit_param(limit)],
+        &[&state, &departments, &limit_param(limit)],
     )?;
     rows.iter()
         .map(|row| -> Result<Lead, StoreError> { lead_from(&row.try_get::<_, String>(0)?) })
@@ -365,7 +338,7 @@ pub(super) fn receipts_since_task(
         "SELECT seq, change_hash, task_id, device_id, received_at, prev, hash FROM receipts
          WHERE seq >= (SELECT min(seq) FROM receipts WHERE task_id = $1)
          ORDER BY seq LIMIT $2",
-        &[&task_id, &super::limit_param(limit.saturating_add(1))],
+        &[&task_id, &limit_param(limit.saturating_add(1))],
     )?;
     if rows.len() > limit {
         return Ok(None);

@@ -7,7 +7,7 @@
 //! row lock of `feed_state`: commits that write the feed are serialised
 //! across all instances, so feed positions and receipt numbers are handed
 //! out in commit order and a reader's snapshot always holds a prefix of the
-//! feed (docs/protocol.md, "Several instances").
+//! feed (docs/design.md, "Commits on the server").
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,10 +18,13 @@ use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Role, Subj
 use postgres::{GenericClient, IsolationLevel, NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 
+use super::codec::{
+    EntriesSince, feed_task, limit_param, parsed, role_from, role_name, seq_param, upsert,
+};
 use super::{
     CatalogCounts, CatalogRows, ConsoleAccount, ConsoleSessionRow, ConsoleUser, Device,
     DirectoryRows, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask, SyncCommit,
-    TaskBase, TaskCodes, TaskDelta, TaskSince, TaskWrite, TokenUse,
+    TaskBase, TaskCodes, TaskSince, TaskWrite, TokenUse,
 };
 use crate::console::{ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
 
@@ -177,25 +180,6 @@ impl FeedLock {
     }
 }
 
-/// A role as stored; anything else is damage, never silently an inspector.
-fn role_from(name: &str) -> Result<Role, StoreError> {
-    match name {
-        "inspector" => Ok(Role::Inspector),
-        "supervisor" => Ok(Role::Supervisor),
-        "admin" => Ok(Role::Admin),
-        other => Err(StoreError::Invalid(format!("unknown role “{other}”"))),
-    }
-}
-
-/// The role's stored name.
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Inspector => "inspector",
-        Role::Supervisor => "supervisor",
-        Role::Admin => "admin",
-    }
-}
-
 /// A device, and whether its person is active (people other than
 /// inspectors are not in the directory and count as active).
 const DEVICE_COLUMNS: &str = "id, actor, person, role, team, revoked_at,
@@ -214,11 +198,6 @@ fn device_from_row(r: &postgres::Row) -> Result<Device, StoreError> {
         revoked: revoked.is_some(),
         active: active != 0,
     })
-}
-
-/// Feed positions are BIGINTs; a cursor past the end is clamped.
-fn seq_param(cursor: u64) -> i64 {
-    i64::try_from(cursor).unwrap_or(i64::MAX)
 }
 
 /// Whether every task in `bases` still has its base heads.
@@ -751,7 +730,7 @@ impl Store for PgStore {
                 &[&team, &seq_param(cursor), &limit_param(limit)],
             )?
             .iter()
-            .map(feed_task)
+            .map(feed_task_row)
             .collect()
         })
     }
@@ -775,7 +754,7 @@ impl Store for PgStore {
                 ],
             )?
             .iter()
-            .map(feed_task)
+            .map(feed_task_row)
             .collect()
         })
     }
@@ -788,41 +767,20 @@ impl Store for PgStore {
         // One snapshot: the entries, heads and document agree.
         self.snapshot(|tx| {
             let base = heads_at(tx, task_id, cursor)?;
-            let mut latest: Option<Vec<u8>> = None;
-            // `None` once an entry lacks its changes.
-            let mut changes: Option<Vec<u8>> = Some(Vec::new());
+            let mut entries = EntriesSince::new();
             for row in tx.query(
                 "SELECT f.heads, c.changes FROM feed f LEFT JOIN feed_changes c ON c.seq = f.seq
                  WHERE f.task_id = $1 AND f.seq > $2 ORDER BY f.seq",
                 &[&task_id, &seq_param(cursor)],
             )? {
-                latest = Some(row.try_get(0)?);
-                let added: Option<&[u8]> = row.try_get(1)?;
-                match (&mut changes, added) {
-                    (Some(all), Some(added)) => all.extend_from_slice(added),
-                    _ => changes = None,
-                }
+                entries.push(row.try_get(0)?, row.try_get(1)?);
             }
-            let heads = match (latest, &base) {
-                (Some(latest), _) => fieldloop_core::sync::heads_from_bytes(&latest),
-                (None, Some(base)) => base.clone(),
-                (None, None) => return Ok(None),
-            };
-            let delta = match (changes, base) {
-                (Some(changes), Some(_)) => TaskDelta::Changes(changes),
-                (_, base) => {
-                    let Some(row) =
-                        tx.query_opt("SELECT doc FROM tasks WHERE id = $1", &[&task_id])?
-                    else {
-                        return Ok(None);
-                    };
-                    TaskDelta::Whole {
-                        doc: row.try_get(0)?,
-                        base,
-                    }
-                }
-            };
-            Ok(Some(TaskSince { heads, delta }))
+            entries.since(base, || {
+                tx.query_opt("SELECT doc FROM tasks WHERE id = $1", &[&task_id])?
+                    .map(|row| row.try_get(0))
+                    .transpose()
+                    .map_err(StoreError::from)
+            })
         })
     }
 
@@ -864,8 +822,7 @@ impl Store for PgStore {
             .iter()
             .map(|r| {
                 let json: String = r.try_get(0)?;
-                let flag = serde_json::from_str(&json)
-                    .map_err(|e| StoreError::Invalid(format!("stored flag: {e}")))?;
+                let flag = parsed("stored flag", &json)?;
                 Ok(StoredFlag {
                     flag,
                     device_id: r.try_get(1)?,
@@ -1320,12 +1277,8 @@ impl Store for PgStore {
 }
 
 /// A feed row of `changed_since` / `unsent_since`.
-fn feed_task(r: &postgres::Row) -> Result<FeedTask, StoreError> {
-    Ok(FeedTask {
-        id: r.try_get(0)?,
-        first: r.try_get::<_, i64>(1)?.unsigned_abs(),
-        last: r.try_get::<_, i64>(2)?.unsigned_abs(),
-    })
+fn feed_task_row(r: &postgres::Row) -> Result<FeedTask, StoreError> {
+    Ok(feed_task(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
 }
 
 /// A task's heads as of its latest entry at or before `cursor`.
@@ -1346,11 +1299,6 @@ fn heads_at(
 
 /// The advisory lock key that serialises migrations between instances.
 const MIGRATION_LOCK: i64 = 0x4669_656c_646c_6f6f; // "Fieldloo"
-
-/// A `usize` limit as a SQL `BIGINT`.
-pub(super) fn limit_param(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
 
 /// Whether `e` is PostgreSQL's unique violation (23505).
 pub(super) fn is_unique_violation(e: &postgres::Error) -> bool {

@@ -13,8 +13,8 @@ use fieldloop_core::Subject;
 use fieldloop_core::draw::PlanPools;
 use postgres::GenericClient;
 
-use super::catalog::{SUBJECT_COLUMNS, subject_from, subject_row};
-use crate::store::sqlite::plans::{json, parsed, state_from};
+use super::catalog::{SUBJECT_COLUMNS, subject_row};
+use crate::store::codec::{json, limit_param, parsed, state_from, subject_from, unspaced};
 use crate::store::{ConflictRow, DrawWrite, PlanRow, PlanState, PublishedRow, StoreError};
 
 /// Every subject, by USCC (byte order, as the SQLite store gives them).
@@ -367,7 +367,7 @@ pub(super) fn published(
                  ORDER BY d.draw COLLATE "C" LIMIT 1)
          FROM task_index i WHERE i.status = 'published'
          ORDER BY i.updated_at DESC, i.code COLLATE "C" LIMIT $1"#,
-        &[&super::limit_param(limit)],
+        &[&limit_param(limit)],
     )?
     .iter()
     .map(|r| {
@@ -376,7 +376,7 @@ pub(super) fn published(
             code: r.try_get(0)?,
             subject_name: r.try_get(1)?,
             uscc: r.try_get(2)?,
-            departments: departments.split_whitespace().map(str::to_owned).collect(),
+            departments: unspaced(departments),
             window_start: r.try_get(4)?,
             due: r.try_get(5)?,
             findings: u32::try_from(r.try_get::<_, i64>(6)?.clamp(0, i64::from(u32::MAX)))

@@ -5,69 +5,43 @@
 //! several instances, the second of two concurrent changes waits for the
 //! first to commit, then finds the state gone and changes nothing.
 
-use fieldloop_core::Severity;
 use postgres::GenericClient;
 
 use crate::rectify::{RectState, Rectification};
 use crate::store::StoreError;
+use crate::store::codec::{limit_param, rectification_from, severity_name};
 
 /// The columns of a rectification, in [`from_row`]'s order.
 const COLUMNS: &str = "id, task_id, task_code, team, departments, lead_department, uscc,
     subject_name, finding_id, item_id, item_title, description, severity, rectification_order,
     deadline, ordered_at, state, recheck_task, recheck_code, closed_at, updated_at";
 
-/// A severity's stored name.
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Minor => "minor",
-        Severity::Major => "major",
-        Severity::Critical => "critical",
-    }
-}
-
-/// A severity from its stored name.
-fn severity_from(s: &str) -> Result<Severity, StoreError> {
-    Ok(match s {
-        "minor" => Severity::Minor,
-        "major" => Severity::Major,
-        "critical" => Severity::Critical,
-        other => return Err(StoreError::Invalid(format!("severity {other}"))),
-    })
-}
-
 /// A rectification from a row selected as [`COLUMNS`], as stored (never
 /// `due`, not marked overdue).
 fn from_row(r: &postgres::Row) -> Result<Rectification, StoreError> {
-    let state: String = r.try_get(16)?;
-    let state = RectState::parse(&state)
-        .filter(|s| *s != RectState::Due)
-        .ok_or_else(|| StoreError::Invalid(format!("rectification state {state}")))?;
-    let departments: String = r.try_get(4)?;
-    let severity: String = r.try_get(12)?;
-    Ok(Rectification {
-        id: r.try_get(0)?,
-        task_id: r.try_get(1)?,
-        task_code: r.try_get(2)?,
-        team: r.try_get(3)?,
-        departments: departments.split_whitespace().map(str::to_owned).collect(),
-        lead_department: r.try_get(5)?,
-        uscc: r.try_get(6)?,
-        subject_name: r.try_get(7)?,
-        finding_id: r.try_get(8)?,
-        item_id: r.try_get(9)?,
-        item_title: r.try_get(10)?,
-        description: r.try_get(11)?,
-        severity: severity_from(&severity)?,
-        order: r.try_get(13)?,
-        deadline: r.try_get(14)?,
-        ordered_at: r.try_get(15)?,
-        state,
-        overdue: false,
-        recheck_task: r.try_get(17)?,
-        recheck_code: r.try_get(18)?,
-        closed_at: r.try_get(19)?,
-        updated_at: r.try_get(20)?,
-    })
+    rectification_from((
+        [
+            r.try_get(0)?,
+            r.try_get(1)?,
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+            r.try_get(5)?,
+            r.try_get(6)?,
+            r.try_get(7)?,
+            r.try_get(8)?,
+        ],
+        r.try_get(9)?,
+        r.try_get(10)?,
+        [r.try_get(11)?, r.try_get(12)?, r.try_get(13)?],
+        r.try_get(14)?,
+        r.try_get(15)?,
+        r.try_get(16)?,
+        r.try_get(17)?,
+        r.try_get(18)?,
+        r.try_get(19)?,
+        r.try_get(20)?,
+    ))
 }
 
 /// Approved or published tasks with a rectification deadline whose findings
@@ -81,7 +55,7 @@ pub(super) fn unscanned(
          WHERE i.rectification_due IS NOT NULL AND i.status IN ('approved', 'published')
            AND NOT EXISTS (SELECT 1 FROM rectification_scans s WHERE s.task_id = i.task_id)
          ORDER BY i.task_id COLLATE "C" LIMIT $1"#,
-        &[&super::limit_param(limit)],
+        &[&limit_param(limit)],
     )?;
     rows.iter()
         .map(|r| -> Result<String, StoreError> { Ok(r.try_get(0)?) })

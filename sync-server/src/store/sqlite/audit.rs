@@ -4,6 +4,7 @@ use fieldloop_core::checkpoint::Checkpoint;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::Cached;
+use crate::store::codec::limit_param;
 use crate::store::{Receipt, StoreError};
 
 /// The columns [`receipt_from_row`] reads, in its order.
@@ -21,10 +22,6 @@ pub(super) fn receipt_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Receip
         prev: r.get(5)?,
         hash: r.get(6)?,
     })
-}
-
-fn limit_param(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 pub(super) fn receipt_head(conn: &Connection) -> Result<Option<(i64, String)>, StoreError> {

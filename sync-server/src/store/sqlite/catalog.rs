@@ -2,36 +2,12 @@
 //! subjects, items, handbooks): one row type per table, read and written
 //! whole, and the import's upsert that counts what changed.
 
-use fieldloop_core::{
-    Department, GeoPoint, Handbook, Industry, Inspector, Item, RiskClass, Subject, Team, TeamKind,
-    Uscc,
-};
+use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Subject, Team};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Cached, StoreError};
 use crate::store::Counts;
-
-pub(super) fn team_kind_name(kind: TeamKind) -> &'static str {
-    match kind {
-        TeamKind::TownshipSquad => "township_squad",
-        TeamKind::CountyTeam => "county_team",
-    }
-}
-
-pub(super) fn team_kind_from(name: &str) -> Result<TeamKind, StoreError> {
-    match name {
-        "township_squad" => Ok(TeamKind::TownshipSquad),
-        "county_team" => Ok(TeamKind::CountyTeam),
-        other => Err(StoreError::Invalid(format!("unknown team kind {other}"))),
-    }
-}
-
-pub(super) fn risk_class_from(name: &str) -> Result<RiskClass, StoreError> {
-    RiskClass::ALL
-        .into_iter()
-        .find(|c| c.to_string() == name)
-        .ok_or_else(|| StoreError::Invalid(format!("unknown risk class {name}")))
-}
+use crate::store::codec::{self, SubjectColumns, subject_from, team_kind_from, team_kind_name};
 
 /// The values of a list table (`SELECT value … WHERE owner = ?1 ORDER BY position`).
 pub(super) fn list(conn: &Connection, sql: &str, owner: &str) -> Result<Vec<String>, StoreError> {
@@ -208,18 +184,6 @@ pub(super) fn read_subject(conn: &Connection, uscc: &str) -> Result<Option<Subje
 pub(super) const SUBJECT_COLUMNS: &str =
     "uscc, name, address, industry, risk_class, lat, lon, legal_rep, township";
 
-pub(super) type SubjectColumns = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    f64,
-    f64,
-    String,
-    String,
-);
-
 pub(super) fn subject_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SubjectColumns> {
     Ok((
         r.get(0)?,
@@ -232,20 +196,6 @@ pub(super) fn subject_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SubjectColu
         r.get(7)?,
         r.get(8)?,
     ))
-}
-
-pub(super) fn subject_from(row: SubjectColumns) -> Result<Subject, StoreError> {
-    let (uscc, name, address, industry, risk_class, lat, lon, legal_rep, township) = row;
-    Ok(Subject {
-        uscc: Uscc::parse(&uscc).map_err(|e| StoreError::Invalid(format!("{uscc}: {e}")))?,
-        name,
-        address,
-        industry,
-        risk_class: risk_class_from(&risk_class)?,
-        location: GeoPoint { lat, lon },
-        legal_rep,
-        township: Some(township).filter(|t| !t.is_empty()),
-    })
 }
 
 pub(super) fn write_subject(conn: &Connection, s: &Subject) -> Result<(), StoreError> {
@@ -377,8 +327,9 @@ pub(super) fn write_handbook(conn: &Connection, h: &Handbook) -> Result<(), Stor
     )
 }
 
-/// Writes the rows of one table that differ from what is stored, counting
-/// what it added, updated and left unchanged.
+/// [`codec::upsert`] on a connection: writes the rows of one table that
+/// differ from what is stored, counting what it added, updated and left
+/// unchanged.
 pub(super) fn upsert<T: PartialEq>(
     conn: &Connection,
     rows: &[&T],
@@ -386,19 +337,11 @@ pub(super) fn upsert<T: PartialEq>(
     read: impl Fn(&Connection, &str) -> Result<Option<T>, StoreError>,
     write: impl Fn(&Connection, &T) -> Result<(), StoreError>,
 ) -> Result<Counts, StoreError> {
-    let mut counts = Counts::default();
-    for &value in rows {
-        match read(conn, &key(value))? {
-            Some(stored) if stored == *value => counts.unchanged += 1,
-            stored => {
-                write(conn, value)?;
-                if stored.is_none() {
-                    counts.added += 1;
-                } else {
-                    counts.updated += 1;
-                }
-            }
-        }
-    }
-    Ok(counts)
+    codec::upsert(
+        &mut &*conn,
+        rows,
+        key,
+        |c, k| read(c, k),
+        |c, v| write(c, v),
+    )
 }

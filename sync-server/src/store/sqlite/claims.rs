@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::claims::{FeedbackAdded, FeedbackRow, Revocation};
 use crate::store::StoreError;
+use crate::store::codec::{FeedbackColumns, feedback_from, limit_param, list_json};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -70,8 +71,7 @@ pub(super) fn add_feedback(
     if usize::try_from(from_address).unwrap_or(usize::MAX) >= per_address_per_day {
         return Ok(FeedbackAdded::TooMany);
     }
-    let departments =
-        serde_json::to_string(&row.departments).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let departments = list_json(&row.departments)?;
     tx.execute(
         "INSERT INTO task_feedback (task_id, team, departments, rating, badge_shown, rights_told,
             money_asked, comment, address_hash, received_at, task_code, subject_name)
@@ -98,44 +98,13 @@ pub(super) fn add_feedback(
 const COLUMNS: &str = "task_id, team, departments, rating, badge_shown, rights_told, money_asked,
     comment, address_hash, received_at, task_code, subject_name";
 
-type Raw = (
-    (String, String, String),
-    (u8, bool, bool, bool),
-    (String, String, i64),
-    (String, String),
-);
-
-fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
+fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedbackColumns> {
     Ok((
         (r.get(0)?, r.get(1)?, r.get(2)?),
         (r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?),
         (r.get(7)?, r.get(8)?, r.get(9)?),
         (r.get(10)?, r.get(11)?),
     ))
-}
-
-fn row(raw: Raw) -> Result<FeedbackRow, StoreError> {
-    let (
-        (task_id, team, departments),
-        (rating, badge_shown, rights_told, money_asked),
-        (comment, address_hash, received_at),
-        (task_code, subject_name),
-    ) = raw;
-    Ok(FeedbackRow {
-        task_id,
-        task_code,
-        subject_name,
-        team,
-        departments: serde_json::from_str(&departments)
-            .map_err(|e| StoreError::Invalid(format!("feedback departments: {e}")))?,
-        rating,
-        badge_shown,
-        rights_told,
-        money_asked,
-        comment,
-        address_hash,
-        received_at,
-    })
 }
 
 pub(super) fn feedback_of(
@@ -147,7 +116,7 @@ pub(super) fn feedback_of(
     ))?
     .query_row(params![task_id], raw)
     .optional()?
-    .map(row)
+    .map(feedback_from)
     .transpose()
 }
 
@@ -155,12 +124,11 @@ pub(super) fn feedback_list(
     conn: &Connection,
     limit: usize,
 ) -> Result<Vec<FeedbackRow>, StoreError> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let raws: Vec<Raw> = conn
+    let raws: Vec<FeedbackColumns> = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM task_feedback ORDER BY received_at DESC, task_id LIMIT ?1"
         ))?
-        .query_map(params![limit], raw)?
+        .query_map(params![limit_param(limit)], raw)?
         .collect::<Result<_, _>>()?;
-    raws.into_iter().map(row).collect()
+    raws.into_iter().map(feedback_from).collect()
 }

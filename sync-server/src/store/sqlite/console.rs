@@ -1,20 +1,10 @@
 //! The console's users and sessions.
 
-use fieldloop_core::Role;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Cached, role_from};
+use super::Cached;
+use crate::store::codec::{console_role_name, list_from, list_json, role_from};
 use crate::store::{ConsoleAccount, ConsoleSessionRow, ConsoleUser, StoreError};
-
-fn role_name(role: Role) -> Result<&'static str, StoreError> {
-    match role {
-        Role::Supervisor => Ok("supervisor"),
-        Role::Admin => Ok("admin"),
-        Role::Inspector => Err(StoreError::Invalid(
-            "an inspector is not a console user".into(),
-        )),
-    }
-}
 
 /// A user from `id, name, role, teams` at `first`.
 fn user_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<ConsoleUser> {
@@ -28,10 +18,8 @@ fn user_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<ConsoleUser>
         id: r.get(first)?,
         name: r.get(first + 1)?,
         role: role_from(&role).map_err(|e| conversion(first + 2, e))?,
-        teams: serde_json::from_str(&teams)
-            .map_err(|e| conversion(first + 3, StoreError::Invalid(e.to_string())))?,
-        departments: serde_json::from_str(&departments)
-            .map_err(|e| conversion(first + 4, StoreError::Invalid(e.to_string())))?,
+        teams: list_from(&teams).map_err(|e| conversion(first + 3, e))?,
+        departments: list_from(&departments).map_err(|e| conversion(first + 4, e))?,
     })
 }
 
@@ -41,17 +29,15 @@ pub(super) fn add_user(
     password_hash: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let teams =
-        serde_json::to_string(&user.teams).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let departments =
-        serde_json::to_string(&user.departments).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let teams = list_json(&user.teams)?;
+    let departments = list_json(&user.departments)?;
     let inserted = conn.cached_exec(
         "INSERT OR IGNORE INTO console_users (id, name, role, teams, departments, password_hash, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             user.id,
             user.name,
-            role_name(user.role)?,
+            console_role_name(user.role)?,
             teams,
             departments,
             password_hash,

@@ -7,25 +7,11 @@ use rusqlite::{Connection, params};
 
 use super::Cached;
 use crate::console::{
-    ConsoleTaskRow, Dashboard, DepartmentCount, InspectionCount, RECTIFICATION_SOON_MS, Scope,
-    StatusCounts, TaskFilter, TaskIndex, TaskPage, TaskSort, is_overdue,
+    ConsoleTaskRow, Dashboard, RECTIFICATION_SOON_MS, Scope, TaskFilter, TaskIndex, TaskPage,
+    TaskSort, is_overdue,
 };
 use crate::store::StoreError;
-
-/// `[a, b]` as ` a b `, so that `instr(column, ' a ')` finds a whole code.
-pub(in crate::store) fn spaced(values: &[String]) -> String {
-    let mut s = String::from(" ");
-    for v in values {
-        s.push_str(v);
-        s.push(' ');
-    }
-    s
-}
-
-/// The values [`spaced`] wrote.
-pub(in crate::store) fn unspaced(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_owned).collect()
-}
+use crate::store::codec::{DashboardTally, limit_param, spaced, unspaced};
 
 /// Writes (or replaces) a task's index row.
 pub(super) fn write_index(
@@ -280,7 +266,7 @@ pub(super) fn export(
     each: &mut dyn FnMut(ConsoleTaskRow) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let (clause, mut values) = where_clause(filter, now);
-    values.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    values.push(Value::Integer(limit_param(limit)));
     let sql = format!(
         "SELECT {COLUMNS} FROM task_index WHERE {clause} ORDER BY {} LIMIT ?{}",
         order_by(sort),
@@ -316,12 +302,7 @@ pub(super) fn dashboard(
          FROM task_index WHERE {clause}"
     ))?;
     let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
-    let mut by_status = StatusCounts::new();
-    let mut departments: std::collections::BTreeMap<String, StatusCounts> = Default::default();
-    let (mut overdue, mut returned, mut rectification_due, mut joint, mut single) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
-    let mut per_subject: std::collections::HashMap<String, u64> = Default::default();
-    let soon = now + RECTIFICATION_SOON_MS;
+    let mut tally = DashboardTally::new(now, year_start, year_end);
     while let Some(r) = rows.next()? {
         let status: Option<String> = r.get(0)?;
         let status = status.as_deref().and_then(Status::parse);
@@ -329,63 +310,12 @@ pub(super) fn dashboard(
         let Some(status) = status else {
             continue;
         };
-        let deadline: Option<Millis> = r.get(3)?;
-        if deadline.is_some_and(|d| d <= soon) && status != Status::Cancelled {
-            rectification_due += 1;
-        }
-        *by_status.entry(status).or_default() += 1;
         let listed: String = r.get(1)?;
-        for d in listed.split_whitespace() {
-            *departments
-                .entry(d.to_owned())
-                .or_default()
-                .entry(status)
-                .or_default() += 1;
-        }
-        if is_overdue(Some(status), due, now) {
-            overdue += 1;
-        }
-        if status == Status::Returned {
-            returned += 1;
-        }
-        let start: Millis = r.get(5)?;
-        if status != Status::Cancelled && (year_start..year_end).contains(&start) {
-            if r.get::<_, bool>(4)? {
-                joint += 1;
-            } else {
-                single += 1;
-            }
-            *per_subject.entry(r.get(6)?).or_default() += 1;
+        if tally.add(status, due, r.get(3)?, &listed, r.get(5)?) {
+            tally.add_of_year(r.get(4)?, r.get(6)?);
         }
     }
-    let mut histogram: std::collections::BTreeMap<u64, u64> = Default::default();
-    for n in per_subject.into_values() {
-        *histogram.entry(n).or_default() += 1;
-    }
-    Ok(Dashboard {
-        year,
-        by_status,
-        by_department: departments
-            .into_iter()
-            .map(|(code, by_status)| DepartmentCount {
-                code,
-                total: by_status.values().sum(),
-                by_status,
-            })
-            .collect(),
-        overdue,
-        returned,
-        rectification_due,
-        joint,
-        single,
-        inspections_per_subject: histogram
-            .into_iter()
-            .map(|(inspections, subjects)| InspectionCount {
-                inspections,
-                subjects,
-            })
-            .collect(),
-    })
+    Ok(tally.finish(year))
 }
 
 /// How often each subject (by USCC) was inspected in the year

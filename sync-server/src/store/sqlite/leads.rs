@@ -1,23 +1,12 @@
 //! Leads, their events and the channel keys (see [`crate::leads`]).
 
-use chrono::Datelike;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::Cached;
 use crate::console::TaskIndex;
-use crate::leads::{Lead, LeadDraft, LeadEvent, LeadEventKind, LeadState};
+use crate::leads::{Lead, LeadDraft, LeadEvent, LeadState};
+use crate::store::codec::{json, lead_from, limit_param, link_duplicate, parsed, received_lead};
 use crate::store::{ChannelKeyRow, Receipt, StoreError};
-
-/// Beijing time, for the year in a lead's id.
-const CHINA_OFFSET_MS: i64 = 8 * 3_600_000;
-
-fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("JSON: {e}")))
-}
-
-fn lead_from(body: &str) -> Result<Lead, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError::Invalid(format!("stored lead: {e}")))
-}
 
 fn write_departments(tx: &Transaction<'_>, lead: &Lead) -> Result<(), StoreError> {
     tx.cached_exec(
@@ -77,25 +66,13 @@ pub(super) fn insert(
     let seq: i64 = tx.cached_row("SELECT coalesce(max(seq), 0) + 1 FROM leads", [], |r| {
         r.get(0)
     })?;
-    let year = chrono::DateTime::from_timestamp_millis(draft.received_at + CHINA_OFFSET_MS)
-        .map_or(1970, |d| d.year());
-    let id = format!("XS-{year}-{seq:06}");
-    let mut lead = draft.clone().into_lead(id, now);
-    let mut events = vec![LeadEvent::new(LeadEventKind::Received, &draft.by, now)];
-    if let Some(first) = events.first_mut() {
-        first.departments = lead.departments.clone();
-        first.task = lead.source_task.clone();
-    }
+    let (mut lead, mut events) = received_lead(draft, seq, now);
     if draft.detect_duplicates
         && let Some(uscc) = &lead.uscc
         && !lead.departments.is_empty()
         && let Some(of) = open_duplicate(tx, uscc, &lead.departments)?
     {
-        lead.state = LeadState::Duplicate;
-        lead.duplicate_of = Some(of.clone());
-        let mut linked = LeadEvent::new(LeadEventKind::DuplicateLinked, crate::leads::SYSTEM, now);
-        linked.duplicate_of = Some(of);
-        events.push(linked);
+        link_duplicate(&mut lead, &mut events, of, now);
     }
     tx.cached_exec(
         "INSERT INTO leads (seq, id, source, state, uscc, received_at, updated_at, source_task, source_transfer, body)
@@ -176,10 +153,7 @@ pub(super) fn lead_events(conn: &Connection, id: &str) -> Result<Vec<LeadEvent>,
     let mut stmt =
         conn.prepare_cached("SELECT detail FROM lead_events WHERE lead_id = ?1 ORDER BY seq")?;
     let rows = stmt.query_map([id], |r| r.get::<_, String>(0))?;
-    rows.map(|r| {
-        serde_json::from_str(&r?).map_err(|e| StoreError::Invalid(format!("lead event: {e}")))
-    })
-    .collect()
+    rows.map(|r| parsed("lead event", &r?)).collect()
 }
 
 pub(super) fn list_leads(
@@ -188,7 +162,7 @@ pub(super) fn list_leads(
     departments: Option<&[String]>,
     limit: usize,
 ) -> Result<Vec<Lead>, StoreError> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let limit = limit_param(limit);
     let state = state.map(|s| s.as_str());
     let departments = departments.map(json).transpose()?;
     let mut stmt = conn.prepare_cached(

@@ -12,10 +12,11 @@ use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Role, Subj
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::codec::{EntriesSince, feed_task, limit_param, parsed, role_from, role_name, seq_param};
 use super::{
     CatalogCounts, CatalogRows, ConsoleAccount, ConsoleSessionRow, ConsoleUser, Device,
     DirectoryRows, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask, SyncCommit,
-    TaskBase, TaskCodes, TaskDelta, TaskSince, TaskWrite, TokenUse,
+    TaskBase, TaskCodes, TaskSince, TaskWrite, TokenUse,
 };
 use crate::console::{ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
 
@@ -23,10 +24,10 @@ mod audit;
 mod catalog;
 mod claims;
 mod console;
-pub(in crate::store) mod index;
+mod index;
 mod leads;
 mod migrations;
-pub(in crate::store) mod plans;
+mod plans;
 mod rectify;
 
 use catalog::*;
@@ -80,16 +81,6 @@ pub struct SqliteStore {
     claim_key: std::sync::Arc<crate::claims::ClaimKey>,
 }
 
-/// A role as stored; anything else is damage, never silently an inspector.
-fn role_from(name: &str) -> Result<Role, StoreError> {
-    match name {
-        "inspector" => Ok(Role::Inspector),
-        "supervisor" => Ok(Role::Supervisor),
-        "admin" => Ok(Role::Admin),
-        other => Err(StoreError::Invalid(format!("unknown role “{other}”"))),
-    }
-}
-
 fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     let role: String = r.get(3)?;
     let revoked: Option<i64> = r.get(5)?;
@@ -104,11 +95,6 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         revoked: revoked.is_some(),
         active: r.get(6)?,
     })
-}
-
-/// Feed positions are SQLite integers; a cursor past the end is clamped.
-fn seq_param(cursor: u64) -> i64 {
-    i64::try_from(cursor).unwrap_or(i64::MAX)
 }
 
 /// A device, and whether its person is active (people other than
@@ -516,11 +502,7 @@ impl Store for SqliteStore {
         name: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let role = match device.role {
-            Role::Inspector => "inspector",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-        };
+        let role = role_name(device.role);
         self.with(|conn| {
             conn.cached_exec(
                 "INSERT INTO devices (id, token_hash, actor, person, role, team, name, created_at, token_issued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
@@ -772,14 +754,10 @@ impl Store for SqliteStore {
                 "SELECT task_id, min(seq) AS first, max(seq) FROM feed WHERE team = ?1 AND seq > ?2
                  GROUP BY task_id ORDER BY first LIMIT ?3",
             )?;
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = stmt.query_map(params![team, seq_param(cursor), limit], |r| {
-                Ok(FeedTask {
-                    id: r.get(0)?,
-                    first: r.get::<_, i64>(1)?.unsigned_abs(),
-                    last: r.get::<_, i64>(2)?.unsigned_abs(),
-                })
-            })?;
+            let rows = stmt
+                .query_map(params![team, seq_param(cursor), limit_param(limit)], |r| {
+                    Ok(feed_task(r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
@@ -796,16 +774,9 @@ impl Store for SqliteStore {
                 "SELECT task_id, min(seq), max(seq) AS last FROM feed WHERE team = ?1 AND seq > ?2
                  GROUP BY task_id HAVING max(seq) > ?3 ORDER BY last LIMIT ?4",
             )?;
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let rows = stmt.query_map(
-                params![team, seq_param(cursor), seq_param(done), limit],
-                |r| {
-                    Ok(FeedTask {
-                        id: r.get(0)?,
-                        first: r.get::<_, i64>(1)?.unsigned_abs(),
-                        last: r.get::<_, i64>(2)?.unsigned_abs(),
-                    })
-                },
+                params![team, seq_param(cursor), seq_param(done), limit_param(limit)],
+                |r| Ok(feed_task(r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -835,9 +806,7 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            let mut latest: Option<Vec<u8>> = None;
-            // `None` once an entry lacks its changes.
-            let mut changes: Option<Vec<u8>> = Some(Vec::new());
+            let mut entries = EntriesSince::new();
             {
                 let mut stmt = tx.prepare_cached(
                     "SELECT f.heads, c.changes FROM feed f LEFT JOIN feed_changes c ON c.seq = f.seq
@@ -845,38 +814,22 @@ impl Store for SqliteStore {
                 )?;
                 let mut rows = stmt.query(params![task_id, seq_param(cursor)])?;
                 while let Some(row) = rows.next()? {
-                    latest = Some(row.get(0)?);
+                    let heads = row.get(0)?;
                     let added = row
                         .get_ref(1)?
                         .as_blob_or_null()
                         .map_err(|e| StoreError::Invalid(format!("feed changes: {e}")))?;
-                    match (&mut changes, added) {
-                        (Some(all), Some(added)) => all.extend_from_slice(added),
-                        _ => changes = None,
-                    }
+                    entries.push(heads, added);
                 }
             }
             let base = base.map(|b| fieldloop_core::sync::heads_from_bytes(&b));
-            let heads = match (latest, &base) {
-                (Some(latest), _) => fieldloop_core::sync::heads_from_bytes(&latest),
-                (None, Some(base)) => base.clone(),
-                (None, None) => return Ok(None),
-            };
-            let delta = match (changes, base) {
-                (Some(changes), Some(_)) => TaskDelta::Changes(changes),
-                (_, base) => {
-                    let doc: Option<Vec<u8>> = tx
-                        .cached_row("SELECT doc FROM tasks WHERE id = ?1", [task_id], |r| {
-                            r.get(0)
-                        })
-                        .optional()?;
-                    let Some(doc) = doc else {
-                        return Ok(None);
-                    };
-                    TaskDelta::Whole { doc, base }
-                }
-            };
-            Ok(Some(TaskSince { heads, delta }))
+            entries.since(base, || {
+                Ok(tx
+                    .cached_row("SELECT doc FROM tasks WHERE id = ?1", [task_id], |r| {
+                        r.get(0)
+                    })
+                    .optional()?)
+            })
         })
     }
 
@@ -921,8 +874,7 @@ impl Store for SqliteStore {
             })?;
             rows.map(|row| {
                 let (json, device_id, received_at) = row?;
-                let flag = serde_json::from_str(&json)
-                    .map_err(|e| StoreError::Invalid(format!("stored flag: {e}")))?;
+                let flag = parsed("stored flag", &json)?;
                 Ok(StoredFlag {
                     flag,
                     device_id,
@@ -1058,7 +1010,7 @@ impl Store for SqliteStore {
             ),
         };
         let text = text.trim();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = limit_param(limit);
         self.read(|conn| {
             let filter = format!("(?1 = '' OR {searched})");
             let total: i64 = conn.cached_row(
@@ -1083,7 +1035,7 @@ impl Store for SqliteStore {
                  WHERE instr(name, ?1) > 0 OR instr(uscc, upper(?1)) > 0 OR instr(address, ?1) > 0
                  ORDER BY name LIMIT ?2",
             )?;
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let limit = limit_param(limit);
             let usccs: Vec<String> = stmt
                 .query_map(params![text.trim(), limit], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;

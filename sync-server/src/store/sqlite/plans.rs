@@ -6,32 +6,10 @@ use fieldloop_core::Subject;
 use fieldloop_core::draw::PlanPools;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::catalog::{SUBJECT_COLUMNS, subject_from, subject_row};
+use super::catalog::{SUBJECT_COLUMNS, subject_row};
 use super::{Cached, write_task};
+use crate::store::codec::{json, limit_param, parsed, state_from, subject_from, unspaced};
 use crate::store::{ConflictRow, DrawWrite, PlanRow, PlanState, PublishedRow, StoreError};
-
-/// `value` as JSON text.
-pub(in crate::store) fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("JSON: {e}")))
-}
-
-/// `text` parsed as JSON; `what` names it in the error.
-pub(in crate::store) fn parsed<T: serde::de::DeserializeOwned>(
-    what: &str,
-    text: &str,
-) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Invalid(format!("{what}: {e}")))
-}
-
-/// A plan state as stored; anything else is damage.
-pub(in crate::store) fn state_from(s: &str) -> Result<PlanState, StoreError> {
-    match s {
-        "draft" => Ok(PlanState::Draft),
-        "fixed" => Ok(PlanState::Fixed),
-        "drawn" => Ok(PlanState::Drawn),
-        other => Err(StoreError::Invalid(format!("plan state {other}"))),
-    }
-}
 
 pub(super) fn all_subjects(conn: &Connection) -> Result<Vec<Subject>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
@@ -319,14 +297,13 @@ pub(super) fn published(conn: &Connection, limit: usize) -> Result<Vec<Published
          FROM task_index i WHERE i.status = 'published'
          ORDER BY i.updated_at DESC, i.code LIMIT ?1",
     )?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map([limit], |r| {
+    let rows = stmt.query_map([limit_param(limit)], |r| {
         let departments: String = r.get(3)?;
         Ok(PublishedRow {
             code: r.get(0)?,
             subject_name: r.get(1)?,
             uscc: r.get(2)?,
-            departments: departments.split_whitespace().map(str::to_owned).collect(),
+            departments: unspaced(&departments),
             window_start: r.get(4)?,
             due: r.get(5)?,
             findings: r.get::<_, i64>(6)?.clamp(0, u32::MAX as i64) as u32,

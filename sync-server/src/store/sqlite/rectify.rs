@@ -1,48 +1,17 @@
 //! Rectifications (整改复查): their records, and the re-checks that close them.
 
-use fieldloop_core::Severity;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::rectify::{RectState, Rectification};
 use crate::store::StoreError;
+use crate::store::codec::{RectificationColumns, limit_param, rectification_from, severity_name};
 
 const COLUMNS: &str = "id, task_id, task_code, team, departments, lead_department, uscc,
     subject_name, finding_id, item_id, item_title, description, severity, rectification_order,
     deadline, ordered_at, state, recheck_task, recheck_code, closed_at, updated_at";
 
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Minor => "minor",
-        Severity::Major => "major",
-        Severity::Critical => "critical",
-    }
-}
-
-fn severity_from(s: &str) -> Result<Severity, StoreError> {
-    Ok(match s {
-        "minor" => Severity::Minor,
-        "major" => Severity::Major,
-        "critical" => Severity::Critical,
-        other => return Err(StoreError::Invalid(format!("severity {other}"))),
-    })
-}
-
-/// The raw columns of a row, converted outside rusqlite's closure.
-type Raw = (
-    [String; 9],
-    Option<String>,
-    Option<String>,
-    [String; 3],
-    i64,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    i64,
-);
-
-fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
+/// One rectifications row, selected as [`COLUMNS`].
+fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RectificationColumns> {
     Ok((
         [
             r.get(0)?,
@@ -68,59 +37,6 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
     ))
 }
 
-fn from_raw(raw: Raw) -> Result<Rectification, StoreError> {
-    let (
-        [
-            id,
-            task_id,
-            task_code,
-            team,
-            departments,
-            lead_department,
-            uscc,
-            subject_name,
-            finding_id,
-        ],
-        item_id,
-        item_title,
-        [description, severity, order],
-        deadline,
-        ordered_at,
-        state,
-        recheck_task,
-        recheck_code,
-        closed_at,
-        updated_at,
-    ) = raw;
-    let state = RectState::parse(&state)
-        .filter(|s| *s != RectState::Due)
-        .ok_or_else(|| StoreError::Invalid(format!("rectification state {state}")))?;
-    Ok(Rectification {
-        id,
-        task_id,
-        task_code,
-        team,
-        departments: departments.split_whitespace().map(str::to_owned).collect(),
-        lead_department,
-        uscc,
-        subject_name,
-        finding_id,
-        item_id,
-        item_title,
-        description,
-        severity: severity_from(&severity)?,
-        order,
-        deadline,
-        ordered_at,
-        state,
-        overdue: false,
-        recheck_task,
-        recheck_code,
-        closed_at,
-        updated_at,
-    })
-}
-
 pub(super) fn unscanned(conn: &Connection, limit: usize) -> Result<Vec<String>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT i.task_id FROM task_index i
@@ -128,8 +44,7 @@ pub(super) fn unscanned(conn: &Connection, limit: usize) -> Result<Vec<String>, 
            AND NOT EXISTS (SELECT 1 FROM rectification_scans s WHERE s.task_id = i.task_id)
          ORDER BY i.task_id LIMIT ?1",
     )?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map(params![limit], |r| r.get::<_, String>(0))?;
+    let rows = stmt.query_map(params![limit_param(limit)], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -191,7 +106,7 @@ pub(super) fn list(
     conn: &Connection,
     states: &[RectState],
 ) -> Result<Vec<Rectification>, StoreError> {
-    let raws: Vec<Raw> = if states.is_empty() {
+    let raws: Vec<RectificationColumns> = if states.is_empty() {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM rectifications ORDER BY deadline, id"
         ))?;
@@ -209,7 +124,7 @@ pub(super) fn list(
         }
         all
     };
-    raws.into_iter().map(from_raw).collect()
+    raws.into_iter().map(rectification_from).collect()
 }
 
 pub(super) fn one(conn: &Connection, id: &str) -> Result<Option<Rectification>, StoreError> {
@@ -218,7 +133,7 @@ pub(super) fn one(conn: &Connection, id: &str) -> Result<Option<Rectification>, 
     ))?
     .query_row(params![id], raw)
     .optional()?
-    .map(from_raw)
+    .map(rectification_from)
     .transpose()
 }
 
