@@ -29,9 +29,15 @@
 //! opens fresh connections (a full handshake each) to measure handshakes per
 //! server CPU-second, and the figures go to `target/bench-loadgen-tls.json`.
 //!
+//! With `--postgres` the records are in PostgreSQL (a throwaway cluster on
+//! loopback, started by this program and stopped at its end) and
+//! `--instances N` servers share it, each request going to the next
+//! instance in turn; the database's CPU (its server processes) is counted
+//! beside the instances', and the figures go to `target/bench-loadgen-pg.json`.
+//!
 //! `cargo run --release -p fieldloop-tests --bin loadgen -- [--tablets N]
 //! [--rate SYNCS_PER_S] [--quiet-seconds S] [--seconds S] [--edit-percent P]
-//! [--max-requests N] [--tls]`
+//! [--max-requests N] [--tls] [--postgres] [--instances N]`
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -68,6 +74,10 @@ struct Options {
     max_requests: u64,
     /// HTTPS with a pinned self-signed key.
     tls: bool,
+    /// The records in PostgreSQL instead of SQLite.
+    postgres: bool,
+    /// Server instances (more than one needs `postgres`).
+    instances: usize,
 }
 
 impl Default for Options {
@@ -80,6 +90,8 @@ impl Default for Options {
             edit_percent: 2.0,
             max_requests: 60_000,
             tls: false,
+            postgres: false,
+            instances: 1,
         }
     }
 }
@@ -105,8 +117,10 @@ impl Options {
                 "--max-requests" => o.max_requests = value()? as u64,
                 "--bench" => {} // passed by `cargo bench`; harmless here
                 "--tls" => o.tls = true,
+                "--postgres" => o.postgres = true,
+                "--instances" => o.instances = value()? as usize,
                 other => bail!(
-                    "unknown argument {other}; use --tablets, --rate, --quiet-seconds, --seconds, --edit-percent, --max-requests, --tls"
+                    "unknown argument {other}; use --tablets, --rate, --quiet-seconds, --seconds, --edit-percent, --max-requests, --tls, --postgres, --instances"
                 ),
             }
         }
@@ -116,6 +130,9 @@ impl Options {
         o.seconds = o.seconds.clamp(0.0, 600.0);
         o.quiet_seconds = o.quiet_seconds.clamp(0.0, 600.0);
         o.edit_percent = o.edit_percent.clamp(0.0, 100.0);
+        if o.instances == 0 || o.instances > 8 || (o.instances > 1 && !o.postgres) {
+            bail!("--instances must be 1..=8, and more than one needs --postgres");
+        }
         Ok(o)
     }
 }
@@ -129,10 +146,32 @@ struct Server {
 }
 
 impl Server {
-    fn start(binary: &Path, tls: bool) -> Result<Self> {
+    /// Starts an instance: the first (`claim_key` none) with `--demo`, the
+    /// others with the first one's claim key, as every instance of one
+    /// deployment has, on the same `database`.
+    fn start(
+        binary: &Path,
+        tls: bool,
+        database: Option<&str>,
+        claim_key: Option<&Path>,
+    ) -> Result<Self> {
         let data = tempfile::tempdir().context("temp data folder")?;
         let data_dir = data.path().to_path_buf();
+        if let Some(from) = claim_key {
+            let dir = data_dir.join(fieldloop_server::claims::CLAIM_KEY_DIR);
+            std::fs::create_dir_all(&dir).context("claim key folder")?;
+            std::fs::copy(
+                from.join(fieldloop_server::claims::CLAIM_KEY_DIR)
+                    .join(fieldloop_server::claims::CLAIM_KEY_FILE),
+                dir.join(fieldloop_server::claims::CLAIM_KEY_FILE),
+            )
+            .context("copying the claim key")?;
+        }
         let mut command = Command::new(binary);
+        match database {
+            Some(url) => command.env("FIELDLOOP_DATABASE", url),
+            None => command.env_remove("FIELDLOOP_DATABASE"),
+        };
         if tls {
             command.args(["serve", "--tls-self-signed", "127.0.0.1"]);
         } else {
@@ -140,14 +179,9 @@ impl Server {
         }
         let mut child = command
             // Every tablet enrolls from 127.0.0.1: lift the per-address limit.
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--demo",
-                "--enroll-per-minute",
-                "100000",
-                "--data",
-            ])
+            .args(["--listen", "127.0.0.1:0", "--enroll-per-minute", "100000"])
+            .args(claim_key.is_none().then_some("--demo"))
+            .arg("--data")
             .arg(&data_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -233,6 +267,101 @@ impl Drop for Server {
     }
 }
 
+/// The instances under test and, with `--postgres`, their database.
+struct Deployment {
+    servers: Vec<Server>,
+    /// Declared after the servers: they stop before the database does.
+    cluster: Option<fieldloop_server::store::postgres::cluster::TestCluster>,
+    database: Option<String>,
+}
+
+impl Deployment {
+    fn start(binary: &Path, options: &Options) -> Result<Self> {
+        let (cluster, database) = if options.postgres {
+            let cluster = fieldloop_server::store::postgres::cluster::TestCluster::start()
+                .context("starting PostgreSQL (is the postgresql package installed?)")?;
+            let url = cluster.create_database().context("creating the database")?;
+            (Some(cluster), Some(url))
+        } else {
+            (None, None)
+        };
+        let mut servers: Vec<Server> = Vec::new();
+        for _ in 0..options.instances {
+            let first = servers.first().map(|s| s.data_dir.clone());
+            servers.push(Server::start(
+                binary,
+                options.tls,
+                database.as_deref(),
+                first.as_deref(),
+            )?);
+        }
+        Ok(Self {
+            servers,
+            cluster,
+            database,
+        })
+    }
+
+    fn first(&self) -> &Server {
+        &self.servers[0]
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.servers.iter().map(|s| s.url.clone()).collect()
+    }
+
+    /// CPU time so far of every instance and of the database's processes.
+    fn cpu_seconds(&self) -> Result<(f64, f64)> {
+        let mut servers = 0.0;
+        for s in &self.servers {
+            servers += s.cpu_seconds()?;
+        }
+        let database = match &self.cluster {
+            Some(cluster) => database_cpu_seconds(cluster.postmaster_pid()?)?,
+            None => 0.0,
+        };
+        Ok((servers, database))
+    }
+
+    /// The largest (VmHWM, VmRSS) of the instances, MiB.
+    fn memory_mib(&self) -> Result<(f64, f64)> {
+        let mut most = (0.0_f64, 0.0_f64);
+        for s in &self.servers {
+            let (hwm, rss) = s.memory_mib()?;
+            most = (most.0.max(hwm), most.1.max(rss));
+        }
+        Ok(most)
+    }
+}
+
+/// CPU seconds of PostgreSQL: the postmaster with its reaped children, and
+/// every child alive now (the pooled connections' backends).
+fn database_cpu_seconds(postmaster: u32) -> Result<f64> {
+    let mut total = proc_cpu_fields(&format!("/proc/{postmaster}/stat"), &[14, 15, 16, 17])?;
+    for entry in std::fs::read_dir("/proc").context("reading /proc")? {
+        let Ok(entry) = entry else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = format!("/proc/{pid}/stat");
+        let Ok(stat) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if parent == Some(postmaster) {
+            total += proc_cpu_fields(&path, &[14, 15]).unwrap_or(0.0);
+        }
+    }
+    Ok(total)
+}
+
 fn clock_ticks() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
@@ -245,6 +374,11 @@ fn clock_ticks() -> f64 {
 
 /// utime + stime of a process, from its `/proc/<pid>/stat`, in seconds.
 fn proc_cpu_seconds(path: &str) -> Result<f64> {
+    proc_cpu_fields(path, &[14, 15])
+}
+
+/// The sum of the numbered tick fields of a `/proc/<pid>/stat`, in seconds.
+fn proc_cpu_fields(path: &str, wanted: &[usize]) -> Result<f64> {
     let stat = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     // Fields after the command name (which may hold spaces) in parentheses.
     let rest = stat
@@ -259,7 +393,11 @@ fn proc_cpu_seconds(path: &str) -> Result<f64> {
             .and_then(|v| v.parse::<f64>().ok())
             .context("stat field")
     };
-    Ok((ticks(14)? + ticks(15)?) / clock_ticks())
+    let mut sum = 0.0;
+    for &i in wanted {
+        sum += ticks(i)?;
+    }
+    Ok(sum / clock_ticks())
 }
 
 /// The server binary next to this program (`target/<profile>/`).
@@ -335,7 +473,11 @@ struct Sample {
 struct PhaseResult {
     name: String,
     seconds: f64,
+    /// Every instance's CPU seconds in the phase.
     server_cpu: f64,
+    /// The database's (PostgreSQL's processes; none for SQLite, which
+    /// runs inside the server).
+    database_cpu: f64,
     client_cpu: f64,
     samples: Vec<Sample>,
     errors: Vec<String>,
@@ -354,8 +496,9 @@ impl PhaseResult {
         self.syncs() as f64 / self.seconds.max(1e-9)
     }
 
+    /// Syncs per CPU-second of the instances and the database together.
     fn per_cpu_second(&self) -> f64 {
-        self.syncs() as f64 / self.server_cpu.max(1e-9)
+        self.syncs() as f64 / (self.server_cpu + self.database_cpu).max(1e-9)
     }
 
     fn percentile_ms(&self, p: f64) -> f64 {
@@ -398,6 +541,7 @@ impl PhaseResult {
             "first_errors": self.errors.iter().take(5).collect::<Vec<_>>(),
             "syncs_per_second": self.per_second(),
             "server_cpu_seconds": self.server_cpu,
+            "database_cpu_seconds": self.database_cpu,
             "server_cores_busy": self.server_cpu / self.seconds.max(1e-9),
             "syncs_per_server_cpu_second": self.per_cpu_second(),
             "client_cpu_seconds": self.client_cpu,
@@ -544,23 +688,35 @@ impl Tablet {
 /// Issues codes through the store and enrolls every tablet over HTTP.
 async fn enroll_all(
     client: &reqwest::Client,
-    server: &Server,
+    deployment: &Deployment,
     options: &Options,
 ) -> Result<Vec<Tablet>> {
-    let store = fieldloop_server::store::sqlite::SqliteStore::open(&server.data_dir)
-        .context("opening the server's store to issue codes")?;
     let now = fieldloop_server::now_ms();
-    let mut codes = Vec::with_capacity(options.tablets);
-    for n in 0..options.tablets {
-        let inspector = INSPECTORS[n % INSPECTORS.len()];
-        codes.push((
-            n,
-            inspector,
-            fieldloop_server::enroll::issue_code(&store, inspector, now, 3_600_000)
-                .context("issuing an enrollment code")?,
-        ));
-    }
-    drop(store);
+    // The store's blocking clients (PostgreSQL's nests a runtime) run off
+    // the async workers.
+    let codes = tokio::task::block_in_place(|| -> Result<Vec<(usize, &str, String)>> {
+        let data = &deployment.first().data_dir;
+        let store: Box<dyn fieldloop_server::store::Store> = match &deployment.database {
+            Some(url) => Box::new(fieldloop_server::store::postgres::PgStore::open(
+                url,
+                1,
+                fieldloop_server::claims::ClaimKey::load_or_create(data)?,
+            )?),
+            None => Box::new(fieldloop_server::store::sqlite::SqliteStore::open(data)?),
+        };
+        let mut codes = Vec::with_capacity(options.tablets);
+        for n in 0..options.tablets {
+            let inspector = INSPECTORS[n % INSPECTORS.len()];
+            codes.push((
+                n,
+                inspector,
+                fieldloop_server::enroll::issue_code(store.as_ref(), inspector, now, 3_600_000)
+                    .context("issuing an enrollment code")?,
+            ));
+        }
+        Ok(codes)
+    })
+    .context("opening the server's store to issue codes")?;
 
     // Which demo task each tablet edits: the ids and inspectors of the demo
     // tasks do not depend on the time they were made at.
@@ -572,7 +728,7 @@ async fn enroll_all(
         let mut set = tokio::task::JoinSet::new();
         for (n, inspector, code) in chunk.iter().cloned() {
             let client = client.clone();
-            let url = server.url.clone();
+            let url = deployment.urls()[n % deployment.servers.len()].clone();
             set.spawn(async move {
                 let response = client
                     .post(format!("{url}/api/v1/enroll"))
@@ -618,10 +774,11 @@ async fn enroll_all(
 /// Every tablet's first sync (all squad tasks, whole), a few at a time.
 async fn first_syncs(
     client: &reqwest::Client,
-    server: &Server,
+    deployment: &Deployment,
     tablets: Vec<Tablet>,
 ) -> Result<(Vec<Tablet>, PhaseResult)> {
-    let cpu0 = server.cpu_seconds()?;
+    let cpu0 = deployment.cpu_seconds()?;
+    let urls = deployment.urls();
     let me0 = proc_cpu_seconds("/proc/self/stat")?;
     let started = Instant::now();
     let mut result = PhaseResult {
@@ -634,7 +791,7 @@ async fn first_syncs(
         let mut set = tokio::task::JoinSet::new();
         for mut tablet in pending.by_ref().take(SETUP_CONCURRENCY) {
             let client = client.clone();
-            let url = server.url.clone();
+            let url = urls[tablet.n % urls.len()].clone();
             set.spawn(async move {
                 let sample = tablet.sync(&client, &url, false, 0).await;
                 (tablet, sample)
@@ -651,7 +808,9 @@ async fn first_syncs(
         }
     }
     result.seconds = started.elapsed().as_secs_f64();
-    result.server_cpu = server.cpu_seconds()? - cpu0;
+    let cpu = deployment.cpu_seconds()?;
+    result.server_cpu = cpu.0 - cpu0.0;
+    result.database_cpu = cpu.1 - cpu0.1;
     result.client_cpu = proc_cpu_seconds("/proc/self/stat")? - me0;
     done.sort_by_key(|t| t.n);
     Ok((done, result))
@@ -662,7 +821,7 @@ async fn first_syncs(
 async fn drive(
     name: &str,
     client: &reqwest::Client,
-    server: &Server,
+    deployment: &Deployment,
     tablets: Vec<Tablet>,
     options: &Options,
     seconds: f64,
@@ -671,7 +830,7 @@ async fn drive(
     let count = tablets.len();
     let period = Duration::from_secs_f64(count as f64 / options.rate);
     let budget = Arc::new(AtomicU64::new(options.max_requests));
-    let cpu0 = server.cpu_seconds()?;
+    let cpu0 = deployment.cpu_seconds()?;
     let me0 = proc_cpu_seconds("/proc/self/stat")?;
     let start = tokio::time::Instant::now();
     let end = start + Duration::from_secs_f64(seconds);
@@ -679,7 +838,8 @@ async fn drive(
     let mut set = tokio::task::JoinSet::new();
     for mut tablet in tablets {
         let client = client.clone();
-        let url = server.url.clone();
+        // Each request to the next instance in turn.
+        let urls = deployment.urls();
         let budget = budget.clone();
         let offset = period.mul_f64(tablet.n as f64 / count as f64);
         set.spawn(async move {
@@ -697,7 +857,8 @@ async fn drive(
                 }
                 let edit = tablet.rng.unit() < edit_share;
                 let now = clock + start.elapsed().as_millis() as i64;
-                match tablet.sync(&client, &url, edit, now).await {
+                let url = &urls[(tablet.n + samples.len() + errors.len()) % urls.len()];
+                match tablet.sync(&client, url, edit, now).await {
                     Ok(sample) => samples.push(sample),
                     Err(e) => errors.push(format!("tablet {}: {e:#}", tablet.n)),
                 }
@@ -718,7 +879,9 @@ async fn drive(
         back.push(tablet);
     }
     result.seconds = start.elapsed().as_secs_f64();
-    result.server_cpu = server.cpu_seconds()? - cpu0;
+    let cpu = deployment.cpu_seconds()?;
+    result.server_cpu = cpu.0 - cpu0.0;
+    result.database_cpu = cpu.1 - cpu0.1;
     result.client_cpu = proc_cpu_seconds("/proc/self/stat")? - me0;
     back.sort_by_key(|t| t.n);
     Ok((back, result))
@@ -726,13 +889,14 @@ async fn drive(
 
 fn print_phase(p: &PhaseResult) {
     println!(
-        "{:<11} {:>7} {:>6} {:>7} {:>9.0} {:>8.2} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>9.0} {:>6}",
+        "{:<11} {:>7} {:>6} {:>7} {:>9.0} {:>8.2} {:>7.2} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>9.0} {:>6}",
         p.name,
         p.syncs(),
         p.edits(),
         p.errors.len(),
         p.per_second(),
         p.server_cpu,
+        p.database_cpu,
         p.per_cpu_second(),
         p.percentile_ms(0.5),
         p.percentile_ms(0.99),
@@ -747,9 +911,16 @@ fn print_phase(p: &PhaseResult) {
 async fn main() -> Result<()> {
     let options = Options::parse()?;
     let binary = server_binary()?;
-    let server = Server::start(&binary, options.tls)?;
+    let deployment = Deployment::start(&binary, &options)?;
+    let server = deployment.first();
     eprintln!(
-        "loadgen: server pid {} at {}; enrolling {} tablets",
+        "loadgen: {} instance(s) ({}), the first pid {} at {}; enrolling {} tablets",
+        deployment.servers.len(),
+        if options.postgres {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         server.pid(),
         server.url,
         options.tablets
@@ -780,18 +951,18 @@ async fn main() -> Result<()> {
         .build()
         .context("HTTP client")?;
     let handshakes = if options.tls {
-        Some(measure_handshakes(&server, pinned(reqwest::Client::builder())?).await?)
+        Some(measure_handshakes(server, pinned(reqwest::Client::builder())?).await?)
     } else {
         None
     };
     let setup = Instant::now();
-    let tablets = enroll_all(&client, &server, &options).await?;
+    let tablets = enroll_all(&client, &deployment, &options).await?;
     eprintln!(
         "loadgen: {} tablets enrolled in {:.1} s; first syncs",
         tablets.len(),
         setup.elapsed().as_secs_f64()
     );
-    let (tablets, first) = first_syncs(&client, &server, tablets).await?;
+    let (tablets, first) = first_syncs(&client, &deployment, tablets).await?;
     eprintln!(
         "loadgen: quiet phase {} s, then mixed phase {} s with {}% edit syncs, at {} syncs/s offered",
         options.quiet_seconds, options.seconds, options.edit_percent, options.rate
@@ -799,42 +970,49 @@ async fn main() -> Result<()> {
     let (tablets, quiet) = drive(
         "quiet",
         &client,
-        &server,
+        &deployment,
         tablets,
         &options,
         options.quiet_seconds,
         0.0,
     )
     .await?;
-    let (peak_before_mixed, _) = server.memory_mib()?;
+    let (peak_before_mixed, _) = deployment.memory_mib()?;
     let (_tablets, mixed) = drive(
         "mixed",
         &client,
-        &server,
+        &deployment,
         tablets,
         &options,
         options.seconds,
         options.edit_percent / 100.0,
     )
     .await?;
-    let (peak, rss) = server.memory_mib()?;
-    drop(server);
+    let (peak, rss) = deployment.memory_mib()?;
+    drop(deployment);
 
     println!();
     println!(
-        "Load: {} simulated tablets (one squad, I-001..I-005), real fieldloop-server on 127.0.0.1, {:.0} syncs/s offered, {} CPU cores on this machine",
+        "Load: {} simulated tablets (one squad, I-001..I-005), {} real fieldloop-server instance(s) on 127.0.0.1 on {}, {:.0} syncs/s offered, {} CPU cores on this machine",
         options.tablets,
+        options.instances,
+        if options.postgres {
+            "one PostgreSQL"
+        } else {
+            "SQLite"
+        },
         options.rate,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "{:<11} {:>7} {:>6} {:>7} {:>9} {:>8} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>6}",
+        "{:<11} {:>7} {:>6} {:>7} {:>9} {:>8} {:>7} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>6}",
         "phase",
         "syncs",
         "edits",
         "errors",
         "syncs/s",
         "srv CPU",
+        "db CPU",
         "syncs/cpu·s",
         "p50 ms",
         "p99 ms",
@@ -859,7 +1037,7 @@ async fn main() -> Result<()> {
     let verdict = |ok: bool| if ok { "ok" } else { "MISSED" };
     for p in [&quiet, &mixed].into_iter().filter(|p| p.syncs() > 0) {
         println!(
-            "{}: {:.0} syncs per server CPU-second (goal ≥ {GOAL_PER_CORE:.0}): {}; p99 {:.1} ms (goal ≤ {GOAL_P99_MS:.0}): {}",
+            "{}: {:.0} syncs per CPU-second of the server and its database (goal ≥ {GOAL_PER_CORE:.0}): {}; p99 {:.1} ms (goal ≤ {GOAL_P99_MS:.0}): {}",
             p.name,
             p.per_cpu_second(),
             verdict(p.per_cpu_second() >= GOAL_PER_CORE),
@@ -879,6 +1057,8 @@ async fn main() -> Result<()> {
     }
     let json = serde_json::json!({
         "tls": options.tls,
+        "postgres": options.postgres,
+        "instances": options.instances,
         "handshakes": handshakes.as_ref().map(|h| serde_json::json!({
             "connections": h.count,
             "per_server_cpu_second": h.per_cpu_second,
@@ -895,10 +1075,10 @@ async fn main() -> Result<()> {
         "goal_p99_ms": GOAL_P99_MS,
     });
     if let Some(target) = binary.parent().and_then(Path::parent) {
-        let path = target.join(if options.tls {
-            "bench-loadgen-tls.json"
-        } else {
-            "bench-loadgen.json"
+        let path = target.join(match (options.tls, options.postgres) {
+            (true, _) => "bench-loadgen-tls.json".to_owned(),
+            (false, true) => format!("bench-loadgen-pg-{}.json", options.instances),
+            (false, false) => "bench-loadgen.json".to_owned(),
         });
         std::fs::write(&path, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("writing {}", path.display()))?;

@@ -9,7 +9,17 @@ use std::process::{Command, Stdio};
 
 /// Starts `serve` on port 0 and returns the child and the address it printed.
 fn start(data: &std::path::Path) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fieldloop-server"))
+    start_on(data, None)
+}
+
+/// [`start`] with the records in the PostgreSQL database `database`.
+fn start_on(data: &std::path::Path, database: Option<&str>) -> (std::process::Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fieldloop-server"));
+    match database {
+        Some(url) => command.env("FIELDLOOP_DATABASE", url),
+        None => command.env_remove("FIELDLOOP_DATABASE"),
+    };
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .stdout(Stdio::piped())
@@ -59,6 +69,81 @@ fn serve_creates_its_data_folder_answers_healthz_and_stops_on_sigterm() {
     assert!(status.success());
     let exit = child.wait().expect("wait");
     assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+}
+
+#[test]
+fn two_instances_on_postgresql_share_the_records_and_stop_cleanly_on_sigterm() {
+    let cluster = fieldloop_server::store::postgres::cluster::TestCluster::start()
+        .expect("PostgreSQL (cargo xtask setup installs it)");
+    let url = cluster.create_database().expect("database");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // `migrate` first, as docs/deploy.md says; then two instances.
+    let migrate = Command::new(env!("CARGO_BIN_EXE_fieldloop-server"))
+        .env("FIELDLOOP_DATABASE", &url)
+        .args(["migrate", "--data"])
+        .arg(dir.path().join("a"))
+        .output()
+        .expect("migrate");
+    assert!(
+        migrate.status.success()
+            && String::from_utf8_lossy(&migrate.stdout).contains("database up to date"),
+        "{migrate:?}"
+    );
+    let (mut a, addr_a) = start_on(&dir.path().join("a"), Some(&url));
+    let (mut b, addr_b) = start_on(&dir.path().join("b"), Some(&url));
+    for addr in [&addr_a, &addr_b] {
+        let response = get(addr, "/healthz");
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+    // A user added through one instance's CLI is the other's too: sign in on b.
+    let mut add = Command::new(env!("CARGO_BIN_EXE_fieldloop-server"))
+        .env("FIELDLOOP_DATABASE", &url)
+        .args([
+            "user",
+            "add",
+            "--id",
+            "A-1",
+            "--name",
+            "管理员",
+            "--role",
+            "admin",
+            "--data",
+        ])
+        .arg(dir.path().join("a"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("user add");
+    add.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"a long enough password\n")
+        .expect("password");
+    assert!(add.wait().expect("wait").success());
+    let body = r#"{"user":"A-1","password":"a long enough password"}"#;
+    let mut stream = TcpStream::connect(&addr_b).expect("connect");
+    write!(
+        stream,
+        "POST /api/v1/console/login HTTP/1.1\r\nHost: {addr_b}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    // Both stop cleanly: closing the database's clients at shutdown must
+    // not nest a runtime in the server's.
+    for child in [&mut a, &mut b] {
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = child.wait().expect("wait");
+        assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+    }
 }
 
 #[test]

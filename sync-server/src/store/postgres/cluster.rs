@@ -183,6 +183,26 @@ impl TestCluster {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
+    /// The process id of the server's postmaster (its backends are its
+    /// children), read from `postmaster.pid`.
+    pub fn postmaster_pid(&self) -> Result<u32, ClusterError> {
+        let path = self.data_dir().join("postmaster.pid");
+        let text = fs::read_to_string(&path).map_err(|source| ClusterError::Io {
+            what: format!("reading {}", path.display()),
+            source,
+        })?;
+        text.lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .ok_or_else(|| ClusterError::Io {
+                what: format!("reading {}", path.display()),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "no pid on its first line",
+                ),
+            })
+    }
+
     /// The loopback port the server listens on.
     pub fn port(&self) -> u16 {
         self.port

@@ -50,14 +50,18 @@ type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
 /// The store on a PostgreSQL database.
 pub struct PgStore {
-    pool: Pool,
+    /// `None` only while the store is being dropped ([`Drop`]).
+    pool: Option<Pool>,
     claim_key: Arc<crate::claims::ClaimKey>,
 }
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore")
-            .field("connections", &self.pool.state().connections)
+            .field(
+                "connections",
+                &self.pool.as_ref().map(|p| p.state().connections),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -81,7 +85,7 @@ impl PgStore {
             .connection_timeout(POOL_WAIT)
             .build(manager)?;
         let store = Self {
-            pool,
+            pool: Some(pool),
             claim_key: Arc::new(claim_key),
         };
         store.migrate()?;
@@ -92,7 +96,7 @@ impl PgStore {
     /// Two instances starting at once: refinery takes no lock, so the
     /// migration runs under an advisory lock of its own.
     pub fn migrate(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.connection()?;
         conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
         let result = migrations::runner().run(&mut *conn);
         conn.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
@@ -100,12 +104,23 @@ impl PgStore {
         Ok(())
     }
 
+    /// A connection from the pool, waiting at most [`POOL_WAIT`].
+    fn connection(
+        &self,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or_else(|| StoreError::Invalid("the store is closed".into()))?;
+        Ok(pool.get()?)
+    }
+
     /// Runs `f` on a pooled connection, outside any transaction.
     fn with<T>(
         &self,
         f: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.connection()?;
         f(&mut conn)
     }
 
@@ -115,7 +130,7 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.connection()?;
         let mut tx = conn.transaction()?;
         let value = f(&mut tx)?;
         tx.commit()?;
@@ -128,7 +143,7 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.connection()?;
         let mut tx = conn
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
@@ -1295,6 +1310,23 @@ fn heads_at(
         .map(|r| r.try_get(0))
         .transpose()?;
     Ok(blob.map(|b| fieldloop_core::sync::heads_from_bytes(&b)))
+}
+
+impl Drop for PgStore {
+    /// Closing a blocking client runs a runtime of its own, which cannot
+    /// start on a thread that drives async tasks (where the server's last
+    /// handle to the store goes at shutdown): the pool is closed on a
+    /// thread of its own.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(_) => {
+                    let _ = std::thread::spawn(move || drop(pool)).join();
+                }
+                Err(_) => drop(pool),
+            }
+        }
+    }
 }
 
 /// The advisory lock key that serialises migrations between instances.
