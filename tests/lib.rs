@@ -231,13 +231,13 @@ impl TestServer {
         let cluster = fieldloop_server::store::postgres::cluster::TestCluster::shared()
             .unwrap_or_else(|e| panic!("no PostgreSQL cluster: {e}"));
         let database = cluster.create_database().expect("a test database");
-        Self::start_with(
-            tempfile::tempdir().expect("tempdir"),
-            tasks,
-            limits,
-            None,
-            Some(database),
-        )
+        Self::start_on(database, tasks, limits)
+    }
+
+    /// A server like [`TestServer::start`] on the PostgreSQL database `database`.
+    pub fn start_on(database: String, tasks: usize, limits: Limits) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_with(dir, tasks, limits, None, Some(database))
     }
 
     /// `fieldloop-server` as a command on this server's records (its

@@ -100,6 +100,9 @@ impl App {
         app: &Path,
         env: &[(&str, &str)],
     ) -> Result<(Client, Child, Duration), String> {
+        // The readiness probe below is a reqwest client: it needs the
+        // process's crypto provider, whichever test runs first.
+        fieldloop_tablet::tls::install_crypto();
         let (port, native) = (free_port(), free_port());
         let mut cmd = Command::new("xvfb-run");
         // Square, so that the window fits upright (800 × 1280) and lying (1280 × 800).

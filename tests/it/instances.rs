@@ -100,3 +100,72 @@ fn tablets_syncing_through_two_instances_at_once_converge_with_nothing_lost() {
         first.store.feed_end().expect("end")
     );
 }
+
+#[test]
+fn a_postgresql_crash_and_restart_under_a_sync_loses_nothing_acknowledged() {
+    let mut cluster = fieldloop_server::store::postgres::cluster::TestCluster::start()
+        .expect("PostgreSQL (cargo xtask setup installs it)");
+    let database = cluster.create_database().expect("database");
+    let server = TestServer::start_on(
+        database,
+        fieldloop_server::demo::DEMO_TASKS,
+        Limits::default(),
+    );
+    let mut tablet = Tablet::enroll(&server, "I-002");
+    tablet.sync().expect("first sync");
+    let id = tablet.tasks_of_all(&["I-002"]).remove(0);
+    let who = tablet.author();
+    tablet
+        .store
+        .edit(&id, NOW, |d| d.check_in(&who, NOW, None))
+        .expect("check in");
+    tablet.sync().expect("the check-in is acknowledged");
+    let acknowledged = tablet.store.open_task(&id).expect("open").heads();
+
+    // The database crashes (no checkpoint, recovery from its WAL at the
+    // next start); the tablet edits on and syncs while it is down, and the
+    // database comes back during that sync.
+    cluster.kill().expect("kill PostgreSQL");
+    let item = tablet
+        .store
+        .open_task(&id)
+        .expect("open")
+        .task()
+        .expect("task")
+        .items_in_order()[0]
+        .0
+        .clone();
+    tablet
+        .store
+        .edit(&id, NOW, |d| {
+            d.record_answer(&who, NOW, &item, Some(Outcome::Pass), None, None)
+        })
+        .expect("answer");
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            cluster.restart().expect("restart PostgreSQL");
+        });
+        tablet
+            .sync()
+            .expect("the sync waits for the database and goes through");
+    });
+
+    let mut stored = server.task(&id);
+    for head in &acknowledged {
+        assert!(
+            stored.automerge().get_change_by_hash(head).is_some(),
+            "an acknowledged change was lost in the crash"
+        );
+    }
+    assert_eq!(
+        stored.task().expect("task").checklist[&item].answer.result,
+        Some(Outcome::Pass)
+    );
+    assert_eq!(
+        tablet.store.open_task(&id).expect("open").heads(),
+        stored.heads()
+    );
+    let receipts = server.store.receipts().expect("receipts");
+    assert_eq!(verify_receipts(&receipts), Ok(receipts.len()));
+}

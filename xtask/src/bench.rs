@@ -3,7 +3,8 @@
 //! then `scripts/photo-compare.sh` (our photo pipeline against vipsthumbnail
 //! and ImageMagick) when it exists, then the load generator: 500 simulated
 //! tablets against the real server binary (`target/bench-loadgen.json`), and
-//! again over HTTPS with a pinned key (`target/bench-loadgen-tls.json`).
+//! again over HTTPS with a pinned key (`target/bench-loadgen-tls.json`), and
+//! on PostgreSQL with one and two instances (`target/bench-loadgen-pg-N.json`).
 //! `tests/benches/app.rs` drives the release tablet app in its window (cold
 //! start with 5,000 tasks, opening a big task, memory; `target/bench-app.json`),
 //! and again on one core (`taskset -c 0`; `target/bench-app-one-core.json`),
@@ -65,8 +66,13 @@ pub fn run() -> Result<()> {
         "demo",
     ]))?;
     // Plain HTTP, then the same over HTTPS with a pinned key (and the
-    // handshakes' cost).
-    for extra in [&[][..], &["--", "--tls"][..]] {
+    // handshakes' cost), then on PostgreSQL with one and with two instances.
+    for extra in [
+        &[][..],
+        &["--", "--tls"][..],
+        &["--", "--postgres"][..],
+        &["--", "--postgres", "--instances", "2"][..],
+    ] {
         let args = [
             &[
                 "run",
