@@ -51,6 +51,7 @@ use fieldloop_core::sync::{
     self as wire, DocPull, DocPush, PROTOCOL_VERSION, SyncRequest, SyncResponse,
 };
 use fieldloop_core::{ActorId, Author, ChangeHash, Role, TaskDoc, demo::DemoData};
+use fieldloop_server::store::postgres::cluster::StatementCost;
 use serde_bytes::ByteBuf;
 
 /// Squad members; tablets are spread over them in turn.
@@ -60,6 +61,8 @@ const SETUP_CONCURRENCY: usize = 16;
 /// Latency goal (p99) and throughput goal (syncs per second of server CPU).
 const GOAL_P99_MS: f64 = 100.0;
 const GOAL_PER_CORE: f64 = 1_000.0;
+/// Statements listed per phase from `pg_stat_statements` with `--postgres`.
+const STATEMENTS_SHOWN: usize = 12;
 
 /// What the command line may change.
 #[derive(Debug, Clone)]
@@ -278,8 +281,12 @@ struct Deployment {
 impl Deployment {
     fn start(binary: &Path, options: &Options) -> Result<Self> {
         let (cluster, database) = if options.postgres {
-            let cluster = fieldloop_server::store::postgres::cluster::TestCluster::start()
-                .context("starting PostgreSQL (is the postgresql package installed?)")?;
+            // pg_stat_statements tells where the database's time goes.
+            let cluster = fieldloop_server::store::postgres::cluster::TestCluster::start_with(&[
+                ("shared_preload_libraries", "pg_stat_statements"),
+                ("pg_stat_statements.track_planning", "on"),
+            ])
+            .context("starting PostgreSQL (is the postgresql package installed?)")?;
             let url = cluster.create_database().context("creating the database")?;
             (Some(cluster), Some(url))
         } else {
@@ -300,6 +307,17 @@ impl Deployment {
             cluster,
             database,
         })
+    }
+
+    /// The database's costliest statements since the last call (none on
+    /// SQLite); counting starts afresh.
+    fn statements(&self) -> Result<Vec<StatementCost>> {
+        match &self.cluster {
+            Some(cluster) => cluster
+                .statement_costs(STATEMENTS_SHOWN)
+                .context("reading pg_stat_statements"),
+            None => Ok(Vec::new()),
+        }
     }
 
     fn first(&self) -> &Server {
@@ -963,6 +981,7 @@ async fn main() -> Result<()> {
         setup.elapsed().as_secs_f64()
     );
     let (tablets, first) = first_syncs(&client, &deployment, tablets).await?;
+    let first_statements = deployment.statements()?;
     eprintln!(
         "loadgen: quiet phase {} s, then mixed phase {} s with {}% edit syncs, at {} syncs/s offered",
         options.quiet_seconds, options.seconds, options.edit_percent, options.rate
@@ -977,6 +996,7 @@ async fn main() -> Result<()> {
         0.0,
     )
     .await?;
+    let quiet_statements = deployment.statements()?;
     let (peak_before_mixed, _) = deployment.memory_mib()?;
     let (_tablets, mixed) = drive(
         "mixed",
@@ -988,6 +1008,7 @@ async fn main() -> Result<()> {
         options.edit_percent / 100.0,
     )
     .await?;
+    let mixed_statements = deployment.statements()?;
     let (peak, rss) = deployment.memory_mib()?;
     drop(deployment);
 
@@ -1045,6 +1066,13 @@ async fn main() -> Result<()> {
             verdict(p.percentile_ms(0.99) <= GOAL_P99_MS),
         );
     }
+    for (phase, statements) in [
+        ("first syncs", &first_statements),
+        ("quiet", &quiet_statements),
+        ("mixed", &mixed_statements),
+    ] {
+        print_statements(phase, statements);
+    }
     for e in mixed.errors.iter().chain(&quiet.errors).take(5) {
         println!("error: {e}");
     }
@@ -1073,6 +1101,11 @@ async fn main() -> Result<()> {
         "server_rss_end_mib": rss,
         "goal_syncs_per_server_cpu_second": GOAL_PER_CORE,
         "goal_p99_ms": GOAL_P99_MS,
+        "database_statements": options.postgres.then(|| serde_json::json!({
+            "first": first_statements,
+            "quiet": quiet_statements,
+            "mixed": mixed_statements,
+        })),
     });
     if let Some(target) = binary.parent().and_then(Path::parent) {
         let path = target.join(match (options.tls, options.postgres) {
@@ -1085,6 +1118,26 @@ async fn main() -> Result<()> {
         println!("figures written to {}", path.display());
     }
     Ok(())
+}
+
+/// The database's costliest statements of a phase, one line each.
+fn print_statements(phase: &str, statements: &[StatementCost]) {
+    if statements.is_empty() {
+        return;
+    }
+    let total: f64 = statements.iter().map(|s| s.plan_ms + s.exec_ms).sum();
+    println!(
+        "database, {phase}: the {} costliest statements ({total:.0} ms in all)",
+        statements.len()
+    );
+    for s in statements {
+        let text: String = s.query.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text: String = text.chars().take(110).collect();
+        println!(
+            "  {:>8} calls {:>9.1} ms plan {:>9.1} ms run {:>9} rows  {text}",
+            s.calls, s.plan_ms, s.exec_ms, s.rows
+        );
+    }
 }
 
 /// Fresh connections and what they cost the server.

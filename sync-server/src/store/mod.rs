@@ -587,6 +587,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         seq: Option<i64>,
     ) -> Result<Option<fieldloop_core::checkpoint::Checkpoint>, StoreError>;
+    /// How many receipts follow the latest checkpoint (every one when there
+    /// is none); `None` when the log is empty. Asked after every sync.
+    fn receipts_past_checkpoint(&self) -> Result<Option<u64>, StoreError> {
+        let Some((seq, _)) = self.receipt_head()? else {
+            return Ok(None);
+        };
+        let covered = self.checkpoint(None)?.map_or(0, |c| c.seq);
+        Ok(Some(
+            u64::try_from(seq.saturating_sub(covered)).unwrap_or(0),
+        ))
+    }
 
     /// Whether a device of `team` uploaded the blob.
     fn blob_visible(&self, team: &str, sha256: &str) -> Result<bool, StoreError>;

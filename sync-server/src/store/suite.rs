@@ -158,6 +158,7 @@ fn the_receipt_chain_detects_alteration_and_removal(open: &dyn Fn() -> Arc<dyn S
         code: "JX-2026-000001".into(),
         verify_code: "V1".into(),
     };
+    assert_eq!(store.receipts_past_checkpoint().expect("past"), None);
     store
         .insert_task(&write("a", 1), &codes, "server", 10)
         .expect("insert");
@@ -202,6 +203,19 @@ fn the_receipt_chain_detects_alteration_and_removal(open: &dyn Fn() -> Arc<dyn S
     );
     assert_eq!(store.heads_at("b", 2).expect("heads"), None);
     assert_eq!(store.receipt_head().expect("head").map(|h| h.0), Some(6));
+
+    // The receipts a checkpoint does not cover yet.
+    assert_eq!(store.receipts_past_checkpoint().expect("past"), Some(6));
+    let checkpoint = fieldloop_core::checkpoint::Checkpoint {
+        v: fieldloop_core::checkpoint::CHECKPOINT_VERSION,
+        seq: 4,
+        head: receipts[3].hash.clone(),
+        at: 30,
+        kid: "0".repeat(16),
+        sig: "0".repeat(128),
+    };
+    assert!(store.add_checkpoint(&checkpoint).expect("checkpoint"));
+    assert_eq!(store.receipts_past_checkpoint().expect("past"), Some(2));
 }
 
 fn task_since_answers_from_the_changes_each_entry_added(open: &dyn Fn() -> Arc<dyn Store>) {

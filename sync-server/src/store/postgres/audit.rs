@@ -1,8 +1,8 @@
 //! The receipt log's checkpoints and the reads behind the audit endpoints,
 //! on PostgreSQL (the form of `sqlite/audit.rs`).
 
+use super::conn::{Plain, Sql};
 use fieldloop_core::checkpoint::Checkpoint;
-use postgres::GenericClient;
 
 use crate::store::codec::limit_param;
 use crate::store::{Receipt, StoreError};
@@ -25,9 +25,7 @@ pub(super) fn receipt_from_row(r: &postgres::Row) -> Result<Receipt, StoreError>
 }
 
 /// The last receipt's number and hash, if the log has any.
-pub(super) fn receipt_head(
-    c: &mut impl GenericClient,
-) -> Result<Option<(i64, String)>, StoreError> {
+pub(super) fn receipt_head(c: &mut impl Sql) -> Result<Option<(i64, String)>, StoreError> {
     c.query_opt(
         "SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1",
         &[],
@@ -39,7 +37,7 @@ pub(super) fn receipt_head(
 /// The receipts numbered `from` to `to` (both included), at most `limit`,
 /// in order.
 pub(super) fn receipt_span(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     from: i64,
     to: i64,
     limit: usize,
@@ -57,7 +55,7 @@ pub(super) fn receipt_span(
 
 /// A device's receipts numbered after `after`, at most `limit`, in order.
 pub(super) fn device_receipts(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     device_id: &str,
     after: i64,
     limit: usize,
@@ -75,10 +73,7 @@ pub(super) fn device_receipts(
 
 /// Keeps a signed checkpoint if it names a receipt by its true hash; false
 /// when it does not, or when that receipt has a checkpoint already.
-pub(super) fn add_checkpoint(
-    c: &mut impl GenericClient,
-    cp: &Checkpoint,
-) -> Result<bool, StoreError> {
+pub(super) fn add_checkpoint(c: &mut Plain<'_>, cp: &Checkpoint) -> Result<bool, StoreError> {
     // Receipts are never changed once written, so reading the hash needs no
     // lock; two checkpoints of one entry meet at the primary key.
     let mut tx = c.transaction()?;
@@ -102,7 +97,7 @@ pub(super) fn add_checkpoint(
 
 /// The checkpoint of receipt `seq`, or the latest when `seq` is none.
 pub(super) fn checkpoint(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     seq: Option<i64>,
 ) -> Result<Option<Checkpoint>, StoreError> {
     let found = match seq {

@@ -3,18 +3,14 @@
 //! and written whole, and the import's upsert that counts what changed.
 //! The PostgreSQL form of `sqlite/catalog.rs`.
 
+use super::conn::Sql;
 use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Subject, Team};
-use postgres::GenericClient;
 
 use super::StoreError;
 use crate::store::codec::{SubjectColumns, subject_from, team_kind_from, team_kind_name};
 
 /// The values of a list table (`SELECT value … WHERE owner = $1 ORDER BY position`).
-pub(super) fn list(
-    c: &mut impl GenericClient,
-    sql: &str,
-    owner: &str,
-) -> Result<Vec<String>, StoreError> {
+pub(super) fn list(c: &mut impl Sql, sql: &str, owner: &str) -> Result<Vec<String>, StoreError> {
     c.query(sql, &[&owner])?
         .iter()
         .map(|r| -> Result<String, StoreError> { Ok(r.try_get(0)?) })
@@ -24,7 +20,7 @@ pub(super) fn list(
 /// Replaces the values of a list table for `owner`, keeping their order in
 /// `position`.
 pub(super) fn write_list(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     table: &str,
     owner_column: &str,
     value_column: &str,
@@ -42,14 +38,14 @@ pub(super) fn write_list(
         "INSERT INTO {table} ({owner_column}, {value_column}, position) VALUES ($1, $2, $3)"
     ))?;
     for (position, value) in (0_i64..).zip(values) {
-        c.execute(&insert, &[&owner, value, &position])?;
+        c.execute_prepared(&insert, &[&owner, value, &position])?;
     }
     Ok(())
 }
 
 /// The department with `code`, if any.
 pub(super) fn read_department(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     code: &str,
 ) -> Result<Option<Department>, StoreError> {
     c.query_opt(
@@ -67,10 +63,7 @@ pub(super) fn read_department(
 }
 
 /// Adds or replaces a department.
-pub(super) fn write_department(
-    c: &mut impl GenericClient,
-    d: &Department,
-) -> Result<(), StoreError> {
+pub(super) fn write_department(c: &mut impl Sql, d: &Department) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO departments (code, name, name_en) VALUES ($1, $2, $3)
          ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en",
@@ -80,10 +73,7 @@ pub(super) fn write_department(
 }
 
 /// The industry with `code`, if any.
-pub(super) fn read_industry(
-    c: &mut impl GenericClient,
-    code: &str,
-) -> Result<Option<Industry>, StoreError> {
+pub(super) fn read_industry(c: &mut impl Sql, code: &str) -> Result<Option<Industry>, StoreError> {
     c.query_opt(
         "SELECT code, name, name_en FROM industries WHERE code = $1",
         &[&code],
@@ -99,7 +89,7 @@ pub(super) fn read_industry(
 }
 
 /// Adds or replaces an industry.
-pub(super) fn write_industry(c: &mut impl GenericClient, i: &Industry) -> Result<(), StoreError> {
+pub(super) fn write_industry(c: &mut impl Sql, i: &Industry) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO industries (code, name, name_en) VALUES ($1, $2, $3)
          ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en",
@@ -109,7 +99,7 @@ pub(super) fn write_industry(c: &mut impl GenericClient, i: &Industry) -> Result
 }
 
 /// The team with `id` and its departments in order, if any.
-pub(super) fn read_team(c: &mut impl GenericClient, id: &str) -> Result<Option<Team>, StoreError> {
+pub(super) fn read_team(c: &mut impl Sql, id: &str) -> Result<Option<Team>, StoreError> {
     let Some(r) = c.query_opt("SELECT id, name, kind FROM teams WHERE id = $1", &[&id])? else {
         return Ok(None);
     };
@@ -130,7 +120,7 @@ pub(super) fn read_team(c: &mut impl GenericClient, id: &str) -> Result<Option<T
 }
 
 /// Adds or replaces a team with its departments.
-pub(super) fn write_team(c: &mut impl GenericClient, t: &Team) -> Result<(), StoreError> {
+pub(super) fn write_team(c: &mut impl Sql, t: &Team) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO teams (id, name, kind) VALUES ($1, $2, $3)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind",
@@ -147,10 +137,7 @@ pub(super) fn write_team(c: &mut impl GenericClient, t: &Team) -> Result<(), Sto
 }
 
 /// The inspector with `id`, if any (an empty township is none).
-pub(super) fn read_inspector(
-    c: &mut impl GenericClient,
-    id: &str,
-) -> Result<Option<Inspector>, StoreError> {
+pub(super) fn read_inspector(c: &mut impl Sql, id: &str) -> Result<Option<Inspector>, StoreError> {
     c.query_opt(
         "SELECT id, name, badge_no, department, team, township FROM inspectors WHERE id = $1",
         &[&id],
@@ -170,7 +157,7 @@ pub(super) fn read_inspector(
 
 /// Adds or replaces an inspector (no township is stored as empty); whether
 /// they are active is left as it is.
-pub(super) fn write_inspector(c: &mut impl GenericClient, i: &Inspector) -> Result<(), StoreError> {
+pub(super) fn write_inspector(c: &mut impl Sql, i: &Inspector) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO inspectors (id, name, badge_no, department, team, township)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -190,10 +177,7 @@ pub(super) fn write_inspector(c: &mut impl GenericClient, i: &Inspector) -> Resu
 }
 
 /// The subject with `uscc`, if any.
-pub(super) fn read_subject(
-    c: &mut impl GenericClient,
-    uscc: &str,
-) -> Result<Option<Subject>, StoreError> {
+pub(super) fn read_subject(c: &mut impl Sql, uscc: &str) -> Result<Option<Subject>, StoreError> {
     c.query_opt(
         &format!("SELECT {SUBJECT_COLUMNS} FROM subjects WHERE uscc = $1"),
         &[&uscc],
@@ -222,7 +206,7 @@ pub(super) fn subject_row(r: &postgres::Row) -> Result<SubjectColumns, StoreErro
 }
 
 /// Adds or replaces a subject (no township is stored as empty).
-pub(super) fn write_subject(c: &mut impl GenericClient, s: &Subject) -> Result<(), StoreError> {
+pub(super) fn write_subject(c: &mut impl Sql, s: &Subject) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO subjects (uscc, name, address, industry, risk_class, lat, lon, legal_rep, township)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -246,7 +230,7 @@ pub(super) fn write_subject(c: &mut impl GenericClient, s: &Subject) -> Result<(
 }
 
 /// The item with `id` and its industries in order, if any.
-pub(super) fn read_item(c: &mut impl GenericClient, id: &str) -> Result<Option<Item>, StoreError> {
+pub(super) fn read_item(c: &mut impl Sql, id: &str) -> Result<Option<Item>, StoreError> {
     let Some(r) = c.query_opt(
         "SELECT id, department, title, legal_basis, requires_evidence FROM items WHERE id = $1",
         &[&id],
@@ -275,7 +259,7 @@ pub(super) fn read_item(c: &mut impl GenericClient, id: &str) -> Result<Option<I
 }
 
 /// Adds or replaces an item with its industries.
-pub(super) fn write_item(c: &mut impl GenericClient, i: &Item) -> Result<(), StoreError> {
+pub(super) fn write_item(c: &mut impl Sql, i: &Item) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO items (id, department, title, legal_basis, requires_evidence)
          VALUES ($1, $2, $3, $4, $5)
@@ -301,7 +285,7 @@ pub(super) fn write_item(c: &mut impl GenericClient, i: &Item) -> Result<(), Sto
 
 /// The handbook of `industry` with its departments and items in order, if any.
 pub(super) fn read_handbook(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     industry: &str,
 ) -> Result<Option<Handbook>, StoreError> {
     let Some(r) = c.query_opt(
@@ -332,7 +316,7 @@ pub(super) fn read_handbook(
 }
 
 /// Adds or replaces a handbook with its departments and items.
-pub(super) fn write_handbook(c: &mut impl GenericClient, h: &Handbook) -> Result<(), StoreError> {
+pub(super) fn write_handbook(c: &mut impl Sql, h: &Handbook) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO handbooks (industry, lead_department) VALUES ($1, $2)
          ON CONFLICT (industry) DO UPDATE SET lead_department = excluded.lead_department",

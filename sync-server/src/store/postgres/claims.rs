@@ -1,7 +1,7 @@
 //! 亮码检查 on PostgreSQL: revoked verify codes and the businesses'
 //! feedback (the form of `sqlite/claims.rs`).
 
-use postgres::GenericClient;
+use super::conn::{Plain, Sql};
 
 use super::is_unique_violation;
 use crate::claims::{FeedbackAdded, FeedbackRow, Revocation};
@@ -17,7 +17,7 @@ const FEEDBACK_LOCK_CLASS: i32 = 0x4662_6b31; // "Fbk1"
 
 /// The task whose public verify code is `code`, if any.
 pub(super) fn task_by_verify_code(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     code: &str,
 ) -> Result<Option<String>, StoreError> {
     c.query_opt(
@@ -31,7 +31,7 @@ pub(super) fn task_by_verify_code(
 /// Revokes the verify code of `task_id`; false when it was revoked already
 /// (the first revocation stands).
 pub(super) fn revoke(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     task_id: &str,
     rev: &Revocation,
 ) -> Result<bool, StoreError> {
@@ -45,7 +45,7 @@ pub(super) fn revoke(
 
 /// The revocation of `task_id`'s verify code, if it was revoked.
 pub(super) fn revocation(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     task_id: &str,
 ) -> Result<Option<Revocation>, StoreError> {
     c.query_opt(
@@ -65,7 +65,7 @@ pub(super) fn revocation(
 /// Keeps a business's feedback: once per task, and at most
 /// `per_address_per_day` from one address in the day before it.
 pub(super) fn add_feedback(
-    c: &mut impl GenericClient,
+    c: &mut Plain<'_>,
     row: &FeedbackRow,
     per_address_per_day: usize,
 ) -> Result<FeedbackAdded, StoreError> {
@@ -147,7 +147,7 @@ fn feedback_row(r: &postgres::Row) -> Result<FeedbackRow, StoreError> {
 
 /// The feedback on `task_id`, if any was given.
 pub(super) fn feedback_of(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     task_id: &str,
 ) -> Result<Option<FeedbackRow>, StoreError> {
     c.query_opt(
@@ -160,7 +160,7 @@ pub(super) fn feedback_of(
 
 /// The latest `limit` feedback rows, newest first.
 pub(super) fn feedback_list(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     limit: usize,
 ) -> Result<Vec<FeedbackRow>, StoreError> {
     // Ties in time go by task id in byte order, as SQLite's BINARY collation

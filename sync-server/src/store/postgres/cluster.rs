@@ -74,6 +74,20 @@ pub enum ClusterError {
     },
 }
 
+/// One statement's share of the database's time (`pg_stat_statements`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StatementCost {
+    /// The statement, with its parameters as `$1`, `$2`, …
+    pub query: String,
+    pub calls: i64,
+    /// Milliseconds spent planning it (with `pg_stat_statements.track_planning`).
+    pub plan_ms: f64,
+    /// Milliseconds spent running it.
+    pub exec_ms: f64,
+    /// Rows it returned or changed.
+    pub rows: i64,
+}
+
 /// Whether the PostgreSQL server binaries (`initdb`, `pg_ctl`) are installed.
 pub fn available() -> bool {
     bin_dir().is_some()
@@ -91,6 +105,8 @@ pub struct TestCluster {
     owner: Option<(u32, u32)>,
     port: u16,
     running: bool,
+    /// Server settings beyond the defaults (`-c name=value` each).
+    settings: Vec<(String, String)>,
 }
 
 impl TestCluster {
@@ -98,6 +114,13 @@ impl TestCluster {
     /// starts its server on a free loopback port, waiting until it accepts
     /// connections.
     pub fn start() -> Result<Self, ClusterError> {
+        Self::start_with(&[])
+    }
+
+    /// [`TestCluster::start`] with server settings of its own, such as
+    /// `("shared_preload_libraries", "pg_stat_statements")` for a benchmark
+    /// that reports where the database's time goes.
+    pub fn start_with(settings: &[(&str, &str)]) -> Result<Self, ClusterError> {
         let bin = bin_dir().ok_or(ClusterError::NotInstalled)?.to_owned();
         let owner = if running_as_root() {
             Some(postgres_user()?)
@@ -112,6 +135,10 @@ impl TestCluster {
             owner,
             port: 0,
             running: false,
+            settings: settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         cluster.initdb()?;
         let mut attempt = 0;
@@ -215,22 +242,56 @@ impl TestCluster {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let admin = self.url("postgres");
         let statement = format!("CREATE DATABASE {name}");
-        // The blocking client runs a runtime of its own, which panics inside
-        // another one: on a thread of its own it works from async tests too.
-        let created = std::thread::scope(|s| {
-            s.spawn(|| -> Result<(), postgres::Error> {
+        match self.admin(|client| client.batch_execute(&statement)) {
+            Ok(()) => Ok(self.url(&name)),
+            Err(source) => Err(ClusterError::CreateDatabase { name, source }),
+        }
+    }
+
+    /// Runs `f` with a client of the `postgres` database, on a thread of its
+    /// own (the blocking client's runtime panics inside another runtime).
+    fn admin<T: Send>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send,
+    ) -> Result<T, postgres::Error> {
+        let admin = self.url("postgres");
+        std::thread::scope(|s| {
+            s.spawn(|| {
                 let mut client = postgres::Client::connect(&admin, postgres::NoTls)?;
-                client.batch_execute(&statement)
+                f(&mut client)
             })
             .join()
-        });
-        match created {
-            Ok(Ok(())) => Ok(self.url(&name)),
-            Ok(Err(source)) => Err(ClusterError::CreateDatabase { name, source }),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        })
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    /// Where the database's time went since the last call, by statement,
+    /// costliest first (at most `limit`), then starts counting afresh. Needs
+    /// a cluster started with `shared_preload_libraries=pg_stat_statements`
+    /// ([`TestCluster::start_with`]).
+    pub fn statement_costs(&self, limit: usize) -> Result<Vec<StatementCost>, postgres::Error> {
+        self.admin(|client| {
+            client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")?;
+            let rows = client.query(
+                "SELECT query, calls, total_plan_time, total_exec_time, rows \
+                 FROM pg_stat_statements \
+                 ORDER BY total_plan_time + total_exec_time DESC LIMIT $1",
+                &[&i64::try_from(limit).unwrap_or(i64::MAX)],
+            )?;
+            client.batch_execute("SELECT pg_stat_statements_reset()")?;
+            rows.iter()
+                .map(|row| {
+                    Ok(StatementCost {
+                        query: row.try_get(0)?,
+                        calls: row.try_get(1)?,
+                        plan_ms: row.try_get(2)?,
+                        exec_ms: row.try_get(3)?,
+                        rows: row.try_get(4)?,
+                    })
+                })
+                .collect()
+        })
     }
 
     /// Stops the server cleanly (`pg_ctl stop -m fast`); the data stays,
@@ -309,12 +370,15 @@ impl TestCluster {
         // that leaves commits in the server's memory for up to a fraction of
         // a second, and `kill` would lose them (with fsync off, a synchronous
         // commit is only a write anyway).
-        let options = format!(
+        let mut options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' \
              -c fsync=off -c full_page_writes=off -c max_connections=200",
             self.port,
             self.dir.display()
         );
+        for (name, value) in &self.settings {
+            options.push_str(&format!(" -c {name}={value}"));
+        }
         let output = run(
             self.command("pg_ctl")
                 .arg("-D")

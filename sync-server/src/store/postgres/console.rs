@@ -1,7 +1,7 @@
 //! The console's users and sessions on PostgreSQL (the form of
 //! `sqlite/console.rs`).
 
-use postgres::GenericClient;
+use super::conn::Sql;
 
 use crate::store::codec::{console_role_name, list_from, list_json, role_from};
 use crate::store::{ConsoleAccount, ConsoleSessionRow, ConsoleUser, StoreError};
@@ -23,7 +23,7 @@ fn user_at(r: &postgres::Row, first: usize) -> Result<ConsoleUser, StoreError> {
 /// Adds a console user; an id already taken is
 /// [`StoreError::ConsoleUserTaken`].
 pub(super) fn add_user(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     user: &ConsoleUser,
     password_hash: &str,
     now: i64,
@@ -51,10 +51,7 @@ pub(super) fn add_user(
 }
 
 /// A console user's sign-in state, if the user exists.
-pub(super) fn account(
-    c: &mut impl GenericClient,
-    id: &str,
-) -> Result<Option<ConsoleAccount>, StoreError> {
+pub(super) fn account(c: &mut impl Sql, id: &str) -> Result<Option<ConsoleAccount>, StoreError> {
     let Some(r) = c.query_opt(
         "SELECT id, name, role, teams, departments, password_hash, failed_logins, locked_until
          FROM console_users WHERE id = $1",
@@ -78,7 +75,7 @@ pub(super) fn account(
 /// for `lock_ms` and starts the count again. Returns until when the account
 /// is locked, if it is.
 pub(super) fn record_failure(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     id: &str,
     now: i64,
     max: u32,
@@ -104,7 +101,7 @@ pub(super) fn record_failure(
 }
 
 /// Forgets a user's failed sign-ins and lifts any lock.
-pub(super) fn clear_failures(c: &mut impl GenericClient, id: &str) -> Result<(), StoreError> {
+pub(super) fn clear_failures(c: &mut impl Sql, id: &str) -> Result<(), StoreError> {
     c.execute(
         "UPDATE console_users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
         &[&id],
@@ -114,7 +111,7 @@ pub(super) fn clear_failures(c: &mut impl GenericClient, id: &str) -> Result<(),
 
 /// Starts a session, first dropping the sessions that have expired.
 pub(super) fn create_session(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     token_hash: &str,
     user: &str,
     csrf: &str,
@@ -138,7 +135,7 @@ pub(super) fn create_session(
 /// The session whose cookie hashes to `token_hash`, with its user, if any
 /// (expired or not: the caller checks `expires_at`).
 pub(super) fn session(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     token_hash: &str,
 ) -> Result<Option<ConsoleSessionRow>, StoreError> {
     c.query_opt(
@@ -158,11 +155,7 @@ pub(super) fn session(
 }
 
 /// Ends the session of `token_hash`, and any that have expired.
-pub(super) fn end_session(
-    c: &mut impl GenericClient,
-    token_hash: &str,
-    now: i64,
-) -> Result<(), StoreError> {
+pub(super) fn end_session(c: &mut impl Sql, token_hash: &str, now: i64) -> Result<(), StoreError> {
     c.execute(
         "DELETE FROM console_sessions WHERE token_hash = $1 OR expires_at < $2",
         &[&token_hash, &now],

@@ -9,8 +9,8 @@
 //!   nullable `status` says where NULLs go, as SQLite puts them (first when
 //!   ascending, last when descending).
 
+use super::conn::Sql;
 use fieldloop_core::{Millis, Status};
-use postgres::GenericClient;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 
@@ -39,7 +39,7 @@ fn param(params: &mut Params, value: impl ToSql + Sync + 'static) -> String {
 /// Writes (or replaces) a task's index row; its search text follows from
 /// the generated column.
 pub(super) fn write_index(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     index: &TaskIndex,
     now: Millis,
 ) -> Result<(), postgres::Error> {
@@ -257,7 +257,7 @@ fn row(r: &postgres::Row, now: Millis) -> Result<ConsoleTaskRow, StoreError> {
 /// One page (from 1) of the tasks `filter` takes, in `sort` order, with
 /// how many it takes in all.
 pub(super) fn list(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     filter: &TaskFilter,
     sort: TaskSort,
     page: u32,
@@ -296,7 +296,7 @@ pub(super) fn list(
 /// Calls `each` for every task `filter` takes (at most `limit`), in `sort`
 /// order, one row at a time.
 pub(super) fn export(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     filter: &TaskFilter,
     sort: TaskSort,
     limit: usize,
@@ -309,7 +309,7 @@ pub(super) fn export(
         "SELECT {COLUMNS} FROM task_index WHERE {clause} ORDER BY {} LIMIT {limit}",
         order_by(sort),
     );
-    let mut rows = c.query_raw(&sql, values)?;
+    let mut rows = c.query_iter(&sql, values)?;
     while let Some(r) = rows.next()? {
         each(row(&r, now)?)?;
     }
@@ -321,7 +321,7 @@ pub(super) fn export(
 /// `[year_start, year_end)`. Each figure equals the `total` of the list
 /// with the matching filter (a test holds them to it).
 pub(super) fn dashboard(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     scope: Option<&Scope>,
     now: Millis,
     year: i32,
@@ -333,7 +333,7 @@ pub(super) fn dashboard(
         ..TaskFilter::default()
     };
     let (clause, values) = where_clause(&scoped, now);
-    let mut rows = c.query_raw(
+    let mut rows = c.query_iter(
         &format!(
             "SELECT status, departments, due, rectification_due, joint, window_start, uscc
              FROM task_index WHERE {clause}"
@@ -359,21 +359,17 @@ pub(super) fn dashboard(
 /// How often each subject (by USCC) was inspected in the year
 /// `[year_start, year_end)`, cancelled tasks aside.
 pub(super) fn inspections_in(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     usccs: &[String],
     year_start: Millis,
     year_end: Millis,
 ) -> Result<Vec<u64>, StoreError> {
-    let stmt = c.prepare(
-        "SELECT count(*) FROM task_index WHERE uscc = $1 AND window_start >= $2
-         AND window_start < $3 AND coalesce(status, '') <> 'cancelled'",
-    )?;
+    let sql = "SELECT count(*) FROM task_index WHERE uscc = $1 AND window_start >= $2
+         AND window_start < $3 AND coalesce(status, '') <> 'cancelled'";
     usccs
         .iter()
         .map(|u| {
-            let n: i64 = c
-                .query_one(&stmt, &[u, &year_start, &year_end])?
-                .try_get(0)?;
+            let n: i64 = c.query_one(sql, &[u, &year_start, &year_end])?.try_get(0)?;
             Ok(n.unsigned_abs())
         })
         .collect()

@@ -5,7 +5,7 @@
 //! duplicate check are taken under a lock of their own ([`lock_numbering`])
 //! instead of SQLite's single writer.
 
-use postgres::GenericClient;
+use super::conn::{Plain, Sql};
 
 use crate::console::TaskIndex;
 use crate::leads::{Lead, LeadDraft, LeadEvent, LeadState};
@@ -22,13 +22,13 @@ const LEAD_NUMBER_LOCK: i64 = 0x5853_2d6c_6561_6473;
 /// At READ COMMITTED every later statement sees the leads committed by the
 /// lock's previous holder, so `max(seq) + 1` and the duplicate and transfer
 /// checks read what a single writer would.
-fn lock_numbering(c: &mut impl GenericClient) -> Result<(), StoreError> {
+fn lock_numbering(c: &mut impl Sql) -> Result<(), StoreError> {
     c.execute("SELECT pg_advisory_xact_lock($1)", &[&LEAD_NUMBER_LOCK])?;
     Ok(())
 }
 
 /// Replaces the departments a lead is with by those of `lead`.
-fn write_departments(c: &mut impl GenericClient, lead: &Lead) -> Result<(), StoreError> {
+fn write_departments(c: &mut impl Sql, lead: &Lead) -> Result<(), StoreError> {
     c.execute(
         "DELETE FROM lead_departments WHERE lead_id = $1",
         &[&lead.id],
@@ -45,11 +45,7 @@ fn write_departments(c: &mut impl GenericClient, lead: &Lead) -> Result<(), Stor
 }
 
 /// Appends one step to a lead's events.
-fn append_event(
-    c: &mut impl GenericClient,
-    lead: &str,
-    event: &LeadEvent,
-) -> Result<(), StoreError> {
+fn append_event(c: &mut impl Sql, lead: &str, event: &LeadEvent) -> Result<(), StoreError> {
     let kind = json(&event.kind)?;
     c.execute(
         r#"INSERT INTO lead_events (lead_id, kind, "by", "at", detail) VALUES ($1, $2, $3, $4, $5)"#,
@@ -69,7 +65,7 @@ fn append_event(
 /// The open leads read are share-locked, so a step being saved on one of
 /// them is waited for and its outcome (answered, other departments) is seen.
 fn open_duplicate(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     uscc: &str,
     departments: &[String],
 ) -> Result<Option<String>, StoreError> {
@@ -91,11 +87,7 @@ fn open_duplicate(
 /// Inserts a lead in an open transaction (READ COMMITTED): gives it the
 /// next number, links it to an open duplicate when the draft asks, and
 /// writes its departments and events.
-pub(super) fn insert(
-    c: &mut impl GenericClient,
-    draft: &LeadDraft,
-    now: i64,
-) -> Result<Lead, StoreError> {
+pub(super) fn insert(c: &mut impl Sql, draft: &LeadDraft, now: i64) -> Result<Lead, StoreError> {
     lock_numbering(c)?;
     let seq: i64 = c
         .query_one("SELECT coalesce(max(seq), 0) + 1 FROM leads", &[])?
@@ -133,7 +125,7 @@ pub(super) fn insert(
 
 /// Records a new lead in a transaction of its own (see [`insert`]).
 pub(super) fn insert_lead(
-    c: &mut impl GenericClient,
+    c: &mut Plain<'_>,
     draft: &LeadDraft,
     now: i64,
 ) -> Result<Lead, StoreError> {
@@ -148,7 +140,7 @@ pub(super) fn insert_lead(
 /// The check runs under the numbering lock, so two instances writing the
 /// same task cannot both add the lead.
 pub(super) fn record_transfers(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     index: &TaskIndex,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -177,17 +169,14 @@ pub(super) fn record_transfers(
 }
 
 /// The lead `id`, if there is one.
-pub(super) fn lead(c: &mut impl GenericClient, id: &str) -> Result<Option<Lead>, StoreError> {
+pub(super) fn lead(c: &mut impl Sql, id: &str) -> Result<Option<Lead>, StoreError> {
     c.query_opt("SELECT body FROM leads WHERE id = $1", &[&id])?
         .map(|row| -> Result<Lead, StoreError> { lead_from(&row.try_get::<_, String>(0)?) })
         .transpose()
 }
 
 /// A lead's events, oldest first.
-pub(super) fn lead_events(
-    c: &mut impl GenericClient,
-    id: &str,
-) -> Result<Vec<LeadEvent>, StoreError> {
+pub(super) fn lead_events(c: &mut impl Sql, id: &str) -> Result<Vec<LeadEvent>, StoreError> {
     let rows = c.query(
         "SELECT detail FROM lead_events WHERE lead_id = $1 ORDER BY seq",
         &[&id],
@@ -202,7 +191,7 @@ pub(super) fn lead_events(
 /// Leads, newest first, at most `limit`: in `state` if given, and with one
 /// of `departments` if given.
 pub(super) fn list_leads(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     state: Option<LeadState>,
     departments: Option<&[String]>,
     limit: usize,
@@ -228,7 +217,7 @@ pub(super) fn list_leads(
 /// same lead holds the row until it commits, after which the body no
 /// longer matches and this one changes nothing.
 pub(super) fn save_step(
-    c: &mut impl GenericClient,
+    c: &mut Plain<'_>,
     before: &Lead,
     after: &Lead,
     event: &LeadEvent,
@@ -254,10 +243,7 @@ pub(super) fn save_step(
 }
 
 /// Stores a new channel key (its hash).
-pub(super) fn add_channel_key(
-    c: &mut impl GenericClient,
-    row: &ChannelKeyRow,
-) -> Result<(), StoreError> {
+pub(super) fn add_channel_key(c: &mut impl Sql, row: &ChannelKeyRow) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO channel_keys (id, channel, key_hash, created_by, created_at, revoked_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -289,10 +275,7 @@ fn key_row(r: &postgres::Row) -> Result<ChannelKeyRow, StoreError> {
 }
 
 /// The channel key `id`, revoked or not.
-pub(super) fn channel_key(
-    c: &mut impl GenericClient,
-    id: &str,
-) -> Result<Option<ChannelKeyRow>, StoreError> {
+pub(super) fn channel_key(c: &mut impl Sql, id: &str) -> Result<Option<ChannelKeyRow>, StoreError> {
     c.query_opt(
         &format!("SELECT {KEY_COLUMNS} FROM channel_keys WHERE id = $1"),
         &[&id],
@@ -302,7 +285,7 @@ pub(super) fn channel_key(
 }
 
 /// All channel keys, oldest first (ids in byte order, as SQLite sorts them).
-pub(super) fn channel_keys(c: &mut impl GenericClient) -> Result<Vec<ChannelKeyRow>, StoreError> {
+pub(super) fn channel_keys(c: &mut impl Sql) -> Result<Vec<ChannelKeyRow>, StoreError> {
     let rows = c.query(
         &format!(r#"SELECT {KEY_COLUMNS} FROM channel_keys ORDER BY created_at, id COLLATE "C""#),
         &[],
@@ -311,11 +294,7 @@ pub(super) fn channel_keys(c: &mut impl GenericClient) -> Result<Vec<ChannelKeyR
 }
 
 /// Revokes a key; `false` if there is no such key not yet revoked.
-pub(super) fn revoke_channel_key(
-    c: &mut impl GenericClient,
-    id: &str,
-    now: i64,
-) -> Result<bool, StoreError> {
+pub(super) fn revoke_channel_key(c: &mut impl Sql, id: &str, now: i64) -> Result<bool, StoreError> {
     Ok(c.execute(
         "UPDATE channel_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
         &[&id, &now],
@@ -330,7 +309,7 @@ pub(super) fn revoke_channel_key(
 /// each statement its own): it reads at most `limit + 1` entries and the
 /// extra one tells that the span is too long.
 pub(super) fn receipts_since_task(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     task_id: &str,
     limit: usize,
 ) -> Result<Option<Vec<Receipt>>, StoreError> {

@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use automerge::ChangeHash;
 use fieldloop_core::{Department, Handbook, Industry, Inspector, Item, Role, Subject, Team, Uscc};
-use postgres::{GenericClient, IsolationLevel, NoTls, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
+use postgres::IsolationLevel;
 
 use super::codec::{
     EntriesSince, feed_task, limit_param, parsed, role_from, role_name, seq_param, upsert,
@@ -32,6 +31,7 @@ mod audit;
 mod catalog;
 mod claims;
 pub mod cluster;
+mod conn;
 mod console;
 mod index;
 mod leads;
@@ -46,7 +46,14 @@ const POOL_WAIT: Duration = Duration::from_secs(30);
 /// Connections per instance (named default; `serve --database-pool`).
 pub const DEFAULT_POOL_SIZE: u32 = 16;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+/// How long one statement may run before PostgreSQL cancels it (named
+/// default): a stuck query ends as an error rather than holding a
+/// connection and its locks for good.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+type Pool = r2d2::Pool<conn::Manager>;
+
+use conn::{Db, Sql};
 
 /// The store on a PostgreSQL database.
 pub struct PgStore {
@@ -75,10 +82,14 @@ impl PgStore {
         pool_size: u32,
         claim_key: crate::claims::ClaimKey,
     ) -> Result<Self, StoreError> {
-        let config: postgres::Config = url
+        let mut config: postgres::Config = url
             .parse()
             .map_err(|e: postgres::Error| StoreError::Invalid(format!("database URL: {e}")))?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        config.options(&format!(
+            "-c statement_timeout={}",
+            STATEMENT_TIMEOUT.as_millis()
+        ));
+        let manager = conn::Manager::new(config);
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
@@ -97,17 +108,16 @@ impl PgStore {
     /// migration runs under an advisory lock of its own.
     pub fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.connection()?;
-        conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
-        let result = migrations::runner().run(&mut *conn);
-        conn.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+        let (client, _) = conn.parts();
+        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+        let result = migrations::runner().run(client);
+        client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
         result?;
         Ok(())
     }
 
     /// A connection from the pool, waiting at most [`POOL_WAIT`].
-    fn connection(
-        &self,
-    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+    fn connection(&self) -> Result<r2d2::PooledConnection<conn::Manager>, StoreError> {
         let pool = self
             .pool
             .as_ref()
@@ -118,20 +128,23 @@ impl PgStore {
     /// Runs `f` on a pooled connection, outside any transaction.
     fn with<T>(
         &self,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut conn::Plain<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self.connection()?;
-        f(&mut conn)
+        let (client, statements) = conn.parts();
+        f(&mut Db::new(client, statements))
     }
 
     /// Runs `f` in a transaction (read committed), committed when `f`
     /// returns `Ok` and rolled back otherwise.
     fn tx<T>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut Db<'_, postgres::Transaction<'_>>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self.connection()?;
-        let mut tx = conn.transaction()?;
+        let (client, statements) = conn.parts();
+        let mut plain = Db::new(client, statements);
+        let mut tx = plain.transaction()?;
         let value = f(&mut tx)?;
         tx.commit()?;
         Ok(value)
@@ -141,17 +154,30 @@ impl PgStore {
     /// sees the same committed state.
     fn snapshot<T>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut Db<'_, postgres::Transaction<'_>>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self.connection()?;
-        let mut tx = conn
+        let (client, statements) = conn.parts();
+        let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
+        let mut tx = Db::new(tx, statements);
         let value = f(&mut tx)?;
         tx.commit()?;
         Ok(value)
+    }
+}
+
+impl From<conn::ExactlyOne> for StoreError {
+    fn from(e: conn::ExactlyOne) -> Self {
+        match e {
+            conn::ExactlyOne::Database(e) => StoreError::Postgres(e),
+            conn::ExactlyOne::Rows(n) => {
+                StoreError::Invalid(format!("a query for one row returned {n}"))
+            }
+        }
     }
 }
 
@@ -167,7 +193,7 @@ struct FeedLock {
 
 impl FeedLock {
     /// Takes the lock (waiting for the transaction that holds it).
-    fn take(tx: &mut Transaction<'_>) -> Result<Self, StoreError> {
+    fn take(tx: &mut impl Sql) -> Result<Self, StoreError> {
         let row = tx.query_one(
             "SELECT feed_end, receipts_end FROM feed_state FOR UPDATE",
             &[],
@@ -186,7 +212,7 @@ impl FeedLock {
     }
 
     /// Writes the new ends; the lock goes with the transaction.
-    fn release(self, tx: &mut Transaction<'_>) -> Result<u64, StoreError> {
+    fn release(self, tx: &mut impl Sql) -> Result<u64, StoreError> {
         tx.execute(
             "UPDATE feed_state SET feed_end = $1, receipts_end = $2",
             &[&self.feed_end, &self.receipts_end],
@@ -215,28 +241,56 @@ fn device_from_row(r: &postgres::Row) -> Result<Device, StoreError> {
     })
 }
 
-/// Whether every task in `bases` still has its base heads.
-fn bases_hold(c: &mut impl GenericClient, bases: &[TaskBase<'_>]) -> Result<bool, StoreError> {
-    for base in bases {
-        let latest = c
-            .query_opt(
-                "SELECT heads FROM feed WHERE task_id = $1 ORDER BY seq DESC LIMIT 1",
-                &[&base.id],
-            )?
-            .map(|r| r.try_get::<_, Vec<u8>>(0))
-            .transpose()?
-            .map(|b| fieldloop_core::sync::heads_from_bytes(&b))
-            .unwrap_or_default();
-        if !super::same_heads(&latest, base.heads) {
-            return Ok(false);
+/// Whether every task in `bases` still has its base heads, read in one
+/// statement; with `feed_end`, the feed's end read in the same statement.
+fn bases_hold(
+    c: &mut impl Sql,
+    bases: &[TaskBase<'_>],
+    feed_end: Option<&mut i64>,
+) -> Result<bool, StoreError> {
+    let ids: Vec<&str> = bases.iter().map(|b| b.id).collect();
+    let mut latest: HashMap<String, Vec<u8>> = HashMap::with_capacity(ids.len());
+    let rows = if feed_end.is_some() {
+        c.query(
+            "SELECT NULL::TEXT, NULL::BYTEA, feed_end FROM feed_state
+             UNION ALL
+             SELECT t.id, f.heads, NULL FROM unnest($1::TEXT[]) AS t(id)
+             CROSS JOIN LATERAL (SELECT heads FROM feed WHERE task_id = t.id
+                                 ORDER BY seq DESC LIMIT 1) f",
+            &[&ids],
+        )?
+    } else {
+        c.query(
+            "SELECT t.id, f.heads, NULL::BIGINT FROM unnest($1::TEXT[]) AS t(id)
+             CROSS JOIN LATERAL (SELECT heads FROM feed WHERE task_id = t.id
+                                 ORDER BY seq DESC LIMIT 1) f",
+            &[&ids],
+        )?
+    };
+    let mut end = None;
+    for row in rows {
+        match row.try_get::<_, Option<String>>(0)? {
+            Some(id) => {
+                latest.insert(id, row.try_get(1)?);
+            }
+            None => end = row.try_get(2)?,
         }
     }
-    Ok(true)
+    if let Some(feed_end) = feed_end {
+        *feed_end = end.ok_or_else(|| StoreError::Invalid("feed_state has no row".into()))?;
+    }
+    Ok(bases.iter().all(|base| {
+        let heads = latest
+            .get(base.id)
+            .map(|b| fieldloop_core::sync::heads_from_bytes(b))
+            .unwrap_or_default();
+        super::same_heads(&heads, base.heads)
+    }))
 }
 
 /// Appends receipts for `changes` to the hash chain, under the feed lock.
 fn append_receipts(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl Sql,
     lock: &mut FeedLock,
     task_id: &str,
     changes: &[ChangeHash],
@@ -276,7 +330,7 @@ fn append_receipts(
 /// Writes a task, its feed entry (with the changes it added when
 /// `keep_added` and known) and its receipts, under the feed lock.
 fn write_task(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl Sql,
     lock: &mut FeedLock,
     w: &TaskWrite,
     keep_added: bool,
@@ -684,13 +738,11 @@ impl Store for PgStore {
         now: i64,
     ) -> Result<SyncCommit, StoreError> {
         if writes.is_empty() {
-            // Nothing to write: one snapshot checks the bases against the
-            // feed's end.
-            return self.snapshot(|tx| {
-                let feed_end: i64 = tx
-                    .query_one("SELECT feed_end FROM feed_state", &[])?
-                    .try_get(0)?;
-                if !bases_hold(tx, bases)? {
+            // Nothing to write: one statement (so one snapshot) checks the
+            // bases and reads the feed's end.
+            return self.with(|c| {
+                let mut feed_end = 0;
+                if !bases_hold(c, bases, Some(&mut feed_end))? {
                     return Ok(SyncCommit::Moved);
                 }
                 Ok(SyncCommit::Done {
@@ -702,7 +754,7 @@ impl Store for PgStore {
             // The lock before the bases are read: whoever held it has
             // committed, and nobody commits to the feed until this does.
             let mut lock = FeedLock::take(tx)?;
-            if !bases_hold(tx, bases)? {
+            if !bases_hold(tx, bases, None)? {
                 return Ok(SyncCommit::Moved);
             }
             for w in writes {
@@ -779,23 +831,46 @@ impl Store for PgStore {
     }
 
     fn task_since(&self, task_id: &str, cursor: u64) -> Result<Option<TaskSince>, StoreError> {
-        // One snapshot: the entries, heads and document agree.
-        self.snapshot(|tx| {
-            let base = heads_at(tx, task_id, cursor)?;
+        // One statement, so one snapshot: the heads at the cursor (part 0),
+        // the entries after it (1) and, only when they cannot answer, the
+        // document (2) agree, in one round trip.
+        self.with(|c| {
+            let mut base = None;
             let mut entries = EntriesSince::new();
-            for row in tx.query(
-                "SELECT f.heads, c.changes FROM feed f LEFT JOIN feed_changes c ON c.seq = f.seq
-                 WHERE f.task_id = $1 AND f.seq > $2 ORDER BY f.seq",
+            let mut doc = None;
+            for row in c.query(
+                "WITH base AS (
+                     SELECT heads FROM feed WHERE task_id = $1 AND seq <= $2
+                     ORDER BY seq DESC LIMIT 1
+                 ), entries AS (
+                     SELECT f.seq, f.heads, c.changes FROM feed f
+                     LEFT JOIN feed_changes c ON c.seq = f.seq
+                     WHERE f.task_id = $1 AND f.seq > $2
+                 )
+                 SELECT 0 AS part, NULL::BIGINT AS seq, heads, NULL::BYTEA AS bytes FROM base
+                 UNION ALL
+                 SELECT 1, seq, heads, changes FROM entries
+                 UNION ALL
+                 SELECT 2, NULL, NULL, doc FROM tasks
+                 WHERE id = $1 AND (NOT EXISTS (SELECT 1 FROM base)
+                                    OR EXISTS (SELECT 1 FROM entries WHERE changes IS NULL))
+                 ORDER BY part, seq",
                 &[&task_id, &seq_param(cursor)],
             )? {
-                entries.push(row.try_get(0)?, row.try_get(1)?);
+                let part: i32 = row.try_get(0)?;
+                match part {
+                    0 => {
+                        let heads: Vec<u8> = row.try_get(2)?;
+                        base = Some(fieldloop_core::sync::heads_from_bytes(&heads));
+                    }
+                    1 => {
+                        let changes: Option<Vec<u8>> = row.try_get(3)?;
+                        entries.push(row.try_get(2)?, changes.as_deref());
+                    }
+                    _ => doc = row.try_get(3)?,
+                }
             }
-            entries.since(base, || {
-                tx.query_opt("SELECT doc FROM tasks WHERE id = $1", &[&task_id])?
-                    .map(|row| row.try_get(0))
-                    .transpose()
-                    .map_err(StoreError::from)
-            })
+            entries.since(base, || Ok(doc))
         })
     }
 
@@ -908,13 +983,13 @@ impl Store for PgStore {
     }
 
     fn directory(&self) -> Result<DirectoryRows, StoreError> {
+        fn ids(tx: &mut impl Sql, sql: &str) -> Result<Vec<String>, StoreError> {
+            tx.query(sql, &[])?
+                .iter()
+                .map(|r| r.try_get(0).map_err(StoreError::from))
+                .collect()
+        }
         self.snapshot(|tx| {
-            let ids = |tx: &mut Transaction<'_>, sql: &str| -> Result<Vec<String>, StoreError> {
-                tx.query(sql, &[])?
-                    .iter()
-                    .map(|r| r.try_get(0).map_err(StoreError::from))
-                    .collect()
-            };
             let mut rows = DirectoryRows::default();
             for code in ids(
                 tx,
@@ -1035,7 +1110,7 @@ impl Store for PgStore {
     }
 
     fn plans(&self) -> Result<Vec<super::PlanRow>, StoreError> {
-        self.with(plans::plans)
+        self.with(|c| plans::plans(c))
     }
 
     fn plan(&self, id: &str) -> Result<Option<super::PlanRow>, StoreError> {
@@ -1060,7 +1135,7 @@ impl Store for PgStore {
     }
 
     fn conflicts(&self) -> Result<Vec<super::ConflictRow>, StoreError> {
-        self.with(plans::conflicts)
+        self.with(|c| plans::conflicts(c))
     }
 
     fn put_conflict(&self, row: &super::ConflictRow) -> Result<(), StoreError> {
@@ -1076,7 +1151,7 @@ impl Store for PgStore {
     }
 
     fn draws(&self) -> Result<Vec<(String, i64, String)>, StoreError> {
-        self.with(plans::draws)
+        self.with(|c| plans::draws(c))
     }
 
     fn draw_record(&self, id: &str) -> Result<Option<String>, StoreError> {
@@ -1151,7 +1226,7 @@ impl Store for PgStore {
     }
 
     fn finished_rechecks(&self) -> Result<Vec<(String, String, String)>, StoreError> {
-        self.with(rectify::finished_rechecks)
+        self.with(|c| rectify::finished_rechecks(c))
     }
 
     fn rectifications(
@@ -1229,7 +1304,7 @@ impl Store for PgStore {
     }
 
     fn channel_keys(&self) -> Result<Vec<super::ChannelKeyRow>, StoreError> {
-        self.with(leads::channel_keys)
+        self.with(|c| leads::channel_keys(c))
     }
 
     fn revoke_channel_key(&self, id: &str, now: i64) -> Result<bool, StoreError> {
@@ -1245,7 +1320,7 @@ impl Store for PgStore {
     }
 
     fn receipt_head(&self) -> Result<Option<(i64, String)>, StoreError> {
-        self.with(audit::receipt_head)
+        self.with(|c| audit::receipt_head(c))
     }
 
     fn receipt_span(&self, from: i64, to: i64, limit: usize) -> Result<Vec<Receipt>, StoreError> {
@@ -1275,6 +1350,19 @@ impl Store for PgStore {
         self.with(|c| audit::checkpoint(c, seq))
     }
 
+    fn receipts_past_checkpoint(&self) -> Result<Option<u64>, StoreError> {
+        self.with(|c| {
+            let row = c.query_one(
+                "SELECT (SELECT max(seq) FROM receipts), (SELECT max(seq) FROM checkpoints)",
+                &[],
+            )?;
+            let head: Option<i64> = row.try_get(0)?;
+            let covered: Option<i64> = row.try_get(1)?;
+            Ok(head
+                .map(|head| u64::try_from(head.saturating_sub(covered.unwrap_or(0))).unwrap_or(0)))
+        })
+    }
+
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {
         self.with(|c| {
             c.query(
@@ -1298,7 +1386,7 @@ fn feed_task_row(r: &postgres::Row) -> Result<FeedTask, StoreError> {
 
 /// A task's heads as of its latest entry at or before `cursor`.
 fn heads_at(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     task_id: &str,
     cursor: u64,
 ) -> Result<Option<Vec<ChangeHash>>, StoreError> {
@@ -1335,4 +1423,91 @@ const MIGRATION_LOCK: i64 = 0x4669_656c_646c_6f6f; // "Fieldloo"
 /// Whether `e` is PostgreSQL's unique violation (23505).
 pub(super) fn is_unique_violation(e: &postgres::Error) -> bool {
     e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store with one connection on a fresh database of the shared cluster.
+    fn one_connection() -> PgStore {
+        let cluster = cluster::TestCluster::shared().expect("PostgreSQL cluster");
+        let url = cluster.create_database().expect("database");
+        let keys = tempfile::tempdir().expect("tempdir");
+        let key = crate::claims::ClaimKey::load_or_create(keys.path()).expect("key");
+        PgStore::open(&url, 1, key).expect("open")
+    }
+
+    #[test]
+    fn a_connection_prepares_each_statement_once_under_a_statement_timeout() {
+        let store = one_connection();
+        let timeout: String = store
+            .with(|c| Ok(c.query_one("SHOW statement_timeout", &[])?.try_get(0)?))
+            .expect("show");
+        assert_eq!(timeout, "30s");
+
+        // The same call twice: the second finds its statements prepared.
+        store.feed_end().expect("feed end");
+        let before = store.with(|c| Ok(c.cached())).expect("cache");
+        store.feed_end().expect("feed end");
+        let (after, prepared) = store
+            .with(|c| {
+                let n: i64 = c
+                    .query_one("SELECT count(*) FROM pg_prepared_statements", &[])?
+                    .try_get(0)?;
+                Ok((c.cached(), n))
+            })
+            .expect("cache");
+        assert!(before >= 1, "feed_end prepared nothing");
+        assert_eq!(after, before + 1, "only the count query is new");
+        assert_eq!(usize::try_from(prepared).expect("count"), after);
+
+        // A statement prepared in a transaction that rolled back still runs.
+        let sql = "SELECT $1::int8 + 1";
+        let rolled_back = store.tx(|tx| {
+            tx.query(sql, &[&1_i64])?;
+            Err::<(), _>(StoreError::Invalid("roll back".into()))
+        });
+        assert!(rolled_back.is_err());
+        let two: i64 = store
+            .with(|c| Ok(c.query_one(sql, &[&1_i64])?.try_get(0)?))
+            .expect("after the rollback");
+        assert_eq!(two, 2);
+    }
+
+    #[test]
+    fn the_statement_cache_is_bounded_and_a_new_connection_starts_empty() {
+        let store = one_connection();
+        let cached = store
+            .with(|c| {
+                for n in 0..conn::STATEMENT_CACHE + 20 {
+                    let sql = format!("SELECT {n}::int8 + $1::int8");
+                    let got: i64 = c.query_one(&sql, &[&1_i64])?.try_get(0)?;
+                    assert_eq!(got, i64::try_from(n).expect("n") + 1);
+                }
+                Ok(c.cached())
+            })
+            .expect("queries");
+        assert_eq!(cached, conn::STATEMENT_CACHE);
+
+        // The server ends the connection: the pool replaces it, and the
+        // statements of the old one are not used on the new one.
+        let pid: i32 = store
+            .with(|c| Ok(c.query_one("SELECT pg_backend_pid()", &[])?.try_get(0)?))
+            .expect("pid");
+        let cluster = cluster::TestCluster::shared().expect("PostgreSQL cluster");
+        let mut admin =
+            postgres::Client::connect(&cluster.url("postgres"), postgres::NoTls).expect("admin");
+        admin
+            .execute("SELECT pg_terminate_backend($1, 5000)", &[&pid])
+            .expect("terminate");
+        let (new_pid, cached): (i32, usize) = store
+            .with(|c| {
+                let pid = c.query_one("SELECT pg_backend_pid()", &[])?.try_get(0)?;
+                Ok((pid, c.cached()))
+            })
+            .expect("a fresh connection");
+        assert_ne!(new_pid, pid);
+        assert_eq!(cached, 1);
+    }
 }

@@ -9,16 +9,16 @@
 
 use std::collections::HashMap;
 
+use super::conn::{Plain, Sql};
 use fieldloop_core::Subject;
 use fieldloop_core::draw::PlanPools;
-use postgres::GenericClient;
 
 use super::catalog::{SUBJECT_COLUMNS, subject_row};
 use crate::store::codec::{json, limit_param, parsed, state_from, subject_from, unspaced};
 use crate::store::{ConflictRow, DrawWrite, PlanRow, PlanState, PublishedRow, StoreError};
 
 /// Every subject, by USCC (byte order, as the SQLite store gives them).
-pub(super) fn all_subjects(c: &mut impl GenericClient) -> Result<Vec<Subject>, StoreError> {
+pub(super) fn all_subjects(c: &mut impl Sql) -> Result<Vec<Subject>, StoreError> {
     c.query(
         &format!(r#"SELECT {SUBJECT_COLUMNS} FROM subjects ORDER BY uscc COLLATE "C""#),
         &[],
@@ -31,7 +31,7 @@ pub(super) fn all_subjects(c: &mut impl GenericClient) -> Result<Vec<Subject>, S
 /// How many tasks not cancelled each USCC has with windows starting in
 /// `[start, end)`.
 pub(super) fn inspection_counts(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     start: i64,
     end: i64,
 ) -> Result<HashMap<String, u64>, StoreError> {
@@ -71,7 +71,7 @@ fn plan_from(r: &postgres::Row) -> Result<PlanRow, StoreError> {
 }
 
 /// Every plan, newest first.
-pub(super) fn plans(c: &mut impl GenericClient) -> Result<Vec<PlanRow>, StoreError> {
+pub(super) fn plans(c: &mut impl Sql) -> Result<Vec<PlanRow>, StoreError> {
     c.query(
         &format!(r#"SELECT {PLAN_COLUMNS} FROM plans ORDER BY created_at DESC, id COLLATE "C""#),
         &[],
@@ -82,7 +82,7 @@ pub(super) fn plans(c: &mut impl GenericClient) -> Result<Vec<PlanRow>, StoreErr
 }
 
 /// The plan `id`, if any.
-pub(super) fn plan(c: &mut impl GenericClient, id: &str) -> Result<Option<PlanRow>, StoreError> {
+pub(super) fn plan(c: &mut impl Sql, id: &str) -> Result<Option<PlanRow>, StoreError> {
     c.query_opt(
         &format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1"),
         &[&id],
@@ -93,10 +93,7 @@ pub(super) fn plan(c: &mut impl GenericClient, id: &str) -> Result<Option<PlanRo
 }
 
 /// The pools snapshotted when plan `id` was fixed, if it exists and has them.
-pub(super) fn plan_pools(
-    c: &mut impl GenericClient,
-    id: &str,
-) -> Result<Option<PlanPools>, StoreError> {
+pub(super) fn plan_pools(c: &mut impl Sql, id: &str) -> Result<Option<PlanPools>, StoreError> {
     let Some(r) = c.query_opt("SELECT pools FROM plans WHERE id = $1", &[&id])? else {
         return Ok(None);
     };
@@ -108,7 +105,7 @@ pub(super) fn plan_pools(
 /// `None`), if its state is still `expect` (`None`: no such plan yet);
 /// [`StoreError::PlanChanged`] otherwise.
 pub(super) fn save_plan(
-    c: &mut impl GenericClient,
+    c: &mut Plain<'_>,
     row: &PlanRow,
     pools: Option<&PlanPools>,
     expect: Option<PlanState>,
@@ -175,7 +172,7 @@ pub(super) fn save_plan(
 }
 
 /// Deletes plan `id` if it is a draft; whether it did.
-pub(super) fn delete_plan(c: &mut impl GenericClient, id: &str) -> Result<bool, StoreError> {
+pub(super) fn delete_plan(c: &mut impl Sql, id: &str) -> Result<bool, StoreError> {
     Ok(c.execute(
         "DELETE FROM plans WHERE id = $1 AND state = 'draft'",
         &[&id],
@@ -183,7 +180,7 @@ pub(super) fn delete_plan(c: &mut impl GenericClient, id: &str) -> Result<bool, 
 }
 
 /// Every declared conflict, by inspector and USCC.
-pub(super) fn conflicts(c: &mut impl GenericClient) -> Result<Vec<ConflictRow>, StoreError> {
+pub(super) fn conflicts(c: &mut impl Sql) -> Result<Vec<ConflictRow>, StoreError> {
     c.query(
         r#"SELECT inspector, uscc, reason, declared_by, declared_at FROM conflicts
            ORDER BY inspector COLLATE "C", uscc COLLATE "C""#,
@@ -203,10 +200,7 @@ pub(super) fn conflicts(c: &mut impl GenericClient) -> Result<Vec<ConflictRow>, 
 }
 
 /// Declares a conflict, or replaces the declaration of the same pair.
-pub(super) fn put_conflict(
-    c: &mut impl GenericClient,
-    row: &ConflictRow,
-) -> Result<(), StoreError> {
+pub(super) fn put_conflict(c: &mut impl Sql, row: &ConflictRow) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO conflicts (inspector, uscc, reason, declared_by, declared_at)
          VALUES ($1, $2, $3, $4, $5)
@@ -225,7 +219,7 @@ pub(super) fn put_conflict(
 
 /// Withdraws the conflict of `inspector` with `uscc`; whether there was one.
 pub(super) fn delete_conflict(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     inspector: &str,
     uscc: &str,
 ) -> Result<bool, StoreError> {
@@ -240,7 +234,7 @@ pub(super) fn delete_conflict(
 /// and its tasks with their codes ([`StoreError::TaskCodeTaken`] if a code
 /// or verify code is in use).
 pub(super) fn commit_draw(
-    c: &mut impl GenericClient,
+    c: &mut Plain<'_>,
     draw: &DrawWrite<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -309,7 +303,7 @@ pub(super) fn commit_draw(
 }
 
 /// Every draw's id, time and public summary (JSON), newest first.
-pub(super) fn draws(c: &mut impl GenericClient) -> Result<Vec<(String, i64, String)>, StoreError> {
+pub(super) fn draws(c: &mut impl Sql) -> Result<Vec<(String, i64, String)>, StoreError> {
     c.query(
         r#"SELECT id, at, summary FROM draws ORDER BY at DESC, id COLLATE "C""#,
         &[],
@@ -321,7 +315,7 @@ pub(super) fn draws(c: &mut impl GenericClient) -> Result<Vec<(String, i64, Stri
 
 /// The record (or, with `pools`, the pools) of draw `id`, as JSON.
 pub(super) fn draw_column(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     id: &str,
     pools: bool,
 ) -> Result<Option<String>, StoreError> {
@@ -336,7 +330,7 @@ pub(super) fn draw_column(
 }
 
 /// The highest number that follows `prefix` in a task code (0: none).
-pub(super) fn highest_code(c: &mut impl GenericClient, prefix: &str) -> Result<u64, StoreError> {
+pub(super) fn highest_code(c: &mut impl Sql, prefix: &str) -> Result<u64, StoreError> {
     let rows = c.query(
         "SELECT code FROM task_codes WHERE substr(code, 1, length($1::TEXT)) = $1::TEXT",
         &[&prefix],
@@ -356,10 +350,7 @@ pub(super) fn highest_code(c: &mut impl GenericClient, prefix: &str) -> Result<u
 
 /// Published tasks, newest publication first, at most `limit`, each with
 /// the draw that made it (if one did).
-pub(super) fn published(
-    c: &mut impl GenericClient,
-    limit: usize,
-) -> Result<Vec<PublishedRow>, StoreError> {
+pub(super) fn published(c: &mut impl Sql, limit: usize) -> Result<Vec<PublishedRow>, StoreError> {
     c.query(
         r#"SELECT i.code, i.subject_name, i.uscc, i.departments, i.window_start, i.due, i.findings,
                 i.rectification_due IS NOT NULL, i.updated_at,

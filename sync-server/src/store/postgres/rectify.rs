@@ -5,7 +5,7 @@
 //! several instances, the second of two concurrent changes waits for the
 //! first to commit, then finds the state gone and changes nothing.
 
-use postgres::GenericClient;
+use super::conn::{Plain, Sql};
 
 use crate::rectify::{RectState, Rectification};
 use crate::store::StoreError;
@@ -46,10 +46,7 @@ fn from_row(r: &postgres::Row) -> Result<Rectification, StoreError> {
 
 /// Approved or published tasks with a rectification deadline whose findings
 /// were not looked at yet, at most `limit`, by id (in byte order, as SQLite).
-pub(super) fn unscanned(
-    c: &mut impl GenericClient,
-    limit: usize,
-) -> Result<Vec<String>, StoreError> {
+pub(super) fn unscanned(c: &mut impl Sql, limit: usize) -> Result<Vec<String>, StoreError> {
     let rows = c.query(
         r#"SELECT i.task_id FROM task_index i
          WHERE i.rectification_due IS NOT NULL AND i.status IN ('approved', 'published')
@@ -69,7 +66,7 @@ pub(super) fn unscanned(
 /// finding waits for the first and then does nothing. Rows go in by finding
 /// id, so both take their row locks in the same order.
 pub(super) fn record(
-    c: &mut impl GenericClient,
+    c: &mut Plain<'_>,
     task_id: &str,
     rows: &[Rectification],
     now: i64,
@@ -116,7 +113,7 @@ pub(super) fn record(
 /// Rectifications being re-checked whose re-check task is approved,
 /// published or cancelled: (rectification, re-check task, its status).
 pub(super) fn finished_rechecks(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
 ) -> Result<Vec<(String, String, String)>, StoreError> {
     let rows = c.query(
         r#"SELECT r.id, r.recheck_task, i.status FROM rectifications r
@@ -135,7 +132,7 @@ pub(super) fn finished_rechecks(
 /// Rectifications stored in one of `states` (empty: all), as stored: state
 /// by state, each by deadline and id.
 pub(super) fn list(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     states: &[RectState],
 ) -> Result<Vec<Rectification>, StoreError> {
     let rows = if states.is_empty() {
@@ -157,10 +154,7 @@ pub(super) fn list(
 }
 
 /// The rectification `id`, as stored.
-pub(super) fn one(
-    c: &mut impl GenericClient,
-    id: &str,
-) -> Result<Option<Rectification>, StoreError> {
+pub(super) fn one(c: &mut impl Sql, id: &str) -> Result<Option<Rectification>, StoreError> {
     c.query_opt(
         &format!("SELECT {COLUMNS} FROM rectifications WHERE id = $1"),
         &[&id],
@@ -174,7 +168,7 @@ pub(super) fn one(
 /// (nothing changed) when it is not `ordered`. The update is conditional on
 /// the state, so of two concurrent re-checks only one links.
 pub(super) fn start_recheck(
-    c: &mut impl GenericClient,
+    c: &mut Plain<'_>,
     id: &str,
     task_id: &str,
     task_code: &str,
@@ -211,7 +205,7 @@ pub(super) fn start_recheck(
 /// or with `Ordered` frees it for another re-check; `false` when it was not
 /// being re-checked. Conditional on the state, like [`start_recheck`].
 pub(super) fn finish_recheck(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     id: &str,
     state: RectState,
     now: i64,
