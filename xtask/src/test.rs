@@ -3,9 +3,11 @@
 
 use std::env;
 use std::fmt;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::{bindings, exec, repo, setup};
 
@@ -15,6 +17,47 @@ const PROPTEST_CASES: &str = "256";
 /// under a minute in the debug test build on two cores (the soak, `cargo
 /// xtask soak`, runs as many as asked in a release build).
 const SIM_SEEDS: &str = "500";
+
+/// The test binary `target` of `package` as `cargo test --workspace`
+/// builds it (a no-op build when that already ran).
+fn workspace_test_binary(package: &str, target: &str) -> Result<PathBuf> {
+    let mut cmd = exec::cargo(&[
+        "test",
+        "--workspace",
+        "--locked",
+        "--no-run",
+        "--message-format=json",
+    ]);
+    let json = exec::output(bindings::export_to_ui(&mut cmd))?;
+    test_binary_in(&json, package, target).with_context(|| {
+        format!("`cargo test --workspace --no-run` named no test binary {target} of {package}")
+    })
+}
+
+/// Finds the test executable of `package`'s `target` in cargo's JSON messages.
+fn test_binary_in(messages: &str, package: &str, target: &str) -> Option<PathBuf> {
+    messages.lines().find_map(|line| {
+        let message: serde_json::Value = serde_json::from_str(line).ok()?;
+        let ours = message["reason"] == "compiler-artifact"
+            && message["target"]["name"] == target
+            && message["target"]["kind"] == serde_json::json!(["test"])
+            && message["package_id"]
+                .as_str()
+                .is_some_and(|id| package_name(id) == Some(package));
+        ours.then(|| message["executable"].as_str().map(PathBuf::from))
+            .flatten()
+    })
+}
+
+/// The package name in a cargo package id: `path+file:///r/tests#fieldloop-tests@0.1.0`,
+/// or `path+file:///r/xtask#0.1.0` when the directory has the package's name.
+fn package_name(id: &str) -> Option<&str> {
+    let (path, rest) = id.rsplit_once('#')?;
+    match rest.split_once('@') {
+        Some((name, _version)) => Some(name),
+        None => path.rsplit('/').next(),
+    }
+}
 
 /// Runs every check, then prints the summary (also after a failure) and,
 /// once the Rust tests ran, their total as a plain `N passed, N failed` line.
@@ -145,8 +188,12 @@ fn run_steps(steps: &mut Steps, tally: &mut Tally) -> Result<()> {
     // PostgreSQL (a fresh database each, on one throwaway cluster per test
     // process), but for those that edit the SQLite file by hand.
     steps.time("cargo test (PostgreSQL)", || {
-        let mut cmd = exec::cargo(&["test", "--locked", "-p", "fieldloop-tests", "--test", "it"]);
-        cmd.arg("--");
+        // The binary `cargo test --workspace` built: `cargo test -p
+        // fieldloop-tests` would resolve the dependencies' features for
+        // that one package and build much of the tree a second time.
+        let binary = workspace_test_binary("fieldloop-tests", "it")?;
+        let mut cmd = Command::new(binary);
+        cmd.current_dir(repo::root().join("tests"));
         cmd.args(TEST_SERVER_MODULES);
         for test in SQLITE_FILE_TESTS {
             cmd.args(["--skip", test]);
@@ -197,6 +244,27 @@ impl fmt::Display for Steps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_postgresql_pass_finds_the_test_binary_the_workspace_build_made() {
+        let messages = [
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///r/core#fieldloop-core@0.1.0","manifest_path":"/r/core/Cargo.toml","target":{"kind":["test"],"name":"it"},"executable":"/r/target/debug/deps/it-core"}"#,
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///r/tests#fieldloop-tests@0.1.0","manifest_path":"/r/tests/Cargo.toml","target":{"kind":["lib"],"name":"fieldloop_tests"},"executable":null}"#,
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///r/tests#fieldloop-tests@0.1.0","manifest_path":"/r/tests/Cargo.toml","target":{"kind":["test"],"name":"it"},"executable":"/r/target/debug/deps/it-tests"}"#,
+            r#"{"reason":"build-finished","success":true}"#,
+        ]
+        .join("\n");
+        assert_eq!(
+            test_binary_in(&messages, "fieldloop-tests", "it"),
+            Some(PathBuf::from("/r/target/debug/deps/it-tests"))
+        );
+        assert_eq!(
+            test_binary_in(&messages, "fieldloop-core", "it"),
+            Some(PathBuf::from("/r/target/debug/deps/it-core"))
+        );
+        assert_eq!(test_binary_in(&messages, "fieldloop-tests", "e2e"), None);
+        assert_eq!(package_name("path+file:///r/xtask#0.1.0"), Some("xtask"));
+    }
 
     #[test]
     fn tally_sums_cargo_test_result_lines() {
