@@ -34,11 +34,11 @@ pub(super) fn write_list(
     if values.is_empty() {
         return Ok(());
     }
-    let insert = c.prepare(&format!(
+    let insert = format!(
         "INSERT INTO {table} ({owner_column}, {value_column}, position) VALUES ($1, $2, $3)"
-    ))?;
+    );
     for (position, value) in (0_i64..).zip(values) {
-        c.execute_prepared(&insert, &[&owner, value, &position])?;
+        c.execute(&insert, &[&owner, value, &position])?;
     }
     Ok(())
 }

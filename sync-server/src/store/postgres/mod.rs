@@ -241,34 +241,20 @@ fn device_from_row(r: &postgres::Row) -> Result<Device, StoreError> {
     })
 }
 
-/// Whether every task in `bases` still has its base heads, read in one
-/// statement; with `feed_end`, the feed's end read in the same statement.
-fn bases_hold(
-    c: &mut impl Sql,
-    bases: &[TaskBase<'_>],
-    feed_end: Option<&mut i64>,
-) -> Result<bool, StoreError> {
+/// Whether every task in `bases` still has its base heads, and the feed's
+/// end, read in one statement (so from one snapshot).
+fn bases_hold(c: &mut impl Sql, bases: &[TaskBase<'_>]) -> Result<(bool, i64), StoreError> {
     let ids: Vec<&str> = bases.iter().map(|b| b.id).collect();
     let mut latest: HashMap<String, Vec<u8>> = HashMap::with_capacity(ids.len());
-    let rows = if feed_end.is_some() {
-        c.query(
-            "SELECT NULL::TEXT, NULL::BYTEA, feed_end FROM feed_state
-             UNION ALL
-             SELECT t.id, f.heads, NULL FROM unnest($1::TEXT[]) AS t(id)
-             CROSS JOIN LATERAL (SELECT heads FROM feed WHERE task_id = t.id
-                                 ORDER BY seq DESC LIMIT 1) f",
-            &[&ids],
-        )?
-    } else {
-        c.query(
-            "SELECT t.id, f.heads, NULL::BIGINT FROM unnest($1::TEXT[]) AS t(id)
-             CROSS JOIN LATERAL (SELECT heads FROM feed WHERE task_id = t.id
-                                 ORDER BY seq DESC LIMIT 1) f",
-            &[&ids],
-        )?
-    };
     let mut end = None;
-    for row in rows {
+    for row in c.query(
+        "SELECT NULL::TEXT, NULL::BYTEA, feed_end FROM feed_state
+         UNION ALL
+         SELECT t.id, f.heads, NULL FROM unnest($1::TEXT[]) AS t(id)
+         CROSS JOIN LATERAL (SELECT heads FROM feed WHERE task_id = t.id
+                             ORDER BY seq DESC LIMIT 1) f",
+        &[&ids],
+    )? {
         match row.try_get::<_, Option<String>>(0)? {
             Some(id) => {
                 latest.insert(id, row.try_get(1)?);
@@ -276,16 +262,15 @@ fn bases_hold(
             None => end = row.try_get(2)?,
         }
     }
-    if let Some(feed_end) = feed_end {
-        *feed_end = end.ok_or_else(|| StoreError::Invalid("feed_state has no row".into()))?;
-    }
-    Ok(bases.iter().all(|base| {
+    let end = end.ok_or_else(|| StoreError::Invalid("feed_state has no row".into()))?;
+    let hold = bases.iter().all(|base| {
         let heads = latest
             .get(base.id)
             .map(|b| fieldloop_core::sync::heads_from_bytes(b))
             .unwrap_or_default();
         super::same_heads(&heads, base.heads)
-    }))
+    });
+    Ok((hold, end))
 }
 
 /// Appends receipts for `changes` to the hash chain, under the feed lock.
@@ -741,8 +726,8 @@ impl Store for PgStore {
             // Nothing to write: one statement (so one snapshot) checks the
             // bases and reads the feed's end.
             return self.with(|c| {
-                let mut feed_end = 0;
-                if !bases_hold(c, bases, Some(&mut feed_end))? {
+                let (hold, feed_end) = bases_hold(c, bases)?;
+                if !hold {
                     return Ok(SyncCommit::Moved);
                 }
                 Ok(SyncCommit::Done {
@@ -754,7 +739,7 @@ impl Store for PgStore {
             // The lock before the bases are read: whoever held it has
             // committed, and nobody commits to the feed until this does.
             let mut lock = FeedLock::take(tx)?;
-            if !bases_hold(tx, bases, None)? {
+            if !bases_hold(tx, bases)?.0 {
                 return Ok(SyncCommit::Moved);
             }
             for w in writes {
