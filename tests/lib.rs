@@ -101,6 +101,9 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     /// The PostgreSQL database the records are in; `None`: SQLite in `dir`.
     pub database: Option<String>,
+    /// The bucket of the shared test Garage node the blobs are in; `None`:
+    /// the folder `dir/blobs`.
+    pub bucket: Option<String>,
 }
 
 /// Set (to anything but `sqlite`) by `cargo xtask test`'s PostgreSQL pass:
@@ -134,6 +137,23 @@ pub fn open_store(dir: &std::path::Path, database: Option<&str>) -> Arc<dyn Stor
             )
         }
         None => Arc::new(SqliteStore::open(dir).expect("server store")),
+    }
+}
+
+/// Where a test server keeps its blobs: the folder `dir/blobs`, or `bucket`
+/// of the test process's Garage node.
+fn test_blobs(
+    dir: &std::path::Path,
+    bucket: Option<&str>,
+    store: &Arc<dyn Store>,
+) -> fieldloop_server::blobs::Blobs {
+    match bucket {
+        None => BlobDir::open(dir.join("blobs")).expect("blobs").into(),
+        Some(bucket) => {
+            let garage = fieldloop_server::blobs::garage::TestGarage::shared()
+                .unwrap_or_else(|e| panic!("no Garage node: {e}"));
+            fieldloop_server::blobs::ObjectBlobs::new(garage.objects(bucket), store.clone()).into()
+        }
     }
 }
 
@@ -178,10 +198,21 @@ impl TestServer {
         tls: Option<Arc<rustls::ServerConfig>>,
         database: Option<String>,
     ) -> Self {
+        Self::start_with_blobs(dir, tasks, limits, tls, database, None)
+    }
+
+    fn start_with_blobs(
+        dir: tempfile::TempDir,
+        tasks: usize,
+        limits: Limits,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        database: Option<String>,
+        bucket: Option<String>,
+    ) -> Self {
         fieldloop_tablet::tls::install_crypto();
         let store = open_store(dir.path(), database.as_deref());
         fieldloop_server::demo::seed_tasks(store.as_ref(), tasks, NOW).expect("demo");
-        let blobs = BlobDir::open(dir.path().join("blobs")).expect("blobs");
+        let blobs = test_blobs(dir.path(), bucket.as_deref(), &store);
         // The server's clock moves by the offset in `dir/clock-offset-ms`
         // ([`TestServer::move_clock`]); no file: real time.
         let clock = fieldloop_server::clock::Clock::offset_file(dir.path().join(CLOCK_FILE));
@@ -195,6 +226,7 @@ impl TestServer {
             store,
             dir,
             database,
+            bucket,
         }
     }
 
@@ -213,7 +245,7 @@ impl TestServer {
         let file = std::path::Path::new(key).join(fieldloop_server::claims::CLAIM_KEY_FILE);
         std::fs::copy(self.dir.path().join(&file), dir.path().join(&file)).expect("claim key");
         let store = open_store(dir.path(), Some(&database));
-        let blobs = BlobDir::open(dir.path().join("blobs")).expect("blobs");
+        let blobs = test_blobs(dir.path(), self.bucket.as_deref(), &store);
         let state = AppState::new(store.clone(), blobs).with_limits(limits);
         let serving = Serving::start(state, None, None);
         TestServer {
@@ -222,7 +254,22 @@ impl TestServer {
             store,
             dir,
             database: Some(database),
+            bucket: self.bucket.clone(),
         }
+    }
+
+    /// A server like [`TestServer::start_on_postgres`] whose blobs are in a
+    /// fresh bucket of the test process's Garage node (S3), as several
+    /// instances keep them; its [`TestServer::second_instance`] shares both.
+    pub fn start_on_postgres_and_s3(tasks: usize, limits: Limits) -> Self {
+        let cluster = fieldloop_server::store::postgres::cluster::TestCluster::shared()
+            .unwrap_or_else(|e| panic!("no PostgreSQL cluster: {e}"));
+        let database = cluster.create_database().expect("a test database");
+        let garage = fieldloop_server::blobs::garage::TestGarage::shared()
+            .unwrap_or_else(|e| panic!("no Garage node: {e}"));
+        let bucket = garage.create_bucket().expect("a test bucket");
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_with_blobs(dir, tasks, limits, None, Some(database), Some(bucket))
     }
 
     /// A server like [`TestServer::start`] whose records are in a fresh

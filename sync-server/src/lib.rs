@@ -77,7 +77,7 @@ pub const CRASH_POINTS: &[&str] = &[
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub throttle: Arc<enroll::Throttle>,
-    pub blobs: Arc<blobs::BlobDir>,
+    pub blobs: blobs::Blobs,
     pub limits: Arc<limits::Limits>,
     /// Requests in flight per device.
     pub device_slots: Arc<auth::DeviceSlots>,
@@ -104,11 +104,11 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, blobs: blobs::BlobDir) -> Self {
+    pub fn new(store: Arc<dyn Store>, blobs: impl Into<blobs::Blobs>) -> Self {
         Self {
             store,
             throttle: Arc::default(),
-            blobs: Arc::new(blobs),
+            blobs: blobs.into(),
             limits: Arc::default(),
             device_slots: Arc::default(),
             map: Arc::default(),
@@ -286,12 +286,9 @@ pub async fn serve_with(
             {
                 tracing::warn!("refreshing the query planner's statistics failed: {e}");
             }
-            let blobs = blobs.clone();
-            let swept =
-                tokio::task::spawn_blocking(move || blobs.reclaim_stale(blobs::STALE_UPLOAD)).await;
-            match swept {
-                Ok(Ok(n)) if n > 0 => tracing::info!("reclaimed {n} stale upload files"),
-                Ok(Err(e)) => tracing::warn!("reclaiming stale uploads failed: {e}"),
+            match blobs.reclaim_stale(blobs::STALE_UPLOAD).await {
+                Ok(n) if n > 0 => tracing::info!("reclaimed {n} stale uploads"),
+                Err(e) => tracing::warn!("reclaiming stale uploads failed: {e}"),
                 _ => {}
             }
         }

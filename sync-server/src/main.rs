@@ -7,13 +7,14 @@ use std::io::Write as _;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use fieldloop_server::blobs::{BlobDir, Blobs, ObjectBlobs};
 use fieldloop_server::import::{self, ImportCounts, ImportError, Kind};
 use fieldloop_server::limits::{self, Limits};
 use fieldloop_server::store::postgres::PgStore;
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_server::store::{Store, verify_receipts};
 use fieldloop_server::tasks::{self, Day, NewTask};
-use fieldloop_server::{AppState, blobs::BlobDir, enroll, now_ms};
+use fieldloop_server::{AppState, enroll, now_ms};
 
 /// Prints a line; a closed standard output (the terminal went away, a
 /// pipe's reader quit) must not bring the server down, so errors are ignored.
@@ -176,6 +177,12 @@ enum Command {
         /// (made on first run for these names or addresses, comma-separated).
         #[arg(long, value_delimiter = ',', num_args = 0.., value_name = "HOSTS")]
         tls_self_signed: Option<Vec<String>>,
+        /// Where blobs (photos, signatures) are kept: a folder (DATA/blobs by
+        /// default), or an S3-compatible bucket for several instances,
+        /// s3://BUCKET?endpoint=URL&region=NAME, with the key in
+        /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (docs/deploy.md).
+        #[arg(long, env = "FIELDLOOP_BLOBS", value_name = "FOLDER_OR_URL")]
+        blobs: Option<String>,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -444,6 +451,33 @@ fn open_store(data: &Path) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// The blob store `--blobs` names: a folder (`DATA/blobs` without one) or
+/// an S3 bucket, which is asked once now so that a wrong address or key is
+/// said at start-up.
+fn open_blobs(
+    runtime: &tokio::runtime::Runtime,
+    data: &Path,
+    blobs: Option<&str>,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Blobs> {
+    match blobs {
+        Some(url) if url.starts_with("s3://") => {
+            let objects = ObjectBlobs::s3(url, store)?;
+            runtime
+                .block_on(objects.check())
+                .with_context(|| format!("cannot reach the blob store {url}"))?;
+            say!("blobs in {url}");
+            Ok(objects.into())
+        }
+        other => {
+            let folder = other.map_or_else(|| data.join("blobs"), PathBuf::from);
+            let dir = BlobDir::open(&folder)
+                .with_context(|| format!("cannot open the blob folder {}", folder.display()))?;
+            Ok(dir.into())
+        }
+    }
+}
+
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
     match url::Url::parse(url) {
@@ -610,18 +644,19 @@ fn main() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             tls_self_signed,
+            blobs,
             limits,
         } => {
             let store = open_store(&data)?;
             if demo {
                 seed_demo(store.as_ref())?;
             }
-            let blobs = BlobDir::open(data.join("blobs")).context("cannot open the blob folder")?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("cannot start the server's runtime")?;
             let _entered = runtime.enter();
+            let blobs = open_blobs(&runtime, &data, blobs.as_deref(), store.clone())?;
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind(&listen))
                 .with_context(|| {

@@ -169,3 +169,101 @@ fn a_postgresql_crash_and_restart_under_a_sync_loses_nothing_acknowledged() {
     let receipts = server.store.receipts().expect("receipts");
     assert_eq!(verify_receipts(&receipts), Ok(receipts.len()));
 }
+
+/// The blob store of two instances is an S3 bucket (Garage), the upload's
+/// state is in PostgreSQL: a photo whose upload began on one instance is
+/// finished through the other, with no chunk counted twice, and either
+/// instance serves it.
+#[test]
+fn a_blob_upload_begun_on_one_instance_is_finished_on_the_other() {
+    use fieldloop_server::blobs::garage::TestGarage;
+    use reqwest::StatusCode;
+    use reqwest::blocking::{Client, RequestBuilder};
+
+    let first = TestServer::start_on_postgres_and_s3(3, Limits::default());
+    let second = first.second_instance(Limits::default());
+    let tablet = Tablet::enroll(&first, "I-002");
+    let token = tablet.enrollment.token.clone();
+    let data: Vec<u8> = (0..600_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let id = fieldloop_core::blob::BlobId::of(&data).to_hex();
+    let url = |server: &TestServer| format!("{}/api/v1/blobs/{id}", server.url);
+    let client = Client::new();
+    let tus = |r: RequestBuilder| r.bearer_auth(&token).header("Tus-Resumable", "1.0.0");
+    let patch = |server: &TestServer, offset: usize, end: usize| {
+        tus(client.patch(url(server)))
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Offset", offset)
+            .body(data[offset..end].to_vec())
+            .send()
+            .expect("patch")
+    };
+    let offset_of = |r: &reqwest::blocking::Response| -> u64 {
+        r.headers()["upload-offset"]
+            .to_str()
+            .expect("text")
+            .parse()
+            .expect("number")
+    };
+    const CHUNK: usize = 256 * 1024;
+
+    // Begun on the first instance: one chunk.
+    let created = tus(client.post(url(&first)))
+        .header("Upload-Length", data.len())
+        .send()
+        .expect("post");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let sent = patch(&first, 0, CHUNK);
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    // The second instance knows where it stands.
+    let head = tus(client.head(url(&second))).send().expect("head");
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(offset_of(&head), CHUNK as u64);
+    // The same chunk again, through the other instance, is not counted twice.
+    let again = patch(&second, 0, CHUNK);
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(offset_of(&again), CHUNK as u64);
+    // The rest through the second instance.
+    let mut offset = CHUNK;
+    while offset < data.len() {
+        let end = (offset + CHUNK).min(data.len());
+        let sent = patch(&second, offset, end);
+        assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+        assert_eq!(offset_of(&sent), end as u64);
+        offset = end;
+    }
+    // Either instance serves the whole blob.
+    for server in [&first, &second] {
+        let got = client
+            .get(url(server))
+            .bearer_auth(&token)
+            .send()
+            .expect("get");
+        assert_eq!(got.status(), StatusCode::OK);
+        assert_eq!(got.bytes().expect("bytes").to_vec(), data);
+    }
+    // Nothing of the upload is left: the blob alone in the bucket, no row.
+    let garage = TestGarage::shared().expect("garage");
+    let bucket = first.bucket.as_deref().expect("bucket");
+    assert_eq!(
+        garage.keys(bucket).expect("keys"),
+        vec![format!("blobs/{}/{id}", &id[..2])]
+    );
+    assert_eq!(second.store.stale_uploads(i64::MAX, 10).expect("rows"), []);
+    // The tablet's own upload client, through the first instance: nothing to send.
+    let blobs =
+        fieldloop_tablet::blobs::BlobStore::open(tablet.path().join("probe")).expect("blobs");
+    let local = blobs.put(&data).expect("put");
+    let outcome = fieldloop_tablet::upload::upload_blob(
+        &client,
+        &first.url,
+        &token,
+        &blobs,
+        &local,
+        |_, _| {},
+    )
+    .expect("upload");
+    assert!(outcome.already_present);
+    assert_eq!(outcome.sent_bytes, 0);
+}

@@ -39,6 +39,7 @@ pub fn run(extra_packages: &[&str]) -> Result<()> {
     debian_packages(&packages)?;
     rust_components()?;
     tauri_driver()?;
+    garage()?;
     node_modules(&repo::ui())?;
     node_modules(&repo::conformance())
 }
@@ -60,6 +61,37 @@ fn tauri_driver() -> Result<()> {
         TAURI_DRIVER,
         "--locked",
     ]))
+}
+
+/// Garage, the S3 store the blob suite and the two-instance tests run
+/// against (Debian has no package of it; crates.io has its source).
+const GARAGE: &str = "=2.5.0";
+
+/// Installs Garage with cargo unless it already runs: only the SQLite
+/// metadata engine (bundled), without LMDB, metrics and K2V, and built
+/// without optimisation, since the tests move a few megabytes through it
+/// and the build is what costs (about 10 minutes on 2 cores, once per
+/// machine).
+fn garage() -> Result<()> {
+    if exec::output(&mut exec::command("garage", ["--help"])).is_ok() {
+        println!("setup: garage is installed");
+        return Ok(());
+    }
+    let mut install = exec::cargo(&[
+        "install",
+        "garage",
+        "--version",
+        GARAGE,
+        "--locked",
+        "--no-default-features",
+        "--features",
+        "bundled-libs,sqlite",
+    ]);
+    install
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false");
+    exec::run(&mut install)
 }
 
 /// Installs the packages `dpkg-query` does not report as installed, after

@@ -20,8 +20,8 @@ pub struct BlobDir {
     pub(super) root: PathBuf,
     pub(super) partial: PathBuf,
     pub(super) locks: std::sync::Mutex<HashMap<BlobId, Arc<tokio::sync::Mutex<()>>>>,
-    /// Bytes each device sent today (UTC day number, bytes), for the daily quota.
-    pub(super) sent: std::sync::Mutex<HashMap<String, (u64, u64)>>,
+    /// Bytes each device sent today, for the daily quota.
+    pub(super) sent: super::quota::DailyBytes,
     pub(super) quota: Quota,
 }
 
@@ -61,7 +61,7 @@ impl BlobDir {
             root,
             partial,
             locks: std::sync::Mutex::new(HashMap::new()),
-            sent: std::sync::Mutex::new(HashMap::new()),
+            sent: Default::default(),
             quota: Quota::default(),
         })
     }

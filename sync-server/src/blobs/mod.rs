@@ -43,6 +43,12 @@
 //! per-blob lock inside the process; one [`BlobDir`] must be served by one
 //! process.
 //!
+//! That is the folder, the default. Several instances keep their blobs in an
+//! object store instead ([`ObjectBlobs`], S3 and compatible): the same
+//! requests and answers, the upload's state in the database and its parts
+//! as objects, so that consecutive chunks may reach different instances.
+//! [`Blobs`] is either.
+//!
 //! Ids are parsed into [`BlobId`] (exactly 64 lowercase hex digits) before
 //! any path is built; no text from a request ever becomes part of a path.
 //!
@@ -53,16 +59,21 @@ use std::io;
 
 use axum::http::HeaderName;
 
+mod backend;
 mod disk;
 mod error;
+pub mod garage;
+mod objects;
 mod quota;
 mod routes;
 #[cfg(test)]
 mod tests;
 mod upload;
 
+pub use backend::Blobs;
 pub use disk::BlobDir;
 pub use error::BlobApiError;
+pub use objects::{ASSEMBLY_PART_BYTES, ByteStream, ObjectBlobs, ObjectsConfigError};
 pub use quota::{BYTES_PER_DEVICE_DAY, Quota, SESSIONS_PER_DEVICE, STALE_UPLOAD};
 pub use routes::router;
 

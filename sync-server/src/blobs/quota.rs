@@ -1,5 +1,6 @@
 //! What one device may hold open and send, and the daily count of bytes.
 
+use std::collections::HashMap;
 use std::sync::PoisonError;
 
 use super::upload::Owner;
@@ -41,18 +42,36 @@ impl BlobDir {
 
     /// Counts `bytes` against `owner`'s daily quota; refused past it.
     pub(super) fn charge(&self, owner: &Owner, bytes: u64) -> Result<(), BlobApiError> {
+        self.sent.charge(&owner.0, bytes, self.quota.bytes_per_day)
+    }
+}
+
+/// Bytes each device sent today (UTC day number, bytes), for the daily
+/// quota. Counted per instance: with N instances a device may send up to N
+/// times its quota in a day.
+#[derive(Debug, Default)]
+pub(super) struct DailyBytes(std::sync::Mutex<HashMap<String, (u64, u64)>>);
+
+impl DailyBytes {
+    /// Counts `bytes` against `device`'s `per_day`; refused past it.
+    pub(super) fn charge(
+        &self,
+        device: &str,
+        bytes: u64,
+        per_day: u64,
+    ) -> Result<(), BlobApiError> {
         let day = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() / 86_400);
-        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = sent.entry(owner.0.clone()).or_insert((day, 0));
+        let mut sent = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = sent.entry(device.to_owned()).or_insert((day, 0));
         if entry.0 != day {
             *entry = (day, 0);
         }
-        if entry.1.saturating_add(bytes) > self.quota.bytes_per_day {
+        if entry.1.saturating_add(bytes) > per_day {
             return Err(BlobApiError::Quota(format!(
-                "this device sent {} bytes today, at most {} a day",
-                entry.1, self.quota.bytes_per_day
+                "this device sent {} bytes today, at most {per_day} a day",
+                entry.1
             )));
         }
         entry.1 += bytes;

@@ -12,10 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, options};
 use axum::{Router, middleware};
 
-use super::disk::file_len;
-use super::upload::{Owner, Session};
+use super::upload::Session;
 use super::{
-    BlobApiError, BlobDir, BlobId, BlobOwners, MAX_CHUNK_BYTES, OFFSET_OCTET_STREAM, TUS_EXTENSION,
+    BlobApiError, BlobId, BlobOwners, Blobs, MAX_CHUNK_BYTES, OFFSET_OCTET_STREAM, TUS_EXTENSION,
     TUS_MAX_SIZE, TUS_RESUMABLE, TUS_VERSION, TUS_VERSION_HEADER, UPLOAD_LENGTH, UPLOAD_OFFSET,
     Uploader, parse_decimal,
 };
@@ -23,20 +22,20 @@ use super::{
 /// The state the blob routes share.
 #[derive(Clone)]
 struct BlobState {
-    dir: Arc<BlobDir>,
+    blobs: Blobs,
     max_blob_bytes: u64,
     owners: Arc<dyn BlobOwners>,
 }
 
-/// The blob routes, over `dir`, accepting blobs of at most `max_blob_bytes`,
+/// The blob routes, over `blobs`, accepting blobs of at most `max_blob_bytes`,
 /// each visible to the teams `owners` says uploaded it.
 ///
 /// Every request must carry an [`Uploader`] extension (the server's
 /// authentication layer puts it there); its paths are absolute
 /// (`/api/v1/blobs/…`).
-pub fn router(dir: Arc<BlobDir>, max_blob_bytes: u64, owners: Arc<dyn BlobOwners>) -> Router {
+pub fn router(blobs: Blobs, max_blob_bytes: u64, owners: Arc<dyn BlobOwners>) -> Router {
     let state = BlobState {
-        dir,
+        blobs,
         max_blob_bytes,
         owners,
     };
@@ -123,17 +122,22 @@ fn offset_headers(offset: u64, length: u64) -> [(HeaderName, HeaderValue); 3] {
     ]
 }
 
-/// Runs blocking disk work for blob `id` while holding its lock. The lock
-/// moves into the blocking task, so it is held until the disk work ends
-/// even if the client goes away and the request is dropped.
-async fn locked<T: Send + 'static>(
-    dir: &Arc<BlobDir>,
+/// Runs `work` for blob `id` as a task of its own while holding the blob's
+/// lock (where its store has one): the task, and so the lock, outlives the
+/// request if the client goes away, until the work ends.
+async fn locked<T, F>(
+    blobs: &Blobs,
     id: BlobId,
-    work: impl FnOnce(&BlobDir) -> Result<T, BlobApiError> + Send + 'static,
-) -> Result<T, BlobApiError> {
-    let guard = dir.lock(id).await;
-    tokio::task::spawn_blocking(move || {
-        let result = work(&guard.dir);
+    work: impl FnOnce(Blobs) -> F + Send + 'static,
+) -> Result<T, BlobApiError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, BlobApiError>> + Send + 'static,
+{
+    let blobs = blobs.clone();
+    tokio::spawn(async move {
+        let guard = blobs.lock(id).await;
+        let result = work(blobs).await;
         drop(guard);
         result
     })
@@ -153,15 +157,28 @@ async fn capabilities(State(state): State<BlobState>) -> impl IntoResponse {
     )
 }
 
-/// Whether `who` may see the complete blob `id` (its team uploaded it).
-fn visible(state: &BlobState, who: &Uploader, id: &BlobId) -> Result<bool, BlobApiError> {
-    Ok(state.dir.contains(id) && state.owners.visible(who, id)?)
+/// The length of the complete blob `id` if `who` may see it (its team
+/// uploaded it).
+async fn visible(
+    blobs: &Blobs,
+    owners: &Arc<dyn BlobOwners>,
+    who: &Uploader,
+    id: &BlobId,
+) -> Result<Option<u64>, BlobApiError> {
+    let Some(length) = blobs.complete_length(id).await? else {
+        return Ok(None);
+    };
+    let (owners, held, id) = (owners.clone(), who.clone(), *id);
+    let allowed = tokio::task::spawn_blocking(move || owners.visible(&held, &id))
+        .await
+        .map_err(|e| BlobApiError::Io(io::Error::other(e)))??;
+    Ok(allowed.then_some(length))
 }
 
 /// Offset and length to answer for `who`'s session of `id`, recording the
 /// upload when it has just been finished.
-fn answer_session(
-    state: &BlobState,
+async fn answer_session(
+    owners: &Arc<dyn BlobOwners>,
     who: &Uploader,
     id: &BlobId,
     session: Session,
@@ -170,7 +187,10 @@ fn answer_session(
         Session::Absent => None,
         Session::Partial { offset, length } => Some((offset, length)),
         Session::Finished { length } => {
-            state.owners.record(who, id)?;
+            let (owners, who, id) = (owners.clone(), who.clone(), *id);
+            tokio::task::spawn_blocking(move || owners.record(&who, &id))
+                .await
+                .map_err(|e| BlobApiError::Io(io::Error::other(e)))??;
             Some((length, length))
         }
     })
@@ -184,14 +204,13 @@ async fn status(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, BlobApiError> {
     let id = tus_request(&headers, id)?;
-    let held = state.clone();
-    let found = locked(&state.dir, id, move |dir| {
-        if visible(&held, &who, &id)? {
-            let length = file_len(&dir.path_of(&id))?.unwrap_or(0);
+    let owners = state.owners.clone();
+    let found = locked(&state.blobs, id, move |blobs| async move {
+        if let Some(length) = visible(&blobs, &owners, &who, &id).await? {
             return Ok(Some((length, length)));
         }
-        let session = dir.session(&Owner::of(&who), &id)?;
-        answer_session(&held, &who, &id, session)
+        let session = blobs.session(&who, &id).await?;
+        answer_session(&owners, &who, &id, session).await
     })
     .await?;
     let (offset, length) = found.ok_or(BlobApiError::NotFound(id))?;
@@ -213,16 +232,16 @@ async fn create(
             max: state.max_blob_bytes,
         });
     }
-    let held = state.clone();
-    let (code, offset, length) = locked(&state.dir, id, move |dir| {
-        if visible(&held, &who, &id)? {
+    let owners = state.owners.clone();
+    let (code, offset, length) = locked(&state.blobs, id, move |blobs| async move {
+        if let Some(length) = visible(&blobs, &owners, &who, &id).await? {
             // Known to this team: nothing to send.
-            let length = file_len(&dir.path_of(&id))?.unwrap_or(0);
             return Ok((StatusCode::OK, length, length));
         }
-        let created = dir.create(&Owner::of(&who), &id, length)?;
-        let (offset, length) =
-            answer_session(&held, &who, &id, created.session)?.ok_or(BlobApiError::NotFound(id))?;
+        let created = blobs.create(&who, &id, length).await?;
+        let (offset, length) = answer_session(&owners, &who, &id, created.session)
+            .await?
+            .ok_or(BlobApiError::NotFound(id))?;
         let code = if created.resumed {
             StatusCode::OK
         } else {
@@ -295,29 +314,26 @@ async fn append(
         }
         Err(_) => return Err(BlobApiError::BadBody),
     };
-    let held = state.clone();
-    let new_offset = locked(&state.dir, id, move |dir| {
-        let owner = Owner::of(&who);
-        match dir.session(&owner, &id)? {
+    let owners = state.owners.clone();
+    let new_offset = locked(&state.blobs, id, move |blobs| async move {
+        if blobs.session(&who, &id).await? == Session::Absent {
             // The upload is whole (a repeat of the last chunk whose answer
             // was lost, say): told so with the whole length as the offset.
-            Session::Absent if visible(&held, &who, &id)? => {
-                let length = file_len(&dir.path_of(&id))?.unwrap_or(0);
+            if let Some(length) = visible(&blobs, &owners, &who, &id).await? {
                 if offset == length && chunk.is_empty() {
                     return Ok(length);
                 }
-                Err(BlobApiError::OffsetMismatch {
+                return Err(BlobApiError::OffsetMismatch {
                     current: length,
                     got: offset,
-                })
-            }
-            _ => {
-                let session = dir.append(&owner, &id, offset, &chunk)?;
-                let (offset, _) = answer_session(&held, &who, &id, session)?
-                    .ok_or(BlobApiError::UploadNotFound(id))?;
-                Ok(offset)
+                });
             }
         }
+        let session = blobs.append(&who, &id, offset, chunk).await?;
+        let (offset, _) = answer_session(&owners, &who, &id, session)
+            .await?
+            .ok_or(BlobApiError::UploadNotFound(id))?;
+        Ok(offset)
     })
     .await?;
     Ok((
@@ -342,15 +358,16 @@ async fn download(
     if !allowed {
         return Err(BlobApiError::NotFound(id));
     }
-    if super::not_modified(&request_headers, &id) && state.dir.path_of(&id).exists() {
+    if super::not_modified(&request_headers, &id)
+        && state.blobs.complete_length(&id).await?.is_some()
+    {
         return Ok(super::not_modified_answer(&id));
     }
-    let file = match tokio::fs::File::open(state.dir.path_of(&id)).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobApiError::NotFound(id)),
-        Err(e) => return Err(e.into()),
-    };
-    let length = file.metadata().await?.len();
+    let (length, stream) = state
+        .blobs
+        .open(&id)
+        .await?
+        .ok_or(BlobApiError::NotFound(id))?;
     let etag = HeaderValue::try_from(super::etag(&id))
         .map_err(|e| BlobApiError::Io(io::Error::other(e)))?;
     Ok((
@@ -367,7 +384,7 @@ async fn download(
                 HeaderValue::from_static(super::EVIDENCE_CACHE),
             ),
         ],
-        Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+        Body::from_stream(stream),
     )
         .into_response())
 }

@@ -57,6 +57,38 @@ pub(super) struct Created {
     pub(super) resumed: bool,
 }
 
+/// Whether an upload in `session` takes a chunk of `size` bytes at
+/// `offset`: `Ok(Ok((current, length)))` if so, `Ok(Err(finished))` when
+/// the upload is whole already, or why not.
+#[allow(clippy::type_complexity)]
+pub(super) fn accepts(
+    session: Session,
+    id: &BlobId,
+    offset: u64,
+    size: usize,
+) -> Result<Result<(u64, u64), Session>, BlobApiError> {
+    let (current, length) = match session {
+        Session::Absent => return Err(BlobApiError::UploadNotFound(*id)),
+        finished @ Session::Finished { .. } => return Ok(Err(finished)),
+        Session::Partial { offset, length } => (offset, length),
+    };
+    if offset != current {
+        return Err(BlobApiError::OffsetMismatch {
+            current,
+            got: offset,
+        });
+    }
+    let size = size as u64;
+    if current.saturating_add(size) > length {
+        return Err(BlobApiError::BeyondLength {
+            offset,
+            chunk: size,
+            length,
+        });
+    }
+    Ok(Ok((current, length)))
+}
+
 impl BlobDir {
     /// Deletes uploads in progress that nobody touched for `older_than`
     /// (a tablet that was wiped, an attacker that started and left); returns
@@ -220,25 +252,11 @@ impl BlobDir {
         offset: u64,
         chunk: &[u8],
     ) -> Result<Session, BlobApiError> {
-        let (current, length) = match self.session(owner, id)? {
-            Session::Absent => return Err(BlobApiError::UploadNotFound(*id)),
-            Session::Finished { length } => return Ok(Session::Finished { length }),
-            Session::Partial { offset, length } => (offset, length),
+        let (current, length) = match accepts(self.session(owner, id)?, id, offset, chunk.len())? {
+            Ok(at) => at,
+            Err(finished) => return Ok(finished),
         };
-        if offset != current {
-            return Err(BlobApiError::OffsetMismatch {
-                current,
-                got: offset,
-            });
-        }
         let size = chunk.len() as u64;
-        if current.saturating_add(size) > length {
-            return Err(BlobApiError::BeyondLength {
-                offset,
-                chunk: size,
-                length,
-            });
-        }
         self.charge(owner, size)?;
         let path = self.partial_path(owner, id);
         let mut file = OpenOptions::new()

@@ -14,7 +14,6 @@ use fieldloop_core::{
     Department, GeoPoint, Handbook, Industry, Inspector, Item, RiskClass, Role, Subject, Team, Uscc,
 };
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncReadExt;
 use ts_rs::TS;
 
 use super::ConsoleSession;
@@ -344,23 +343,31 @@ pub(super) async fn blob(
     if !visible {
         return Err(not_found());
     }
-    if crate::blobs::not_modified(&request_headers, &id) && state.blobs.path_of(&id).exists() {
+    let held = |e: crate::blobs::BlobApiError| ApiError::internal(e);
+    if crate::blobs::not_modified(&request_headers, &id)
+        && state
+            .blobs
+            .complete_length(&id)
+            .await
+            .map_err(held)?
+            .is_some()
+    {
         return Ok(crate::blobs::not_modified_answer(&id));
     }
-    let mut file = match tokio::fs::File::open(state.blobs.path_of(&id)).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_found()),
-        Err(e) => return Err(ApiError::internal(e)),
-    };
-    let length = file.metadata().await.map_err(ApiError::internal)?.len();
-    let mut head = [0u8; 8];
-    let n = file.read(&mut head).await.map_err(ApiError::internal)?;
-    let mime = sniff(&head[..n]);
-    let rest = tokio_util::io::ReaderStream::new(file);
-    let first = futures_util::stream::once(async move {
-        Ok::<_, io::Error>(axum::body::Bytes::copy_from_slice(&head[..n]))
-    });
+    let (length, mut rest) = state
+        .blobs
+        .open(&id)
+        .await
+        .map_err(held)?
+        .ok_or_else(not_found)?;
+    // The type is sniffed from the first bytes, which are then sent first.
     use futures_util::StreamExt;
+    let head = match rest.next().await {
+        Some(chunk) => chunk.map_err(ApiError::internal)?,
+        None => axum::body::Bytes::new(),
+    };
+    let mime = sniff(&head[..head.len().min(8)]);
+    let first = futures_util::stream::once(async move { Ok::<_, io::Error>(head) });
     Ok((
         StatusCode::OK,
         [

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Lead, RecordPrinter};
-use crate::blobs::BlobDir;
+use crate::blobs::Blobs;
 use crate::store::{Receipt, Store, StoreError};
 
 /// The package's format, named in its manifest.
@@ -140,7 +140,7 @@ fn task_of(lead: &Lead) -> Option<&String> {
 /// Builds the package of `lead` (the caller checked that it is criminal).
 pub fn build(
     store: &dyn Store,
-    blobs: &BlobDir,
+    blobs: &Blobs,
     printer: Option<&dyn RecordPrinter>,
     lead: &Lead,
     by: &str,
@@ -231,20 +231,23 @@ pub fn build(
             missing.push(sha);
             continue;
         };
-        if !blobs.contains(&blob) {
-            missing.push(sha);
-            continue;
-        }
-        let path = blobs.path_of(&blob);
-        let size = std::fs::metadata(&path)
-            .map_err(|e| BuildError::Blob(sha.clone(), e.to_string()))?
-            .len();
-        total += size;
+        // Called on a blocking thread (the console's handler): the blob
+        // store is asked from here and its answer awaited.
+        let read = tokio::runtime::Handle::current()
+            .block_on(blobs.read(&blob, MAX_PACKAGE_BYTES.saturating_sub(total)))
+            .map_err(|e| BuildError::Blob(sha.clone(), e.to_string()))?;
+        let bytes = match read {
+            None => {
+                missing.push(sha);
+                continue;
+            }
+            Some(Err(_too_long)) => return Err(BuildError::TooLarge(MAX_PACKAGE_BYTES)),
+            Some(Ok(bytes)) => bytes,
+        };
+        total += bytes.len() as u64;
         if total > MAX_PACKAGE_BYTES {
             return Err(BuildError::TooLarge(MAX_PACKAGE_BYTES));
         }
-        let bytes =
-            std::fs::read(&path).map_err(|e| BuildError::Blob(sha.clone(), e.to_string()))?;
         files.insert(format!("evidence/{sha}"), bytes);
     }
     missing.sort();

@@ -251,6 +251,44 @@ pub enum StoreError {
     LeadChanged(String),
 }
 
+/// An upload in progress whose parts live in an object store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUpload {
+    /// The declared length of the whole blob.
+    pub length: u64,
+    /// The lengths of the parts received, in order.
+    pub parts: Vec<u64>,
+    /// When a part last arrived (or the upload began), ms.
+    pub updated_at: i64,
+}
+
+impl StoredUpload {
+    /// Bytes received so far.
+    pub fn offset(&self) -> u64 {
+        self.parts.iter().sum()
+    }
+
+    /// The stored form of the parts: each length followed by `,`.
+    pub(crate) fn parse_parts(text: &str) -> Result<Vec<u64>, StoreError> {
+        text.split_terminator(',')
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| StoreError::Invalid(format!("upload part length `{p}`")))
+            })
+            .collect()
+    }
+}
+
+/// What [`Store::begin_upload`] came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BeginUpload {
+    Begun,
+    /// The device has an upload of this blob already.
+    Exists(StoredUpload),
+    /// The device has this many uploads in progress, the most it may.
+    Full(usize),
+}
+
 /// Where a plan stands.
 #[derive(
     Debug,
@@ -609,6 +647,39 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         device_id: &str,
         now: i64,
     ) -> Result<(), StoreError>;
+
+    /// `device_id`'s upload of blob `sha256` into an object store, if one is
+    /// in progress ([`crate::blobs::ObjectBlobs`] keeps its state here, so that
+    /// any instance can take the next chunk).
+    fn upload(&self, device_id: &str, sha256: &str) -> Result<Option<StoredUpload>, StoreError>;
+    /// Starts `device_id`'s upload of `length` bytes of `sha256`, unless it
+    /// has one of that blob already (returned) or `max_open` uploads in
+    /// progress.
+    fn begin_upload(
+        &self,
+        device_id: &str,
+        sha256: &str,
+        length: u64,
+        max_open: usize,
+        now: i64,
+    ) -> Result<BeginUpload, StoreError>;
+    /// Records the next part (`part` bytes) of an upload: a compare-and-set
+    /// that succeeds only while the upload holds exactly `parts_before`
+    /// parts, so two instances taking the same chunk cannot both count it.
+    fn add_upload_part(
+        &self,
+        device_id: &str,
+        sha256: &str,
+        parts_before: usize,
+        part: u64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Forgets an upload (finished, discarded or reclaimed).
+    fn end_upload(&self, device_id: &str, sha256: &str) -> Result<(), StoreError>;
+    /// Uploads nobody touched since `before` (ms), at most `limit`, as
+    /// (device, sha256).
+    fn stale_uploads(&self, before: i64, limit: usize)
+    -> Result<Vec<(String, String)>, StoreError>;
 
     /// What the write policy flagged on a task's accepted changes, oldest first.
     fn flags(&self, task_id: &str) -> Result<Vec<StoredFlag>, StoreError>;

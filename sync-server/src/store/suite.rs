@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 //! One store test suite, run against every backend: SQLite on a file
 //! (always) and PostgreSQL in a throwaway cluster (when its server is
 //! installed; `cargo xtask setup` installs it). Each case takes a fresh,
@@ -11,8 +13,8 @@ use automerge::{AutoCommit, ChangeHash, ReadDoc};
 use fieldloop_core::{Role, TaskDoc};
 
 use super::{
-    FeedTask, Store, StoreError, SyncCommit, TaskBase, TaskCodes, TaskDelta, TaskWrite,
-    verify_receipts,
+    BeginUpload, FeedTask, Store, StoreError, SyncCommit, TaskBase, TaskCodes, TaskDelta,
+    TaskWrite, verify_receipts,
 };
 
 /// A case of the suite: given a way to open stores on one fresh database.
@@ -36,6 +38,10 @@ pub(crate) const CASES: &[Case] = &[
     (
         "concurrent_writers_on_two_stores_lose_nothing_and_readers_skip_nothing",
         concurrent_writers_on_two_stores_lose_nothing_and_readers_skip_nothing,
+    ),
+    (
+        "an_upload_part_is_counted_once_whichever_store_takes_it",
+        an_upload_part_is_counted_once_whichever_store_takes_it,
     ),
 ];
 
@@ -445,6 +451,57 @@ fn a_commit_is_refused_whole_when_a_task_moved_on(open: &dyn Fn() -> Arc<dyn Sto
 /// Writers per store, edits per writer, in the concurrent case.
 const WRITERS: usize = 3;
 const EDITS: usize = 8;
+
+/// The state of an upload into an object store, as two instances see it:
+/// one begins it, both try to add the same next part, one wins; the
+/// device's cap on open uploads holds; stale ones are found and ended.
+fn an_upload_part_is_counted_once_whichever_store_takes_it(open: &dyn Fn() -> Arc<dyn Store>) {
+    let (a, b) = (open(), open());
+    let sha = "ab".repeat(32);
+    assert_eq!(a.upload("D-1", &sha).unwrap(), None);
+    assert_eq!(
+        a.begin_upload("D-1", &sha, 700, 2, 1_000).unwrap(),
+        BeginUpload::Begun
+    );
+    // The same begin on the other instance finds it.
+    let BeginUpload::Exists(seen) = b.begin_upload("D-1", &sha, 700, 2, 1_001).unwrap() else {
+        panic!("the second begin did not find the first");
+    };
+    assert_eq!(
+        (seen.length, seen.offset(), seen.updated_at),
+        (700, 0, 1_000)
+    );
+    // Both instances take the first part: one counts it.
+    assert!(b.add_upload_part("D-1", &sha, 0, 256, 1_002).unwrap());
+    assert!(!a.add_upload_part("D-1", &sha, 0, 256, 1_002).unwrap());
+    assert!(a.add_upload_part("D-1", &sha, 1, 256, 1_003).unwrap());
+    let now = a.upload("D-1", &sha).unwrap().unwrap();
+    assert_eq!(now.parts, vec![256, 256]);
+    assert_eq!((now.offset(), now.updated_at), (512, 1_003));
+    // Another device's upload of the same blob is its own.
+    assert_eq!(b.upload("D-2", &sha).unwrap(), None);
+    // The cap on open uploads per device.
+    let other = "cd".repeat(32);
+    assert_eq!(
+        b.begin_upload("D-1", &other, 5, 2, 2_000).unwrap(),
+        BeginUpload::Begun
+    );
+    assert_eq!(
+        a.begin_upload("D-1", &"ef".repeat(32), 5, 2, 2_001)
+            .unwrap(),
+        BeginUpload::Full(2)
+    );
+    // Stale: untouched before 1_500, oldest first.
+    assert_eq!(
+        a.stale_uploads(1_500, 10).unwrap(),
+        vec![("D-1".to_owned(), sha.clone())]
+    );
+    assert_eq!(b.stale_uploads(3_000, 1).unwrap().len(), 1);
+    a.end_upload("D-1", &sha).unwrap();
+    assert_eq!(b.upload("D-1", &sha).unwrap(), None);
+    assert!(!b.add_upload_part("D-1", &sha, 2, 256, 3_000).unwrap());
+    assert_eq!(b.stale_uploads(3_000, 10).unwrap().len(), 1);
+}
 
 fn concurrent_writers_on_two_stores_lose_nothing_and_readers_skip_nothing(
     open: &dyn Fn() -> Arc<dyn Store>,

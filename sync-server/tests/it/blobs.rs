@@ -2,6 +2,10 @@
 //! the tablet's upload client and by raw HTTP for bad input. Cut connections
 //! are real: a TCP proxy between client and server counts the bytes sent
 //! upstream and drops both sides after a given number of them.
+//!
+//! One suite, two stores: every case runs on the blob folder
+//! (`blobs::folder::…`) and on a real S3 store, a Garage node with the
+//! upload state in SQLite (`blobs::garage::…`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,9 +17,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use fieldloop_server::blobs::{BlobDir, BlobOwners, MAX_CHUNK_BYTES, Uploader, router};
+use fieldloop_server::blobs::garage::TestGarage;
+use fieldloop_server::blobs::{
+    BlobDir, BlobOwners, Blobs, MAX_CHUNK_BYTES, ObjectBlobs, Uploader, router,
+};
+use fieldloop_server::store::Store;
+use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_tablet::blobs::{BlobId, BlobStore};
 use fieldloop_tablet::upload::{CHUNK_BYTES, UploadOutcome, upload_blob};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 
@@ -74,19 +85,58 @@ async fn as_device(
     next.run(request).await
 }
 
-/// The blob router on a port-0 socket, with its folder in a temp dir.
+/// Where a test server keeps its blobs.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    /// `data/blobs` in the temp dir.
+    Folder,
+    /// A fresh bucket of the shared Garage node, upload state in SQLite.
+    Garage,
+}
+
+/// The object store of a server on [`Backend::Garage`], and its database.
+struct Objects {
+    bucket: Arc<dyn ObjectStore>,
+    store: Arc<dyn Store>,
+    /// The database's folder.
+    _db: tempfile::TempDir,
+}
+
+/// The blob router on a port-0 socket, with its folder in a temp dir (or its
+/// bucket on Garage).
 struct Server {
     base: String,
     addr: String,
     /// The temp dir: `data/blobs` is the blob folder; nothing else may appear.
     tmp: tempfile::TempDir,
+    objects: Option<Objects>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Server {
-    fn start() -> Server {
+    fn start(backend: Backend) -> Server {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = Arc::new(BlobDir::open(tmp.path().join("data").join("blobs")).unwrap());
+        let (blobs, objects): (Blobs, _) = match backend {
+            Backend::Folder => (
+                BlobDir::open(tmp.path().join("data").join("blobs"))
+                    .unwrap()
+                    .into(),
+                None,
+            ),
+            Backend::Garage => {
+                let garage = TestGarage::shared().unwrap_or_else(|e| panic!("{e}"));
+                let bucket = garage.objects(&garage.create_bucket().unwrap());
+                let db = tempfile::tempdir().unwrap();
+                let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db.path()).unwrap());
+                let blobs = ObjectBlobs::new(bucket.clone(), store.clone()).into();
+                let objects = Objects {
+                    bucket,
+                    store,
+                    _db: db,
+                };
+                (blobs, Some(objects))
+            }
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -96,19 +146,85 @@ impl Server {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let addr = listener.local_addr().unwrap().to_string();
-        let app = router(dir, MAX_BLOB, Arc::new(Owners::default()))
+        let app = router(blobs, MAX_BLOB, Arc::new(Owners::default()))
             .layer(axum::middleware::from_fn(as_device));
         runtime.spawn(async move { axum::serve(listener, app).await });
         Server {
             base: format!("http://{addr}"),
             addr,
             tmp,
+            objects,
             runtime: Some(runtime),
         }
     }
 
     fn blob_root(&self) -> PathBuf {
         self.tmp.path().join("data").join("blobs")
+    }
+
+    /// The bytes the store holds as the complete blob `id`.
+    fn stored(&self, id: &str) -> Option<Vec<u8>> {
+        match &self.objects {
+            None => std::fs::read(self.blob_root().join(&id[..2]).join(id)).ok(),
+            Some(objects) => {
+                let key = ObjectPath::from(format!("blobs/{}/{id}", &id[..2]));
+                let runtime = self.runtime.as_ref().unwrap();
+                runtime.block_on(async {
+                    let got = objects.bucket.get(&key).await.ok()?;
+                    Some(got.bytes().await.unwrap().to_vec())
+                })
+            }
+        }
+    }
+
+    /// Every key in the bucket.
+    fn keys(&self, objects: &Objects) -> BTreeSet<String> {
+        use futures_util::TryStreamExt;
+        self.runtime.as_ref().unwrap().block_on(async {
+            objects
+                .bucket
+                .list(None)
+                .map_ok(|meta| meta.location.to_string())
+                .try_collect()
+                .await
+                .unwrap()
+        })
+    }
+
+    /// Everything the store holds: the temp dir's paths, or the bucket's
+    /// keys and the database's uploads.
+    fn snapshot(&self) -> BTreeSet<String> {
+        match &self.objects {
+            None => self
+                .tree()
+                .into_iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            Some(objects) => {
+                let mut all = self.keys(objects);
+                for (device, sha) in objects.store.stale_uploads(i64::MAX, 1_000).unwrap() {
+                    all.insert(format!("upload row {device} {sha}"));
+                }
+                all
+            }
+        }
+    }
+
+    /// What is left of uploads in progress: files under `partial/` (each
+    /// device's folder aside), or parts, staged blobs and upload rows.
+    fn leftovers(&self) -> Vec<String> {
+        match &self.objects {
+            None => self
+                .partial_files()
+                .into_iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            Some(_) => self
+                .snapshot()
+                .into_iter()
+                .filter(|k| !k.starts_with("blobs/"))
+                .collect(),
+        }
     }
 
     fn url(&self, id: &str) -> String {
@@ -323,9 +439,8 @@ fn get_blob(server: &Server, id: &BlobId) -> Vec<u8> {
     response.bytes().unwrap().to_vec()
 }
 
-#[test]
-fn a_blob_uploads_in_chunks_comes_back_identical_and_costs_nothing_twice() {
-    let server = Server::start();
+fn a_blob_uploads_in_chunks_comes_back_identical_and_costs_nothing_twice(backend: Backend) {
+    let server = Server::start(backend);
     let data = noise(1_300_000, 1);
     let (_t, store, id) = tablet_with(&data);
     let total = data.len() as u64;
@@ -358,9 +473,8 @@ fn a_blob_uploads_in_chunks_comes_back_identical_and_costs_nothing_twice() {
 
     assert_eq!(get_blob(&server, &id), data);
     let hex = id.to_hex();
-    let stored = server.blob_root().join(&hex[..2]).join(&hex);
-    assert_eq!(std::fs::read(stored).unwrap(), data);
-    assert!(server.partial_files().is_empty());
+    assert_eq!(server.stored(&hex).unwrap(), data);
+    assert!(server.leftovers().is_empty());
 
     let again = Proxy::start(&server.addr, None);
     let outcome = upload_blob(&http(), &again.base, "token", &store, &id, |_, _| {}).unwrap();
@@ -384,9 +498,8 @@ fn a_blob_uploads_in_chunks_comes_back_identical_and_costs_nothing_twice() {
     assert_eq!(header(&response, "upload-length"), Some(total));
 }
 
-#[test]
-fn a_cut_connection_resumes_and_resends_at_most_one_chunk() {
-    let server = Server::start();
+fn a_cut_connection_resumes_and_resends_at_most_one_chunk(backend: Backend) {
+    let server = Server::start(backend);
     let data = noise(1_300_000, 2);
     let (_t, store, id) = tablet_with(&data);
     let total = data.len() as u64;
@@ -422,12 +535,11 @@ fn a_cut_connection_resumes_and_resends_at_most_one_chunk() {
         "{wire} bytes on the wire for a {total}-byte blob"
     );
     assert_eq!(get_blob(&server, &id), data);
-    assert!(server.partial_files().is_empty());
+    assert!(server.leftovers().is_empty());
 }
 
-#[test]
-fn a_wrong_offset_is_409_with_the_current_offset() {
-    let server = Server::start();
+fn a_wrong_offset_is_409_with_the_current_offset(backend: Backend) {
+    let server = Server::start(backend);
     let data = noise(300, 3);
     let url = server.url(&BlobId::of(&data).to_hex());
     let client = http();
@@ -452,9 +564,8 @@ fn a_wrong_offset_is_409_with_the_current_offset() {
     server.assert_alive();
 }
 
-#[test]
-fn bytes_that_do_not_match_the_hash_are_discarded() {
-    let server = Server::start();
+fn bytes_that_do_not_match_the_hash_are_discarded(backend: Backend) {
+    let server = Server::start(backend);
     let claimed = noise(600_000, 4);
     let mut sent = claimed.clone();
     sent[400_000] ^= 1;
@@ -479,8 +590,8 @@ fn bytes_that_do_not_match_the_hash_are_discarded() {
         "blob.hash_mismatch",
     );
 
-    assert!(!server.blob_root().join(&hex[..2]).exists(), "nothing kept");
-    assert!(server.partial_files().is_empty(), "partial removed");
+    assert_eq!(server.stored(&hex), None, "nothing kept");
+    assert!(server.leftovers().is_empty(), "partial removed");
     let head = tus(client.head(&url)).send().unwrap();
     assert_eq!(head.status(), StatusCode::NOT_FOUND);
     let response = client.get(&url).send().unwrap();
@@ -513,10 +624,9 @@ fn raw_status(server: &Server, method: &str, target: &str, extra: &str, body: &[
         .unwrap_or_else(|| panic!("no status in {text:?}"))
 }
 
-#[test]
-fn bad_ids_and_path_tricks_are_400_and_create_nothing() {
-    let server = Server::start();
-    let before = server.tree();
+fn bad_ids_and_path_tricks_are_400_and_create_nothing(backend: Backend) {
+    let server = Server::start(backend);
+    let before = server.snapshot();
     let good = BlobId::of(b"x").to_hex();
     let targets = [
         "..%2F..%2F..%2Fetc%2Fpasswd".to_owned(),
@@ -566,15 +676,18 @@ fn bad_ids_and_path_tricks_are_400_and_create_nothing() {
         .unwrap();
     assert_error(response, StatusCode::BAD_REQUEST, "blob.bad_id");
 
-    assert_eq!(server.tree(), before, "no file or folder created anywhere");
+    assert_eq!(
+        server.snapshot(),
+        before,
+        "no file or folder created anywhere"
+    );
     server.assert_alive();
 }
 
-#[test]
-fn over_the_size_limit_is_413() {
-    let server = Server::start();
+fn over_the_size_limit_is_413(backend: Backend) {
+    let server = Server::start(backend);
     let client = http();
-    let before = server.tree();
+    let before = server.snapshot();
 
     // A declared length over the limit.
     let big = noise(MAX_BLOB as usize + 1, 5);
@@ -586,7 +699,7 @@ fn over_the_size_limit_is_413() {
     assert!(err.to_string().contains("bytes"), "{err}");
     let response = post(&client, &server.url(&id.to_hex()), u64::MAX);
     assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "blob.too_large");
-    assert_eq!(server.tree(), before);
+    assert_eq!(server.snapshot(), before);
 
     // A chunk that runs past the declared length.
     let data = noise(10, 6);
@@ -664,9 +777,8 @@ fn over_the_size_limit_is_413() {
     server.assert_alive();
 }
 
-#[test]
-fn a_missing_or_wrong_tus_version_is_412() {
-    let server = Server::start();
+fn a_missing_or_wrong_tus_version_is_412(backend: Backend) {
+    let server = Server::start(backend);
     let client = http();
     let url = server.url(&BlobId::of(b"v").to_hex());
     for version in [None, Some("0.2.2"), Some("1.0"), Some("")] {
@@ -693,16 +805,15 @@ fn a_missing_or_wrong_tus_version_is_412() {
         let response = with(client.head(&url)).send().unwrap();
         assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
     }
-    assert!(server.partial_files().is_empty());
+    assert!(server.leftovers().is_empty());
     // GET needs no tus header.
     let response = client.get(&url).send().unwrap();
     assert_error(response, StatusCode::NOT_FOUND, "blob.not_found");
     server.assert_alive();
 }
 
-#[test]
-fn other_bad_requests_are_clear_4xx() {
-    let server = Server::start();
+fn other_bad_requests_are_clear_4xx(backend: Backend) {
+    let server = Server::start(backend);
     let client = http();
     let data = noise(20, 10);
     let url = server.url(&BlobId::of(&data).to_hex());
@@ -768,9 +879,8 @@ fn other_bad_requests_are_clear_4xx() {
     server.assert_alive();
 }
 
-#[test]
-fn concurrent_patches_do_not_corrupt_a_blob() {
-    let server = Server::start();
+fn concurrent_patches_do_not_corrupt_a_blob(backend: Backend) {
+    let server = Server::start(backend);
     let data = noise(4 * CHUNK_BYTES as usize + 1000, 11);
     let (_t, store, id) = tablet_with(&data);
     let url = server.url(&id.to_hex());
@@ -823,12 +933,11 @@ fn concurrent_patches_do_not_corrupt_a_blob() {
     let rest = data.len() as u64 - CHUNK_BYTES;
     assert!(sent >= rest && sent <= 2 * rest, "{sent}");
     assert_eq!(get_blob(&server, &id), data);
-    assert!(server.partial_files().is_empty());
+    assert!(server.leftovers().is_empty());
 }
 
-#[test]
-fn an_empty_blob_uploads() {
-    let server = Server::start();
+fn an_empty_blob_uploads(backend: Backend) {
+    let server = Server::start(backend);
     let (_t, store, id) = tablet_with(b"");
     let outcome = upload_blob(&http(), &server.base, "t", &store, &id, |_, _| {}).unwrap();
     assert_eq!(
@@ -852,9 +961,8 @@ fn as_(device: &'static str, team: &'static str) -> Client {
     Client::builder().default_headers(headers).build().unwrap()
 }
 
-#[test]
-fn a_blob_is_seen_by_the_team_that_uploaded_it_and_an_upload_by_its_device_only() {
-    let server = Server::start();
+fn a_blob_is_seen_by_the_team_that_uploaded_it_and_an_upload_by_its_device_only(backend: Backend) {
+    let server = Server::start(backend);
     let data = noise(300, 7);
     let id = BlobId::of(&data).to_string();
     let url = server.url(&id);
@@ -926,9 +1034,37 @@ fn a_blob_is_seen_by_the_team_that_uploaded_it_and_an_upload_by_its_device_only(
         stranger.get(&url).send().unwrap().bytes().unwrap().to_vec(),
         data
     );
-    assert!(
-        server.partial_files().is_empty(),
-        "{:?}",
-        server.partial_files()
-    );
+    assert!(server.leftovers().is_empty(), "{:?}", server.leftovers());
 }
+
+/// Each case on each store.
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod folder {
+            $(#[test]
+            fn $case() {
+                super::$case(super::Backend::Folder);
+            })*
+        }
+        mod garage {
+            $(#[test]
+            fn $case() {
+                super::$case(super::Backend::Garage);
+            })*
+        }
+    };
+}
+
+on_both_stores!(
+    a_blob_uploads_in_chunks_comes_back_identical_and_costs_nothing_twice,
+    a_cut_connection_resumes_and_resends_at_most_one_chunk,
+    a_wrong_offset_is_409_with_the_current_offset,
+    bytes_that_do_not_match_the_hash_are_discarded,
+    bad_ids_and_path_tricks_are_400_and_create_nothing,
+    over_the_size_limit_is_413,
+    a_missing_or_wrong_tus_version_is_412,
+    other_bad_requests_are_clear_4xx,
+    concurrent_patches_do_not_corrupt_a_blob,
+    an_empty_blob_uploads,
+    a_blob_is_seen_by_the_team_that_uploaded_it_and_an_upload_by_its_device_only,
+);

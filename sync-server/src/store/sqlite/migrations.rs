@@ -104,5 +104,6 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/v11.sql")),
         M::up(include_str!("migrations/v12.sql")),
         M::up(include_str!("migrations/v13.sql")),
+        M::up(include_str!("migrations/v14.sql")),
     ])
 }

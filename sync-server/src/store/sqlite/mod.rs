@@ -14,9 +14,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::codec::{EntriesSince, feed_task, limit_param, parsed, role_from, role_name, seq_param};
 use super::{
-    CatalogCounts, CatalogRows, ConsoleAccount, ConsoleSessionRow, ConsoleUser, Device,
-    DirectoryRows, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask, SyncCommit,
-    TaskBase, TaskCodes, TaskSince, TaskWrite, TokenUse,
+    BeginUpload, CatalogCounts, CatalogRows, ConsoleAccount, ConsoleSessionRow, ConsoleUser,
+    Device, DirectoryRows, FeedTask, Receipt, Store, StoreError, StoredFlag, StoredTask,
+    StoredUpload, SyncCommit, TaskBase, TaskCodes, TaskSince, TaskWrite, TokenUse,
 };
 use crate::console::{ConsoleTaskRow, Dashboard, TaskFilter, TaskPage, TaskSort};
 
@@ -29,6 +29,7 @@ mod leads;
 mod migrations;
 mod plans;
 mod rectify;
+mod uploads;
 
 use catalog::*;
 use migrations::migrations;
@@ -862,6 +863,44 @@ impl Store for SqliteStore {
             fieldloop_core::faults::point("server.upload.owner_after_commit");
             Ok(())
         })
+    }
+
+    fn upload(&self, device_id: &str, sha256: &str) -> Result<Option<StoredUpload>, StoreError> {
+        self.read(|c| uploads::upload(c, device_id, sha256))
+    }
+
+    fn begin_upload(
+        &self,
+        device_id: &str,
+        sha256: &str,
+        length: u64,
+        max_open: usize,
+        now: i64,
+    ) -> Result<BeginUpload, StoreError> {
+        self.with(|c| uploads::begin_upload(c, device_id, sha256, length, max_open, now))
+    }
+
+    fn add_upload_part(
+        &self,
+        device_id: &str,
+        sha256: &str,
+        parts_before: usize,
+        part: u64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| uploads::add_upload_part(c, device_id, sha256, parts_before, part, now))
+    }
+
+    fn end_upload(&self, device_id: &str, sha256: &str) -> Result<(), StoreError> {
+        self.with(|c| uploads::end_upload(c, device_id, sha256))
+    }
+
+    fn stale_uploads(
+        &self,
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(|c| uploads::stale_uploads(c, before, limit))
     }
 
     fn flags(&self, task_id: &str) -> Result<Vec<StoredFlag>, StoreError> {
