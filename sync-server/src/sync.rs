@@ -24,7 +24,7 @@ use crate::console::TaskIndex;
 use crate::error::{ApiError, Code, Concerns};
 use crate::limits::Limits;
 use crate::store::{
-    Device, Store, SyncCommit, TaskBase, TaskDelta, TaskSince, TaskWrite, same_heads,
+    Device, FeedTask, Store, SyncCommit, TaskBase, TaskDelta, TaskSince, TaskWrite, same_heads,
 };
 use crate::{AppState, now_ms};
 
@@ -610,12 +610,14 @@ fn feed_page(
     // older backup) is brought back to it, never echoed.
     let cursor = cursor.min(end);
     let changed = store.changed_since(team, cursor, limits.feed_page_docs + pushed.len() + 1)?;
+    let changed: Vec<FeedTask> = changed
+        .into_iter()
+        .filter(|task| !(pushed.contains(&task.id) && task.last <= end))
+        .collect();
+    let mut reader = Deltas::new(store, cursor, &changed);
     let mut pulls = Vec::new();
     let mut bytes = 0usize;
-    for task in changed {
-        if pushed.contains(&task.id) && task.last <= end {
-            continue;
-        }
+    for task in &changed {
         if page_full(&pulls, bytes, limits) {
             return Ok(FeedPage {
                 pulls,
@@ -624,7 +626,7 @@ fn feed_page(
                 more: true,
             });
         }
-        let pull = pull_from(store, task.id, cursor)?;
+        let pull = reader.next(limits.feed_page_docs - pulls.len())?;
         bytes += pull.changes.len();
         pulls.push(pull);
     }
@@ -671,11 +673,14 @@ fn feed_page_done(
     let done = done.clamp(cursor, end);
     let unsent =
         store.unsent_since(team, cursor, done, limits.feed_page_docs + pushed.len() + 1)?;
+    let answered = |task: &FeedTask| pushed.contains(&task.id) && task.last <= end;
+    let to_pull: Vec<FeedTask> = unsent.iter().filter(|t| !answered(t)).cloned().collect();
+    let mut reader = Deltas::new(store, cursor, &to_pull);
     let mut pulls = Vec::new();
     let mut bytes = 0usize;
     let mut through = done;
     for task in unsent {
-        if pushed.contains(&task.id) && task.last <= end {
+        if answered(&task) {
             // Answered with the push, whole up to `end`.
             through = through.max(task.last);
             continue;
@@ -688,11 +693,10 @@ fn feed_page_done(
                 more: true,
             });
         }
-        let last = task.last;
-        let pull = pull_from(store, task.id, cursor)?;
+        let pull = reader.next(limits.feed_page_docs - pulls.len())?;
         bytes += pull.changes.len();
         pulls.push(pull);
-        through = through.max(last.min(end));
+        through = through.max(task.last.min(end));
     }
     Ok(FeedPage {
         pulls,
@@ -708,13 +712,59 @@ fn page_full(pulls: &[DocPull], bytes: usize, limits: &Limits) -> bool {
     pulls.len() >= limits.feed_page_docs || (bytes >= limits.feed_page_bytes && !pulls.is_empty())
 }
 
-/// Task `id` as a device that holds it as of `cursor` lacks it.
-fn pull_from(store: &dyn Store, id: String, cursor: u64) -> Result<DocPull, ApiError> {
-    // Tasks are never deleted: a feed entry without its task is damage.
-    let since = store
-        .task_since(&id, cursor)?
-        .ok_or_else(|| ApiError::internal(format!("feed entry of a missing task {id}")))?;
-    pull_since(id, since)
+/// Tasks whose deltas one store call reads at most while a page is filled:
+/// a round trip per batch, not per task, and no more read ahead than a
+/// page stopped by its byte bound would waste.
+pub const PULL_BATCH: usize = 16;
+
+/// The deltas of a page's tasks, read in batches of up to [`PULL_BATCH`]
+/// as the page takes them, in the order given.
+struct Deltas<'a> {
+    store: &'a dyn Store,
+    cursor: u64,
+    tasks: &'a [FeedTask],
+    /// The next task to hand out.
+    next: usize,
+    /// Read, not yet handed out: the tasks from `next` on.
+    ready: std::collections::VecDeque<Option<TaskSince>>,
+}
+
+impl<'a> Deltas<'a> {
+    fn new(store: &'a dyn Store, cursor: u64, tasks: &'a [FeedTask]) -> Self {
+        Self {
+            store,
+            cursor,
+            tasks,
+            next: 0,
+            ready: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// The next task as a device that holds it as of the cursor lacks it;
+    /// `room`: how many more the page may take (the most read ahead).
+    fn next(&mut self, room: usize) -> Result<DocPull, ApiError> {
+        if self.ready.is_empty() {
+            let end = (self.next + room.clamp(1, PULL_BATCH)).min(self.tasks.len());
+            let ids: Vec<String> = self.tasks[self.next..end]
+                .iter()
+                .map(|t| t.id.clone())
+                .collect();
+            self.ready = self.store.tasks_since(&ids, self.cursor)?.into();
+        }
+        let id = self
+            .tasks
+            .get(self.next)
+            .map(|t| t.id.clone())
+            .ok_or_else(|| ApiError::internal("a page asked for more tasks than listed"))?;
+        self.next += 1;
+        // Tasks are never deleted: a feed entry without its task is damage.
+        let since = self
+            .ready
+            .pop_front()
+            .flatten()
+            .ok_or_else(|| ApiError::internal(format!("feed entry of a missing task {id}")))?;
+        pull_since(id, since)
+    }
 }
 
 /// What the device lacks of a task it held as of the cursor: the changes

@@ -597,6 +597,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// changes (or document) read consistently, at one instant. `None`: no
     /// such task.
     fn task_since(&self, task_id: &str, cursor: u64) -> Result<Option<TaskSince>, StoreError>;
+    /// [`Store::task_since`] of several tasks at once, in the order of
+    /// `task_ids` (`None` for a task that does not exist). Each task's
+    /// answer is consistent in itself; a backend may read them all in one
+    /// statement (PostgreSQL does: one round trip for a feed page).
+    fn tasks_since(
+        &self,
+        task_ids: &[String],
+        cursor: u64,
+    ) -> Result<Vec<Option<TaskSince>>, StoreError> {
+        task_ids
+            .iter()
+            .map(|id| self.task_since(id, cursor))
+            .collect()
+    }
 
     /// The whole receipt log, in order.
     fn receipts(&self) -> Result<Vec<Receipt>, StoreError>;

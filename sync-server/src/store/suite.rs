@@ -286,9 +286,32 @@ fn task_since_answers_from_the_changes_each_entry_added(open: &dyn Fn() -> Arc<d
         }
     );
     assert_eq!(store.task_since("no such task", 0).expect("read"), None);
+    // Several at once (a feed page): each as asked alone, in the order asked.
+    let (second, codes) = demo_task(1);
+    store
+        .insert_task(&second, &codes, "server", 20)
+        .expect("insert");
+    let ids = [
+        second.id.clone(),
+        "no such task".to_owned(),
+        first.id.clone(),
+        first.id.clone(),
+    ];
+    for cursor in 0..=5 {
+        let alone: Vec<_> = ids
+            .iter()
+            .map(|id| store.task_since(id, cursor).expect("read"))
+            .collect();
+        assert_eq!(
+            store.tasks_since(&ids, cursor).expect("read"),
+            alone,
+            "at {cursor}"
+        );
+    }
+    assert_eq!(store.tasks_since(&[], 0).expect("read"), []);
     assert_eq!(
         verify_receipts(&store.receipts().expect("receipts")),
-        Ok(1 + 3)
+        Ok(1 + 3 + 1)
     );
 }
 
