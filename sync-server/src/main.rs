@@ -451,29 +451,28 @@ fn open_store(data: &Path) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
-/// The blob store `--blobs` names: a folder (`DATA/blobs` without one) or
-/// an S3 bucket, which is asked once now so that a wrong address or key is
-/// said at start-up.
+/// The blob store `--blobs` names, and where it is for the start-up
+/// message: a folder (`DATA/blobs` without one) or an S3 bucket, which is
+/// asked once now so that a wrong address or key is said at start-up.
 fn open_blobs(
     runtime: &tokio::runtime::Runtime,
     data: &Path,
     blobs: Option<&str>,
     store: Arc<dyn Store>,
-) -> anyhow::Result<Blobs> {
+) -> anyhow::Result<(Blobs, String)> {
     match blobs {
         Some(url) if url.starts_with("s3://") => {
             let objects = ObjectBlobs::s3(url, store)?;
             runtime
                 .block_on(objects.check())
                 .with_context(|| format!("cannot reach the blob store {url}"))?;
-            say!("blobs in {url}");
-            Ok(objects.into())
+            Ok((objects.into(), url.to_owned()))
         }
         other => {
             let folder = other.map_or_else(|| data.join("blobs"), PathBuf::from);
             let dir = BlobDir::open(&folder)
                 .with_context(|| format!("cannot open the blob folder {}", folder.display()))?;
-            Ok(dir.into())
+            Ok((dir.into(), folder.display().to_string()))
         }
     }
 }
@@ -656,7 +655,7 @@ fn main() -> anyhow::Result<()> {
                 .build()
                 .context("cannot start the server's runtime")?;
             let _entered = runtime.enter();
-            let blobs = open_blobs(&runtime, &data, blobs.as_deref(), store.clone())?;
+            let (blobs, blobs_at) = open_blobs(&runtime, &data, blobs.as_deref(), store.clone())?;
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind(&listen))
                 .with_context(|| {
@@ -683,6 +682,7 @@ fn main() -> anyhow::Result<()> {
                 "fieldloop-server listening on {scheme}://{addr} (data in {})",
                 data.display()
             );
+            say!("blobs in {blobs_at}");
             match &identity {
                 Some(identity) => say!(
                     "tablets pin the key {} (certificate {})",

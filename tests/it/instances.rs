@@ -267,3 +267,137 @@ fn a_blob_upload_begun_on_one_instance_is_finished_on_the_other() {
     assert!(outcome.already_present);
     assert_eq!(outcome.sent_bytes, 0);
 }
+
+/// Two real server processes on one PostgreSQL database and one Garage
+/// bucket (`serve --blobs s3://…`, the key in the environment): one is
+/// SIGKILLed while a chunk of a photo is in flight to it, and the tablet's
+/// upload client finishes through the other, resending at most that chunk.
+/// A wrong key stops `serve` at start-up with the store's answer.
+#[test]
+fn an_instance_killed_in_the_middle_of_an_upload_leaves_it_to_the_other() {
+    use fieldloop_server::blobs::garage::TestGarage;
+    use fieldloop_tests::process::ServerProcess;
+    use std::ffi::OsStr;
+
+    let cluster = fieldloop_server::store::postgres::cluster::TestCluster::shared()
+        .unwrap_or_else(|e| panic!("no PostgreSQL cluster: {e}"));
+    let database = cluster.create_database().expect("a test database");
+    let garage = TestGarage::shared().unwrap_or_else(|e| panic!("no Garage node: {e}"));
+    let bucket = garage.create_bucket().expect("bucket");
+    let blobs_url = garage.url(&bucket);
+    let dirs = [
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    ];
+    let key = garage.env();
+    let env: Vec<(&str, &OsStr)> = [("FIELDLOOP_DATABASE", database.as_str())]
+        .into_iter()
+        .chain(key.iter().map(|(k, v)| (*k, v.as_str())))
+        .map(|(k, v)| (k, OsStr::new(v)))
+        .collect();
+    let extra = ["--blobs", blobs_url.as_str()];
+    let kept = ServerProcess::start_with_env(dirs[0].path(), "127.0.0.1:0", true, &extra, &env);
+    let mut doomed =
+        ServerProcess::start_with_env(dirs[1].path(), "127.0.0.1:0", false, &extra, &env);
+
+    let store = fieldloop_tests::open_store(dirs[0].path(), Some(&database));
+    let code = fieldloop_server::enroll::issue_code(
+        store.as_ref(),
+        "I-001",
+        fieldloop_server::now_ms(),
+        3_600_000,
+    )
+    .expect("code");
+    let tablet_dir = tempfile::tempdir().expect("tempdir");
+    let mut tablet = fieldloop_tablet::store::Store::open(tablet_dir.path()).expect("tablet");
+    let enrollment =
+        fieldloop_tablet::sync::enroll(&mut tablet, &kept.url, &code, "平板").expect("enroll");
+    let blobs =
+        fieldloop_tablet::blobs::BlobStore::open(tablet_dir.path().join("photos")).expect("blobs");
+    let data: Vec<u8> = (0..1_100_000u32)
+        .map(|i| (i.wrapping_mul(2_246_822_519) >> 11) as u8)
+        .collect();
+    let id = blobs.put(&data).expect("put");
+    const CHUNK: usize = 256 * 1024;
+
+    // Two chunks to the instance that will die, and a third in flight when it does.
+    let client = reqwest::blocking::Client::new();
+    let url = |base: &str| format!("{base}/api/v1/blobs/{}", id.to_hex());
+    let send = |client: &reqwest::blocking::Client, base: &str, from: usize| {
+        client
+            .patch(url(base))
+            .bearer_auth(&enrollment.token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Offset", from)
+            .body(data[from..from + CHUNK].to_vec())
+            .send()
+    };
+    let created = client
+        .post(url(&doomed.url))
+        .bearer_auth(&enrollment.token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", data.len())
+        .send()
+        .expect("post");
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    for from in [0, CHUNK] {
+        assert_eq!(
+            send(&client, &doomed.url, from).expect("patch").status(),
+            reqwest::StatusCode::NO_CONTENT
+        );
+    }
+    let in_flight = {
+        let base = doomed.url.clone();
+        let (client, send) = (client.clone(), &send);
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(move || send(&client, &base, 2 * CHUNK).map(|r| r.status()));
+            std::thread::sleep(std::time::Duration::from_millis(3));
+            doomed.child.kill().expect("SIGKILL");
+            handle.join().expect("thread")
+        })
+    };
+    doomed.child.wait().expect("reaped");
+
+    // The tablet's own client finishes through the other instance.
+    let outcome = fieldloop_tablet::upload::upload_blob(
+        &client,
+        &kept.url,
+        &enrollment.token,
+        &blobs,
+        &id,
+        |_, _| {},
+    )
+    .expect("upload through the other instance");
+    let total = data.len() as u64;
+    assert!(
+        outcome.sent_bytes <= total - 2 * CHUNK as u64,
+        "{} bytes sent again (the third chunk {in_flight:?})",
+        outcome.sent_bytes
+    );
+    let got = client
+        .get(url(&kept.url))
+        .bearer_auth(&enrollment.token)
+        .send()
+        .expect("get");
+    assert_eq!(got.bytes().expect("bytes").to_vec(), data);
+    assert_eq!(
+        garage.keys(&bucket).expect("keys"),
+        vec![format!("blobs/{}/{}", &id.to_hex()[..2], id.to_hex())],
+        "nothing of the upload left"
+    );
+    assert_eq!(store.stale_uploads(i64::MAX, 10).expect("rows"), []);
+
+    // A wrong key: `serve` says so and stops.
+    let wrong = fieldloop_tests::server_command(Some(&database))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dirs[1].path())
+        .args(["--blobs", &blobs_url])
+        .env("AWS_ACCESS_KEY_ID", &key[0].1)
+        .env("AWS_SECRET_ACCESS_KEY", "0".repeat(64))
+        .output()
+        .expect("serve");
+    assert!(!wrong.status.success());
+    let said = String::from_utf8_lossy(&wrong.stderr);
+    assert!(said.contains("cannot reach the blob store"), "{said}");
+}
