@@ -45,6 +45,13 @@ pub const ASSEMBLY_PART_BYTES: usize = 8 * 1024 * 1024;
 /// Uploads reclaimed per sweep at most.
 const RECLAIM_BATCH: usize = 1_000;
 
+/// Where an upload's parts are assembled: in memory for one `PUT`, or a
+/// multipart upload.
+enum Sink {
+    Memory(Vec<u8>),
+    Parts(WriteMultipart),
+}
+
 /// A stream of a blob's bytes.
 pub type ByteStream = futures_util::stream::BoxStream<'static, io::Result<Bytes>>;
 
@@ -420,7 +427,8 @@ impl ObjectBlobs {
     }
 
     /// Reads the parts in order into `staging`, hashing them; returns the
-    /// hash and the number of bytes.
+    /// hash and the number of bytes. A multipart upload that fails midway
+    /// is aborted.
     async fn assemble(
         &self,
         owner: &Owner,
@@ -428,70 +436,76 @@ impl ObjectBlobs {
         upload: &StoredUpload,
         staging: &ObjectPath,
     ) -> Result<(BlobId, u64), BlobApiError> {
+        let mut sink = match usize::try_from(upload.length) {
+            Ok(length) if length <= ASSEMBLY_PART_BYTES => Sink::Memory(Vec::with_capacity(length)),
+            _ => {
+                let multipart = self
+                    .objects
+                    .put_multipart(staging)
+                    .await
+                    .map_err(objects_error)?;
+                Sink::Parts(WriteMultipart::new_with_chunk_size(
+                    multipart,
+                    ASSEMBLY_PART_BYTES,
+                ))
+            }
+        };
+        match self.copy_parts(owner, id, upload, &mut sink).await {
+            Ok(done) => {
+                match sink {
+                    Sink::Memory(bytes) => {
+                        self.objects
+                            .put(staging, PutPayload::from(bytes))
+                            .await
+                            .map_err(objects_error)?;
+                    }
+                    Sink::Parts(writer) => {
+                        writer.finish().await.map_err(objects_error)?;
+                    }
+                }
+                Ok(done)
+            }
+            Err(e) => {
+                if let Sink::Parts(writer) = sink {
+                    let _ = writer.abort().await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Streams the parts of an upload, in order, into `sink`, hashing them.
+    async fn copy_parts(
+        &self,
+        owner: &Owner,
+        id: &BlobId,
+        upload: &StoredUpload,
+        sink: &mut Sink,
+    ) -> Result<(BlobId, u64), BlobApiError> {
         let mut hasher = Sha256::new();
         let mut read = 0u64;
-        let small = usize::try_from(upload.length).is_ok_and(|l| l <= ASSEMBLY_PART_BYTES);
-        let mut buffer = Vec::new();
-        let mut writer = if small {
-            None
-        } else {
-            let multipart = self
-                .objects
-                .put_multipart(staging)
-                .await
-                .map_err(objects_error)?;
-            Some(WriteMultipart::new_with_chunk_size(
-                multipart,
-                ASSEMBLY_PART_BYTES,
-            ))
-        };
         let mut offset = 0u64;
         for &part in &upload.parts {
-            let got = self
+            let mut stream = self
                 .objects
                 .get(&Self::part_key(owner, id, offset, part))
-                .await;
-            let mut stream = match got {
-                Ok(got) => got.into_stream(),
-                Err(e) => {
-                    if let Some(w) = writer.take() {
-                        let _ = w.abort().await;
-                    }
-                    return Err(objects_error(e));
-                }
-            };
+                .await
+                .map_err(objects_error)?
+                .into_stream();
             while let Some(bytes) = stream.next().await {
-                let bytes = match bytes {
-                    Ok(bytes) => bytes,
-                    Err(e) => {
-                        if let Some(w) = writer.take() {
-                            let _ = w.abort().await;
-                        }
-                        return Err(objects_error(e));
-                    }
-                };
+                let bytes = bytes.map_err(objects_error)?;
                 hasher.update(&bytes);
                 read += bytes.len() as u64;
-                match writer.as_mut() {
-                    Some(w) => {
-                        w.wait_for_capacity(2).await.map_err(objects_error)?;
-                        w.put(bytes);
+                match sink {
+                    Sink::Memory(all) => all.extend_from_slice(&bytes),
+                    Sink::Parts(writer) => {
+                        // Parts go out as they fill, at most two in flight.
+                        writer.wait_for_capacity(2).await.map_err(objects_error)?;
+                        writer.put(bytes);
                     }
-                    None => buffer.extend_from_slice(&bytes),
                 }
             }
             offset += part;
-        }
-        match writer {
-            Some(w) => {
-                w.finish().await.map_err(objects_error)?;
-            }
-            None => {
-                self.objects
-                    .put(staging, PutPayload::from(buffer))
-                    .await
-                    .map_err(objects_error)?;
-            }
         }
         Ok((BlobId::from_digest(hasher.finalize().into()), read))
     }

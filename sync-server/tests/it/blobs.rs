@@ -110,11 +110,18 @@ struct Server {
     /// The temp dir: `data/blobs` is the blob folder; nothing else may appear.
     tmp: tempfile::TempDir,
     objects: Option<Objects>,
+    /// The store the router serves, for the server's own sweeps.
+    blobs: Blobs,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Server {
     fn start(backend: Backend) -> Server {
+        Self::start_with(backend, MAX_BLOB)
+    }
+
+    /// [`Server::start`] accepting blobs of up to `max_blob` bytes.
+    fn start_with(backend: Backend, max_blob: u64) -> Server {
         let tmp = tempfile::tempdir().unwrap();
         let (blobs, objects): (Blobs, _) = match backend {
             Backend::Folder => (
@@ -146,7 +153,7 @@ impl Server {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let addr = listener.local_addr().unwrap().to_string();
-        let app = router(blobs, MAX_BLOB, Arc::new(Owners::default()))
+        let app = router(blobs.clone(), max_blob, Arc::new(Owners::default()))
             .layer(axum::middleware::from_fn(as_device));
         runtime.spawn(async move { axum::serve(listener, app).await });
         Server {
@@ -154,6 +161,7 @@ impl Server {
             addr,
             tmp,
             objects,
+            blobs,
             runtime: Some(runtime),
         }
     }
@@ -1037,6 +1045,68 @@ fn a_blob_is_seen_by_the_team_that_uploaded_it_and_an_upload_by_its_device_only(
     assert!(server.leftovers().is_empty(), "{:?}", server.leftovers());
 }
 
+/// An upload nobody touched is swept away (the server does it hourly for
+/// uploads untouched for two days): its bytes and its state go, the
+/// device starts it over, and complete blobs stay.
+fn uploads_nobody_touched_are_reclaimed(backend: Backend) {
+    let server = Server::start(backend);
+    let client = http();
+    let kept = noise(1_000, 12);
+    let kept_url = server.url(&BlobId::of(&kept).to_hex());
+    assert_eq!(
+        post(&client, &kept_url, 1_000).status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(patch(&client, &kept_url, 0, kept.clone()).status(), 204);
+    let left = noise(3_000, 13);
+    let url = server.url(&BlobId::of(&left).to_hex());
+    assert_eq!(post(&client, &url, 3_000).status(), StatusCode::CREATED);
+    assert_eq!(
+        patch(&client, &url, 0, left[..1_000].to_vec()).status(),
+        204
+    );
+    assert!(!server.leftovers().is_empty());
+
+    let runtime = server.runtime.as_ref().unwrap();
+    // Younger than the bound: kept.
+    let swept = runtime.block_on(
+        server
+            .blobs
+            .reclaim_stale(std::time::Duration::from_secs(3600)),
+    );
+    assert_eq!(swept.unwrap(), 0);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let swept = runtime.block_on(
+        server
+            .blobs
+            .reclaim_stale(std::time::Duration::from_millis(10)),
+    );
+    assert!(swept.unwrap() >= 1);
+    assert!(server.leftovers().is_empty(), "{:?}", server.leftovers());
+    let head = tus(client.head(&url)).send().unwrap();
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    let response = patch(&client, &url, 1_000, left[1_000..].to_vec());
+    assert_error(response, StatusCode::NOT_FOUND, "blob.upload_not_found");
+    assert_eq!(get_blob(&server, &BlobId::of(&kept)), kept);
+}
+
+/// A blob longer than what the object store assembles in one `PUT`
+/// (`ASSEMBLY_PART_BYTES`) goes into place as a multipart upload, whole.
+fn a_blob_longer_than_one_assembly_part_comes_back_whole(backend: Backend) {
+    let length = fieldloop_server::blobs::ASSEMBLY_PART_BYTES + 300_000;
+    let server = Server::start_with(backend, 2 * length as u64);
+    let data = noise(length, 14);
+    let (_t, store, id) = tablet_with(&data);
+    let outcome = upload_blob(&http(), &server.base, "t", &store, &id, |_, _| {}).unwrap();
+    assert_eq!(outcome.sent_bytes, length as u64);
+    assert!(
+        get_blob(&server, &id) == data,
+        "the bytes came back changed"
+    );
+    assert!(server.stored(&id.to_hex()).unwrap() == data);
+    assert!(server.leftovers().is_empty(), "{:?}", server.leftovers());
+}
+
 /// Each case on each store.
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
@@ -1067,4 +1137,6 @@ on_both_stores!(
     concurrent_patches_do_not_corrupt_a_blob,
     an_empty_blob_uploads,
     a_blob_is_seen_by_the_team_that_uploaded_it_and_an_upload_by_its_device_only,
+    uploads_nobody_touched_are_reclaimed,
+    a_blob_longer_than_one_assembly_part_comes_back_whole,
 );
