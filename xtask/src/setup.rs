@@ -70,7 +70,7 @@ const GARAGE: &str = "=2.5.0";
 /// Installs Garage with cargo unless it already runs: only the SQLite
 /// metadata engine (bundled), without LMDB, metrics and K2V, and built
 /// without optimisation, since the tests move a few megabytes through it
-/// and the build is what costs (400 s on 2 cores, once per
+/// and the build is what costs (223 s on 2 cores, once per
 /// machine).
 fn garage() -> Result<()> {
     if exec::output(&mut exec::command("garage", ["--help"])).is_ok() {
