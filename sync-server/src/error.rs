@@ -109,7 +109,7 @@ codes! {
     BlobUploadNotFound = "blob.upload_not_found", NOT_FOUND, "no upload of this blob in progress by this device";
     BlobOffsetMismatch = "blob.offset_mismatch", CONFLICT, "the chunk is not at the upload's offset (which `Upload-Offset` gives)";
     BlobHashMismatch = "blob.hash_mismatch", UNPROCESSABLE_ENTITY, "the uploaded bytes do not hash to the blob id; discarded";
-    BlobQuota = "blob.quota", TOO_MANY_REQUESTS, "the device's uploads in progress (64) or bytes a day (8 GiB) are used up";
+    BlobQuota = "blob.quota", TOO_MANY_REQUESTS, "the device's uploads in progress (64) or bytes a day (8 GiB) are used up, or an upload into an object store took more than 4,096 chunks";
     BlobIo = "blob.io", INTERNAL_SERVER_ERROR, "the server could not read or write its blob folder";
     VerifyUnknown = "verify.unknown", NOT_FOUND, "no task has this verify code (`/v/{code}`): the inspection is not registered or the code is mistyped";
     VerifyRevoked = "verify.revoked", GONE, "the verify code was revoked by a supervisor";

@@ -74,7 +74,9 @@ pub use backend::Blobs;
 pub use disk::BlobDir;
 pub use error::BlobApiError;
 pub use objects::{ASSEMBLY_PART_BYTES, ByteStream, ObjectBlobs, ObjectsConfigError};
-pub use quota::{BYTES_PER_DEVICE_DAY, Quota, SESSIONS_PER_DEVICE, STALE_UPLOAD};
+pub use quota::{
+    BYTES_PER_DEVICE_DAY, CHUNKS_PER_UPLOAD, Quota, SESSIONS_PER_DEVICE, STALE_UPLOAD,
+};
 pub use routes::router;
 
 /// The tus protocol version this server speaks.

@@ -344,6 +344,15 @@ impl ObjectBlobs {
                 length,
             });
         }
+        if upload.parts.len() >= self.quota.chunks_per_upload {
+            // Stuck otherwise: it could never take its last bytes.
+            self.discard(who, id).await?;
+            return Err(BlobApiError::Quota(format!(
+                "this upload took {} chunks, the most one may, and was discarded; upload it again in larger chunks (up to {} bytes each)",
+                upload.parts.len(),
+                super::MAX_CHUNK_BYTES
+            )));
+        }
         self.sent
             .charge(&who.device, size, self.quota.bytes_per_day)?;
         let owner = Owner::of(who);

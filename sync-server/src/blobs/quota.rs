@@ -13,6 +13,9 @@ pub struct Quota {
     pub sessions: usize,
     /// Bytes received per UTC day.
     pub bytes_per_day: u64,
+    /// Chunks (`PATCH` bodies) one upload may take, in an object store,
+    /// where each is an object of its own (the folder appends to one file).
+    pub chunks_per_upload: usize,
 }
 
 /// [`Quota::sessions`] by default: a tablet uploads one file at a time and
@@ -21,6 +24,9 @@ pub const SESSIONS_PER_DEVICE: usize = 64;
 /// [`Quota::bytes_per_day`] by default: a thousand 4 MB photos with their
 /// copies.
 pub const BYTES_PER_DEVICE_DAY: u64 = 8 * 1024 * 1024 * 1024;
+/// [`Quota::chunks_per_upload`] by default: a blob of the largest size sent
+/// in the tablets' 256 KiB chunks takes 800.
+pub const CHUNKS_PER_UPLOAD: usize = 4_096;
 /// An upload untouched this long is reclaimed.
 pub const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(48 * 3600);
 
@@ -29,6 +35,7 @@ impl Default for Quota {
         Self {
             sessions: SESSIONS_PER_DEVICE,
             bytes_per_day: BYTES_PER_DEVICE_DAY,
+            chunks_per_upload: CHUNKS_PER_UPLOAD,
         }
     }
 }

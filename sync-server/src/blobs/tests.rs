@@ -201,6 +201,7 @@ fn a_device_has_a_quota_of_uploads_and_of_bytes_a_day() {
     let dir = BlobDir::open(tmp.path()).unwrap().with_quota(Quota {
         sessions: 2,
         bytes_per_day: 10,
+        ..Quota::default()
     });
     let (me, other) = (owner("D-1"), owner("D-2"));
     dir.create(&me, &BlobId::of(b"a"), 1).unwrap();
@@ -217,6 +218,7 @@ fn a_device_has_a_quota_of_uploads_and_of_bytes_a_day() {
         .with_quota(Quota {
             sessions: 2,
             bytes_per_day: 10,
+            ..Quota::default()
         });
     dir.create(&me, &big, 13).unwrap();
     dir.append(&me, &big, 0, b"0123456789").unwrap();

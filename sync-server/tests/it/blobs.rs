@@ -19,7 +19,7 @@ use std::thread;
 
 use fieldloop_server::blobs::garage::TestGarage;
 use fieldloop_server::blobs::{
-    BlobDir, BlobOwners, Blobs, MAX_CHUNK_BYTES, ObjectBlobs, Uploader, router,
+    BlobDir, BlobOwners, Blobs, MAX_CHUNK_BYTES, ObjectBlobs, Quota, Uploader, router,
 };
 use fieldloop_server::store::Store;
 use fieldloop_server::store::sqlite::SqliteStore;
@@ -122,11 +122,17 @@ impl Server {
 
     /// [`Server::start`] accepting blobs of up to `max_blob` bytes.
     fn start_with(backend: Backend, max_blob: u64) -> Server {
+        Self::start_full(backend, max_blob, Quota::default())
+    }
+
+    /// [`Server::start_with`] with each device's `quota`.
+    fn start_full(backend: Backend, max_blob: u64, quota: Quota) -> Server {
         let tmp = tempfile::tempdir().unwrap();
         let (blobs, objects): (Blobs, _) = match backend {
             Backend::Folder => (
                 BlobDir::open(tmp.path().join("data").join("blobs"))
                     .unwrap()
+                    .with_quota(quota)
                     .into(),
                 None,
             ),
@@ -135,7 +141,9 @@ impl Server {
                 let bucket = garage.objects(&garage.create_bucket().unwrap());
                 let db = tempfile::tempdir().unwrap();
                 let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db.path()).unwrap());
-                let blobs = ObjectBlobs::new(bucket.clone(), store.clone()).into();
+                let blobs = ObjectBlobs::new(bucket.clone(), store.clone())
+                    .with_quota(quota)
+                    .into();
                 let objects = Objects {
                     bucket,
                     store,
@@ -1105,6 +1113,35 @@ fn a_blob_longer_than_one_assembly_part_comes_back_whole(backend: Backend) {
     );
     assert!(server.stored(&id.to_hex()).unwrap() == data);
     assert!(server.leftovers().is_empty(), "{:?}", server.leftovers());
+}
+
+/// In the bucket each chunk is an object: an upload takes a bounded number
+/// of them; the one past the bound discards it, and the device uploads it
+/// again in larger chunks.
+#[test]
+fn an_upload_into_the_bucket_takes_a_bounded_number_of_chunks() {
+    let quota = Quota {
+        chunks_per_upload: 3,
+        ..Quota::default()
+    };
+    let server = Server::start_full(Backend::Garage, MAX_BLOB, quota);
+    let client = http();
+    let data = noise(10, 15);
+    let url = server.url(&BlobId::of(&data).to_hex());
+    assert_eq!(post(&client, &url, 10).status(), StatusCode::CREATED);
+    for n in 0..3u64 {
+        let byte = data[n as usize..=n as usize].to_vec();
+        assert_eq!(patch(&client, &url, n, byte).status(), 204);
+    }
+    let response = patch(&client, &url, 3, data[3..4].to_vec());
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "blob.quota");
+    assert!(server.leftovers().is_empty(), "{:?}", server.leftovers());
+    let head = tus(client.head(&url)).send().unwrap();
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    // Again, in one chunk.
+    assert_eq!(post(&client, &url, 10).status(), StatusCode::CREATED);
+    assert_eq!(patch(&client, &url, 0, data.clone()).status(), 204);
+    assert_eq!(get_blob(&server, &BlobId::of(&data)), data);
 }
 
 /// Each case on each store.
