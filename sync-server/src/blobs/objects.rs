@@ -42,6 +42,15 @@ use crate::store::{BeginUpload, Store, StoreError, StoredUpload};
 /// A blob at most this long is assembled in memory and written with one
 /// `PUT`; a longer one is written as a multipart upload in parts of this size.
 pub const ASSEMBLY_PART_BYTES: usize = 8 * 1024 * 1024;
+/// One request to the object store may take this long.
+pub const S3_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// A failed request to the object store is retried (with backoff) at most
+/// this many times, and not after this long, so that a store that is down
+/// fails a tablet's request well within the server's request timeout
+/// (`limits::REQUEST_TIMEOUT`, 120 s); the tablet retries later.
+pub const S3_RETRIES: usize = 3;
+/// See [`S3_RETRIES`].
+pub const S3_RETRY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Uploads reclaimed per sweep at most.
 const RECLAIM_BATCH: usize = 1_000;
 
@@ -138,7 +147,15 @@ impl ObjectBlobs {
             .ok_or_else(bad)?;
         let mut builder = object_store::aws::AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
-            .with_virtual_hosted_style_request(false);
+            .with_virtual_hosted_style_request(false)
+            .with_client_options(
+                object_store::ClientOptions::new().with_timeout(S3_REQUEST_TIMEOUT),
+            )
+            .with_retry(object_store::RetryConfig {
+                max_retries: S3_RETRIES,
+                retry_timeout: S3_RETRY_TIMEOUT,
+                ..Default::default()
+            });
         let mut region = None;
         for (key, value) in parsed.query_pairs() {
             match &*key {
