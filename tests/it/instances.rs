@@ -400,4 +400,19 @@ fn an_instance_killed_in_the_middle_of_an_upload_leaves_it_to_the_other() {
     assert!(!wrong.status.success());
     let said = String::from_utf8_lossy(&wrong.stderr);
     assert!(said.contains("cannot reach the blob store"), "{said}");
+    // No key at all: said before anything is asked of the store.
+    let keyless = fieldloop_tests::server_command(Some(&database))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dirs[1].path())
+        .args(["--blobs", &blobs_url])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .expect("serve");
+    assert!(!keyless.status.success());
+    let said = String::from_utf8_lossy(&keyless.stderr);
+    assert!(
+        said.contains("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        "{said}"
+    );
 }

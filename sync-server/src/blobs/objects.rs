@@ -89,6 +89,10 @@ pub enum ObjectsConfigError {
          (keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
     )]
     BadUrl(String),
+    #[error(
+        "no key for the S3 store {0}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the bucket's access key)"
+    )]
+    NoKey(String),
     #[error("the S3 store {url} cannot be used: {source}")]
     Store {
         url: String,
@@ -145,6 +149,12 @@ impl ObjectBlobs {
             .host_str()
             .filter(|b| !b.is_empty())
             .ok_or_else(bad)?;
+        // Without a key the client would ask a cloud's instance-metadata
+        // address for one and fail with an answer nobody can act on.
+        let has = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        if !has("AWS_ACCESS_KEY_ID") || !has("AWS_SECRET_ACCESS_KEY") {
+            return Err(ObjectsConfigError::NoKey(url.chars().take(200).collect()));
+        }
         let mut builder = object_store::aws::AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .with_virtual_hosted_style_request(false)
