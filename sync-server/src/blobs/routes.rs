@@ -316,10 +316,14 @@ async fn append(
     };
     let owners = state.owners.clone();
     let new_offset = locked(&state.blobs, id, move |blobs| async move {
-        if blobs.session(&who, &id).await? == Session::Absent {
-            // The upload is whole (a repeat of the last chunk whose answer
-            // was lost, say): told so with the whole length as the offset.
-            if let Some(length) = visible(&blobs, &owners, &who, &id).await? {
+        let session = match blobs.append(&who, &id, offset, chunk.clone()).await {
+            // No upload of this device (nothing was written): the blob may be
+            // whole already (a repeat of the last chunk whose answer was
+            // lost, say), told so with the whole length as the offset.
+            Err(BlobApiError::UploadNotFound(_)) => {
+                let Some(length) = visible(&blobs, &owners, &who, &id).await? else {
+                    return Err(BlobApiError::UploadNotFound(id));
+                };
                 if offset == length && chunk.is_empty() {
                     return Ok(length);
                 }
@@ -328,8 +332,8 @@ async fn append(
                     got: offset,
                 });
             }
-        }
-        let session = blobs.append(&who, &id, offset, chunk).await?;
+            other => other?,
+        };
         let (offset, _) = answer_session(&owners, &who, &id, session)
             .await?
             .ok_or(BlobApiError::UploadNotFound(id))?;
