@@ -418,3 +418,14 @@ impl Tablet {
         self.enrollment.author().expect("enrolled actor")
     }
 }
+
+/// The number in the environment variable `name`, if it is set; panics
+/// naming it when it is not a number (a test's knob, such as a seed count).
+pub fn env_number(name: &str) -> Option<u64> {
+    let value = std::env::var(name).ok()?;
+    Some(
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value} is not a number")),
+    )
+}

@@ -11,6 +11,7 @@ mod crash;
 mod crash_points;
 mod draws;
 mod instances;
+mod instances_sim;
 mod leads;
 mod paging;
 mod policy_props;

@@ -10,28 +10,19 @@
 /// Seeds of a plain `cargo test`.
 const DEFAULT_SEEDS: u64 = 100;
 
-fn env_number(name: &str) -> Option<u64> {
-    let value = std::env::var(name).ok()?;
-    Some(
-        value
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={value} is not a number")),
-    )
-}
-
 #[test]
 fn replicas_converge_whatever_the_network_and_crashes_do() {
-    if let Some(seed) = env_number("SIM_SEED") {
+    if let Some(seed) = fieldloop_tests::env_number("SIM_SEED") {
         let outcome = fieldloop_tests::sim::run(seed);
         eprintln!("seed {seed}: {outcome:?}");
         return;
     }
-    let seeds = env_number("SIM_SEEDS").unwrap_or(DEFAULT_SEEDS);
-    let threads = env_number("SIM_THREADS").map_or_else(
+    let seeds = fieldloop_tests::env_number("SIM_SEEDS").unwrap_or(DEFAULT_SEEDS);
+    let threads = fieldloop_tests::env_number("SIM_THREADS").map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |n| n as usize,
     );
-    let from = env_number("SIM_FROM").unwrap_or(0);
+    let from = fieldloop_tests::env_number("SIM_FROM").unwrap_or(0);
     let totals = fieldloop_tests::sim::run_many(from..from.saturating_add(seeds), threads);
     eprintln!("sim: {totals}");
     eprintln!("sim: time per seed: {}", totals.profile_line());
