@@ -9,13 +9,13 @@
 //! acknowledged change without a receipt.
 
 use std::io::BufRead as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fieldloop_core::Outcome;
 use fieldloop_core::checkpoint::{Checkpoint, key_from_hex};
 use fieldloop_server::limits::Limits;
-use fieldloop_server::store::{Receipt, Store};
+use fieldloop_server::store::Receipt;
 use fieldloop_tablet::audit::{self, AuditError};
 use fieldloop_tablet::sync::HttpTransport;
 use fieldloop_tests::{NOW, Tablet, TestServer};
@@ -97,62 +97,131 @@ fn answer_items(t: &mut Tablet, id: &str, n: usize) {
     }
 }
 
-/// The server's SQLite file, opened beside the running server.
-fn db(server: &TestServer) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(server.dir.path().join("fieldloop-server.sqlite3"))
-        .expect("open the server's database");
-    conn.busy_timeout(Duration::from_secs(10)).expect("timeout");
-    conn
+/// The server's database (SQLite file or PostgreSQL database), opened
+/// beside the running server by someone who tampers with it.
+struct Db {
+    dir: std::path::PathBuf,
+    database: Option<String>,
+    conn: Conn,
 }
 
-fn receipts_from(conn: &rusqlite::Connection, seq: i64) -> Vec<Receipt> {
-    let mut stmt = conn
-        .prepare("SELECT seq, change_hash, task_id, device_id, received_at, prev, hash FROM receipts WHERE seq >= ?1 ORDER BY seq")
-        .expect("prepare");
-    stmt.query_map([seq], |r| {
-        Ok(Receipt {
-            seq: r.get(0)?,
-            change_hash: r.get(1)?,
-            task_id: r.get(2)?,
-            device_id: r.get(3)?,
-            received_at: r.get(4)?,
-            prev: r.get(5)?,
-            hash: r.get(6)?,
-        })
-    })
-    .expect("query")
-    .collect::<Result<_, _>>()
-    .expect("rows")
+enum Conn {
+    Sqlite(rusqlite::Connection),
+    Postgres(postgres::Client),
+}
+
+/// A server's records as the CLI reads them: its data folder (the key) and,
+/// on PostgreSQL, its database.
+struct Data {
+    dir: std::path::PathBuf,
+    database: Option<String>,
+    /// A copy's folder, removed with it.
+    _copy: Option<tempfile::TempDir>,
+}
+
+impl Db {
+    fn open(dir: &std::path::Path, database: Option<&str>) -> Self {
+        let conn = match database {
+            Some(url) => Conn::Postgres(
+                postgres::Client::connect(url, postgres::NoTls).expect("connect to the database"),
+            ),
+            None => {
+                let conn = rusqlite::Connection::open(dir.join("fieldloop-server.sqlite3"))
+                    .expect("open the server's database");
+                conn.busy_timeout(Duration::from_secs(10)).expect("timeout");
+                Conn::Sqlite(conn)
+            }
+        };
+        Self {
+            dir: dir.to_path_buf(),
+            database: database.map(str::to_owned),
+            conn,
+        }
+    }
+
+    /// The log's entries from `seq` on, as the store reads them.
+    fn receipts_from(&self, seq: i64) -> Vec<Receipt> {
+        let store = fieldloop_tests::open_store(&self.dir, self.database.as_deref());
+        let mut all = store.receipts().expect("receipts");
+        all.retain(|r| r.seq >= seq);
+        all
+    }
+
+    /// Overwrites entry `r.seq` with `r`.
+    fn put_receipt(&mut self, r: &Receipt) {
+        const SET: &str = "UPDATE receipts SET received_at = {2}, device_id = {3}, prev = {4}, \
+                           hash = {5} WHERE seq = {1}";
+        match &mut self.conn {
+            Conn::Sqlite(conn) => {
+                conn.execute(
+                    &SET.replace('{', "?").replace('}', ""),
+                    rusqlite::params![r.seq, r.received_at, r.device_id, r.prev, r.hash],
+                )
+                .expect("rewrite");
+            }
+            Conn::Postgres(client) => {
+                client
+                    .execute(
+                        &SET.replace('{', "$").replace('}', ""),
+                        &[&r.seq, &r.received_at, &r.device_id, &r.prev, &r.hash],
+                    )
+                    .expect("rewrite");
+            }
+        }
+    }
+
+    /// Deletes the rows of `table` from `seq` on.
+    fn delete_from(&mut self, table: &str, seq: i64) {
+        match &mut self.conn {
+            Conn::Sqlite(conn) => {
+                conn.execute(&format!("DELETE FROM {table} WHERE seq >= ?1"), [seq])
+                    .expect("delete");
+            }
+            Conn::Postgres(client) => {
+                client
+                    .execute(&format!("DELETE FROM {table} WHERE seq >= $1"), &[&seq])
+                    .expect("delete");
+            }
+        }
+    }
+}
+
+/// The running server's database.
+fn db(server: &TestServer) -> Db {
+    Db::open(server.dir.path(), server.database.as_deref())
+}
+
+/// Rewrites the entries from `seq` on: `change` alters entry `seq`, and
+/// every entry from it on is chained again, so that the plain chain check
+/// passes afterwards.
+fn rechain_from(db: &mut Db, seq: i64, change: impl FnOnce(&mut Receipt)) {
+    let mut prev: Option<String> = None;
+    let mut change = Some(change);
+    for mut r in db.receipts_from(seq) {
+        if r.seq == seq {
+            (change.take().expect("entry seq once"))(&mut r);
+        }
+        if let Some(p) = prev {
+            r.prev = p;
+        }
+        r.hash = r.expected_hash();
+        db.put_receipt(&r);
+        prev = Some(r.hash);
+    }
 }
 
 /// What someone with the database and the key could do after the fact:
 /// alters entry `seq` (its time of receipt), chains every entry from it
 /// on again, and replaces the checkpoints by one over the new head signed
 /// with the server's own key. The plain chain check passes afterwards.
-fn rewrite_from(server: &TestServer, conn: &rusqlite::Connection, seq: i64) {
-    let mut prev: Option<String> = None;
-    for mut r in receipts_from(conn, seq) {
-        if r.seq == seq {
-            r.received_at -= 3_600_000;
-        }
-        if let Some(p) = prev {
-            r.prev = p;
-        }
-        r.hash = r.expected_hash();
-        conn.execute(
-            "UPDATE receipts SET received_at = ?2, prev = ?3, hash = ?4 WHERE seq = ?1",
-            rusqlite::params![r.seq, r.received_at, r.prev, r.hash],
-        )
-        .expect("rewrite");
-        prev = Some(r.hash);
-    }
-    resign(server, conn);
+fn rewrite_from(server: &TestServer, db: &mut Db, seq: i64) {
+    rechain_from(db, seq, |r| r.received_at -= 3_600_000);
+    resign(server, db);
 }
 
 /// Drops every checkpoint and signs a new one over the log's head now.
-fn resign(server: &TestServer, conn: &rusqlite::Connection) {
-    conn.execute("DELETE FROM checkpoints", [])
-        .expect("drop checkpoints");
+fn resign(server: &TestServer, db: &mut Db) {
+    db.delete_from("checkpoints", i64::MIN);
     let (seq, hash) = head(server);
     let key = server.store.claim_key().expect("key");
     let cp = key
@@ -163,10 +232,9 @@ fn resign(server: &TestServer, conn: &rusqlite::Connection) {
 
 /// Cuts the log at `seq` (that entry and all after it go), and its
 /// checkpoints with it; a new checkpoint is signed over what is left.
-fn cut_at(server: &TestServer, conn: &rusqlite::Connection, seq: i64) {
-    conn.execute("DELETE FROM receipts WHERE seq >= ?1", [seq])
-        .expect("cut");
-    resign(server, conn);
+fn cut_at(server: &TestServer, db: &mut Db, seq: i64) {
+    db.delete_from("receipts", seq);
+    resign(server, db);
 }
 
 #[test]
@@ -331,16 +399,14 @@ fn a_device_reads_its_own_receipts_and_a_redacted_span() {
     assert_eq!((status, json["code"].as_str()), (401, Some("auth.missing")));
 }
 
-fn run_verify(
-    data: &std::path::Path,
-    against: &std::path::Path,
-    key: Option<&str>,
-) -> (bool, String) {
-    let mut cmd = Command::new(fieldloop_tests::process::target_binary("fieldloop-server"));
-    cmd.args(["audit", "verify", "--data"])
-        .arg(data)
-        .arg("--against")
-        .arg(against);
+/// `fieldloop-server audit verify` on `data`, `--against` a checkpoint
+/// file when given, with `--key` when given.
+fn run_verify(data: &Data, against: Option<&std::path::Path>, key: Option<&str>) -> (bool, String) {
+    let mut cmd = fieldloop_tests::server_command(data.database.as_deref());
+    cmd.args(["audit", "verify", "--data"]).arg(&data.dir);
+    if let Some(against) = against {
+        cmd.arg("--against").arg(against);
+    }
     if let Some(key) = key {
         cmd.args(["--key", key]);
     }
@@ -355,31 +421,30 @@ fn run_verify(
     )
 }
 
-fn run_chain_check(data: &std::path::Path) -> (bool, String) {
-    let out = Command::new(fieldloop_tests::process::target_binary("fieldloop-server"))
-        .args(["audit", "verify", "--data"])
-        .arg(data)
-        .output()
-        .expect("run audit verify");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
-/// A consistent copy of a running server's data folder (database and key).
-fn copy_data(server: &TestServer) -> tempfile::TempDir {
+/// What the CLI is to read of a running server to tamper with it: on
+/// SQLite a consistent copy of its data folder (database and key); on
+/// PostgreSQL its own folder and database (no writes are under way).
+fn copy_data(server: &TestServer) -> Data {
+    if server.database.is_some() {
+        return Data {
+            dir: server.dir.path().to_path_buf(),
+            database: server.database.clone(),
+            _copy: None,
+        };
+    }
     let copy = tempfile::tempdir().expect("tempdir");
-    db(server)
-        .execute(
-            "VACUUM INTO ?1",
-            [copy
-                .path()
-                .join("fieldloop-server.sqlite3")
-                .to_str()
-                .expect("utf-8")],
-        )
-        .expect("vacuum into");
+    let Conn::Sqlite(conn) = db(server).conn else {
+        unreachable!("SQLite")
+    };
+    conn.execute(
+        "VACUUM INTO ?1",
+        [copy
+            .path()
+            .join("fieldloop-server.sqlite3")
+            .to_str()
+            .expect("utf-8")],
+    )
+    .expect("vacuum into");
     let key_dir = copy.path().join("claim");
     std::fs::create_dir_all(&key_dir).expect("claim dir");
     std::fs::copy(
@@ -387,17 +452,26 @@ fn copy_data(server: &TestServer) -> tempfile::TempDir {
         key_dir.join("ed25519.key"),
     )
     .expect("key");
-    copy
+    Data {
+        dir: copy.path().to_path_buf(),
+        database: None,
+        _copy: Some(copy),
+    }
 }
 
 #[test]
 fn audit_verify_against_a_checkpoint_catches_a_log_cut_short_or_rewritten() {
     // The real binary logs each checkpoint on one line and serves it.
-    let data = tempfile::tempdir().expect("tempdir");
+    let folder = tempfile::tempdir().expect("tempdir");
+    let data = Data {
+        dir: folder.path().to_path_buf(),
+        database: fieldloop_tests::test_database(),
+        _copy: None,
+    };
     fieldloop_tablet::tls::install_crypto();
-    let mut child = Command::new(fieldloop_tests::process::target_binary("fieldloop-server"))
+    let mut child = fieldloop_tests::server_command(data.database.as_deref())
         .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--data"])
-        .arg(data.path())
+        .arg(&data.dir)
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
@@ -443,13 +517,13 @@ fn audit_verify_against_a_checkpoint_catches_a_log_cut_short_or_rewritten() {
     let _ = child.wait();
 
     // Intact: passes, with the data folder's key and with the public one given.
-    let file = data.path().join("checkpoint.json");
+    let file = data.dir.join("checkpoint.json");
     std::fs::write(&file, serde_json::to_vec(&served).expect("json")).expect("write");
-    let (ok, out) = run_verify(data.path(), &file, None);
+    let (ok, out) = run_verify(&data, Some(&file), None);
     assert!(ok, "{out}");
     assert!(out.contains(&format!("entry {}", served.seq)), "{out}");
-    let key_file = data.path().join("claim-key.json");
-    let store = fieldloop_server::store::sqlite::SqliteStore::open(data.path()).expect("store");
+    let key_file = data.dir.join("claim-key.json");
+    let store = fieldloop_tests::open_store(&data.dir, data.database.as_deref());
     let key = store.claim_key().expect("key");
     std::fs::write(
         &key_file,
@@ -457,35 +531,33 @@ fn audit_verify_against_a_checkpoint_catches_a_log_cut_short_or_rewritten() {
     )
     .expect("key file");
     drop(store);
-    let (ok, out) = run_verify(data.path(), &file, Some(key_file.to_str().expect("utf-8")));
+    let (ok, out) = run_verify(&data, Some(&file), Some(key_file.to_str().expect("utf-8")));
     assert!(ok, "{out}");
     // A stranger's key: the signature is refused.
     let stranger = fieldloop_server::claims::ClaimKey::generate();
-    let (ok, out) = run_verify(data.path(), &file, Some(&stranger.public_hex()));
+    let (ok, out) = run_verify(&data, Some(&file), Some(&stranger.public_hex()));
     assert!(!ok && out.contains("not the trusted key"), "{out}");
     // A checkpoint whose time was changed: the signature is refused.
     let mut moved = served.clone();
     moved.at += 1;
-    let moved_file = data.path().join("moved.json");
+    let moved_file = data.dir.join("moved.json");
     std::fs::write(&moved_file, serde_json::to_vec(&moved).expect("json")).expect("write");
-    let (ok, out) = run_verify(data.path(), &moved_file, None);
+    let (ok, out) = run_verify(&data, Some(&moved_file), None);
     assert!(!ok && out.contains("signature"), "{out}");
 
     // Cut short at the checkpoint's entry.
-    let conn =
-        rusqlite::Connection::open(data.path().join("fieldloop-server.sqlite3")).expect("db");
-    conn.execute("DELETE FROM receipts WHERE seq >= ?1", [served.seq])
-        .expect("cut");
-    let (ok, out) = run_verify(data.path(), &file, None);
+    let mut tamper = Db::open(&data.dir, data.database.as_deref());
+    tamper.delete_from("receipts", served.seq);
+    let (ok, out) = run_verify(&data, Some(&file), None);
     assert!(!ok, "a log cut short fails: {out}");
     assert!(
         out.contains("cut short") && out.contains(&format!("entry {}", served.seq)),
         "{out}"
     );
     // The plain chain check cannot tell.
-    let (ok, out) = run_chain_check(data.path());
+    let (ok, out) = run_verify(&data, None, None);
     assert!(ok, "{out}");
-    drop(conn);
+    drop(tamper);
 
     // Rewritten and chained again: the plain chain check passes, --against
     // does not. A fresh log, from a server with checkpoints every few receipts.
@@ -496,32 +568,16 @@ fn audit_verify_against_a_checkpoint_catches_a_log_cut_short_or_rewritten() {
         a.sync().expect("sync");
         let cp = latest(&server);
         let copy = copy_data(&server);
-        let file = copy.path().join("checkpoint.json");
+        let file = copy.dir.join("checkpoint.json");
         std::fs::write(&file, serde_json::to_vec(&cp).expect("json")).expect("write");
-        let (ok, out) = run_verify(copy.path(), &file, None);
+        let (ok, out) = run_verify(&copy, Some(&file), None);
         assert!(ok, "{out}");
-        let conn =
-            rusqlite::Connection::open(copy.path().join("fieldloop-server.sqlite3")).expect("db");
-        let mut prev: Option<String> = None;
-        for mut r in receipts_from(&conn, 2) {
-            if r.seq == 2 {
-                r.device_id = "forged-device".into();
-            }
-            if let Some(p) = prev {
-                r.prev = p;
-            }
-            r.hash = r.expected_hash();
-            conn.execute(
-                "UPDATE receipts SET device_id = ?2, prev = ?3, hash = ?4 WHERE seq = ?1",
-                rusqlite::params![r.seq, r.device_id, r.prev, r.hash],
-            )
-            .expect("rewrite");
-            prev = Some(r.hash);
-        }
-        drop(conn);
-        let (ok, out) = run_chain_check(copy.path());
+        let mut tamper = Db::open(&copy.dir, copy.database.as_deref());
+        rechain_from(&mut tamper, 2, |r| r.device_id = "forged-device".into());
+        drop(tamper);
+        let (ok, out) = run_verify(&copy, None, None);
         assert!(ok, "the rewritten chain is a valid chain: {out}");
-        let (ok, out) = run_verify(copy.path(), &file, None);
+        let (ok, out) = run_verify(&copy, Some(&file), None);
         assert!(!ok, "a rewritten log fails: {out}");
         assert!(
             out.contains("rewritten") && out.contains(&format!("entry {}", cp.seq)),
@@ -572,8 +628,7 @@ fn the_tablet_check_passes_then_catches_a_log_rewritten_after_the_fact() {
         .device_receipts(&a.enrollment.device_id, 0, 1)
         .expect("receipts")[0]
         .seq;
-    let conn = db(&server);
-    rewrite_from(&server, &conn, first_own);
+    rewrite_from(&server, &mut db(&server), first_own);
     assert!(
         fieldloop_server::store::verify_receipts(&server.store.receipts().expect("log")).is_ok()
     );
@@ -597,8 +652,7 @@ fn the_tablet_check_catches_a_log_cut_short() {
         .device_receipts(&a.enrollment.device_id, 0, 1)
         .expect("receipts")[0]
         .seq;
-    let conn = db(&server);
-    cut_at(&server, &conn, first_own);
+    cut_at(&server, &mut db(&server), first_own);
     let e = check(&mut a).expect_err("a log cut short is caught");
     assert_eq!(e.code(), fieldloop_core::ErrorCode::AuditCutShort, "{e}");
     match e {
@@ -616,8 +670,7 @@ fn the_tablet_check_catches_an_acknowledged_change_without_a_receipt() {
     // Before the tablet fetched it, its last receipt goes and a checkpoint
     // is signed over what is left: a valid chain, a valid checkpoint.
     let (last, _) = head(&server);
-    let conn = db(&server);
-    cut_at(&server, &conn, last);
+    cut_at(&server, &mut db(&server), last);
     let e = check(&mut a).expect_err("the missing receipt is caught");
     assert_eq!(e.code(), fieldloop_core::ErrorCode::AuditUnreceipted, "{e}");
     match e {
@@ -631,9 +684,7 @@ fn a_checkpoint_that_goes_back_is_not_taken() {
     let (server, mut a, _b, _id) = checked_tablet();
     let held = a.store.audit_checkpoint().expect("read").expect("held");
     // The server shows an older checkpoint as its latest (the newer ones dropped).
-    let conn = db(&server);
-    conn.execute("DELETE FROM checkpoints WHERE seq >= ?1", [held.seq])
-        .expect("drop");
+    db(&server).delete_from("checkpoints", held.seq);
     let transport = HttpTransport::from_store(&a.store).expect("transport");
     let e = audit::fetch(&mut a.store, &transport).expect_err("went back");
     assert_eq!(e.code(), fieldloop_core::ErrorCode::AuditWentBack, "{e}");
