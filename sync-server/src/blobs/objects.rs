@@ -34,10 +34,10 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
 
-use super::quota::DailyBytes;
+use super::quota::utc_day;
 use super::upload::{Created, Owner, Session, accepts};
 use super::{BlobApiError, BlobId, Quota, Uploader};
-use crate::store::{BeginUpload, Store, StoreError, StoredUpload};
+use crate::store::{BeginUpload, Charge, Store, StoreError, StoredUpload};
 
 /// A blob at most this long is assembled in memory and written with one
 /// `PUT`; a longer one is written as a multipart upload in parts of this size.
@@ -70,7 +70,6 @@ pub struct ObjectBlobs {
     objects: Arc<dyn ObjectStore>,
     store: Arc<dyn Store>,
     quota: Quota,
-    sent: DailyBytes,
 }
 
 impl std::fmt::Debug for ObjectBlobs {
@@ -124,7 +123,6 @@ impl ObjectBlobs {
             objects,
             store,
             quota: Quota::default(),
-            sent: DailyBytes::default(),
         }
     }
 
@@ -380,8 +378,7 @@ impl ObjectBlobs {
                 super::MAX_CHUNK_BYTES
             )));
         }
-        self.sent
-            .charge(&who.device, size, self.quota.bytes_per_day)?;
+        self.charge(&who.device, size).await?;
         let owner = Owner::of(who);
         self.objects
             .put(
@@ -573,6 +570,19 @@ impl ObjectBlobs {
 
     /// Deletes uploads nobody touched for `older_than`, their parts first;
     /// returns how many went.
+    /// Counts `bytes` against `device`'s daily quota in the database, so
+    /// that every instance counts against one total; refused past it.
+    async fn charge(&self, device: &str, bytes: u64) -> Result<(), BlobApiError> {
+        let (device, day, per_day) = (device.to_owned(), utc_day(), self.quota.bytes_per_day);
+        match self
+            .db(move |s| s.charge_bytes(&device, day, bytes, per_day))
+            .await?
+        {
+            Charge::Taken(_) => Ok(()),
+            Charge::Over(sent) => Err(super::quota::over_quota(sent, per_day)),
+        }
+    }
+
     pub async fn reclaim_stale(
         &self,
         older_than: std::time::Duration,
@@ -582,6 +592,9 @@ impl ObjectBlobs {
         let stale = self
             .db(move |s| s.stale_uploads(before, RECLAIM_BATCH))
             .await?;
+        // Yesterday's counts stay for uploads that cross midnight's sweep.
+        let yesterday = utc_day() - 1;
+        self.db(move |s| s.forget_bytes_before(yesterday)).await?;
         let mut removed = 0;
         for (device, sha) in stale {
             let Ok(id) = BlobId::parse(&sha) else {

@@ -53,11 +53,26 @@ impl BlobDir {
     }
 }
 
+/// Today's UTC day number.
+pub(super) fn utc_day() -> i64 {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    i64::try_from(days).unwrap_or(i64::MAX)
+}
+
+/// The refusal of a chunk past the daily quota.
+pub(super) fn over_quota(sent: u64, per_day: u64) -> BlobApiError {
+    BlobApiError::Quota(format!(
+        "this device sent {sent} bytes today, at most {per_day} a day"
+    ))
+}
+
 /// Bytes each device sent today (UTC day number, bytes), for the daily
-/// quota. Counted per instance: with N instances a device may send up to N
-/// times its quota in a day.
+/// quota of the folder store, which one instance owns. (An object store's
+/// instances count in the database: [`crate::store::Store::charge_bytes`].)
 #[derive(Debug, Default)]
-pub(super) struct DailyBytes(std::sync::Mutex<HashMap<String, (u64, u64)>>);
+pub(super) struct DailyBytes(std::sync::Mutex<HashMap<String, (i64, u64)>>);
 
 impl DailyBytes {
     /// Counts `bytes` against `device`'s `per_day`; refused past it.
@@ -67,19 +82,14 @@ impl DailyBytes {
         bytes: u64,
         per_day: u64,
     ) -> Result<(), BlobApiError> {
-        let day = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() / 86_400);
+        let day = utc_day();
         let mut sent = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = sent.entry(device.to_owned()).or_insert((day, 0));
         if entry.0 != day {
             *entry = (day, 0);
         }
         if entry.1.saturating_add(bytes) > per_day {
-            return Err(BlobApiError::Quota(format!(
-                "this device sent {} bytes today, at most {per_day} a day",
-                entry.1
-            )));
+            return Err(over_quota(entry.1, per_day));
         }
         entry.1 += bytes;
         Ok(())

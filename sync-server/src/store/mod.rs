@@ -289,6 +289,27 @@ pub enum BeginUpload {
     Full(usize),
 }
 
+/// What [`Store::charge_bytes`] came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charge {
+    /// Counted: the device's total for the day is now this.
+    Taken(u64),
+    /// Refused, nothing counted: the day's total would pass the quota. The
+    /// device sent this much that day.
+    Over(u64),
+}
+
+impl Charge {
+    /// From a backend's answer: the new total if the charge was counted,
+    /// else the day's total before it (`None`: nothing sent that day).
+    pub(crate) fn from_totals(added: Option<i64>, before: Option<i64>) -> Self {
+        match added {
+            Some(total) => Self::Taken(total.unsigned_abs()),
+            None => Self::Over(before.unwrap_or(0).unsigned_abs()),
+        }
+    }
+}
+
 /// Where a plan stands.
 #[derive(
     Debug,
@@ -694,6 +715,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// (device, sha256).
     fn stale_uploads(&self, before: i64, limit: usize)
     -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Counts `bytes` more that `device_id` sent on UTC day `day` into an
+    /// object store, unless the day's total would pass `per_day`: one
+    /// atomic statement, so that instances counting at once never let a
+    /// device past its quota.
+    fn charge_bytes(
+        &self,
+        device_id: &str,
+        day: i64,
+        bytes: u64,
+        per_day: u64,
+    ) -> Result<Charge, StoreError>;
+    /// Forgets the daily counts of days before `day`.
+    fn forget_bytes_before(&self, day: i64) -> Result<(), StoreError>;
 
     /// What the write policy flagged on a task's accepted changes, oldest first.
     fn flags(&self, task_id: &str) -> Result<Vec<StoredFlag>, StoreError>;

@@ -13,7 +13,7 @@ use automerge::{AutoCommit, ChangeHash, ReadDoc};
 use fieldloop_core::{Role, TaskDoc};
 
 use super::{
-    BeginUpload, FeedTask, Store, StoreError, SyncCommit, TaskBase, TaskCodes, TaskDelta,
+    BeginUpload, Charge, FeedTask, Store, StoreError, SyncCommit, TaskBase, TaskCodes, TaskDelta,
     TaskWrite, verify_receipts,
 };
 
@@ -42,6 +42,10 @@ pub(crate) const CASES: &[Case] = &[
     (
         "an_upload_part_is_counted_once_whichever_store_takes_it",
         an_upload_part_is_counted_once_whichever_store_takes_it,
+    ),
+    (
+        "a_devices_daily_bytes_are_one_total_across_stores",
+        a_devices_daily_bytes_are_one_total_across_stores,
     ),
 ];
 
@@ -524,6 +528,55 @@ fn an_upload_part_is_counted_once_whichever_store_takes_it(open: &dyn Fn() -> Ar
     assert_eq!(b.upload("D-1", &sha).unwrap(), None);
     assert!(!b.add_upload_part("D-1", &sha, 2, 256, 3_000).unwrap());
     assert_eq!(b.stale_uploads(3_000, 10).unwrap().len(), 1);
+}
+
+/// The daily byte count of a device, as two instances charge it: one
+/// total, never past the quota even when both charge at once; per device
+/// and per day; a chunk larger than the whole quota refused; old days
+/// forgotten.
+fn a_devices_daily_bytes_are_one_total_across_stores(open: &dyn Fn() -> Arc<dyn Store>) {
+    let (a, b) = (open(), open());
+    // (store, device, day, bytes, expected) with a quota of 1,000 a day.
+    type Step<'a> = (&'a Arc<dyn Store>, &'a str, i64, u64, Charge);
+    let steps: &[Step<'_>] = &[
+        (&a, "D-1", 20_000, 400, Charge::Taken(400)),
+        (&b, "D-1", 20_000, 400, Charge::Taken(800)),
+        // Past the quota on either: refused, nothing counted.
+        (&a, "D-1", 20_000, 201, Charge::Over(800)),
+        (&b, "D-1", 20_000, 200, Charge::Taken(1_000)),
+        (&b, "D-1", 20_000, 1, Charge::Over(1_000)),
+        // Another device, another day, a charge larger than a whole day's.
+        (&a, "D-2", 20_000, 1, Charge::Taken(1)),
+        (&a, "D-1", 20_001, 1, Charge::Taken(1)),
+        (&a, "D-3", 20_001, 1_001, Charge::Over(0)),
+    ];
+    for (n, (store, device, day, bytes, expected)) in steps.iter().enumerate() {
+        let got = store.charge_bytes(device, *day, *bytes, 1_000).unwrap();
+        assert_eq!(got, *expected, "step {n}");
+    }
+    // Many charges at once on both stores: the quota holds exactly.
+    let taken = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for store in [&a, &b, &a, &b] {
+            let taken = &taken;
+            scope.spawn(move || {
+                for _ in 0..30 {
+                    if let Charge::Taken(_) = store.charge_bytes("D-4", 20_000, 10, 500).unwrap() {
+                        taken.fetch_add(10, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(taken.into_inner(), 500);
+    let over = b.charge_bytes("D-4", 20_000, 10, 500).unwrap();
+    assert_eq!(over, Charge::Over(500));
+    // The sweep forgets days before the one given.
+    a.forget_bytes_before(20_001).unwrap();
+    let fresh = b.charge_bytes("D-1", 20_000, 1_000, 1_000).unwrap();
+    assert_eq!(fresh, Charge::Taken(1_000));
+    let kept = b.charge_bytes("D-1", 20_001, 1, 1_000).unwrap();
+    assert_eq!(kept, Charge::Taken(2));
 }
 
 fn concurrent_writers_on_two_stores_lose_nothing_and_readers_skip_nothing(

@@ -152,6 +152,30 @@ impl Server {
                 (blobs, Some(objects))
             }
         };
+        Self::serve(blobs, objects, tmp, max_blob)
+    }
+
+    /// A second instance of a server on [`Backend::Garage`]: its own router
+    /// and port on the same bucket and database, with each device's `quota`.
+    fn second_instance(&self, quota: Quota) -> Server {
+        let objects = self.objects.as_ref().expect("a server on Garage");
+        let blobs = ObjectBlobs::new(objects.bucket.clone(), objects.store.clone())
+            .with_quota(quota)
+            .into();
+        let shared = Objects {
+            bucket: objects.bucket.clone(),
+            store: objects.store.clone(),
+            _db: tempfile::tempdir().unwrap(),
+        };
+        Self::serve(blobs, Some(shared), tempfile::tempdir().unwrap(), MAX_BLOB)
+    }
+
+    fn serve(
+        blobs: Blobs,
+        objects: Option<Objects>,
+        tmp: tempfile::TempDir,
+        max_blob: u64,
+    ) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -1144,6 +1168,66 @@ fn an_upload_into_the_bucket_takes_a_bounded_number_of_chunks() {
     assert_eq!(get_blob(&server, &BlobId::of(&data)), data);
 }
 
+/// Past its daily bytes a device's chunk is refused with 429 and nothing
+/// counted: its next, smaller blob still goes through, and another device
+/// is not held back.
+fn a_device_past_its_daily_bytes_is_refused(backend: Backend) {
+    let quota = Quota {
+        bytes_per_day: 10,
+        ..Quota::default()
+    };
+    let server = Server::start_full(backend, MAX_BLOB, quota);
+    let client = http();
+    let first = noise(8, 21);
+    let url = server.url(&BlobId::of(&first).to_hex());
+    assert_eq!(post(&client, &url, 8).status(), StatusCode::CREATED);
+    assert_eq!(patch(&client, &url, 0, first.clone()).status(), 204);
+    let second = noise(5, 22);
+    let url = server.url(&BlobId::of(&second).to_hex());
+    assert_eq!(post(&client, &url, 5).status(), StatusCode::CREATED);
+    let response = patch(&client, &url, 0, second.clone());
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "blob.quota");
+    let head = tus(client.head(&url)).send().unwrap();
+    assert_eq!(header(&head, "Upload-Offset"), Some(0), "nothing taken");
+    let small = noise(2, 23);
+    let url = server.url(&BlobId::of(&small).to_hex());
+    assert_eq!(post(&client, &url, 2).status(), StatusCode::CREATED);
+    assert_eq!(patch(&client, &url, 0, small.clone()).status(), 204);
+    assert_eq!(get_blob(&server, &BlobId::of(&small)), small);
+    // Another device of the team still sends.
+    let other = as_("D-OTHER", "T-1");
+    let url = server.url(&BlobId::of(&second).to_hex());
+    assert_eq!(post(&other, &url, 5).status(), StatusCode::CREATED);
+    assert_eq!(patch(&other, &url, 0, second.clone()).status(), 204);
+}
+
+/// Two instances on one bucket and database count a device's bytes
+/// against one daily total: what it sent through one is not sent again
+/// through the other.
+#[test]
+fn the_daily_bytes_are_one_total_across_instances() {
+    let quota = Quota {
+        bytes_per_day: 10,
+        ..Quota::default()
+    };
+    let one = Server::start_full(Backend::Garage, MAX_BLOB, quota);
+    let other = one.second_instance(quota);
+    let client = http();
+    let first = noise(8, 31);
+    let url = one.url(&BlobId::of(&first).to_hex());
+    assert_eq!(post(&client, &url, 8).status(), StatusCode::CREATED);
+    assert_eq!(patch(&client, &url, 0, first).status(), 204);
+    let second = noise(5, 32);
+    let url = other.url(&BlobId::of(&second).to_hex());
+    assert_eq!(post(&client, &url, 5).status(), StatusCode::CREATED);
+    let response = patch(&client, &url, 0, second);
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "blob.quota");
+    let small = noise(2, 33);
+    let url = other.url(&BlobId::of(&small).to_hex());
+    assert_eq!(post(&client, &url, 2).status(), StatusCode::CREATED);
+    assert_eq!(patch(&client, &url, 0, small).status(), 204);
+}
+
 /// Each case on each store.
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
@@ -1176,4 +1260,5 @@ on_both_stores!(
     a_blob_is_seen_by_the_team_that_uploaded_it_and_an_upload_by_its_device_only,
     uploads_nobody_touched_are_reclaimed,
     a_blob_longer_than_one_assembly_part_comes_back_whole,
+    a_device_past_its_daily_bytes_is_refused,
 );

@@ -3,7 +3,7 @@
 
 use super::conn::{Plain, Sql};
 use crate::store::codec::limit_param;
-use crate::store::{BeginUpload, StoreError, StoredUpload};
+use crate::store::{BeginUpload, Charge, StoreError, StoredUpload};
 
 fn signed(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|_| StoreError::Invalid(format!("{n} bytes is out of range")))
@@ -112,4 +112,33 @@ pub(super) fn stale_uploads(
     .iter()
     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
     .collect()
+}
+
+pub(super) fn charge_bytes(
+    c: &mut impl Sql,
+    device_id: &str,
+    day: i64,
+    bytes: u64,
+    per_day: u64,
+) -> Result<Charge, StoreError> {
+    // One statement: counted only while the day's total stays within the
+    // quota; the outer SELECT sees the table as it was before the insert,
+    // so its second column is what was sent before this charge.
+    let row = c.query_one(
+        "WITH added AS (
+             INSERT INTO blob_bytes (device_id, day, bytes)
+             SELECT $1::TEXT, $2::BIGINT, $3::BIGINT WHERE $3::BIGINT <= $4::BIGINT
+             ON CONFLICT (device_id, day) DO UPDATE SET bytes = blob_bytes.bytes + excluded.bytes
+             WHERE blob_bytes.bytes + excluded.bytes <= $4
+             RETURNING bytes)
+         SELECT (SELECT bytes FROM added),
+                (SELECT bytes FROM blob_bytes WHERE device_id = $1 AND day = $2)",
+        &[&device_id, &day, &signed(bytes)?, &signed(per_day)?],
+    )?;
+    Ok(Charge::from_totals(row.try_get(0)?, row.try_get(1)?))
+}
+
+pub(super) fn forget_bytes_before(c: &mut impl Sql, day: i64) -> Result<(), StoreError> {
+    c.execute("DELETE FROM blob_bytes WHERE day < $1", &[&day])?;
+    Ok(())
 }

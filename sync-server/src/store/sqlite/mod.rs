@@ -903,6 +903,20 @@ impl Store for SqliteStore {
         self.read(|c| uploads::stale_uploads(c, before, limit))
     }
 
+    fn charge_bytes(
+        &self,
+        device_id: &str,
+        day: i64,
+        bytes: u64,
+        per_day: u64,
+    ) -> Result<super::Charge, StoreError> {
+        self.with(|c| uploads::charge_bytes(c, device_id, day, bytes, per_day))
+    }
+
+    fn forget_bytes_before(&self, day: i64) -> Result<(), StoreError> {
+        self.with(|c| uploads::forget_bytes_before(c, day))
+    }
+
     fn flags(&self, task_id: &str) -> Result<Vec<StoredFlag>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(

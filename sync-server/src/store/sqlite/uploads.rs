@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::Cached;
 use crate::store::codec::limit_param;
-use crate::store::{BeginUpload, StoreError, StoredUpload};
+use crate::store::{BeginUpload, Charge, StoreError, StoredUpload};
 
 fn signed(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|_| StoreError::Invalid(format!("{n} bytes is out of range")))
@@ -115,4 +115,41 @@ pub(super) fn stale_uploads(
         Ok((r.get(0)?, r.get(1)?))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn charge_bytes(
+    conn: &Connection,
+    device_id: &str,
+    day: i64,
+    bytes: u64,
+    per_day: u64,
+) -> Result<Charge, StoreError> {
+    // Counted only while the day's total stays within the quota (and a
+    // charge larger than the whole quota not even as a first row).
+    let added: Option<i64> = conn
+        .cached_row(
+            "INSERT INTO blob_bytes (device_id, day, bytes) SELECT ?1, ?2, ?3 WHERE ?3 <= ?4
+             ON CONFLICT (device_id, day) DO UPDATE SET bytes = blob_bytes.bytes + excluded.bytes
+             WHERE blob_bytes.bytes + excluded.bytes <= ?4
+             RETURNING bytes",
+            params![device_id, day, signed(bytes)?, signed(per_day)?],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let before = match added {
+        Some(_) => None,
+        None => conn
+            .cached_row(
+                "SELECT bytes FROM blob_bytes WHERE device_id = ?1 AND day = ?2",
+                params![device_id, day],
+                |r| r.get(0),
+            )
+            .optional()?,
+    };
+    Ok(Charge::from_totals(added, before))
+}
+
+pub(super) fn forget_bytes_before(conn: &Connection, day: i64) -> Result<(), StoreError> {
+    conn.cached_exec("DELETE FROM blob_bytes WHERE day < ?1", [day])?;
+    Ok(())
 }
