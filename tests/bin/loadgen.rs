@@ -35,9 +35,18 @@
 //! instance in turn; the database's CPU (its server processes) is counted
 //! beside the instances', and the figures go to `target/bench-loadgen-pg.json`.
 //!
+//! With `--faults` (on PostgreSQL with two or more instances) the mixed
+//! phase is also a fault test: a quarter of the way in the second instance
+//! is SIGKILLed and started again on its port a few seconds later, and
+//! well past the half PostgreSQL is killed (`pg_ctl stop -m immediate`:
+//! recovery from its WAL) and started again. Syncs failing meanwhile are
+//! counted; the next goes to the next instance. At the end every edit the
+//! server acknowledged to a tablet must be in the database, or the program
+//! fails. (Its CPU figures then leave out the replaced instance's.)
+//!
 //! `cargo run --release -p fieldloop-tests --bin loadgen -- [--tablets N]
 //! [--rate SYNCS_PER_S] [--quiet-seconds S] [--seconds S] [--edit-percent P]
-//! [--max-requests N] [--tls] [--postgres] [--instances N]`
+//! [--max-requests N] [--tls] [--postgres] [--instances N] [--faults]`
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -81,6 +90,8 @@ struct Options {
     postgres: bool,
     /// Server instances (more than one needs `postgres`).
     instances: usize,
+    /// An instance SIGKILLed and PostgreSQL killed during the mixed phase.
+    faults: bool,
 }
 
 impl Default for Options {
@@ -95,6 +106,7 @@ impl Default for Options {
             tls: false,
             postgres: false,
             instances: 1,
+            faults: false,
         }
     }
 }
@@ -122,8 +134,9 @@ impl Options {
                 "--tls" => o.tls = true,
                 "--postgres" => o.postgres = true,
                 "--instances" => o.instances = value()? as usize,
+                "--faults" => o.faults = true,
                 other => bail!(
-                    "unknown argument {other}; use --tablets, --rate, --quiet-seconds, --seconds, --edit-percent, --max-requests, --tls, --postgres, --instances"
+                    "unknown argument {other}; use --tablets, --rate, --quiet-seconds, --seconds, --edit-percent, --max-requests, --tls, --postgres, --instances, --faults"
                 ),
             }
         }
@@ -135,6 +148,9 @@ impl Options {
         o.edit_percent = o.edit_percent.clamp(0.0, 100.0);
         if o.instances == 0 || o.instances > 8 || (o.instances > 1 && !o.postgres) {
             bail!("--instances must be 1..=8, and more than one needs --postgres");
+        }
+        if o.faults && (o.instances < 2 || o.tls) {
+            bail!("--faults needs --postgres and --instances 2 or more (and no --tls)");
         }
         Ok(o)
     }
@@ -157,6 +173,7 @@ impl Server {
         tls: bool,
         database: Option<&str>,
         claim_key: Option<&Path>,
+        listen: &str,
     ) -> Result<Self> {
         let data = tempfile::tempdir().context("temp data folder")?;
         let data_dir = data.path().to_path_buf();
@@ -182,7 +199,7 @@ impl Server {
         }
         let mut child = command
             // Every tablet enrolls from 127.0.0.1: lift the per-address limit.
-            .args(["--listen", "127.0.0.1:0", "--enroll-per-minute", "100000"])
+            .args(["--listen", listen, "--enroll-per-minute", "100000"])
             .args(claim_key.is_none().then_some("--demo"))
             .arg("--data")
             .arg(&data_dir)
@@ -273,8 +290,10 @@ impl Drop for Server {
 /// The instances under test and, with `--postgres`, their database.
 struct Deployment {
     servers: Vec<Server>,
+    /// Instances started in place of killed ones (`--faults`).
+    replacements: std::sync::Mutex<Vec<Server>>,
     /// Declared after the servers: they stop before the database does.
-    cluster: Option<fieldloop_server::store::postgres::cluster::TestCluster>,
+    cluster: Option<std::sync::Mutex<fieldloop_server::store::postgres::cluster::TestCluster>>,
     database: Option<String>,
 }
 
@@ -300,11 +319,13 @@ impl Deployment {
                 options.tls,
                 database.as_deref(),
                 first.as_deref(),
+                "127.0.0.1:0",
             )?);
         }
         Ok(Self {
             servers,
-            cluster,
+            replacements: std::sync::Mutex::default(),
+            cluster: cluster.map(std::sync::Mutex::new),
             database,
         })
     }
@@ -314,6 +335,8 @@ impl Deployment {
     fn statements(&self) -> Result<Vec<StatementCost>> {
         match &self.cluster {
             Some(cluster) => cluster
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .statement_costs(STATEMENTS_SHOWN)
                 .context("reading pg_stat_statements"),
             None => Ok(Vec::new()),
@@ -335,7 +358,12 @@ impl Deployment {
             servers += s.cpu_seconds()?;
         }
         let database = match &self.cluster {
-            Some(cluster) => database_cpu_seconds(cluster.postmaster_pid()?)?,
+            Some(cluster) => database_cpu_seconds(
+                cluster
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .postmaster_pid()?,
+            )?,
             None => 0.0,
         };
         Ok((servers, database))
@@ -474,6 +502,8 @@ struct Tablet {
     directory: u64,
     own_id: String,
     own: Option<OwnTask>,
+    /// The heads of its own task the server last acknowledged.
+    acked: Vec<ChangeHash>,
     rng: Rng,
 }
 
@@ -683,6 +713,7 @@ impl Tablet {
                 && push.id == own.id
             {
                 own.known = wire::heads_from_wire(&push.heads)?;
+                self.acked = own.known.clone();
             }
         }
         for pull in &answer.docs {
@@ -781,6 +812,7 @@ async fn enroll_all(
                 directory: 0,
                 own_id,
                 own: None,
+                acked: Vec::new(),
                 rng: Rng(0x5EED_0000 + n as u64),
             });
         }
@@ -905,6 +937,121 @@ async fn drive(
     Ok((back, result))
 }
 
+/// What `--faults` did during the mixed phase, seconds into it.
+#[derive(Debug, Default)]
+struct FaultLog {
+    instance_killed: f64,
+    instance_back: f64,
+    database_killed: f64,
+    database_back: f64,
+}
+
+/// The fault script of `--faults`, run beside the mixed phase of `seconds`:
+/// the second instance SIGKILLed at a quarter and started again on its
+/// port 3 s later; PostgreSQL killed at 60 % and started again 1 s later.
+async fn inject_faults(deployment: &Deployment, binary: &Path, seconds: f64) -> Result<FaultLog> {
+    let start = tokio::time::Instant::now();
+    let at = |share: f64| start + Duration::from_secs_f64(seconds * share);
+    let since = || start.elapsed().as_secs_f64();
+    let mut log = FaultLog::default();
+
+    tokio::time::sleep_until(at(0.25)).await;
+    let victim = &deployment.servers[1];
+    let status = Command::new("kill")
+        .args(["-KILL", &victim.pid().to_string()])
+        .status()
+        .context("kill -KILL")?;
+    anyhow::ensure!(status.success(), "could not SIGKILL instance 2");
+    log.instance_killed = since();
+    eprintln!(
+        "loadgen: instance 2 (pid {}) SIGKILLed at {:.1} s",
+        victim.pid(),
+        log.instance_killed
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let listen = victim
+        .url
+        .strip_prefix("http://")
+        .context("an http:// instance")?
+        .to_owned();
+    let (database, key) = (
+        deployment.database.clone(),
+        deployment.first().data_dir.clone(),
+    );
+    let binary = binary.to_path_buf();
+    let replacement = tokio::task::spawn_blocking(move || {
+        Server::start(&binary, false, database.as_deref(), Some(&key), &listen)
+    })
+    .await??;
+    log.instance_back = since();
+    eprintln!(
+        "loadgen: instance 2 back on {} at {:.1} s",
+        replacement.url, log.instance_back
+    );
+    deployment
+        .replacements
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(replacement);
+
+    tokio::time::sleep_until(at(0.6)).await;
+    let cluster = deployment
+        .cluster
+        .as_ref()
+        .context("--faults needs --postgres")?;
+    tokio::task::block_in_place(|| {
+        cluster
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .kill()
+    })
+    .context("killing PostgreSQL")?;
+    log.database_killed = since();
+    eprintln!("loadgen: PostgreSQL killed at {:.1} s", log.database_killed);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::task::block_in_place(|| {
+        cluster
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .restart()
+    })
+    .context("starting PostgreSQL again")?;
+    log.database_back = since();
+    eprintln!("loadgen: PostgreSQL back at {:.1} s", log.database_back);
+    Ok(log)
+}
+
+/// Every tablet's last acknowledged heads of its own task, looked up in
+/// the database: (tablets checked, heads checked), or the first one lost.
+fn check_acknowledged(deployment: &Deployment, tablets: &[Tablet]) -> Result<(usize, usize)> {
+    let url = deployment
+        .database
+        .as_deref()
+        .context("--faults needs --postgres")?;
+    let store = fieldloop_server::store::postgres::PgStore::open(
+        url,
+        1,
+        fieldloop_server::claims::ClaimKey::load_or_create(&deployment.first().data_dir)?,
+    )?;
+    let (mut checked, mut heads) = (0, 0);
+    for tablet in tablets.iter().filter(|t| !t.acked.is_empty()) {
+        let stored = fieldloop_server::store::Store::task(&store, &tablet.own_id)?
+            .with_context(|| format!("task {} is gone", tablet.own_id))?;
+        let mut doc = TaskDoc::load(&stored.doc)?;
+        for head in &tablet.acked {
+            anyhow::ensure!(
+                doc.automerge().get_change_by_hash(head).is_some(),
+                "LOST: tablet {}'s acknowledged change {head} of task {} is not in the database",
+                tablet.n,
+                tablet.own_id
+            );
+            heads += 1;
+        }
+        checked += 1;
+    }
+    Ok((checked, heads))
+}
+
 fn print_phase(p: &PhaseResult) {
     println!(
         "{:<11} {:>7} {:>6} {:>7} {:>9.0} {:>8.2} {:>7.2} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>9.0} {:>6}",
@@ -998,7 +1145,7 @@ async fn main() -> Result<()> {
     .await?;
     let quiet_statements = deployment.statements()?;
     let (peak_before_mixed, _) = deployment.memory_mib()?;
-    let (_tablets, mixed) = drive(
+    let mixed_phase = drive(
         "mixed",
         &client,
         &deployment,
@@ -1006,8 +1153,24 @@ async fn main() -> Result<()> {
         &options,
         options.seconds,
         options.edit_percent / 100.0,
-    )
-    .await?;
+    );
+    let (tablets, mixed, faults) = if options.faults {
+        let (driven, faults) = tokio::join!(
+            mixed_phase,
+            inject_faults(&deployment, &binary, options.seconds)
+        );
+        let (tablets, mixed) = driven?;
+        (tablets, mixed, Some(faults?))
+    } else {
+        let (tablets, mixed) = mixed_phase.await?;
+        (tablets, mixed, None)
+    };
+    let acknowledged = match &faults {
+        Some(_) => Some(tokio::task::block_in_place(|| {
+            check_acknowledged(&deployment, &tablets)
+        })?),
+        None => None,
+    };
     let mixed_statements = deployment.statements()?;
     let (peak, rss) = deployment.memory_mib()?;
     drop(deployment);
@@ -1077,6 +1240,16 @@ async fn main() -> Result<()> {
         println!("error: {e}");
     }
 
+    if let (Some(f), Some((tablets, heads))) = (&faults, acknowledged) {
+        println!(
+            "faults: instance 2 SIGKILLed at {:.1} s of the mixed phase and back at {:.1} s; PostgreSQL killed at {:.1} s and back at {:.1} s; {} syncs failed meanwhile (each tablet went on with the next instance); nothing lost: the last acknowledged heads of {tablets} tablets ({heads} heads) are all in the database",
+            f.instance_killed,
+            f.instance_back,
+            f.database_killed,
+            f.database_back,
+            mixed.errors.len(),
+        );
+    }
     if let Some(h) = &handshakes {
         println!(
             "TLS: {} fresh connections (full handshake + GET /healthz), {:.0} per server CPU-second, p50 {:.1} ms",
@@ -1087,6 +1260,14 @@ async fn main() -> Result<()> {
         "tls": options.tls,
         "postgres": options.postgres,
         "instances": options.instances,
+        "faults": faults.as_ref().map(|f| serde_json::json!({
+            "instance_killed_s": f.instance_killed,
+            "instance_back_s": f.instance_back,
+            "database_killed_s": f.database_killed,
+            "database_back_s": f.database_back,
+            "failed_syncs": mixed.errors.len(),
+            "acknowledged_tablets_checked": acknowledged.map(|a| a.0),
+        })),
         "handshakes": handshakes.as_ref().map(|h| serde_json::json!({
             "connections": h.count,
             "per_server_cpu_second": h.per_cpu_second,
@@ -1109,6 +1290,7 @@ async fn main() -> Result<()> {
     });
     if let Some(target) = binary.parent().and_then(Path::parent) {
         let path = target.join(match (options.tls, options.postgres) {
+            _ if options.faults => "bench-loadgen-faults.json".to_owned(),
             (true, _) => "bench-loadgen-tls.json".to_owned(),
             (false, true) => format!("bench-loadgen-pg-{}.json", options.instances),
             (false, false) => "bench-loadgen.json".to_owned(),

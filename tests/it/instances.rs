@@ -429,3 +429,38 @@ fn an_instance_killed_in_the_middle_of_an_upload_leaves_it_to_the_other() {
         "{said}"
     );
 }
+
+/// Under load (the load generator's tablets, every request to the next of
+/// two real server processes, a quarter of the syncs pushing an edit), one
+/// instance is SIGKILLed and started again, then PostgreSQL is killed
+/// (recovery from its WAL) and started again: syncs fail meanwhile, and
+/// every edit the server acknowledged to a tablet is in the database.
+#[test]
+fn an_instance_killed_and_the_database_restarted_under_load_lose_nothing_acknowledged() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["--postgres", "--instances", "2", "--faults"])
+        .args(["--tablets", "40", "--rate", "80", "--edit-percent", "25"])
+        .args(["--quiet-seconds", "1", "--seconds", "8"])
+        .output()
+        .expect("run the load generator");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the load generator failed:\n{stdout}\n{}",
+        stderr.lines().rev().take(20).collect::<Vec<_>>().join("\n")
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("faults: "))
+        .unwrap_or_else(|| panic!("no faults line:\n{stdout}"));
+    let number_before = |marker: &str| -> usize {
+        let head = line.split(marker).next().expect("marker");
+        let word = head.split_whitespace().last().expect("a number");
+        word.parse()
+            .unwrap_or_else(|_| panic!("{word:?} before {marker:?} in {line}"))
+    };
+    // The faults hit syncs, and acknowledged edits were there to check.
+    assert!(number_before(" syncs failed") > 0, "{line}");
+    assert!(number_before(" tablets (") >= 10, "{line}");
+}
