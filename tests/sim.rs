@@ -41,6 +41,7 @@ use fieldloop_core::faults;
 use fieldloop_core::sync::{self as wire, SyncRequest};
 use fieldloop_core::{ActorId, Author, GeoPoint, Outcome as ItemOutcome, Role};
 use fieldloop_server::claims::ClaimKey;
+use fieldloop_server::delta_cache::DeltaCache;
 use fieldloop_server::limits::Limits;
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_server::store::{Device, Store};
@@ -298,13 +299,21 @@ struct Direct<'a> {
 
 impl Transport for Direct<'_> {
     fn exchange(&self, request: Vec<u8>) -> Result<Vec<u8>, SyncError> {
-        serve(self.store, self.device, &request, START, &Limits::default())
+        serve(
+            self.store,
+            &DeltaCache::new(0),
+            self.device,
+            &request,
+            START,
+            &Limits::default(),
+        )
     }
 }
 
 /// One exchange with the server's sync, as the HTTP handler makes it.
 fn serve(
     store: &SqliteStore,
+    deltas: &DeltaCache,
     device: &Device,
     request: &[u8],
     now: i64,
@@ -312,7 +321,7 @@ fn serve(
 ) -> Result<Vec<u8>, SyncError> {
     let request: SyncRequest =
         wire::decode(request).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
-    match fieldloop_server::sync::run(store, device, &request, now, limits) {
+    match fieldloop_server::sync::run_cached(store, device, &request, now, limits, deltas) {
         Ok(response) => Ok(wire::encode(&response)),
         Err(e) => Err(SyncError::from_answer(
             e.status().as_u16(),
@@ -425,6 +434,8 @@ impl Drop for HookGuard {
 struct Server {
     db: Db,
     store: Option<SqliteStore>,
+    /// The server's cache of recent deltas; gone with a restart.
+    deltas: DeltaCache,
     limits: Limits,
 }
 
@@ -441,6 +452,7 @@ impl Server {
     /// may have poisoned; the next use opens it again.
     fn restart(&mut self) {
         self.store = None;
+        self.deltas = DeltaCache::default();
     }
 
     /// One request delivered; a crash at a server point restarts the server
@@ -456,7 +468,7 @@ impl Server {
         let answer = catch_unwind(AssertUnwindSafe(|| {
             self.store();
             let store = self.store.as_ref().expect("opened");
-            serve(store, device, request, now, &self.limits)
+            serve(store, &self.deltas, device, request, now, &self.limits)
         }));
         match answer {
             Ok(answer) => answer,
@@ -630,6 +642,7 @@ impl World {
             let server = Server {
                 db: template.server.copy("server"),
                 store: None,
+                deltas: DeltaCache::default(),
                 // Small feed pages make syncs page through the feed.
                 limits: Limits {
                     feed_page_docs: rng.random_range(1..=TASKS),

@@ -10,6 +10,7 @@ pub mod blobs;
 pub mod claims;
 pub mod clock;
 pub mod console;
+pub mod delta_cache;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod draws;
@@ -95,6 +96,8 @@ pub struct AppState {
     pub verify: Arc<verify::VerifyState>,
     /// The public checkpoint route's per-address limit.
     pub audit: Arc<audit::AuditState>,
+    /// Recent feed deltas, shared by this instance's syncs.
+    pub deltas: Arc<delta_cache::DeltaCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -117,6 +120,7 @@ impl AppState {
             leads: Arc::default(),
             verify: Arc::default(),
             audit: Arc::default(),
+            deltas: Arc::default(),
         }
     }
 

@@ -21,6 +21,7 @@ use serde_bytes::ByteBuf;
 
 use crate::auth::DeviceAuth;
 use crate::console::TaskIndex;
+use crate::delta_cache::DeltaCache;
 use crate::error::{ApiError, Code, Concerns};
 use crate::limits::Limits;
 use crate::store::{
@@ -72,9 +73,10 @@ pub async fn sync(
     let request = wire::decode_request(&body)?;
     let store = state.store.clone();
     let limits = state.limits.clone();
+    let deltas = state.deltas.clone();
     let response = tokio::task::spawn_blocking(move || {
         let now = now_ms();
-        let mut response = run(store.as_ref(), &device, &request, now, &limits)?;
+        let mut response = run_cached(store.as_ref(), &device, &request, now, &limits, &deltas)?;
         // A checkpoint of the receipt log once enough is new; the sync is
         // committed whatever becomes of it.
         if let Err(e) =
@@ -435,6 +437,19 @@ pub fn run(
     now: i64,
     limits: &Limits,
 ) -> Result<SyncResponse, ApiError> {
+    run_cached(store, device, request, now, limits, &DeltaCache::new(0))
+}
+
+/// [`run`] answering from `deltas` what it holds of the feed page's tasks
+/// (see [`crate::delta_cache`]), and keeping there what it reads.
+pub fn run_cached(
+    store: &dyn Store,
+    device: &Device,
+    request: &SyncRequest,
+    now: i64,
+    limits: &Limits,
+    deltas: &DeltaCache,
+) -> Result<SyncResponse, ApiError> {
     if request.docs.len() > MAX_PUSH_DOCS {
         return Err(ApiError::new(
             Code::SyncTooManyDocs,
@@ -481,9 +496,10 @@ pub fn run(
         )
     })?;
 
+    let feed = Feed { store, deltas };
     let page = match request.done {
         Some(done) => feed_page_done(
-            store,
+            feed,
             &device.team,
             request.cursor,
             done,
@@ -493,7 +509,7 @@ pub fn run(
         )?,
         // A client older than `cd`.
         None => feed_page(
-            store,
+            feed,
             &device.team,
             request.cursor,
             answered_up_to,
@@ -570,6 +586,14 @@ pub fn directory_for(
     }))
 }
 
+/// Where a feed page's deltas come from: the instance's cache of recent
+/// deltas, and the store for the rest.
+#[derive(Clone, Copy)]
+struct Feed<'a> {
+    store: &'a dyn Store,
+    deltas: &'a DeltaCache,
+}
+
 /// One answer's share of the feed.
 #[derive(Debug)]
 struct FeedPage {
@@ -599,7 +623,7 @@ struct FeedPage {
 /// Pushed documents were answered with everything up to `end`; they are
 /// left out unless they changed after it.
 fn feed_page(
-    store: &dyn Store,
+    feed: Feed<'_>,
     team: &str,
     cursor: u64,
     end: u64,
@@ -609,12 +633,14 @@ fn feed_page(
     // A cursor beyond the feed's end (the server was restored from an
     // older backup) is brought back to it, never echoed.
     let cursor = cursor.min(end);
-    let changed = store.changed_since(team, cursor, limits.feed_page_docs + pushed.len() + 1)?;
+    let changed =
+        feed.store
+            .changed_since(team, cursor, limits.feed_page_docs + pushed.len() + 1)?;
     let changed: Vec<FeedTask> = changed
         .into_iter()
         .filter(|task| !(pushed.contains(&task.id) && task.last <= end))
         .collect();
-    let mut reader = Deltas::new(store, cursor, &changed);
+    let mut reader = Deltas::new(feed, cursor, &changed);
     let mut pulls = Vec::new();
     let mut bytes = 0usize;
     for task in &changed {
@@ -658,7 +684,7 @@ fn feed_page(
 /// The mark never passes `end` either, so an entry committed while this
 /// page was read can never be counted as held.
 fn feed_page_done(
-    store: &dyn Store,
+    feed: Feed<'_>,
     team: &str,
     cursor: u64,
     done: u64,
@@ -672,10 +698,11 @@ fn feed_page_done(
     // back to it.
     let done = done.clamp(cursor, end);
     let unsent =
-        store.unsent_since(team, cursor, done, limits.feed_page_docs + pushed.len() + 1)?;
+        feed.store
+            .unsent_since(team, cursor, done, limits.feed_page_docs + pushed.len() + 1)?;
     let answered = |task: &FeedTask| pushed.contains(&task.id) && task.last <= end;
     let to_pull: Vec<FeedTask> = unsent.iter().filter(|t| !answered(t)).cloned().collect();
-    let mut reader = Deltas::new(store, cursor, &to_pull);
+    let mut reader = Deltas::new(feed, cursor, &to_pull);
     let mut pulls = Vec::new();
     let mut bytes = 0usize;
     let mut through = done;
@@ -717,10 +744,12 @@ fn page_full(pulls: &[DocPull], bytes: usize, limits: &Limits) -> bool {
 /// page stopped by its byte bound would waste.
 pub const PULL_BATCH: usize = 16;
 
-/// The deltas of a page's tasks, read in batches of up to [`PULL_BATCH`]
-/// as the page takes them, in the order given.
+/// The deltas of a page's tasks, from the cache where it holds them and
+/// otherwise read in batches of up to [`PULL_BATCH`] as the page takes
+/// them, in the order given.
 struct Deltas<'a> {
     store: &'a dyn Store,
+    cache: &'a DeltaCache,
     cursor: u64,
     tasks: &'a [FeedTask],
     /// The next task to hand out.
@@ -730,9 +759,10 @@ struct Deltas<'a> {
 }
 
 impl<'a> Deltas<'a> {
-    fn new(store: &'a dyn Store, cursor: u64, tasks: &'a [FeedTask]) -> Self {
+    fn new(feed: Feed<'a>, cursor: u64, tasks: &'a [FeedTask]) -> Self {
         Self {
-            store,
+            store: feed.store,
+            cache: feed.deltas,
             cursor,
             tasks,
             next: 0,
@@ -745,11 +775,29 @@ impl<'a> Deltas<'a> {
     fn next(&mut self, room: usize) -> Result<DocPull, ApiError> {
         if self.ready.is_empty() {
             let end = (self.next + room.clamp(1, PULL_BATCH)).min(self.tasks.len());
-            let ids: Vec<String> = self.tasks[self.next..end]
+            let batch = &self.tasks[self.next..end];
+            // `Some`: known (from the cache, or read below).
+            let mut found: Vec<Option<Option<TaskSince>>> =
+                batch.iter().map(|t| self.cache.get(t).map(Some)).collect();
+            let missing: Vec<String> = batch
                 .iter()
-                .map(|t| t.id.clone())
+                .zip(&found)
+                .filter(|(_, known)| known.is_none())
+                .map(|(t, _)| t.id.clone())
                 .collect();
-            self.ready = self.store.tasks_since(&ids, self.cursor)?.into();
+            if !missing.is_empty() {
+                let mut read = self.store.tasks_since(&missing, self.cursor)?.into_iter();
+                for (task, slot) in batch.iter().zip(found.iter_mut()) {
+                    if slot.is_none() {
+                        let since = read.next().flatten();
+                        if let Some(since) = &since {
+                            self.cache.put(task, since);
+                        }
+                        *slot = Some(since);
+                    }
+                }
+            }
+            self.ready = found.into_iter().map(Option::flatten).collect();
         }
         let id = self
             .tasks

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use fieldloop_core::sync::{self as wire, SyncRequest};
 use fieldloop_core::{ActorId, Author, ChangeHash, GeoPoint, Role};
+use fieldloop_server::delta_cache::DeltaCache;
 use fieldloop_server::limits::Limits;
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_server::store::{Device, Store};
@@ -172,6 +173,8 @@ fn a_tablet_given_a_delta_it_cannot_apply_asks_for_the_task_again() {
 /// The server in this process: the same `sync::run` the HTTP handler calls.
 struct Direct<'a> {
     store: &'a SqliteStore,
+    /// The server's cache of recent deltas, shared by its devices.
+    deltas: &'a DeltaCache,
     device: &'a Device,
     limits: &'a Limits,
     /// Speaks as a client older than `cd`: the mark is taken out of every
@@ -182,9 +185,16 @@ struct Direct<'a> {
 }
 
 impl<'a> Direct<'a> {
-    fn new(store: &'a SqliteStore, device: &'a Device, limits: &'a Limits, legacy: bool) -> Self {
+    fn new(
+        store: &'a SqliteStore,
+        deltas: &'a DeltaCache,
+        device: &'a Device,
+        limits: &'a Limits,
+        legacy: bool,
+    ) -> Self {
         Self {
             store,
+            deltas,
             device,
             limits,
             legacy,
@@ -200,8 +210,14 @@ impl Transport for Direct<'_> {
         if self.legacy {
             request.done = None;
         }
-        let answer =
-            fieldloop_server::sync::run(self.store, self.device, &request, NOW, self.limits);
+        let answer = fieldloop_server::sync::run_cached(
+            self.store,
+            self.device,
+            &request,
+            NOW,
+            self.limits,
+            self.deltas,
+        );
         if let Ok(answer) = &answer {
             assert_eq!(
                 answer.done.is_some(),
@@ -308,6 +324,7 @@ proptest! {
     ) {
         let dir = scratch();
         let store = SqliteStore::open(dir.path()).expect("server");
+        let deltas = DeltaCache::default();
         let limits = Limits { feed_page_docs: page, ..Limits::default() };
         let mut created = 2;
         let data = fieldloop_server::demo::import_demo(&store).expect("people");
@@ -342,7 +359,7 @@ proptest! {
                 Step::Sync(m) => {
                     let count = members.len();
                     let m = &mut members[m % count];
-                    let link = Direct::new(&store, &m.device, &limits, m.legacy);
+                    let link = Direct::new(&store, &deltas, &m.device, &limits, m.legacy);
                     let report = sync_now(&mut m.store, &link, NOW, |_| {}).expect("sync");
                     prop_assert_eq!(report.repairs, 0, "every page could be applied");
                 }
@@ -356,7 +373,7 @@ proptest! {
         // and is sent each task once.
         let fresh = member(&store, PEOPLE[0], 2 * members.len());
         let mut fresh_store = fresh.store;
-        let link = Direct::new(&store, &fresh.device, &limits, false);
+        let link = Direct::new(&store, &deltas, &fresh.device, &limits, false);
         let report = sync_now(&mut fresh_store, &link, NOW, |_| {}).expect("fresh sync");
         prop_assert_eq!(report.rounds as usize, created.div_ceil(page).max(1), "{:?}", report);
         prop_assert_eq!(link.received.borrow().len(), created);
@@ -367,7 +384,7 @@ proptest! {
         members.push(member(&store, PEOPLE[n % PEOPLE.len()], n));
         for _ in 0..2 {
             for m in &mut members {
-                let link = Direct::new(&store, &m.device, &limits, m.legacy);
+                let link = Direct::new(&store, &deltas, &m.device, &limits, m.legacy);
                 let report = sync_now(&mut m.store, &link, NOW, |_| {}).expect("sync");
                 prop_assert_eq!(report.repairs, 0, "every page could be applied");
             }
@@ -389,6 +406,7 @@ proptest! {
 fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
     let dir = scratch();
     let store = SqliteStore::open(dir.path()).expect("server");
+    let deltas = DeltaCache::default();
     let limits = Limits {
         feed_page_docs: 1,
         ..Limits::default()
@@ -400,7 +418,7 @@ fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
     let mut old = member(&store, PEOPLE[0], 1);
     assert!(old.legacy && !away.legacy);
     for m in [&mut editor, &mut away, &mut old] {
-        let link = Direct::new(&store, &m.device, &limits, m.legacy);
+        let link = Direct::new(&store, &deltas, &m.device, &limits, m.legacy);
         sync_now(&mut m.store, &link, NOW, |_| {}).expect("first sync");
     }
     // Three rounds of edits, each task in turn, each pushed at once: the
@@ -436,12 +454,12 @@ fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
                 .store
                 .edit(id, NOW, |d| d.add_trace(&who, NOW, &[point]))
                 .expect("edit");
-            let link = Direct::new(&store, &editor.device, &limits, false);
+            let link = Direct::new(&store, &deltas, &editor.device, &limits, false);
             sync_now(&mut editor.store, &link, NOW, |_| {}).expect("push");
         }
     }
 
-    let link = Direct::new(&store, &away.device, &limits, false);
+    let link = Direct::new(&store, &deltas, &away.device, &limits, false);
     let report = sync_now(&mut away.store, &link, NOW, |_| {}).expect("back");
     assert_eq!(
         report.rounds as usize,
@@ -452,7 +470,7 @@ fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
     let once = link.received.borrow().clone();
     assert_eq!(once.keys().collect::<Vec<_>>().len(), mine.len());
 
-    let link = Direct::new(&store, &old.device, &limits, true);
+    let link = Direct::new(&store, &deltas, &old.device, &limits, true);
     let legacy = sync_now(&mut old.store, &link, NOW, |_| {}).expect("old client");
     assert_eq!(
         legacy.rounds as usize,
