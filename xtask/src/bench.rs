@@ -5,6 +5,9 @@
 //! tablets against the real server binary (`target/bench-loadgen.json`), and
 //! again over HTTPS with a pinned key (`target/bench-loadgen-tls.json`), and
 //! on PostgreSQL with one and two instances (`target/bench-loadgen-pg-N.json`).
+//! `tests/bin/bigstore.rs` grows a PostgreSQL store to a million tasks and
+//! times a fresh tablet's first sync and the no-change check there
+//! (`target/bench-bigstore.json`).
 //! `tests/benches/app.rs` drives the release tablet app in its window (cold
 //! start with 5,000 tasks, opening a big task, memory; `target/bench-app.json`),
 //! and again on one core (`taskset -c 0`; `target/bench-app-one-core.json`),
@@ -87,5 +90,15 @@ pub fn run() -> Result<()> {
         .concat();
         exec::run(&mut exec::cargo(&args))?;
     }
+    // A fresh tablet's first sync and the no-change check with a million
+    // tasks in PostgreSQL, beside the squad's tasks alone.
+    exec::run(&mut exec::cargo(&[
+        "run",
+        "--release",
+        "-p",
+        "fieldloop-tests",
+        "--bin",
+        "bigstore",
+    ]))?;
     Ok(())
 }
