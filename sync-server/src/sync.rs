@@ -77,10 +77,12 @@ pub async fn sync(
     let response = tokio::task::spawn_blocking(move || {
         let now = now_ms();
         let mut response = run_cached(store.as_ref(), &device, &request, now, &limits, &deltas)?;
-        // A checkpoint of the receipt log once enough is new; the sync is
-        // committed whatever becomes of it.
-        if let Err(e) =
-            crate::audit::checkpoint_if_due(store.as_ref(), limits.checkpoint_every, now)
+        // A checkpoint of the receipt log once enough is new, looked for
+        // after a sync that pushed (only a push adds receipts; the tick
+        // covers the rest); the sync is committed whatever becomes of it.
+        if !request.docs.is_empty()
+            && let Err(e) =
+                crate::audit::checkpoint_if_due(store.as_ref(), limits.checkpoint_every, now)
         {
             tracing::warn!(target: crate::audit::LOG_TARGET, "making a checkpoint failed: {e}");
         }

@@ -160,9 +160,14 @@ impl Transport for Server {
         let device = &template().1;
         match fieldloop_server::sync::run(&self.store, device, &request, NOW, &self.limits) {
             Ok(response) => {
-                // As the handler: a failed checkpoint leaves the sync done.
-                if let Ok(Some(made)) =
-                    fieldloop_server::audit::checkpoint_if_due(&self.store, CHECKPOINT_EVERY, NOW)
+                // As the handler: after a push; a failed checkpoint leaves
+                // the sync done.
+                if !request.docs.is_empty()
+                    && let Ok(Some(made)) = fieldloop_server::audit::checkpoint_if_due(
+                        &self.store,
+                        CHECKPOINT_EVERY,
+                        NOW,
+                    )
                     && !self.power.is_some_and(|p| p.is_cut())
                 {
                     *self.published.borrow_mut() = Some((made.seq, made.head));
