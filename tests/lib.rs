@@ -157,6 +157,14 @@ fn test_blobs(
     }
 }
 
+/// A runtime of its own for a test's calls into the async blob store.
+fn blocking_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// The `fieldloop-server` binary as a command on the database `database`
 /// (`FIELDLOOP_DATABASE`), or on SQLite in whatever `--data` it is given.
 pub fn server_command(database: Option<&str>) -> std::process::Command {
@@ -188,7 +196,14 @@ impl TestServer {
     ) -> Self {
         // The tests' own HTTP clients need a crypto provider too.
         fieldloop_tablet::tls::install_crypto();
-        Self::start_with(dir, tasks, limits, tls, test_database())
+        let database = test_database();
+        // The PostgreSQL pass keeps blobs as several instances do, in S3.
+        let bucket = database.as_ref().map(|_| {
+            fieldloop_server::blobs::garage::TestGarage::shared()
+                .and_then(|g| g.create_bucket().map_err(|e| e.to_string()))
+                .unwrap_or_else(|e| panic!("{STORE_ENV}=postgres: no Garage bucket: {e}"))
+        });
+        Self::start_with_blobs(dir, tasks, limits, tls, database, bucket)
     }
 
     fn start_with(
@@ -303,6 +318,36 @@ impl TestServer {
     pub fn code_for(&self, inspector: &str, now: i64) -> String {
         fieldloop_server::enroll::issue_code(self.store.as_ref(), inspector, now, 3_600_000)
             .expect("code")
+    }
+
+    /// This server's blob store (the folder, or its bucket), as it serves it.
+    pub fn blobs(&self) -> fieldloop_server::blobs::Blobs {
+        test_blobs(self.dir.path(), self.bucket.as_deref(), &self.store)
+    }
+
+    /// Stores `bytes` as a complete blob (as a tablet's finished upload
+    /// leaves it, by a device of `T-QX-01`); its SHA-256 in hex.
+    pub fn put_blob(&self, bytes: &[u8]) -> String {
+        let who = fieldloop_server::blobs::Uploader {
+            device: "D-TEST".into(),
+            team: "T-QX-01".into(),
+        };
+        let blobs = self.blobs();
+        blocking_runtime()
+            .block_on(blobs.put_whole(&who, bytes.to_vec()))
+            .expect("store a blob")
+            .to_hex()
+    }
+
+    /// The complete blob `sha256` as this server holds it.
+    pub fn stored_blob(&self, sha256: &str) -> Option<Vec<u8>> {
+        let id = fieldloop_core::blob::BlobId::parse(sha256).expect("a blob id");
+        let blobs = self.blobs();
+        match blocking_runtime().block_on(blobs.read(&id, u64::MAX)) {
+            Ok(Some(Ok(bytes))) => Some(bytes),
+            Ok(None) => None,
+            other => panic!("reading blob {sha256}: {other:?}"),
+        }
     }
 
     /// The server's copy of a task.

@@ -316,11 +316,7 @@ fn a_criminal_transfer_from_a_tablet_becomes_a_lead_whose_package_verifies_offli
     // A photo whose bytes the server holds, and a transfer to the police.
     let photo = b"\xff\xd8\xff\xe0 a photo of counterfeit goods \xff\xd9".to_vec();
     let sha = hex_sha(&photo);
-    let blobs =
-        fieldloop_server::blobs::BlobDir::open(server.dir.path().join("blobs")).expect("blobs");
-    let path = blobs.path_of(&fieldloop_core::blob::BlobId::parse(&sha).expect("id"));
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
-    std::fs::write(&path, &photo).expect("blob");
+    assert_eq!(server.put_blob(&photo), sha);
     let evidence = fieldloop_core::NewEvidence {
         sha256: sha.clone(),
         kind: fieldloop_core::EvidenceKind::Photo,

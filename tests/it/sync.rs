@@ -927,8 +927,7 @@ fn evidence_uploads_need_a_device_token_and_cost_nothing_twice() {
         Some(&(photo.len() as u64, photo.len() as u64)),
         "progress reaches the end"
     );
-    let stored =
-        std::fs::read(server.dir.path().join("blobs").join(id.relative_path())).expect("on server");
+    let stored = server.stored_blob(&id.to_hex()).expect("on server");
     assert_eq!(stored, photo);
     let again = fieldloop_tablet::upload::upload_blob(
         &client,
