@@ -293,6 +293,8 @@ struct Committed {
     acks: Vec<u32>,
     /// The device holds every feed entry up to here once it applies the answer.
     answered_up_to: u64,
+    /// The directory's version as the commit read it, if it did.
+    directory_version: Option<u64>,
 }
 
 /// Applies and checks every push against the stored documents, without any
@@ -371,12 +373,18 @@ fn commit(
         .collect();
     let to_store: Vec<TaskWrite> = prepared.iter().filter_map(|p| p.write.clone()).collect();
     // Durable before the answer acknowledges anything.
-    let answered_up_to = match store.commit_sync(&bases, &to_store, &device.id, now)? {
-        SyncCommit::Done { feed_end } => feed_end,
-        SyncCommit::Moved => return Ok(None),
-    };
+    let (answered_up_to, directory_version) =
+        match store.commit_sync(&bases, &to_store, &device.id, now)? {
+            SyncCommit::Done {
+                feed_end,
+                directory_version,
+            } => (feed_end, directory_version),
+            SyncCommit::Moved => return Ok(None),
+        };
     drop(bases);
-    Ok(Some(answer_pushes(prepared, tablet_heads, answered_up_to)))
+    let mut committed = answer_pushes(prepared, tablet_heads, answered_up_to);
+    committed.directory_version = directory_version;
+    Ok(Some(committed))
 }
 
 /// The answer to each push: an ack when the server now holds exactly the
@@ -426,6 +434,7 @@ fn answer_pushes(
         pulls,
         acks,
         answered_up_to,
+        directory_version: None,
     }
 }
 
@@ -491,6 +500,7 @@ pub fn run_cached(
         mut pulls,
         acks,
         answered_up_to,
+        directory_version,
     } = committed.ok_or_else(|| {
         ApiError::new(
             Code::ServerBusy,
@@ -533,7 +543,7 @@ pub fn run_cached(
         ack_hash,
         docs: pulls,
         directory: match request.directory {
-            Some(held) => directory_for(store, device, held)?,
+            Some(held) => directory_at(store, device, held, directory_version)?,
             // A client older than directories: an answer it can read.
             None => None,
         },
@@ -548,11 +558,25 @@ pub fn directory_for(
     device: &Device,
     held: u64,
 ) -> Result<Option<wire::DirectorySnapshot>, ApiError> {
+    directory_at(store, device, held, None)
+}
+
+/// [`directory_for`] with the version already read (by the sync's commit),
+/// if it was.
+fn directory_at(
+    store: &dyn Store,
+    device: &Device,
+    held: u64,
+    version: Option<u64>,
+) -> Result<Option<wire::DirectorySnapshot>, ApiError> {
     // The version is read before the rows: a change between the two reads
     // leaves the tablet with newer rows under an older version, which it
     // sends back next time and gets the directory again (never the other
     // way round, which would keep old names under the new version).
-    let version = store.directory_version()?;
+    let version = match version {
+        Some(version) => version,
+        None => store.directory_version()?,
+    };
     if version == held {
         return Ok(None);
     }

@@ -126,7 +126,14 @@ pub enum SyncCommit {
     /// Committed durably (or nothing to write and every base held). The
     /// feed ended at `feed_end` just after the commit, and every entry
     /// after the feed's end just before it is this commit's own.
-    Done { feed_end: u64 },
+    /// `directory_version`: the directory's version, read in the same
+    /// snapshot where the backend does so at no extra cost (PostgreSQL, in
+    /// the bases' statement), so that the answer need not ask again;
+    /// `None`: not read.
+    Done {
+        feed_end: u64,
+        directory_version: Option<u64>,
+    },
     /// A task moved on since its base was read: nothing was stored.
     Moved,
 }

@@ -110,7 +110,7 @@ fn commit(store: &dyn Store, writes: &[TaskWrite], device: &str, now: i64) -> u6
         .commit_sync(&bases, writes, device, now)
         .expect("commit")
     {
-        SyncCommit::Done { feed_end } => feed_end,
+        SyncCommit::Done { feed_end, .. } => feed_end,
         SyncCommit::Moved => panic!("nothing else writes here"),
     }
 }
@@ -373,7 +373,7 @@ fn a_commit_is_refused_whole_when_a_task_moved_on(open: &dyn Fn() -> Arc<dyn Sto
             2,
         )
         .expect("first");
-    assert_eq!(done, SyncCommit::Done { feed_end: end + 1 });
+    assert_eq!(ended_at(&*store, done), Some(end + 1));
     let receipts = store.receipts().expect("receipts").len();
 
     // The second, with b in the same commit, is refused whole: neither a
@@ -403,18 +403,21 @@ fn a_commit_is_refused_whole_when_a_task_moved_on(open: &dyn Fn() -> Arc<dyn Sto
 
     // A check with nothing to write answers the feed's end, or Moved.
     assert_eq!(
-        store
-            .commit_sync(
-                &[TaskBase {
-                    id: &a.id,
-                    heads: &first.heads
-                }],
-                &[],
-                "dev-2",
-                4
-            )
-            .expect("check"),
-        SyncCommit::Done { feed_end: end + 1 }
+        ended_at(
+            &*store,
+            store
+                .commit_sync(
+                    &[TaskBase {
+                        id: &a.id,
+                        heads: &first.heads
+                    }],
+                    &[],
+                    "dev-2",
+                    4
+                )
+                .expect("check")
+        ),
+        Some(end + 1)
     );
     assert_eq!(
         store
@@ -432,34 +435,40 @@ fn a_commit_is_refused_whole_when_a_task_moved_on(open: &dyn Fn() -> Arc<dyn Sto
     );
     // A task that does not exist has empty heads.
     assert_eq!(
-        store
-            .commit_sync(
-                &[TaskBase {
-                    id: "nothing",
-                    heads: &[]
-                }],
-                &[],
-                "dev-2",
-                4
-            )
-            .expect("check"),
-        SyncCommit::Done { feed_end: end + 1 }
+        ended_at(
+            &*store,
+            store
+                .commit_sync(
+                    &[TaskBase {
+                        id: "nothing",
+                        heads: &[]
+                    }],
+                    &[],
+                    "dev-2",
+                    4
+                )
+                .expect("check")
+        ),
+        Some(end + 1)
     );
     // Merged again from what is stored, it goes in.
     let (again, base) = edit_stored(&*store, &a.id, b"two", "second");
     assert_eq!(
-        store
-            .commit_sync(
-                &[TaskBase {
-                    id: &a.id,
-                    heads: &base
-                }],
-                &[again],
-                "dev-2",
-                5
-            )
-            .expect("again"),
-        SyncCommit::Done { feed_end: end + 2 }
+        ended_at(
+            &*store,
+            store
+                .commit_sync(
+                    &[TaskBase {
+                        id: &a.id,
+                        heads: &base
+                    }],
+                    &[again],
+                    "dev-2",
+                    5
+                )
+                .expect("again")
+        ),
+        Some(end + 2)
     );
     let stored = AutoCommit::load(&store.task(&a.id).expect("a").expect("a").doc).expect("load");
     assert!(stored.get(automerge::ROOT, "first").expect("get").is_some());
@@ -577,6 +586,23 @@ fn a_devices_daily_bytes_are_one_total_across_stores(open: &dyn Fn() -> Arc<dyn 
     assert_eq!(fresh, Charge::Taken(1_000));
     let kept = b.charge_bytes("D-1", 20_001, 1, 1_000).unwrap();
     assert_eq!(kept, Charge::Taken(2));
+}
+
+/// The feed's end a commit reports (`None`: it was refused); a directory
+/// version read with it must be the directory's.
+fn ended_at(store: &dyn Store, commit: SyncCommit) -> Option<u64> {
+    match commit {
+        SyncCommit::Done {
+            feed_end,
+            directory_version,
+        } => {
+            if let Some(version) = directory_version {
+                assert_eq!(version, store.directory_version().unwrap());
+            }
+            Some(feed_end)
+        }
+        SyncCommit::Moved => None,
+    }
 }
 
 fn concurrent_writers_on_two_stores_lose_nothing_and_readers_skip_nothing(

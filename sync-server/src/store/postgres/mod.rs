@@ -242,16 +242,22 @@ fn device_from_row(r: &postgres::Row) -> Result<Device, StoreError> {
     })
 }
 
-/// Whether every task in `bases` still has its base heads, and the feed's
-/// end, read in one statement (so from one snapshot).
-fn bases_hold(c: &mut impl Sql, bases: &[TaskBase<'_>]) -> Result<(bool, i64), StoreError> {
+/// Whether every task in `bases` still has its base heads, the feed's end
+/// and the directory's version, read in one statement (so from one
+/// snapshot).
+fn bases_hold(
+    c: &mut impl Sql,
+    bases: &[TaskBase<'_>],
+) -> Result<(bool, i64, Option<u64>), StoreError> {
     let ids: Vec<&str> = bases.iter().map(|b| b.id).collect();
     let mut latest: HashMap<String, Vec<u8>> = HashMap::with_capacity(ids.len());
     let mut end = None;
+    let mut directory = None;
     for row in c.query(
-        "SELECT NULL::TEXT, NULL::BYTEA, feed_end FROM feed_state
+        "SELECT NULL::TEXT, NULL::BYTEA, feed_end,
+                (SELECT version FROM directory_version WHERE id = 1) FROM feed_state
          UNION ALL
-         SELECT t.id, f.heads, NULL FROM unnest($1::TEXT[]) AS t(id)
+         SELECT t.id, f.heads, NULL, NULL FROM unnest($1::TEXT[]) AS t(id)
          CROSS JOIN LATERAL (SELECT heads FROM feed WHERE task_id = t.id
                              ORDER BY seq DESC LIMIT 1) f",
         &[&ids],
@@ -260,7 +266,10 @@ fn bases_hold(c: &mut impl Sql, bases: &[TaskBase<'_>]) -> Result<(bool, i64), S
             Some(id) => {
                 latest.insert(id, row.try_get(1)?);
             }
-            None => end = row.try_get(2)?,
+            None => {
+                end = row.try_get(2)?;
+                directory = row.try_get::<_, Option<i64>>(3)?;
+            }
         }
     }
     let end = end.ok_or_else(|| StoreError::Invalid("feed_state has no row".into()))?;
@@ -271,7 +280,7 @@ fn bases_hold(c: &mut impl Sql, bases: &[TaskBase<'_>]) -> Result<(bool, i64), S
             .unwrap_or_default();
         super::same_heads(&heads, base.heads)
     });
-    Ok((hold, end))
+    Ok((hold, end, directory.map(i64::unsigned_abs)))
 }
 
 /// Appends receipts for `changes` to the hash chain, under the feed lock.
@@ -727,12 +736,13 @@ impl Store for PgStore {
             // Nothing to write: one statement (so one snapshot) checks the
             // bases and reads the feed's end.
             return self.with(|c| {
-                let (hold, feed_end) = bases_hold(c, bases)?;
+                let (hold, feed_end, directory_version) = bases_hold(c, bases)?;
                 if !hold {
                     return Ok(SyncCommit::Moved);
                 }
                 Ok(SyncCommit::Done {
                     feed_end: feed_end.unsigned_abs(),
+                    directory_version,
                 })
             });
         }
@@ -740,7 +750,8 @@ impl Store for PgStore {
             // The lock before the bases are read: whoever held it has
             // committed, and nobody commits to the feed until this does.
             let mut lock = FeedLock::take(tx)?;
-            if !bases_hold(tx, bases)?.0 {
+            let (hold, _, directory_version) = bases_hold(tx, bases)?;
+            if !hold {
                 return Ok(SyncCommit::Moved);
             }
             for w in writes {
@@ -748,7 +759,10 @@ impl Store for PgStore {
             }
             let feed_end = lock.release(tx)?;
             fieldloop_core::faults::point("server.sync.before_commit");
-            Ok(SyncCommit::Done { feed_end })
+            Ok(SyncCommit::Done {
+                feed_end,
+                directory_version,
+            })
         })?;
         if matches!(done, SyncCommit::Done { .. }) {
             // Durable; the answer that acknowledges it is not sent yet.

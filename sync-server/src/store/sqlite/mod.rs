@@ -713,7 +713,10 @@ impl Store for SqliteStore {
                 if !bases_hold(&tx, bases)? {
                     return Ok(SyncCommit::Moved);
                 }
-                Ok(SyncCommit::Done { feed_end })
+                Ok(SyncCommit::Done {
+                    feed_end,
+                    directory_version: None,
+                })
             });
         }
         self.with(|conn| {
@@ -732,7 +735,10 @@ impl Store for SqliteStore {
             tx.commit()?;
             // Durable; the answer that acknowledges it is not sent yet.
             fieldloop_core::faults::point("server.sync.after_commit");
-            Ok(SyncCommit::Done { feed_end })
+            Ok(SyncCommit::Done {
+                feed_end,
+                directory_version: None,
+            })
         })
     }
 
