@@ -148,6 +148,14 @@ pub fn upload_blob(
         match response.status() {
             StatusCode::NO_CONTENT | StatusCode::OK => {
                 let new_offset = upload_offset(&response)?;
+                // Whole, though this chunk did not end it: another request
+                // of this device finished it meanwhile (the server checked
+                // its hash).
+                if new_offset == total && offset + len != total {
+                    offset = total;
+                    progress(offset, total);
+                    continue;
+                }
                 if new_offset != offset + len {
                     return Err(UploadError::Protocol(format!(
                         "after {len} bytes at offset {offset} the server is at {new_offset}"

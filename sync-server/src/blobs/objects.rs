@@ -400,7 +400,12 @@ impl ObjectBlobs {
                     current: now_at,
                     got: offset,
                 }),
-                Session::Finished { length } => Ok(Session::Finished { length }),
+                // Finished by the request that took it: this chunk's
+                // offset is not the upload's, as for any other mismatch.
+                Session::Finished { length } => Err(BlobApiError::OffsetMismatch {
+                    current: length,
+                    got: offset,
+                }),
                 Session::Absent => Err(BlobApiError::UploadNotFound(*id)),
             };
         }
