@@ -546,8 +546,9 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// The environment of the running app whose `FIELDLOOP_DATA_DIR` is `dir`.
-fn app_environment(dir: &Path) -> Vec<String> {
+/// The `/proc` folder of the running app whose `FIELDLOOP_DATA_DIR` is `dir`,
+/// and its environment.
+fn app_process(dir: &Path) -> (std::path::PathBuf, Vec<String>) {
     let app = fieldloop_tests::process::target_binary("fieldloop-app");
     let wanted = format!("FIELDLOOP_DATA_DIR={}", dir.display());
     for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
@@ -561,7 +562,7 @@ fn app_environment(dir: &Path) -> Vec<String> {
             .map(|v| String::from_utf8_lossy(v).into_owned())
             .collect();
         if vars.contains(&wanted) {
-            return vars;
+            return (entry.path(), vars);
         }
     }
     panic!("no running app with {wanted}");
@@ -585,12 +586,34 @@ fn the_app_as_shipped_draws_without_compositing_and_shows_its_tasks() {
         ])
         .await;
         app.find("task-row").await;
-        // The app started itself again with WebKit's switch set.
-        let env = app_environment(&app_dir);
-        assert!(
-            env.iter().any(|v| v == "WEBKIT_DISABLE_COMPOSITING_MODE=1"),
-            "{env:?}"
-        );
+        // The app started itself again with WebKit's switch set, and with
+        // OpenGL off in its own process: the render device is named (none
+        // on a machine without a GPU) rather than asked of EGL.
+        let (proc_dir, env) = app_process(&app_dir);
+        let mut nodes: Vec<String> = std::fs::read_dir("/dev/dri")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().display().to_string())
+            .filter(|p| p.starts_with("/dev/dri/renderD"))
+            .collect();
+        nodes.sort();
+        let device = nodes.first().cloned().unwrap_or("/dev/null".into());
+        for var in [
+            "WEBKIT_DISABLE_COMPOSITING_MODE=1".to_string(),
+            "GDK_GL=disable".into(),
+            "WEBKIT_DISABLE_DMABUF_RENDERER=1".into(),
+            format!("WEBKIT_WEB_RENDER_DEVICE_FILE={device}"),
+        ] {
+            assert!(env.contains(&var), "{var} not in {env:?}");
+        }
+        // So no Mesa driver (and no LLVM, 44 MiB of it) in the app's memory.
+        let maps = std::fs::read_to_string(proc_dir.join("maps")).expect("maps");
+        let drivers: Vec<&str> = maps
+            .lines()
+            .filter(|line| line.contains("/dri/") || line.contains("libLLVM"))
+            .collect();
+        assert!(drivers.is_empty(), "{drivers:?}");
         // The list is virtualised: 40 tasks, fewer rows in the page, and
         // the last one there once the list is scrolled to its end.
         let count = app.find("task-count").await.text().await.expect("count");
