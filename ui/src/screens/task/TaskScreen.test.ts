@@ -265,4 +265,37 @@ describe("task screen", () => {
     }
     expect(revoked).toContain(src);
   });
+
+  it("makes a panel when its tab first opens, and keeps it", async () => {
+    const { el, screen, backend } = await mount({ lazyPanels: true });
+    // Opening the task makes the overview alone: no items, no thumbnails asked for.
+    expect(get(el, "panel-overview").childElementCount).toBeGreaterThan(0);
+    for (const tab of ["checklist", "evidence", "findings", "record", "signatures", "submit", "timeline"]) {
+      expect(get(el, `panel-${tab}`).childElementCount, tab).toBe(0);
+    }
+    expect(allByTestId(el, "item")).toHaveLength(0);
+    expect(backend.callsTo("blob")).toHaveLength(0);
+
+    get(el, "tab-checklist").click();
+    await screen.settled();
+    const items = allByTestId(el, "item").length;
+    expect(items).toBeGreaterThan(0);
+    expect(backend.callsTo("blob").length).toBeGreaterThan(0);
+    // What is typed in a panel stays when another tab opens and it comes back.
+    const note = get<HTMLTextAreaElement>(itemById(el, "XFJY-TY-002"), "item-note");
+    typeOnly(note, "二楼");
+    get(el, "tab-overview").click();
+    await screen.settled();
+    get(el, "tab-checklist").click();
+    await screen.settled();
+    expect(allByTestId(el, "item")).toHaveLength(items);
+    expect(get<HTMLTextAreaElement>(itemById(el, "XFJY-TY-002"), "item-note").value).toBe("二楼");
+
+    // A panel that loads when shown (the timeline) loads the first time too.
+    expect(backend.callsTo("taskHistory")).toHaveLength(0);
+    get(el, "tab-timeline").click();
+    await screen.settled();
+    expect(backend.callsTo("taskHistory")).toEqual([[TASK_ID]]);
+    expect(allByTestId(el, "timeline-entry").length).toBeGreaterThan(0);
+  });
 });

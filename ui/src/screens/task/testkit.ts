@@ -119,13 +119,15 @@ export interface MountOptions {
   traceBatchSize?: number;
   traceIntervalMs?: number;
   syncPollMs?: number;
+  /** Keep the app's way: a panel is made when its tab first opens. */
+  lazyPanels?: boolean;
 }
 
 let current: VueWrapper | null = null;
 
 /** Mounts the task screen; `geo: null` uses the default (browser) GPS source, a ManualGeo is used otherwise. */
 export async function mount(options: MountOptions = {}): Promise<Mounted> {
-  const { geo, backend: given, i18n: givenI18n, now, taskId, ...rest } = options;
+  const { geo, backend: given, i18n: givenI18n, now, taskId, lazyPanels, ...rest } = options;
   const backend = given ?? new TaskBackend();
   const i18n = givenI18n ?? new I18n();
   const backs: number[] = [];
@@ -142,6 +144,9 @@ export async function mount(options: MountOptions = {}): Promise<Mounted> {
   });
   current = wrapper;
   const vm = wrapper.vm;
+  // The app makes a panel when its tab first opens; these tests read every
+  // panel's content, so all are made (lazyPanels keeps the app's way).
+  if (lazyPanels !== true) vm.makeAllPanels();
   const screen: Screen = {
     get tab() {
       return vm.tab;
