@@ -13,8 +13,11 @@
 //! first rows are on screen (less the start of Xvfb and the driver); opening
 //! the big task runs in one script, frame by frame, from the tap on its row
 //! (and on the checklist tab as soon as it is there) until its 60 items and
-//! 40 decoded thumbnails are shown. `BENCH_APP_SMAPS=1` also prints where the
-//! processes' resident memory goes, by mapping.
+//! 40 decoded thumbnails are shown; each run also prints when the checklist
+//! tab and the 60 items were there, and the app's backend calls meanwhile
+//! (sent and answered). Before the app starts, the task view it will be
+//! asked for is timed in this process. `BENCH_APP_SMAPS=1` also prints where
+//! the processes' resident memory goes, by mapping.
 
 #[path = "../e2e/driver.rs"]
 #[allow(dead_code)] // shared with the E2E tests, which use more of it
@@ -204,6 +207,21 @@ fn main() {
                 .expect("photo");
         }
     }
+    {
+        // What the task screen asks the app for, timed in this process on a
+        // freshly opened store (nothing in memory yet), then again.
+        let tablet = Tablet::open(&dir).expect("tablet");
+        for label in ["first", "again"] {
+            let at = Instant::now();
+            let view = tablet.task_view("BENCH-BIG").expect("view");
+            let json = serde_json::to_vec(&view).expect("json");
+            println!(
+                "task view of the big task, {label}: {:.1} ms, {} bytes of JSON",
+                at.elapsed().as_secs_f64() * 1e3,
+                json.len()
+            );
+        }
+    }
     println!(
         "prepared {TASKS} tasks + one of {ITEMS} items and {PHOTOS} photos in {:.1} s",
         prep.elapsed().as_secs_f64()
@@ -248,24 +266,42 @@ fn main() {
             // Timed in the page, frame by frame: tap the row, then the
             // checklist tab as soon as it is there, until every item and
             // every thumbnail (decoded) is shown.
-            let open_ms = app
+            let opened = app
                 .client
                 .execute_async(
                     &format!(
                         "const done = arguments[arguments.length - 1];
                          const t0 = performance.now();
+                         // The app's backend calls while the task opens, from
+                         // Tauri's IPC requests: [command, sent, answered] in ms.
+                         const calls = [];
+                         const fetch = window.fetch;
+                         window.fetch = (url, ...rest) => {{
+                           const sent = performance.now() - t0;
+                           const command = String(url).split('/').pop();
+                           const answer = fetch(url, ...rest);
+                           answer.then((r) => r.clone().arrayBuffer())
+                             .then(() => calls.push([command, Math.round(sent), Math.round(performance.now() - t0)]), () => {{}});
+                           return answer;
+                         }};
                          const q = (s) => document.querySelector(s);
                          q(\"[data-testid='task-row'] a\").click();
                          let tapped = false;
+                         let screen = -1, items = -1;
                          const tick = () => {{
                            const tab = q(\"[data-testid='tab-checklist']\");
-                           if (!tapped && tab !== null) {{ tab.click(); tapped = true; }}
+                           if (!tapped && tab !== null) {{ tab.click(); tapped = true; screen = performance.now() - t0; }}
+                           const all = tapped && document.querySelectorAll(\"[data-testid='item']\").length === {ITEMS};
+                           if (all && items < 0) items = performance.now() - t0;
                            const imgs = [...document.querySelectorAll(\"[data-testid='evidence-thumb'] img\")];
-                           if (tapped && document.querySelectorAll(\"[data-testid='item']\").length === {ITEMS}
-                               && imgs.length >= {PHOTOS} && imgs.every(i => i.complete && i.naturalWidth > 0)) {{
-                             done(performance.now() - t0);
+                           if (all && imgs.length >= {PHOTOS} && imgs.every(i => i.complete && i.naturalWidth > 0)) {{
+                             // The thumbnails' calls in one line: how many, first sent, last answered.
+                             const blobs = calls.filter(c => c[0] === 'blob');
+                             const summary = calls.filter(c => c[0] !== 'blob')
+                               .concat([['blob ×' + blobs.length, Math.min(...blobs.map(c => c[1])), Math.max(...blobs.map(c => c[2]))]]);
+                             done({{ total: performance.now() - t0, screen, items, calls: JSON.stringify(summary) }});
                            }} else if (performance.now() - t0 > 20000) {{
-                             done(-1);
+                             done({{ total: -1, screen, items, calls: JSON.stringify(calls) }});
                            }} else {{
                              requestAnimationFrame(tick);
                            }}
@@ -275,9 +311,15 @@ fn main() {
                     vec![],
                 )
                 .await
-                .expect("open the big task")
-                .as_f64()
-                .expect("a time");
+                .expect("open the big task");
+            // Until the task screen (its checklist tab) was there, until its
+            // 60 items were, and until everything with the thumbnails.
+            let phase = |key: &str| opened[key].as_f64().unwrap_or(-1.0);
+            let (open_ms, screen_ms, items_ms) = (phase("total"), phase("screen"), phase("items"));
+            println!(
+                "  backend calls while opening [command, sent, answered ms]: {}",
+                opened["calls"].as_str().unwrap_or("?")
+            );
             assert!(open_ms >= 0.0, "the big task did not show within 20 s");
             tokio::time::sleep(Duration::from_millis(500)).await;
             print_smaps("WebKitWebProcess");
@@ -286,7 +328,7 @@ fn main() {
                 (rss_kb("release/fieldloop-app"), rss_kb("WebKitWebProcess"));
             let (a_pss, w_pss) = (pss_kb("release/fieldloop-app"), pss_kb("WebKitWebProcess"));
             println!(
-                "run {run}: cold start {cold_ms:.0} ms, open task {open_ms:.0} ms, app RSS {} MiB ({} own, PSS {}), web process RSS {} MiB ({} own, PSS {}; {} MiB / {} own with the list alone)",
+                "run {run}: cold start {cold_ms:.0} ms, open task {open_ms:.0} ms (screen {screen_ms:.0}, items {items_ms:.0}), app RSS {} MiB ({} own, PSS {}), web process RSS {} MiB ({} own, PSS {}; {} MiB / {} own with the list alone)",
                 a / 1024,
                 a_anon / 1024,
                 a_pss / 1024,
