@@ -198,6 +198,19 @@ describe("checklist", () => {
     expect(document.activeElement?.closest('[data-testid="conflict"]')).toBe(conflict);
   });
 
+  it("jumps to a conflict on a submit panel not yet made", async () => {
+    const { el, screen } = await mount({ lazyPanels: true });
+    get(el, "tab-checklist").click();
+    await screen.settled();
+    expect(get(el, "panel-submit").childElementCount).toBe(0);
+    get(itemById(el, "SCJG-CY-001"), "item-conflicted").click();
+    await nextTick();
+    expect(screen.tab).toBe("submit");
+    const conflict = allByTestId(el, "conflict").find((c) => c.dataset.path === CONFLICT_PATH.join("/"));
+    expect(conflict).toBeDefined();
+    expect(document.activeElement?.closest('[data-testid="conflict"]')).toBe(conflict);
+  });
+
   it("shows items without evidence without thumbnails", async () => {
     const { el } = await mount();
     expect(byTestId(itemById(el, "XFJY-TY-001"), "evidence-thumb")).toBeNull();
