@@ -617,6 +617,14 @@ fn a_supervisor_plans_draws_a_joint_visit_that_reaches_the_tablet_and_verifies_i
         browser.click("logout").await;
         browser.find("login-user").await;
         sign_in(&browser, url, ADMIN).await;
+        // The fixing's toasts sit over the narrow menu until they fade; a
+        // click on the plans link under one opens nothing (a cold CI run).
+        browser
+            .wait_until(
+                "the toasts gone",
+                "return document.querySelectorAll('.el-message').length === 0;",
+            )
+            .await;
         browser.click("nav-plans").await;
         for (name, value) in [(MARKET, "3 8 1"), (FIRE, "0 7 2")] {
             browser
