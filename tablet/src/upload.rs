@@ -571,6 +571,33 @@ mod tests {
     }
 
     #[test]
+    fn a_blob_finished_by_another_request_meanwhile_is_done_not_an_error() {
+        // The first chunk's answer says the whole blob is held: another
+        // request of this device finished it (the race seen on S3).
+        let data = vec![7u8; (CHUNK_BYTES + 10) as usize];
+        let (_dir, store, id) = store_with(&data);
+        let total = data.len() as u64;
+        let (base, seen) = scripted(vec![
+            answer("404 Not Found", &[], ""),
+            answer("201 Created", &offsets(0, total), ""),
+            answer(
+                "204 No Content",
+                &[("Upload-Offset", total.to_string())],
+                "",
+            ),
+        ]);
+        let mut reports = Vec::new();
+        let outcome = upload_blob(&client(), &base, "t", &store, &id, |held, all| {
+            reports.push((held, all))
+        })
+        .unwrap();
+        // Not counted as sent by this request; no second chunk.
+        assert_eq!(outcome.sent_bytes, 0);
+        assert_eq!(reports, [(0, total), (total, total)]);
+        assert_eq!(seen.lock().unwrap().len(), 3);
+    }
+
+    #[test]
     fn answers_outside_the_protocol_are_errors_not_loops() {
         let (_dir, store, id) = store_with(b"evidence");
         // No Upload-Offset.
