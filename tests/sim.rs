@@ -1013,7 +1013,8 @@ impl World {
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| self.fail(format!("server: task {} missing", task.id)));
-            let mut on_server = fieldloop_core::TaskDoc::load(&stored.doc)
+            // Read whole just below: loading need not read it through too.
+            let mut on_server = fieldloop_core::TaskDoc::load_checked_before(&stored.doc)
                 .unwrap_or_else(|e| self.fail(format!("server: task {} unreadable: {e}", task.id)));
             let fed = self.server.store().latest_heads(&task.id).ok().flatten();
             if fed.map(sorted) != Some(sorted(on_server.heads())) {

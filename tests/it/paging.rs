@@ -170,6 +170,94 @@ fn a_tablet_given_a_delta_it_cannot_apply_asks_for_the_task_again() {
     assert_eq!(tablet_heads(&b.store), server_heads(server.store.as_ref()));
 }
 
+/// A task the tablet already has, sent a change whose parent it lacks:
+/// nothing changes there, and the task is asked for again whole.
+#[test]
+fn a_tablet_given_a_delta_missing_a_parent_of_a_task_it_has_asks_for_it_again() {
+    let server = TestServer::start(3, Limits::default());
+    let mut a = Tablet::enroll(&server, "I-001");
+    let mut b = Tablet::enroll(&server, "I-002");
+    a.sync().expect("a's first sync");
+    b.sync().expect("b's first sync");
+    let who = a.author();
+    let id = task_ids(&a.store)
+        .into_iter()
+        .find(|id| {
+            let task = a.store.open_task(id).expect("open").task().expect("task");
+            task.inspectors.contains(&who.person)
+        })
+        .expect("a task of I-001");
+    let on_b_before = b.store.open_task(&id).expect("b has it").heads();
+    a.store
+        .edit(&id, NOW, |d| d.check_in(&who, NOW, None))
+        .expect("check in");
+    a.store
+        .edit(&id, NOW + 1_000, |d| {
+            d.add_trace(
+                &who,
+                NOW + 1_000,
+                &[(
+                    NOW + 1_000,
+                    GeoPoint {
+                        lat: 25.6,
+                        lon: 115.3,
+                    },
+                    5.0,
+                )],
+            )
+        })
+        .expect("trace");
+    a.sync().expect("push");
+
+    // Only the second of a's two changes, without the first it builds on.
+    let mut doc = server.task(&id);
+    let mut heads = doc.heads();
+    let last = doc
+        .automerge()
+        .get_change_by_hash(&heads[0])
+        .expect("head change");
+    assert!(
+        last.deps().iter().all(|d| !on_b_before.contains(d)),
+        "the change builds on one b lacks"
+    );
+    heads.sort();
+    let answer = wire::SyncResponse {
+        done: None,
+        token: None,
+        cursor: 0,
+        more: false,
+        acks: vec![],
+        ack_hash: None,
+        docs: vec![wire::DocPull {
+            id: id.clone(),
+            heads: wire::heads_to_wire(&heads),
+            changes: serde_bytes::ByteBuf::from(last.raw_bytes().to_vec()),
+            full: false,
+            resend: false,
+        }],
+        directory: None,
+    };
+    let applied = b
+        .store
+        .apply_sync_response(&[], &answer, NOW)
+        .expect("applied without error");
+    assert_eq!((applied.updated, applied.repairs), (0, 1));
+    assert_eq!(
+        b.store.open_task(&id).expect("still readable").heads(),
+        on_b_before,
+        "b's copy is as it was"
+    );
+    assert_eq!(
+        b.store.repairs().expect("repairs"),
+        std::slice::from_ref(&id)
+    );
+
+    // The next sync asks for it and gets it whole.
+    b.sync().expect("b syncs");
+    assert!(b.store.repairs().expect("repairs").is_empty());
+    assert_eq!(tablet_heads(&b.store), server_heads(server.store.as_ref()));
+}
+
 /// The server in this process: the same `sync::run` the HTTP handler calls.
 struct Direct<'a> {
     store: &'a SqliteStore,

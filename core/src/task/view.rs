@@ -37,6 +37,46 @@ struct SummaryFields {
     events: Vec<Event>,
 }
 
+/// The summary of the fields it is made of, however they were read.
+fn summarise(
+    id: String,
+    code: String,
+    subject: TaskSubject,
+    events: &[Event],
+    inspectors: &[String],
+    due: Millis,
+    departments: Vec<String>,
+) -> Result<TaskSummary, TaskError> {
+    let status = status::fold(events, inspectors)
+        .status
+        .ok_or_else(|| TaskError::Malformed("no valid “assigned” event".into()))?;
+    Ok(TaskSummary {
+        id,
+        code,
+        subject_name: subject.name,
+        uscc: subject.uscc,
+        status,
+        due,
+        departments,
+    })
+}
+
+impl Task {
+    /// [`TaskDoc::summary`] of a task already read whole, without reading
+    /// the document again.
+    pub fn summary(&self) -> Result<TaskSummary, TaskError> {
+        summarise(
+            self.id.clone(),
+            self.code.clone(),
+            self.subject.clone(),
+            &self.events,
+            &self.inspectors,
+            self.window.due,
+            self.departments.clone(),
+        )
+    }
+}
+
 impl TaskDoc {
     /// The typed view of the whole document.
     pub fn task(&self) -> Result<Task, TaskError> {
@@ -61,18 +101,15 @@ impl TaskDoc {
     /// much was recorded; [`TaskDoc::task`] is what checks the whole.
     pub fn summary(&self) -> Result<TaskSummary, TaskError> {
         let head: SummaryFields = hydrate(&self.doc)?;
-        let status = status::fold(&head.events, &head.inspectors)
-            .status
-            .ok_or_else(|| TaskError::Malformed("no valid “assigned” event".into()))?;
-        Ok(TaskSummary {
-            id: head.id,
-            code: head.code,
-            subject_name: head.subject.name,
-            uscc: head.subject.uscc,
-            status,
-            due: head.window.due,
-            departments: head.departments,
-        })
+        summarise(
+            head.id,
+            head.code,
+            head.subject,
+            &head.events,
+            &head.inspectors,
+            head.window.due,
+            head.departments,
+        )
     }
 
     /// The audit trail: every change, who made it, when and what.

@@ -243,6 +243,8 @@ proptest! {
         let reference_status = docs[0].status_report().expect("status");
         let reference_conflicts = docs[0].conflicts().expect("conflicts");
         let reference_heads = docs[0].heads();
+        // The index's summary of a task read whole is the one read alone.
+        prop_assert_eq!(reference_task.summary().expect("summary"), docs[0].summary().expect("summary"));
         for doc in docs.iter_mut().skip(1) {
             prop_assert_eq!(doc.heads(), reference_heads.clone());
             prop_assert_eq!(doc.task().expect("task"), reference_task.clone());

@@ -133,6 +133,10 @@ pub struct TaskRow {
     pub dirty: bool,
 }
 
+/// Prepared statements kept per connection: every statement of an edit
+/// and of applying a sync answer stays prepared (rusqlite keeps 16).
+const STATEMENT_CACHE: usize = 64;
+
 /// The local store of one tablet.
 #[derive(Debug)]
 pub struct Store {
@@ -210,6 +214,7 @@ impl Store {
             .map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrations::migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn,
@@ -234,6 +239,7 @@ impl Store {
             path: path.clone(),
             source,
         })?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrations::migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn,
@@ -261,6 +267,7 @@ impl Store {
             "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;",
         )
         .map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrations::migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn,
@@ -356,17 +363,13 @@ impl Store {
         let chunk = doc.save_after(&before);
         if !chunk.is_empty() {
             let seq = last_seq + 1;
-            tx.execute(
-                "INSERT INTO doc_chunks (task_id, seq, bytes) VALUES (?1, ?2, ?3)",
-                params![task_id, seq, chunk],
-            )?;
+            tx.prepare_cached("INSERT INTO doc_chunks (task_id, seq, bytes) VALUES (?1, ?2, ?3)")?
+                .execute(params![task_id, seq, chunk])?;
             let summary = doc.summary()?;
             write_index(&tx, &summary, true, now)?;
-            let snapshot_seq: u32 = tx.query_row(
-                "SELECT snapshot_seq FROM documents WHERE task_id = ?1",
-                [task_id],
-                |r| r.get(0),
-            )?;
+            let snapshot_seq: u32 = tx
+                .prepare_cached("SELECT snapshot_seq FROM documents WHERE task_id = ?1")?
+                .query_row([task_id], |r| r.get(0))?;
             if seq - snapshot_seq >= COMPACT_AFTER_CHUNKS {
                 compact_in(&tx, task_id, &mut doc, seq)?;
             }
@@ -590,12 +593,12 @@ fn write_index(
     dirty: bool,
     now: i64,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO task_index (task_id, code, subject_name, uscc, status, due, departments, dirty, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (task_id) DO UPDATE SET code = ?2, subject_name = ?3, uscc = ?4, status = ?5, due = ?6,
              departments = ?7, dirty = max(dirty, ?8), updated_at = ?9",
-        params![s.id, s.code, s.subject_name, s.uscc, s.status.as_str(), s.due, departments_column(&s.departments), dirty, now],
-    )?;
+    )?
+    .execute(params![s.id, s.code, s.subject_name, s.uscc, s.status.as_str(), s.due, departments_column(&s.departments), dirty, now])?;
     Ok(())
 }

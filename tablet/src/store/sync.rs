@@ -3,7 +3,7 @@
 //! that a sync interrupted at any point resumes where it stopped.
 
 use fieldloop_core::sync::{self as wire, DirectorySnapshot, DocPull, DocPush, SyncResponse};
-use fieldloop_core::{ErrorCode, TaskDoc, faults};
+use fieldloop_core::{ErrorCode, TaskDoc, TaskSummary, faults};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -439,10 +439,14 @@ pub(super) fn queue_in(
     Ok(())
 }
 
-fn complete(doc: &mut TaskDoc) -> bool {
+fn complete(doc: &mut TaskDoc) -> Option<TaskSummary> {
     // The whole document is read as a task here, where it arrives: the
-    // store loads what it keeps without reading it through again.
-    doc.automerge().get_missing_deps(&[]).is_empty() && doc.task().is_ok()
+    // store loads what it keeps without reading it through again. The
+    // index's summary comes from that one reading.
+    if !doc.automerge().get_missing_deps(&[]).is_empty() {
+        return None;
+    }
+    doc.task().ok().and_then(|task| task.summary().ok())
 }
 
 /// Asks the server for `id` again whole at the next exchange (the stored
@@ -471,13 +475,13 @@ fn apply_ack(
     applied: &mut Applied,
 ) -> Result<(), StoreError> {
     let heads = wire::heads_from_wire(&push.heads)?;
-    let exists: bool = tx.query_row(
-        "SELECT count(*) FROM documents WHERE task_id = ?1",
-        [&push.id],
-        |r| r.get::<_, i64>(0),
-    )? > 0;
+    let exists: bool = tx
+        .prepare_cached("SELECT count(*) FROM documents WHERE task_id = ?1")?
+        .query_row([&push.id], |r| r.get::<_, i64>(0))?
+        > 0;
     // The server holds exactly the heads the tablet has: nothing is missing.
-    tx.execute("DELETE FROM repairs WHERE task_id = ?1", [&push.id])?;
+    tx.prepare_cached("DELETE FROM repairs WHERE task_id = ?1")?
+        .execute([&push.id])?;
     if !exists {
         return Ok(());
     }
@@ -485,14 +489,13 @@ fn apply_ack(
     // Still dirty if the tablet changed the document after building the push.
     let dirty = !doc.save_after(&heads).is_empty();
     kept.push((push.id.clone(), doc, seq));
-    tx.execute(
-        "UPDATE documents SET server_heads = ?2 WHERE task_id = ?1",
-        params![push.id, fieldloop_core::sync::heads_to_bytes(&heads)],
-    )?;
-    tx.execute(
-        "UPDATE task_index SET dirty = ?2 WHERE task_id = ?1",
-        params![push.id, dirty],
-    )?;
+    tx.prepare_cached("UPDATE documents SET server_heads = ?2 WHERE task_id = ?1")?
+        .execute(params![
+            push.id,
+            fieldloop_core::sync::heads_to_bytes(&heads)
+        ])?;
+    tx.prepare_cached("UPDATE task_index SET dirty = ?2 WHERE task_id = ?1")?
+        .execute(params![push.id, dirty])?;
     applied.acked += 1;
     Ok(())
 }
@@ -506,28 +509,31 @@ fn apply_pull(
     applied: &mut Applied,
 ) -> Result<(), StoreError> {
     let server_heads = wire::heads_from_wire(&pull.heads)?;
-    let exists: bool = tx.query_row(
-        "SELECT count(*) FROM documents WHERE task_id = ?1",
-        [&pull.id],
-        |r| r.get::<_, i64>(0),
-    )? > 0;
+    let exists: bool = tx
+        .prepare_cached("SELECT count(*) FROM documents WHERE task_id = ?1")?
+        .query_row([&pull.id], |r| r.get::<_, i64>(0))?
+        > 0;
     if !exists {
         // A task new to the tablet must arrive whole: anything else (a
         // delta without what it builds on) is asked for again.
-        let mut doc = match TaskDoc::load(&pull.changes) {
+        let mut doc = match TaskDoc::load_checked_before(&pull.changes) {
             Ok(doc) => doc,
             Err(_) => return ask_repair(tx, &pull.id, now, applied),
         };
-        if !complete(&mut doc) {
+        let Some(summary) = complete(&mut doc) else {
             return ask_repair(tx, &pull.id, now, applied);
-        }
-        let summary = doc.summary()?;
-        tx.execute(
+        };
+        tx.prepare_cached(
             "INSERT INTO documents (task_id, snapshot, snapshot_seq, server_heads) VALUES (?1, ?2, 0, ?3)",
-            params![pull.id, doc.save(), fieldloop_core::sync::heads_to_bytes(&server_heads)],
-        )?;
+        )?
+        .execute(params![
+            pull.id,
+            doc.save(),
+            fieldloop_core::sync::heads_to_bytes(&server_heads)
+        ])?;
         write_index(tx, &summary, false, now)?;
-        tx.execute("DELETE FROM repairs WHERE task_id = ?1", [&pull.id])?;
+        tx.prepare_cached("DELETE FROM repairs WHERE task_id = ?1")?
+            .execute([&pull.id])?;
         applied.added += 1;
         kept.push((pull.id.clone(), doc, 0));
         return Ok(());
@@ -536,31 +542,38 @@ fn apply_pull(
     let (mut doc, mut last_seq) = take(tx, cache, kept, &pull.id)?;
     let before = doc.heads();
     let merged = if pull.full {
-        TaskDoc::load(&pull.changes).and_then(|mut theirs| doc.merge(&mut theirs))
+        TaskDoc::load_checked_before(&pull.changes).and_then(|mut theirs| doc.merge(&mut theirs))
     } else if !pull.changes.is_empty() {
         doc.load_incremental(&pull.changes).map(|_| ())
     } else {
         Ok(())
     };
-    // Changes that build on something the tablet lacks wait in Automerge's
-    // queue and change nothing; the stored copy stays as it was and the
-    // task is asked for again whole.
-    if merged.is_err() || !complete(&mut doc) {
+    if merged.is_err() {
         return ask_repair(tx, &pull.id, now, applied);
     }
-    tx.execute("DELETE FROM repairs WHERE task_id = ?1", [&pull.id])?;
+    // Nothing new merged: the copy is the one kept, read whole when it
+    // arrived or was edited. Otherwise changes that build on something the
+    // tablet lacks wait in Automerge's queue and change nothing; the stored
+    // copy stays as it was and the task is asked for again whole.
+    let queued = !doc.automerge().get_missing_deps(&[]).is_empty();
+    let summary = if !queued && doc.heads() == before {
+        doc.summary()?
+    } else {
+        match complete(&mut doc) {
+            Some(summary) => summary,
+            None => return ask_repair(tx, &pull.id, now, applied),
+        }
+    };
+    tx.prepare_cached("DELETE FROM repairs WHERE task_id = ?1")?
+        .execute([&pull.id])?;
     let chunk = doc.save_after(&before);
     if !chunk.is_empty() {
-        tx.execute(
-            "INSERT INTO doc_chunks (task_id, seq, bytes) VALUES (?1, ?2, ?3)",
-            params![pull.id, last_seq + 1, chunk],
-        )?;
+        tx.prepare_cached("INSERT INTO doc_chunks (task_id, seq, bytes) VALUES (?1, ?2, ?3)")?
+            .execute(params![pull.id, last_seq + 1, chunk])?;
         applied.updated += 1;
-        let snapshot_seq: u32 = tx.query_row(
-            "SELECT snapshot_seq FROM documents WHERE task_id = ?1",
-            [&pull.id],
-            |r| r.get(0),
-        )?;
+        let snapshot_seq: u32 = tx
+            .prepare_cached("SELECT snapshot_seq FROM documents WHERE task_id = ?1")?
+            .query_row([&pull.id], |r| r.get(0))?;
         if last_seq + 1 - snapshot_seq >= COMPACT_AFTER_CHUNKS {
             compact_in(tx, &pull.id, &mut doc, last_seq + 1)?;
         }
@@ -576,15 +589,14 @@ fn apply_pull(
     }
     // Dirty while the tablet has a change the server does not.
     let dirty = pull.resend || !doc.save_after(&known).is_empty();
-    write_index(tx, &doc.summary()?, dirty, now)?;
-    tx.execute(
-        "UPDATE documents SET server_heads = ?2 WHERE task_id = ?1",
-        params![pull.id, fieldloop_core::sync::heads_to_bytes(&known)],
-    )?;
-    tx.execute(
-        "UPDATE task_index SET dirty = ?2 WHERE task_id = ?1",
-        params![pull.id, dirty],
-    )?;
+    write_index(tx, &summary, dirty, now)?;
+    tx.prepare_cached("UPDATE documents SET server_heads = ?2 WHERE task_id = ?1")?
+        .execute(params![
+            pull.id,
+            fieldloop_core::sync::heads_to_bytes(&known)
+        ])?;
+    tx.prepare_cached("UPDATE task_index SET dirty = ?2 WHERE task_id = ?1")?
+        .execute(params![pull.id, dirty])?;
     kept.push((pull.id.clone(), doc, last_seq));
     Ok(())
 }
