@@ -135,22 +135,7 @@ fn a_tablet_given_a_delta_it_cannot_apply_asks_for_the_task_again() {
         }
     };
     heads.sort();
-    let answer = wire::SyncResponse {
-        done: None,
-        token: None,
-        cursor: 0,
-        more: false,
-        acks: vec![],
-        ack_hash: None,
-        docs: vec![wire::DocPull {
-            id: id.clone(),
-            heads: wire::heads_to_wire(&heads),
-            changes: serde_bytes::ByteBuf::from(delta),
-            full: false,
-            resend: false,
-        }],
-        directory: None,
-    };
+    let answer = one_delta(&id, &heads, delta);
     let applied = b
         .store
         .apply_sync_response(&[], &answer, NOW)
@@ -221,22 +206,7 @@ fn a_tablet_given_a_delta_missing_a_parent_of_a_task_it_has_asks_for_it_again() 
         "the change builds on one b lacks"
     );
     heads.sort();
-    let answer = wire::SyncResponse {
-        done: None,
-        token: None,
-        cursor: 0,
-        more: false,
-        acks: vec![],
-        ack_hash: None,
-        docs: vec![wire::DocPull {
-            id: id.clone(),
-            heads: wire::heads_to_wire(&heads),
-            changes: serde_bytes::ByteBuf::from(last.raw_bytes().to_vec()),
-            full: false,
-            resend: false,
-        }],
-        directory: None,
-    };
+    let answer = one_delta(&id, &heads, last.raw_bytes().to_vec());
     let applied = b
         .store
         .apply_sync_response(&[], &answer, NOW)
@@ -256,6 +226,27 @@ fn a_tablet_given_a_delta_missing_a_parent_of_a_task_it_has_asks_for_it_again() 
     b.sync().expect("b syncs");
     assert!(b.store.repairs().expect("repairs").is_empty());
     assert_eq!(tablet_heads(&b.store), server_heads(server.store.as_ref()));
+}
+
+/// An answer carrying only `changes` of task `id`, as a buggy or hostile
+/// server might send it.
+fn one_delta(id: &str, heads: &[ChangeHash], changes: Vec<u8>) -> wire::SyncResponse {
+    wire::SyncResponse {
+        done: None,
+        token: None,
+        cursor: 0,
+        more: false,
+        acks: vec![],
+        ack_hash: None,
+        docs: vec![wire::DocPull {
+            id: id.to_owned(),
+            heads: wire::heads_to_wire(heads),
+            changes: serde_bytes::ByteBuf::from(changes),
+            full: false,
+            resend: false,
+        }],
+        directory: None,
+    }
 }
 
 /// The server in this process: the same `sync::run` the HTTP handler calls.

@@ -489,13 +489,7 @@ fn apply_ack(
     // Still dirty if the tablet changed the document after building the push.
     let dirty = !doc.save_after(&heads).is_empty();
     kept.push((push.id.clone(), doc, seq));
-    tx.prepare_cached("UPDATE documents SET server_heads = ?2 WHERE task_id = ?1")?
-        .execute(params![
-            push.id,
-            fieldloop_core::sync::heads_to_bytes(&heads)
-        ])?;
-    tx.prepare_cached("UPDATE task_index SET dirty = ?2 WHERE task_id = ?1")?
-        .execute(params![push.id, dirty])?;
+    mark_server_heads(tx, &push.id, &heads, dirty)?;
     applied.acked += 1;
     Ok(())
 }
@@ -590,14 +584,23 @@ fn apply_pull(
     // Dirty while the tablet has a change the server does not.
     let dirty = pull.resend || !doc.save_after(&known).is_empty();
     write_index(tx, &summary, dirty, now)?;
-    tx.prepare_cached("UPDATE documents SET server_heads = ?2 WHERE task_id = ?1")?
-        .execute(params![
-            pull.id,
-            fieldloop_core::sync::heads_to_bytes(&known)
-        ])?;
-    tx.prepare_cached("UPDATE task_index SET dirty = ?2 WHERE task_id = ?1")?
-        .execute(params![pull.id, dirty])?;
+    mark_server_heads(tx, &pull.id, &known, dirty)?;
     kept.push((pull.id.clone(), doc, last_seq));
+    Ok(())
+}
+
+/// What the server holds of task `id` (its heads), and whether the tablet
+/// has changes beyond them.
+fn mark_server_heads(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    heads: &[automerge::ChangeHash],
+    dirty: bool,
+) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE documents SET server_heads = ?2 WHERE task_id = ?1")?
+        .execute(params![id, fieldloop_core::sync::heads_to_bytes(heads)])?;
+    tx.prepare_cached("UPDATE task_index SET dirty = ?2 WHERE task_id = ?1")?
+        .execute(params![id, dirty])?;
     Ok(())
 }
 
