@@ -103,12 +103,10 @@ fn a_tablet_given_a_delta_it_cannot_apply_asks_for_the_task_again() {
     let mut a = Tablet::enroll(&server, "I-001");
     a.sync().expect("first sync");
     let who = a.author();
-    let id = task_ids(&a.store)
+    let id = a
+        .tasks_of_all(&[&who.person])
         .into_iter()
-        .find(|id| {
-            let task = a.store.open_task(id).expect("open").task().expect("task");
-            task.inspectors.contains(&who.person)
-        })
+        .next()
         .expect("a task of I-001");
     a.store
         .edit(&id, NOW, |d| d.check_in(&who, NOW, None))
@@ -165,12 +163,10 @@ fn a_tablet_given_a_delta_missing_a_parent_of_a_task_it_has_asks_for_it_again() 
     a.sync().expect("a's first sync");
     b.sync().expect("b's first sync");
     let who = a.author();
-    let id = task_ids(&a.store)
+    let id = a
+        .tasks_of_all(&[&who.person])
         .into_iter()
-        .find(|id| {
-            let task = a.store.open_task(id).expect("open").task().expect("task");
-            task.inspectors.contains(&who.person)
-        })
+        .next()
         .expect("a task of I-001");
     let on_b_before = b.store.open_task(&id).expect("b has it").heads();
     a.store
