@@ -169,7 +169,7 @@ pub fn build_record(
     let directory = &directory.with_names(task.names.as_ref());
     let report = task.status_report();
     let conflicts = doc.conflicts_with_times()?;
-    let problems = doc.submit_problems()?;
+    let problems = task.submit_problems(&conflicts);
     let title_of = |id: &str| task.checklist.get(id).map(|i| i.title.clone());
 
     let check_ins: Vec<&Event> = task

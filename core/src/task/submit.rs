@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{Author, MIN_CHECKED_IN, Millis, Outcome, SignerRole, TaskDoc};
+use super::{Author, MIN_CHECKED_IN, Millis, Outcome, SignerRole, Task, TaskDoc};
+use crate::Conflict;
 use crate::error::TaskError;
 use crate::status::{Event, EventKind};
 
@@ -54,56 +55,8 @@ impl TaskDoc {
     /// task may be submitted.
     pub fn submit_problems(&self) -> Result<Vec<SubmitProblem>, TaskError> {
         let task = self.task()?;
-        let mut problems = Vec::new();
-        let report = task.status_report();
-        if report.checked_in.len() < MIN_CHECKED_IN {
-            problems.push(SubmitProblem::TooFewCheckedIn {
-                have: report.checked_in.len() as u32,
-                need: MIN_CHECKED_IN as u32,
-            });
-        }
-        for (id, item) in task.items_in_order() {
-            match item.answer.result {
-                None => problems.push(SubmitProblem::Unanswered { item: id.clone() }),
-                Some(Outcome::NotApplicable) => {}
-                Some(_) if item.requires_evidence => {
-                    let has = item
-                        .evidence
-                        .iter()
-                        .any(|sha| task.evidence.get(sha).is_some_and(|e| !e.is_withdrawn()));
-                    if !has {
-                        problems.push(SubmitProblem::MissingEvidence { item: id.clone() });
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-        // The record is signed by every inspector who checked in, and signed
-        // or refused (拒签) by the business.
-        for person in &report.checked_in {
-            let signed = task.signatures.iter().any(|s| {
-                s.role == SignerRole::Inspector && &s.signer == person && s.image.is_some()
-            });
-            if !signed {
-                problems.push(SubmitProblem::InspectorUnsigned {
-                    inspector: person.clone(),
-                });
-            }
-        }
-        if !task
-            .signatures
-            .iter()
-            .any(|s| s.role == SignerRole::Enterprise)
-        {
-            problems.push(SubmitProblem::EnterpriseUnsigned);
-        }
         let conflicts = crate::conflict::conflicts(&self.doc, &task.actors)?;
-        for c in conflicts {
-            problems.push(SubmitProblem::OpenConflict {
-                path: c.path.join("/"),
-            });
-        }
-        Ok(problems)
+        Ok(task.submit_problems(&conflicts))
     }
 
     /// Submits the task for review, if every check passes.
@@ -121,5 +74,63 @@ impl TaskDoc {
             location: None,
         };
         self.append_event(author, event, format!("{} 提交审核", author.person))
+    }
+}
+
+impl Task {
+    /// [`TaskDoc::submit_problems`] of a task already read, given the
+    /// fields where concurrent edits left several values (each is a
+    /// problem): one reading of the document serves the record and its
+    /// checks.
+    pub fn submit_problems(&self, conflicts: &[Conflict]) -> Vec<SubmitProblem> {
+        let mut problems = Vec::new();
+        let report = self.status_report();
+        if report.checked_in.len() < MIN_CHECKED_IN {
+            problems.push(SubmitProblem::TooFewCheckedIn {
+                have: report.checked_in.len() as u32,
+                need: MIN_CHECKED_IN as u32,
+            });
+        }
+        for (id, item) in self.items_in_order() {
+            match item.answer.result {
+                None => problems.push(SubmitProblem::Unanswered { item: id.clone() }),
+                Some(Outcome::NotApplicable) => {}
+                Some(_) if item.requires_evidence => {
+                    let has = item
+                        .evidence
+                        .iter()
+                        .any(|sha| self.evidence.get(sha).is_some_and(|e| !e.is_withdrawn()));
+                    if !has {
+                        problems.push(SubmitProblem::MissingEvidence { item: id.clone() });
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        // The record is signed by every inspector who checked in, and signed
+        // or refused (拒签) by the business.
+        for person in &report.checked_in {
+            let signed = self.signatures.iter().any(|s| {
+                s.role == SignerRole::Inspector && &s.signer == person && s.image.is_some()
+            });
+            if !signed {
+                problems.push(SubmitProblem::InspectorUnsigned {
+                    inspector: person.clone(),
+                });
+            }
+        }
+        if !self
+            .signatures
+            .iter()
+            .any(|s| s.role == SignerRole::Enterprise)
+        {
+            problems.push(SubmitProblem::EnterpriseUnsigned);
+        }
+        for c in conflicts {
+            problems.push(SubmitProblem::OpenConflict {
+                path: c.path.join("/"),
+            });
+        }
+        problems
     }
 }

@@ -245,6 +245,12 @@ proptest! {
         let reference_heads = docs[0].heads();
         // The index's summary of a task read whole is the one read alone.
         prop_assert_eq!(reference_task.summary().expect("summary"), docs[0].summary().expect("summary"));
+        // The record's list of what blocks submitting, built from one
+        // reading of the document, is what the submit check refuses on.
+        let record = fieldloop_core::record::build_record(&mut docs[0], &Default::default(), None, "https://verify.example")
+            .expect("record");
+        let listed: Vec<_> = record.problems.into_iter().map(|p| p.problem).collect();
+        prop_assert_eq!(listed, docs[0].submit_problems().expect("problems"));
         for doc in docs.iter_mut().skip(1) {
             prop_assert_eq!(doc.heads(), reference_heads.clone());
             prop_assert_eq!(doc.task().expect("task"), reference_task.clone());
