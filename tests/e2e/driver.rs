@@ -231,16 +231,34 @@ impl App {
     }
 
     pub async fn click(&self, id: &str) {
-        self.find(id).await.click().await.expect(id);
+        self.click_css(&format!("[data-testid='{id}']")).await;
     }
 
     pub async fn click_css(&self, css: &str) {
-        self.find_css(css).await.click().await.expect(css);
+        let e = self.find_css(css).await;
+        self.reveal(&e).await;
+        e.click().await.expect(css);
+    }
+
+    /// Scrolls `e` to the middle of the window and waits until two frames
+    /// have been drawn. A checklist item off screen is not laid out
+    /// (`content-visibility: auto`) until a frame has shown it, and before
+    /// that WebDriver's click lands on the item rather than on its button.
+    pub async fn reveal(&self, e: &Element) {
+        let arg = serde_json::to_value(e).expect("element");
+        self.client
+            .execute_async(
+                "const [e, done] = arguments; e.scrollIntoView({ block: 'center' }); requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![arg],
+            )
+            .await
+            .expect("scroll the element into view");
     }
 
     /// Types `text` into the field `id` (after clearing it).
     pub async fn type_into(&self, id: &str, text: &str) {
         let field = self.find(id).await;
+        self.reveal(&field).await;
         field.clear().await.expect("clear");
         field.send_keys(text).await.expect("type");
     }

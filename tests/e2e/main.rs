@@ -190,6 +190,7 @@ async fn attach(app: &App, item_sel: &str, photo: &Path) {
         )))
         .await
         .expect("photo input");
+    app.reveal(&input).await;
     input
         .send_keys(&photo.to_string_lossy())
         .await
@@ -351,6 +352,7 @@ fn an_inspection_from_enrollment_to_resubmission_in_the_real_window() {
                 "[data-testid='conflict'][data-path='checklist/{first}/answer/result'] [data-testid='conflict-pick'][data-op$='{mate_actor}']"
             ))
             .await;
+        app.reveal(&pick).await;
         pick.click().await.expect("pick");
         app.find("submit-ready").await;
         app.click("submit").await;
@@ -401,6 +403,7 @@ fn an_inspection_from_enrollment_to_resubmission_in_the_real_window() {
         let note = app
             .find_css(&format!("[data-testid='item'][data-item-id='{first}'] [data-testid='item-note']"))
             .await;
+        app.reveal(&note).await;
         note.clear().await.expect("clear");
         note.send_keys("已责令三日内更换灭火器").await.expect("type");
         // Leaving the field saves it; once stored, the task waits for the next sync.

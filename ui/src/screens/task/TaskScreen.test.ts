@@ -266,6 +266,23 @@ describe("task screen", () => {
     expect(revoked).toContain(src);
   });
 
+  it("makes only the panel of the tab open when the task arrives", async () => {
+    const backend = new TaskBackend();
+    const release = backend.hold();
+    const mounting = mount({ backend, lazyPanels: true });
+    // The task has not arrived yet; the inspector opens the checklist meanwhile.
+    document.querySelector<HTMLElement>("[data-testid='tab-checklist']")!.click();
+    release();
+    const { el, screen } = await mounting;
+    expect(screen.tab).toBe("checklist");
+    expect(allByTestId(el, "item").length).toBeGreaterThan(0);
+    // The overview, never shown, is not made; it is the first time it opens.
+    expect(get(el, "panel-overview").childElementCount).toBe(0);
+    get(el, "tab-overview").click();
+    await screen.settled();
+    expect(get(el, "panel-overview").childElementCount).toBeGreaterThan(0);
+  });
+
   it("makes a panel when its tab first opens, and keeps it", async () => {
     const { el, screen, backend } = await mount({ lazyPanels: true });
     // Opening the task makes the overview alone: no items, no thumbnails asked for.

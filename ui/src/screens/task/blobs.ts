@@ -3,6 +3,13 @@
 // when it closes.
 
 import type { Backend } from "../../backend/backend";
+import type { Evidence } from "../../bindings/Evidence";
+
+/** The image that stands for a piece of evidence in a list: its thumbnail, or a signature itself; null when it has none. */
+export function thumbOf(e: Evidence): { sha: string; mime: string } | null {
+  if (e.thumb_sha256 !== null) return { sha: e.thumb_sha256, mime: "image/jpeg" };
+  return e.kind === "signature" ? { sha: e.sha256, mime: e.mime } : null;
+}
 
 export class BlobUrls {
   readonly #backend: Backend;
@@ -32,6 +39,13 @@ export class BlobUrls {
       if (url === null) img.classList.add("is-missing");
       else img.src = url;
     });
+  }
+
+  /** Shows `e`'s thumbnail (see `thumbOf`) in `img`, or clears it when there is none. */
+  attachThumb(img: HTMLImageElement, e: Evidence): void {
+    const thumb = thumbOf(e);
+    if (thumb === null) this.detach(img);
+    else this.attach(img, thumb.sha, thumb.mime);
   }
 
   /** Clears `img` (no image to show). */
