@@ -6,6 +6,7 @@
 //! `fieldloop_tablet`; the web front end in `ui/` calls them through its
 //! `Backend` interface.
 
+pub mod blob_scheme;
 pub mod commands;
 mod error;
 mod store;
@@ -27,36 +28,38 @@ pub fn run() {
 /// Fieldloop on `builder`: the commands, and the local store (see [`Startup`]).
 pub fn run_app<R: Runtime>(builder: Builder<R>, startup: Startup) -> Builder<R> {
     use commands::{device, evidence, notes, record, tasks};
-    let builder = builder.invoke_handler(tauri::generate_handler![
-        tasks::list_tasks,
-        tasks::task_view,
-        tasks::task_history,
-        tasks::task_qr,
-        record::check_in,
-        record::answer,
-        record::set_caption,
-        record::withdraw_evidence,
-        record::add_trace,
-        record::add_finding,
-        record::add_lead_transfer,
-        record::refuse_to_sign,
-        record::resolve_conflict,
-        record::submit,
-        notes::edit_record_notes,
-        notes::print_record,
-        evidence::add_photo,
-        evidence::sign,
-        evidence::blob,
-        device::identity,
-        device::enroll_hint,
-        device::scan_enroll_image,
-        device::enroll,
-        device::sync_status,
-        device::sync_now,
-        device::unsynced_work,
-        device::audit_check,
-        device::wipe_if_revoked,
-    ]);
+    let builder = builder
+        .register_asynchronous_uri_scheme_protocol(blob_scheme::SCHEME, blob_scheme::handle)
+        .invoke_handler(tauri::generate_handler![
+            tasks::list_tasks,
+            tasks::task_view,
+            tasks::task_history,
+            tasks::task_qr,
+            record::check_in,
+            record::answer,
+            record::set_caption,
+            record::withdraw_evidence,
+            record::add_trace,
+            record::add_finding,
+            record::add_lead_transfer,
+            record::refuse_to_sign,
+            record::resolve_conflict,
+            record::submit,
+            notes::edit_record_notes,
+            notes::print_record,
+            evidence::add_photo,
+            evidence::sign,
+            evidence::blob,
+            device::identity,
+            device::enroll_hint,
+            device::scan_enroll_image,
+            device::enroll,
+            device::sync_status,
+            device::sync_now,
+            device::unsynced_work,
+            device::audit_check,
+            device::wipe_if_revoked,
+        ]);
     match startup.data_dir.clone() {
         // A given directory is opened at once; the platform's once the app knows its name.
         Some(dir) => builder.manage(AppStore::open(&dir, &startup)),

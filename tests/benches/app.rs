@@ -318,8 +318,9 @@ fn main() {
                            if (all && imgs.length >= {PHOTOS} && imgs.every(i => i.complete && i.naturalWidth > 0)) {{
                              // The thumbnails' calls in one line: how many, first sent, last answered.
                              const blobs = calls.filter(c => c[0] === 'blob');
+                             // (None where the web view loads the images itself.)
                              const summary = calls.filter(c => c[0] !== 'blob')
-                               .concat([['blob ×' + blobs.length, Math.min(...blobs.map(c => c[1])), Math.max(...blobs.map(c => c[2]))]]);
+                               .concat(blobs.length === 0 ? [] : [['blob ×' + blobs.length, Math.min(...blobs.map(c => c[1])), Math.max(...blobs.map(c => c[2]))]]);
                              finished = true;
                              done({{ total: performance.now() - t0, screen, items, calls: JSON.stringify(summary), frames: frames.join(' '), busy: busy.join(' '), inserted }});
                            }} else if (performance.now() - t0 > 20000) {{

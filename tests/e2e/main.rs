@@ -195,10 +195,13 @@ async fn attach(app: &App, item_sel: &str, photo: &Path) {
         .send_keys(&photo.to_string_lossy())
         .await
         .expect("choose the file");
+    // The thumbnail is drawn from the app's blob scheme: the web view
+    // loaded and decoded it itself.
     app.wait_until(
         "thumbnail shown",
         &format!(
-            "return document.querySelector(\"{item_sel} [data-testid='evidence-thumb']\") !== null;"
+            "const img = document.querySelector(\"{item_sel} [data-testid='evidence-thumb'] img\");
+             return img !== null && img.src.startsWith('fieldloop-blob:') && img.complete && img.naturalWidth > 0;"
         ),
     )
     .await;

@@ -196,3 +196,54 @@ fn an_unenrolled_tablet_says_so_and_enrolling_without_a_server_is_explained() {
         Value::Null
     );
 }
+
+#[test]
+fn the_blob_scheme_serves_an_image_by_its_hash_and_refuses_anything_else() {
+    use fieldloop_app_lib::{AppStore, blob_scheme};
+    use tauri::Manager;
+
+    let (_dir, app, window) = demo_app();
+    let task = my_task(&window)["id"].as_str().expect("id").to_owned();
+    let view =
+        invoke_raw(&window, "add_photo", jpeg(), headers(&[("x-task", &task)])).expect("photo");
+    let thumb = view["evidence"][0]["thumb_sha256"]
+        .as_str()
+        .expect("a thumbnail")
+        .to_owned();
+    let store = app.state::<AppStore>();
+
+    // What an <img> gets: the thumbnail's bytes, typed, kept by the web view.
+    let answer = blob_scheme::answer(&store, &format!("/{thumb}"));
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["content-type"], "image/jpeg");
+    assert_eq!(
+        answer.headers()["cache-control"],
+        "max-age=31536000, immutable"
+    );
+    let bytes =
+        crate::invoke_bytes(&window, "blob", json!({ "sha256": thumb })).expect("thumbnail bytes");
+    assert_eq!(
+        answer.body(),
+        &bytes,
+        "the same bytes as the blob command's"
+    );
+
+    // Anything but a SHA-256 in hex is refused before the store is read.
+    for path in [
+        "/../../etc/passwd".to_owned(),
+        "/..%2F..%2Fetc%2Fpasswd".to_owned(),
+        "/".to_owned(),
+        format!("/{thumb}/x"),
+        format!("/{}", thumb.to_uppercase()),
+    ] {
+        let answer = blob_scheme::answer(&store, &path);
+        assert_eq!(answer.status(), 400, "{path}");
+        let error: Value = serde_json::from_slice(answer.body()).expect("a JSON error");
+        assert_eq!(error["code"], "blob.bad_id", "{path}: {error}");
+    }
+    // A blob this tablet does not have.
+    let answer = blob_scheme::answer(&store, &format!("/{}", "0".repeat(64)));
+    assert_eq!(answer.status(), 404);
+    let error: Value = serde_json::from_slice(answer.body()).expect("a JSON error");
+    assert_eq!(error["code"], "blob.not_found", "{error}");
+}

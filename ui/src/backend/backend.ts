@@ -88,6 +88,12 @@ export interface Backend {
   printRecord(task: string): Promise<PrintedFile>;
   /** The bytes of a thumbnail, display copy or signature image. */
   blob(sha256: string): Promise<Uint8Array>;
+  /**
+   * A URL the web view loads a thumbnail, display copy or signature image
+   * from by itself (the bytes never pass through JavaScript), or `null`
+   * where there is none: then `blob` is asked for the bytes.
+   */
+  blobSrc(sha256: string): string | null;
 
   /** Who the tablet acts for; `null` until enrolled. */
   identity(): Promise<Identity | null>;

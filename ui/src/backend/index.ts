@@ -19,6 +19,8 @@ export function unavailableBackend(
   const reject = () => Promise.reject(new BackendError(TRANSPORT_ERROR, message));
   return new Proxy({} as Backend, {
     // Not a thenable (so it can be awaited as a value), and no symbol methods.
-    get: (_target, property) => (typeof property === "string" && property !== "then" ? reject : undefined),
+    // `blobSrc` answers at once: no URL (`blob` then rejects).
+    get: (_target, property) =>
+      property === "blobSrc" ? () => null : typeof property === "string" && property !== "then" ? reject : undefined,
   });
 }

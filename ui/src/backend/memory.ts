@@ -333,6 +333,11 @@ export class MemoryBackend implements Backend {
     });
   }
 
+  /** None here: images come from `blob`, as object URLs. */
+  blobSrc(_sha256: string): string | null {
+    return null;
+  }
+
   async blob(sha256: string): Promise<Uint8Array> {
     await this.#enter("blob", sha256);
     const bytes = this.blobs.get(sha256);

@@ -5,7 +5,7 @@
 // bytes as the raw body and their other arguments as `x-…` headers, each
 // percent-encoded (header values must be ASCII; the Rust side decodes them).
 
-import { invoke } from "@tauri-apps/api/core";
+import { convertFileSrc, invoke } from "@tauri-apps/api/core";
 import {
   type AnswerChange,
   type Backend,
@@ -32,6 +32,9 @@ import {
 export interface InvokeOptions {
   headers: Record<string, string>;
 }
+
+/** The scheme the app serves the record's images on (`blob_scheme::SCHEME`). */
+export const BLOB_SCHEME = "fieldloop-blob";
 
 /** The signature of `invoke` from `@tauri-apps/api/core`; replaceable in tests. */
 export type Invoke = <T>(
@@ -134,6 +137,11 @@ export class TauriBackend implements Backend {
   async blob(sha256: string): Promise<Uint8Array> {
     const bytes = await this.#call<ArrayBuffer | Uint8Array | number[]>("blob", { sha256 });
     return bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  }
+
+  /** The app's `fieldloop-blob` scheme (src-tauri/src/blob_scheme.rs), in the form of this platform. */
+  blobSrc(sha256: string): string {
+    return convertFileSrc(sha256, BLOB_SCHEME);
   }
 
   identity(): Promise<Identity | null> {

@@ -1,6 +1,7 @@
-// Images of the task (thumbnails, display copies, signatures) as object URLs:
-// each blob is asked for once, kept while the screen is open and revoked
-// when it closes.
+// Images of the task (thumbnails, display copies, signatures): loaded by the
+// web view from the app's blob scheme where the backend has one; else as
+// object URLs, each blob asked for once, kept while the screen is open and
+// revoked when it closes.
 
 import type { Backend } from "../../backend/backend";
 import type { Evidence } from "../../bindings/Evidence";
@@ -28,6 +29,19 @@ export class BlobUrls {
     if (img.dataset.blob === sha && img.getAttribute("src") !== null) return;
     img.dataset.blob = sha;
     img.classList.remove("is-missing");
+    const src = this.#backend.blobSrc(sha);
+    if (src !== null) {
+      // The web view loads it itself. One it cannot load is marked missing
+      // and asked for again the next time it is shown.
+      img.onerror = () => {
+        if (img.dataset.blob !== sha) return;
+        img.classList.add("is-missing");
+        img.removeAttribute("src");
+      };
+      img.src = src;
+      return;
+    }
+    img.onerror = null;
     const ready = this.#ready.get(sha);
     if (ready !== undefined) {
       img.src = ready;
@@ -50,6 +64,7 @@ export class BlobUrls {
 
   /** Clears `img` (no image to show). */
   detach(img: HTMLImageElement): void {
+    img.onerror = null;
     delete img.dataset.blob;
     img.removeAttribute("src");
   }
