@@ -7,7 +7,7 @@ import type { Backend } from "../../backend/backend";
 import type { Evidence } from "../../bindings/Evidence";
 
 /** The image that stands for a piece of evidence in a list: its thumbnail, or a signature itself; null when it has none. */
-export function thumbOf(e: Evidence): { sha: string; mime: string } | null {
+function thumbOf(e: Evidence): { sha: string; mime: string } | null {
   if (e.thumb_sha256 !== null) return { sha: e.thumb_sha256, mime: "image/jpeg" };
   return e.kind === "signature" ? { sha: e.sha256, mime: e.mime } : null;
 }
