@@ -75,8 +75,33 @@ fn a_failing_seed_prints_its_reproduction() {
         "{message}"
     );
     assert!(message.contains("SIM_SEED=7 cargo test"), "{message}");
+    // Where to go on from after the fix: every seed below 7 ran clean.
+    assert!(message.contains("seeds 0..7 ran clean"), "{message}");
     assert_eq!(
         fieldloop_tests::sim::run_many_with(0..7, 2, fails_at_seven).seeds,
         7
     );
+}
+
+/// The mark a long soak goes on from never passes a seed that is still
+/// running or failed, and moves past seeds as soon as all below them are done.
+#[test]
+fn the_clean_mark_waits_for_every_seed_below_it() {
+    use fieldloop_tests::sim::SeedQueue;
+    let queue = SeedQueue::new(10..14);
+    assert_eq!(queue.clean_below(), 10);
+    assert_eq!((queue.take(), queue.take()), (Some(10), Some(11)));
+    queue.done(11);
+    // 10 is still running.
+    assert_eq!(queue.clean_below(), 10);
+    queue.done(10);
+    assert_eq!(queue.clean_below(), 12);
+    // 12 fails (never done); 13 runs clean after it.
+    assert_eq!((queue.take(), queue.take()), (Some(12), Some(13)));
+    queue.done(13);
+    assert_eq!(queue.take(), None);
+    assert_eq!(queue.clean_below(), 12);
+    // Nothing left, nothing running: the whole range.
+    queue.done(12);
+    assert_eq!(queue.clean_below(), 14);
 }

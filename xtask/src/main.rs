@@ -49,7 +49,8 @@ enum Task {
         #[arg(long)]
         seed: Option<u64>,
         /// The first seed (so that a long soak can be run in parts:
-        /// `--from 500000 --seeds 500000`).
+        /// `--from 500000 --seeds 500000`). A run's progress lines and a
+        /// failure name the seeds that ran clean and the `--from` to go on.
         #[arg(long, default_value_t = 0, conflicts_with = "seed")]
         from: u64,
         /// Threads (default: one per core).
