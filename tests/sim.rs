@@ -1274,6 +1274,16 @@ impl SeedQueue {
     }
 }
 
+/// Which seeds of `seeds` ran clean (all below `below`), and the options
+/// that go on from there.
+fn ran_clean(seeds: &std::ops::Range<u64>, below: u64) -> String {
+    format!(
+        "seeds {}..{below} ran clean (to go on from there: --from {below} --seeds {})",
+        seeds.start,
+        seeds.end.saturating_sub(below),
+    )
+}
+
 /// [`run_many`] with another runner of one seed (to test the harness).
 pub fn run_many_with(
     seeds: std::ops::Range<u64>,
@@ -1291,7 +1301,7 @@ pub fn run_many_with(
     let mut totals = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|k| {
-                let (stop, done, failure, queue) = (&stop, &done, &failure, &queue);
+                let (stop, done, failure, queue, seeds) = (&stop, &done, &failure, &queue, &seeds);
                 scope.spawn(move || {
                     let mut totals = Totals::default();
                     let last_report = Cell::new(Instant::now());
@@ -1322,12 +1332,10 @@ pub fn run_many_with(
                         if k == 0 && last_report.get().elapsed() >= PROGRESS_EVERY {
                             last_report.set(Instant::now());
                             let secs = started.elapsed().as_secs_f64();
-                            let below = queue.clean_below();
                             eprintln!(
-                                "sim: {n}/{total} seeds, {:.0} seeds/s; seeds {}..{below} ran clean (to go on from there: --from {below} --seeds {})",
+                                "sim: {n}/{total} seeds, {:.0} seeds/s; {}",
                                 n as f64 / secs.max(1e-9),
-                                seeds.start,
-                                seeds.end - below,
+                                ran_clean(seeds, queue.clean_below()),
                             );
                         }
                     }
@@ -1348,7 +1356,7 @@ pub fn run_many_with(
     totals.elapsed = started.elapsed();
     totals.threads = threads;
     if let Some((seed, message)) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        let clean = format!("seeds {}..{} ran clean", seeds.start, queue.clean_below());
+        let clean = ran_clean(&seeds, queue.clean_below());
         eprintln!(
             "sim: seed {seed} FAILED ({clean}); reproduce: {}",
             reproduce(seed)

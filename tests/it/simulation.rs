@@ -76,7 +76,10 @@ fn a_failing_seed_prints_its_reproduction() {
     );
     assert!(message.contains("SIM_SEED=7 cargo test"), "{message}");
     // Where to go on from after the fix: every seed below 7 ran clean.
-    assert!(message.contains("seeds 0..7 ran clean"), "{message}");
+    assert!(
+        message.contains("seeds 0..7 ran clean (to go on from there: --from 7 --seeds 13)"),
+        "{message}"
+    );
     assert_eq!(
         fieldloop_tests::sim::run_many_with(0..7, 2, fails_at_seven).seeds,
         7
