@@ -113,11 +113,40 @@ impl Server {
         let state = AppState::new(store.clone(), blobs).with_limits(limits);
         let hook: Option<crate::ThreadStart> = hooked.then(|| Arc::new(install_hook) as _);
         let serving = crate::Serving::start(state, None, hook);
+        wait_serving(&serving.url);
         Self {
             url: serving.url.clone(),
             _serving: serving,
             store,
         }
+    }
+}
+
+/// How long [`wait_serving`] waits for a server that has just started.
+const SERVING_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Returns once the server at `url` answers `/healthz`. The server makes
+/// its startup checkpoint (the demo data has receipts) before it serves
+/// anything, so a child that arms the crash hook after this never counts
+/// that checkpoint's points. Armed without waiting, whether they counted
+/// depended on the threads' timing: the recording run once counted
+/// `server.checkpoint.after_commit` twice and the child told to abort at
+/// its second hit never reached it.
+fn wait_serving(url: &str) {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("client");
+    let started = std::time::Instant::now();
+    loop {
+        match client.get(format!("{url}/healthz")).send() {
+            Ok(answer) if answer.status().is_success() => return,
+            answered => assert!(
+                started.elapsed() < SERVING_WITHIN,
+                "the server at {url} did not answer /healthz within {SERVING_WITHIN:?}: {answered:?}"
+            ),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 
