@@ -1040,7 +1040,9 @@ impl World {
                     let Ok(doc) = store.open_task(&task.id) else {
                         self.fail(format!("tablet {t}: task {} unreadable", task.id));
                     };
-                    let on_tablet = doc.task().unwrap_or_else(|e| self.fail(e));
+                    // Its own reading: `task` would give the server's,
+                    // kept for the same heads.
+                    let on_tablet = doc.task_fresh().unwrap_or_else(|e| self.fail(e));
                     if on_tablet != server_task {
                         self.fail(format!(
                             "tablet {t}: task {} has the server's heads but not its content",

@@ -282,7 +282,7 @@ pub(crate) fn resolve(
         Prop::Seq(i) => doc.put(&obj, i, value)?,
     }
     // A new value must still make a valid task (an outcome stays an outcome).
-    autosurgeon::hydrate::<_, crate::Task>(doc)
+    crate::walk::hydrate::<_, crate::Task>(doc)
         .map_err(|e| TaskError::ValueDoesNotFit(e.to_string()))?;
     Ok(())
 }

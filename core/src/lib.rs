@@ -25,6 +25,7 @@ pub mod status;
 pub mod sync;
 pub mod task;
 pub mod uscc;
+pub mod walk;
 
 pub use automerge::{ActorId, ChangeHash};
 pub use codes::ErrorCode;

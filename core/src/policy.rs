@@ -43,6 +43,8 @@ use std::fmt;
 use automerge::{ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, Prop, ROOT, ReadDoc};
 use automerge::{ScalarValue, legacy};
 use autosurgeon::Hydrate;
+
+use crate::walk::Walked;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -527,7 +529,7 @@ pub fn check(doc: &mut AutoCommit, new: &[Change], writer: &Writer) -> Result<Ve
         events.push((id, None, new));
     }
     for entry in &mut events {
-        entry.1 = Event::hydrate_map(&*doc, &entry.0).ok();
+        entry.1 = Event::hydrate_map(&Walked::new(&*doc), &entry.0).ok();
     }
     let old_events: Vec<Event> = events
         .iter()
@@ -912,7 +914,7 @@ fn existing_evidence(check: &mut Check<'_>, sha: &str) -> Option<Evidence> {
     {
         return None;
     }
-    Evidence::hydrate_map(&*check.doc, &entry).ok()
+    Evidence::hydrate_map(&Walked::new(&*check.doc), &entry).ok()
 }
 
 /// Whether `obj` held a value at `key` before the batch, other than null.
@@ -974,7 +976,8 @@ fn records(check: &mut Check<'_>) -> Result<(), Refusal> {
             |e: &dyn fmt::Display| refuse(Rule::BadValue, *change, path.clone(), &format!("({e})"));
         match node {
             Node::ActorEntry => {
-                let info = ActorInfo::hydrate_map(&*check.doc, obj).map_err(|e| bad(&e))?;
+                let info =
+                    ActorInfo::hydrate_map(&Walked::new(&*check.doc), obj).map_err(|e| bad(&e))?;
                 if info.person != person || info.role != check.writer.role {
                     return Err(refuse(
                         Rule::NotYours,
@@ -998,7 +1001,8 @@ fn records(check: &mut Check<'_>) -> Result<(), Refusal> {
                     .ok()
                     .flatten()
                     .map(|(_, id)| id);
-                let entry = entry.and_then(|id| Evidence::hydrate_map(&*check.doc, &id).ok());
+                let entry =
+                    entry.and_then(|id| Evidence::hydrate_map(&Walked::new(&*check.doc), &id).ok());
                 let Some(entry) = entry else {
                     return Err(bad(&"unreadable evidence"));
                 };
@@ -1025,7 +1029,8 @@ fn records(check: &mut Check<'_>) -> Result<(), Refusal> {
                 }
             }
             Node::EvidenceEntry(sha) => {
-                let e = Evidence::hydrate_map(&*check.doc, obj).map_err(|e| bad(&e))?;
+                let e =
+                    Evidence::hydrate_map(&Walked::new(&*check.doc), obj).map_err(|e| bad(&e))?;
                 mine(&e.by, *change, &path)?;
                 let hashes_ok = e.sha256 == *sha
                     && [&e.thumb_sha256, &e.display_sha256]
@@ -1037,7 +1042,7 @@ fn records(check: &mut Check<'_>) -> Result<(), Refusal> {
                 }
             }
             Node::Record(Records::Events) => {
-                let e = Event::hydrate_map(&*check.doc, obj).map_err(|e| bad(&e))?;
+                let e = Event::hydrate_map(&Walked::new(&*check.doc), obj).map_err(|e| bad(&e))?;
                 mine(&e.by, *change, &path)?;
                 if e.role != check.writer.role {
                     return Err(refuse(
@@ -1052,26 +1057,31 @@ fn records(check: &mut Check<'_>) -> Result<(), Refusal> {
                 }
             }
             Node::Record(Records::Trace) => {
-                let p = TracePoint::hydrate_map(&*check.doc, obj).map_err(|e| bad(&e))?;
+                let p =
+                    TracePoint::hydrate_map(&Walked::new(&*check.doc), obj).map_err(|e| bad(&e))?;
                 mine(&p.by, *change, &path)?;
             }
             Node::Record(Records::Findings) => {
-                let f = Finding::hydrate_map(&*check.doc, obj).map_err(|e| bad(&e))?;
+                let f =
+                    Finding::hydrate_map(&Walked::new(&*check.doc), obj).map_err(|e| bad(&e))?;
                 mine(&f.by, *change, &path)?;
             }
             Node::Record(Records::LeadTransfers) => {
-                let t = LeadTransfer::hydrate_map(&*check.doc, obj).map_err(|e| bad(&e))?;
+                let t = LeadTransfer::hydrate_map(&Walked::new(&*check.doc), obj)
+                    .map_err(|e| bad(&e))?;
                 mine(&t.by, *change, &path)?;
             }
             Node::Record(Records::Prints) => {
-                let p = PrintedRecord::hydrate_map(&*check.doc, obj).map_err(|e| bad(&e))?;
+                let p = PrintedRecord::hydrate_map(&Walked::new(&*check.doc), obj)
+                    .map_err(|e| bad(&e))?;
                 mine(&p.by, *change, &path)?;
                 if BlobId::parse(&p.sha256).is_err() {
                     return Err(bad(&"a print names its PDF by SHA-256"));
                 }
             }
             Node::Record(Records::Signatures) => {
-                let s = Signature::hydrate_map(&*check.doc, obj).map_err(|e| bad(&e))?;
+                let s =
+                    Signature::hydrate_map(&Walked::new(&*check.doc), obj).map_err(|e| bad(&e))?;
                 mine(&s.by, *change, &path)?;
                 // Squad members sign on one tablet: an inspector's signature
                 // names an inspector of the task; `by` is who held the tablet.
@@ -1099,7 +1109,7 @@ fn record_notes(check: &mut Check<'_>) -> Result<(), Refusal> {
         return Ok(());
     };
     let notes: autosurgeon::MaybeMissing<Option<RecordNotes>> =
-        autosurgeon::hydrate_prop(&*check.doc, ROOT, "record_notes")
+        crate::walk::hydrate_prop(&*check.doc, ROOT, "record_notes")
             .map_err(|e| refuse(Rule::BadValue, change, "record_notes", &format!("({e})")))?;
     match notes {
         autosurgeon::MaybeMissing::Present(Some(notes)) => notes

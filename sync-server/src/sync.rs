@@ -230,7 +230,7 @@ fn apply_push(
         return Ok(Applied::MissingDeps);
     }
     let verdict = policy::check(&mut merged, &new, writer).map_err(|r| refused(id, r))?;
-    let task = autosurgeon::hydrate::<_, Task>(&merged).map_err(|e| {
+    let task = fieldloop_core::walk::hydrate::<_, Task>(&merged).map_err(|e| {
         ApiError::new(
             Code::SyncInvalidTask,
             format!("任务 {id} 的变更会使任务格式无效 (the task would be invalid): {e}"),

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::walk::hydrate_prop;
 use automerge::ROOT;
-use autosurgeon::hydrate_prop;
 
 use super::{ActorInfo, Author, Millis, TaskDoc};
 use crate::error::TaskError;

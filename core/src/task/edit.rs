@@ -4,7 +4,9 @@
 
 use automerge::transaction::CommitOptions;
 use automerge::{AutoCommit, ObjId, ROOT, ReadDoc};
-use autosurgeon::{MaybeMissing, hydrate_prop, reconcile_prop};
+use autosurgeon::{MaybeMissing, reconcile_prop};
+
+use crate::walk::hydrate_prop;
 
 use super::{ActorInfo, Author, Millis, TaskDoc};
 use crate::error::TaskError;

@@ -2,7 +2,9 @@
 //! append that checks each transition.
 
 use automerge::ROOT;
-use autosurgeon::{hydrate_prop, reconcile_insert};
+use autosurgeon::reconcile_insert;
+
+use crate::walk::hydrate_prop;
 
 use super::edit::child;
 use super::{Author, Millis, TaskDoc};

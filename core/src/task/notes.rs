@@ -9,7 +9,9 @@
 //! server, so the tablet refuses exactly what the server would.
 
 use automerge::{AutoCommit, ObjId, ROOT};
-use autosurgeon::{MaybeMissing, hydrate_prop, reconcile_insert, reconcile_prop};
+use autosurgeon::{MaybeMissing, reconcile_insert, reconcile_prop};
+
+use crate::walk::hydrate_prop;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 

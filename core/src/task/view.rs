@@ -2,15 +2,20 @@
 //! for the task index, and the audit trail.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
-use automerge::ROOT;
-use autosurgeon::{Hydrate, hydrate, hydrate_prop};
+use automerge::transaction::Transactable as _;
+use automerge::{ChangeHash, ROOT};
+use autosurgeon::Hydrate;
+use lru::LruCache;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::{ActorInfo, Millis, Task, TaskDoc, TaskSubject, Window};
 use crate::error::TaskError;
 use crate::status::{self, Event, Status, StatusReport};
+use crate::walk::{hydrate, hydrate_prop};
 
 /// What the task index needs, without the whole document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -77,9 +82,54 @@ impl Task {
     }
 }
 
+/// Whole-task reads [`TaskDoc::task`] keeps, by heads: at most this many
+/// (a big task read whole is some tens of KiB).
+pub const TASK_READS_KEPT: usize = 128;
+
+/// The process's kept whole-task reads, the most recently used kept.
+fn kept_reads() -> &'static Mutex<LruCache<Vec<ChangeHash>, Task>> {
+    static KEPT: OnceLock<Mutex<LruCache<Vec<ChangeHash>, Task>>> = OnceLock::new();
+    KEPT.get_or_init(|| {
+        Mutex::new(LruCache::new(
+            NonZeroUsize::new(TASK_READS_KEPT).expect("TASK_READS_KEPT is not zero"),
+        ))
+    })
+}
+
 impl TaskDoc {
     /// The typed view of the whole document.
+    ///
+    /// Reading a task whole walks every field (about half a millisecond for
+    /// a demo task), and the same state is read again and again: the
+    /// server before and after a push, a tablet checking what it pulled and
+    /// then showing it. A document's heads are hashes of its whole history,
+    /// so two documents with the same heads and nothing uncommitted hold the
+    /// same task: such reads are kept, by heads, for the whole process
+    /// ([`TASK_READS_KEPT`] of them) and given again as copies. A document
+    /// with uncommitted operations is always read through.
     pub fn task(&self) -> Result<Task, TaskError> {
+        let heads = self.doc.base_heads();
+        if heads.is_empty() || self.doc.pending_ops() > 0 {
+            return Ok(hydrate(&self.doc)?);
+        }
+        if let Some(task) = kept_reads()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&heads)
+        {
+            return Ok(task.clone());
+        }
+        let task = self.task_fresh()?;
+        kept_reads()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .put(heads, task.clone());
+        Ok(task)
+    }
+
+    /// [`TaskDoc::task`] read from this document itself, never a kept read:
+    /// for checks that two documents with the same heads read alike.
+    pub fn task_fresh(&self) -> Result<Task, TaskError> {
         Ok(hydrate(&self.doc)?)
     }
 

@@ -234,6 +234,49 @@ fn run(replicas: usize, steps: &[Step], merge_order: &[usize]) -> Vec<TaskDoc> {
 }
 
 proptest! {
+    /// `TaskDoc::task` keeps reads by heads for the whole process: after
+    /// any edit or merge, and with an edit not yet committed, it gives what
+    /// the document holds, never a read kept for another state.
+    #[test]
+    fn a_kept_read_is_what_the_document_holds(
+        (replicas, steps) in (2usize..=4).prop_flat_map(|n| (Just(n), steps(n)))
+    ) {
+        let mut base = new_task();
+        let items = item_ids(&base);
+        let mut docs: Vec<TaskDoc> = (0..replicas).map(|_| base.fork()).collect();
+        for (i, step) in steps.iter().enumerate() {
+            let t = T0 + i as i64 * 1_000;
+            let touched = match step {
+                Step::Edit { replica, edit } => {
+                    // Read (and so kept) before the edit.
+                    docs[*replica].task().expect("task");
+                    apply(&mut docs[*replica], &items, *replica, edit, t);
+                    *replica
+                }
+                Step::Sync { from, to } => {
+                    docs[*to].task().expect("task");
+                    let mut source = docs[*from].fork();
+                    docs[*to].merge(&mut source).expect("merge");
+                    *to
+                }
+            };
+            let doc = &mut docs[touched];
+            prop_assert_eq!(doc.task().expect("task"), doc.task_fresh().expect("task"));
+        }
+        // An edit made straight on the document and not committed yet.
+        let doc = &mut docs[0];
+        let kept = doc.task().expect("task");
+        let subject = match automerge::ReadDoc::get(doc.automerge(), &automerge::ROOT, "subject") {
+            Ok(Some((_, subject))) => subject,
+            other => panic!("no subject: {other:?}"),
+        };
+        automerge::transaction::Transactable::put(doc.automerge(), &subject, "name", "未提交的名称")
+            .expect("put");
+        let read = doc.task().expect("task");
+        prop_assert_eq!(read.subject.name.as_str(), "未提交的名称");
+        prop_assert_ne!(read, kept);
+    }
+
     #[test]
     fn replicas_converge(
         (replicas, steps, order) in (2usize..=5).prop_flat_map(|n| (Just(n), steps(n), Just((0..n).collect::<Vec<_>>()).prop_shuffle()))
@@ -243,6 +286,11 @@ proptest! {
         let reference_status = docs[0].status_report().expect("status");
         let reference_conflicts = docs[0].conflicts().expect("conflicts");
         let reference_heads = docs[0].heads();
+        // Reading each object in one pass (`fieldloop_core::walk`) gives
+        // what autosurgeon's field-by-field reading gives, conflicts and all.
+        let direct: fieldloop_core::Task = autosurgeon::hydrate(docs[0].automerge()).expect("direct");
+        prop_assert_eq!(&direct, &reference_task);
+        prop_assert_eq!(docs[0].task_fresh().expect("task"), direct);
         // The index's summary of a task read whole is the one read alone.
         prop_assert_eq!(reference_task.summary().expect("summary"), docs[0].summary().expect("summary"));
         // The record's list of what blocks submitting, built from one
@@ -253,13 +301,15 @@ proptest! {
         prop_assert_eq!(listed, docs[0].submit_problems().expect("problems"));
         for doc in docs.iter_mut().skip(1) {
             prop_assert_eq!(doc.heads(), reference_heads.clone());
-            prop_assert_eq!(doc.task().expect("task"), reference_task.clone());
+            // Read from each document itself: `task` would give the read
+            // kept for these heads.
+            prop_assert_eq!(doc.task_fresh().expect("task"), reference_task.clone());
             prop_assert_eq!(doc.status_report().expect("status"), reference_status.clone());
             prop_assert_eq!(doc.conflicts().expect("conflicts"), reference_conflicts.clone());
         }
         // Save/load round-trips to the same document.
         let mut loaded = TaskDoc::load(&docs[0].save()).expect("load");
-        prop_assert_eq!(loaded.task().expect("task"), reference_task);
+        prop_assert_eq!(loaded.task_fresh().expect("task"), reference_task);
         prop_assert_eq!(loaded.heads(), reference_heads);
         prop_assert_eq!(loaded.conflicts().expect("conflicts"), reference_conflicts);
     }

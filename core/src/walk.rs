@@ -1,0 +1,267 @@
+//! Typed reads that walk each Automerge object once.
+//!
+//! autosurgeon reads a struct field by field: every field is a `get`, and
+//! in Automerge each `get` seeks the key among the document's operations
+//! again (in a demo task, about 300 such seeks to read it whole). [`Walked`]
+//! is a view of a document for autosurgeon that, the first time a map or a
+//! list is asked about, reads all of its entries in one pass (`map_range`,
+//! `list_range`) and answers every later question about that object from
+//! what it read. What it answers is what the document answers: the same
+//! winning value of a key, the same object ids; anything else (text,
+//! ranges, parents) is asked of the document itself.
+//!
+//! A view lives for one read: it borrows the document, so the document
+//! cannot change under it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::RangeBounds;
+use std::rc::Rc;
+
+use automerge::{AutomergeError, ObjId, ObjType, Prop, ReadDoc, Value};
+
+/// What [`Walked`] reads: an Automerge document that autosurgeon can read.
+pub trait Readable: ReadDoc + autosurgeon::ReadDoc {}
+
+impl<D: ReadDoc + autosurgeon::ReadDoc> Readable for D {}
+
+/// An object's entries as one pass read them: each key's (or index's)
+/// winning value and the id of the operation that set it.
+enum Entries {
+    Map(HashMap<String, (Value<'static>, ObjId)>),
+    List(Vec<(Value<'static>, ObjId)>),
+    /// Text and anything else: asked of the document.
+    Other,
+}
+
+/// A document read through one pass per object (see the module's note).
+pub struct Walked<'a, D: Readable> {
+    doc: &'a D,
+    objects: RefCell<HashMap<ObjId, Rc<Entries>>>,
+}
+
+impl<'a, D: Readable> Walked<'a, D> {
+    pub fn new(doc: &'a D) -> Self {
+        Self {
+            doc,
+            objects: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// `obj`'s entries, read in one pass the first time.
+    fn entries(&self, obj: &ObjId) -> Rc<Entries> {
+        if let Some(found) = self.objects.borrow().get(obj) {
+            return Rc::clone(found);
+        }
+        let entries = match ReadDoc::object_type(self.doc, obj) {
+            Ok(ObjType::Map | ObjType::Table) => Entries::Map(
+                ReadDoc::map_range(self.doc, obj, ..)
+                    .map(|item| {
+                        let id = item.id();
+                        (item.key.into_owned(), (item.value.into_value(), id))
+                    })
+                    .collect(),
+            ),
+            Ok(ObjType::List) => Entries::List(
+                ReadDoc::list_range(self.doc, obj, ..)
+                    .map(|item| {
+                        let id = item.id();
+                        (item.value.into_value(), id)
+                    })
+                    .collect(),
+            ),
+            Ok(ObjType::Text) | Err(_) => Entries::Other,
+        };
+        let entries = Rc::new(entries);
+        self.objects
+            .borrow_mut()
+            .insert(obj.clone(), Rc::clone(&entries));
+        entries
+    }
+}
+
+impl<D: Readable> std::fmt::Debug for Walked<'_, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Walked")
+            .field("objects_read", &self.objects.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D: Readable> autosurgeon::ReadDoc for Walked<'_, D> {
+    type Parents<'b>
+        = automerge::Parents<'b>
+    where
+        Self: 'b;
+
+    fn get_heads(&self) -> Vec<automerge::ChangeHash> {
+        autosurgeon::ReadDoc::get_heads(self.doc)
+    }
+
+    fn get<P: Into<Prop>>(
+        &self,
+        obj: &ObjId,
+        prop: P,
+    ) -> Result<Option<(Value<'_>, ObjId)>, AutomergeError> {
+        let prop = prop.into();
+        match (&*self.entries(obj), &prop) {
+            (Entries::Map(map), Prop::Map(key)) => Ok(map.get(key).cloned()),
+            (Entries::List(list), Prop::Seq(index)) => Ok(list.get(*index).cloned()),
+            // A key of a list, an index of a map, text: as the document answers.
+            _ => ReadDoc::get(self.doc, obj, prop),
+        }
+    }
+
+    fn object_type<O: AsRef<ObjId>>(&self, obj: O) -> Option<ObjType> {
+        ReadDoc::object_type(self.doc, obj).ok()
+    }
+
+    fn map_range<'b, O, R>(&'b self, obj: O, range: R) -> automerge::iter::MapRange<'b>
+    where
+        R: RangeBounds<String> + 'b,
+        O: AsRef<ObjId>,
+    {
+        ReadDoc::map_range(self.doc, obj, range)
+    }
+
+    fn list_range<O: AsRef<ObjId>, R: RangeBounds<usize>>(
+        &self,
+        obj: O,
+        range: R,
+    ) -> automerge::iter::ListRange<'_> {
+        ReadDoc::list_range(self.doc, obj, range)
+    }
+
+    fn length<O: AsRef<ObjId>>(&self, obj: O) -> usize {
+        match &*self.entries(obj.as_ref()) {
+            Entries::List(list) => list.len(),
+            Entries::Map(map) => map.len(),
+            Entries::Other => ReadDoc::length(self.doc, obj),
+        }
+    }
+
+    fn text<O: AsRef<ObjId>>(&self, obj: O) -> Result<String, AutomergeError> {
+        ReadDoc::text(self.doc, obj)
+    }
+
+    fn parents<O: AsRef<ObjId>>(&self, obj: O) -> Result<Self::Parents<'_>, AutomergeError> {
+        ReadDoc::parents(self.doc, obj)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.length(automerge::ROOT) == 0
+    }
+}
+
+/// [`autosurgeon::hydrate`] through a [`Walked`] view of `doc`.
+pub fn hydrate<D: Readable, T: autosurgeon::Hydrate>(
+    doc: &D,
+) -> Result<T, autosurgeon::HydrateError> {
+    autosurgeon::hydrate(&Walked::new(doc))
+}
+
+/// [`autosurgeon::hydrate_prop`] through a [`Walked`] view of `doc`.
+pub fn hydrate_prop<'p, D, T, P, O>(
+    doc: &D,
+    obj: O,
+    prop: P,
+) -> Result<T, autosurgeon::HydrateError>
+where
+    D: Readable,
+    T: autosurgeon::Hydrate,
+    P: Into<autosurgeon::Prop<'p>>,
+    O: AsRef<ObjId>,
+{
+    autosurgeon::hydrate_prop(&Walked::new(doc), obj, prop)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use automerge::transaction::Transactable as _;
+    use automerge::{ActorId, AutoCommit, ObjType, ROOT};
+    use autosurgeon::{Hydrate, Reconcile, Text};
+
+    #[derive(Debug, Clone, PartialEq, Hydrate, Reconcile)]
+    struct Inner {
+        n: i64,
+        tags: Vec<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Hydrate, Reconcile)]
+    struct Outer {
+        name: String,
+        note: Text,
+        maybe: Option<String>,
+        inner: Inner,
+        list: Vec<Inner>,
+        by_key: BTreeMap<String, Inner>,
+    }
+
+    fn outer(name: &str, n: i64) -> Outer {
+        let inner = Inner {
+            n,
+            tags: vec!["a".into(), name.into()],
+        };
+        Outer {
+            name: name.into(),
+            note: Text::with_value(format!("说明 {name}")),
+            maybe: (n % 2 == 0).then(|| name.to_owned()),
+            inner: inner.clone(),
+            list: vec![inner.clone(), inner.clone()],
+            by_key: BTreeMap::from([("k1".into(), inner.clone()), (name.into(), inner)]),
+        }
+    }
+
+    /// Both ways of reading `doc` agree (and on the parts too).
+    fn same_reads(doc: &AutoCommit) -> Outer {
+        let direct: Outer = autosurgeon::hydrate(doc).expect("direct");
+        let walked: Outer = super::hydrate(doc).expect("walked");
+        assert_eq!(walked, direct);
+        let list: Vec<Inner> = super::hydrate_prop(doc, ROOT, "list").expect("list");
+        assert_eq!(list, direct.list);
+        walked
+    }
+
+    #[test]
+    fn a_walked_read_is_the_direct_one_whatever_won_a_conflict() {
+        let mut a = AutoCommit::new().with_actor(ActorId::from(vec![1u8; 16]));
+        autosurgeon::reconcile(&mut a, outer("甲", 1)).expect("reconcile");
+        a.commit();
+        let mut b = a.fork().with_actor(ActorId::from(vec![2u8; 16]));
+        // Concurrent writes of the same keys, scalars and objects alike.
+        autosurgeon::reconcile(&mut a, outer("乙", 2)).expect("a");
+        autosurgeon::reconcile(&mut b, outer("丙", 3)).expect("b");
+        a.put(ROOT, "maybe", "甲写的").expect("put");
+        b.put_object(ROOT, "maybe", ObjType::Map)
+            .expect("put object");
+        b.put(ROOT, "maybe", "乙写的").expect("put");
+        a.commit();
+        b.commit();
+        a.merge(&mut b).expect("merge");
+        let read = same_reads(&a);
+        // The conflicts are there to be won: both sides wrote.
+        assert!(
+            automerge::ReadDoc::get_all(&a, ROOT, "name")
+                .expect("get_all")
+                .len()
+                > 1
+        );
+        assert!(["乙", "丙"].contains(&read.name.as_str()), "{read:?}");
+    }
+
+    #[test]
+    fn a_walked_read_refuses_what_the_direct_one_refuses() {
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, outer("甲", 1)).expect("reconcile");
+        // A list where a map is expected, a number where text is.
+        doc.put_object(ROOT, "inner", ObjType::List).expect("list");
+        doc.put(ROOT, "name", 7).expect("number");
+        doc.commit();
+        let direct = autosurgeon::hydrate::<_, Outer>(&doc).map_err(|e| e.to_string());
+        let walked = super::hydrate::<_, Outer>(&doc).map_err(|e| e.to_string());
+        assert!(direct.is_err());
+        assert_eq!(walked, direct);
+    }
+}
