@@ -43,10 +43,10 @@ use fieldloop_core::faults;
 use fieldloop_core::sync::{self as wire, SyncRequest};
 use fieldloop_core::{ActorId, Author, GeoPoint, Outcome as ItemOutcome, Role};
 use fieldloop_server::claims::ClaimKey;
-use fieldloop_server::delta_cache::DeltaCache;
 use fieldloop_server::limits::Limits;
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_server::store::{Device, Store};
+use fieldloop_server::sync::Caches;
 use fieldloop_tablet::store::Store as TabletStore;
 use fieldloop_tablet::sync::{SyncError, Transport, sync_now};
 use rand::rngs::StdRng;
@@ -303,7 +303,7 @@ impl Transport for Direct<'_> {
     fn exchange(&self, request: Vec<u8>) -> Result<Vec<u8>, SyncError> {
         serve(
             self.store,
-            &DeltaCache::new(0),
+            &Caches::none(),
             self.device,
             &request,
             START,
@@ -315,7 +315,7 @@ impl Transport for Direct<'_> {
 /// One exchange with the server's sync, as the HTTP handler makes it.
 fn serve(
     store: &SqliteStore,
-    deltas: &DeltaCache,
+    caches: &Caches,
     device: &Device,
     request: &[u8],
     now: i64,
@@ -323,7 +323,7 @@ fn serve(
 ) -> Result<Vec<u8>, SyncError> {
     let request: SyncRequest =
         wire::decode(request).map_err(|e| SyncError::BadAnswer(e.to_string()))?;
-    match fieldloop_server::sync::run_cached(store, device, &request, now, limits, deltas) {
+    match fieldloop_server::sync::run_cached(store, device, &request, now, limits, caches) {
         Ok(response) => Ok(wire::encode(&response)),
         Err(e) => Err(SyncError::from_answer(
             e.status().as_u16(),
@@ -436,8 +436,8 @@ impl Drop for HookGuard {
 struct Server {
     db: Db,
     store: Option<SqliteStore>,
-    /// The server's cache of recent deltas; gone with a restart.
-    deltas: DeltaCache,
+    /// The server's caches of recent deltas and documents; gone with a restart.
+    caches: Caches,
     limits: Limits,
 }
 
@@ -454,7 +454,7 @@ impl Server {
     /// may have poisoned; the next use opens it again.
     fn restart(&mut self) {
         self.store = None;
-        self.deltas = DeltaCache::default();
+        self.caches = Caches::default();
     }
 
     /// One request delivered; a crash at a server point restarts the server
@@ -470,7 +470,7 @@ impl Server {
         let answer = catch_unwind(AssertUnwindSafe(|| {
             self.store();
             let store = self.store.as_ref().expect("opened");
-            serve(store, &self.deltas, device, request, now, &self.limits)
+            serve(store, &self.caches, device, request, now, &self.limits)
         }));
         match answer {
             Ok(answer) => answer,
@@ -644,7 +644,7 @@ impl World {
             let server = Server {
                 db: template.server.copy("server"),
                 store: None,
-                deltas: DeltaCache::default(),
+                caches: Caches::default(),
                 // Small feed pages make syncs page through the feed.
                 limits: Limits {
                     feed_page_docs: rng.random_range(1..=TASKS),

@@ -13,6 +13,7 @@ pub mod console;
 pub mod delta_cache;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod doc_cache;
 pub mod draws;
 pub mod enroll;
 pub mod error;
@@ -96,8 +97,8 @@ pub struct AppState {
     pub verify: Arc<verify::VerifyState>,
     /// The public checkpoint route's per-address limit.
     pub audit: Arc<audit::AuditState>,
-    /// Recent feed deltas, shared by this instance's syncs.
-    pub deltas: Arc<delta_cache::DeltaCache>,
+    /// Recent feed deltas and task documents, shared by this instance's syncs.
+    pub caches: Arc<sync::Caches>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -120,7 +121,7 @@ impl AppState {
             leads: Arc::default(),
             verify: Arc::default(),
             audit: Arc::default(),
-            deltas: Arc::default(),
+            caches: Arc::default(),
         }
     }
 

@@ -22,6 +22,7 @@ use serde_bytes::ByteBuf;
 use crate::auth::DeviceAuth;
 use crate::console::TaskIndex;
 use crate::delta_cache::DeltaCache;
+use crate::doc_cache::DocCache;
 use crate::error::{ApiError, Code, Concerns};
 use crate::limits::Limits;
 use crate::store::{
@@ -73,10 +74,10 @@ pub async fn sync(
     let request = wire::decode_request(&body)?;
     let store = state.store.clone();
     let limits = state.limits.clone();
-    let deltas = state.deltas.clone();
+    let caches = state.caches.clone();
     let response = tokio::task::spawn_blocking(move || {
         let now = now_ms();
-        let mut response = run_cached(store.as_ref(), &device, &request, now, &limits, &deltas)?;
+        let mut response = run_cached(store.as_ref(), &device, &request, now, &limits, &caches)?;
         // A checkpoint of the receipt log once enough is new, looked for
         // after a sync that pushed (only a push adds receipts; the tick
         // covers the rest); the sync is committed whatever becomes of it.
@@ -306,6 +307,7 @@ fn prepare(
     request: &SyncRequest,
     writer: Option<&Writer>,
     limits: &Limits,
+    docs: &DocCache,
 ) -> Result<Vec<Prepared>, ApiError> {
     let mut prepared = Vec::with_capacity(request.docs.len());
     for (index, push) in request.docs.iter().enumerate() {
@@ -318,7 +320,9 @@ fn prepare(
                     format!("无权访问任务 {} (no access to task {})", push.id, push.id),
                 )
             })?;
-        let mut doc = load(&stored.doc)?;
+        let mut doc = docs
+            .load(&push.id, &stored.doc)
+            .map_err(ApiError::internal)?;
         let base = doc.get_heads();
         let mut write = None;
         let mut resend = false;
@@ -363,6 +367,7 @@ fn commit(
     now: i64,
     prepared: Vec<Prepared>,
     tablet_heads: &[Vec<ChangeHash>],
+    docs: &DocCache,
 ) -> Result<Option<Committed>, ApiError> {
     let bases: Vec<TaskBase<'_>> = prepared
         .iter()
@@ -382,6 +387,12 @@ fn commit(
             SyncCommit::Moved => return Ok(None),
         };
     drop(bases);
+    // What the store now holds, for the next push to these tasks.
+    for p in &prepared {
+        if let Some(write) = &p.write {
+            docs.keep(&p.id, &write.doc, &p.doc);
+        }
+    }
     let mut committed = answer_pushes(prepared, tablet_heads, answered_up_to);
     committed.directory_version = directory_version;
     Ok(Some(committed))
@@ -448,18 +459,38 @@ pub fn run(
     now: i64,
     limits: &Limits,
 ) -> Result<SyncResponse, ApiError> {
-    run_cached(store, device, request, now, limits, &DeltaCache::new(0))
+    run_cached(store, device, request, now, limits, &Caches::none())
 }
 
-/// [`run`] answering from `deltas` what it holds of the feed page's tasks
-/// (see [`crate::delta_cache`]), and keeping there what it reads.
+/// What one instance keeps in memory between syncs: recent feed deltas
+/// ([`crate::delta_cache`]) and task documents ([`crate::doc_cache`]).
+#[derive(Debug, Default)]
+pub struct Caches {
+    pub deltas: DeltaCache,
+    pub docs: DocCache,
+}
+
+impl Caches {
+    /// Caches that keep nothing.
+    pub fn none() -> Self {
+        Self {
+            deltas: DeltaCache::new(0),
+            docs: DocCache::new(0),
+        }
+    }
+}
+
+/// [`run`] answering from `caches.deltas` what it holds of the feed page's
+/// tasks (see [`crate::delta_cache`]) and taking the pushed tasks'
+/// documents from `caches.docs` where it holds them as stored
+/// ([`crate::doc_cache`]), and keeping there what it reads and writes.
 pub fn run_cached(
     store: &dyn Store,
     device: &Device,
     request: &SyncRequest,
     now: i64,
     limits: &Limits,
-    deltas: &DeltaCache,
+    caches: &Caches,
 ) -> Result<SyncResponse, ApiError> {
     if request.docs.len() > MAX_PUSH_DOCS {
         return Err(ApiError::new(
@@ -489,8 +520,15 @@ pub fn run_cached(
     for _ in 0..COMMIT_ATTEMPTS {
         // Decoding, merging and checking untrusted bytes happen before the
         // store's transaction, which only compares heads and writes.
-        let prepared = prepare(store, device, request, writer.as_ref(), limits)?;
-        if let Some(done) = commit(store, device, now, prepared, &all_heads)? {
+        let prepared = prepare(
+            store,
+            device,
+            request,
+            writer.as_ref(),
+            limits,
+            &caches.docs,
+        )?;
+        if let Some(done) = commit(store, device, now, prepared, &all_heads, &caches.docs)? {
             committed = Some(done);
             break;
         }
@@ -508,7 +546,10 @@ pub fn run_cached(
         )
     })?;
 
-    let feed = Feed { store, deltas };
+    let feed = Feed {
+        store,
+        deltas: &caches.deltas,
+    };
     let page = match request.done {
         Some(done) => feed_page_done(
             feed,

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use fieldloop_core::sync::{self as wire, SyncRequest};
 use fieldloop_core::{ActorId, Author, ChangeHash, GeoPoint, Role};
-use fieldloop_server::delta_cache::DeltaCache;
 use fieldloop_server::limits::Limits;
 use fieldloop_server::store::sqlite::SqliteStore;
 use fieldloop_server::store::{Device, Store};
+use fieldloop_server::sync::Caches;
 use fieldloop_tablet::store::{Store as TabletStore, TaskQuery};
 use fieldloop_tablet::sync::{SyncError, Transport, sync_now};
 use fieldloop_tests::{NOW, Tablet, TestServer};
@@ -248,8 +248,8 @@ fn one_delta(id: &str, heads: &[ChangeHash], changes: Vec<u8>) -> wire::SyncResp
 /// The server in this process: the same `sync::run` the HTTP handler calls.
 struct Direct<'a> {
     store: &'a SqliteStore,
-    /// The server's cache of recent deltas, shared by its devices.
-    deltas: &'a DeltaCache,
+    /// The server's caches of recent deltas and documents, shared by its devices.
+    caches: &'a Caches,
     device: &'a Device,
     limits: &'a Limits,
     /// Speaks as a client older than `cd`: the mark is taken out of every
@@ -262,14 +262,14 @@ struct Direct<'a> {
 impl<'a> Direct<'a> {
     fn new(
         store: &'a SqliteStore,
-        deltas: &'a DeltaCache,
+        caches: &'a Caches,
         device: &'a Device,
         limits: &'a Limits,
         legacy: bool,
     ) -> Self {
         Self {
             store,
-            deltas,
+            caches,
             device,
             limits,
             legacy,
@@ -291,7 +291,7 @@ impl Transport for Direct<'_> {
             &request,
             NOW,
             self.limits,
-            self.deltas,
+            self.caches,
         );
         if let Ok(answer) = &answer {
             assert_eq!(
@@ -399,7 +399,7 @@ proptest! {
     ) {
         let dir = scratch();
         let store = SqliteStore::open(dir.path()).expect("server");
-        let deltas = DeltaCache::default();
+        let caches = Caches::default();
         let limits = Limits { feed_page_docs: page, ..Limits::default() };
         let mut created = 2;
         let data = fieldloop_server::demo::import_demo(&store).expect("people");
@@ -434,7 +434,7 @@ proptest! {
                 Step::Sync(m) => {
                     let count = members.len();
                     let m = &mut members[m % count];
-                    let link = Direct::new(&store, &deltas, &m.device, &limits, m.legacy);
+                    let link = Direct::new(&store, &caches, &m.device, &limits, m.legacy);
                     let report = sync_now(&mut m.store, &link, NOW, |_| {}).expect("sync");
                     prop_assert_eq!(report.repairs, 0, "every page could be applied");
                 }
@@ -448,7 +448,7 @@ proptest! {
         // and is sent each task once.
         let fresh = member(&store, PEOPLE[0], 2 * members.len());
         let mut fresh_store = fresh.store;
-        let link = Direct::new(&store, &deltas, &fresh.device, &limits, false);
+        let link = Direct::new(&store, &caches, &fresh.device, &limits, false);
         let report = sync_now(&mut fresh_store, &link, NOW, |_| {}).expect("fresh sync");
         prop_assert_eq!(report.rounds as usize, created.div_ceil(page).max(1), "{:?}", report);
         prop_assert_eq!(link.received.borrow().len(), created);
@@ -459,7 +459,7 @@ proptest! {
         members.push(member(&store, PEOPLE[n % PEOPLE.len()], n));
         for _ in 0..2 {
             for m in &mut members {
-                let link = Direct::new(&store, &deltas, &m.device, &limits, m.legacy);
+                let link = Direct::new(&store, &caches, &m.device, &limits, m.legacy);
                 let report = sync_now(&mut m.store, &link, NOW, |_| {}).expect("sync");
                 prop_assert_eq!(report.repairs, 0, "every page could be applied");
             }
@@ -481,7 +481,7 @@ proptest! {
 fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
     let dir = scratch();
     let store = SqliteStore::open(dir.path()).expect("server");
-    let deltas = DeltaCache::default();
+    let caches = Caches::default();
     let limits = Limits {
         feed_page_docs: 1,
         ..Limits::default()
@@ -493,7 +493,7 @@ fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
     let mut old = member(&store, PEOPLE[0], 1);
     assert!(old.legacy && !away.legacy);
     for m in [&mut editor, &mut away, &mut old] {
-        let link = Direct::new(&store, &deltas, &m.device, &limits, m.legacy);
+        let link = Direct::new(&store, &caches, &m.device, &limits, m.legacy);
         sync_now(&mut m.store, &link, NOW, |_| {}).expect("first sync");
     }
     // Three rounds of edits, each task in turn, each pushed at once: the
@@ -529,12 +529,12 @@ fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
                 .store
                 .edit(id, NOW, |d| d.add_trace(&who, NOW, &[point]))
                 .expect("edit");
-            let link = Direct::new(&store, &deltas, &editor.device, &limits, false);
+            let link = Direct::new(&store, &caches, &editor.device, &limits, false);
             sync_now(&mut editor.store, &link, NOW, |_| {}).expect("push");
         }
     }
 
-    let link = Direct::new(&store, &deltas, &away.device, &limits, false);
+    let link = Direct::new(&store, &caches, &away.device, &limits, false);
     let report = sync_now(&mut away.store, &link, NOW, |_| {}).expect("back");
     assert_eq!(
         report.rounds as usize,
@@ -545,7 +545,7 @@ fn tasks_edited_in_turn_reach_a_returning_tablet_once_each() {
     let once = link.received.borrow().clone();
     assert_eq!(once.keys().collect::<Vec<_>>().len(), mine.len());
 
-    let link = Direct::new(&store, &deltas, &old.device, &limits, true);
+    let link = Direct::new(&store, &caches, &old.device, &limits, true);
     let legacy = sync_now(&mut old.store, &link, NOW, |_| {}).expect("old client");
     assert_eq!(
         legacy.rounds as usize,
