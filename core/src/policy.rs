@@ -43,8 +43,6 @@ use std::fmt;
 use automerge::{ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, Prop, ROOT, ReadDoc};
 use automerge::{ScalarValue, legacy};
 use autosurgeon::Hydrate;
-
-use crate::walk::Walked;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -55,6 +53,7 @@ use crate::task::{
     ActorInfo, Evidence, Finding, LeadTransfer, PRINT_FIELDS, PrintedRecord, RECORD_NOTE_FIELDS,
     RecordNotes, RecordNotesError, Signature, SignerRole, SubmitProblem, TaskDoc, TracePoint,
 };
+use crate::walk::Walked;
 
 /// The longest text one value may hold, in UTF-8 bytes (a note, a caption,
 /// a finding's description). Longer ones are refused on arrival.

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::walk::hydrate_prop;
 use automerge::ROOT;
 
 use super::{ActorInfo, Author, Millis, TaskDoc};
 use crate::error::TaskError;
+use crate::walk::hydrate_prop;
 
 impl TaskDoc {
     /// Fields where concurrent edits left several values.

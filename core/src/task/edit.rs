@@ -6,11 +6,10 @@ use automerge::transaction::CommitOptions;
 use automerge::{AutoCommit, ObjId, ROOT, ReadDoc};
 use autosurgeon::{MaybeMissing, reconcile_prop};
 
-use crate::walk::hydrate_prop;
-
 use super::{ActorInfo, Author, Millis, TaskDoc};
 use crate::error::TaskError;
 use crate::status::{self, Event, Role, Status};
+use crate::walk::hydrate_prop;
 
 /// Object id of the map or list at `key` under `parent`.
 pub(super) fn child(doc: &AutoCommit, parent: &ObjId, key: &str) -> Result<ObjId, TaskError> {

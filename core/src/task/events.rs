@@ -4,13 +4,12 @@
 use automerge::ROOT;
 use autosurgeon::reconcile_insert;
 
-use crate::walk::hydrate_prop;
-
 use super::edit::child;
 use super::{Author, Millis, TaskDoc};
 use crate::domain::GeoPoint;
 use crate::error::TaskError;
 use crate::status::{self, Event, EventKind};
+use crate::walk::hydrate_prop;
 
 impl TaskDoc {
     /// Records a check-in on site, with the position if the device has one.

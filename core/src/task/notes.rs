@@ -10,8 +10,6 @@
 
 use automerge::{AutoCommit, ObjId, ROOT};
 use autosurgeon::{MaybeMissing, reconcile_insert, reconcile_prop};
-
-use crate::walk::hydrate_prop;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -19,6 +17,7 @@ use super::edit::child;
 use super::{Author, MAX_RECORD_NOTE_CHARS, Millis, PrintedRecord, RecordNotes, TaskDoc};
 use crate::blob::BlobId;
 use crate::error::TaskError;
+use crate::walk::hydrate_prop;
 
 /// The keys of the notes map, in the order the record prints them.
 pub const RECORD_NOTE_FIELDS: &[&str] = &[
