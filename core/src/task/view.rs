@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use automerge::transaction::Transactable as _;
 use automerge::{ChangeHash, ROOT};
@@ -86,9 +86,10 @@ impl Task {
 /// (a big task read whole is some tens of KiB).
 pub const TASK_READS_KEPT: usize = 128;
 
-/// The process's kept whole-task reads, the most recently used kept.
-fn kept_reads() -> &'static Mutex<LruCache<Vec<ChangeHash>, Task>> {
-    static KEPT: OnceLock<Mutex<LruCache<Vec<ChangeHash>, Task>>> = OnceLock::new();
+/// The process's kept whole-task reads, the most recently used kept (as
+/// `Arc`s, so that the lock is held only to find one, not to copy it).
+fn kept_reads() -> &'static Mutex<LruCache<Vec<ChangeHash>, Arc<Task>>> {
+    static KEPT: OnceLock<Mutex<LruCache<Vec<ChangeHash>, Arc<Task>>>> = OnceLock::new();
     KEPT.get_or_init(|| {
         Mutex::new(LruCache::new(
             NonZeroUsize::new(TASK_READS_KEPT).expect("TASK_READS_KEPT is not zero"),
@@ -99,12 +100,12 @@ fn kept_reads() -> &'static Mutex<LruCache<Vec<ChangeHash>, Task>> {
 impl TaskDoc {
     /// The typed view of the whole document.
     ///
-    /// Reading a task whole walks every field (about half a millisecond for
-    /// a demo task), and the same state is read again and again: the
-    /// server before and after a push, a tablet checking what it pulled and
-    /// then showing it. A document's heads are hashes of its whole history,
-    /// so two documents with the same heads and nothing uncommitted hold the
-    /// same task: such reads are kept, by heads, for the whole process
+    /// Reading a task whole costs a few hundred microseconds for a demo
+    /// task, and the same state is read again and again: the server before
+    /// and after a push, a tablet checking what it pulled and then showing
+    /// it. A document's heads are hashes of its whole history, so two
+    /// documents with the same heads and nothing uncommitted hold the same
+    /// task: such reads are kept, by heads, for the whole process
     /// ([`TASK_READS_KEPT`] of them) and given again as copies. A document
     /// with uncommitted operations is always read through.
     pub fn task(&self) -> Result<Task, TaskError> {
@@ -112,18 +113,19 @@ impl TaskDoc {
         if heads.is_empty() || self.doc.pending_ops() > 0 {
             return Ok(hydrate(&self.doc)?);
         }
-        if let Some(task) = kept_reads()
+        let kept = kept_reads()
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&heads)
-        {
-            return Ok(task.clone());
+            .cloned();
+        if let Some(task) = kept {
+            return Ok(Task::clone(&task));
         }
         let task = self.task_fresh()?;
         kept_reads()
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .put(heads, task.clone());
+            .put(heads, Arc::new(task.clone()));
         Ok(task)
     }
 
