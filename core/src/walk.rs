@@ -13,7 +13,7 @@
 //! A view lives for one read: it borrows the document, so the document
 //! cannot change under it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ops::RangeBounds;
 use std::rc::Rc;
@@ -38,6 +38,25 @@ enum Entries {
 pub struct Walked<'a, D: Readable> {
     doc: &'a D,
     objects: RefCell<HashMap<ObjId, Rc<Entries>>>,
+    /// Roughly what was read, in bytes ([`Walked::bytes_read`]).
+    bytes: Cell<usize>,
+}
+
+/// What one entry counts for in [`Walked::bytes_read`] beside its key and
+/// the bytes of its value.
+const ENTRY_BYTES: usize = 32;
+
+/// The bytes a value holds beside [`ENTRY_BYTES`]: a string's or a byte
+/// string's length.
+fn value_bytes(value: &Value<'_>) -> usize {
+    match value {
+        Value::Scalar(s) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => s.len(),
+            automerge::ScalarValue::Bytes(b) => b.len(),
+            _ => 0,
+        },
+        Value::Object(_) => 0,
+    }
 }
 
 impl<'a, D: Readable> Walked<'a, D> {
@@ -45,7 +64,19 @@ impl<'a, D: Readable> Walked<'a, D> {
         Self {
             doc,
             objects: RefCell::new(HashMap::new()),
+            bytes: Cell::new(0),
         }
+    }
+
+    /// Roughly the bytes of what this view has read so far: every entry
+    /// of every object read, its key and its string or byte value, and the
+    /// text read. What a typed read made from it holds is of that order.
+    pub fn bytes_read(&self) -> usize {
+        self.bytes.get()
+    }
+
+    fn count(&self, bytes: usize) {
+        self.bytes.set(self.bytes.get().saturating_add(bytes));
     }
 
     /// `obj`'s entries, read in one pass the first time.
@@ -58,7 +89,9 @@ impl<'a, D: Readable> Walked<'a, D> {
                 ReadDoc::map_range(self.doc, obj, ..)
                     .map(|item| {
                         let id = item.id();
-                        (item.key.into_owned(), (item.value.into_value(), id))
+                        let value = item.value.into_value();
+                        self.count(ENTRY_BYTES + item.key.len() + value_bytes(&value));
+                        (item.key.into_owned(), (value, id))
                     })
                     .collect(),
             ),
@@ -66,7 +99,9 @@ impl<'a, D: Readable> Walked<'a, D> {
                 ReadDoc::list_range(self.doc, obj, ..)
                     .map(|item| {
                         let id = item.id();
-                        (item.value.into_value(), id)
+                        let value = item.value.into_value();
+                        self.count(ENTRY_BYTES + value_bytes(&value));
+                        (value, id)
                     })
                     .collect(),
             ),
@@ -141,7 +176,9 @@ impl<D: Readable> autosurgeon::ReadDoc for Walked<'_, D> {
     }
 
     fn text<O: AsRef<ObjId>>(&self, obj: O) -> Result<String, AutomergeError> {
-        ReadDoc::text(self.doc, obj)
+        let text = ReadDoc::text(self.doc, obj)?;
+        self.count(text.len());
+        Ok(text)
     }
 
     fn parents<O: AsRef<ObjId>>(&self, obj: O) -> Result<Self::Parents<'_>, AutomergeError> {
@@ -249,6 +286,24 @@ mod tests {
                 > 1
         );
         assert!(["乙", "丙"].contains(&read.name.as_str()), "{read:?}");
+    }
+
+    #[test]
+    fn what_a_view_read_is_counted_with_its_strings() {
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, outer("甲", 1)).expect("reconcile");
+        doc.commit();
+        let walked = super::Walked::new(&doc);
+        let _: Outer = autosurgeon::hydrate(&walked).expect("read");
+        let small = walked.bytes_read();
+        assert!(small > 0 && small < 4096, "{small}");
+        // A long name is counted whole.
+        let long = "长".repeat(10_000);
+        doc.put(ROOT, "name", long.as_str()).expect("put");
+        doc.commit();
+        let walked = super::Walked::new(&doc);
+        let _: Outer = autosurgeon::hydrate(&walked).expect("read");
+        assert!(walked.bytes_read() >= small + long.len() - "甲".len());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use ts_rs::TS;
 use super::{ActorInfo, Millis, Task, TaskDoc, TaskSubject, Window};
 use crate::error::TaskError;
 use crate::status::{self, Event, Status, StatusReport};
-use crate::walk::{hydrate, hydrate_prop};
+use crate::walk::{Walked, hydrate, hydrate_prop};
 
 /// What the task index needs, without the whole document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -82,9 +82,14 @@ impl Task {
     }
 }
 
-/// Whole-task reads [`TaskDoc::task`] keeps, by heads: at most this many
-/// (a big task read whole is some tens of KiB).
+/// Whole-task reads [`TaskDoc::task`] keeps, by heads: at most this many.
 pub const TASK_READS_KEPT: usize = 128;
+/// A whole-task read that read more than this ([`Walked::bytes_read`]) is
+/// not kept, so the kept reads hold at most about
+/// `TASK_READS_KEPT × TASK_READ_KEPT_BYTES` (32 MiB) whatever a device
+/// wrote into its tasks. The benchmarks' task in progress (17 items, half
+/// of them answered with a photo) reads about 21 KiB.
+pub const TASK_READ_KEPT_BYTES: usize = 256 * 1024;
 
 /// The process's kept whole-task reads, the most recently used kept (as
 /// `Arc`s, so that the lock is held only to find one, not to copy it).
@@ -106,7 +111,8 @@ impl TaskDoc {
     /// it. A document's heads are hashes of its whole history, so two
     /// documents with the same heads and nothing uncommitted hold the same
     /// task: such reads are kept, by heads, for the whole process
-    /// ([`TASK_READS_KEPT`] of them) and given again as copies. A document
+    /// ([`TASK_READS_KEPT`] of them, none larger than
+    /// [`TASK_READ_KEPT_BYTES`]) and given again as copies. A document
     /// with uncommitted operations is always read through.
     pub fn task(&self) -> Result<Task, TaskError> {
         let heads = self.doc.base_heads();
@@ -121,11 +127,14 @@ impl TaskDoc {
         if let Some(task) = kept {
             return Ok(Task::clone(&task));
         }
-        let task = self.task_fresh()?;
-        kept_reads()
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .put(heads, Arc::new(task.clone()));
+        let walked = Walked::new(&self.doc);
+        let task: Task = autosurgeon::hydrate(&walked)?;
+        if walked.bytes_read() <= TASK_READ_KEPT_BYTES {
+            kept_reads()
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .put(heads, Arc::new(task.clone()));
+        }
         Ok(task)
     }
 
@@ -168,5 +177,49 @@ impl TaskDoc {
     pub fn history(&mut self) -> Result<Vec<crate::HistoryEntry>, TaskError> {
         let actors: BTreeMap<String, ActorInfo> = hydrate_prop(&self.doc, ROOT, "actors")?;
         Ok(crate::history::entries(&mut self.doc, &actors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable as _;
+    use automerge::{ActorId, ROOT, ReadDoc as _};
+
+    use super::{PoisonError, TASK_READ_KEPT_BYTES, kept_reads};
+    use crate::demo::DemoData;
+    use crate::{Author, Role, TaskDoc};
+
+    fn demo_task() -> TaskDoc {
+        let data = DemoData::embedded().expect("demo data");
+        let spec = data.task_specs(1, 0).expect("spec").remove(0);
+        let supervisor = Author::new(ActorId::from(vec![200; 16]), "S-001", Role::Supervisor);
+        TaskDoc::create(spec, &supervisor, 0).expect("create")
+    }
+
+    fn is_kept(doc: &mut TaskDoc) -> bool {
+        let heads = doc.heads();
+        kept_reads()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&heads)
+    }
+
+    #[test]
+    fn a_read_larger_than_the_bound_is_given_but_not_kept() {
+        let mut small = demo_task();
+        small.task().expect("read");
+        assert!(is_kept(&mut small));
+        // Whatever a device managed to write into a task: read, not kept.
+        let mut big = demo_task();
+        let long = "长".repeat(TASK_READ_KEPT_BYTES / 3 + 1);
+        let doc = big.automerge();
+        let subject = match doc.get(ROOT, "subject") {
+            Ok(Some((_, subject))) => subject,
+            other => panic!("no subject: {other:?}"),
+        };
+        doc.put(&subject, "name", long.as_str()).expect("put");
+        doc.commit();
+        assert_eq!(big.task().expect("read").subject.name, long);
+        assert!(!is_kept(&mut big));
     }
 }
