@@ -14,10 +14,19 @@
 //! ([`fieldloop_core::faults`]) unwinds from a random hit of any point, the
 //! unwinding rolls back the open transaction, and the side restarts. Tablet
 //! clocks are skewed by up to ±7 days and move. No threads, no sockets, no
-//! disk: one seed takes about 13 ms in a release build (2026-12-07; 20 ms
-//! before tasks were read one pass per object and kept by heads), most of
-//! it in Automerge (loading documents, applying changes) and SQLite
-//! (parsing the schema again when a side restarts).
+//! disk: one seed takes about 11 ms in a release build (2026-12-07; 20 ms
+//! before tasks were read one pass per object and kept by heads, 13 ms
+//! before seeds reused the databases and stores of the seed before), two
+//! thirds of it in Automerge (loading documents, applying changes, typed
+//! reads) and a fifth in SQLite.
+//!
+//! Each thread makes the template (the server and tablets after their first
+//! sync) once, and each seed makes the databases it uses copies of it
+//! again. The databases and the open stores pass from one seed to the next
+//! on the thread ([`Kept`]): the stores see the copy as another
+//! connection's commit, their cached documents go, and they need not parse
+//! the schema and prepare their statements again, which a restart within
+//! the seed still does.
 //!
 //! After every step, the invariants that must hold then are checked: no
 //! edit a tablet saw acknowledged (its `edit()` returned) is missing from
@@ -234,10 +243,14 @@ pub fn reproduce(seed: u64) -> String {
     )
 }
 
-/// A named in-memory database and the connection that keeps it alive.
+/// A named in-memory database and the connection that keeps it alive (and
+/// reads it for the checks).
 struct Db {
     name: String,
     keeper: Connection,
+    /// The connection that copies the template in ([`Db::restore`]), apart
+    /// from the keeper, whose statements that would make prepare again.
+    restorer: Connection,
 }
 
 fn uri(name: &str) -> String {
@@ -253,14 +266,24 @@ impl Db {
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let keeper = Connection::open(uri(&name)).expect("memdb keeper opens");
-        Self { name, keeper }
+        let restorer = Connection::open(uri(&name)).expect("memdb restorer opens");
+        Self {
+            name,
+            keeper,
+            restorer,
+        }
     }
 
-    /// A new database holding a copy of this one.
-    fn copy(&self, what: &str) -> Self {
-        let mut copy = Self::new(what);
+    /// Makes this database a copy of `from`, whatever it held (other
+    /// connections to it see the change as another connection's commit).
+    fn restore(&mut self, from: &Db) {
+        let cookie = |c: &Connection| {
+            c.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
+                .expect("schema version")
+        };
+        let template = cookie(&from.keeper);
         {
-            let backup = rusqlite::backup::Backup::new(&self.keeper, &mut copy.keeper)
+            let backup = rusqlite::backup::Backup::new(&from.keeper, &mut self.restorer)
                 .expect("backup starts");
             let done = backup.step(-1).expect("backup step");
             assert_eq!(
@@ -269,7 +292,14 @@ impl Db {
                 "backup copies all"
             );
         }
-        copy
+        // A backup counts as a change of schema (it moves the version on),
+        // and every statement the open stores prepared would be prepared
+        // again, the schema parsed again. But the schema is the template's,
+        // as it was (nothing in a seed changes it), so its version is the
+        // template's too: the one the open connections read it at.
+        self.restorer
+            .pragma_update(None, "schema_version", template)
+            .expect("schema version restored");
     }
 }
 
@@ -286,12 +316,52 @@ struct TaskInfo {
 /// tablet after its first sync. Made once per thread; each seed copies it.
 struct Template {
     server: Db,
-    tablets: Vec<(Db, Device, Author)>,
+    /// Each task's document as the server stores it: its bytes and the
+    /// document they load to.
+    server_docs: Vec<(String, Vec<u8>, AutoCommit)>,
+    tablets: Vec<TemplateTablet>,
     tasks: Vec<TaskInfo>,
+}
+
+struct TemplateTablet {
+    db: Db,
+    device: Device,
+    author: Author,
+    /// Its tasks as read through the keeper connection.
+    reads: BTreeMap<String, ReadDoc>,
+}
+
+/// The databases and open stores one seed leaves to the next on its thread.
+/// Each seed first makes every database it uses a copy of the template
+/// again, which the open stores see as another connection's commit (the
+/// tablet store's cache of documents is dropped then); so opening them
+/// again, and parsing the schema each time, is left to the restarts.
+struct Kept {
+    server: Db,
+    server_store: Option<SqliteStore>,
+    tablets: Vec<(Db, Option<TabletStore>)>,
+}
+
+impl Kept {
+    fn new(tablets: usize) -> Self {
+        Self {
+            server: Db::new("server"),
+            server_store: None,
+            tablets: (0..tablets).map(|_| (Db::new("tablet"), None)).collect(),
+        }
+    }
 }
 
 thread_local! {
     static TEMPLATE: std::cell::OnceCell<Template> = const { std::cell::OnceCell::new() };
+    static KEPT: RefCell<Option<Kept>> = const { RefCell::new(None) };
+}
+
+/// Drops what earlier seeds left on this thread: the next seed starts from
+/// new databases and stores (for the test that a seed runs the same way
+/// either way).
+pub fn forget_kept() {
+    KEPT.with(|kept| kept.borrow_mut().take());
 }
 
 /// A transport straight to a server store (the template's first syncs).
@@ -388,11 +458,33 @@ fn make_template() -> Template {
                 device: &device,
             };
             sync_now(&mut tablet, &direct, START, |_| {}).expect("first sync");
-            (db, device, author)
+            let mut reads = BTreeMap::new();
+            for task in &tasks {
+                // Only the tasks it holds.
+                let _ = tablet_doc(&db.keeper, &mut reads, &task.id);
+            }
+            TemplateTablet {
+                db,
+                device,
+                author,
+                reads,
+            }
+        })
+        .collect();
+    let server_docs = tasks
+        .iter()
+        .map(|task| {
+            let stored = store
+                .task(&task.id)
+                .expect("template task")
+                .expect("template task stored");
+            let doc = AutoCommit::load(&stored.doc).expect("template task loads");
+            (task.id.clone(), stored.doc, doc)
         })
         .collect();
     Template {
         server,
+        server_docs,
         tablets,
         tasks,
     }
@@ -622,6 +714,8 @@ struct World {
     now: i64,
     server: Server,
     tablets: Vec<Tablet>,
+    /// The kept databases and stores this seed does not use.
+    spare: Vec<(Db, Option<TabletStore>)>,
     tasks: Vec<TaskInfo>,
     late: Vec<(Device, Vec<u8>)>,
     stats: Outcome,
@@ -642,10 +736,24 @@ impl World {
         let mut rng = StdRng::seed_from_u64(seed);
         TEMPLATE.with(|cell| {
             let template = cell.get_or_init(make_template);
+            let Kept {
+                server: mut server_db,
+                server_store,
+                tablets: mut kept,
+            } = KEPT
+                .with(|k| k.borrow_mut().take())
+                .unwrap_or_else(|| Kept::new(template.tablets.len()));
+            server_db.restore(&template.server);
+            // As a server that has just answered the template's syncs: it
+            // keeps the documents it stored (`fieldloop_server::doc_cache`).
+            let caches = Caches::default();
+            for (id, bytes, doc) in &template.server_docs {
+                caches.docs.keep(id, bytes, doc);
+            }
             let server = Server {
-                db: template.server.copy("server"),
-                store: None,
-                caches: Caches::default(),
+                db: server_db,
+                store: server_store,
+                caches,
                 // Small feed pages make syncs page through the feed.
                 limits: Limits {
                     feed_page_docs: rng.random_range(1..=TASKS),
@@ -653,28 +761,35 @@ impl World {
                 },
             };
             let count = rng.random_range(2..=template.tablets.len());
-            let tablets = template.tablets[..count]
-                .iter()
-                .map(|(db, device, author)| Tablet {
-                    db: db.copy("tablet"),
-                    store: None,
-                    device: device.clone(),
-                    author: author.clone(),
-                    skew: rng.random_range(-MAX_SKEW_MS..=MAX_SKEW_MS),
-                    answers: Vec::new(),
-                    partitioned_until: 0,
-                    acked: BTreeMap::new(),
-                    stamps: BTreeSet::new(),
-                    maybe: BTreeSet::new(),
-                    tasks: template
-                        .tasks
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, t)| t.inspectors.contains(&author.person))
-                        .map(|(i, _)| i)
-                        .collect(),
-                    checked: None,
-                    read: BTreeMap::new(),
+            let spare = kept.split_off(count);
+            let tablets = kept
+                .into_iter()
+                .zip(&template.tablets)
+                .map(|((mut db, store), from)| {
+                    db.restore(&from.db);
+                    let author = &from.author;
+                    Tablet {
+                        db,
+                        store,
+                        device: from.device.clone(),
+                        author: author.clone(),
+                        skew: rng.random_range(-MAX_SKEW_MS..=MAX_SKEW_MS),
+                        answers: Vec::new(),
+                        partitioned_until: 0,
+                        acked: BTreeMap::new(),
+                        stamps: BTreeSet::new(),
+                        maybe: BTreeSet::new(),
+                        tasks: template
+                            .tasks
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, t)| t.inspectors.contains(&author.person))
+                            .map(|(i, _)| i)
+                            .collect(),
+                        checked: None,
+                        // Compared byte for byte before use (`tablet_doc`).
+                        read: from.reads.clone(),
+                    }
                 })
                 .collect();
             Self {
@@ -684,6 +799,7 @@ impl World {
                 now: START,
                 server,
                 tablets,
+                spare,
                 tasks: template.tasks.clone(),
                 late: Vec::new(),
                 stats: Outcome {
@@ -693,6 +809,21 @@ impl World {
                 faults,
             }
         })
+    }
+
+    /// Leaves the databases and stores to the thread's next seed.
+    fn keep_for_next(self) {
+        let kept = Kept {
+            server: self.server.db,
+            server_store: self.server.store,
+            tablets: self
+                .tablets
+                .into_iter()
+                .map(|t| (t.db, t.store))
+                .chain(self.spare)
+                .collect(),
+        };
+        KEPT.with(|k| *k.borrow_mut() = Some(kept));
     }
 
     fn fail(&self, what: impl std::fmt::Display) -> ! {
@@ -1016,8 +1147,15 @@ impl World {
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| self.fail(format!("server: task {} missing", task.id)));
-            // Read whole just below: loading need not read it through too.
-            let mut on_server = fieldloop_core::TaskDoc::load_checked_before(&stored.doc)
+            // As the server has it for these very bytes (a copy of what it
+            // kept, else loaded).
+            let mut on_server = self
+                .server
+                .caches
+                .docs
+                .load(&task.id, &stored.doc)
+                .map_err(fieldloop_core::TaskError::from)
+                .and_then(fieldloop_core::TaskDoc::from_document)
                 .unwrap_or_else(|e| self.fail(format!("server: task {} unreadable: {e}", task.id)));
             let fed = self.server.store().latest_heads(&task.id).ok().flatten();
             if fed.map(sorted) != Some(sorted(on_server.heads())) {
@@ -1114,6 +1252,7 @@ fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
 /// A task as a tablet's store last had it committed, read through the
 /// keeper connection: its snapshot bytes, the chunk bytes applied after it,
 /// the last chunk's number, and the document they make.
+#[derive(Clone)]
 struct ReadDoc {
     snapshot: Vec<u8>,
     chunks: Vec<u8>,
@@ -1212,6 +1351,7 @@ pub fn run(seed: u64) -> Outcome {
     timed(Part::Heal, || world.heal());
     let mut stats = std::mem::take(&mut world.stats);
     stats.points = std::mem::take(&mut state.borrow_mut().points);
+    world.keep_for_next();
     stats
 }
 

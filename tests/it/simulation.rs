@@ -54,6 +54,21 @@ fn a_seed_runs_the_same_way_twice() {
     }
 }
 
+/// What a seed leaves to the next on its thread (the databases, copied
+/// from the template again, and the open stores) changes nothing: a seed
+/// run after others runs as it does on new databases.
+#[test]
+fn a_seed_runs_the_same_way_after_other_seeds() {
+    fieldloop_tests::sim::forget_kept();
+    let first = fieldloop_tests::sim::run(11);
+    for seed in [4, 5, 6] {
+        fieldloop_tests::sim::run(seed);
+    }
+    let after = fieldloop_tests::sim::run(11);
+    fieldloop_tests::sim::forget_kept();
+    assert_eq!(first, after);
+}
+
 /// A failing seed stops the run and names itself with the line that
 /// reproduces it.
 #[test]

@@ -47,7 +47,9 @@ impl DocCache {
     /// Drops everything if another connection committed since the entries
     /// were read.
     pub(super) fn check(&mut self, conn: &Connection) -> Result<(), StoreError> {
-        let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let version: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
         if self.version != Some(version) {
             self.docs.clear();
             self.version = Some(version);

@@ -534,11 +534,8 @@ impl SqlArgs {
 
 pub(crate) fn load(conn: &Connection, task_id: &str) -> Result<(TaskDoc, u32), StoreError> {
     let row: Option<(Vec<u8>, u32)> = conn
-        .query_row(
-            "SELECT snapshot, snapshot_seq FROM documents WHERE task_id = ?1",
-            [task_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT snapshot, snapshot_seq FROM documents WHERE task_id = ?1")?
+        .query_row([task_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (snapshot, snapshot_seq) = row.ok_or_else(|| StoreError::NotFound(task_id.to_owned()))?;
     let damaged = |source| StoreError::Damaged {
@@ -573,17 +570,15 @@ fn compact_in(
     doc: &mut TaskDoc,
     up_to: u32,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE documents SET snapshot = ?2, snapshot_seq = ?3 WHERE task_id = ?1",
-        params![task_id, doc.save(), up_to],
-    )?;
+    )?
+    .execute(params![task_id, doc.save(), up_to])?;
     // Inside the caller's transaction: the new snapshot is written, the
     // chunks it folds in are not yet dropped.
     faults::point("tablet.compact.snapshot_written");
-    conn.execute(
-        "DELETE FROM doc_chunks WHERE task_id = ?1 AND seq <= ?2",
-        params![task_id, up_to],
-    )?;
+    conn.prepare_cached("DELETE FROM doc_chunks WHERE task_id = ?1 AND seq <= ?2")?
+        .execute(params![task_id, up_to])?;
     Ok(())
 }
 

@@ -55,23 +55,25 @@ pub struct RefusedEdit {
 /// Times a task is asked for again whole before sync reports it as stuck.
 pub const MAX_REPAIR_ATTEMPTS: u32 = 3;
 
+/// Sets one setting, replacing its value.
+const SET_SETTING: &str =
+    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2";
+
 impl Store {
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
             .optional()?)
     }
 
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         // One statement: its own transaction.
         faults::point("tablet.setting.before_commit");
-        self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
-            params![key, value],
-        )?;
+        self.conn
+            .prepare_cached(SET_SETTING)?
+            .execute(params![key, value])?;
         faults::point("tablet.setting.after_commit");
         Ok(())
     }
@@ -85,11 +87,12 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for (key, value) in settings {
             match value {
-                Some(value) => tx.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
-                    params![key, value],
-                )?,
-                None => tx.execute("DELETE FROM settings WHERE key = ?1", [key])?,
+                Some(value) => tx
+                    .prepare_cached(SET_SETTING)?
+                    .execute(params![key, value])?,
+                None => tx
+                    .prepare_cached("DELETE FROM settings WHERE key = ?1")?
+                    .execute([key])?,
             };
         }
         faults::point("tablet.setting.before_commit");
@@ -101,7 +104,8 @@ impl Store {
     pub fn delete_setting(&mut self, key: &str) -> Result<(), StoreError> {
         faults::point("tablet.setting.before_commit");
         self.conn
-            .execute("DELETE FROM settings WHERE key = ?1", [key])?;
+            .prepare_cached("DELETE FROM settings WHERE key = ?1")?
+            .execute([key])?;
         faults::point("tablet.setting.after_commit");
         Ok(())
     }
@@ -214,11 +218,10 @@ impl Store {
     /// the tablet knows (`save_after` of the heads the server last held).
     fn push_of(&self, id: &str) -> Result<DocPush, StoreError> {
         self.cache.borrow_mut().with(&self.conn, id, |doc| {
-            let known: Vec<u8> = self.conn.query_row(
-                "SELECT server_heads FROM documents WHERE task_id = ?1",
-                [id],
-                |r| r.get(0),
-            )?;
+            let known: Vec<u8> = self
+                .conn
+                .prepare_cached("SELECT server_heads FROM documents WHERE task_id = ?1")?
+                .query_row([id], |r| r.get(0))?;
             let known = fieldloop_core::sync::heads_from_bytes(&known);
             Ok(DocPush {
                 changes: ByteBuf::from(doc.save_after(&known)),
@@ -252,11 +255,9 @@ impl Store {
         let cache = self.cache.get_mut();
         // Rebuilt below: whatever the outcome, the cached copy is stale.
         let (mut doc, last_seq) = cache.take(&tx, task_id)?;
-        let known: Vec<u8> = tx.query_row(
-            "SELECT server_heads FROM documents WHERE task_id = ?1",
-            [task_id],
-            |r| r.get(0),
-        )?;
+        let known: Vec<u8> = tx
+            .prepare_cached("SELECT server_heads FROM documents WHERE task_id = ?1")?
+            .query_row([task_id], |r| r.get(0))?;
         let known = fieldloop_core::sync::heads_from_bytes(&known);
         let am = doc.automerge();
         let target = am
@@ -297,10 +298,8 @@ impl Store {
         compact_in(&tx, task_id, &mut rebuilt, last_seq)?;
         let dirty = !rebuilt.save_after(&known).is_empty();
         write_index(&tx, &rebuilt.summary()?, dirty, now)?;
-        tx.execute(
-            "UPDATE task_index SET dirty = ?2 WHERE task_id = ?1",
-            params![task_id, dirty],
-        )?;
+        tx.prepare_cached("UPDATE task_index SET dirty = ?2 WHERE task_id = ?1")?
+            .execute(params![task_id, dirty])?;
         faults::point("tablet.set_aside.before_commit");
         tx.commit()?;
         faults::point("tablet.set_aside.after_commit");
@@ -373,12 +372,8 @@ impl Store {
         for pull in &response.docs {
             apply_pull(&tx, cache, &mut kept, pull, now, &mut applied)?;
         }
-        let set = |key: &str, value: String| {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
-                params![key, value],
-            )
-        };
+        let set =
+            |key: &str, value: String| tx.prepare_cached(SET_SETTING)?.execute(params![key, value]);
         set(CURSOR, response.cursor.to_string())?;
         // A server older than `cd` pages by the cursor alone.
         set(
@@ -431,9 +426,8 @@ pub(super) fn queue_in(
     now: i64,
 ) -> Result<(), StoreError> {
     for id in blobs {
-        conn.execute(
-            "INSERT INTO blob_uploads (sha256, task_id, queued_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-            params![id.to_string(), task_id, now],
+        conn.prepare_cached("INSERT INTO blob_uploads (sha256, task_id, queued_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
+            .execute(params![id.to_string(), task_id, now],
         )?;
     }
     Ok(())
