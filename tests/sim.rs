@@ -1181,14 +1181,16 @@ impl World {
                     };
                     // Its own reading: `task` would give the server's,
                     // kept for the same heads.
-                    let on_tablet = doc.task_fresh().unwrap_or_else(|e| self.fail(e));
+                    let (on_tablet, its_conflicts) = doc
+                        .task_and_conflicts_fresh()
+                        .unwrap_or_else(|e| self.fail(e));
                     if on_tablet != server_task {
                         self.fail(format!(
                             "tablet {t}: task {} has the server's heads but not its content",
                             task.id
                         ));
                     }
-                    if doc.conflicts().unwrap_or_else(|e| self.fail(e)) != conflicts {
+                    if its_conflicts != conflicts {
                         self.fail(format!(
                             "tablet {t}: task {} shows other conflicts",
                             task.id

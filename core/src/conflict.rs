@@ -144,6 +144,18 @@ pub fn conflicts<D: ReadDoc>(
     doc: &D,
     actors: &BTreeMap<String, ActorInfo>,
 ) -> Result<Vec<Conflict>, TaskError> {
+    conflicts_with(doc, actors, |obj, ty| entries(doc, obj, ty))
+}
+
+/// [`conflicts`] with each object's visible entries given by `entries`
+/// (in the document's order, as [`entries`] reads them): a view that has
+/// read them already ([`crate::walk::Walked::conflicts`]) need not read
+/// them again.
+pub(crate) fn conflicts_with<D: ReadDoc>(
+    doc: &D,
+    actors: &BTreeMap<String, ActorInfo>,
+    entries: impl Fn(&ObjId, ObjType) -> Vec<Entry>,
+) -> Result<Vec<Conflict>, TaskError> {
     let mut found = Vec::new();
     // Objects still to visit, with their path; children are pushed in
     // reverse so that they are visited in order.
@@ -155,7 +167,7 @@ pub fn conflicts<D: ReadDoc>(
         let mut children = Vec::new();
         // One pass over the object's visible values, which say whether
         // they are conflicted: only those are looked at again.
-        for (prop, child, conflicted) in entries(doc, &obj, ty) {
+        for (prop, child, conflicted) in entries(&obj, ty) {
             let mut here = path.clone();
             here.push(prop_name(&prop));
             if conflicted {
@@ -196,9 +208,9 @@ pub fn conflicts<D: ReadDoc>(
 /// An object's visible entries: the key or index, the object there (if
 /// the visible value is one) and whether concurrent edits left it several
 /// values.
-type Entry = (Prop, Option<(ObjId, ObjType)>, bool);
+pub(crate) type Entry = (Prop, Option<(ObjId, ObjType)>, bool);
 
-fn entries<D: ReadDoc>(doc: &D, obj: &ObjId, ty: ObjType) -> Vec<Entry> {
+pub(crate) fn entries<D: ReadDoc>(doc: &D, obj: &ObjId, ty: ObjType) -> Vec<Entry> {
     let child = |value: &automerge::ValueRef<'_>, id: ObjId| match value {
         automerge::ValueRef::Object(t) => Some((id, *t)),
         automerge::ValueRef::Scalar(_) => None,

@@ -25,11 +25,18 @@ pub trait Readable: ReadDoc + autosurgeon::ReadDoc {}
 
 impl<D: ReadDoc + autosurgeon::ReadDoc> Readable for D {}
 
-/// An object's entries as one pass read them: each key's (or index's)
-/// winning value and the id of the operation that set it.
+/// One visible entry as a pass read it: the winning value, the id of the
+/// operation that set it, and whether concurrent edits left others.
+type Seen = (Value<'static>, ObjId, bool);
+
+/// An object's entries as one pass read them, in the document's order.
 enum Entries {
-    Map(HashMap<String, (Value<'static>, ObjId)>),
-    List(Vec<(Value<'static>, ObjId)>),
+    /// Keys in order, with where each is in `entries`.
+    Map {
+        entries: Vec<(String, Seen)>,
+        at: HashMap<String, usize>,
+    },
+    List(Vec<Seen>),
     /// Text and anything else: asked of the document.
     Other,
 }
@@ -85,23 +92,29 @@ impl<'a, D: Readable> Walked<'a, D> {
             return Rc::clone(found);
         }
         let entries = match ReadDoc::object_type(self.doc, obj) {
-            Ok(ObjType::Map | ObjType::Table) => Entries::Map(
-                ReadDoc::map_range(self.doc, obj, ..)
+            Ok(ObjType::Map | ObjType::Table) => {
+                let entries: Vec<(String, Seen)> = ReadDoc::map_range(self.doc, obj, ..)
                     .map(|item| {
                         let id = item.id();
                         let value = item.value.into_value();
                         self.count(ENTRY_BYTES + item.key.len() + value_bytes(&value));
-                        (item.key.into_owned(), (value, id))
+                        (item.key.into_owned(), (value, id, item.conflict))
                     })
-                    .collect(),
-            ),
+                    .collect();
+                let at = entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (key, _))| (key.clone(), i))
+                    .collect();
+                Entries::Map { entries, at }
+            }
             Ok(ObjType::List) => Entries::List(
                 ReadDoc::list_range(self.doc, obj, ..)
                     .map(|item| {
                         let id = item.id();
                         let value = item.value.into_value();
                         self.count(ENTRY_BYTES + value_bytes(&value));
-                        (value, id)
+                        (value, id, item.conflict)
                     })
                     .collect(),
             ),
@@ -112,6 +125,36 @@ impl<'a, D: Readable> Walked<'a, D> {
             .borrow_mut()
             .insert(obj.clone(), Rc::clone(&entries));
         entries
+    }
+
+    /// [`crate::conflict::conflicts`] of the document, from the objects
+    /// this view has read (and reading the others): after a whole typed
+    /// read, the conflicts cost no second pass over the document.
+    pub fn conflicts(
+        &self,
+        actors: &std::collections::BTreeMap<String, crate::task::ActorInfo>,
+    ) -> Result<Vec<crate::Conflict>, crate::TaskError> {
+        crate::conflict::conflicts_with(self.doc, actors, |obj, ty| {
+            let child = |value: &Value<'_>, id: &ObjId| match value {
+                Value::Object(t) => Some((id.clone(), *t)),
+                Value::Scalar(_) => None,
+            };
+            match (&*self.entries(obj), ty) {
+                (Entries::Map { entries, .. }, ObjType::Map | ObjType::Table) => entries
+                    .iter()
+                    .map(|(key, (value, id, conflict))| {
+                        (Prop::Map(key.clone()), child(value, id), *conflict)
+                    })
+                    .collect(),
+                (Entries::List(list), ObjType::List) => list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (value, id, conflict))| (Prop::Seq(i), child(value, id), *conflict))
+                    .collect(),
+                // Anything else as the document answers.
+                _ => crate::conflict::entries(self.doc, obj, ty),
+            }
+        })
     }
 }
 
@@ -139,9 +182,12 @@ impl<D: Readable> autosurgeon::ReadDoc for Walked<'_, D> {
         prop: P,
     ) -> Result<Option<(Value<'_>, ObjId)>, AutomergeError> {
         let prop = prop.into();
+        let seen = |(value, id, _): &Seen| (value.clone(), id.clone());
         match (&*self.entries(obj), &prop) {
-            (Entries::Map(map), Prop::Map(key)) => Ok(map.get(key).cloned()),
-            (Entries::List(list), Prop::Seq(index)) => Ok(list.get(*index).cloned()),
+            (Entries::Map { entries, at }, Prop::Map(key)) => {
+                Ok(at.get(key).map(|&i| seen(&entries[i].1)))
+            }
+            (Entries::List(list), Prop::Seq(index)) => Ok(list.get(*index).map(seen)),
             // A key of a list, an index of a map, text: as the document answers.
             _ => ReadDoc::get(self.doc, obj, prop),
         }
@@ -170,7 +216,7 @@ impl<D: Readable> autosurgeon::ReadDoc for Walked<'_, D> {
     fn length<O: AsRef<ObjId>>(&self, obj: O) -> usize {
         match &*self.entries(obj.as_ref()) {
             Entries::List(list) => list.len(),
-            Entries::Map(map) => map.len(),
+            Entries::Map { entries, .. } => entries.len(),
             Entries::Other => ReadDoc::length(self.doc, obj),
         }
     }
@@ -286,6 +332,29 @@ mod tests {
                 > 1
         );
         assert!(["乙", "丙"].contains(&read.name.as_str()), "{read:?}");
+    }
+
+    #[test]
+    fn a_view_finds_the_conflicts_a_walk_of_the_document_finds() {
+        let mut a = AutoCommit::new().with_actor(ActorId::from(vec![1u8; 16]));
+        autosurgeon::reconcile(&mut a, outer("甲", 1)).expect("reconcile");
+        a.commit();
+        let mut b = a.fork().with_actor(ActorId::from(vec![2u8; 16]));
+        autosurgeon::reconcile(&mut a, outer("乙", 2)).expect("a");
+        autosurgeon::reconcile(&mut b, outer("丙", 3)).expect("b");
+        a.commit();
+        b.commit();
+        a.merge(&mut b).expect("merge");
+        let actors = BTreeMap::new();
+        let direct = crate::conflict::conflicts(&a, &actors).expect("direct");
+        assert!(direct.len() > 2, "{direct:?}");
+        // Before any typed read (every object read for the conflicts), and
+        // after one (the objects it read answered from what it read).
+        let walked = super::Walked::new(&a);
+        assert_eq!(walked.conflicts(&actors).expect("walked"), direct);
+        let walked = super::Walked::new(&a);
+        let _: Outer = autosurgeon::hydrate(&walked).expect("read");
+        assert_eq!(walked.conflicts(&actors).expect("walked"), direct);
     }
 
     #[test]

@@ -231,7 +231,9 @@ fn apply_push(
         return Ok(Applied::MissingDeps);
     }
     let verdict = policy::check(&mut merged, &new, writer).map_err(|r| refused(id, r))?;
-    let task = fieldloop_core::walk::hydrate::<_, Task>(&merged).map_err(|e| {
+    // One reading for the task's shape and its conflicts (the index's count).
+    let walked = fieldloop_core::walk::Walked::new(&merged);
+    let task = autosurgeon::hydrate::<_, Task>(&walked).map_err(|e| {
         ApiError::new(
             Code::SyncInvalidTask,
             format!("任务 {id} 的变更会使任务格式无效 (the task would be invalid): {e}"),
@@ -244,6 +246,11 @@ fn apply_push(
             ..Concerns::task(id)
         })
     })?;
+    let open_conflicts = walked
+        .conflicts(&task.actors)
+        .map_err(ApiError::internal)?
+        .len();
+    drop(walked);
     let saved = merged.save();
     if saved.len() > limits.doc_bytes {
         return Err(ApiError::new(
@@ -267,7 +274,7 @@ fn apply_push(
         // Exactly what the stored document lacks.
         added: Some(merged.save_after(&before)),
         flags: verdict.flags,
-        index: Some(TaskIndex::of_task(&merged, task).map_err(ApiError::internal)?),
+        index: Some(TaskIndex::with_conflicts(task, open_conflicts)),
     };
     *doc = merged;
     Ok(Applied::Write(Box::new(write)))

@@ -144,6 +144,15 @@ impl TaskDoc {
         Ok(hydrate(&self.doc)?)
     }
 
+    /// [`TaskDoc::task_fresh`] and [`TaskDoc::conflicts`] from one reading
+    /// of the document.
+    pub fn task_and_conflicts_fresh(&self) -> Result<(Task, Vec<crate::Conflict>), TaskError> {
+        let walked = Walked::new(&self.doc);
+        let task: Task = autosurgeon::hydrate(&walked)?;
+        let conflicts = walked.conflicts(&task.actors)?;
+        Ok((task, conflicts))
+    }
+
     pub fn status_report(&self) -> Result<StatusReport, TaskError> {
         let events: Vec<Event> = hydrate_prop(&self.doc, ROOT, "events")?;
         let inspectors: Vec<String> = hydrate_prop(&self.doc, ROOT, "inspectors")?;

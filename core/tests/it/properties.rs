@@ -290,7 +290,13 @@ proptest! {
         // what autosurgeon's field-by-field reading gives, conflicts and all.
         let direct: fieldloop_core::Task = autosurgeon::hydrate(docs[0].automerge()).expect("direct");
         prop_assert_eq!(&direct, &reference_task);
-        prop_assert_eq!(docs[0].task_fresh().expect("task"), direct);
+        prop_assert_eq!(docs[0].task_fresh().expect("task"), direct.clone());
+        // The conflicts found from the objects that reading read are those
+        // of a walk of the document itself.
+        prop_assert_eq!(
+            docs[0].task_and_conflicts_fresh().expect("task and conflicts"),
+            (direct, reference_conflicts.clone())
+        );
         // The index's summary of a task read whole is the one read alone.
         prop_assert_eq!(reference_task.summary().expect("summary"), docs[0].summary().expect("summary"));
         // The record's list of what blocks submitting, built from one

@@ -77,14 +77,18 @@ fn count(n: usize) -> u32 {
 
 impl TaskIndex {
     /// The index row of a task document.
+    /// Reads it once, one pass per object, for the task and its conflicts.
     pub fn of<D: ReadDoc + autosurgeon::ReadDoc>(doc: &D) -> Result<Self, TaskError> {
-        let task: Task = autosurgeon::hydrate(doc)?;
-        Self::of_task(doc, task)
+        let walked = fieldloop_core::walk::Walked::new(doc);
+        let task: Task = autosurgeon::hydrate(&walked)?;
+        let open_conflicts = walked.conflicts(&task.actors)?.len();
+        Ok(Self::with_conflicts(task, open_conflicts))
     }
 
-    /// The index row of a document already read as `task`.
-    pub fn of_task<D: ReadDoc>(doc: &D, task: Task) -> Result<Self, TaskError> {
-        let open_conflicts = count(fieldloop_core::conflict::conflicts(doc, &task.actors)?.len());
+    /// The index row of `task`, whose document has `open_conflicts`
+    /// conflicts.
+    pub fn with_conflicts(task: Task, open_conflicts: usize) -> Self {
+        let open_conflicts = count(open_conflicts);
         let mut departments = vec![task.lead_department.clone()];
         for d in task
             .departments
@@ -96,7 +100,7 @@ impl TaskIndex {
             }
         }
         departments.retain(|d| !d.is_empty());
-        Ok(Self {
+        Self {
             status: task.status_report().status,
             id: task.id,
             code: task.code,
@@ -118,7 +122,7 @@ impl TaskIndex {
                 .filter_map(|f| f.rectification_deadline)
                 .min(),
             lead_transfers: task.lead_transfers,
-        })
+        }
     }
 
     pub fn joint(&self) -> bool {
