@@ -14,11 +14,11 @@
 //! ([`fieldloop_core::faults`]) unwinds from a random hit of any point, the
 //! unwinding rolls back the open transaction, and the side restarts. Tablet
 //! clocks are skewed by up to ±7 days and move. No threads, no sockets, no
-//! disk: one seed takes about 11 ms in a release build (2026-12-07; 20 ms
+//! disk: one seed takes about 10 ms in a release build (2026-12-07; 20 ms
 //! before tasks were read one pass per object and kept by heads, 13 ms
-//! before seeds reused the databases and stores of the seed before), two
-//! thirds of it in Automerge (loading documents, applying changes, typed
-//! reads) and a fifth in SQLite.
+//! before seeds reused the databases and stores of the seed before and the
+//! tests ran on mimalloc), two thirds of it in Automerge (loading
+//! documents, applying changes, typed reads) and a fifth in SQLite.
 //!
 //! Each thread makes the template (the server and tablets after their first
 //! sync) once, and each seed makes the databases it uses copies of it

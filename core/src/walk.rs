@@ -307,13 +307,13 @@ mod tests {
         walked
     }
 
-    #[test]
-    fn a_walked_read_is_the_direct_one_whatever_won_a_conflict() {
+    /// A document two actors wrote the same keys of at once, scalars and
+    /// objects alike.
+    fn conflicted() -> AutoCommit {
         let mut a = AutoCommit::new().with_actor(ActorId::from(vec![1u8; 16]));
         autosurgeon::reconcile(&mut a, outer("甲", 1)).expect("reconcile");
         a.commit();
         let mut b = a.fork().with_actor(ActorId::from(vec![2u8; 16]));
-        // Concurrent writes of the same keys, scalars and objects alike.
         autosurgeon::reconcile(&mut a, outer("乙", 2)).expect("a");
         autosurgeon::reconcile(&mut b, outer("丙", 3)).expect("b");
         a.put(ROOT, "maybe", "甲写的").expect("put");
@@ -323,6 +323,12 @@ mod tests {
         a.commit();
         b.commit();
         a.merge(&mut b).expect("merge");
+        a
+    }
+
+    #[test]
+    fn a_walked_read_is_the_direct_one_whatever_won_a_conflict() {
+        let a = conflicted();
         let read = same_reads(&a);
         // The conflicts are there to be won: both sides wrote.
         assert!(
@@ -336,15 +342,7 @@ mod tests {
 
     #[test]
     fn a_view_finds_the_conflicts_a_walk_of_the_document_finds() {
-        let mut a = AutoCommit::new().with_actor(ActorId::from(vec![1u8; 16]));
-        autosurgeon::reconcile(&mut a, outer("甲", 1)).expect("reconcile");
-        a.commit();
-        let mut b = a.fork().with_actor(ActorId::from(vec![2u8; 16]));
-        autosurgeon::reconcile(&mut a, outer("乙", 2)).expect("a");
-        autosurgeon::reconcile(&mut b, outer("丙", 3)).expect("b");
-        a.commit();
-        b.commit();
-        a.merge(&mut b).expect("merge");
+        let a = conflicted();
         let actors = BTreeMap::new();
         let direct = crate::conflict::conflicts(&a, &actors).expect("direct");
         assert!(direct.len() > 2, "{direct:?}");
