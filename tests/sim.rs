@@ -248,8 +248,9 @@ pub fn reproduce(seed: u64) -> String {
 struct Db {
     name: String,
     keeper: Connection,
-    /// The connection that copies the template in ([`Db::restore`]), apart
-    /// from the keeper, whose statements that would make prepare again.
+    /// The connection that copies the template in ([`Db::restore`]). Not
+    /// the keeper: the connection that sets the schema version prepares its
+    /// statements again, and the keeper's are used after every step.
     restorer: Connection,
 }
 
