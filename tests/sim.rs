@@ -14,10 +14,13 @@
 //! ([`fieldloop_core::faults`]) unwinds from a random hit of any point, the
 //! unwinding rolls back the open transaction, and the side restarts. Tablet
 //! clocks are skewed by up to ±7 days and move. No threads, no sockets, no
-//! disk: one seed takes about 10 ms in a release build (2026-12-07; 20 ms
-//! before tasks were read one pass per object and kept by heads, 13 ms
-//! before seeds reused the databases and stores of the seed before and the
-//! tests ran on mimalloc), two thirds of it in Automerge (loading
+//! disk: one seed takes about 10 ms in a release build, and two threads
+//! run about 195 seeds a second (2026-12-07; 20 ms before tasks were read
+//! one pass per object and kept by heads, 13 ms before seeds reused the
+//! databases and stores of the seed before and the tests ran on mimalloc;
+//! 155 seeds a second on two threads before the checks took in committed
+//! chunks without applying them and SQLite was built without its
+//! process-wide memory statistics), most of it in Automerge (loading
 //! documents, applying changes, typed reads) and a fifth in SQLite.
 //!
 //! Each thread makes the template (the server and tablets after their first
@@ -41,7 +44,7 @@
 //! simulation -- --nocapture`, or `cargo xtask soak --seed <n>`).
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::rc::Rc;
 use std::sync::Mutex;
@@ -1019,7 +1022,8 @@ impl World {
         let version = tablet
             .db
             .keeper
-            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
             .unwrap_or_else(|e| self.fail(format!("tablet {t}: data_version: {e}")));
         if tablet.checked == Some(version) {
             return;
@@ -1034,7 +1038,7 @@ impl World {
                     break;
                 }
             };
-            if let Some(h) = heads.iter().find(|h| doc.get_change_by_hash(h).is_none()) {
+            if let Some(h) = heads.iter().find(|h| !doc.has(h)) {
                 lost = Some(format!(
                     "tablet {t}: an acknowledged edit of task {task} is lost (change {h})"
                 ));
@@ -1122,7 +1126,7 @@ impl World {
             for t in 0..self.tablets.len() {
                 let tablet = &mut self.tablets[t];
                 let mine = tablet_doc(&tablet.db.keeper, &mut tablet.read, &task.id)
-                    .map(|doc| sorted(doc.get_heads()))
+                    .map(|doc| sorted(doc.heads.clone()))
                     .unwrap_or_else(|e| {
                         self.fail(format!("tablet {t}: task {} unreadable: {e}", task.id))
                     });
@@ -1256,26 +1260,84 @@ fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
 }
 
 /// A task as a tablet's store last had it committed, read through the
-/// keeper connection: its snapshot bytes, the chunk bytes applied after it,
-/// the last chunk's number, and the document they make.
+/// keeper connection: its snapshot bytes, the chunk bytes after it, the
+/// last chunk's number, and the changes they hold (what loading them would
+/// give: every change whose dependencies are all there, and the heads).
 #[derive(Clone)]
 struct ReadDoc {
     snapshot: Vec<u8>,
     chunks: Vec<u8>,
     last: i64,
-    doc: AutoCommit,
+    changes: HashSet<ChangeHash>,
+    heads: Vec<ChangeHash>,
+}
+
+impl ReadDoc {
+    /// Loads the snapshot and chunks as the store does, and keeps the
+    /// document's changes and heads.
+    fn load(
+        snapshot: Vec<u8>,
+        chunks: Vec<u8>,
+        last: i64,
+    ) -> Result<Self, automerge::AutomergeError> {
+        let mut doc = AutoCommit::load(&snapshot)?;
+        if !chunks.is_empty() {
+            doc.load_incremental(&chunks)?;
+        }
+        let changes = doc
+            .get_changes_meta(&[])
+            .into_iter()
+            .map(|m| m.hash)
+            .collect();
+        let heads = doc.get_heads();
+        Ok(Self {
+            snapshot,
+            chunks,
+            last,
+            changes,
+            heads,
+        })
+    }
+
+    /// Takes in chunks committed after those read before, without applying
+    /// them to a document: each change is decoded (checksum, header and
+    /// operations) and counts once all its dependencies are there, as
+    /// Automerge would apply it. `false`: a chunk is not whole change
+    /// chunks, or a change waits for a dependency: only loading says then.
+    fn extend(&mut self, new: &[u8]) -> bool {
+        let Ok(decoded) = fieldloop_core::sync::decode_changes(new, &Default::default()) else {
+            return false;
+        };
+        for change in &decoded {
+            let hash = change.hash();
+            if self.changes.contains(&hash) {
+                continue;
+            }
+            if !change.deps().iter().all(|d| self.changes.contains(d)) {
+                return false;
+            }
+            self.heads.retain(|h| !change.deps().contains(h));
+            self.heads.push(hash);
+            self.changes.insert(hash);
+        }
+        true
+    }
+
+    fn has(&self, hash: &ChangeHash) -> bool {
+        self.changes.contains(hash)
+    }
 }
 
 /// A tablet's copy of a task read through the keeper connection: the
 /// snapshot and its chunks, as committed. The snapshot and every chunk are
 /// read each time and compared byte for byte with what was read before;
-/// only chunks added since are applied to the document read then, so the
+/// only chunks added since are taken in ([`ReadDoc::extend`]), so the
 /// answer is that of loading it all again, without the cost.
 fn tablet_doc<'a>(
     keeper: &Connection,
     read: &'a mut BTreeMap<String, ReadDoc>,
     task: &str,
-) -> rusqlite::Result<&'a mut AutoCommit> {
+) -> rusqlite::Result<&'a ReadDoc> {
     let damaged =
         |e: automerge::AutomergeError| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
     let (snapshot, snapshot_seq): (Vec<u8>, i64) = keeper
@@ -1302,31 +1364,20 @@ fn tablet_doc<'a>(
                     .iter()
                     .any(|&(seq, end)| seq == before.last && end == before.chunks.len()))
     });
-    if reuse {
+    let extended = reuse && {
         let before = read.get_mut(task).expect("checked above");
-        let new = &chunks[before.chunks.len()..];
-        if !new.is_empty() {
-            // Applied in one call, as the store does: Automerge indexes once.
-            before.doc.load_incremental(new).map_err(damaged)?;
+        let taken = before.extend(&chunks[before.chunks.len()..]);
+        if taken {
+            before.chunks = std::mem::take(&mut chunks);
+            before.last = last;
         }
-        before.chunks = chunks;
-        before.last = last;
-    } else {
-        let mut doc = AutoCommit::load(&snapshot).map_err(damaged)?;
-        if !chunks.is_empty() {
-            doc.load_incremental(&chunks).map_err(damaged)?;
-        }
-        read.insert(
-            task.to_owned(),
-            ReadDoc {
-                snapshot,
-                chunks,
-                last,
-                doc,
-            },
-        );
+        taken
+    };
+    if !extended {
+        let doc = ReadDoc::load(snapshot, chunks, last).map_err(damaged)?;
+        read.insert(task.to_owned(), doc);
     }
-    Ok(&mut read.get_mut(task).expect("just kept").doc)
+    Ok(read.get(task).expect("just kept"))
 }
 
 /// The tasks a tablet holds changes of that the server has not acknowledged.
@@ -1560,5 +1611,73 @@ pub fn tmp_root() -> std::path::PathBuf {
         shm.to_path_buf()
     } else {
         std::env::temp_dir()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+
+    use super::*;
+
+    fn edited(doc: &mut AutoCommit, value: i64) -> Vec<u8> {
+        let heads = doc.get_heads();
+        doc.put(automerge::ROOT, "n", value).expect("put");
+        doc.commit();
+        doc.save_after(&heads)
+    }
+
+    /// Chunks taken in one by one give the changes and heads that loading
+    /// the snapshot and all the chunks gives.
+    #[test]
+    fn chunks_taken_in_count_as_loading_them_does() {
+        let mut doc = AutoCommit::new();
+        edited(&mut doc, 0);
+        let snapshot = doc.save();
+        let mut read = ReadDoc::load(snapshot.clone(), Vec::new(), 0).expect("loads");
+        let mut chunks = Vec::new();
+        // Two changes in one chunk, then one more, then one from a fork:
+        // concurrent heads.
+        let mut fork = doc.fork();
+        let first = [edited(&mut doc, 1), edited(&mut doc, 2)].concat();
+        let second = edited(&mut doc, 3);
+        let forked = edited(&mut fork, 4);
+        for chunk in [first, second, forked] {
+            assert!(read.extend(&chunk));
+            chunks.extend_from_slice(&chunk);
+        }
+        let loaded = ReadDoc::load(snapshot, chunks, 3).expect("loads");
+        assert_eq!(read.changes, loaded.changes);
+        assert_eq!(sorted(read.heads.clone()), sorted(loaded.heads.clone()));
+        assert_eq!(read.heads.len(), 2);
+        // Taking in a change again changes nothing.
+        let again = doc.save_after(&[]);
+        assert!(read.extend(&again));
+        assert_eq!(read.changes, loaded.changes);
+    }
+
+    /// A change whose dependency is not there is not taken as there (loading
+    /// would keep it waiting), and bytes that are not change chunks are not
+    /// taken in at all: loading them decides.
+    #[test]
+    fn a_change_without_its_dependency_or_bad_bytes_is_left_to_loading() {
+        let mut doc = AutoCommit::new();
+        edited(&mut doc, 0);
+        let snapshot = doc.save();
+        let missing = edited(&mut doc, 1);
+        let waiting = edited(&mut doc, 2);
+        let mut read = ReadDoc::load(snapshot.clone(), Vec::new(), 0).expect("loads");
+        let before = read.changes.clone();
+        assert!(!read.extend(&waiting));
+        let loaded = ReadDoc::load(snapshot, waiting.clone(), 1).expect("loads");
+        let hash = automerge::Change::try_from(&waiting[..])
+            .expect("a change")
+            .hash();
+        assert!(!loaded.has(&hash));
+        assert_eq!(loaded.changes, before);
+        let mut truncated = missing.clone();
+        truncated.pop();
+        assert!(!read.extend(&truncated));
+        assert!(!read.extend(b"not automerge"));
     }
 }
