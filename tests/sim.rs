@@ -15,7 +15,7 @@
 //! unwinding rolls back the open transaction, and the side restarts. Tablet
 //! clocks are skewed by up to ±7 days and move. No threads, no sockets, no
 //! disk: one seed takes about 10 ms in a release build, and two threads
-//! run about 195 seeds a second (2026-12-07; 20 ms before tasks were read
+//! run 195–227 seeds a second (2026-12-07; 20 ms before tasks were read
 //! one pass per object and kept by heads, 13 ms before seeds reused the
 //! databases and stores of the seed before and the tests ran on mimalloc;
 //! 155 seeds a second on two threads before the checks took in committed
@@ -1303,7 +1303,8 @@ impl ReadDoc {
     /// them to a document: each change is decoded (checksum, header and
     /// operations) and counts once all its dependencies are there, as
     /// Automerge would apply it. `false`: a chunk is not whole change
-    /// chunks, or a change waits for a dependency: only loading says then.
+    /// chunks, or a change waits for a dependency: only loading says then,
+    /// and `self` (perhaps half taken in) is to be replaced by a load.
     fn extend(&mut self, new: &[u8]) -> bool {
         let Ok(decoded) = fieldloop_core::sync::decode_changes(new, &Default::default()) else {
             return false;
