@@ -1676,7 +1676,7 @@ mod tests {
             .hash();
         assert!(!loaded.has(&hash));
         assert_eq!(loaded.changes, before);
-        let mut truncated = missing.clone();
+        let mut truncated = missing;
         truncated.pop();
         assert!(!read.extend(&truncated));
         assert!(!read.extend(b"not automerge"));

@@ -243,6 +243,17 @@ pub fn hydrate<D: Readable, T: autosurgeon::Hydrate>(
     autosurgeon::hydrate(&Walked::new(doc))
 }
 
+/// A task document read once, one pass per object: the task and its
+/// conflicts ([`Walked::conflicts`]).
+pub fn task_and_conflicts<D: Readable>(
+    doc: &D,
+) -> Result<(crate::task::Task, Vec<crate::Conflict>), crate::TaskError> {
+    let walked = Walked::new(doc);
+    let task: crate::task::Task = autosurgeon::hydrate(&walked)?;
+    let conflicts = walked.conflicts(&task.actors)?;
+    Ok((task, conflicts))
+}
+
 /// [`autosurgeon::hydrate_prop`] through a [`Walked`] view of `doc`.
 pub fn hydrate_prop<'p, D, T, P, O>(
     doc: &D,

@@ -147,10 +147,7 @@ impl TaskDoc {
     /// [`TaskDoc::task_fresh`] and [`TaskDoc::conflicts`] from one reading
     /// of the document.
     pub fn task_and_conflicts_fresh(&self) -> Result<(Task, Vec<crate::Conflict>), TaskError> {
-        let walked = Walked::new(&self.doc);
-        let task: Task = autosurgeon::hydrate(&walked)?;
-        let conflicts = walked.conflicts(&task.actors)?;
-        Ok((task, conflicts))
+        crate::walk::task_and_conflicts(&self.doc)
     }
 
     pub fn status_report(&self) -> Result<StatusReport, TaskError> {

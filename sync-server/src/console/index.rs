@@ -76,13 +76,11 @@ fn count(n: usize) -> u32 {
 }
 
 impl TaskIndex {
-    /// The index row of a task document.
-    /// Reads it once, one pass per object, for the task and its conflicts.
+    /// The index row of a task document, read once for the task and its
+    /// conflicts.
     pub fn of<D: ReadDoc + autosurgeon::ReadDoc>(doc: &D) -> Result<Self, TaskError> {
-        let walked = fieldloop_core::walk::Walked::new(doc);
-        let task: Task = autosurgeon::hydrate(&walked)?;
-        let open_conflicts = walked.conflicts(&task.actors)?.len();
-        Ok(Self::with_conflicts(task, open_conflicts))
+        let (task, conflicts) = fieldloop_core::walk::task_and_conflicts(doc)?;
+        Ok(Self::with_conflicts(task, conflicts.len()))
     }
 
     /// The index row of `task`, whose document has `open_conflicts`
