@@ -1092,6 +1092,11 @@ impl World {
         loop {
             self.stats.heal_passes += 1;
             for t in 0..self.tablets.len() {
+                // A tablet with nothing to send and everything the server
+                // has would exchange nothing.
+                if self.in_step(t) {
+                    continue;
+                }
                 let rounds = self.sync(t, true).expect("no crash while healing");
                 if rounds > HEAL_ROUNDS_PER_SYNC {
                     self.fail(format!(
@@ -1118,24 +1123,34 @@ impl World {
     /// server's as its feed records them: [`World::check_converged`] then
     /// checks that its stored document has them).
     fn same_heads(&mut self) -> bool {
+        (0..self.tablets.len()).all(|t| self.has_server_heads(t))
+    }
+
+    /// Whether tablet `t` has the server's heads of every task.
+    fn has_server_heads(&mut self, t: usize) -> bool {
         for task in self.tasks.clone() {
             let Some(heads) = self.server.store().latest_heads(&task.id).ok().flatten() else {
                 self.fail(format!("server: task {} missing", task.id));
             };
-            let heads = sorted(heads);
-            for t in 0..self.tablets.len() {
-                let tablet = &mut self.tablets[t];
-                let mine = tablet_doc(&tablet.db.keeper, &mut tablet.read, &task.id)
-                    .map(|doc| sorted(doc.heads.clone()))
-                    .unwrap_or_else(|e| {
-                        self.fail(format!("tablet {t}: task {} unreadable: {e}", task.id))
-                    });
-                if mine != heads {
-                    return false;
-                }
+            let tablet = &mut self.tablets[t];
+            let mine = tablet_doc(&tablet.db.keeper, &mut tablet.read, &task.id)
+                .map(|doc| sorted(doc.heads.clone()))
+                .unwrap_or_else(|e| {
+                    self.fail(format!("tablet {t}: task {} unreadable: {e}", task.id))
+                });
+            if mine != sorted(heads) {
+                return false;
             }
         }
         true
+    }
+
+    /// Whether tablet `t` is in step with the server: every change it
+    /// holds acknowledged and every change the server holds on the tablet.
+    fn in_step(&mut self, t: usize) -> bool {
+        let dirty = dirty_tasks(&self.tablets[t].db.keeper)
+            .unwrap_or_else(|e| self.fail(format!("tablet {t}: index unreadable: {e}")));
+        dirty.is_empty() && self.has_server_heads(t)
     }
 
     /// Once quiet: same task, status and conflicts everywhere, the index
@@ -1147,6 +1162,13 @@ impl World {
         // hence the same document. One tablet, a different one each seed,
         // has its content read and compared in full; every tablet's index.
         let full = self.rng.random_range(0..self.tablets.len());
+        let mut index = Vec::with_capacity(self.tablets.len());
+        for t in 0..self.tablets.len() {
+            let Ok(rows) = self.tablets[t].store().list_tasks(&Default::default()) else {
+                self.fail(format!("tablet {t}: task list unreadable"));
+            };
+            index.push(rows);
+        }
         for task in self.tasks.clone() {
             let stored = self
                 .server
@@ -1178,12 +1200,9 @@ impl World {
             let status = on_server.status().unwrap_or_else(|e| self.fail(e));
             let conflicts = on_server.conflicts().unwrap_or_else(|e| self.fail(e));
             stamps.extend(server_task.trace.iter().map(|p| p.t));
-            for t in 0..self.tablets.len() {
-                let store = self.tablets[t].store();
-                let Ok(rows) = store.list_tasks(&Default::default()) else {
-                    self.fail(format!("tablet {t}: task list unreadable"));
-                };
+            for (t, rows) in index.iter().enumerate() {
                 if t == full {
+                    let store = self.tablets[t].store();
                     let Ok(doc) = store.open_task(&task.id) else {
                         self.fail(format!("tablet {t}: task {} unreadable", task.id));
                     };

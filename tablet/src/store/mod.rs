@@ -137,6 +137,20 @@ pub struct TaskRow {
 /// and of applying a sync answer stays prepared (rusqlite keeps 16).
 const STATEMENT_CACHE: usize = 64;
 
+/// What every connection of the store is set to before its first query:
+/// statements kept prepared, and plans that do not depend on bound values
+/// (SQLite's query planner stability guarantee), so that a kept statement
+/// is not compiled again when SQLite would read a bound value while
+/// planning (a `LIMIT`, a `LIKE` pattern).
+fn tune(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
+}
+
 /// The local store of one tablet.
 #[derive(Debug)]
 pub struct Store {
@@ -214,7 +228,7 @@ impl Store {
             .map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        tune(&conn).map_err(open_err)?;
         migrations::migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn,
@@ -239,7 +253,10 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        tune(&conn).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
         migrations::migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn,
@@ -267,7 +284,7 @@ impl Store {
             "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;",
         )
         .map_err(open_err)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        tune(&conn).map_err(open_err)?;
         migrations::migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn,
@@ -596,4 +613,36 @@ fn write_index(
     )?
     .execute(params![s.id, s.code, s.subject_name, s.uscc, s.status.as_str(), s.due, departments_column(&s.departments), dirty, now])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kept statement whose plan SQLite would make from a bound value (a
+    /// `LIMIT`, a `LIKE` pattern) runs again without being compiled again.
+    #[test]
+    fn kept_statements_with_bound_values_are_not_compiled_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for store in [
+            Store::open_in_memory().expect("in memory"),
+            Store::open(dir.path()).expect("on disk"),
+        ] {
+            let sql = "SELECT task_id FROM task_index WHERE code LIKE ?1 ORDER BY due LIMIT ?2";
+            for (pattern, limit) in [("JX%", 1_i64), ("A%", 2), ("%", 3)] {
+                let mut stmt = store.conn.prepare_cached(sql).expect("prepare");
+                let rows = stmt
+                    .query_map(params![pattern, limit], |r| r.get::<_, String>(0))
+                    .expect("query");
+                assert_eq!(rows.count(), 0);
+            }
+            let stmt = store.conn.prepare_cached(sql).expect("prepare");
+            assert_eq!(
+                stmt.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "{}: compiled again",
+                store.path().display()
+            );
+        }
+    }
 }

@@ -37,6 +37,20 @@ use migrations::migrations;
 /// Statements each connection keeps prepared (more than the store uses).
 const STATEMENT_CACHE: usize = 96;
 
+/// What every connection of the store is set to before its first query:
+/// statements kept prepared, and plans that do not depend on bound values
+/// (SQLite's query planner stability guarantee). Without the latter a
+/// statement with a bound `LIMIT` (the feed's page) is compiled again on
+/// every run, since SQLite reads the limit's value while planning.
+fn tune(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
+}
+
 /// How long a read waits for a pooled connection when all are lent out
 /// before it fails as a store error.
 const READER_WAIT: Duration = Duration::from_secs(30);
@@ -118,7 +132,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(Duration::from_secs(5))?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        tune(&conn)?;
         migrations().to_latest(&mut conn)?;
         // Fresh statistics for the query planner (the console's list picks
         // between the team and the due-date index by them); SQLite's own
@@ -163,7 +177,7 @@ impl SqliteStore {
         conn.execute_batch(
             "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;",
         )?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        tune(&conn)?;
         migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -246,8 +260,7 @@ fn vfs_uri(path: &Path, vfs: &str) -> String {
 fn init_reader(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "query_only", "ON")?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    Ok(())
+    tune(conn)
 }
 
 /// The feed's end as `conn` sees it.

@@ -52,3 +52,33 @@ fn v2_indexes_the_codes_of_tasks_stored_before_it() {
         .expect("insert");
     assert_eq!(store.task_codes("JX-").expect("codes").len(), 2);
 }
+
+/// A kept statement whose plan SQLite would make from a bound value (here a
+/// `LIMIT`, as in the feed's page) runs again without being compiled again,
+/// on the writer and on a reader alike.
+#[test]
+fn kept_statements_with_a_bound_limit_are_not_compiled_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    let runs = |conn: &mut Connection| -> Result<i32, StoreError> {
+        for limit in [1_i64, 2, 3] {
+            let mut stmt = conn
+                .prepare_cached("SELECT task_id FROM feed WHERE team = ?1 ORDER BY seq LIMIT ?2")?;
+            let rows = stmt.query_map(params!["team", limit], |r| r.get::<_, String>(0))?;
+            assert_eq!(rows.count(), 0);
+        }
+        let stmt =
+            conn.prepare_cached("SELECT task_id FROM feed WHERE team = ?1 ORDER BY seq LIMIT ?2")?;
+        Ok(stmt.get_status(rusqlite::StatementStatus::RePrepare))
+    };
+    assert_eq!(
+        store.with(runs).expect("writer"),
+        0,
+        "the writer compiled it again"
+    );
+    assert_eq!(
+        store.read(runs).expect("reader"),
+        0,
+        "a reader compiled it again"
+    );
+}
