@@ -14,14 +14,16 @@
 //! ([`fieldloop_core::faults`]) unwinds from a random hit of any point, the
 //! unwinding rolls back the open transaction, and the side restarts. Tablet
 //! clocks are skewed by up to ±7 days and move. No threads, no sockets, no
-//! disk: one seed takes about 10 ms in a release build, and two threads
-//! run 195–227 seeds a second (2026-12-07; 20 ms before tasks were read
+//! disk: one seed takes about 8 ms in a release build, and two threads
+//! run 239–244 seeds a second (2026-12-07; 20 ms before tasks were read
 //! one pass per object and kept by heads, 13 ms before seeds reused the
 //! databases and stores of the seed before and the tests ran on mimalloc;
 //! 155 seeds a second on two threads before the checks took in committed
 //! chunks without applying them and SQLite was built without its
-//! process-wide memory statistics), most of it in Automerge (loading
-//! documents, applying changes, typed reads) and a fifth in SQLite.
+//! process-wide memory statistics; 216 before SQLite planned without
+//! bound values and a trace point went in as one batch), most of it in
+//! Automerge (loading documents, applying changes, typed reads) and a
+//! fifth in SQLite.
 //!
 //! Each thread makes the template (the server and tablets after their first
 //! sync) once, and each seed makes the databases it uses copies of it

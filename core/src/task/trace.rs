@@ -53,19 +53,14 @@ fn point_value(point: &TracePoint) -> hydrate::Value {
         accuracy,
         by,
     } = point;
-    let fields = [
-        ("t", ScalarValue::Int(*t)),
-        ("lat", ScalarValue::F64(*lat)),
-        ("lon", ScalarValue::F64(*lon)),
-        ("accuracy", ScalarValue::F64(*accuracy)),
-        ("by", ScalarValue::Str(by.as_str().into())),
-    ];
-    hydrate::Value::from(
-        fields
-            .into_iter()
-            .map(|(key, value)| (key, hydrate::Value::Scalar(value)))
-            .collect::<std::collections::HashMap<_, _>>(),
-    )
+    automerge::hydrate_map! {
+        "t" => ScalarValue::Int(*t),
+        "lat" => ScalarValue::F64(*lat),
+        "lon" => ScalarValue::F64(*lon),
+        "accuracy" => ScalarValue::F64(*accuracy),
+        "by" => ScalarValue::Str(by.as_str().into()),
+    }
+    .into()
 }
 
 #[cfg(test)]

@@ -249,14 +249,12 @@ impl Store {
     /// An empty store in memory (in place of one being erased); not encrypted.
     pub fn open_in_memory() -> Result<Self, StoreError> {
         let path = PathBuf::from(":memory:");
-        let mut conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+        let open_err = |source| StoreError::Open {
             path: path.clone(),
             source,
-        })?;
-        tune(&conn).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        };
+        let mut conn = Connection::open_in_memory().map_err(open_err)?;
+        tune(&conn).map_err(open_err)?;
         migrations::migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn,
