@@ -335,12 +335,15 @@ struct TemplateTablet {
     author: Author,
     /// Its tasks as read through the keeper connection.
     reads: BTreeMap<String, ReadDoc>,
+    /// The documents its store kept in memory after the first sync.
+    kept_docs: Vec<(String, fieldloop_core::TaskDoc, u32)>,
 }
 
 /// The databases and open stores one seed leaves to the next on its thread.
 /// Each seed first makes every database it uses a copy of the template
-/// again, which the open stores see as another connection's commit (the
-/// tablet store's cache of documents is dropped then); so opening them
+/// again, and an open tablet store keeps in memory what the template's did
+/// after its first sync (the server's caches, too, are the template's): as
+/// if the processes had just made their first sync. Opening the stores
 /// again, and parsing the schema each time, is left to the restarts.
 struct Kept {
     server: Db,
@@ -477,6 +480,7 @@ fn make_template() -> Template {
                 device,
                 author,
                 reads,
+                kept_docs: tablet.kept_documents(),
             }
         })
         .collect();
@@ -774,8 +778,15 @@ impl World {
             let tablets = kept
                 .into_iter()
                 .zip(&template.tablets)
-                .map(|((mut db, store), from)| {
+                .map(|((mut db, mut store), from)| {
                     db.restore(&from.db);
+                    // As a tablet that has just made its first sync: it
+                    // keeps the documents it stored.
+                    if let Some(store) = &mut store {
+                        store
+                            .restore_kept_documents(from.kept_docs.clone())
+                            .expect("tablet store keeps the template's documents");
+                    }
                     let author = &from.author;
                     Tablet {
                         db,
@@ -1676,6 +1687,64 @@ mod tests {
         let again = doc.save_after(&[]);
         assert!(read.extend(&again));
         assert_eq!(read.changes, loaded.changes);
+    }
+
+    /// A tablet store given back the documents the template's store kept,
+    /// with a copy of its database (as every seed starts), reads and edits
+    /// them as one that loaded them would, and still sees what another
+    /// connection commits afterwards.
+    #[test]
+    fn a_store_given_back_the_templates_documents_works_as_one_that_loaded_them() {
+        let template = make_template();
+        // A task the tablet's inspector is on, kept since its first sync.
+        let (from, (id, mut kept, _)) = template
+            .tablets
+            .iter()
+            .find_map(|t| {
+                let mine = template
+                    .tasks
+                    .iter()
+                    .find(|task| task.inspectors.contains(&t.author.person))?;
+                let kept = t.kept_docs.iter().find(|(id, ..)| *id == mine.id)?;
+                Some((t, kept.clone()))
+            })
+            .expect("a tablet kept a task of its own");
+        let mut db = Db::new("test-tablet");
+        // Open before the copy, as a store a seed leaves to the next.
+        let mut store = TabletStore::open_memdb(&db.name).expect("opens");
+        db.restore(&from.db);
+        store
+            .restore_kept_documents(from.kept_docs.clone())
+            .expect("keeps them");
+        assert_eq!(store.open_task(&id).expect("reads").heads(), kept.heads());
+        let point = GeoPoint {
+            lat: 25.6,
+            lon: 115.3,
+        };
+        let edited = store
+            .edit(&id, START, |doc| {
+                doc.add_trace(&from.author, START, &[(1, point, 5.0)])?;
+                Ok(doc.heads())
+            })
+            .expect("edits");
+        assert_ne!(edited, kept.heads());
+        // What the database holds: the template's document and the edit.
+        let mut reopened = TabletStore::open_memdb(&db.name).expect("reopens");
+        let mut loaded = reopened.open_task(&id).expect("loads");
+        assert_eq!(loaded.heads(), edited);
+        assert_eq!(
+            loaded.task().expect("reads").trace.len(),
+            kept.task().expect("reads").trace.len() + 1
+        );
+        // Another connection's commit after the documents were given back
+        // is not hidden by them.
+        let other = reopened
+            .edit(&id, START, |doc| {
+                doc.add_trace(&from.author, START, &[(2, point, 5.0)])?;
+                Ok(doc.heads())
+            })
+            .expect("edits");
+        assert_eq!(store.open_task(&id).expect("reads").heads(), other);
     }
 
     /// A change whose dependency is not there is not taken as there (loading

@@ -108,4 +108,27 @@ impl DocCache {
         }
         self.docs.push_back((id.to_owned(), doc, seq));
     }
+
+    /// Copies of the kept documents, least recently used first.
+    #[cfg(feature = "faults")]
+    pub(super) fn entries(&self) -> Vec<(String, TaskDoc, u32)> {
+        self.docs.iter().cloned().collect()
+    }
+
+    /// Keeps `docs` (least recently used first) in place of everything,
+    /// as what `conn`'s database holds now.
+    #[cfg(feature = "faults")]
+    pub(super) fn replace(
+        &mut self,
+        conn: &Connection,
+        docs: Vec<(String, TaskDoc, u32)>,
+    ) -> Result<(), StoreError> {
+        self.version = None;
+        self.check(conn)?;
+        self.docs = docs.into_iter().collect();
+        while self.docs.len() > CACHED_DOCS {
+            self.docs.pop_front();
+        }
+        Ok(())
+    }
 }

@@ -291,6 +291,27 @@ impl Store {
         })
     }
 
+    /// The documents this store keeps in memory (as committed), least
+    /// recently used first. Test builds only: the simulation restores a
+    /// tablet to a state it saved, its memory with its database.
+    #[cfg(feature = "faults")]
+    pub fn kept_documents(&self) -> Vec<(String, TaskDoc, u32)> {
+        self.cache.borrow().entries()
+    }
+
+    /// Keeps `docs` in memory in place of what the store kept, as what its
+    /// database holds now: they must be [`Store::kept_documents`] of a store
+    /// whose database this one's was just made a copy of (anything else
+    /// would hand out documents the database does not hold). Test builds
+    /// only, for the simulation.
+    #[cfg(feature = "faults")]
+    pub fn restore_kept_documents(
+        &mut self,
+        docs: Vec<(String, TaskDoc, u32)>,
+    ) -> Result<(), StoreError> {
+        self.cache.get_mut().replace(&self.conn, docs)
+    }
+
     /// SQLite's check of the whole database file: `["ok"]` when intact,
     /// else what is damaged, one finding per line.
     pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
