@@ -14,24 +14,20 @@
 //! ([`fieldloop_core::faults`]) unwinds from a random hit of any point, the
 //! unwinding rolls back the open transaction, and the side restarts. Tablet
 //! clocks are skewed by up to ±7 days and move. No threads, no sockets, no
-//! disk: one seed takes about 8 ms in a release build, and two threads
-//! run 239–244 seeds a second (2026-12-07; 20 ms before tasks were read
-//! one pass per object and kept by heads, 13 ms before seeds reused the
-//! databases and stores of the seed before and the tests ran on mimalloc;
-//! 155 seeds a second on two threads before the checks took in committed
-//! chunks without applying them and SQLite was built without its
-//! process-wide memory statistics; 216 before SQLite planned without
-//! bound values and a trace point went in as one batch), most of it in
+//! disk: one seed takes about 8 ms in a release build, most of it in
 //! Automerge (loading documents, applying changes, typed reads) and a
-//! fifth in SQLite.
+//! fifth in SQLite; two threads run 226–244 seeds a second (2026-12-07;
+//! 20 ms a seed at the first million seeds: the notes of #19 say what
+//! took it down).
 //!
 //! Each thread makes the template (the server and tablets after their first
 //! sync) once, and each seed makes the databases it uses copies of it
 //! again. The databases and the open stores pass from one seed to the next
 //! on the thread ([`Kept`]): the stores see the copy as another
-//! connection's commit, their cached documents go, and they need not parse
-//! the schema and prepare their statements again, which a restart within
-//! the seed still does.
+//! connection's commit and are given back the documents the template's
+//! stores kept in memory, as processes that have just made their first
+//! sync; they need not parse the schema and prepare their statements
+//! again, which a restart within the seed still does.
 //!
 //! After every step, the invariants that must hold then are checked: no
 //! edit a tablet saw acknowledged (its `edit()` returned) is missing from
