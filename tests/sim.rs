@@ -14,11 +14,11 @@
 //! ([`fieldloop_core::faults`]) unwinds from a random hit of any point, the
 //! unwinding rolls back the open transaction, and the side restarts. Tablet
 //! clocks are skewed by up to ±7 days and move. No threads, no sockets, no
-//! disk: one seed takes about 8 ms in a release build, most of it in
-//! Automerge (loading documents, applying changes, typed reads) and a
-//! fifth in SQLite; two threads ran 226–229 seeds a second on a noisy
-//! host (2026-12-07; 20 ms a seed at the first million seeds: the notes
-//! of #19 say what took it down).
+//! disk: one seed takes about 7 ms in a release build (fat LTO), most of
+//! it in Automerge (loading documents, applying changes, typed reads) and a
+//! fifth in SQLite; two threads ran a million seeds at 279 a second
+//! (2026-12-07; 20 ms a seed at the first million seeds: the notes of #19
+//! say what took it down).
 //!
 //! Each thread makes the template (the server and tablets after their first
 //! sync) once, and each seed makes the databases it uses copies of it
