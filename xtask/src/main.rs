@@ -76,9 +76,10 @@ fn main() -> Result<()> {
 }
 
 /// `cargo xtask soak --seeds N [--from F]`: the simulation test in a
-/// release build with `SIM_SEEDS=N` (seeds F..F+N, `SIM_FROM=F`) on one
-/// thread per core (`SIM_THREADS`); `--seed S` runs that one seed
-/// (`SIM_SEED=S`).
+/// release build of the `soak` test binary (the simulation alone, which
+/// links in less time than `it`) with `SIM_SEEDS=N` (seeds F..F+N,
+/// `SIM_FROM=F`) on one thread per core (`SIM_THREADS`); `--seed S` runs
+/// that one seed (`SIM_SEED=S`).
 fn soak(seeds: u64, seed: Option<u64>, from: u64, threads: Option<usize>) -> Result<()> {
     let mut cmd = exec::cargo(&[
         "test",
@@ -86,7 +87,7 @@ fn soak(seeds: u64, seed: Option<u64>, from: u64, threads: Option<usize>) -> Res
         "-p",
         "fieldloop-tests",
         "--test",
-        "it",
+        "soak",
         "simulation::replicas_converge",
         "--",
         "--nocapture",

@@ -145,6 +145,10 @@ fn run_steps(steps: &mut Steps, tally: &mut Tally) -> Result<()> {
             "clippy",
             "--workspace",
             "--all-targets",
+            // Not among `--all-targets` (`test = false`: `cargo test` does
+            // not build it), but `cargo xtask soak` does.
+            "--test",
+            "soak",
             "--locked",
             "--",
             "-D",
