@@ -40,7 +40,7 @@ pub fn run() -> Result<()> {
     // Only bench targets: the crates that have some, not the Tauri app.
     exec::run(&mut exec::cargo(&["bench", "--workspace", "--benches"]))?;
     // The app again on one core: the cheap tablet's case (#17).
-    exec::run(&mut exec::command(
+    exec::run(exec::without_cargo_run_env(&mut exec::command(
         "taskset",
         [
             "-c",
@@ -52,7 +52,7 @@ pub fn run() -> Result<()> {
             "--bench",
             "app",
         ],
-    ))?;
+    )))?;
     if repo::root().join(PHOTO_COMPARE).exists() {
         exec::run(&mut exec::command("bash", [PHOTO_COMPARE]))?;
     } else {

@@ -28,11 +28,38 @@ pub fn cargo_program() -> OsString {
     env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
-/// [`cargo_program`] with `args`, from the root; coloured output when our
-/// stdout is a terminal.
+/// What `cargo run` tells the program it runs (xtask) about its own
+/// package. A build script may ask to be run again when one of them changes
+/// (ring's asks for `CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR` and others), so a
+/// cargo started with xtask's values would rebuild ring and all that depends
+/// on it after every plain `cargo` command, and the reverse.
+fn set_by_cargo_run(name: &OsStr) -> bool {
+    let name = name.to_string_lossy();
+    ["CARGO_PKG_", "CARGO_MANIFEST_"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+        || matches!(
+            name.as_ref(),
+            "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+        )
+}
+
+/// `cmd` (which starts cargo, perhaps through another program) without
+/// what `cargo run` set for xtask: see [`set_by_cargo_run`].
+pub fn without_cargo_run_env(cmd: &mut Command) -> &mut Command {
+    for (name, _) in env::vars_os().filter(|(name, _)| set_by_cargo_run(name)) {
+        cmd.env_remove(name);
+    }
+    cmd
+}
+
+/// [`cargo_program`] with `args`, from the root, in the environment xtask
+/// was started from (without what `cargo run` set for xtask itself, see
+/// [`set_by_cargo_run`]); coloured output when our stdout is a terminal.
 pub fn cargo(args: &[&str]) -> Command {
     let mut cmd = Command::new(cargo_program());
     cmd.args(args).current_dir(repo::root());
+    without_cargo_run_env(&mut cmd);
     if std::io::stdout().is_terminal() {
         cmd.env("CARGO_TERM_COLOR", "always");
     }
@@ -207,6 +234,36 @@ mod tests {
         let mut cmd = npm(&["run", "build"]);
         cmd.env("CI", "true").env("CARGO_TERM_COLOR", "always");
         assert_eq!(describe(&cmd), "CI=true npm run build  (in ui/)");
+    }
+
+    /// An inner cargo sees the environment xtask was started from, not the
+    /// package variables `cargo run` (here `cargo test`) set for xtask:
+    /// build scripts that watch them would otherwise rebuild.
+    #[test]
+    fn inner_cargo_does_not_see_xtasks_own_package_variables() {
+        assert!(
+            env::var_os("CARGO_MANIFEST_DIR").is_some() && env::var_os("CARGO_PKG_NAME").is_some()
+        );
+        let cmd = cargo(&["build"]);
+        let removed: Vec<String> = cmd
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        for name in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME"] {
+            assert!(removed.iter().any(|r| r == name), "{name} in {removed:?}");
+        }
+        // What cargo itself and the build need stays.
+        for kept in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_TERM_COLOR",
+            "PATH",
+        ] {
+            assert!(!set_by_cargo_run(OsStr::new(kept)), "{kept}");
+        }
+        assert!(!describe(&cmd).contains("CARGO_PKG"), "{}", describe(&cmd));
     }
 
     #[test]
