@@ -146,6 +146,7 @@ pub fn create_tasks(
             heads: heads.clone(),
             new_changes: heads,
             added: None,
+            append: false,
             flags: Vec::new(),
             index: Some(index),
         };

@@ -4,8 +4,9 @@
 //! Loading a task's document (about 0.2 ms for a task in progress, more
 //! as it grows) is most of what a push costs beside applying its changes;
 //! copying a loaded one costs about 60 times less. A kept document is
-//! given only for the very bytes it was loaded from or saved as: the store
-//! is read as before and its bytes compared with the kept ones, so what was
+//! given only for the very bytes it was loaded from or stored as (the
+//! task's snapshot and the changes appended after it): the store is read
+//! as before and its bytes compared with the kept ones, so what was
 //! written meanwhile by another instance, restored from a backup or
 //! changed in any other way is loaded afresh. No invalidation is needed.
 //!
@@ -101,7 +102,7 @@ impl DocCache {
     }
 
     /// Keeps `doc` as task `id`'s document stored as `bytes` (what `doc`
-    /// loads from or saves to).
+    /// loads from: its snapshot, whole or with changes appended).
     pub fn keep(&self, id: &str, bytes: &[u8], doc: &AutoCommit) {
         if self.budget == 0 || bytes.len() > DOC_CACHE_ENTRY_BYTES.min(self.budget) {
             return;

@@ -883,6 +883,7 @@ fn write_of(
             heads: heads.clone(),
             new_changes: heads,
             added: None,
+            append: false,
             flags: Vec::new(),
             index: Some(index),
         },

@@ -112,6 +112,7 @@ pub(crate) fn record_decision(
             heads: doc.heads(),
             new_changes,
             added: Some(doc.automerge().save_after(&before)),
+            append: false,
             flags: Vec::new(),
             index: Some(TaskIndex::of(doc.automerge()).map_err(ApiError::internal)?),
         };

@@ -26,7 +26,8 @@ use crate::doc_cache::DocCache;
 use crate::error::{ApiError, Code, Concerns};
 use crate::limits::Limits;
 use crate::store::{
-    Device, FeedTask, Store, SyncCommit, TaskBase, TaskDelta, TaskSince, TaskWrite, same_heads,
+    Device, FeedTask, SNAPSHOT_AFTER_CHUNKS, Store, StoredTask, SyncCommit, TaskBase, TaskDelta,
+    TaskSince, TaskWrite, same_heads,
 };
 use crate::{AppState, now_ms};
 
@@ -189,16 +190,17 @@ enum Applied {
     MissingDeps,
 }
 
-/// Applies the changes of a push to a copy of the stored document and
-/// checks them against the write policy; on success `doc` is the result.
+/// Applies the changes of a push to a copy of the stored document (`doc`,
+/// loaded from `stored`) and checks them against the write policy; on
+/// success `doc` is the result.
 fn apply_push(
     doc: &mut AutoCommit,
-    id: &str,
-    team: &str,
+    stored: &StoredTask,
     changes: &[u8],
     writer: &Writer,
     limits: &Limits,
 ) -> Result<Applied, ApiError> {
+    let id = stored.id.as_str();
     let bad = |e: &dyn std::fmt::Display| {
         ApiError::new(
             Code::SyncBadChanges,
@@ -251,33 +253,59 @@ fn apply_push(
         .map_err(ApiError::internal)?
         .len();
     drop(walked);
-    let saved = merged.save();
-    if saved.len() > limits.doc_bytes {
-        return Err(ApiError::new(
-            Code::SyncDocTooLarge,
-            format!(
-                "任务 {id} 将达到 {} 字节，上限 {} (the task would be {} bytes, at most {})",
-                saved.len(),
-                limits.doc_bytes,
-                saved.len(),
-                limits.doc_bytes
-            ),
-        )
-        .concerning(Concerns::task(id)));
-    }
+    // Exactly what the stored document lacks.
+    let added = merged.save_after(&before);
+    let (doc_bytes, append) =
+        stored_form(stored, &added, &mut merged, limits.doc_bytes).map_err(|saved| {
+            ApiError::new(
+                Code::SyncDocTooLarge,
+                format!(
+                    "任务 {id} 将达到 {saved} 字节，上限 {} (the task would be {saved} bytes, at most {})",
+                    limits.doc_bytes, limits.doc_bytes
+                ),
+            )
+            .concerning(Concerns::task(id))
+        })?;
     let write = TaskWrite {
         id: id.to_owned(),
-        team: team.to_owned(),
-        doc: saved,
+        team: stored.team.clone(),
+        doc: doc_bytes,
         heads: merged.get_heads(),
         new_changes: new.iter().map(|c| c.hash()).collect(),
-        // Exactly what the stored document lacks.
-        added: Some(merged.save_after(&before)),
+        added: Some(added),
+        append,
         flags: verdict.flags,
         index: Some(TaskIndex::with_conflicts(task, open_conflicts)),
     };
     *doc = merged;
     Ok(Applied::Write(Box::new(write)))
+}
+
+/// How a merged task is stored, and its stored bytes: the stored bytes with
+/// `added` after them (`true`: append) while few changes follow the
+/// snapshot and the whole stays within `max_bytes`; else `merged` saved
+/// whole, a new snapshot. `Err`: even saved whole it is over `max_bytes`
+/// (its size saved whole).
+fn stored_form(
+    stored: &StoredTask,
+    added: &[u8],
+    merged: &mut AutoCommit,
+    max_bytes: usize,
+) -> Result<(Vec<u8>, bool), usize> {
+    let appended = stored.doc.len() + added.len();
+    if stored.chunks + 1 < SNAPSHOT_AFTER_CHUNKS && appended <= max_bytes {
+        let mut bytes = Vec::with_capacity(appended);
+        bytes.extend_from_slice(&stored.doc);
+        bytes.extend_from_slice(added);
+        return Ok((bytes, true));
+    }
+    // Saved whole, the document is usually smaller than its snapshot and
+    // the changes after it: the bound is checked on what is stored.
+    let saved = merged.save();
+    match saved.len() <= max_bytes {
+        true => Ok((saved, false)),
+        false => Err(saved.len()),
+    }
 }
 
 /// Tries to commit a request's pushes this many times when other devices
@@ -335,14 +363,7 @@ fn prepare(
         let mut resend = false;
         if !push.changes.is_empty() {
             let writer = writer.ok_or_else(|| ApiError::internal("a push without a writer"))?;
-            match apply_push(
-                &mut doc,
-                &push.id,
-                &stored.team,
-                &push.changes,
-                writer,
-                limits,
-            )? {
+            match apply_push(&mut doc, &stored, &push.changes, writer, limits)? {
                 Applied::Write(w) => write = Some(*w),
                 Applied::Nothing => {}
                 // The server lacks what the tablet assumed it has (restored
@@ -916,4 +937,73 @@ fn pull_since(id: String, since: TaskSince) -> Result<DocPull, ApiError> {
         full,
         resend: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ReadDoc};
+
+    use super::*;
+
+    /// A stored task with `chunks` runs of changes after its snapshot, and
+    /// the same task with one more edit, and what that edit added.
+    fn stored_and_edited(chunks: u32) -> (StoredTask, AutoCommit, Vec<u8>) {
+        let mut doc = AutoCommit::new();
+        doc.put(automerge::ROOT, "padding", "x".repeat(2_000))
+            .expect("put");
+        doc.commit();
+        let mut bytes = doc.save();
+        for n in 0..chunks {
+            let before = doc.get_heads();
+            doc.put(automerge::ROOT, "n", i64::from(n)).expect("put");
+            doc.commit();
+            bytes.extend(doc.save_after(&before));
+        }
+        let stored = StoredTask {
+            id: "t".into(),
+            team: "team".into(),
+            doc: bytes,
+            chunks,
+        };
+        let before = doc.get_heads();
+        doc.put(automerge::ROOT, "last", true).expect("put");
+        doc.commit();
+        let added = doc.save_after(&before);
+        (stored, doc, added)
+    }
+
+    #[test]
+    fn a_push_appends_until_the_chunk_limit_or_the_size_bound_then_saves_whole() {
+        let (stored, mut merged, added) = stored_and_edited(3);
+        let (bytes, append) =
+            stored_form(&stored, &added, &mut merged, usize::MAX).expect("stored");
+        assert!(append);
+        assert_eq!(bytes, [stored.doc.as_slice(), &added].concat());
+        let mut loaded = AutoCommit::load(&bytes).expect("load");
+        assert_eq!(loaded.get_heads(), merged.get_heads());
+        assert!(loaded.get(automerge::ROOT, "last").expect("get").is_some());
+
+        // One more run of changes would reach the limit: saved whole.
+        let (stored, mut merged, added) = stored_and_edited(SNAPSHOT_AFTER_CHUNKS - 1);
+        let (bytes, append) =
+            stored_form(&stored, &added, &mut merged, usize::MAX).expect("stored");
+        assert!(!append);
+        assert_eq!(bytes, merged.save());
+
+        // Appended, it would pass the bound; saved whole, it is within it.
+        let (stored, mut merged, added) = stored_and_edited(20);
+        let whole = merged.save().len();
+        let appended = stored.doc.len() + added.len();
+        assert!(whole < appended, "{whole} saved whole, {appended} appended");
+        let (bytes, append) =
+            stored_form(&stored, &added, &mut merged, appended - 1).expect("stored");
+        assert!(!append);
+        assert_eq!(bytes.len(), whole);
+        // Over the bound even saved whole: refused, with its size.
+        assert_eq!(
+            stored_form(&stored, &added, &mut merged, whole - 1),
+            Err(whole)
+        );
+    }
 }

@@ -391,6 +391,7 @@ pub fn create_recheck(
             heads: heads.clone(),
             new_changes: heads,
             added: None,
+            append: false,
             flags: Vec::new(),
             index: Some(index),
         };

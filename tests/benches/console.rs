@@ -96,6 +96,7 @@ fn fill(server: &TestServer) {
                     heads: heads.clone(),
                     new_changes: Vec::new(),
                     added: None,
+                    append: false,
                     flags: Vec::new(),
                     index: Some(index),
                 }

@@ -65,6 +65,7 @@ fn main() {
         heads: heads.clone(),
         new_changes: heads,
         added: None,
+        append: false,
         flags: Vec::new(),
         index: Some(TaskIndex::of(doc.automerge()).expect("index")),
     };

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use fieldloop_server::limits::Limits;
+use fieldloop_server::store::postgres::AFTER_SNAPSHOT;
 use fieldloop_server::store::postgres::cluster::TestCluster;
 use fieldloop_tests::{Tablet, TestServer};
 
@@ -89,9 +90,13 @@ fn copy_tasks(client: &mut postgres::Client, from: usize, to: usize) -> Result<(
          JOIN templates t ON t.k = g % (SELECT count(*) FROM templates)",
         &[&from, &to, &(TEAM_SIZE as i64)],
     )?;
-    tx.batch_execute(
-        "INSERT INTO tasks (id, team, doc)
-             SELECT c.id, c.team, t.doc FROM copies c JOIN tasks t ON t.id = c.template;
+    // Each copy is its template's whole document, as a snapshot up to the
+    // copy's own feed entry (numbered as the feed insert below numbers it).
+    tx.batch_execute(&format!(
+        "INSERT INTO tasks (id, team, doc, snapshot_seq)
+             SELECT c.id, c.team, t.doc || after.bytes,
+                    (SELECT feed_end FROM feed_state) + row_number() OVER (ORDER BY c.g)
+             FROM copies c JOIN tasks t ON t.id = c.template, {AFTER_SNAPSHOT};
          INSERT INTO feed (seq, task_id, team, heads)
              SELECT (SELECT feed_end FROM feed_state) + row_number() OVER (ORDER BY c.g),
                     c.id, c.team,
@@ -101,8 +106,8 @@ fn copy_tasks(client: &mut postgres::Client, from: usize, to: usize) -> Result<(
          INSERT INTO task_codes (task_id, code, verify_code)
              SELECT c.id, k.code || '-' || c.g, k.verify_code || '-' || c.g
              FROM copies c JOIN task_codes k ON k.task_id = c.template;
-",
-    )?;
+"
+    ))?;
     // The index row's columns but the generated ones, each as the
     // template's but for the id, code and team.
     let columns: Vec<String> = tx

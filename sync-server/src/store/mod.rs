@@ -83,13 +83,24 @@ pub struct DirectoryRows {
     pub inspectors: Vec<(Inspector, bool)>,
 }
 
-/// A task document as stored.
+/// A task's document as stored: its last snapshot, then the changes each
+/// later feed entry added, in order. Loading the bytes as they are gives
+/// the whole document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredTask {
     pub id: String,
     pub team: String,
     pub doc: Vec<u8>,
+    /// How many feed entries' changes follow the snapshot in `doc`.
+    pub chunks: u32,
 }
+
+/// A writer stores a task whole again (a new snapshot) instead of appending
+/// its changes once this many feed entries' changes follow the snapshot:
+/// loading a snapshot with many short runs of changes after it costs more
+/// than loading one saved whole, and a push saving the whole document costs
+/// more than one appending to it.
+pub const SNAPSHOT_AFTER_CHUNKS: u32 = 32;
 
 /// A task document to write after a sync, with the changes that are new to the server.
 #[derive(Debug, Clone)]
@@ -105,6 +116,14 @@ pub struct TaskWrite {
     /// device behind that entry is answered from them without the whole
     /// document. `None`: not known (that device is answered from `doc`).
     pub added: Option<Vec<u8>>,
+    /// `false`: `doc` is the whole document saved afresh, and becomes the
+    /// task's snapshot. `true`: `doc` is the task's stored bytes followed
+    /// by `added`, and the store keeps only `added` (as the write's feed
+    /// entry's changes) after what it holds; the task must exist, `added`
+    /// must be known, and the write must go through
+    /// [`Store::commit_sync`], whose bases make sure that what the store
+    /// holds is what `added` was taken against.
+    pub append: bool,
     /// What the write policy flagged for the reviewer (changes made
     /// concurrently with a submission, answers outside certification).
     pub flags: Vec<fieldloop_core::policy::Flag>,

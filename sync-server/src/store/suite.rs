@@ -13,8 +13,8 @@ use automerge::{AutoCommit, ChangeHash, ReadDoc};
 use fieldloop_core::{Role, TaskDoc};
 
 use super::{
-    BeginUpload, Charge, FeedTask, Store, StoreError, SyncCommit, TaskBase, TaskCodes, TaskDelta,
-    TaskWrite, verify_receipts,
+    BeginUpload, Charge, FeedTask, SNAPSHOT_AFTER_CHUNKS, Store, StoreError, SyncCommit, TaskBase,
+    TaskCodes, TaskDelta, TaskWrite, verify_receipts,
 };
 
 /// A case of the suite: given a way to open stores on one fresh database.
@@ -30,6 +30,10 @@ pub(crate) const CASES: &[Case] = &[
     (
         "task_since_answers_from_the_changes_each_entry_added",
         task_since_answers_from_the_changes_each_entry_added,
+    ),
+    (
+        "a_document_is_its_snapshot_and_the_changes_appended_after_it",
+        a_document_is_its_snapshot_and_the_changes_appended_after_it,
     ),
     (
         "a_commit_is_refused_whole_when_a_task_moved_on",
@@ -84,6 +88,7 @@ pub(crate) fn demo_task(n: usize) -> (TaskWrite, TaskCodes) {
         heads: heads.clone(),
         new_changes: heads,
         added: None,
+        append: false,
         flags: Vec::new(),
         index: None,
     };
@@ -161,6 +166,7 @@ fn the_receipt_chain_detects_alteration_and_removal(open: &dyn Fn() -> Arc<dyn S
         heads: vec![ChangeHash([n; 32])],
         new_changes: vec![ChangeHash([n; 32]), ChangeHash([n + 1; 32])],
         added: None,
+        append: false,
         flags: Vec::new(),
         index: None,
     };
@@ -247,6 +253,7 @@ fn task_since_answers_from_the_changes_each_entry_added(open: &dyn Fn() -> Arc<d
             heads: doc.get_heads(),
             new_changes: doc.get_heads(),
             added: added.then(|| doc.save_after(&before)),
+            append: false,
             flags: Vec::new(),
             index: None,
         };
@@ -319,7 +326,10 @@ fn task_since_answers_from_the_changes_each_entry_added(open: &dyn Fn() -> Arc<d
     );
 }
 
-/// One edit by `actor` of the stored task, as a write and its base.
+/// One edit by `actor` of the stored task, as a write and its base: its
+/// changes appended to what is stored, or the whole document as a new
+/// snapshot once [`SNAPSHOT_AFTER_CHUNKS`] would be reached, as a sync
+/// writes it.
 fn edit_stored(
     store: &dyn Store,
     id: &str,
@@ -333,17 +343,110 @@ fn edit_stored(
     let before = doc.get_heads();
     doc.put(automerge::ROOT, key, 1_i64).expect("put");
     doc.commit();
+    let added = doc.save_after(&before);
+    let append = stored.chunks + 1 < SNAPSHOT_AFTER_CHUNKS;
     let write = TaskWrite {
         id: stored.id,
         team: stored.team,
-        doc: doc.save(),
+        doc: match append {
+            true => [stored.doc, added.clone()].concat(),
+            false => doc.save(),
+        },
         heads: doc.get_heads(),
         new_changes: doc.get_changes(&before).iter().map(|c| c.hash()).collect(),
-        added: Some(doc.save_after(&before)),
+        added: Some(added),
+        append,
         flags: Vec::new(),
         index: None,
     };
     (write, before)
+}
+
+fn a_document_is_its_snapshot_and_the_changes_appended_after_it(open: &dyn Fn() -> Arc<dyn Store>) {
+    let store = open();
+    let (a, codes) = demo_task(0);
+    store.insert_task(&a, &codes, "server", 1).expect("insert");
+    let read = |id: &str| store.task(id).expect("read").expect("task");
+    assert_eq!(read(&a.id).chunks, 0, "inserted whole");
+    let mut chunks_seen = Vec::new();
+    for e in 0..SNAPSHOT_AFTER_CHUNKS + 3 {
+        let (write, _) = edit_stored(&*store, &a.id, b"writer", &format!("e{e}"));
+        let expected = AutoCommit::load(&write.doc).expect("load the write");
+        let heads = write.heads.clone();
+        commit(&*store, std::slice::from_ref(&write), "dev-1", 2);
+        let stored = read(&a.id);
+        chunks_seen.push(stored.chunks);
+        assert_eq!(stored.doc, write.doc, "edit {e}: stored as written");
+        let mut doc = AutoCommit::load(&stored.doc).expect("load");
+        assert_eq!(doc.get_heads(), heads, "edit {e}");
+        assert_eq!(doc.save(), expected.clone().save(), "edit {e}");
+        for k in 0..=e {
+            assert!(
+                doc.get(automerge::ROOT, format!("e{k}"))
+                    .expect("get")
+                    .is_some(),
+                "edit {k} is missing after edit {e}"
+            );
+        }
+        // A device that never saw the task gets it whole, the same document.
+        let since = store.task_since(&a.id, 0).expect("since").expect("task");
+        let TaskDelta::Whole {
+            doc: whole,
+            base: None,
+        } = since.delta
+        else {
+            panic!("expected the whole document, got {:?}", since.delta);
+        };
+        assert_eq!(whole, stored.doc);
+        assert_eq!(since.heads, heads);
+    }
+    // Appended until the limit, then saved whole once, then appended again.
+    let limit = SNAPSHOT_AFTER_CHUNKS - 1;
+    let expected: Vec<u32> = (1..=limit).chain([0, 1, 2, 3]).collect();
+    assert_eq!(chunks_seen, expected);
+    let (b, codes) = demo_task(1);
+    store
+        .insert_task(&b, &codes, "server", 3)
+        .expect("insert b");
+    let ids = [b.id.clone(), a.id.clone()];
+    assert_eq!(
+        store.tasks_since(&ids, 0).expect("batch"),
+        [
+            store.task_since(&b.id, 0).expect("b"),
+            store.task_since(&a.id, 0).expect("a")
+        ]
+    );
+
+    // An appending write without its changes, or to a task that is not
+    // there, is refused and stores nothing.
+    let end = store.feed_end().expect("end");
+    let before = read(&a.id);
+    let (mut write, _) = edit_stored(&*store, &a.id, b"writer", "lost");
+    write.append = true;
+    write.added = None;
+    let heads = store.latest_heads(&a.id).expect("heads").expect("a");
+    let bases = [TaskBase {
+        id: &a.id,
+        heads: &heads,
+    }];
+    let err = store
+        .commit_sync(&bases, std::slice::from_ref(&write), "dev-1", 4)
+        .expect_err("no changes to append");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    let (mut write, _) = edit_stored(&*store, &a.id, b"writer", "elsewhere");
+    write.id = "no such task".into();
+    write.append = true;
+    let bases = [TaskBase {
+        id: "no such task",
+        heads: &[],
+    }];
+    store
+        .commit_sync(&bases, std::slice::from_ref(&write), "dev-1", 4)
+        .expect_err("no task to append to");
+    assert_eq!(store.feed_end().expect("end"), end);
+    assert_eq!(read(&a.id), before);
+    assert_eq!(store.task("no such task").expect("read"), None);
+    assert!(verify_receipts(&store.receipts().expect("receipts")).is_ok());
 }
 
 fn a_commit_is_refused_whole_when_a_task_moved_on(open: &dyn Fn() -> Arc<dyn Store>) {

@@ -322,8 +322,29 @@ fn append_receipts(
     Ok(())
 }
 
+/// For a task `t` in the `FROM` list: its feed entries' changes after its
+/// snapshot, concatenated in order, as `after.bytes` (NULL if an entry
+/// lacks them), and how many entries those are, as `after.chunks`. The
+/// task's whole document is `t.doc || after.bytes`.
+pub const AFTER_SNAPSHOT: &str = "LATERAL (
+    SELECT CASE WHEN count(*) = count(fc.changes)
+                THEN coalesce(string_agg(fc.changes, ''::BYTEA ORDER BY f.seq), ''::BYTEA) END AS bytes,
+           count(*) AS chunks
+    FROM feed f LEFT JOIN feed_changes fc ON fc.seq = f.seq
+    WHERE f.task_id = t.id AND f.seq > t.snapshot_seq
+) after";
+
+/// The error for a task whose stored document cannot be put together.
+fn incomplete(id: &str) -> StoreError {
+    StoreError::Invalid(format!(
+        "task {id}: a feed entry after the task's snapshot has no changes kept"
+    ))
+}
+
 /// Writes a task, its feed entry (with the changes it added when
-/// `keep_added` and known) and its receipts, under the feed lock.
+/// `keep_added` and known) and its receipts, under the feed lock. An
+/// appending write keeps only its changes; any other stores its document
+/// as the task's new snapshot.
 fn write_task(
     tx: &mut impl Sql,
     lock: &mut FeedLock,
@@ -332,25 +353,37 @@ fn write_task(
     device_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO tasks (id, team, doc) VALUES ($1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-        &[&w.id, &w.team, &w.doc],
-    )?;
-    lock.feed_end += 1;
+    let added = w.added.as_ref().filter(|_| keep_added);
+    if w.append && added.is_none() {
+        return Err(StoreError::Invalid(format!(
+            "task {}: an appending write without the changes it adds",
+            w.id
+        )));
+    }
+    let seq = lock.feed_end + 1;
+    if !w.append {
+        tx.execute(
+            "INSERT INTO tasks (id, team, doc, snapshot_seq) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, snapshot_seq = excluded.snapshot_seq",
+            &[&w.id, &w.team, &w.doc, &seq],
+        )?;
+    }
+    // The task must exist for an appending write: the feed's reference to
+    // it is checked here.
     tx.execute(
         "INSERT INTO feed (seq, task_id, team, heads) VALUES ($1, $2, $3, $4)",
         &[
-            &lock.feed_end,
+            &seq,
             &w.id,
             &w.team,
             &fieldloop_core::sync::heads_to_bytes(&w.heads),
         ],
     )?;
-    if keep_added && let Some(added) = &w.added {
+    lock.feed_end = seq;
+    if let Some(added) = added {
         tx.execute(
             "INSERT INTO feed_changes (seq, changes) VALUES ($1, $2)",
-            &[&lock.feed_end, added],
+            &[&seq, added],
         )?;
     }
     for flag in &w.flags {
@@ -701,12 +734,21 @@ impl Store for PgStore {
 
     fn task(&self, id: &str) -> Result<Option<StoredTask>, StoreError> {
         self.with(|c| {
-            c.query_opt("SELECT id, team, doc FROM tasks WHERE id = $1", &[&id])?
+            let sql = format!(
+                "SELECT t.id, t.team, t.doc || after.bytes, after.chunks FROM tasks t, {AFTER_SNAPSHOT}
+                 WHERE t.id = $1"
+            );
+            c.query_opt(&sql, &[&id])?
                 .map(|r| {
+                    let id: String = r.try_get(0)?;
+                    let doc: Option<Vec<u8>> = r.try_get(2)?;
+                    let chunks: i64 = r.try_get(3)?;
                     Ok(StoredTask {
-                        id: r.try_get(0)?,
+                        doc: doc.ok_or_else(|| incomplete(&id))?,
+                        chunks: u32::try_from(chunks)
+                            .map_err(|_| StoreError::Invalid(format!("task {id}: {chunks} chunks")))?,
                         team: r.try_get(1)?,
-                        doc: r.try_get(2)?,
+                        id,
                     })
                 })
                 .transpose()
@@ -839,7 +881,8 @@ impl Store for PgStore {
             let mut entries = EntriesSince::new();
             let mut doc = None;
             for row in c.query(
-                "WITH base AS (
+                &format!(
+                    "WITH base AS (
                      SELECT heads FROM feed WHERE task_id = $1 AND seq <= $2
                      ORDER BY seq DESC LIMIT 1
                  ), entries AS (
@@ -851,10 +894,11 @@ impl Store for PgStore {
                  UNION ALL
                  SELECT 1, seq, heads, changes FROM entries
                  UNION ALL
-                 SELECT 2, NULL, NULL, doc FROM tasks
-                 WHERE id = $1 AND (NOT EXISTS (SELECT 1 FROM base)
-                                    OR EXISTS (SELECT 1 FROM entries WHERE changes IS NULL))
-                 ORDER BY part, seq",
+                 SELECT 2, NULL, NULL, t.doc || after.bytes FROM tasks t, {AFTER_SNAPSHOT}
+                 WHERE t.id = $1 AND (NOT EXISTS (SELECT 1 FROM base)
+                                      OR EXISTS (SELECT 1 FROM entries WHERE changes IS NULL))
+                 ORDER BY part, seq"
+                ),
                 &[&task_id, &seq_param(cursor)],
             )? {
                 let part: i32 = row.try_get(0)?;
@@ -867,7 +911,10 @@ impl Store for PgStore {
                         let changes: Option<Vec<u8>> = row.try_get(3)?;
                         entries.push(row.try_get(2)?, changes.as_deref());
                     }
-                    _ => doc = row.try_get(3)?,
+                    _ => {
+                        let whole: Option<Vec<u8>> = row.try_get(3)?;
+                        doc = Some(whole.ok_or_else(|| incomplete(task_id))?);
+                    }
                 }
             }
             entries.since(base, || Ok(doc))
@@ -895,7 +942,8 @@ impl Store for PgStore {
                 .map(|_| (None, EntriesSince::new(), None))
                 .collect();
             for row in c.query(
-                "WITH ids AS (
+                &format!(
+                    "WITH ids AS (
                      SELECT id, n FROM unnest($1::TEXT[]) WITH ORDINALITY AS t(id, n)
                  ), base AS (
                      SELECT ids.n, b.heads FROM ids, LATERAL (
@@ -911,10 +959,12 @@ impl Store for PgStore {
                  UNION ALL
                  SELECT 1, n, seq, heads, changes FROM entries
                  UNION ALL
-                 SELECT 2, ids.n, NULL, NULL, t.doc FROM ids JOIN tasks t ON t.id = ids.id
+                 SELECT 2, ids.n, NULL, NULL, t.doc || after.bytes
+                 FROM ids JOIN tasks t ON t.id = ids.id, {AFTER_SNAPSHOT}
                  WHERE NOT EXISTS (SELECT 1 FROM base WHERE base.n = ids.n)
                     OR EXISTS (SELECT 1 FROM entries e WHERE e.n = ids.n AND e.changes IS NULL)
-                 ORDER BY part, n, seq",
+                 ORDER BY part, n, seq"
+                ),
                 &[&task_ids, &seq_param(cursor)],
             )? {
                 let part: i32 = row.try_get(0)?;
@@ -931,7 +981,11 @@ impl Store for PgStore {
                         let changes: Option<Vec<u8>> = row.try_get(4)?;
                         slot.1.push(row.try_get(3)?, changes.as_deref());
                     }
-                    _ => slot.2 = row.try_get(4)?,
+                    _ => {
+                        let whole: Option<Vec<u8>> = row.try_get(4)?;
+                        let id = &task_ids[usize::try_from(n - 1).unwrap_or_default()];
+                        slot.2 = Some(whole.ok_or_else(|| incomplete(id))?);
+                    }
                 }
             }
             parts

@@ -106,5 +106,6 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/v13.sql")),
         M::up(include_str!("migrations/v14.sql")),
         M::up(include_str!("migrations/v15.sql")),
+        M::up(include_str!("migrations/v16.sql")),
     ])
 }

@@ -289,6 +289,53 @@ fn bases_hold(conn: &Connection, bases: &[TaskBase<'_>]) -> Result<bool, StoreEr
     Ok(true)
 }
 
+/// Task `id` as stored: its snapshot followed by the changes of its feed
+/// entries after it. Read within one transaction, so that they agree.
+fn stored_task(conn: &Connection, id: &str) -> Result<Option<StoredTask>, StoreError> {
+    let Some((team, mut doc, snapshot_seq)) = conn
+        .cached_row(
+            "SELECT team, doc, snapshot_seq FROM tasks WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut chunks = 0u32;
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.seq, c.changes FROM feed f LEFT JOIN feed_changes c ON c.seq = f.seq
+         WHERE f.task_id = ?1 AND f.seq > ?2 ORDER BY f.seq",
+    )?;
+    let mut rows = stmt.query(params![id, snapshot_seq])?;
+    while let Some(row) = rows.next()? {
+        let Some(changes) = row
+            .get_ref(1)?
+            .as_blob_or_null()
+            .map_err(|e| StoreError::Invalid(format!("feed changes: {e}")))?
+        else {
+            let seq: i64 = row.get(0)?;
+            return Err(StoreError::Invalid(format!(
+                "task {id}: feed entry {seq}, after the task's snapshot, has no changes kept"
+            )));
+        };
+        doc.extend_from_slice(changes);
+        chunks += 1;
+    }
+    Ok(Some(StoredTask {
+        id: id.to_owned(),
+        team,
+        doc,
+        chunks,
+    }))
+}
+
 /// Appends receipts for `changes` to the hash chain.
 fn append_receipts(
     tx: &rusqlite::Transaction<'_>,
@@ -330,7 +377,8 @@ fn append_receipts(
 }
 
 /// Writes a task, its feed entry (with the changes it added when
-/// `keep_added` and known) and its receipts.
+/// `keep_added` and known) and its receipts. An appending write keeps only
+/// its changes; any other stores its document as the task's new snapshot.
 fn write_task(
     tx: &rusqlite::Transaction<'_>,
     w: &TaskWrite,
@@ -338,18 +386,36 @@ fn write_task(
     device_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    tx.cached_exec(
-        "INSERT INTO tasks (id, team, doc) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET doc = ?3",
-        params![w.id, w.team, w.doc],
-    )?;
+    let added = w.added.as_ref().filter(|_| keep_added);
+    if w.append && added.is_none() {
+        return Err(StoreError::Invalid(format!(
+            "task {}: an appending write without the changes it adds",
+            w.id
+        )));
+    }
+    if !w.append {
+        tx.cached_exec(
+            "INSERT INTO tasks (id, team, doc) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET doc = ?3",
+            params![w.id, w.team, w.doc],
+        )?;
+    }
+    // The task must exist for an appending write: the feed's reference to it
+    // is checked here.
     tx.cached_exec(
         "INSERT INTO feed (task_id, team, heads) VALUES (?1, ?2, ?3)",
         params![w.id, w.team, fieldloop_core::sync::heads_to_bytes(&w.heads)],
     )?;
-    if keep_added && let Some(added) = &w.added {
+    let seq = tx.last_insert_rowid();
+    if !w.append {
+        tx.cached_exec(
+            "UPDATE tasks SET snapshot_seq = ?2 WHERE id = ?1",
+            params![w.id, seq],
+        )?;
+    }
+    if let Some(added) = added {
         tx.cached_exec(
             "INSERT INTO feed_changes (seq, changes) VALUES (?1, ?2)",
-            params![tx.last_insert_rowid(), added],
+            params![seq, added],
         )?;
     }
     for flag in &w.flags {
@@ -688,15 +754,9 @@ impl Store for SqliteStore {
 
     fn task(&self, id: &str) -> Result<Option<StoredTask>, StoreError> {
         self.read(|conn| {
-            Ok(conn
-                .cached_row("SELECT id, team, doc FROM tasks WHERE id = ?1", [id], |r| {
-                    Ok(StoredTask {
-                        id: r.get(0)?,
-                        team: r.get(1)?,
-                        doc: r.get(2)?,
-                    })
-                })
-                .optional()?)
+            // One read transaction: the snapshot and the changes after it agree.
+            let tx = conn.transaction()?;
+            stored_task(&tx, id)
         })
     }
 
@@ -843,13 +903,7 @@ impl Store for SqliteStore {
                 }
             }
             let base = base.map(|b| fieldloop_core::sync::heads_from_bytes(&b));
-            entries.since(base, || {
-                Ok(tx
-                    .cached_row("SELECT doc FROM tasks WHERE id = ?1", [task_id], |r| {
-                        r.get(0)
-                    })
-                    .optional()?)
-            })
+            entries.since(base, || Ok(stored_task(&tx, task_id)?.map(|t| t.doc)))
         })
     }
 

@@ -82,3 +82,74 @@ fn kept_statements_with_a_bound_limit_are_not_compiled_again() {
         "a reader compiled it again"
     );
 }
+
+/// A task stored whole before V16 (with feed entries, some with their
+/// changes kept) reads the same after it, with no changes after its
+/// snapshot; the next appended change goes after it.
+#[test]
+fn v16_takes_every_document_stored_before_it_as_a_whole_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (old, _) = demo_task(0);
+    let mut doc = automerge::AutoCommit::load(&old.doc).expect("load");
+    let first = doc.get_heads();
+    automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "before", 1_i64)
+        .expect("put");
+    doc.commit();
+    let whole = doc.save();
+    {
+        let mut conn = Connection::open(dir.path().join("fieldloop-server.sqlite3")).expect("open");
+        migrations().to_version(&mut conn, 15).expect("v15");
+        conn.execute(
+            "INSERT INTO tasks (id, team, doc) VALUES (?1, ?2, ?3)",
+            params![old.id, old.team, whole],
+        )
+        .expect("task");
+        for heads in [&first, &doc.get_heads()] {
+            conn.execute(
+                "INSERT INTO feed (task_id, team, heads) VALUES (?1, ?2, ?3)",
+                params![
+                    old.id,
+                    old.team,
+                    fieldloop_core::sync::heads_to_bytes(heads)
+                ],
+            )
+            .expect("feed");
+        }
+        // Only the second entry kept its changes.
+        conn.execute(
+            "INSERT INTO feed_changes (seq, changes) VALUES (2, ?1)",
+            [doc.save_after(&first)],
+        )
+        .expect("changes");
+    }
+    let store = SqliteStore::open(dir.path()).expect("migrate to v16");
+    let stored = store.task(&old.id).expect("read").expect("task");
+    assert_eq!(
+        (stored.doc.as_slice(), stored.chunks),
+        (whole.as_slice(), 0)
+    );
+
+    let before = doc.get_heads();
+    automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "after", 2_i64)
+        .expect("put");
+    doc.commit();
+    let added = doc.save_after(&before);
+    let write = TaskWrite {
+        doc: [whole.clone(), added.clone()].concat(),
+        heads: doc.get_heads(),
+        new_changes: doc.get_heads(),
+        added: Some(added),
+        append: true,
+        ..old
+    };
+    let bases = [TaskBase {
+        id: &write.id,
+        heads: &before,
+    }];
+    assert!(matches!(
+        store.commit_sync(&bases, std::slice::from_ref(&write), "dev-1", 5),
+        Ok(SyncCommit::Done { feed_end: 3, .. })
+    ));
+    let stored = store.task(&write.id).expect("read").expect("task");
+    assert_eq!((stored.doc, stored.chunks), (write.doc, 1));
+}
