@@ -132,6 +132,22 @@ pub struct TaskWrite {
     pub index: Option<crate::console::TaskIndex>,
 }
 
+impl TaskWrite {
+    /// The changes to keep with the write's feed entry: `added`, when the
+    /// caller keeps them and they are known. An appending write must keep
+    /// them (they are all the store writes of its document).
+    pub(crate) fn kept_changes(&self, keep: bool) -> Result<Option<&[u8]>, StoreError> {
+        let kept = self.added.as_deref().filter(|_| keep);
+        if self.append && kept.is_none() {
+            return Err(StoreError::Invalid(format!(
+                "task {}: an appending write without the changes it adds",
+                self.id
+            )));
+        }
+        Ok(kept)
+    }
+}
+
 /// A task's heads as a writer read them before merging into it.
 #[derive(Debug, Clone, Copy)]
 pub struct TaskBase<'a> {

@@ -353,13 +353,7 @@ fn write_task(
     device_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let added = w.added.as_ref().filter(|_| keep_added);
-    if w.append && added.is_none() {
-        return Err(StoreError::Invalid(format!(
-            "task {}: an appending write without the changes it adds",
-            w.id
-        )));
-    }
+    let added = w.kept_changes(keep_added)?;
     let seq = lock.feed_end + 1;
     if !w.append {
         tx.execute(
@@ -383,7 +377,7 @@ fn write_task(
     if let Some(added) = added {
         tx.execute(
             "INSERT INTO feed_changes (seq, changes) VALUES ($1, $2)",
-            &[&seq, added],
+            &[&seq, &added],
         )?;
     }
     for flag in &w.flags {
@@ -969,9 +963,10 @@ impl Store for PgStore {
             )? {
                 let part: i32 = row.try_get(0)?;
                 let n: i64 = row.try_get(1)?;
-                let Some(slot) = usize::try_from(n - 1).ok().and_then(|i| parts.get_mut(i)) else {
+                let Some(i) = usize::try_from(n - 1).ok().filter(|&i| i < parts.len()) else {
                     return Err(StoreError::Invalid(format!("task number {n} of a batch")));
                 };
+                let slot = &mut parts[i];
                 match part {
                     0 => {
                         let heads: Vec<u8> = row.try_get(3)?;
@@ -983,8 +978,7 @@ impl Store for PgStore {
                     }
                     _ => {
                         let whole: Option<Vec<u8>> = row.try_get(4)?;
-                        let id = &task_ids[usize::try_from(n - 1).unwrap_or_default()];
-                        slot.2 = Some(whole.ok_or_else(|| incomplete(id))?);
+                        slot.2 = Some(whole.ok_or_else(|| incomplete(&task_ids[i]))?);
                     }
                 }
             }

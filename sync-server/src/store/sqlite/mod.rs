@@ -386,13 +386,7 @@ fn write_task(
     device_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let added = w.added.as_ref().filter(|_| keep_added);
-    if w.append && added.is_none() {
-        return Err(StoreError::Invalid(format!(
-            "task {}: an appending write without the changes it adds",
-            w.id
-        )));
-    }
+    let added = w.kept_changes(keep_added)?;
     if !w.append {
         tx.cached_exec(
             "INSERT INTO tasks (id, team, doc) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET doc = ?3",
