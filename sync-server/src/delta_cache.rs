@@ -197,6 +197,7 @@ mod tests {
             delta: TaskDelta::Whole {
                 doc: vec![0; 10],
                 base: None,
+                chunks: 0,
             },
         };
         cache.put(&task("a", 1, 1), &whole);

@@ -1,7 +1,9 @@
 //! Wire cost of sync against the real server on a loopback port, with a
 //! real tablet store: a fresh tablet receiving every task of its squad, a
 //! no-change check of those tasks, and one sync after three edits on each
-//! of 1,000 tasks, then a second tablet receiving those 1,000 changed tasks.
+//! of 1,000 tasks, then a second tablet receiving those 1,000 changed tasks,
+//! and a third receiving every task whole after 200 of them took eight more
+//! pushes each (stored on the server as a snapshot with runs of changes).
 //! Measures round trips and bytes against the goals of the sync issue, and
 //! the time the receiving tablet itself spends (issue #17); prints a table and writes
 //! `target/bench-sync.json`.
@@ -36,6 +38,10 @@ const GOAL_QUIET_ROUNDS: u32 = 1;
 const GOAL_QUIET_BYTES: u64 = 2_000;
 const GOAL_EDIT_RATIO: f64 = 1.15;
 const GOAL_EDIT_ROUNDS: u32 = 2;
+/// Tasks answered again `PUSHES` times, one answer and one sync each, before
+/// a third tablet receives every task whole.
+const REVISITED: usize = 200;
+const PUSHES: u32 = 8;
 /// Issue #17: the tablet's own time to take in 1,000 changed tasks.
 const GOAL_PULL_TABLET_SECONDS: f64 = 2.0;
 
@@ -170,6 +176,42 @@ fn tasks_needed() -> usize {
     );
 }
 
+/// A tablet of `INSPECTOR` enrolled and synced for the first time through
+/// the relay: its report, and what the sync cost.
+fn fresh_tablet(server: &TestServer, relay: &Relay) -> (Tablet, SyncReport, Cost) {
+    let mut tablet = Tablet::enroll(server, INSPECTOR);
+    tablet
+        .store
+        .set_setting(keys::SERVER, &relay.url)
+        .expect("point the tablet at the relay");
+    relay.take();
+    let t = Instant::now();
+    let report = tablet.sync().expect("a fresh tablet's first sync");
+    let cost = Cost::of(&report, relay.take(), t);
+    (tablet, report, cost)
+}
+
+/// Task `id`'s checklist items on `tablet`, in order.
+fn item_ids(tablet: &mut Tablet, id: &str) -> Vec<String> {
+    let task = tablet
+        .store
+        .open_task(id)
+        .expect("open")
+        .task()
+        .expect("task");
+    task.items_in_order()
+        .iter()
+        .map(|(item, _)| (*item).clone())
+        .collect()
+}
+
+/// The bytes of `ids` saved whole from `tablet`'s copies.
+fn saved_bytes(tablet: &mut Tablet, ids: &[String]) -> u64 {
+    ids.iter()
+        .map(|id| tablet.store.open_task(id).expect("open").save().len() as u64)
+        .sum()
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok { "ok" } else { "MISSED" }
 }
@@ -199,17 +241,9 @@ fn main() {
     );
 
     let relay = Relay::start(&server.url);
-    let mut tablet = Tablet::enroll(&server, INSPECTOR);
-    tablet
-        .store
-        .set_setting(keys::SERVER, &relay.url)
-        .expect("point the tablet at the relay");
-    relay.take();
 
     // 1. A fresh tablet receives every task of its squad.
-    let t = Instant::now();
-    let report = tablet.sync().expect("first sync");
-    let fresh = Cost::of(&report, relay.take(), t);
+    let (mut tablet, report, fresh) = fresh_tablet(&server, &relay);
     let ids: Vec<String> = tablet
         .store
         .list_tasks(&TaskQuery {
@@ -222,10 +256,7 @@ fn main() {
         .collect();
     let received = ids.len();
     assert_eq!(report.added, received, "{report:?}");
-    let snapshots: u64 = ids
-        .iter()
-        .map(|id| tablet.store.open_task(id).expect("open").save().len() as u64)
-        .sum();
+    let snapshots = saved_bytes(&mut tablet, &ids);
 
     // A second tablet of the squad, up to date before the edits below; it
     // later receives them (scenario 4).
@@ -255,17 +286,7 @@ fn main() {
     }
     let t = Instant::now();
     for id in before.keys() {
-        let task = tablet
-            .store
-            .open_task(id)
-            .expect("open")
-            .task()
-            .expect("task");
-        let items: Vec<String> = task
-            .items_in_order()
-            .iter()
-            .map(|(item, _)| (*item).clone())
-            .collect();
+        let items = item_ids(&mut tablet, id);
         let (first, last) = (&items[0], &items[items.len() - 1]);
         let store = &mut tablet.store;
         store
@@ -327,10 +348,60 @@ fn main() {
     }
     let pulled_tablet = pulled.tablet_micros as f64 / 1e6;
 
+    // 5. Visits go on: `REVISITED` of the edited tasks take one more answer
+    // and a sync, `PUSHES` times over, so the server holds each as a
+    // snapshot with runs of changes appended. A tablet that never had them
+    // then receives them whole.
+    let revisited: Vec<String> = before.keys().take(REVISITED).cloned().collect();
+    for round in 0..PUSHES {
+        let at = NOW + 3_600_000 + i64::from(round) * 60_000;
+        for id in &revisited {
+            let items = item_ids(&mut tablet, id);
+            let item = items[round as usize % items.len()].clone();
+            tablet
+                .store
+                .edit(id, at, |d| {
+                    d.record_answer(
+                        &who,
+                        at,
+                        &item,
+                        Some(Outcome::Pass),
+                        None,
+                        Some("复查：已整改"),
+                    )
+                })
+                .expect("answer");
+        }
+        tablet.sync().expect("sync of one more answer");
+    }
+    let stored: u64 = revisited
+        .iter()
+        .map(|id| {
+            let task = server.store.task(id).expect("read").expect("task");
+            task.doc.len() as u64
+        })
+        .sum();
+    let saved: u64 = revisited
+        .iter()
+        .map(|id| server.task(id).save().len() as u64)
+        .sum();
+    let (mut third, report, late) = fresh_tablet(&server, &relay);
+    assert_eq!(report.added, received, "{report:?}");
+    let late_snapshots = saved_bytes(&mut third, &ids);
+    for id in &revisited {
+        assert_eq!(
+            server.task(id).heads(),
+            third.store.open_task(id).expect("open").heads(),
+            "the third tablet holds every answer of {id}"
+        );
+    }
+
     // The table.
     let fresh_ratio = ratio(fresh.http(), snapshots);
     let edit_ratio = ratio(edits.http(), deltas);
     let fresh_ok = fresh_ratio <= GOAL_FRESH_RATIO;
+    let late_ratio = ratio(late.http(), late_snapshots);
+    let late_ok = late_ratio <= GOAL_FRESH_RATIO;
     let quiet_ok = quiet.rounds == GOAL_QUIET_ROUNDS && quiet.http() <= GOAL_QUIET_BYTES;
     let edits_ok = edit_ratio <= GOAL_EDIT_RATIO && edits.rounds <= GOAL_EDIT_ROUNDS;
     let n = before.len();
@@ -433,6 +504,30 @@ fn main() {
         "",
         "",
     );
+    row(
+        &format!("fresh tablet, {PUSHES} pushes × {REVISITED}"),
+        "bytes ÷ Σ save()",
+        format!("{late_ratio:.4}"),
+        format!("{:.4}", ratio(late.body(), late_snapshots)),
+        "≤ 1.05",
+        verdict(late_ok),
+    );
+    row(
+        "",
+        "those tasks stored ÷ saved",
+        format!("{:.4}", ratio(stored, saved)),
+        format!("{stored} / {saved}"),
+        "",
+        "",
+    );
+    row(
+        "",
+        "round trips / seconds",
+        late.rounds.to_string(),
+        format!("{:.3}", late.seconds),
+        "",
+        "",
+    );
     let per_task = |bytes: u64| bytes as f64 / n.max(1) as f64;
     let framing_up = per_task(edits.body_sent.saturating_sub(deltas));
     let answer_down = per_task(edits.body_received);
@@ -467,6 +562,19 @@ fn main() {
             "goal_round_trips": GOAL_QUIET_ROUNDS,
             "goal_bytes": GOAL_QUIET_BYTES,
             "ok": quiet_ok,
+        },
+        "fresh_after_pushes": {
+            "tasks": received,
+            "revisited": REVISITED,
+            "pushes_each": PUSHES,
+            "cost": late.json(),
+            "sum_snapshot_bytes": late_snapshots,
+            "ratio_http": late_ratio,
+            "ratio_body": ratio(late.body(), late_snapshots),
+            "goal_ratio": GOAL_FRESH_RATIO,
+            "ok": late_ok,
+            "revisited_stored_bytes": stored,
+            "revisited_saved_bytes": saved,
         },
         "received_changes": {
             "tasks": before.len(),

@@ -41,6 +41,13 @@ struct Options {
     checks: usize,
 }
 
+/// What `--help` prints, and an unknown argument's error after it.
+const USAGE: &str = "usage: bigstore [options]
+  --tasks N        tasks in the grown database (default 1000000, at most 10000000)
+  --team-tasks N   the demo squad's real tasks (default 1000)
+  --checks N       no-change syncs timed after the first sync (default 50)
+Needs PostgreSQL's server binaries (`cargo xtask setup` installs them).";
+
 fn parse() -> Result<Options> {
     let mut o = Options {
         tasks: 1_000_000,
@@ -61,7 +68,11 @@ fn parse() -> Result<Options> {
             "--team-tasks" => o.team_tasks = value()?,
             "--checks" => o.checks = value()?,
             "--bench" => {}
-            other => bail!("unknown argument {other}; use --tasks, --team-tasks, --checks"),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
     if o.team_tasks < DEMO || o.tasks < o.team_tasks || o.tasks > 10_000_000 || o.checks == 0 {

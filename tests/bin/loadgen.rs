@@ -73,6 +73,23 @@ const GOAL_PER_CORE: f64 = 1_000.0;
 /// Statements listed per phase from `pg_stat_statements` with `--postgres`.
 const STATEMENTS_SHOWN: usize = 12;
 
+/// What `--help` prints, and an unknown argument's error after it.
+const USAGE: &str = "usage: loadgen [options]
+  --tablets N          enrolled tablets, spread over the squad (default 500, at most 5000)
+  --rate R             syncs a second offered by all tablets together (default 1000)
+  --quiet-seconds S    the no-change phase (default 10; 0 skips it)
+  --seconds S          the mixed phase (default 20)
+  --edit-percent P     share of the mixed phase's syncs that push an edit (default 2)
+  --max-requests N     at most this many syncs a phase (default 60000)
+  --tls                HTTPS with the server's key pinned
+  --postgres           the records in a throwaway PostgreSQL cluster, not SQLite
+  --instances N        server instances on that database (default 1, at most 8)
+  --faults             SIGKILL an instance and PostgreSQL during the mixed phase
+                       (needs --postgres and --instances 2 or more)
+The server binary is taken from next to this one, built from the same code
+(this program opens its store): `cargo build --release -p fieldloop-server
+--features demo`, then `cargo run --release -p fieldloop-tests --bin loadgen`.";
+
 /// What the command line may change.
 #[derive(Debug, Clone)]
 struct Options {
@@ -135,9 +152,11 @@ impl Options {
                 "--postgres" => o.postgres = true,
                 "--instances" => o.instances = value()? as usize,
                 "--faults" => o.faults = true,
-                other => bail!(
-                    "unknown argument {other}; use --tablets, --rate, --quiet-seconds, --seconds, --edit-percent, --max-requests, --tls, --postgres, --instances, --faults"
-                ),
+                "--help" | "-h" => {
+                    println!("{USAGE}");
+                    std::process::exit(0);
+                }
+                other => bail!("unknown argument {other}\n{USAGE}"),
             }
         }
         if o.tablets == 0 || o.tablets > 5_000 || o.rate <= 0.0 || o.rate > 50_000.0 {
@@ -456,7 +475,7 @@ fn server_binary() -> Result<PathBuf> {
     let binary = dir.join(format!("fieldloop-server{}", std::env::consts::EXE_SUFFIX));
     if !binary.exists() {
         bail!(
-            "{} does not exist: build it first with `cargo build --release -p fieldloop-server` (the same profile as this program)",
+            "{} does not exist: build it first with `cargo build --release -p fieldloop-server --features demo` (the same profile as this program)",
             binary.display()
         );
     }

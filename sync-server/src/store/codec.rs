@@ -231,11 +231,13 @@ impl EntriesSince {
 
     /// What a device at the cursor lacks, given `base`, the task's heads at
     /// the cursor: the changes when every entry kept them and there is a
-    /// base, or else the whole document, read by `doc`. `None`: no such task.
+    /// base, or else the whole document, read by `doc` (its bytes as stored
+    /// and how many runs of changes follow the snapshot in them). `None`: no
+    /// such task.
     pub(in crate::store) fn since(
         self,
         base: Option<Vec<ChangeHash>>,
-        doc: impl FnOnce() -> Result<Option<Vec<u8>>, StoreError>,
+        doc: impl FnOnce() -> Result<Option<(Vec<u8>, u32)>, StoreError>,
     ) -> Result<Option<TaskSince>, StoreError> {
         let heads = match (self.latest, &base) {
             (Some(latest), _) => fieldloop_core::sync::heads_from_bytes(&latest),
@@ -245,10 +247,10 @@ impl EntriesSince {
         let delta = match (self.changes, base) {
             (Some(changes), Some(_)) => TaskDelta::Changes(changes),
             (_, base) => {
-                let Some(doc) = doc()? else {
+                let Some((doc, chunks)) = doc()? else {
                     return Ok(None);
                 };
-                TaskDelta::Whole { doc, base }
+                TaskDelta::Whole { doc, base, chunks }
             }
         };
         Ok(Some(TaskSince { heads, delta }))

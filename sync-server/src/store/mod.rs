@@ -212,8 +212,12 @@ pub enum TaskDelta {
     /// at the position, or when a feed entry after it has no recorded
     /// changes (written before the store kept them, or by `insert_task`).
     Whole {
+        /// As stored: the snapshot and the changes appended after it.
         doc: Vec<u8>,
         base: Option<Vec<ChangeHash>>,
+        /// How many feed entries' changes follow the snapshot in `doc`
+        /// ([`StoredTask::chunks`]): 0 when it is one compact save.
+        chunks: u32,
     },
 }
 

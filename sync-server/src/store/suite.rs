@@ -282,7 +282,8 @@ fn task_since_answers_from_the_changes_each_entry_added(open: &dyn Fn() -> Arc<d
         since.delta,
         TaskDelta::Whole {
             doc: doc.save(),
-            base: None
+            base: None,
+            chunks: 0,
         }
     );
     // An entry without its changes: the whole document, with the base heads.
@@ -293,7 +294,8 @@ fn task_since_answers_from_the_changes_each_entry_added(open: &dyn Fn() -> Arc<d
         since.delta,
         TaskDelta::Whole {
             doc: doc.save(),
-            base: Some(at_one)
+            base: Some(at_one),
+            chunks: 0,
         }
     );
     assert_eq!(store.task_since("no such task", 0).expect("read"), None);
@@ -393,11 +395,13 @@ fn a_document_is_its_snapshot_and_the_changes_appended_after_it(open: &dyn Fn() 
         let TaskDelta::Whole {
             doc: whole,
             base: None,
+            chunks,
         } = since.delta
         else {
             panic!("expected the whole document, got {:?}", since.delta);
         };
         assert_eq!(whole, stored.doc);
+        assert_eq!(chunks, stored.chunks, "edit {e}");
         assert_eq!(since.heads, heads);
     }
     // Appended until the limit, then saved whole once, then appended again.

@@ -341,6 +341,11 @@ fn incomplete(id: &str) -> StoreError {
     ))
 }
 
+/// `AFTER_SNAPSHOT`'s count of the runs of changes after a task's snapshot.
+fn chunk_count(id: &str, chunks: i64) -> Result<u32, StoreError> {
+    u32::try_from(chunks).map_err(|_| StoreError::Invalid(format!("task {id}: {chunks} chunks")))
+}
+
 /// Writes a task, its feed entry (with the changes it added when
 /// `keep_added` and known) and its receipts, under the feed lock. An
 /// appending write keeps only its changes; any other stores its document
@@ -736,11 +741,9 @@ impl Store for PgStore {
                 .map(|r| {
                     let id: String = r.try_get(0)?;
                     let doc: Option<Vec<u8>> = r.try_get(2)?;
-                    let chunks: i64 = r.try_get(3)?;
                     Ok(StoredTask {
                         doc: doc.ok_or_else(|| incomplete(&id))?,
-                        chunks: u32::try_from(chunks)
-                            .map_err(|_| StoreError::Invalid(format!("task {id}: {chunks} chunks")))?,
+                        chunks: chunk_count(&id, r.try_get(3)?)?,
                         team: r.try_get(1)?,
                         id,
                     })
@@ -884,11 +887,13 @@ impl Store for PgStore {
                      LEFT JOIN feed_changes c ON c.seq = f.seq
                      WHERE f.task_id = $1 AND f.seq > $2
                  )
-                 SELECT 0 AS part, NULL::BIGINT AS seq, heads, NULL::BYTEA AS bytes FROM base
+                 SELECT 0 AS part, NULL::BIGINT AS seq, heads, NULL::BYTEA AS bytes,
+                        NULL::BIGINT AS chunks FROM base
                  UNION ALL
-                 SELECT 1, seq, heads, changes FROM entries
+                 SELECT 1, seq, heads, changes, NULL FROM entries
                  UNION ALL
-                 SELECT 2, NULL, NULL, t.doc || after.bytes FROM tasks t, {AFTER_SNAPSHOT}
+                 SELECT 2, NULL, NULL, t.doc || after.bytes, after.chunks
+                 FROM tasks t, {AFTER_SNAPSHOT}
                  WHERE t.id = $1 AND (NOT EXISTS (SELECT 1 FROM base)
                                       OR EXISTS (SELECT 1 FROM entries WHERE changes IS NULL))
                  ORDER BY part, seq"
@@ -907,7 +912,8 @@ impl Store for PgStore {
                     }
                     _ => {
                         let whole: Option<Vec<u8>> = row.try_get(3)?;
-                        doc = Some(whole.ok_or_else(|| incomplete(task_id))?);
+                        let whole = whole.ok_or_else(|| incomplete(task_id))?;
+                        doc = Some((whole, chunk_count(task_id, row.try_get(4)?)?));
                     }
                 }
             }
@@ -930,7 +936,11 @@ impl Store for PgStore {
         // snapshot, one round trip. `n` numbers the tasks as listed.
         self.with(|c| {
             // Per task: its heads at the cursor, its entries, its document.
-            type Parts = (Option<Vec<ChangeHash>>, EntriesSince, Option<Vec<u8>>);
+            type Parts = (
+                Option<Vec<ChangeHash>>,
+                EntriesSince,
+                Option<(Vec<u8>, u32)>,
+            );
             let mut parts: Vec<Parts> = task_ids
                 .iter()
                 .map(|_| (None, EntriesSince::new(), None))
@@ -949,11 +959,12 @@ impl Store for PgStore {
                      JOIN feed f ON f.task_id = ids.id AND f.seq > $2
                      LEFT JOIN feed_changes c ON c.seq = f.seq
                  )
-                 SELECT 0 AS part, n, NULL::BIGINT AS seq, heads, NULL::BYTEA AS bytes FROM base
+                 SELECT 0 AS part, n, NULL::BIGINT AS seq, heads, NULL::BYTEA AS bytes,
+                        NULL::BIGINT AS chunks FROM base
                  UNION ALL
-                 SELECT 1, n, seq, heads, changes FROM entries
+                 SELECT 1, n, seq, heads, changes, NULL FROM entries
                  UNION ALL
-                 SELECT 2, ids.n, NULL, NULL, t.doc || after.bytes
+                 SELECT 2, ids.n, NULL, NULL, t.doc || after.bytes, after.chunks
                  FROM ids JOIN tasks t ON t.id = ids.id, {AFTER_SNAPSHOT}
                  WHERE NOT EXISTS (SELECT 1 FROM base WHERE base.n = ids.n)
                     OR EXISTS (SELECT 1 FROM entries e WHERE e.n = ids.n AND e.changes IS NULL)
@@ -978,7 +989,8 @@ impl Store for PgStore {
                     }
                     _ => {
                         let whole: Option<Vec<u8>> = row.try_get(4)?;
-                        slot.2 = Some(whole.ok_or_else(|| incomplete(&task_ids[i]))?);
+                        let whole = whole.ok_or_else(|| incomplete(&task_ids[i]))?;
+                        slot.2 = Some((whole, chunk_count(&task_ids[i], row.try_get(5)?)?));
                     }
                 }
             }

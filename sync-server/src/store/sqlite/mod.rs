@@ -897,7 +897,9 @@ impl Store for SqliteStore {
                 }
             }
             let base = base.map(|b| fieldloop_core::sync::heads_from_bytes(&b));
-            entries.since(base, || Ok(stored_task(&tx, task_id)?.map(|t| t.doc)))
+            entries.since(base, || {
+                Ok(stored_task(&tx, task_id)?.map(|t| (t.doc, t.chunks)))
+            })
         })
     }
 
