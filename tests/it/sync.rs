@@ -1128,3 +1128,68 @@ fn concurrent_pushes_to_one_task_all_land_and_none_is_lost() {
     assert!(fieldloop_server::store::verify_receipts(&receipts).is_ok());
     drop(tablets);
 }
+
+#[test]
+fn a_tablet_enrolled_after_many_pushes_receives_the_task_saved_compact() {
+    let server = TestServer::start_demo();
+    let (mut a, mut b, id) = squad_checked_in(&server);
+    a.sync().expect("sync");
+    // One answer a sync, from each tablet in turn: the server appends each
+    // push's changes after the task's snapshot.
+    let items: Vec<String> = {
+        let task = a.store.open_task(&id).expect("open").task().expect("task");
+        task.items_in_order()
+            .iter()
+            .map(|(item, _)| (*item).clone())
+            .collect()
+    };
+    for (n, item) in items.iter().cycle().take(8).enumerate() {
+        let tablet = if n % 2 == 0 { &mut a } else { &mut b };
+        let who = tablet.author();
+        let at = NOW + 60_000 * (n as i64 + 1);
+        tablet
+            .store
+            .edit(&id, at, |d| {
+                d.record_answer(&who, at, item, Some(Outcome::Pass), None, Some("现场核实"))
+            })
+            .expect("answer");
+        tablet.sync().expect("sync");
+    }
+    let stored = server.store.task(&id).expect("read").expect("task");
+    let compact = server.task(&id).save();
+    assert!(
+        stored.chunks >= 8,
+        "{} runs after the snapshot",
+        stored.chunks
+    );
+    assert!(
+        stored.doc.len() > compact.len(),
+        "stored {} bytes, saved {}",
+        stored.doc.len(),
+        compact.len()
+    );
+
+    // A new tablet of the squad gets the task whole: saved compact, as the
+    // protocol's `f` says, and with every answer.
+    let mut late = Tablet::enroll(&server, "I-001");
+    late.sync().expect("first sync");
+    assert_eq!(
+        late.store.open_task(&id).expect("open").heads(),
+        server.task(&id).heads()
+    );
+    assert_eq!(
+        late.store.snapshot_size(&id).expect("size"),
+        compact.len() as i64,
+        "kept as the server saved it"
+    );
+    let task = late
+        .store
+        .open_task(&id)
+        .expect("open")
+        .task()
+        .expect("task");
+    for item in items.iter().take(8) {
+        let answer = &task.checklist[item].answer;
+        assert_eq!(answer.result, Some(Outcome::Pass), "{item}");
+    }
+}

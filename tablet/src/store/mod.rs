@@ -434,6 +434,16 @@ impl Store {
         Ok(())
     }
 
+    /// Size in bytes of a task's snapshot as stored (for tests and
+    /// diagnostics).
+    pub fn snapshot_size(&self, task_id: &str) -> Result<i64, StoreError> {
+        self.conn
+            .prepare_cached("SELECT length(snapshot) FROM documents WHERE task_id = ?1")?
+            .query_row([task_id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(task_id.to_owned()))
+    }
+
     /// Sizes in bytes of the chunks kept beside a task's snapshot, oldest
     /// first (for tests and diagnostics).
     pub fn chunk_sizes(&self, task_id: &str) -> Result<Vec<i64>, StoreError> {
