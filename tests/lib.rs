@@ -445,12 +445,7 @@ impl Tablet {
             .into_iter()
             .map(|r| r.id)
             .filter(|id| {
-                let task = self
-                    .store
-                    .open_task(id)
-                    .expect("open")
-                    .task()
-                    .expect("task");
+                let task = self.read_task(id);
                 people
                     .iter()
                     .all(|p| task.inspectors.iter().any(|i| i == p))
@@ -461,6 +456,24 @@ impl Tablet {
     /// The author this tablet edits as.
     pub fn author(&self) -> fieldloop_core::Author {
         self.enrollment.author().expect("enrolled actor")
+    }
+
+    /// Task `id` as this tablet holds it.
+    pub fn read_task(&self, id: &str) -> fieldloop_core::Task {
+        self.store
+            .open_task(id)
+            .expect("open")
+            .task()
+            .expect("task")
+    }
+
+    /// Task `id`'s checklist items as this tablet holds them, in order.
+    pub fn item_ids(&self, id: &str) -> Vec<String> {
+        self.read_task(id)
+            .items_in_order()
+            .iter()
+            .map(|(item, _)| (*item).clone())
+            .collect()
     }
 }
 

@@ -191,20 +191,6 @@ fn fresh_tablet(server: &TestServer, relay: &Relay) -> (Tablet, SyncReport, Cost
     (tablet, report, cost)
 }
 
-/// Task `id`'s checklist items on `tablet`, in order.
-fn item_ids(tablet: &mut Tablet, id: &str) -> Vec<String> {
-    let task = tablet
-        .store
-        .open_task(id)
-        .expect("open")
-        .task()
-        .expect("task");
-    task.items_in_order()
-        .iter()
-        .map(|(item, _)| (*item).clone())
-        .collect()
-}
-
 /// The bytes of `ids` saved whole from `tablet`'s copies.
 fn saved_bytes(tablet: &mut Tablet, ids: &[String]) -> u64 {
     ids.iter()
@@ -286,7 +272,7 @@ fn main() {
     }
     let t = Instant::now();
     for id in before.keys() {
-        let items = item_ids(&mut tablet, id);
+        let items = tablet.item_ids(id);
         let (first, last) = (&items[0], &items[items.len() - 1]);
         let store = &mut tablet.store;
         store
@@ -356,7 +342,7 @@ fn main() {
     for round in 0..PUSHES {
         let at = NOW + 3_600_000 + i64::from(round) * 60_000;
         for id in &revisited {
-            let items = item_ids(&mut tablet, id);
+            let items = tablet.item_ids(id);
             let item = items[round as usize % items.len()].clone();
             tablet
                 .store

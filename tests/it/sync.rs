@@ -1136,13 +1136,7 @@ fn a_tablet_enrolled_after_many_pushes_receives_the_task_saved_compact() {
     a.sync().expect("sync");
     // One answer a sync, from each tablet in turn: the server appends each
     // push's changes after the task's snapshot.
-    let items: Vec<String> = {
-        let task = a.store.open_task(&id).expect("open").task().expect("task");
-        task.items_in_order()
-            .iter()
-            .map(|(item, _)| (*item).clone())
-            .collect()
-    };
+    let items = a.item_ids(&id);
     for (n, item) in items.iter().cycle().take(8).enumerate() {
         let tablet = if n % 2 == 0 { &mut a } else { &mut b };
         let who = tablet.author();
@@ -1182,12 +1176,7 @@ fn a_tablet_enrolled_after_many_pushes_receives_the_task_saved_compact() {
         compact.len() as i64,
         "kept as the server saved it"
     );
-    let task = late
-        .store
-        .open_task(&id)
-        .expect("open")
-        .task()
-        .expect("task");
+    let task = late.read_task(&id);
     for item in items.iter().take(8) {
         let answer = &task.checklist[item].answer;
         assert_eq!(answer.result, Some(Outcome::Pass), "{item}");
