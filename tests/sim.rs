@@ -13,7 +13,12 @@
 //! the middle of its writes: the crash-point hook
 //! ([`fieldloop_core::faults`]) unwinds from a random hit of any point, the
 //! unwinding rolls back the open transaction, and the side restarts. Tablet
-//! clocks are skewed by up to ±7 days and move. No threads, no sockets, no
+//! clocks are skewed by up to ±7 days and move. In one seed in
+//! [`JOIN_ONE_IN`], a second tablet of one of the inspectors joins in the
+//! storm with an empty store: its first syncs, over the same bad network,
+//! take every task whole as the server holds it after the storm's pushes
+//! (a snapshot and the runs of changes after it, saved again before it is
+//! sent). No threads, no sockets, no
 //! disk: one seed takes about 7 ms in a release build (fat LTO), most of
 //! it in Automerge (loading documents, applying changes, typed reads) and a
 //! fifth in SQLite; two threads ran a million seeds at 279 a second
@@ -75,8 +80,12 @@ pub const HEAL_PASSES: usize = 3;
 pub const TASKS: usize = 2;
 /// Checklist items per task.
 pub const ITEMS: usize = 3;
-/// Tablets at most (two or three per seed).
+/// Tablets at most at the start of a seed (two or three).
 pub const TABLETS: usize = 3;
+/// A seed's tablets at most: those it starts with and one that joins.
+const MAX_TABLETS: usize = TABLETS + 1;
+/// A tablet joins in the storm in one seed in this many.
+pub const JOIN_ONE_IN: u32 = 3;
 /// A tablet clock is off by up to this much either way.
 pub const MAX_SKEW_MS: i64 = 7 * DAY;
 /// A crash point crashes its side at one hit in this many during the storm.
@@ -116,6 +125,8 @@ pub struct Outcome {
     pub points: BTreeSet<&'static str>,
     /// Partitions made (each heals).
     pub partitions: u32,
+    /// Tablets that joined in the storm with an empty store.
+    pub joins: u32,
     /// Reliable passes needed to converge.
     pub heal_passes: usize,
     /// Rounds those passes took.
@@ -137,6 +148,7 @@ pub struct Totals {
     pub restarts: u64,
     pub crashes: u64,
     pub partitions: u64,
+    pub joins: u64,
     pub heal_syncs: u64,
     /// Every crash point reached, with its crash count.
     pub points: BTreeSet<&'static str>,
@@ -160,6 +172,7 @@ impl Totals {
         self.restarts += u64::from(o.restarts);
         self.crashes += u64::from(o.crashes);
         self.partitions += u64::from(o.partitions);
+        self.joins += u64::from(o.joins);
         self.heal_syncs += u64::from(o.heal_syncs);
         self.points.extend(o.points.iter().copied());
         self.worst_heal_passes = self.worst_heal_passes.max(o.heal_passes);
@@ -177,6 +190,7 @@ impl Totals {
         self.restarts += other.restarts;
         self.crashes += other.crashes;
         self.partitions += other.partitions;
+        self.joins += other.joins;
         self.heal_syncs += other.heal_syncs;
         self.points.extend(other.points.iter().copied());
         self.worst_heal_passes = self.worst_heal_passes.max(other.worst_heal_passes);
@@ -219,7 +233,7 @@ impl std::fmt::Display for Totals {
             f,
             "{} seeds in {:.1} s on {} threads: {:.0} seeds/s ({:.0}/s per thread); \
              {} edits, {} delivered, {} lost, {} duplicated, {} late, {} stale answers, \
-             {} partitions, {} restarts of which {} crashes at {} distinct points; \
+             {} partitions, {} tablets joined, {} restarts of which {} crashes at {} distinct points; \
              {} reliable syncs to converge, at most {} passes ({} rounds) a seed",
             self.seeds,
             self.elapsed.as_secs_f64(),
@@ -233,6 +247,7 @@ impl std::fmt::Display for Totals {
             self.late,
             self.stale,
             self.partitions,
+            self.joins,
             self.restarts,
             self.crashes,
             self.points.len(),
@@ -327,14 +342,17 @@ struct TaskInfo {
 }
 
 /// The databases every seed starts from: the server with the demo people,
-/// [`TASKS`] small tasks and [`TABLETS`] enrolled devices, and each
-/// tablet after its first sync. Made once per thread; each seed copies it.
+/// [`TASKS`] small tasks and [`TABLETS`] enrolled devices (and a second
+/// device of each of their inspectors), and each tablet after its first
+/// sync. Made once per thread; each seed copies it.
 struct Template {
     server: Db,
     /// Each task's document as the server stores it: its bytes and the
     /// document they load to.
     server_docs: Vec<(String, Vec<u8>, AutoCommit)>,
     tablets: Vec<TemplateTablet>,
+    /// An empty tablet database (migrated, never synced).
+    fresh: Db,
     tasks: Vec<TaskInfo>,
 }
 
@@ -342,6 +360,8 @@ struct TemplateTablet {
     db: Db,
     device: Device,
     author: Author,
+    /// A second tablet of the same inspector, enrolled and never synced.
+    late: (Device, Author),
     /// Its tasks as read through the keeper connection.
     reads: BTreeMap<String, ReadDoc>,
     /// The documents its store kept in memory after the first sync.
@@ -365,7 +385,8 @@ impl Kept {
         Self {
             server: Db::new("server"),
             server_store: None,
-            tablets: (0..tablets).map(|_| (Db::new("tablet"), None)).collect(),
+            // One more than the template's: for a tablet that joins.
+            tablets: (0..=tablets).map(|_| (Db::new("tablet"), None)).collect(),
         }
     }
 }
@@ -451,24 +472,32 @@ fn make_template() -> Template {
         .take(TABLETS)
         .enumerate()
         .map(|(n, person)| {
-            let code = fieldloop_server::enroll::issue_code(&store, person, START, DAY)
-                .expect("enrollment code");
-            let actor = format!("{:032x}", 0x5153_u128 << 64 | (n as u128 + 1));
-            let device = store
-                .redeem_enrollment(
-                    &fieldloop_server::auth::secret_hash(&code),
-                    START,
-                    &format!("D-{n}"),
-                    &format!("token-{n}"),
-                    &actor,
-                    "sim",
-                )
-                .expect("enroll");
-            let author = Author::new(
-                actor.parse::<ActorId>().expect("actor hex"),
-                person.as_str(),
-                Role::Inspector,
-            );
+            // Device `name` of `person`, with actor `actor`.
+            let enroll = |name: String, actor: u128| {
+                let code = fieldloop_server::enroll::issue_code(&store, person, START, DAY)
+                    .expect("enrollment code");
+                let actor = format!("{actor:032x}");
+                let device = store
+                    .redeem_enrollment(
+                        &fieldloop_server::auth::secret_hash(&code),
+                        START,
+                        &name,
+                        &format!("token-{name}"),
+                        &actor,
+                        "sim",
+                    )
+                    .expect("enroll");
+                let author = Author::new(
+                    actor.parse::<ActorId>().expect("actor hex"),
+                    person.as_str(),
+                    Role::Inspector,
+                );
+                (device, author)
+            };
+            let (device, author) = enroll(format!("D-{n}"), 0x5153_u128 << 64 | (n as u128 + 1));
+            // The same inspector's second tablet, enrolled and never
+            // synced: the one that joins in a storm.
+            let late = enroll(format!("D-{n}-late"), 0x5154_u128 << 64 | (n as u128 + 1));
             let db = Db::new("template-tablet");
             let mut tablet = TabletStore::open_memdb(&db.name).expect("template tablet store");
             let direct = Direct {
@@ -488,6 +517,7 @@ fn make_template() -> Template {
                 db,
                 device,
                 author,
+                late,
                 reads,
                 kept_docs: tablet.kept_documents(),
             }
@@ -504,10 +534,14 @@ fn make_template() -> Template {
             (task.id.clone(), stored.doc, doc)
         })
         .collect();
+    // A tablet database as the app makes it before its first sync.
+    let fresh = Db::new("template-fresh");
+    drop(TabletStore::open_memdb(&fresh.name).expect("fresh tablet store"));
     Template {
         server,
         server_docs,
         tablets,
+        fresh,
         tasks,
     }
 }
@@ -631,9 +665,56 @@ struct Tablet {
     checked: Option<i64>,
     /// Its tasks as last read through the keeper connection.
     read: BTreeMap<String, ReadDoc>,
+    /// It joined in the storm with an empty store: until its syncs bring
+    /// it a task, it does not hold it.
+    joined: bool,
 }
 
 impl Tablet {
+    /// Tablet `author`'s process on `db`, holding nothing it edited yet.
+    fn new(
+        (db, store): (Db, Option<TabletStore>),
+        (device, author): (Device, Author),
+        skew: i64,
+        tasks: &[TaskInfo],
+        read: BTreeMap<String, ReadDoc>,
+        joined: bool,
+    ) -> Self {
+        let tasks = tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.inspectors.contains(&author.person))
+            .map(|(i, _)| i)
+            .collect();
+        Self {
+            db,
+            store,
+            device,
+            author,
+            skew,
+            answers: Vec::new(),
+            partitioned_until: 0,
+            acked: BTreeMap::new(),
+            stamps: BTreeSet::new(),
+            maybe: BTreeSet::new(),
+            tasks,
+            checked: None,
+            read,
+            joined,
+        }
+    }
+
+    /// Whether its database holds `task` (a tablet that joined may not yet).
+    fn holds(&self, task: &str) -> bool {
+        !self.joined
+            || self
+                .db
+                .keeper
+                .prepare_cached("SELECT 1 FROM documents WHERE task_id = ?1")
+                .and_then(|mut s| s.exists([task]))
+                .expect("tablet database readable")
+    }
+
     fn store(&mut self) -> &mut TabletStore {
         let name = &self.db.name;
         self.store
@@ -738,6 +819,9 @@ struct World {
     tablets: Vec<Tablet>,
     /// The kept databases and stores this seed does not use.
     spare: Vec<(Db, Option<TabletStore>)>,
+    /// The step at which a tablet joins, and the template tablet whose
+    /// inspector's second tablet it is.
+    joins_at: Option<(usize, usize)>,
     tasks: Vec<TaskInfo>,
     late: Vec<(Device, Vec<u8>)>,
     stats: Outcome,
@@ -796,31 +880,25 @@ impl World {
                             .restore_kept_documents(from.kept_docs.clone())
                             .expect("tablet store keeps the template's documents");
                     }
-                    let author = &from.author;
-                    Tablet {
-                        db,
-                        store,
-                        device: from.device.clone(),
-                        author: author.clone(),
-                        skew: rng.random_range(-MAX_SKEW_MS..=MAX_SKEW_MS),
-                        answers: Vec::new(),
-                        partitioned_until: 0,
-                        acked: BTreeMap::new(),
-                        stamps: BTreeSet::new(),
-                        maybe: BTreeSet::new(),
-                        tasks: template
-                            .tasks
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, t)| t.inspectors.contains(&author.person))
-                            .map(|(i, _)| i)
-                            .collect(),
-                        checked: None,
+                    Tablet::new(
+                        (db, store),
+                        (from.device.clone(), from.author.clone()),
+                        rng.random_range(-MAX_SKEW_MS..=MAX_SKEW_MS),
+                        &template.tasks,
                         // Compared byte for byte before use (`tablet_doc`).
-                        read: from.reads.clone(),
-                    }
+                        from.reads.clone(),
+                        false,
+                    )
                 })
                 .collect();
+            // In some seeds a second tablet of one of the inspectors joins
+            // in the storm, at a step and for an inspector drawn here.
+            let joins_at = rng.random_ratio(1, JOIN_ONE_IN).then(|| {
+                (
+                    rng.random_range(0..STEPS),
+                    rng.random_range(0..template.tablets.len()),
+                )
+            });
             Self {
                 seed,
                 rng,
@@ -829,6 +907,7 @@ impl World {
                 server,
                 tablets,
                 spare,
+                joins_at,
                 tasks: template.tasks.clone(),
                 late: Vec::new(),
                 stats: Outcome {
@@ -879,12 +958,47 @@ impl World {
         }
     }
 
+    /// The second tablet of template tablet `from`'s inspector joins: an
+    /// empty store (enrolled, never synced) whose first syncs bring it
+    /// every task whole, as the server holds it after the storm's pushes.
+    fn join(&mut self, from: usize) -> Touched {
+        let (mut db, mut store) = self
+            .spare
+            .pop()
+            .expect("a kept database for the tablet that joins");
+        let skew = self.rng.random_range(-MAX_SKEW_MS..=MAX_SKEW_MS);
+        let tablet = TEMPLATE.with(|cell| {
+            let template = cell.get().expect("the template is made before a seed");
+            db.restore(&template.fresh);
+            if let Some(store) = &mut store {
+                store
+                    .restore_kept_documents(Vec::new())
+                    .expect("tablet store keeps nothing");
+            }
+            Tablet::new(
+                (db, store),
+                template.tablets[from].late.clone(),
+                skew,
+                &template.tasks,
+                BTreeMap::new(),
+                true,
+            )
+        });
+        self.tablets.push(tablet);
+        self.stats.joins += 1;
+        Touched::Tablet(self.tablets.len() - 1)
+    }
+
     fn edit(&mut self, t: usize) -> Touched {
         if self.tablets[t].tasks.is_empty() {
             return Touched::Nothing;
         }
         let task = self.tablets[t].tasks[self.rng.random_range(0..self.tablets[t].tasks.len())];
         let id = self.tasks[task].id.clone();
+        // Only a task it holds can be opened to edit.
+        if !self.tablets[t].holds(&id) {
+            return Touched::Nothing;
+        }
         let item =
             self.tasks[task].items[self.rng.random_range(0..self.tasks[task].items.len())].clone();
         let result = [
@@ -893,7 +1007,7 @@ impl World {
             ItemOutcome::NotApplicable,
         ][self.rng.random_range(0..3usize)];
         // Unique within the seed: the step and the tablet.
-        let stamp = (self.step * TABLETS + t) as i64;
+        let stamp = (self.step * MAX_TABLETS + t) as i64;
         let at = self.now + self.tablets[t].skew;
         let author = self.tablets[t].author.clone();
         let done = self.as_tablet(t, |w| {
@@ -1014,6 +1128,9 @@ impl World {
                 // The tablet folds a task's chunks into a new snapshot.
                 let task = self.rng.random_range(0..self.tasks.len());
                 let id = self.tasks[task].id.clone();
+                if !self.tablets[t].holds(&id) {
+                    return Touched::Nothing;
+                }
                 let done = timed(Part::Other, || {
                     self.as_tablet(t, |w| w.tablets[t].store().compact(&id))
                 });
@@ -1169,11 +1286,12 @@ impl World {
                 self.fail(format!("server: task {} missing", task.id));
             };
             let tablet = &mut self.tablets[t];
-            let mine = tablet_doc(&tablet.db.keeper, &mut tablet.read, &task.id)
-                .map(|doc| sorted(doc.heads.clone()))
-                .unwrap_or_else(|e| {
-                    self.fail(format!("tablet {t}: task {} unreadable: {e}", task.id))
-                });
+            let mine = match tablet_doc(&tablet.db.keeper, &mut tablet.read, &task.id) {
+                Ok(doc) => sorted(doc.heads.clone()),
+                // A tablet that joined and has yet to receive the task.
+                Err(rusqlite::Error::QueryReturnedNoRows) if tablet.joined => return false,
+                Err(e) => self.fail(format!("tablet {t}: task {} unreadable: {e}", task.id)),
+            };
             if mine != sorted(heads) {
                 return false;
             }
@@ -1456,6 +1574,12 @@ pub fn run(seed: u64) -> Outcome {
     state.borrow_mut().armed = true;
     for step in 0..STEPS {
         world.step = step;
+        if let Some((at, from)) = world.joins_at
+            && at == step
+        {
+            let joined = timed(Part::Setup, || world.join(from));
+            world.check(joined);
+        }
         let touched = world.storm_step();
         // Checks read without writing: no crash point is reached.
         world.check(touched);

@@ -29,7 +29,8 @@ fn replicas_converge_whatever_the_network_and_crashes_do() {
     eprintln!("sim: crash points reached: {:?}", totals.points);
     assert_eq!(totals.seeds, seeds);
     // The storm really was one: messages were lost, duplicated, delivered
-    // late and stale, processes restarted and crashed at crash points.
+    // late and stale, processes restarted and crashed at crash points,
+    // tablets joined.
     if seeds >= 100 {
         assert!(
             totals.lost > seeds && totals.restarts > seeds / 2,
@@ -40,6 +41,9 @@ fn replicas_converge_whatever_the_network_and_crashes_do() {
             totals.partitions > 0 && totals.crashes > seeds / 10,
             "{totals}"
         );
+        // Tablets joined with empty stores (their first syncs take every
+        // task whole, as stored after the storm's pushes).
+        assert!(totals.joins > seeds / 10, "{totals}");
     }
 }
 
