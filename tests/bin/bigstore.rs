@@ -13,7 +13,9 @@
 //! Then, for a fresh tablet of the demo squad (the real tablet store and
 //! sync client over HTTP): its first sync (every page of its team's tasks,
 //! applied and indexed on the tablet), and `--checks` syncs with nothing
-//! new (the no-change check) — median and slowest. The same run on a
+//! new (the no-change check) — median and slowest; last, the one statement
+//! of PostgreSQL's V4 migration that rewrites every task row, timed on the
+//! store and rolled back. The same run on a
 //! database holding only the squad's tasks is the baseline, printed beside
 //! it; figures also in `target/bench-bigstore.json`.
 //!
@@ -148,6 +150,15 @@ fn copy_tasks(client: &mut postgres::Client, from: usize, to: usize) -> Result<(
     Ok(())
 }
 
+/// The statement of PostgreSQL's V4 migration that rewrites every task
+/// row (its `ALTER TABLE … DEFAULT 0` only changes the catalogue).
+fn v4_backfill() -> &'static str {
+    include_str!("../../sync-server/src/store/postgres/migrations/V4__task_snapshots.sql")
+        .lines()
+        .find(|line| line.starts_with("UPDATE tasks SET snapshot_seq"))
+        .expect("V4 sets every task's snapshot_seq")
+}
+
 /// What one database size gave.
 #[derive(Debug)]
 struct Figures {
@@ -156,6 +167,9 @@ struct Figures {
     first_sync: Duration,
     first_rounds: u32,
     checks: Vec<Duration>,
+    /// [`v4_backfill`] on this store, as a store of V3 upgraded would run
+    /// it (then rolled back).
+    backfill: Duration,
 }
 
 impl Figures {
@@ -229,12 +243,25 @@ fn measure(cluster: &TestCluster, options: &Options, total: usize) -> Result<Fig
         checks.push(started.elapsed());
         anyhow::ensure!(report.rounds == 1, "a no-change sync took {report:?}");
     }
+    // Last, as it leaves a dead row version of every task behind.
+    drop(tablet);
+    drop(server);
+    let mut tx = client.transaction()?;
+    let started = Instant::now();
+    let rows = tx.execute(v4_backfill(), &[])?;
+    let backfill = started.elapsed();
+    tx.rollback()?;
+    anyhow::ensure!(
+        rows == tasks as u64,
+        "the backfill set {rows} of {tasks} tasks"
+    );
     Ok(Figures {
         tasks,
         team_tasks: options.team_tasks,
         first_sync,
         first_rounds: report.rounds,
         checks,
+        backfill,
     })
 }
 
@@ -250,18 +277,25 @@ fn main() -> Result<()> {
     let big = measure(&cluster, &options, options.tasks)?;
     println!();
     println!(
-        "{:>10} {:>10} {:>14} {:>7} {:>14} {:>14}",
-        "tasks", "team's", "first sync s", "rounds", "no-change p50", "no-change max"
+        "{:>10} {:>10} {:>14} {:>7} {:>14} {:>14} {:>13}",
+        "tasks",
+        "team's",
+        "first sync s",
+        "rounds",
+        "no-change p50",
+        "no-change max",
+        "V4 backfill s"
     );
     for f in [&baseline, &big] {
         println!(
-            "{:>10} {:>10} {:>14.2} {:>7} {:>11.1} ms {:>11.1} ms",
+            "{:>10} {:>10} {:>14.2} {:>7} {:>11.1} ms {:>11.1} ms {:>13.2}",
             f.tasks,
             f.team_tasks,
             f.first_sync.as_secs_f64(),
             f.first_rounds,
             f.check_ms(0.5),
-            f.check_ms(1.0)
+            f.check_ms(1.0),
+            f.backfill.as_secs_f64()
         );
     }
     let runs: Vec<serde_json::Value> = [&baseline, &big]
@@ -274,6 +308,7 @@ fn main() -> Result<()> {
                 "first_sync_rounds": f.first_rounds,
                 "no_change_p50_ms": f.check_ms(0.5),
                 "no_change_max_ms": f.check_ms(1.0),
+                "v4_backfill_s": f.backfill.as_secs_f64(),
             })
         })
         .collect();
